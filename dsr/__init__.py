@@ -1,0 +1,1 @@
+"""Application shell: settings, composition root, the dsr CLI."""

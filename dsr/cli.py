@@ -1,0 +1,90 @@
+"""The `dsr` command: run the workers, the dev stack, the deadline calculator, schemas, publishing."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from gdpr.deadlines import PARIS, compute_deadline
+
+
+@click.group(help="GDPR data-subject requests on Kafka.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Run the workers against DSR_KAFKA_BOOTSTRAP and DSR_SMTP_HOST.")
+@click.option("--loglevel", default="warn", type=click.Choice(["crit", "error", "warn", "info", "debug"]))
+def run(loglevel: str) -> None:
+    from dsr.runner import run_pipeline
+
+    run_pipeline(dev=False, loglevel=loglevel)
+
+
+@main.command(help="Everything on this machine: embedded Kafka, workers, sample adapters, SMTP sink + mailbox.")
+@click.option("--loglevel", default="warn", type=click.Choice(["crit", "error", "warn", "info", "debug"]))
+def dev(loglevel: str) -> None:
+    from dsr.runner import run_pipeline
+
+    run_pipeline(dev=True, loglevel=loglevel)
+
+
+def parse_received_at(text: str) -> datetime:
+    """ISO 8601; a date or a time without offset is read as Europe/Paris local time."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not an ISO 8601 date or date-time, e.g. 2027-03-05T10:00:00Z")
+    return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
+
+
+@main.command(help="Print the legal deadline of a request received at RECEIVED_AT (Art. 12(3) GDPR).")
+@click.argument("received_at")
+@click.option("--extended", is_flag=True, help="The deadline extended by two further months (LEGAL §2.3).")
+@click.option("--suspended-days", default=0, type=click.IntRange(min=0), help="Days the clock was suspended.")
+@click.option("--json", "as_json", is_flag=True, help="Receipt day, raw and rolled dates, as JSON.")
+def deadline(received_at: str, extended: bool, suspended_days: int, as_json: bool) -> None:
+    result = compute_deadline(parse_received_at(received_at), suspended_days=suspended_days)
+    if as_json:
+        click.echo(json.dumps({
+            "received_at": result.received_at.isoformat(), "receipt_day": result.receipt_day.isoformat(),
+            "raw_d1": result.raw_d1.isoformat(), "d1": result.d1.isoformat(),
+            "raw_d3": result.raw_d3.isoformat(), "d3": result.d3.isoformat(),
+            "suspended_days": result.suspended_days, "internal_target": result.internal_target.isoformat(),
+            "d1_instant": result.d1_instant.isoformat(), "d3_instant": result.d3_instant.isoformat(),
+        }, indent=2))
+    else:
+        click.echo((result.d3 if extended else result.d1).isoformat())
+
+
+@main.group(help="Wire contracts.")
+def schemas() -> None:
+    pass
+
+
+@schemas.command("export", help="Write the JSON Schemas of every contract to schemas/json/.")
+@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path))
+def schemas_export(out: Path | None) -> None:
+    from schemas.export import export_all
+
+    for path in export_all(out):
+        click.echo(str(path))
+
+
+@main.command(help="Publish a CloudEvent JSON file to dsr.intake with kafka-python.")
+@click.argument("event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+@click.option("--fresh", is_flag=True, help="Give the event a new id and the current time (a new request).")
+def publish(event_file: Path, bootstrap: str, fresh: bool) -> None:
+    from dsr.client import publish_event
+
+    event = json.loads(event_file.read_text())
+    event_id = publish_event(bootstrap, event, fresh=fresh)
+    click.echo(f"published {event['type']} id={event_id} to dsr.intake at {bootstrap}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The composition root: builds concrete adapters from settings; tests call it with fakes."""
+from __future__ import annotations
+
+import functools
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import faust
+
+from dsr.exports import FileExportStore
+from dsr.mail import SmtpTransport
+from dsr.settings import Settings
+from dsr.vault import SqliteKeyVault
+from gdpr.lifecycle import CasePolicy
+from handlers.protocol import Adapter, AdapterRegistry
+from handlers.reference import CrmAdapter, NewsletterAdapter, RecruitmentAdapter, seed_sample_people
+from handlers.runtime import run_task
+from streams.app import FaustPublisher, make_faust_app, wire
+from streams.context import Context, Controller, PipelineConfig
+from streams.ports import MailTransport
+
+
+def secret_from(settings: Settings, dev: bool) -> bytes:
+    """DSR_SECRET_KEY; in dev only, a random one kept under the data dir."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    if not dev:
+        raise SystemExit("DSR_SECRET_KEY is not set: give at least 32 random characters (it signs links "
+                         "and keys subject hashes; keep it stable across restarts)")
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def pipeline_config(settings: Settings, secret: bytes) -> PipelineConfig:
+    controller = Controller(name=settings.controller_name, dpo_email=settings.dpo_email,
+                            postal_address=settings.controller_address,
+                            privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy")
+    return PipelineConfig(
+        secret_key=secret,
+        public_url=settings.base_url(),
+        systems=settings.system_names(),
+        mail_from=settings.mail_from,
+        controller=controller,
+        dpo_language=settings.dpo_language,
+        policy=CasePolicy(task_timeout=timedelta(hours=settings.task_timeout_hours)),
+        verification_ttl=timedelta(days=settings.verification_ttl_days),
+        download_ttl=timedelta(days=settings.download_ttl_days),
+        smtp_attempts=settings.smtp_attempts,
+        smtp_backoff=settings.smtp_backoff,
+        tick_seconds=settings.tick_seconds,
+        partitions=settings.partitions,
+    )
+
+
+def reference_adapters(settings: Settings, secret: bytes) -> AdapterRegistry:
+    """The built-in CRM, recruitment and newsletter systems, on SQLite files under the data dir."""
+    root = settings.data_dir / "systems"
+    root.mkdir(parents=True, exist_ok=True)
+    crm = CrmAdapter(root / "crm.sqlite3")
+    recruitment = RecruitmentAdapter(root / "recruitment.sqlite3", cv_dir=root / "cv-files")
+    newsletter = NewsletterAdapter(root / "newsletter.sqlite3", secret=secret)
+    if settings.sample_data:
+        seed_sample_people(crm, recruitment, newsletter)
+    wanted = set(settings.builtin_names())
+    return AdapterRegistry([a for a in (crm, recruitment, newsletter) if a.name in wanted])
+
+
+def build_context(settings: Settings, secret: bytes, publisher, *, transport: MailTransport | None = None,
+                  registry: AdapterRegistry | None = None) -> Context:
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(
+        config=pipeline_config(settings, secret),
+        vault=SqliteKeyVault(data_dir / "keys.sqlite3", secret),
+        transport=transport or smtp_transport(settings),
+        exports=FileExportStore(data_dir / "exports"),
+        publisher=publisher,
+    )
+    registry = registry if registry is not None else reference_adapters(settings, secret)
+    ctx.task_runners = {name: _runner(ctx, registry.get(name)) for name in settings.builtin_names()}
+    return ctx
+
+
+def smtp_transport(settings: Settings) -> SmtpTransport:
+    if not settings.smtp_host:
+        raise SystemExit("DSR_SMTP_HOST is not set: name the SMTP server that sends e-mails (or use `dsr dev`)")
+    return SmtpTransport(settings.smtp_host, settings.smtp_port, settings.smtp_username, settings.smtp_password,
+                         settings.smtp_starttls, settings.smtp_timeout)
+
+
+def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Context]:
+    """The whole pipeline as a faust app, nothing connected yet."""
+    if not settings.kafka_bootstrap:
+        raise SystemExit("DSR_KAFKA_BOOTSTRAP is not set: give host:port of a Kafka broker (or use `dsr dev`)")
+    app = make_faust_app(settings.kafka_bootstrap, settings.web_host, settings.web_port, settings.data_dir,
+                         settings.partitions, settings.kafka_session_timeout)
+    ctx = build_context(settings, secret, FaustPublisher(app), **ports)
+    return wire(app, ctx), ctx
+
+
+def _runner(ctx: Context, adapter: Adapter):
+    return functools.partial(run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing)
+

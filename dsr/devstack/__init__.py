@@ -1,0 +1,1 @@
+"""The embedded dev stack: Kafka launcher, SMTP sink with a web mailbox."""

@@ -1,0 +1,79 @@
+"""Starts the pipeline: the embedded parts where settings leave them unset, the topics, then the workers."""
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import ExitStack
+
+from dsr.composition import build_app, secret_from
+from dsr.settings import Settings, load_settings
+from dsr.topics_admin import ensure_topics
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
+    """Embedded Kafka unless DSR_KAFKA_BOOTSTRAP is set; SMTP sink + mailbox unless DSR_SMTP_HOST is set."""
+    changes: dict = {}
+    if not settings.kafka_bootstrap:
+        from dsr.devstack.kafka import EmbeddedKafka, ensure_kafka_jars
+
+        ensure_kafka_jars()
+        say(f"starting embedded Apache Kafka on 127.0.0.1:{settings.kafka_port} ...")
+        kafka = EmbeddedKafka(settings.data_dir / "kafka", port=settings.kafka_port)
+        kafka.start()
+        cleanup.callback(kafka.stop)
+        changes["kafka_bootstrap"] = kafka.bootstrap
+    if not settings.smtp_host:
+        from dsr.devstack.smtp_sink import Mailbox, MailboxServer, SmtpSink
+
+        mailbox = Mailbox(settings.data_dir / "mailbox")
+        sink = SmtpSink(mailbox, port=settings.sink_smtp_port).start()
+        cleanup.callback(sink.stop)
+        web = MailboxServer(mailbox, port=settings.mailbox_port).start()
+        cleanup.callback(web.stop)
+        changes |= {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_starttls": False,
+                    "smtp_username": None, "smtp_password": None}
+    return settings.model_copy(update=changes)
+
+
+def banner(settings: Settings, dev: bool) -> str:
+    lines = [
+        "dsr-pipeline is starting" + (" (dev stack)" if dev else ""),
+        f"  Kafka            {settings.kafka_bootstrap}",
+        f"  web / links      {settings.base_url()}   (health: {settings.base_url()}/health)",
+        f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
+        f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
+        f"  data             {settings.data_dir.resolve()}",
+    ]
+    if dev and settings.smtp_host == "127.0.0.1" and settings.smtp_port == settings.sink_smtp_port:
+        lines.insert(4, f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
+    lines.append("  publish an example:  .venv/bin/dsr publish --fresh schemas/examples/dsr.rights.requested.json")
+    return "\n".join(lines)
+
+
+def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
+    settings = load_settings()
+    secret = secret_from(settings, dev)
+    with ExitStack() as cleanup:
+        if dev:
+            settings = start_embedded(settings, cleanup)
+        ensure_topics(settings.kafka_bootstrap, settings.system_names(), settings.partitions,
+                      settings.replication_factor)
+        app, _ = build_app(settings, secret)
+        say(banner(settings, dev))
+        run_worker(app, loglevel)
+
+
+def run_worker(app, loglevel: str) -> None:
+    from faust.worker import Worker
+
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise

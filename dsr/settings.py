@@ -1,0 +1,82 @@
+"""Settings from `DSR_*` environment variables; a missing or bad one stops the start with its name."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SYSTEMS = "crm,recruitment,newsletter"
+
+
+class SettingsError(SystemExit):
+    """Raised at start with a message naming the variable to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DSR_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset: embedded broker.")
+    smtp_host: str | None = Field(default=None, description="Unset: the embedded SMTP sink with a web mailbox.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_attempts: int = Field(default=5, ge=1, le=50)
+    smtp_backoff: float = Field(default=2.0, ge=0)
+    mail_from: str = "Protection des données <dpo@example.test>"
+    dpo_email: str = "dpo@example.test"
+    dpo_language: str = Field(default="fr", pattern="^(fr|en)$")
+    controller_name: str = "Exemple Services"
+    controller_address: str = "1 rue de l'Exemple, 69000 Lyon, France"
+    privacy_url: str | None = None
+    public_url: str | None = Field(default=None, description="Base of links in e-mails; default http://127.0.0.1:PORT.")
+    secret_key: str | None = Field(default=None, min_length=32, description="Signs links, keys subject hashes.")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    data_dir: Path = Path("var")
+    systems: str = DEFAULT_SYSTEMS
+    builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
+    partitions: int = Field(default=1, ge=1, le=64)
+    replication_factor: int = Field(default=1, ge=1, le=5)
+    task_timeout_hours: float = Field(default=4.0, gt=0)
+    tick_seconds: float = Field(default=30.0, gt=0)
+    verification_ttl_days: int = Field(default=14, ge=1, le=60)
+    download_ttl_days: int = Field(default=7, ge=1, le=30)
+    sample_data: bool = True
+    mailbox_port: int = Field(default=8025, ge=1, le=65535)
+    sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_session_timeout: float = Field(default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move.")
+
+    @field_validator("systems", "builtin_adapters")
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        bad = [n for n in names if not n.replace("-", "").replace("_", "").isalnum()]
+        if bad:
+            raise ValueError(f"system names must be letters, digits, '-' or '_': {bad}")
+        return ",".join(names)
+
+    def system_names(self) -> tuple[str, ...]:
+        return tuple(self.systems.split(",")) if self.systems else ()
+
+    def builtin_names(self) -> tuple[str, ...]:
+        if self.builtin_adapters is None:
+            return self.system_names()
+        return tuple(n for n in self.builtin_adapters.split(",") if n)
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment; turn validation errors into a message naming each DSR_ variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [f"  DSR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

@@ -1,0 +1,47 @@
+"""Which systems receive what: forms to their owning system, rights to every system that holds data."""
+from __future__ import annotations
+
+from schemas.intake import EventType, MarketingConsent, Right
+from schemas.tasks import TaskAction
+
+FORM_OWNERS: dict[EventType, str] = {
+    EventType.QUOTE_REQUESTED: "crm",
+    EventType.CONTACT_SUBMITTED: "crm",
+    EventType.JOB_APPLICATION_SUBMITTED: "recruitment",
+}
+NEWSLETTER = "newsletter"
+
+RIGHT_ACTIONS: dict[Right, TaskAction] = {
+    Right.ACCESS: TaskAction.EXPORT,
+    Right.ERASURE: TaskAction.ERASE,
+}
+
+
+class UnsupportedRight(ValueError):
+    """A right this version of the pipeline does not carry out yet."""
+
+
+def submission_systems(form_type: EventType, consent: MarketingConsent, known: tuple[str, ...]) -> list[str]:
+    """The owning system, plus the newsletter when the person opted in to e-mail marketing (R32)."""
+    systems = [FORM_OWNERS[form_type]]
+    if consent.email and NEWSLETTER in known:
+        systems.append(NEWSLETTER)
+    return [s for s in systems if s in known]
+
+
+def action_for(right: Right) -> TaskAction:
+    try:
+        return RIGHT_ACTIONS[right]
+    except KeyError:
+        raise UnsupportedRight(f"right '{right.value}' is not handled yet; supported: access, erasure") from None
+
+
+def data_categories(form_type: EventType) -> list[str]:
+    """Categories of data a form gives, for the record of who gave what (R44, access 15(1)(b))."""
+    base = ["identity", "contact"]
+    extra = {
+        EventType.QUOTE_REQUESTED: ["postal_address", "project"],
+        EventType.CONTACT_SUBMITTED: ["message"],
+        EventType.JOB_APPLICATION_SUBMITTED: ["application", "cv"],
+    }
+    return base + extra.get(form_type, [])

@@ -1,0 +1,60 @@
+"""Per-subject encryption (AES-GCM) and the keyed subject hash: crypto-shredding by key destruction."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from schemas.identity import normalize_email
+from schemas.sealed import Sealed
+
+KEY_BYTES = 32
+
+
+class SealBroken(ValueError):
+    """The value cannot be opened: wrong or destroyed key, or tampered ciphertext."""
+
+
+def subject_ref(secret: bytes, email: str) -> str:
+    """Keyed hash naming a subject without revealing them; what remains after closure (R50-R51)."""
+    digest = hmac.new(secret, b"subject:" + normalize_email(email).encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def seal(key: bytes, ref: str, plaintext: bytes) -> Sealed:
+    """Encrypt for one subject; the subject ref is authenticated so a value cannot move between subjects."""
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, ref.encode())
+    return Sealed(subject_ref=ref, nonce=_b64(nonce), ciphertext=_b64(ciphertext))
+
+
+def open_sealed(key: bytes, sealed: Sealed) -> bytes:
+    try:
+        return AESGCM(key).decrypt(_unb64(sealed.nonce), _unb64(sealed.ciphertext), sealed.subject_ref.encode())
+    except (InvalidTag, ValueError) as exc:
+        raise SealBroken(f"cannot open value sealed for subject {sealed.subject_ref}") from exc
+
+
+def seal_json(key: bytes, ref: str, value: dict) -> Sealed:
+    return seal(key, ref, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def open_json(key: bytes, sealed: Sealed) -> dict:
+    return json.loads(open_sealed(key, sealed))

@@ -1,0 +1,67 @@
+"""Signed, expiring tokens for verification and download links (HMAC-SHA256); single use is enforced by the case."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+
+class TokenError(ValueError):
+    """A link that must not be honoured; `reason` is safe to show."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Token:
+    purpose: str
+    request_id: str
+    token_id: str
+    expires_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, body: str) -> str:
+    return _b64(hmac.new(secret, b"dsr-token:" + body.encode(), hashlib.sha256).digest())
+
+
+def sign_token(secret: bytes, token: Token) -> str:
+    claims = {"p": token.purpose, "r": token.request_id, "t": token.token_id, "e": int(token.expires_at.timestamp())}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{body}.{_mac(secret, body)}"
+
+
+def verify_token(secret: bytes, text: str, purpose: str, now: datetime) -> Token:
+    """Check signature, purpose and expiry, in that order; raise TokenError otherwise."""
+    body, _, mac = text.partition(".")
+    if not body or not mac:
+        raise TokenError("malformed")
+    if not hmac.compare_digest(mac, _mac(secret, body)):
+        raise TokenError("bad_signature")
+    token = _decode(body)
+    if token.purpose != purpose:
+        raise TokenError("wrong_purpose")
+    if now >= token.expires_at:
+        raise TokenError("expired")
+    return token
+
+
+def _decode(body: str) -> Token:
+    try:
+        claims = json.loads(_unb64(body))
+        expires = datetime.fromtimestamp(int(claims["e"]), tz=timezone.utc)
+        return Token(str(claims["p"]), str(claims["r"]), str(claims["t"]), expires)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenError("malformed") from exc

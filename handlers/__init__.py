@@ -1,0 +1,1 @@
+"""Subsystem adapters (CRM, recruitment, newsletter), the adapter protocol and the task runtime."""

@@ -1,0 +1,32 @@
+"""Exports the JSON Schema of every public contract to schemas/json/ (committed; a test keeps it in sync)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemas.audit import AuditRecord
+from schemas.intake import DATA_MODELS, CloudEvent
+from schemas.tasks import Task, TaskResult
+
+JSON_DIR = Path(__file__).resolve().parent / "json"
+
+
+def contracts() -> dict[str, type]:
+    models: dict[str, type] = {f"{event_type.value}.data": model for event_type, model in DATA_MODELS.items()}
+    models |= {"cloudevent": CloudEvent, "task": Task, "task-result": TaskResult, "audit-record": AuditRecord}
+    return models
+
+
+def render(model: type) -> str:
+    return json.dumps(model.model_json_schema(mode="validation"), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def export_all(out: Path | None = None) -> list[Path]:
+    out = out or JSON_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in contracts().items():
+        path = out / f"{name}.schema.json"
+        path.write_text(render(model))
+        written.append(path)
+    return written

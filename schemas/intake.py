@@ -1,0 +1,192 @@
+"""The ingress contract: CloudEvents 1.0 (structured JSON) on `dsr.intake`, one data model per type."""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator
+
+from schemas.base import WireModel
+from schemas.identity import EmailStr, IdentityType, SubjectIdentity
+
+MAX_EVENT_BYTES = 1_000_000
+EmailAdapter = TypeAdapter(EmailStr)
+
+
+class Language(StrEnum):
+    FR = "fr"
+    EN = "en"
+
+
+class Right(StrEnum):
+    """The rights the privacy policy promises (GDPR Arts 15-22, LIL 85)."""
+
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    PORTABILITY = "portability"
+    OBJECTION = "objection"
+    CONSENT_WITHDRAWAL = "consent_withdrawal"
+    POST_MORTEM = "post_mortem"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    POST = "post"
+
+
+class MarketingConsent(WireModel):
+    """Consent to marketing, per channel, with its proof (R32: recorded per channel)."""
+
+    email: bool = Field(default=False, description="Consents to e-mail marketing.")
+    sms: bool = Field(default=False, description="Consents to SMS marketing.")
+    phone: bool = Field(default=False, description="Consents to telephone prospecting (prior consent since 11 Aug 2026).")
+    post: bool = Field(default=False, description="Accepts postal marketing.")
+    wording_version: str | None = Field(
+        default=None, max_length=64, description="Version of the consent wording shown.", examples=["2026-09"]
+    )
+
+    def channels(self) -> list[Channel]:
+        return [c for c in Channel if getattr(self, c.value)]
+
+
+class PostalAddress(WireModel):
+    street: str = Field(max_length=200, examples=["12 rue des Lilas"])
+    postal_code: str = Field(max_length=16, examples=["69003"])
+    city: str = Field(max_length=100, examples=["Lyon"])
+    country: str = Field(default="FR", max_length=2, examples=["FR"])
+
+
+class _Submission(WireModel):
+    first_name: str = Field(min_length=1, max_length=100, examples=["Jeanne"])
+    last_name: str = Field(min_length=1, max_length=100, examples=["Martin"])
+    email: EmailStr = Field(description="Address of the person submitting.", examples=["jeanne.martin@example.fr"])
+    phone: str | None = Field(default=None, max_length=32, examples=["+33 6 12 34 56 78"])
+    language: Language = Field(default=Language.FR, description="Language for e-mails to the person.")
+    marketing_consent: MarketingConsent = Field(default_factory=MarketingConsent)
+
+
+class QuoteRequested(_Submission):
+    """`dsr.form.quote_requested`: a prospect asks for a quote."""
+
+    postal_address: PostalAddress | None = None
+    service: str = Field(max_length=100, description="Service asked for.", examples=["plomberie"])
+    message: str = Field(default="", max_length=5000, examples=["Fuite sous l'évier."])
+
+
+class ContactSubmitted(_Submission):
+    """`dsr.form.contact_submitted`: a message through the contact form."""
+
+    message: str = Field(max_length=5000, examples=["Êtes-vous ouverts le samedi ?"])
+
+
+class JobApplicationSubmitted(_Submission):
+    """`dsr.form.job_application_submitted`: an application; the CV travels as a reference only."""
+
+    position: str = Field(max_length=200, examples=["Technicien chauffagiste"])
+    candidate_kind: Literal["employee", "franchisee"] = Field(default="employee")
+    cv_ref: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Reference to the CV in the website's file store (never the file itself).",
+        examples=["s3://careers-uploads/2026/11/cv-7f3a.pdf"],
+    )
+    talent_pool_consent: bool = Field(default=False, description="Consent to be kept for future openings.")
+
+
+class RightsRequested(WireModel):
+    """`dsr.rights.requested`: a data-subject request (OpenDSR vocabulary). No reason is ever required (R3)."""
+
+    subject_request_type: Right = Field(description="The right exercised.", examples=["erasure"])
+    subject_identities: list[SubjectIdentity] = Field(min_length=1, max_length=10)
+    subject_name: str | None = Field(default=None, max_length=200, examples=["Jeanne Martin"])
+    language: Language = Field(default=Language.FR)
+    submitted_time: AwareDatetime | None = Field(
+        default=None,
+        description="When the request reached the controller (R2); defaults to the CloudEvent time.",
+    )
+    message: str = Field(default="", max_length=5000, description="Free text from the person, optional.")
+
+    @field_validator("subject_identities")
+    @classmethod
+    def _needs_email(cls, identities: list[SubjectIdentity]) -> list[SubjectIdentity]:
+        emails = [i for i in identities if i.identity_type == IdentityType.EMAIL]
+        if not emails:
+            raise ValueError("at least one identity of type 'email' is required to answer the person")
+        for identity in emails:
+            EmailAdapter.validate_python(identity.identity_value)
+        return identities
+
+    def email(self) -> str:
+        return next(i.identity_value for i in self.subject_identities if i.identity_type == IdentityType.EMAIL)
+
+
+class ConsentChanged(WireModel):
+    """`dsr.consent.changed`: a marketing consent given or withdrawn on one channel (R31)."""
+
+    email: EmailStr
+    channel: Channel
+    granted: bool
+    wording_version: str | None = Field(default=None, max_length=64)
+    language: Language = Field(default=Language.FR)
+
+
+class EventType(StrEnum):
+    QUOTE_REQUESTED = "dsr.form.quote_requested"
+    JOB_APPLICATION_SUBMITTED = "dsr.form.job_application_submitted"
+    CONTACT_SUBMITTED = "dsr.form.contact_submitted"
+    RIGHTS_REQUESTED = "dsr.rights.requested"
+    CONSENT_CHANGED = "dsr.consent.changed"
+
+
+DATA_MODELS: dict[EventType, type[WireModel]] = {
+    EventType.QUOTE_REQUESTED: QuoteRequested,
+    EventType.JOB_APPLICATION_SUBMITTED: JobApplicationSubmitted,
+    EventType.CONTACT_SUBMITTED: ContactSubmitted,
+    EventType.RIGHTS_REQUESTED: RightsRequested,
+    EventType.CONSENT_CHANGED: ConsentChanged,
+}
+
+FORM_TYPES = (EventType.QUOTE_REQUESTED, EventType.CONTACT_SUBMITTED, EventType.JOB_APPLICATION_SUBMITTED)
+
+
+class CloudEvent(WireModel):
+    """CloudEvents 1.0 envelope, structured JSON mode."""
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents version; only 1.0 is accepted.")
+    id: str = Field(min_length=1, max_length=200, description="Unique per event; used to deduplicate.")
+    source: str = Field(min_length=1, max_length=500, examples=["https://www.example.fr/devis"])
+    type: EventType
+    time: AwareDatetime = Field(description="When the event happened (RFC 3339).")
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = None
+    subject: str | None = None
+    data: dict
+
+
+class IntakeError(ValueError):
+    """Why an ingress message cannot be processed; the reason goes to the dead-letter header."""
+
+
+def parse_intake(raw: bytes) -> tuple[CloudEvent, WireModel]:
+    """Validate one ingress message into its envelope and typed data, or raise IntakeError."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise IntakeError(f"payload of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES} byte limit")
+    try:
+        event = CloudEvent.model_validate_json(raw)
+        return event, DATA_MODELS[event.type].model_validate(event.data)
+    except ValidationError as exc:
+        raise IntakeError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """A readable reason that never echoes input values (they may be personal data)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "message"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+

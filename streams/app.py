@@ -1,0 +1,91 @@
+"""Builds the faust app: topics, tables, one thin agent per consumed topic, the timer and the web views."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import faust
+
+from streams import topics
+from streams.cases import due_ticks, on_case_event
+from streams.context import Context, TaskRunner
+from streams.dead_letters import Origin, process_safely
+from streams.intake import on_intake_message
+from streams.notifications import on_email_requested
+from streams.task_results import on_task_result
+from streams.tasks import on_task
+from streams.web import register_views
+
+log = logging.getLogger(__name__)
+APP_ID = "dsr-pipeline"
+RAW = {"key_type": str, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+class FaustPublisher:
+    """The Publisher port on faust topics (sends made inside an agent go out when the event is acked)."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+        self._topics: dict[str, faust.TopicT] = {}
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
+        target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
+        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
+        await target.send(key=key, value=value, headers=encoded or None)
+
+
+def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, partitions: int,
+                   session_timeout: float = 10.0) -> faust.App:
+    return faust.App(
+        APP_ID,
+        broker=f"kafka://{broker}",
+        store="memory://",  # tables are rebuilt from their changelog topics: Kafka is the record
+        datadir=str(data_dir / "faust"),
+        web_bind=web_host,
+        web_port=web_port,
+        web_host=web_host,
+        topic_partitions=partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_in_thread=False,
+        broker_session_timeout=session_timeout,  # a killed worker's partitions move in seconds, not a minute
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
+    )
+
+
+def origin_of(event) -> Origin:
+    message = event.message
+    return Origin(message.topic, message.partition, message.offset, message.key, message.value)
+
+
+def wire(app: faust.App, ctx: Context) -> faust.App:
+    """Declare every agent and table on `app`, bound to `ctx`."""
+    cases = app.Table("cases", partitions=ctx.config.partitions, **RAW)
+    sent = app.Table("sent-emails", partitions=ctx.config.partitions, **RAW)
+
+    def agent_on(topic_name: str, name: str, handler):
+        async def agent(stream):
+            async for event in stream.events():
+                await process_safely(ctx, origin_of(event), lambda: handler(event.value))
+
+        return app.agent(app.topic(topic_name, **RAW), name=name)(agent)
+
+    agent_on(topics.INTAKE, "intake", lambda raw: on_intake_message(ctx, raw))
+    agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
+    agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
+    agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
+    for system, runner in ctx.task_runners.items():
+        _task_agent(agent_on, system, runner, ctx)
+
+    @app.timer(interval=ctx.config.tick_seconds, name="clock")
+    async def clock() -> None:
+        for tick in due_ticks(cases, ctx.clock(), ctx):
+            await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
+
+    register_views(app, ctx, cases)
+    return app
+
+
+def _task_agent(agent_on, system: str, runner: TaskRunner, ctx: Context) -> None:
+    agent_on(topics.tasks(system), f"tasks-{system}", lambda raw: on_task(ctx, runner, raw))

@@ -1,0 +1,117 @@
+"""Consumes `dsr.cases`: the coordinator. Folds each event into the case table, then carries out what is due."""
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from datetime import datetime
+
+from gdpr.lifecycle import (
+    CaseState, Command, DestroySubjectKey, IssueTask, RaiseAlert, SendEmail, decide, evolve, record_done, task_id,
+)
+from schemas.cases import ClockTicked, parse_case_event
+from schemas.tasks import Task
+from streams import topics
+from streams.audit import audit
+from streams.context import Context
+from streams.dead_letters import Rejected
+from streams.access_package import build_access_package
+from streams.notices import email_for
+from streams.sealing import SubjectForgotten
+
+CaseTable = MutableMapping[str, bytes]
+
+
+def load(cases: CaseTable, request_id: str) -> CaseState | None:
+    raw = cases.get(request_id)
+    return CaseState.from_bytes(raw) if raw else None
+
+
+async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
+    """evolve, decide, carry out, store: the whole coordinator in four steps."""
+    try:
+        event = parse_case_event(raw)
+    except ValueError as exc:
+        raise Rejected(f"invalid case event: {type(exc).__name__}") from None
+    before = load(cases, event.request_id)
+    state = evolve(before, event)
+    if state is None:
+        return  # an event for a request that is not a case (a form submission): nothing to coordinate
+    now = ctx.clock()
+    state = await carry_out(ctx, state, decide(state, now, ctx.config.policy), now)
+    if state != before:
+        cases[event.request_id] = state.to_bytes()
+        await _audit_change(ctx, before, state, event)
+
+
+async def carry_out(ctx: Context, state: CaseState, commands: list[Command], now: datetime) -> CaseState:
+    """Publish first, record after: a crash in between replays the command, and its id makes that harmless."""
+    for command in commands:
+        await execute(ctx, state, command, now)
+        state = record_done(state, command, now)
+    return state
+
+
+async def execute(ctx: Context, state: CaseState, command: Command, now: datetime) -> None:
+    if isinstance(command, IssueTask):
+        await _issue_task(ctx, state, command, now)
+    elif isinstance(command, SendEmail):
+        await _send_email(ctx, state, command, now)
+    elif isinstance(command, RaiseAlert):
+        await audit(ctx, command.kind, request_id=state.request_id, subject_ref=state.subject_ref,
+                    dedup=command.command_id, detail=command.detail)
+    elif isinstance(command, DestroySubjectKey):
+        await _destroy_key(ctx, state)
+
+
+async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
+    if state.subject is None:
+        raise Rejected("case has no sealed subject left to issue a task for")
+    task = Task(
+        task_id=task_id(state, command.system, command.action),
+        subject_request_id=state.request_id,
+        system=command.system,
+        action=command.action,
+        subject_ref=state.subject_ref,
+        subject=state.subject,
+        issued_at=now,
+    )
+    await ctx.publisher.publish(topics.tasks(command.system), state.request_id, task.to_bytes())
+    await audit(ctx, "task_issued", request_id=state.request_id, system=command.system,
+                action=command.action.value, dedup=task.task_id)
+
+
+async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
+    try:
+        if command.message_type == "outcome_access":
+            build_access_package(ctx, state)
+        request = email_for(ctx, state, command, now)
+    except SubjectForgotten:
+        await audit(ctx, "email_skipped_subject_forgotten", request_id=state.request_id,
+                    message_type=command.message_type, dedup=command.command_id)
+        return
+    await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, request.to_bytes())
+
+
+async def _destroy_key(ctx: Context, state: CaseState) -> None:
+    ctx.exports.delete(state.request_id)
+    ctx.sealer.forget(state.subject_ref)
+    await audit(ctx, "key_destroyed", request_id=state.request_id, subject_ref=state.subject_ref, dedup="key")
+
+
+async def _audit_change(ctx: Context, before: CaseState | None, after: CaseState, event) -> None:
+    if before is not None and before.status == after.status:
+        return
+    await audit(ctx, "case_status_changed", request_id=after.request_id, subject_ref=after.subject_ref,
+                status=after.status.value, dedup=f"status:{after.status.value}",
+                detail={"from": before.status.value if before else None, "event": event.kind,
+                        "right": after.right.value, "deadline": after.deadline.isoformat()})
+
+
+def due_ticks(cases: CaseTable, now: datetime, ctx: Context) -> list[ClockTicked]:
+    """For the timer: one tick per case that has something due at `now` (read-only on the table)."""
+    ticks = []
+    for request_id, raw in list(cases.items()):
+        state = CaseState.from_bytes(raw)
+        if decide(state, now, ctx.config.policy):
+            ticks.append(ClockTicked(request_id=request_id, now=now))
+    return ticks
+

@@ -1,0 +1,66 @@
+"""What every stream function receives: configuration, ports and a clock, built by the composition root."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable
+
+from gdpr.lifecycle import CasePolicy
+from schemas.tasks import Task, TaskResult
+from streams.email_templates import EmailRenderer
+from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
+from streams.sealing import Sealer
+
+TaskRunner = Callable[[Task], Awaitable[TaskResult]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Controller:
+    """The company answering requests, as named in e-mails."""
+
+    name: str = "Exemple Services"
+    dpo_email: str = "dpo@example.test"
+    postal_address: str = "1 rue de l'Exemple, 69000 Lyon, France"
+    privacy_url: str = "http://127.0.0.1:8080/privacy"
+
+    def as_context(self) -> dict:
+        return {"name": self.name, "dpo_email": self.dpo_email,
+                "postal_address": self.postal_address, "privacy_url": self.privacy_url}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    secret_key: bytes
+    public_url: str
+    systems: tuple[str, ...]
+    mail_from: str
+    controller: Controller = Controller()
+    dpo_language: str = "fr"
+    policy: CasePolicy = CasePolicy()
+    verification_ttl: timedelta = timedelta(days=14)
+    download_ttl: timedelta = timedelta(days=7)
+    smtp_attempts: int = 5
+    smtp_backoff: float = 1.0  # seconds; doubles at each attempt
+    processing_attempts: int = 3  # transient failures of a stream function before dead-lettering
+    tick_seconds: float = 30.0
+    partitions: int = 1
+
+
+@dataclass
+class Context:
+    config: PipelineConfig
+    vault: KeyVault
+    transport: MailTransport
+    exports: ExportStore
+    publisher: Publisher
+    renderer: EmailRenderer = field(default_factory=EmailRenderer)
+    task_runners: dict[str, TaskRunner] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utc_now
+    sealer: Sealer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sealer = Sealer(self.vault, self.config.secret_key)

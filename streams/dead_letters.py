@@ -1,0 +1,57 @@
+"""Never die on one message: retry what may pass later, dead-letter the rest with the reason."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from streams import topics
+from streams.context import Context
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    """The message can never be processed; the text is the reason (no personal data in it)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
+    headers = {
+        topics.DLQ_REASON: reason[:1000],
+        topics.DLQ_ORIGIN_TOPIC: origin.topic,
+        topics.DLQ_ORIGIN_PARTITION: str(origin.partition),
+        topics.DLQ_ORIGIN_OFFSET: str(origin.offset),
+        topics.DLQ_AT: ctx.clock().isoformat(),
+    }
+    key = origin.key.decode(errors="replace") if origin.key else None
+    await ctx.publisher.publish(topics.dlq(origin.topic), key, origin.value, headers)
+    log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, reason)
+
+
+async def process_safely(ctx: Context, origin: Origin, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work`; Rejected goes straight to the DLQ, other errors are retried with backoff first."""
+    for attempt in range(1, ctx.config.processing_attempts + 1):
+        try:
+            await work()
+            return
+        except Rejected as exc:
+            await dead_letter(ctx, origin, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - an agent that raises loses the message
+            reason = f"{type(exc).__name__} after {attempt} attempt(s)"
+            # Type only: exception texts may quote the message, i.e. personal data.
+            log.error("processing %s@%s failed (%s)", origin.topic, origin.offset, reason)
+            if attempt == ctx.config.processing_attempts:
+                await dead_letter(ctx, origin, reason)
+                return
+            await asyncio.sleep(0.2 * 2 ** (attempt - 1))

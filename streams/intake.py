@@ -1,0 +1,140 @@
+"""Consumes `dsr.intake`: validates each CloudEvent, opens cases, routes form submissions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from gdpr.lifecycle import stable_id
+from gdpr.routing import UnsupportedRight, action_for, data_categories, submission_systems
+from schemas.cases import CaseOpened
+from schemas.intake import (
+    FORM_TYPES, Channel, CloudEvent, ConsentChanged, EventType, IntakeError, RightsRequested, parse_intake,
+)
+from schemas.notifications import EmailRequested, Recipient
+from schemas.tasks import Task, TaskAction
+from streams import topics
+from streams.audit import audit
+from streams.context import Context
+from streams.dead_letters import Rejected
+
+FORM_KINDS = {
+    EventType.QUOTE_REQUESTED: "quote",
+    EventType.CONTACT_SUBMITTED: "contact",
+    EventType.JOB_APPLICATION_SUBMITTED: "job_application",
+}
+
+
+async def on_intake_message(ctx: Context, raw: bytes) -> None:
+    try:
+        event, data = parse_intake(raw)
+    except IntakeError as exc:
+        raise Rejected(str(exc)) from None
+    if event.type in FORM_TYPES:
+        await on_form_submitted(ctx, event, data)
+    elif event.type == EventType.RIGHTS_REQUESTED:
+        await on_rights_requested(ctx, event, data)
+    else:
+        await on_consent_changed(ctx, event, data)
+
+
+async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsRequested) -> None:
+    """Open a case; the request id derives from the CloudEvent id, so a duplicate opens nothing new."""
+    try:
+        action_for(data.subject_request_type)
+    except UnsupportedRight as exc:
+        raise Rejected(str(exc)) from None
+    request_id = stable_id("request", event.id)
+    ref = ctx.sealer.ref(data.email())
+    opened = CaseOpened(
+        request_id=request_id,
+        source_event_id=event.id,
+        subject_ref=ref,
+        right=data.subject_request_type,
+        language=data.language,
+        received_at=data.submitted_time or event.time,  # R2: arrival at an official channel
+        systems=list(ctx.config.systems),
+        subject=ctx.sealer.seal(ref, {"email": data.email(), "name": data.subject_name or ""}),
+    )
+    await ctx.publisher.publish(topics.CASES, request_id, opened.to_bytes())
+    await audit(ctx, "request_received", request_id=request_id, subject_ref=ref, dedup=event.id,
+                detail={"right": data.subject_request_type.value, "source": event.source})
+
+
+async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
+    """Record who gave which data to which system, with what consent; acknowledge to the person."""
+    submission_id = stable_id("submission", event.id)
+    ref = ctx.sealer.ref(data.email)
+    systems = submission_systems(event.type, data.marketing_consent, ctx.config.systems)
+    payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
+    for system in systems:
+        await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
+    await audit(ctx, "submission_recorded", request_id=submission_id, subject_ref=ref, dedup=event.id,
+                detail=_submission_facts(event, data, systems))
+    await _acknowledge(ctx, submission_id, ref, event, data)
+
+
+async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChanged) -> None:
+    submission_id = stable_id("submission", event.id)
+    ref = ctx.sealer.ref(data.email)
+    payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
+    for system in [s for s in ("newsletter",) if s in ctx.config.systems]:
+        await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
+    await audit(ctx, "consent_changed", request_id=submission_id, subject_ref=ref, dedup=event.id,
+                detail={"channel": data.channel.value, "granted": data.granted,
+                        "wording_version": data.wording_version})
+
+
+async def _send_submission_task(ctx, submission_id, system, ref, event, payload, data) -> None:
+    task = Task(
+        task_id=stable_id(submission_id, system, TaskAction.RECORD_SUBMISSION.value),
+        subject_request_id=submission_id,
+        system=system,
+        action=TaskAction.RECORD_SUBMISSION,
+        subject_ref=ref,
+        subject=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),
+        payload=payload,
+        submission_type=event.type.value,
+        issued_at=ctx.clock(),
+    )
+    await ctx.publisher.publish(topics.tasks(system), submission_id, task.to_bytes())
+
+
+def _name(data) -> str:
+    return f"{getattr(data, 'first_name', '')} {getattr(data, 'last_name', '')}".strip()
+
+
+def _submission_facts(event: CloudEvent, data, systems: list[str]) -> dict:
+    consent = data.marketing_consent
+    return {
+        "form": event.type.value,
+        "systems": systems,
+        "categories": data_categories(event.type),
+        "consent": {c.value: getattr(consent, c.value) for c in Channel},
+        "wording_version": consent.wording_version,
+        "submitted_at": event.time.isoformat(),
+    }
+
+
+async def _acknowledge(ctx: Context, submission_id: str, ref: str, event: CloudEvent, data) -> None:
+    request = EmailRequested(
+        message_id=stable_id(submission_id, "email", "form_acknowledgement"),
+        request_id=submission_id,
+        message_type="form_acknowledgement",
+        language=data.language.value,
+        recipient=Recipient.SUBJECT,
+        to=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),
+        context={"reference": reference(submission_id), "form_kind": FORM_KINDS[event.type],
+                 "submitted_on": _paris_day(event.time)},
+        requested_at=ctx.clock(),
+    )
+    await ctx.publisher.publish(topics.NOTIFICATIONS, submission_id, request.to_bytes())
+
+
+def reference(request_id: str) -> str:
+    """The short reference people and the DPO quote: stable, not guessable from personal data."""
+    return "DSR-" + request_id.replace("-", "")[:10].upper()
+
+
+def _paris_day(moment: datetime) -> str:
+    from gdpr.deadlines import receipt_day
+
+    return receipt_day(moment).isoformat()

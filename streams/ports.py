@@ -1,0 +1,126 @@
+"""The ports the streams use, each with its contract, and an in-memory twin for tests."""
+from __future__ import annotations
+
+import threading
+from email.message import EmailMessage
+from typing import Protocol
+
+from schemas.sealed import Sealed
+
+
+class KeyVault(Protocol):
+    """One AES-256 key per subject. `destroy` must leave no recoverable copy: it is the erasure of
+    every sealed value of that subject, wherever the value was copied (crypto-shredding)."""
+
+    def key_for(self, subject_ref: str) -> bytes:
+        """The subject's key, created on first use."""
+
+    def get(self, subject_ref: str) -> bytes | None:
+        """The subject's key, or None if it never existed or was destroyed."""
+
+    def destroy(self, subject_ref: str) -> None:
+        """Forget the key for good; idempotent."""
+
+
+class TransientMailError(Exception):
+    """The SMTP server may accept the message later (4xx, connection refused, timeout)."""
+
+
+class PermanentMailError(Exception):
+    """The SMTP server will never accept this message (5xx)."""
+
+
+class MailTransport(Protocol):
+    """Hands one message to an SMTP server; raises TransientMailError or PermanentMailError."""
+
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class ExportStore(Protocol):
+    """Sealed exports per system while a case gathers them, then one sealed package per case."""
+
+    def put_part(self, request_id: str, system: str, part: Sealed) -> None: ...
+
+    def parts(self, request_id: str) -> dict[str, Sealed]: ...
+
+    def put_package(self, request_id: str, package: Sealed) -> None: ...
+
+    def package(self, request_id: str) -> Sealed | None: ...
+
+    def delete(self, request_id: str) -> None:
+        """Remove parts and package; idempotent."""
+
+
+class Publisher(Protocol):
+    """Publishes bytes to a topic; what the stream functions return their effects through."""
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None: ...
+
+
+# --- in-memory twins --------------------------------------------------------------------------
+
+
+class MemoryKeyVault:
+    def __init__(self) -> None:
+        self._keys: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def key_for(self, subject_ref: str) -> bytes:
+        from gdpr.sealing import new_key
+
+        with self._lock:
+            return self._keys.setdefault(subject_ref, new_key())
+
+    def get(self, subject_ref: str) -> bytes | None:
+        return self._keys.get(subject_ref)
+
+    def destroy(self, subject_ref: str) -> None:
+        with self._lock:
+            self._keys.pop(subject_ref, None)
+
+
+class MemoryMailTransport:
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self.failures: list[Exception] = []
+
+    def fail_next(self, *errors: Exception) -> None:
+        self.failures.extend(errors)
+
+    async def send(self, message: EmailMessage) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+
+class MemoryExportStore:
+    def __init__(self) -> None:
+        self._parts: dict[str, dict[str, Sealed]] = {}
+        self._packages: dict[str, Sealed] = {}
+
+    def put_part(self, request_id: str, system: str, part: Sealed) -> None:
+        self._parts.setdefault(request_id, {})[system] = part
+
+    def parts(self, request_id: str) -> dict[str, Sealed]:
+        return dict(self._parts.get(request_id, {}))
+
+    def put_package(self, request_id: str, package: Sealed) -> None:
+        self._packages[request_id] = package
+
+    def package(self, request_id: str) -> Sealed | None:
+        return self._packages.get(request_id)
+
+    def delete(self, request_id: str) -> None:
+        self._parts.pop(request_id, None)
+        self._packages.pop(request_id, None)
+
+
+class MemoryPublisher:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str | None, bytes, dict[str, str]]] = []
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
+        self.messages.append((topic, key, value, dict(headers or {})))
+
+    def on(self, topic: str) -> list[bytes]:
+        return [value for t, _, value, _ in self.messages if t == topic]

@@ -1,0 +1,29 @@
+"""Consumes `dsr.task-results`: stores sealed exports, forwards each answer to its case."""
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from schemas.cases import TaskAnswered
+from schemas.intake import describe
+from schemas.tasks import TaskAction, TaskResult
+from streams import topics
+from streams.audit import audit
+from streams.context import Context
+from streams.dead_letters import Rejected
+
+
+async def on_task_result(ctx: Context, raw: bytes) -> None:
+    try:
+        result = TaskResult.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Rejected(f"invalid task result: {describe(exc)}") from None
+    await audit(ctx, "task_result", request_id=result.subject_request_id, system=result.system,
+                action=result.action.value, status=result.status.value, dedup=f"{result.task_id}:{result.status}",
+                detail={"erased_items": result.erased_items, "exported_items": result.exported_items,
+                        "kept": len(result.kept), "error": result.error})
+    if result.action == TaskAction.RECORD_SUBMISSION:
+        return  # form submissions are not cases; the audit record is their trace
+    if result.export is not None:
+        ctx.exports.put_part(result.subject_request_id, result.system, result.export)
+    answered = TaskAnswered(request_id=result.subject_request_id, result=result.model_copy(update={"export": None}))
+    await ctx.publisher.publish(topics.CASES, result.subject_request_id, answered.to_bytes())

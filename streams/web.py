@@ -1,0 +1,129 @@
+"""Web views: health, the verification link (GET shows, POST confirms) and the access-copy download."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gdpr.lifecycle import Status
+from gdpr.tokens import TokenError, verify_token
+from schemas.cases import IdentityConfirmed
+from streams import topics
+from streams.access_package import open_access_package
+from streams.cases import CaseTable, load
+from streams.context import Context
+from streams.intake import reference
+from streams.sealing import SubjectForgotten
+
+PAGES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates" / "web"),
+    autoescape=select_autoescape(["html", "j2"]),
+)
+TEXT = {
+    "fr": {
+        "reference": "Référence :",
+        "confirm_title": "Confirmer votre demande",
+        "confirm": "Pour protéger vos données, confirmez que cette demande vient bien de vous.",
+        "button": "Je confirme ma demande",
+        "done_title": "Demande confirmée",
+        "done": "Merci. Votre demande est confirmée ; vous recevrez notre réponse par e-mail.",
+        "already": "Cette demande est déjà confirmée ; vous n'avez rien d'autre à faire.",
+        "invalid_title": "Lien non valable",
+        "expired": "Ce lien a expiré. Vous pouvez renouveler votre demande.",
+        "invalid": "Ce lien n'est pas valable. Vérifiez qu'il a été copié en entier.",
+        "gone": "Cette demande n'attend plus de confirmation.",
+    },
+    "en": {
+        "reference": "Reference:",
+        "confirm_title": "Confirm your request",
+        "confirm": "To protect your data, please confirm that this request comes from you.",
+        "button": "I confirm my request",
+        "done_title": "Request confirmed",
+        "done": "Thank you. Your request is confirmed; you will receive our answer by e-mail.",
+        "already": "This request is already confirmed; there is nothing else to do.",
+        "invalid_title": "Invalid link",
+        "expired": "This link has expired. You may make your request again.",
+        "invalid": "This link is not valid. Please check it was copied in full.",
+        "gone": "This request is no longer waiting for confirmation.",
+    },
+}
+
+
+def page(language: str, title: str, message: str, ref: str = "", action: str = "", button: str = "") -> str:
+    text = TEXT.get(language, TEXT["fr"])
+    return PAGES.get_template("page.html.j2").render(
+        language=language, title=text[title], message=text[message], reference=ref, action=action,
+        button=text.get(button, ""), labels={"reference": text["reference"]},
+    )
+
+
+def is_ready(app: faust.App) -> bool:
+    recovered = app.tables.recovery.completed.is_set()
+    return bool(recovered and not getattr(app, "rebalancing", False) and app.consumer.assignment())
+
+
+def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
+    @app.page("/health")
+    async def health(view, request):
+        ready = is_ready(app)
+        return view.json({"status": "ready" if ready else "starting"}, status=200 if ready else 503)
+
+    @app.page("/verify/{token}")
+    class Verify(faust.web.View):
+        async def get(self, request, token):
+            body, status, _ = verify_page(ctx, cases, token, confirm=False)
+            return self.html(body, status=status)
+
+        async def post(self, request, token):
+            body, status, confirmed = verify_page(ctx, cases, token, confirm=True)
+            if confirmed:
+                await publish_confirmation(ctx, token)
+            return self.html(body, status=status)
+
+    @app.page("/download/{token}")
+    class Download(faust.web.View):
+        async def get(self, request, token):
+            return download(self, ctx, token)
+
+
+def verify_page(ctx: Context, cases: CaseTable, token_text: str, confirm: bool) -> tuple[str, int, bool]:
+    """(page, HTTP status, whether to confirm) for a verification link; a GET never confirms."""
+    try:
+        token = verify_token(ctx.config.secret_key, token_text, "verify", ctx.clock())
+    except TokenError as exc:
+        return page("fr", "invalid_title", "expired" if exc.reason == "expired" else "invalid"), 400, False
+    state = load(cases, token.request_id)
+    if state is None or token.token_id != state.verification_token_id:
+        return page("fr", "invalid_title", "invalid"), 404, False
+    lang, ref = state.language.value, reference(state.request_id)
+    if state.verified_at is not None:
+        return page(lang, "done_title", "already", ref), 200, False
+    if state.status != Status.AWAITING_VERIFICATION:
+        return page(lang, "invalid_title", "gone", ref), 410, False
+    if not confirm:
+        return page(lang, "confirm_title", "confirm", ref, action=f"/verify/{token_text}", button="button"), 200, False
+    return page(lang, "done_title", "done", ref), 200, True
+
+
+async def publish_confirmation(ctx: Context, token_text: str) -> None:
+    token = verify_token(ctx.config.secret_key, token_text, "verify", ctx.clock())
+    event = IdentityConfirmed(request_id=token.request_id, token_id=token.token_id, confirmed_at=ctx.clock())
+    await ctx.publisher.publish(topics.CASES, token.request_id, event.to_bytes())
+
+
+def download(view: faust.web.View, ctx: Context, token_text: str):
+    try:
+        token = verify_token(ctx.config.secret_key, token_text, "download", ctx.clock())
+        archive = open_access_package(ctx, token.request_id)
+    except TokenError as exc:
+        return view.html(page("fr", "invalid_title", "expired" if exc.reason == "expired" else "invalid"),
+                         status=410 if exc.reason == "expired" else 400)
+    except SubjectForgotten:
+        archive = None
+    if archive is None:
+        return view.html(page("fr", "invalid_title", "invalid"), status=404)
+    name = f"{reference(token.request_id)}.zip"
+    return view.bytes(archive, content_type="application/zip",
+                      headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+

@@ -1,0 +1,386 @@
+"""The adapter contract, run on the in-memory twin and the SQLite reference systems; then each system's rules."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from handlers.memory import MemoryAdapter
+from handlers.protocol import Adapter, Export, Subject
+from handlers.reference import (
+    INVOICE_GROUND,
+    SUPPRESSION_GROUND,
+    SUPPRESSION_ITEM,
+    CrmAdapter,
+    NewsletterAdapter,
+    RecruitmentAdapter,
+    seed_sample_people,
+)
+from schemas.tasks import TaskAction
+
+pytestmark = pytest.mark.contract
+
+CAMILLE = Subject(email="camille.durand@example.test", name="Camille Durand")
+HUGO = Subject(email="hugo.moreau@example.test", name="Hugo Moreau")
+SECRET = b"test-suppression-key"
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+ORIGINS = {"provided", "observed", "inferred"}
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def quote(email: str, first_name: str = "Camille", **extra) -> dict:
+    return {"first_name": first_name, "last_name": "Durand", "email": email, "phone": "+33 6 12 34 56 78",
+            "language": "fr", "marketing_consent": {"email": True, "sms": False, "phone": False, "post": True,
+                                                    "wording_version": "2026-09"},
+            "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
+            "service": "plomberie", "message": "Fuite sous l'évier.", **extra}
+
+
+def application(email: str, first_name: str = "Camille", **extra) -> dict:
+    return {"first_name": first_name, "last_name": "Durand", "email": email, "phone": "+33 6 12 34 56 78",
+            "language": "fr", "position": "Technicien chauffagiste", "candidate_kind": "employee",
+            "cv_ref": "s3://careers-uploads/2026/11/cv-7f3a.pdf", "talent_pool_consent": False, **extra}
+
+
+def consent_change(email: str, granted: bool) -> dict:
+    return {"email": email, "channel": "email", "granted": granted, "wording_version": "2026-09", "language": "fr"}
+
+
+def active(export: Export) -> dict[str, list[dict]]:
+    """Records still in use: restricted archives (kept under Art. 17(3)) left out."""
+    kept = {c: [r for r in rows if not r.get("_restricted")] for c, rows in export.records.items()}
+    return {c: rows for c, rows in kept.items() if rows}
+
+
+def as_text(export: Export) -> str:
+    return json.dumps(export.records, ensure_ascii=False, default=str)
+
+
+class AdapterContract:
+    """What every adapter promises the runtime. Subclasses give the factory and a fitting submission."""
+
+    def make_adapter(self, tmp_path: Path) -> Adapter:
+        raise NotImplementedError
+
+    def submission(self, email: str, first_name: str = "Camille") -> tuple[str, dict]:
+        return "dsr.form.quote_requested", quote(email, first_name)
+
+    def provided_values(self, data: dict) -> list[str]:
+        """Values of the submission the export must show back."""
+        return [data["email"].lower(), data["first_name"]]
+
+    @pytest.fixture
+    def adapter(self, tmp_path: Path) -> Adapter:
+        return self.make_adapter(tmp_path)
+
+    def record(self, adapter: Adapter, submission_id: str, subject: Subject = CAMILLE, first_name: str = "Camille"):
+        kind, data = self.submission(subject.email, first_name)
+        adapter.record_submission(submission_id, kind, subject, data)
+        return data
+
+    def test_declares_all_four_verbs(self, adapter):
+        assert adapter.capabilities.actions == frozenset(TaskAction)
+
+    def test_an_unknown_person_is_not_held(self, adapter):
+        assert adapter.lookup(CAMILLE).holds_data is False
+
+    def test_a_recorded_submission_is_found_with_email_as_a_channel(self, adapter):
+        self.record(adapter, "sub-1")
+        answer = adapter.lookup(CAMILLE)
+        assert answer.holds_data is True
+        assert "email" in answer.channels
+
+    def test_the_same_submission_twice_is_stored_once(self, adapter):
+        # The runtime may deliver a task twice: the second delivery changes nothing.
+        self.record(adapter, "sub-1")
+        once = adapter.export(CAMILLE)
+        self.record(adapter, "sub-1")
+        assert adapter.export(CAMILLE) == once
+
+    def test_the_export_shows_what_was_submitted_with_its_origin(self, adapter):
+        data = self.record(adapter, "sub-1")
+        export = adapter.export(CAMILLE)
+        for value in self.provided_values(data):
+            assert value in as_text(export)
+        assert all(r["_origin"] in ORIGINS for rows in export.records.values() for r in rows)
+
+    def test_erase_removes_everything_and_a_second_erase_finds_nothing(self, adapter):
+        self.record(adapter, "sub-1")
+        first = adapter.erase(CAMILLE)
+        assert first.erased_items > 0
+        assert adapter.lookup(CAMILLE).holds_data is False
+        assert active(adapter.export(CAMILLE)) == {}
+        second = adapter.erase(CAMILLE)
+        assert second.erased_items == 0
+        assert second.kept == first.kept  # a retried erase still reports what is kept, and why
+
+    def test_erase_leaves_other_people_alone(self, adapter):
+        self.record(adapter, "sub-camille")
+        self.record(adapter, "sub-hugo", HUGO, "Hugo")
+        before = adapter.export(HUGO)
+        adapter.erase(CAMILLE)
+        assert adapter.lookup(HUGO).holds_data is True
+        assert adapter.export(HUGO) == before
+
+    def test_matching_ignores_the_case_of_the_address(self, adapter):
+        shouting = Subject(email="  Camille.DURAND@Example.TEST ", name="Camille Durand")
+        self.record(adapter, "sub-1", shouting)
+        assert adapter.lookup(CAMILLE).holds_data is True
+        assert adapter.erase(CAMILLE).erased_items > 0
+        assert adapter.lookup(shouting).holds_data is False
+
+    def test_a_replayed_submission_does_not_bring_erased_data_back(self, adapter):
+        # A consumer rewound after an erasure redelivers old tasks: the person stays erased.
+        self.record(adapter, "sub-1")
+        adapter.erase(CAMILLE)
+        self.record(adapter, "sub-1")
+        assert adapter.lookup(CAMILLE).holds_data is False
+
+    def test_verbs_are_safe_from_worker_threads(self, adapter):
+        # The runtime calls verbs through asyncio.to_thread, several tasks at once.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda n: self.record(adapter, f"sub-{n % 10}"), range(40)))
+        assert adapter.lookup(CAMILLE).holds_data is True
+        assert adapter.erase(CAMILLE).erased_items > 0
+
+
+class TestMemoryAdapter(AdapterContract):
+    def make_adapter(self, tmp_path):
+        return MemoryAdapter("crm")
+
+
+class TestCrmAdapter(AdapterContract):
+    def make_adapter(self, tmp_path):
+        return CrmAdapter(tmp_path / "crm.db", clock=clock)
+
+
+class TestRecruitmentAdapter(AdapterContract):
+    def make_adapter(self, tmp_path):
+        return RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+
+    def submission(self, email, first_name="Camille"):
+        return "dsr.form.job_application_submitted", application(email, first_name)
+
+
+class TestNewsletterAdapter(AdapterContract):
+    def make_adapter(self, tmp_path):
+        return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
+
+    def provided_values(self, data):
+        # The newsletter keeps no name: the address and the consent wording are what it holds.
+        return [data["email"].lower(), data["marketing_consent"]["wording_version"]]
+
+
+# --- The in-memory twin ---------------------------------------------------------------------------
+
+def test_memory_twin_keeps_its_kept_categories_in_a_restricted_archive():
+    twin = MemoryAdapter("crm", kept_categories=("invoices",), kept_ground=INVOICE_GROUND)
+    twin.seed(CAMILLE.email, "invoices", {"number": "F-1", "_origin": "observed"})
+    twin.seed(CAMILLE.email, "call_notes", {"note": "rappel", "_origin": "observed"})
+    report = twin.erase(CAMILLE)
+    assert report.erased_items == 1
+    assert [(k.item, k.ground) for k in report.kept] == [("invoices (1)", INVOICE_GROUND)]
+    assert twin.lookup(CAMILLE).holds_data is False
+    assert twin.export(CAMILLE).records["invoices"][0]["_restricted"] is True
+
+
+def test_memory_twin_declares_only_the_verbs_it_was_given():
+    twin = MemoryAdapter("analytics", actions=(TaskAction.LOOKUP, TaskAction.ERASE))
+    assert twin.capabilities.actions == {TaskAction.LOOKUP, TaskAction.ERASE}
+    assert [r.value for r in twin.capabilities.rights] == ["erasure"]
+
+
+# --- CRM ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def crm(tmp_path):
+    return CrmAdapter(tmp_path / "crm.db", clock=clock)
+
+
+def test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years(crm):
+    # Camille is a customer: an invoice from March 2025, then she asks for erasure.
+    crm.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    crm.add_invoice(CAMILLE.email, "F-2025-0142", 18900, "2025-03-14", paid_at="2025-03-28")
+    report = crm.erase(CAMILLE)
+    [kept] = report.kept
+    assert kept.item == "invoices (1)"
+    assert kept.ground == INVOICE_GROUND
+    assert kept.until == "2035-03-14"
+    assert crm.lookup(CAMILLE).holds_data is False
+    [archived] = crm.export(CAMILLE).records["archived_invoices"]
+    assert archived["number"] == "F-2025-0142" and archived["_restricted"] is True
+    assert archived["retain_until"] == "2035-03-14"
+
+
+def test_crm_erasure_counts_what_went_and_not_what_was_archived(crm):
+    crm.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    crm.add_call_note(CAMILLE.email, "Rappelée pour la visite.")
+    crm.add_invoice(CAMILLE.email, "F-1", 5000, "2026-01-10")
+    # person + quote + call note + 4 consent choices; the invoice is kept, not erased
+    assert crm.erase(CAMILLE).erased_items == 7
+
+
+def test_crm_lead_score_is_exported_as_inferred(crm):
+    crm.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    crm.record_submission("sub-2", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email, service="chauffage"))
+    [person] = crm.export(CAMILLE).records["person"]
+    assert person["lead_score"] == 20
+    assert person["_inferred_fields"] == ["lead_score"]
+
+
+def test_crm_records_each_channel_choice_with_its_proof(crm):
+    crm.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    consents = {c["channel"]: c for c in crm.export(CAMILLE).records["consents"]}
+    granted = {channel: c["granted"] for channel, c in consents.items()}
+    assert granted == {"email": True, "sms": False, "phone": False, "post": True}
+    assert consents["email"]["wording_version"] == "2026-09"
+    assert consents["email"]["source"] == "dsr.form.quote_requested"
+    assert consents["email"]["recorded_at"] == NOW.isoformat()
+
+
+def test_crm_lists_the_channels_on_file(crm):
+    crm.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    assert crm.lookup(CAMILLE).channels == ("email", "phone", "post")
+
+
+def test_crm_refuses_a_form_it_does_not_own(crm):
+    with pytest.raises(ValueError):
+        crm.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
+
+
+# --- Recruitment ----------------------------------------------------------------------------------
+
+def test_recruitment_deletes_the_cv_file_from_disk_on_erasure(tmp_path):
+    recruitment = RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+    recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
+    [cv] = recruitment.export(CAMILLE).records["cv_files"]
+    assert Path(cv["path"]).read_text() == "s3://careers-uploads/2026/11/cv-7f3a.pdf"
+    assert "camille" not in Path(cv["path"]).name.lower()
+    recruitment.erase(CAMILLE)
+    assert not Path(cv["path"]).exists()
+    assert list((tmp_path / "cv").iterdir()) == []
+
+
+def test_recruitment_exports_the_assessment_as_inferred(tmp_path):
+    recruitment = RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+    recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
+    recruitment.assess("sub-1", "Bon profil, à recontacter.")
+    [app] = recruitment.export(CAMILLE).records["applications"]
+    assert app["assessment"] == "Bon profil, à recontacter."
+    assert app["_inferred_fields"] == ["assessment"]
+
+
+# --- Newsletter -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def newsletter(tmp_path):
+    return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
+
+
+def test_newsletter_erasure_keeps_only_a_fingerprint_for_three_years(newsletter):
+    newsletter.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    newsletter.add_campaign_event(CAMILLE.email, "2026-10-lettre", "opened")
+    report = newsletter.erase(CAMILLE)
+    assert report.erased_items == 2
+    [kept] = report.kept
+    assert kept.item == SUPPRESSION_ITEM
+    assert kept.ground == SUPPRESSION_GROUND
+    assert kept.until == "2029-11-26"
+    assert newsletter.is_suppressed("Camille.Durand@example.test")
+    assert newsletter.lookup(CAMILLE).holds_data is False
+
+
+def test_newsletter_file_holds_no_plaintext_address_after_erasure(tmp_path, newsletter):
+    # Many rows, so pages split and the address sits in table and index pages, in the WAL too.
+    for n in range(200):
+        other = Subject(email=f"client{n}@example.test")
+        newsletter.record_submission(f"sub-{n}", "dsr.form.quote_requested", other, quote(other.email))
+    newsletter.record_submission("sub-camille", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    for event in ("sent", "opened", "clicked"):
+        newsletter.add_campaign_event(CAMILLE.email, "2026-10-lettre", event)
+    newsletter.erase(CAMILLE)
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("newsletter.db")]
+    assert any(p.read_bytes() for p in files)
+    for path in files:
+        assert CAMILLE.email.encode() not in path.read_bytes(), path.name
+    # another connection, checkpointing, still finds nothing
+    other = sqlite3.connect(tmp_path / "newsletter.db")
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    for path in files:
+        if path.exists():
+            assert CAMILLE.email.encode() not in path.read_bytes(), path.name
+    assert newsletter.lookup(Subject(email="client7@example.test")).holds_data is True
+
+
+def test_newsletter_withdrawal_unsubscribes_and_blocks_reimport(newsletter):
+    newsletter.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+    newsletter.record_submission("sub-2", "dsr.consent.changed", CAMILLE, consent_change(CAMILLE.email, False))
+    assert newsletter.is_suppressed(CAMILLE.email)
+    assert newsletter.lookup(CAMILLE).holds_data is False
+    # a later form with the box ticked does not resubscribe a suppressed address (R45)
+    newsletter.record_submission("sub-3", "dsr.form.contact_submitted", CAMILLE, quote(CAMILLE.email))
+    assert newsletter.lookup(CAMILLE).holds_data is False
+
+
+def test_newsletter_explicit_consent_lifts_the_suppression(newsletter):
+    newsletter.record_submission("sub-1", "dsr.consent.changed", CAMILLE, consent_change(CAMILLE.email, False))
+    newsletter.record_submission("sub-2", "dsr.consent.changed", CAMILLE, consent_change(CAMILLE.email, True))
+    assert not newsletter.is_suppressed(CAMILLE.email)
+    [subscription] = newsletter.export(CAMILLE).records["subscription"]
+    assert subscription["source"] == "dsr.consent.changed"
+
+
+def test_newsletter_ignores_forms_without_email_consent(newsletter):
+    data = quote(CAMILLE.email, marketing_consent={"email": False, "post": True})
+    newsletter.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, data)
+    assert newsletter.lookup(CAMILLE).holds_data is False
+
+
+def test_newsletter_suppression_hash_depends_on_the_secret(tmp_path, newsletter):
+    other = NewsletterAdapter(tmp_path / "other.db", secret=b"another-key")
+    assert newsletter.suppression_hash(CAMILLE.email) != other.suppression_hash(CAMILLE.email)
+    assert newsletter.suppression_hash(CAMILLE.email) == newsletter.suppression_hash(" CAMILLE.durand@example.test")
+
+
+# --- Sample people --------------------------------------------------------------------------------
+
+@pytest.fixture
+def systems(tmp_path):
+    return (CrmAdapter(tmp_path / "crm.db", clock=clock),
+            RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock),
+            NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock))
+
+
+def test_sample_people_are_seeded_once(systems):
+    crm, recruitment, newsletter = systems
+    seed_sample_people(crm, recruitment, newsletter)
+    first = [s.export(Subject(email=e)) for s in systems for e in _sample_emails()]
+    seed_sample_people(crm, recruitment, newsletter)
+    assert [s.export(Subject(email=e)) for s in systems for e in _sample_emails()] == first
+    camille = crm.export(Subject(email="camille.durand@example.test")).records
+    assert (len(camille["quote_requests"]), len(camille["call_notes"]), len(camille["invoices"])) == (2, 1, 1)
+    assert newsletter.lookup(Subject(email="camille.durand@example.test")).holds_data is True
+    assert recruitment.export(Subject(email="lucas.bernard@example.test")).records["cv_files"]
+    assert len(newsletter.export(Subject(email="emma.petit@example.test")).records["campaign_events"]) == 3
+
+
+def test_seeding_at_restart_does_not_bring_back_an_erased_sample_person(systems):
+    crm, recruitment, newsletter = systems
+    seed_sample_people(crm, recruitment, newsletter)
+    camille = Subject(email="camille.durand@example.test")
+    crm.erase(camille)
+    seed_sample_people(crm, recruitment, newsletter)
+    assert crm.lookup(camille).holds_data is False
+    assert len(crm.export(camille).records["archived_invoices"]) == 1
+
+
+def _sample_emails() -> list[str]:
+    return ["camille.durand@example.test", "lucas.bernard@example.test", "emma.petit@example.test"]

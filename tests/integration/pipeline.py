@@ -1,0 +1,144 @@
+"""Runs the real pipeline (`dsr run`) as a subprocess against real Kafka and a real SMTP server."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from dsr.devstack.kafka import free_port
+from dsr.devstack.smtp_sink import Mailbox, SmtpSink, StoredMessage
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "schemas" / "examples"
+
+
+class Pipeline:
+    def __init__(self, bootstrap: str, data_dir: Path, **env) -> None:
+        self.bootstrap = bootstrap
+        self.data_dir = data_dir
+        self.mailbox = Mailbox()
+        self.sink = SmtpSink(self.mailbox).start()
+        self.web_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.env = {
+            **os.environ,
+            "DSR_KAFKA_BOOTSTRAP": bootstrap,
+            "DSR_SMTP_HOST": "127.0.0.1",
+            "DSR_SMTP_PORT": str(self.sink.port),
+            "DSR_SMTP_BACKOFF": "0.2",
+            "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
+            "DSR_WEB_PORT": str(self.web_port),
+            "DSR_PUBLIC_URL": self.url,
+            "DSR_DATA_DIR": str(data_dir),
+            "DSR_TICK_SECONDS": "1",
+            "DSR_SAMPLE_DATA": "false",
+            "DSR_DPO_EMAIL": "dpo@example.test",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+
+    # --- the worker process ---------------------------------------------------------------
+    def start(self, timeout: float = 120) -> "Pipeline":
+        log = open(self.data_dir / "worker.log", "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "dsr.cli", "run", "--loglevel", "info"],
+                                        cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.get("/health")[0] == 200:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no commit, as a crash would."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def close(self) -> None:
+        self.stop()
+        self.producer.close()
+        self.sink.stop()
+
+    def log_tail(self, lines: int = 60) -> str:
+        path = self.data_dir / "worker.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # --- what a website and a person do ---------------------------------------------------
+    def publish(self, event: dict | bytes, key: bytes | None = None) -> None:
+        value = event if isinstance(event, bytes) else json.dumps(event).encode()
+        self.producer.send("dsr.intake", key=key, value=value).get(timeout=30)
+
+    def get(self, path: str) -> tuple[int, bytes, dict]:
+        return self._http("GET", path)
+
+    def post(self, path: str) -> tuple[int, bytes, dict]:
+        return self._http("POST", path)
+
+    def _http(self, method: str, path: str) -> tuple[int, bytes, dict]:
+        url = path if path.startswith("http") else self.url + path
+        request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, b"", {}
+
+    def email(self, to: str, contains: str = "", timeout: float = 60) -> StoredMessage:
+        def match(m: StoredMessage) -> bool:
+            return to in m.rcpt_tos and contains in (m.text or "")
+        return self.mailbox.wait_for(match, timeout)
+
+    def emails_to(self, to: str) -> list[StoredMessage]:
+        return [m for m in self.mailbox.all() if to in m.rcpt_tos]
+
+
+def new_person() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return f"person-{tag}@example.test", f"Testname{tag}"
+
+
+def example(event_type: str, **data) -> dict:
+    event = json.loads((EXAMPLES / f"{event_type}.json").read_text())
+    event["id"] = str(uuid.uuid4())
+    event["time"] = datetime.now(timezone.utc).isoformat()
+    event["data"].update(data)
+    return event
+
+
+def rights_request(email: str, name: str, right: str = "erasure", language: str = "fr") -> dict:
+    return example("dsr.rights.requested", subject_request_type=right, subject_name=name, language=language,
+                   subject_identities=[{"identity_type": "email", "identity_value": email}])
+
+
+def link(message: StoredMessage, kind: str) -> str:
+    found = re.search(rf"(http://127\.0\.0\.1:\d+/{kind}/[A-Za-z0-9_.\-]+)", message.text or "")
+    assert found, f"no {kind} link in the e-mail"
+    return found.group(1)

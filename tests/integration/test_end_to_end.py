@@ -1,0 +1,93 @@
+"""Requests end to end as a user would: publish to Kafka, read the SMTP server, follow the links."""
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import zipfile
+
+import pytest
+
+from tests.integration.pipeline import example, link, new_person, rights_request
+
+pytestmark = pytest.mark.integration
+
+
+def quote(email: str, name: str) -> dict:
+    return example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand",
+                   marketing_consent={"email": True})
+
+
+def crm_rows(pipeline, email: str) -> int:
+    db = sqlite3.connect(pipeline.data_dir / "systems" / "crm.sqlite3")
+    try:
+        return db.execute("SELECT count(*) FROM people WHERE lower(email) = ?", (email.lower(),)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def confirm(pipeline, email: str) -> None:
+    verification = pipeline.email(email, "/verify/")
+    url = link(verification, "verify")
+    status, page, _ = pipeline.get(url)
+    assert status == 200 and b"<form" in page  # GET shows the page, confirms nothing
+    status, page, _ = pipeline.post(url)
+    assert status == 200
+
+
+def test_quote_then_erasure(pipeline):
+    email, name = new_person()
+    # A website publishes a quote request: the CRM records it, the person is thanked.
+    pipeline.publish(quote(email, name))
+    pipeline.email(email)
+    assert crm_rows(pipeline, email) == 1
+    # The same person asks for erasure: receipt with the deadline, then the confirmation link.
+    pipeline.publish(rights_request(email, name))
+    receipt = pipeline.email(email, "DSR-")
+    assert "Référence" in receipt.text
+    confirm(pipeline, email)
+    outcome = pipeline.email(email, "crm", timeout=60)
+    assert crm_rows(pipeline, email) == 0
+    assert "newsletter" in outcome.text
+    assert len([m for m in pipeline.emails_to(email) if m.subject == outcome.subject]) == 1
+
+
+def test_access_request_with_download(pipeline):
+    email, name = new_person()
+    pipeline.publish(quote(email, name))
+    pipeline.email(email)
+    pipeline.publish(rights_request(email, name, right="access", language="en"))
+    confirm(pipeline, email)
+    outcome = pipeline.email(email, "/download/")
+    status, body, headers = pipeline.get(link(outcome, "download"))
+    assert status == 200 and headers["Content-Type"].startswith("application/zip")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    crm = json.loads(archive.read("crm.json"))
+    assert name in json.dumps(crm)
+    assert pipeline.get(link(outcome, "download") + "x")[0] in (400, 404)  # a tampered link gives nothing
+
+
+def test_a_person_nobody_knows_gets_a_no_data_answer(pipeline):
+    email, name = new_person()
+    pipeline.publish(rights_request(email, name, language="en"))
+    confirm(pipeline, email)
+    outcome = pipeline.email(email, "no personal data")
+    assert outcome is not None
+
+
+def test_worker_killed_mid_case_completes_with_one_outcome(pipeline):
+    email, name = new_person()
+    pipeline.publish(quote(email, name))
+    pipeline.email(email)
+    pipeline.publish(rights_request(email, name))
+    verification = pipeline.email(email, "/verify/")
+    pipeline.kill()  # crash with the case waiting for confirmation
+    pipeline.start()
+    status, _, _ = pipeline.post(link(verification, "verify"))
+    assert status == 200
+    pipeline.kill()  # and again, right after the confirmation, while tasks are in flight
+    pipeline.start()
+    outcome = pipeline.email(email, "crm", timeout=90)
+    outcomes = [m for m in pipeline.emails_to(email) if m.subject == outcome.subject]
+    assert len(outcomes) == 1
+    assert crm_rows(pipeline, email) == 0

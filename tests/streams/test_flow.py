@@ -1,0 +1,175 @@
+"""Whole requests through the stream functions on an in-memory bus: the logic of the pipeline, no Kafka."""
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from handlers.protocol import Subject
+from schemas.audit import AuditRecord
+from streams import topics
+from streams.access_package import open_access_package
+from streams.ports import PermanentMailError, TransientMailError
+from streams.web import publish_confirmation, verify_page
+from tests.streams.bus import Bus
+
+pytestmark = pytest.mark.streams
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
+CAMILLE = "camille.durand@example.test"
+
+
+def example(event_type: str, **changes) -> dict:
+    event = json.loads((EXAMPLES / f"{event_type}.json").read_text())
+    data = changes.pop("data", {})
+    event.update(changes)
+    event["data"].update(data)
+    return event
+
+
+def raw(event: dict) -> bytes:
+    return json.dumps(event).encode()
+
+
+def body(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def link(message, kind: str) -> str:
+    return re.search(rf"http://dsr\.test/{kind}/(\S+)", body(message)).group(1)
+
+
+async def confirm(bus: Bus, address: str) -> None:
+    verification = [m for m in bus.emails_to(address) if "verify/" in body(m)][-1]
+    token = link(verification, "verify")
+    page, status, confirmed = verify_page(bus.ctx, bus.cases, token, confirm=False)
+    assert status == 200 and not confirmed  # a GET (mail scanners prefetch) never verifies
+    _, status, confirmed = verify_page(bus.ctx, bus.cases, token, confirm=True)
+    assert status == 200 and confirmed
+    await publish_confirmation(bus.ctx, token)
+    await bus.drain()
+
+
+def holds(bus: Bus, system: str, email: str) -> bool:
+    return bus.adapters[system].lookup(Subject(email)).holds_data
+
+
+def audits(bus: Bus) -> list[AuditRecord]:
+    return [AuditRecord.model_validate_json(v) for v in bus.on(topics.AUDIT)]
+
+
+async def test_quote_then_erasure_end_to_end():
+    bus = Bus()
+    # Camille asks for a quote: the CRM records it, the newsletter too (she opted in), she is thanked.
+    await bus.submit(raw(example("dsr.form.quote_requested")))
+    assert holds(bus, "crm", CAMILLE) and holds(bus, "newsletter", CAMILLE)
+    assert len(bus.emails_to(CAMILLE)) == 1
+    # She then asks for erasure: receipt with the deadline, then a link to confirm.
+    await bus.submit(raw(example("dsr.rights.requested")))
+    subjects = [m["Subject"] for m in bus.emails_to(CAMILLE)]
+    assert len(subjects) == 3
+    await confirm(bus, CAMILLE)
+    # Every system holding data erased it; the outcome says where; her key is gone.
+    assert not holds(bus, "crm", CAMILLE)
+    assert not holds(bus, "newsletter", CAMILLE)
+    outcome = bus.emails_to(CAMILLE)[-1]
+    assert "crm" in body(outcome) and "newsletter" in body(outcome)
+    assert "key_destroyed" in [a.kind for a in audits(bus)]
+    ref = bus.ctx.sealer.ref(CAMILLE)
+    assert bus.ctx.vault.get(ref) is None
+
+
+async def test_access_request_delivers_a_downloadable_copy():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille", "lead_score": 20})
+    await bus.submit(raw(example("dsr.rights.requested", data={"subject_request_type": "access"})))
+    await confirm(bus, CAMILLE)
+    outcome = bus.emails_to(CAMILLE)[-1]
+    token = link(outcome, "download")
+    from gdpr.tokens import verify_token
+
+    request_id = verify_token(bus.ctx.config.secret_key, token, "download", bus.clock()).request_id
+    archive = zipfile.ZipFile(io.BytesIO(open_access_package(bus.ctx, request_id)))
+    crm = json.loads(archive.read("crm.json"))
+    assert crm["records"]["person"][0]["first_name"] == "Camille"
+    assert bus.ctx.vault.get(bus.ctx.sealer.ref(CAMILLE)) is not None  # access keeps the key
+
+
+async def test_a_person_no_system_knows_gets_a_no_data_answer():
+    bus = Bus()
+    await bus.submit(raw(example("dsr.rights.requested", data={"subject_identities": [
+        {"identity_type": "email", "identity_value": "nobody@example.test"}]})))
+    await confirm(bus, "nobody@example.test")
+    kinds = [a.message_type for a in audits(bus) if a.kind == "email_sent"]
+    assert kinds == ["receipt", "verification", "outcome_no_data"]
+
+
+async def test_a_duplicate_event_opens_one_case_and_sends_one_receipt():
+    bus = Bus()
+    event = raw(example("dsr.rights.requested"))
+    await bus.submit(event)
+    await bus.submit(event)
+    assert len(bus.cases) == 1
+    assert len(bus.emails_to(CAMILLE)) == 2  # receipt + verification, once each
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"{not json", "Invalid JSON"),
+    (raw(example("dsr.rights.requested", specversion="0.3")), "specversion"),
+    (raw(example("dsr.rights.requested", type="dsr.unknown")), "type"),
+    (raw(example("dsr.rights.requested", data={"subject_identities": []})), "subject_identities"),
+    (b"{" + b" " * 1_000_001 + b"}", "exceeds"),
+])
+async def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(payload, reason):
+    bus = Bus()
+    await bus.submit(payload)
+    await bus.submit(raw(example("dsr.rights.requested")))  # the next good event still goes through
+    dead = bus.headers_on(topics.dlq(topics.INTAKE))
+    assert len(dead) == 1 and reason in dead[0][topics.DLQ_REASON]
+    assert len(bus.cases) == 1
+
+
+async def test_transient_smtp_failures_are_retried_then_sent_once():
+    bus = Bus()
+    bus.mail.fail_next(TransientMailError("451"), TransientMailError("451"))
+    await bus.submit(raw(example("dsr.rights.requested")))
+    assert [m["To"] for m in bus.mail.sent].count(CAMILLE) == 2
+
+
+async def test_an_undeliverable_email_is_parked_and_the_dpo_told():
+    bus = Bus()
+    bus.mail.fail_next(*[TransientMailError("451 try later")] * bus.ctx.config.smtp_attempts)
+    await bus.submit(raw(example("dsr.rights.requested")))
+    parked = bus.on(topics.NOTIFICATIONS_PARKED)
+    assert len(parked) == 1 and CAMILLE.encode() not in parked[0]
+    assert [a.kind for a in audits(bus)].count("email_parked") == 1
+    assert any(m["To"] == "dpo@example.test" for m in bus.mail.sent)
+
+
+async def test_a_permanent_smtp_failure_is_parked_without_retrying():
+    bus = Bus()
+    bus.mail.fail_next(PermanentMailError("550 no such user <camille.durand@example.test>"))
+    await bus.submit(raw(example("dsr.rights.requested")))
+    reasons = [a.detail["reason"] for a in audits(bus) if a.kind == "email_parked"]
+    assert reasons and "camille" not in reasons[0]  # addresses scrubbed from the audit trail
+
+
+async def test_a_silent_system_is_flagged_and_the_dpo_emailed():
+    bus = Bus()
+    bus.ctx.task_runners.pop("recruitment")  # a system that never answers
+    await bus.submit(raw(example("dsr.rights.requested")))
+    bus.clock.advance(hours=5)
+    await bus.tick()
+    assert "task_overdue" in [a.kind for a in audits(bus)]
+    assert any(m["To"] == "dpo@example.test" for m in bus.mail.sent)
+
+
+async def test_no_personal_data_in_the_audit_trail():
+    bus = Bus()
+    await bus.submit(raw(example("dsr.form.quote_requested")))
+    await bus.submit(raw(example("dsr.rights.requested")))
+    await confirm(bus, CAMILLE)
+    for value in bus.on(topics.AUDIT) + bus.on(topics.CASES) + bus.on(topics.NOTIFICATIONS):
+        assert b"camille" not in value.lower() and b"durand" not in value.lower()

@@ -1,0 +1,320 @@
+"""E-mail templates (LEGAL §4; R5, R11, R13, R34, R47): every message, both languages."""
+
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+from jinja2 import UndefinedError
+from markupsafe import escape
+
+from streams.email_templates import (
+    DEFAULT_TEMPLATE_DIR,
+    FORM_KINDS,
+    LANGUAGES,
+    MESSAGE_TYPES,
+    RIGHT_LABELS,
+    EmailRenderer,
+    RenderedEmail,
+    longdate,
+    longdatetime,
+    sample_context,
+)
+
+pytestmark = pytest.mark.unit
+
+CNIL_ADDRESS = "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07"
+CNIL_URL = "https://www.cnil.fr/fr/plaintes"
+SUBJECT_FACING = [t for t in MESSAGE_TYPES if not t.startswith("dpo_")]
+RIGHT_AWARE = ("receipt", "verification", "outcome_no_data", "dpo_deadline_reminder")
+EVERY_CASE = [(t, lang) for t in MESSAGE_TYPES for lang in LANGUAGES]
+
+
+@pytest.fixture(scope="module")
+def renderer() -> EmailRenderer:
+    return EmailRenderer()
+
+
+def render(renderer: EmailRenderer, message_type: str, language: str, **overrides) -> RenderedEmail:
+    return renderer.render(message_type, language, {**sample_context(message_type), **overrides})
+
+
+def parts(email: RenderedEmail) -> tuple[str, str, str]:
+    return email.subject, email.text, email.html
+
+
+def variants(renderer: EmailRenderer):
+    """Every branch of the templates: each form kind, right, days-left band, empty `kept`."""
+    for message_type, language in EVERY_CASE:
+        yield render(renderer, message_type, language), language
+    for language in LANGUAGES:
+        for kind in FORM_KINDS:
+            yield render(renderer, "form_acknowledgement", language, form_kind=kind), language
+        for right in RIGHT_LABELS:
+            for message_type in RIGHT_AWARE:
+                yield render(renderer, message_type, language, right=right), language
+        for days_left in (-3, -1, 0, 1, 12):
+            yield render(renderer, "dpo_deadline_reminder", language, days_left=days_left), language
+        yield render(renderer, "outcome_erasure", language, kept=[]), language
+        yield render(renderer, "dpo_mail_parked", language, attempts=1), language
+
+
+# --- every message, both languages -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("message_type", "language"), EVERY_CASE)
+def test_every_message_renders_with_its_sample_context(renderer, message_type, language):
+    email = render(renderer, message_type, language)
+
+    assert email.subject and "\n" not in email.subject
+    assert email.text.strip()
+    assert email.html.startswith("<!DOCTYPE html>")
+    assert f'<html lang="{language}"' in email.html
+    assert f"<title>{escape(email.subject)}</title>" in email.html
+
+
+@pytest.mark.parametrize(("message_type", "language"), EVERY_CASE)
+def test_the_reference_appears_in_subject_text_and_html(renderer, message_type, language):
+    context = sample_context(message_type)
+    reference = context.get("case_reference") or context["reference"]
+
+    for part in parts(render(renderer, message_type, language)):
+        assert reference in part
+
+
+def test_each_message_type_has_subject_text_and_html_in_each_language():
+    for message_type, language in EVERY_CASE:
+        for part in ("subject", "txt", "html"):
+            assert (DEFAULT_TEMPLATE_DIR / message_type / f"{language}.{part}.j2").is_file()
+
+
+# --- a missing value fails loudly --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message_type", "key"), [(t, k) for t in MESSAGE_TYPES for k in sample_context(t)]
+)
+def test_a_missing_context_key_raises(renderer, message_type, key):
+    context = sample_context(message_type)
+    del context[key]
+
+    for language in LANGUAGES:
+        with pytest.raises(UndefinedError):
+            renderer.render(message_type, language, context)
+
+
+def test_a_missing_key_inside_a_list_item_raises(renderer):
+    context = sample_context("outcome_erasure")
+    del context["systems"][0]["erased_items"]
+
+    with pytest.raises(UndefinedError):
+        renderer.render("outcome_erasure", "fr", context)
+
+
+def test_unknown_message_type_or_language_names_the_valid_ones(renderer):
+    with pytest.raises(ValueError, match="outcome_access"):
+        renderer.render("outcome_rectification", "fr", sample_context("receipt"))
+    with pytest.raises(ValueError, match="fr, en"):
+        renderer.render("receipt", "de", sample_context("receipt"))
+    with pytest.raises(ValueError, match="dpo_mail_parked"):
+        sample_context("nope")
+
+
+def test_unknown_right_ground_or_form_kind_raise_instead_of_printing_a_code(renderer):
+    with pytest.raises(ValueError, match="erasure"):
+        render(renderer, "receipt", "fr", right="forget_me")
+    kept = [{**sample_context("outcome_erasure")["kept"][0], "ground": "we_like_it"}]
+    with pytest.raises(ValueError, match="legal_obligation"):
+        render(renderer, "outcome_erasure", "en", kept=kept)
+    with pytest.raises(ValueError, match="job_application"):
+        render(renderer, "form_acknowledgement", "fr", form_kind="newsletter")
+
+
+def test_the_context_cannot_override_the_language_or_the_subject(renderer):
+    context = sample_context("receipt")
+    with pytest.raises(ValueError, match="language"):
+        renderer.render("receipt", "fr", {**context, "language": "en"})
+    with pytest.raises(ValueError, match="subject"):
+        renderer.render("receipt", "fr", {**context, "subject": "Hi"})
+    # The same language passed twice is harmless.
+    assert renderer.render("receipt", "fr", {**context, "language": "fr"}).subject
+
+
+# --- dates in the reader's language ------------------------------------------------------
+
+
+def test_long_dates_follow_the_language():
+    assert longdate(date(2027, 4, 5), "fr") == "5 avril 2027"
+    assert longdate(date(2027, 4, 1), "fr") == "1er avril 2027"
+    assert longdate(date(2027, 8, 11), "fr") == "11 août 2027"
+    assert longdate(date(2027, 4, 5), "en") == "5 April 2027"
+    assert longdate(date(2027, 4, 1), "en") == "1 April 2027"
+
+
+def test_date_times_are_shown_in_paris_time():
+    # 23:30 UTC on 31 Dec is already New Year's Day in Paris (UTC+1 in winter).
+    instant = datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)
+    assert longdatetime(instant, "fr") == "1er janvier 2027 à 0 h 30 (heure de Paris)"
+    assert longdatetime(instant, "en") == "1 January 2027 at 00:30 (Paris time)"
+    assert longdate(instant, "fr") == "1er janvier 2027"
+    with pytest.raises(TypeError):
+        longdate("2027-04-05", "fr")
+
+
+@pytest.mark.parametrize(
+    ("language", "received", "deadline"),
+    [("fr", "5 mars 2027", "5 avril 2027"), ("en", "5 March 2027", "5 April 2027")],
+)
+def test_the_acknowledgement_states_receipt_and_deadline(renderer, language, received, deadline):
+    # GS-01 / V1: received 5 Mar 2027, D1 5 Apr 2027 (R5).
+    email = render(renderer, "receipt", language)
+
+    for part in (email.text, email.html):
+        assert received in part and deadline in part
+    assert "au plus tard le 5 avril 2027" in render(renderer, "receipt", "fr").text
+
+
+@pytest.mark.parametrize(
+    ("language", "completed", "until"),
+    [("fr", "1er avril 2027", "31 décembre 2036"), ("en", "1 April 2027", "31 December 2036")],
+)
+def test_the_erasure_outcome_dates_erasure_and_kept_items(renderer, language, completed, until):
+    email = render(renderer, "outcome_erasure", language)
+
+    for part in (email.text, email.html):
+        assert completed in part and until in part
+
+
+@pytest.mark.parametrize(("language", "expiry"), [("fr", "19 avril 2027"), ("en", "19 April 2027")])
+def test_the_access_outcome_gives_the_expiring_download_link(renderer, language, expiry):
+    context = sample_context("outcome_access")
+    email = render(renderer, "outcome_access", language)
+
+    assert context["download_url"] in email.text
+    assert context["download_url"].replace("&", "&amp;") in email.html
+    for part in (email.text, email.html):
+        assert expiry in part
+
+
+# --- HTML escapes values; text does not --------------------------------------------------
+
+
+def test_html_escapes_values_and_text_keeps_them_verbatim(renderer):
+    hostile = "<script>alert(1)</script>"
+    controller = {**sample_context("outcome_erasure")["controller"], "name": hostile}
+    systems = [{"name": hostile, "erased_items": 2}]
+
+    for language in LANGUAGES:
+        email = render(
+            renderer, "outcome_erasure", language, controller=controller, systems=systems
+        )
+        assert "<script>" not in email.html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
+        assert hostile in email.text and "&lt;" not in email.text
+
+
+def test_a_line_break_in_a_value_cannot_reach_the_subject_header(renderer):
+    email = render(renderer, "receipt", "en", case_reference="DSR-1\r\nBcc: someone@example.org")
+
+    assert "\n" not in email.subject and "\r" not in email.subject
+
+
+# --- CNIL complaint and judicial remedy (R11, R34, §4.1 (f)) ---------------------------
+
+
+def has_remedies(email: RenderedEmail) -> bool:
+    return all(CNIL_ADDRESS in part and CNIL_URL in part for part in (email.text, email.html))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("message_type", ["outcome_no_data", "outcome_access"])
+def test_the_cnil_complaint_right_is_stated(renderer, message_type, language):
+    email = render(renderer, message_type, language)
+
+    assert has_remedies(email)
+    assert "79" in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_erasure_gives_remedies_only_when_something_was_kept(renderer, language):
+    # GS-06: invoices and a dispute file kept = partial action, so CNIL + judicial remedy.
+    partial = render(renderer, "outcome_erasure", language)
+    assert has_remedies(partial)
+    assert "17" in partial.text
+
+    # GS-05: everything erased = full compliance, no remedies paragraph.
+    full = render(renderer, "outcome_erasure", language, kept=[])
+    for part in parts(full):
+        assert "Fontenoy" not in part and "cnil.fr" not in part
+
+
+def test_a_kept_item_without_end_date_says_so(renderer):
+    email = render(renderer, "outcome_erasure", "fr")
+
+    assert "sans date de fin fixée à ce jour" in email.text
+
+
+# --- what each message must say ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_verification_asks_for_no_identity_document(renderer, language):
+    email = render(renderer, "verification", language)
+    words = {"fr": ("aucune pièce d'identité", "ignorez ce message", "12 mars 2027"),
+             "en": ("not asking for any identity document", "ignore this e-mail", "12 March 2027")}
+
+    for expected in words[language]:
+        assert expected in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_erasure_outcome_mentions_the_minimal_case_record(renderer, language):
+    expected = {"fr": "trace minimale", "en": "minimal record"}[language]
+
+    assert expected in render(renderer, "outcome_erasure", language).text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_parked_mail_alert_explains_the_retry_and_hides_addresses(renderer, language):
+    email = render(renderer, "dpo_mail_parked", language)
+
+    assert "dsr mail retry DSR-2027-0042" in email.text
+    assert "dsr mail retry DSR-2027-0042" in email.html
+    for part in parts(email):
+        assert "jeanne.exemple@example.org" not in part
+
+
+# --- wording that must never appear ------------------------------------------------------
+
+
+# R47: the 2016 EU-US framework invalidated by C-311/18. Spelt in two halves so that a
+# repository-wide search for the name finds no file at all.
+INVALIDATED_FRAMEWORK = re.compile("privacy" + r"[\s\-]*" + "shield", re.IGNORECASE)
+
+
+def test_no_output_ever_names_the_invalidated_eu_us_framework(renderer):
+    for email, _ in variants(renderer):
+        for part in parts(email):
+            assert not INVALIDATED_FRAMEWORK.search(part)
+
+
+def test_the_framework_check_would_catch_it():
+    assert INVALIDATED_FRAMEWORK.search("relies on the " + "Privacy" + "\u00a0" + "Shield")
+
+
+ENGLISH_WORDS = re.compile(r"\b(deadline|request|your|please|the|data)\b", re.IGNORECASE)
+FRENCH_WORDS = re.compile(r"\b(votre|vous|dossier|demande|données)\b", re.IGNORECASE)
+
+
+def test_french_outputs_contain_no_english_and_english_outputs_no_french(renderer):
+    for email, language in variants(renderer):
+        leaking = ENGLISH_WORDS if language == "fr" else FRENCH_WORDS
+        for part in parts(email):
+            assert not leaking.search(part), (language, leaking.search(part), email.subject)
+
+
+def test_french_punctuation_uses_no_break_spaces(renderer):
+    # French typography: a no-break space before : ; ? ! so they never start a line.
+    for email, language in variants(renderer):
+        if language == "fr":
+            for part in parts(email):
+                assert not re.search(r" [:;?!](?!=)", part), email.subject

@@ -1,0 +1,177 @@
+"""The request lifecycle: evolve and decide, pure, as a case moves from intake to closure."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from gdpr.lifecycle import (
+    CasePolicy, DestroySubjectKey, IllegalTransition, IssueTask, RaiseAlert, SendEmail, Status, decide, evolve,
+    moved, record_done, task_id,
+)
+from schemas.cases import CaseOpened, ClockTicked, EmailSent, IdentityConfirmed, TaskAnswered
+from schemas.intake import Language, Right
+from schemas.sealed import Sealed
+from schemas.tasks import KeptItem, TaskAction, TaskResult, TaskStatus
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2027, 3, 5, 10, 0, tzinfo=timezone.utc)  # GS-01 / V1: D1 = 2027-04-05
+SYSTEMS = ["crm", "recruitment", "newsletter"]
+SEALED = Sealed(subject_ref="ref", nonce="n", ciphertext="c")
+
+
+def opened(right=Right.ERASURE):
+    return CaseOpened(request_id="r1", source_event_id="e1", subject_ref="ref", right=right, language=Language.FR,
+                      received_at=T0, systems=SYSTEMS, subject=SEALED)
+
+
+def carry(state, now=T0):
+    """What the coordinator does: record every due command as done."""
+    commands = decide(state, now)
+    for command in commands:
+        state = record_done(state, command, now)
+    return state, commands
+
+
+def answer(state, system, action, **fields):
+    result = TaskResult(task_id=task_id(state, system, action), subject_request_id="r1", system=system,
+                        action=action, status=fields.pop("status", TaskStatus.DONE), completed_at=T0, **fields)
+    return evolve(state, TaskAnswered(request_id="r1", result=result))
+
+
+def discovered(right=Right.ERASURE, holders=("crm",)):
+    state, _ = carry(evolve(None, opened(right)))
+    for system in SYSTEMS:
+        state = answer(state, system, TaskAction.LOOKUP, holds_data=system in holders)
+    return state
+
+
+def verified(right=Right.ERASURE, holders=("crm",)):
+    state, commands = carry(discovered(right, holders))
+    token = next(c for c in commands if isinstance(c, SendEmail)).params["token_id"]
+    return evolve(state, IdentityConfirmed(request_id="r1", token_id=token, confirmed_at=T0))
+
+
+def test_opening_computes_the_legal_deadline_and_asks_every_system():
+    state = evolve(None, opened())
+    assert state.deadline.isoformat() == "2027-04-05"  # R8, V1
+    commands = decide(state, T0)
+    assert SendEmail("email:receipt", "receipt", "subject") in commands  # R5
+    assert {c.system for c in commands if isinstance(c, IssueTask)} == set(SYSTEMS)
+    assert all(c.action == TaskAction.LOOKUP for c in commands if isinstance(c, IssueTask))
+
+
+def test_a_duplicate_opening_changes_nothing():
+    state, _ = carry(evolve(None, opened()))
+    assert evolve(state, opened()) == state
+    assert decide(state, T0) == []
+
+
+def test_verification_waits_until_every_system_answered_the_lookup():
+    state, _ = carry(evolve(None, opened()))
+    state = answer(state, "crm", TaskAction.LOOKUP, holds_data=True)
+    assert state.status == Status.DISCOVERING
+    state = answer(state, "recruitment", TaskAction.LOOKUP, holds_data=False)
+    state = answer(state, "newsletter", TaskAction.LOOKUP, holds_data=False)
+    assert state.status == Status.AWAITING_VERIFICATION
+    assert [c.message_type for c in decide(state, T0)] == ["verification"]
+
+
+def test_confirming_fans_out_to_the_systems_holding_data_only():
+    state = verified(holders=("crm", "newsletter"))
+    assert state.status == Status.PROCESSING
+    tasks = [c for c in decide(state, T0) if isinstance(c, IssueTask)]
+    assert sorted(c.system for c in tasks) == ["crm", "newsletter"]
+    assert {c.action for c in tasks} == {TaskAction.ERASE}
+
+
+def test_a_wrong_or_second_confirmation_changes_nothing():
+    state, _ = carry(discovered())
+    assert evolve(state, IdentityConfirmed(request_id="r1", token_id="forged", confirmed_at=T0)) == state
+    state = verified()
+    assert evolve(state, IdentityConfirmed(request_id="r1", token_id=state.verification_token_id,
+                                           confirmed_at=T0 + timedelta(hours=1))) == state
+
+
+def test_erasure_outcome_then_key_destruction_after_the_email_was_sent():
+    state, _ = carry(verified())
+    state = answer(state, "crm", TaskAction.ERASE, erased_items=7,
+                   kept=[KeptItem(item="invoices (1)", ground="legal_obligation", until="2036-11-26")])
+    assert state.status == Status.ANSWERING
+    state, commands = carry(state)
+    assert [c.message_type for c in commands if isinstance(c, SendEmail)] == ["outcome_erasure"]
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_erasure", message_id="m", sent_at=T0))
+    assert state.status == Status.CLOSED and state.subject is None  # R50: facts only
+    assert decide(state, T0) == [DestroySubjectKey("key:destroy")]
+    state, _ = carry(state)
+    assert state.key_destroyed and decide(state, T0) == []
+
+
+def test_nobody_knows_the_person_so_they_get_a_no_data_answer_once_verified():
+    state, _ = carry(verified(right=Right.ACCESS, holders=()))
+    assert state.status == Status.ANSWERING
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_no_data", message_id="m", sent_at=T0))
+    assert state.status == Status.CLOSED
+    assert decide(state, T0) == [DestroySubjectKey("key:destroy")]
+
+
+def test_access_keeps_the_key_after_closure():
+    state, _ = carry(verified(right=Right.ACCESS))
+    state = answer(state, "crm", TaskAction.EXPORT, exported_items=4)
+    state, commands = carry(state)
+    assert [c.message_type for c in commands if isinstance(c, SendEmail)] == ["outcome_access"]
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_access", message_id="m", sent_at=T0))
+    assert state.status == Status.CLOSED and decide(state, T0) == []
+
+
+def test_results_are_gathered_with_set_semantics():
+    state, _ = carry(verified())
+    state = answer(state, "crm", TaskAction.ERASE, erased_items=7)
+    again = answer(state, "crm", TaskAction.ERASE, erased_items=0)  # a replayed task finds nothing left
+    assert again.tasks == state.tasks
+
+
+def test_a_failed_task_holds_the_outcome_and_alerts():
+    state, _ = carry(verified())
+    state = answer(state, "crm", TaskAction.ERASE, status=TaskStatus.FAILED, error="OperationalError")
+    assert state.status == Status.PROCESSING
+    alerts = [c for c in decide(state, T0) if isinstance(c, RaiseAlert)]
+    assert [a.kind for a in alerts] == ["task_failed"]
+
+
+def test_a_silent_system_is_flagged_once_after_the_timeout():
+    state, _ = carry(evolve(None, opened()))
+    policy = CasePolicy(task_timeout=timedelta(hours=4))
+    assert decide(state, T0 + timedelta(hours=3), policy) == []
+    late = decide(state, T0 + timedelta(hours=4), policy)
+    assert {c.kind for c in late if isinstance(c, RaiseAlert)} == {"task_overdue"}
+    assert sum(1 for c in late if isinstance(c, SendEmail) and c.recipient == "dpo") == 3
+    for command in late:
+        state = record_done(state, command, T0)
+    assert decide(state, T0 + timedelta(hours=5), policy) == []
+
+
+@pytest.mark.parametrize("today, expected", [
+    ("2027-03-25", []), ("2027-03-26", [10]), ("2027-03-31", [5]), ("2027-04-03", [2]), ("2027-04-05", [2]),
+])
+def test_dpo_reminders_at_d1_minus_10_5_2(today, expected):
+    state, _ = carry(verified())
+    state = state.model_copy(update={"tasks": {}})  # no overdue noise
+    now = datetime.fromisoformat(today + "T09:00:00+00:00")
+    reminders = [c.params["days"] for c in decide(state, now) if isinstance(c, SendEmail)
+                 and c.message_type == "dpo_deadline_reminder"]
+    assert reminders == expected
+
+
+def test_transitions_outside_the_table_are_refused():
+    state = evolve(None, opened())
+    with pytest.raises(IllegalTransition):
+        moved(state, Status.CLOSED)
+
+
+def test_a_clock_tick_changes_no_state():
+    state = evolve(None, opened())
+    assert evolve(state, ClockTicked(request_id="r1", now=T0)) == state
+
+
+def test_events_for_unknown_cases_are_ignored():
+    assert evolve(None, ClockTicked(request_id="nope", now=T0)) is None
