@@ -11,18 +11,19 @@ from streams import topics
 
 CONSUMED = (topics.INTAKE, topics.CASES, topics.TASK_RESULTS, topics.NOTIFICATIONS)
 SHORT_RETENTION = {"retention.ms": str(topics.ONE_DAY_MS)}
+DEAD_LETTERS = {"max.message.bytes": str(2 * 1024 * 1024)}  # the original message plus the reason headers
 
 
 def topic_plan(systems: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Every topic the pipeline owns, with its configuration."""
     plan: dict[str, dict[str, str]] = {name: {} for name in CONSUMED}
-    plan |= {topics.dlq(name): {} for name in CONSUMED}
+    plan |= {topics.dlq(name): dict(DEAD_LETTERS) for name in CONSUMED}
     plan |= {topics.AUDIT: {}, topics.NOTIFICATIONS_PARKED: {}}
     for system in systems:
         plan[topics.tasks(system)] = {}
-        plan[topics.dlq(topics.tasks(system))] = {}
+        plan[topics.dlq(topics.tasks(system))] = dict(DEAD_LETTERS)
     for name in topics.PLAINTEXT_TOPICS:  # only place plaintext arrives: keep it one day
-        plan[name] = dict(SHORT_RETENTION)
+        plan[name] = plan[name] | SHORT_RETENTION
     return plan
 
 
@@ -40,8 +41,7 @@ def ensure_topics(bootstrap: str, systems: tuple[str, ...], partitions: int, rep
                 admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass
-        resources = [ConfigResource(ConfigResourceType.TOPIC, n, configs=SHORT_RETENTION)
-                     for n in topics.PLAINTEXT_TOPICS]
+        resources = [ConfigResource(ConfigResourceType.TOPIC, n, configs=plan[n]) for n in topics.PLAINTEXT_TOPICS]
         admin.alter_configs(resources)
         return created
     finally:

@@ -26,7 +26,6 @@ class SqliteKeyVault:
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(SCHEMA)
-        self._cache: dict[str, bytes] = {}
 
     def key_for(self, subject_ref: str) -> bytes:
         key = self.get(subject_ref)
@@ -39,8 +38,7 @@ class SqliteKeyVault:
         return self._load(subject_ref)  # another writer may have won the race: read back what is stored
 
     def get(self, subject_ref: str) -> bytes | None:
-        cached = self._cache.get(subject_ref)
-        return cached if cached is not None else self._load(subject_ref)
+        return self._load(subject_ref)  # no cache: another process may have destroyed the key
 
     def _load(self, subject_ref: str) -> bytes | None:
         with self._lock:
@@ -49,13 +47,10 @@ class SqliteKeyVault:
             ).fetchone()
         if row is None:
             return None
-        key = self._master.decrypt(row[0], row[1], subject_ref.encode())
-        self._cache[subject_ref] = key
-        return key
+        return self._master.decrypt(row[0], row[1], subject_ref.encode())
 
     def destroy(self, subject_ref: str) -> None:
         with self._lock:
-            self._cache.pop(subject_ref, None)
             self._db.execute("DELETE FROM subject_keys WHERE subject_ref = ?", (subject_ref,))
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 

@@ -18,6 +18,7 @@ from streams.web import register_views
 
 log = logging.getLogger(__name__)
 APP_ID = "dsr-pipeline"
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 RAW = {"key_type": str, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -49,6 +50,9 @@ def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, pa
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_in_thread=False,
+        producer_max_request_size=MAX_MESSAGE_BYTES,  # a dead letter is the original plus its headers
+        key_serializer="raw",  # every message is JSON bytes validated by pydantic (parse once at the edge)
+        value_serializer="raw",
         broker_session_timeout=session_timeout,  # a killed worker's partitions move in seconds, not a minute
         broker_heartbeat_interval=min(3.0, session_timeout / 3),
     )
@@ -61,8 +65,8 @@ def origin_of(event) -> Origin:
 
 def wire(app: faust.App, ctx: Context) -> faust.App:
     """Declare every agent and table on `app`, bound to `ctx`."""
-    cases = app.Table("cases", partitions=ctx.config.partitions, **RAW)
-    sent = app.Table("sent-emails", partitions=ctx.config.partitions, **RAW)
+    cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
+    sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
 
     def agent_on(topic_name: str, name: str, handler):
         async def agent(stream):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -10,6 +11,7 @@ from streams import topics
 from streams.context import Context
 
 log = logging.getLogger(__name__)
+TRUNCATED_BYTES = 64 * 1024  # the full original stays on the origin topic, at the offset in the headers
 
 
 class Rejected(Exception):
@@ -26,6 +28,7 @@ class Origin:
 
 
 async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
+    """Park the message with its reason; if even that fails, park a truncated copy that points at the original."""
     headers = {
         topics.DLQ_REASON: reason[:1000],
         topics.DLQ_ORIGIN_TOPIC: origin.topic,
@@ -34,7 +37,13 @@ async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
         topics.DLQ_AT: ctx.clock().isoformat(),
     }
     key = origin.key.decode(errors="replace") if origin.key else None
-    await ctx.publisher.publish(topics.dlq(origin.topic), key, origin.value, headers)
+    try:
+        await ctx.publisher.publish(topics.dlq(origin.topic), key, origin.value, headers)
+    except Exception as exc:  # noqa: BLE001 - e.g. too large for the producer; the agent must not die
+        headers |= {"dsr-dlq-truncated": str(len(origin.value or b"")),
+                    "dsr-dlq-sha256": hashlib.sha256(origin.value or b"").hexdigest(),
+                    "dsr-dlq-publish-error": type(exc).__name__}
+        await ctx.publisher.publish(topics.dlq(origin.topic), key, (origin.value or b"")[:TRUNCATED_BYTES], headers)
     log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, reason)
 
 

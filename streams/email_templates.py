@@ -55,7 +55,11 @@ RIGHT_LABELS: Mapping[str, Mapping[str, str]] = {
     "post_mortem": {"fr": "directives post mortem", "en": "post-mortem directives"},
 }
 
-# Art. 17(3) GDPR: the only grounds for keeping data after an erasure request (R26).
+# The one keep ground that is not a partial refusal; the templates spell it out literally.
+SUPPRESSION_GROUND = "suppression_list"
+
+# Why an item survives an erasure (schemas.tasks.KeepGround): the Art. 17(3) GDPR grounds,
+# the only grounds for refusing part of an erasure request (R26), plus the suppression list.
 KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
     "freedom_of_expression": {
         "fr": "exercice du droit à la liberté d'expression et d'information"
@@ -82,6 +86,15 @@ KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
         "fr": "constatation, exercice ou défense de droits en justice"
         " (article 17, paragraphe 3, point e, du RGPD)",
         "en": "establishment, exercise or defence of legal claims (Art. 17(3)(e) GDPR)",
+    },
+    # Not a refusal (Art. 21(3), R45): keeping a keyed hash is what honours the objection, so
+    # outcome_erasure lists it apart and gives no remedies paragraph for it alone.
+    SUPPRESSION_GROUND: {
+        "fr": "liste d'opposition\u00a0: nous conservons uniquement une empreinte non réversible de"
+        " votre adresse, au moins 3 ans, pour ne plus vous contacter (article 21, paragraphe 3,"
+        " du RGPD et recommandation de la CNIL)",
+        "en": "objection list: we keep only a keyed fingerprint of your address, for at least"
+        " 3 years, so that we never contact you again (Art. 21(3) GDPR and CNIL guidance)",
     },
 }
 
@@ -145,7 +158,7 @@ def right_label(right: str, language: str) -> str:
 
 
 def ground_label(ground: str, language: str) -> str:
-    return _label(KEEP_GROUNDS, ground, language, "ground (Art. 17(3) GDPR)")
+    return _label(KEEP_GROUNDS, ground, language, "keep ground")
 
 
 def _label(table: Mapping[str, Mapping[str, str]], key: str, language: str, what: str) -> str:
@@ -282,6 +295,15 @@ _SAMPLES: dict[str, dict[str, Any]] = {
                 "system": {"fr": "Service client", "en": "Customer service"},
                 "item": {"fr": "Dossier de réclamation en cours", "en": "Open dispute file"},
                 "ground": "legal_claims",
+                "until": None,
+            },
+            {
+                "system": _MAILING,
+                "item": {
+                    "fr": "Empreinte de votre adresse e-mail",
+                    "en": "Fingerprint of your e-mail address",
+                },
+                "ground": SUPPRESSION_GROUND,
                 "until": None,
             },
         ],

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from jinja2 import TemplateError
 from pydantic import ValidationError
 
 from gdpr.lifecycle import stable_id
@@ -43,6 +44,9 @@ async def on_email_requested(ctx: Context, sent: SentTable, raw: bytes) -> None:
         message = compose(ctx, request)
     except SubjectForgotten:
         raise Rejected("the subject's key was destroyed before this e-mail could be sent") from None
+    except (ValueError, TemplateError) as exc:  # a template or its values are wrong: the DPO must see it
+        await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}")
+        return
     failure = await deliver(ctx, message)
     if failure is None:
         await _record_sent(ctx, sent, request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import fcntl
 import logging
 import os
 import shutil
@@ -14,8 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-import weakref
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +65,31 @@ def _require_tool(name: str, purpose: str) -> str:
     return path
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _log_excerpt(path: Path, offset: int = 0, tail: int = 15) -> str:
+    """The ERROR/FATAL lines (each with the line after it) and the last lines of a broker log, from offset on."""
     try:
-        with path.open("r", errors="replace") as handle:
-            return "".join(deque(handle, maxlen=lines))
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            lines = handle.read().decode(errors="replace").splitlines()
     except OSError:
-        return "(no log written)"
+        return f"(no log at {path})"
+    pairs = zip(lines, lines[1:] + [""])
+    errors = [f"{line}\n{nxt}" for line, nxt in pairs if " ERROR " in line or " FATAL " in line]
+    excerpt = f"last lines of {path}:\n" + "\n".join(lines[-tail:])
+    return ("errors:\n" + "\n".join(errors[-4:]) + "\n" + excerpt) if errors else excerpt
+
+
+def _locked_by_another_process(lock_file: Path) -> bool:
+    """True if a running JVM holds Kafka's lock on a log dir (Java file locks are fcntl locks on Linux)."""
+    if not lock_file.is_file():
+        return False
+    with lock_file.open("a") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(handle, fcntl.LOCK_UN)
+        return False
 
 
 # --------------------------------------------------------------------------- jars
@@ -129,6 +147,7 @@ def ensure_kafka_jars(cache_dir: Path | None = None) -> Path:
     _require_tool("java", "to run the embedded Kafka broker (install a JDK 17+)")
     jars_dir = Path(cache_dir) if cache_dir is not None else default_jars_dir()
     if not _jars_complete(jars_dir):
+        _require_tool("mvn", "to fetch the Kafka broker jars (install Apache Maven)")
         print(f"fetching Kafka {KAFKA_VERSION} jars with Maven (first run only)...", file=sys.stderr, flush=True)
         started = time.monotonic()
         _install_jars(jars_dir)
@@ -147,7 +166,7 @@ def _new_cluster_id() -> str:
             return text
 
 
-_RUNNING: "weakref.WeakSet[EmbeddedKafka]" = weakref.WeakSet()
+_RUNNING: set[EmbeddedKafka] = set()  # stopped at interpreter exit so no JVM outlives us
 
 
 @atexit.register
@@ -165,6 +184,7 @@ class EmbeddedKafka:
         self.controller_port = controller_port if controller_port is not None else free_port()
         self.heap = heap
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     # ---- paths and state
 
@@ -192,10 +212,16 @@ class EmbeddedKafka:
         return self._proc is not None and self._proc.poll() is None
 
     def cluster_id(self) -> str:
-        """The cluster id stored in data_dir, created on first use."""
+        """The cluster id kept in data_dir: made before the first format, recovered from the storage if lost."""
         if not self._cluster_id_file.is_file():
-            self._cluster_id_file.write_text(_new_cluster_id() + "\n")
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._cluster_id_file.write_text((self._formatted_cluster_id() or _new_cluster_id()) + "\n")
         return self._cluster_id_file.read_text().strip()
+
+    def _formatted_cluster_id(self) -> str | None:
+        meta = self._log_dirs / "meta.properties"
+        lines = meta.read_text().splitlines() if meta.is_file() else []
+        return next((line.split("=", 1)[1].strip() for line in lines if line.startswith("cluster.id=")), None)
 
     # ---- configuration and storage
 
@@ -233,7 +259,8 @@ class EmbeddedKafka:
 
     def _write_properties(self) -> None:
         lines = [f"{key}={value}" for key, value in self._properties().items()]
-        self._properties_file.write_text("# Written by dsr.devstack.kafka; rewritten on every start.\n" + "\n".join(lines) + "\n")
+        header = "# Written by dsr.devstack.kafka; rewritten on every start.\n"
+        self._properties_file.write_text(header + "\n".join(lines) + "\n")
 
     def _is_formatted(self) -> bool:
         return (self._log_dirs / "meta.properties").is_file()
@@ -249,7 +276,8 @@ class EmbeddedKafka:
                          "-c", str(self._properties_file), "--standalone")
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
-            raise DevstackError(f"formatting Kafka storage in {self._log_dirs} failed:\n{result.stdout}{result.stderr}")
+            output = (result.stdout + result.stderr)[-3000:]
+            raise DevstackError(f"formatting Kafka storage in {self._log_dirs} failed:\n{output}")
         log.info("formatted new Kafka storage in %s", self._log_dirs)
 
     # ---- lifecycle
@@ -259,7 +287,7 @@ class EmbeddedKafka:
         if self.is_running():
             return self
         jars = ensure_kafka_jars()
-        self._check_ports_free()
+        self._check_not_in_use()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_properties()
         if not self._is_formatted():
@@ -270,8 +298,17 @@ class EmbeddedKafka:
         except BaseException:
             self.stop()
             raise
-        log.info("Kafka ready at %s (data in %s)", self.bootstrap, self.data_dir)
+        log.info("Kafka %s ready at %s (data in %s)", KAFKA_VERSION, self.bootstrap, self.data_dir)
         return self
+
+    def _startup_log(self) -> str:
+        return _log_excerpt(self.log_file, self._log_offset)
+
+    def _check_not_in_use(self) -> None:
+        """Refuse ports already bound and a data_dir another broker still runs on (it would corrupt it)."""
+        if _locked_by_another_process(self._log_dirs / ".lock"):
+            raise DevstackError(f"another Kafka process is still running on {self.data_dir}; stop it first.")
+        self._check_ports_free()
 
     def _check_ports_free(self) -> None:
         for port in (self.port, self.controller_port):
@@ -281,7 +318,8 @@ class EmbeddedKafka:
     def _launch(self, jars: Path) -> None:
         cmd = self._java(jars, "kafka.Kafka", str(self._properties_file))
         with self.log_file.open("ab") as out:
-            out.write(f"\n===== starting Kafka {KAFKA_VERSION} at {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n".encode())
+            self._log_offset = out.tell()
+            out.write(f"\n===== starting Kafka {KAFKA_VERSION} at {time.strftime('%F %T')} =====\n".encode())
             out.flush()
             # Own session: a terminal Ctrl-C reaches only us, and stop() decides how the JVM ends.
             self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
@@ -292,11 +330,11 @@ class EmbeddedKafka:
         deadline = time.monotonic() + timeout
         while True:
             if not self.is_running():
-                raise DevstackError(f"Kafka exited during start-up; last lines of {self.log_file}:\n{_tail(self.log_file)}")
+                raise DevstackError(f"Kafka exited during start-up; {self._startup_log()}")
             if _port_accepts(self.port) and self._answers():
                 return
             if time.monotonic() > deadline:
-                raise DevstackError(f"Kafka did not answer within {timeout:.0f} s; last lines of {self.log_file}:\n{_tail(self.log_file)}")
+                raise DevstackError(f"Kafka did not answer within {timeout:.0f} s; {self._startup_log()}")
             time.sleep(0.2)
 
     def _answers(self) -> bool:
@@ -316,7 +354,8 @@ class EmbeddedKafka:
             admin.close()
         if cluster.get("cluster_id") != self.cluster_id():
             raise DevstackError(f"another Kafka cluster answers on {self.bootstrap}.")
-        return any(b.get("broker_id") == NODE_ID and not b.get("is_fenced", False) for b in cluster.get("brokers", []))
+        brokers = cluster.get("brokers", [])
+        return any(b.get("broker_id") == NODE_ID and not b.get("is_fenced", False) for b in brokers)
 
     def stop(self, timeout: float = 20) -> None:
         """Stop the broker: SIGTERM for a clean shutdown, SIGKILL if it takes longer than timeout."""
@@ -359,14 +398,16 @@ def _cmd_jars(args: argparse.Namespace) -> int:
 
 def _cmd_start(args: argparse.Namespace) -> int:
     broker = EmbeddedKafka(args.data_dir, port=args.port, controller_port=args.controller_port, heap=args.heap)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally below on SIGTERM too
+    # Ctrl-C and SIGTERM both end in the finally below, even when started from a script with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.monotonic()
     try:
         broker.start(timeout=args.timeout)
-        print(f"Kafka {KAFKA_VERSION} ready at {broker.bootstrap} in {time.monotonic() - started:.1f} s "
-              f"(data: {broker.data_dir}, log: {broker.log_file}); Ctrl-C stops it.", file=sys.stderr, flush=True)
+        print(f"started in {time.monotonic() - started:.1f} s; broker log: {broker.log_file}; Ctrl-C stops it.",
+              file=sys.stderr, flush=True)
         code = broker.wait()
-        print(f"Kafka exited with code {code}; last lines of {broker.log_file}:\n{_tail(broker.log_file)}", file=sys.stderr)
+        print(f"Kafka exited with code {code}; {_log_excerpt(broker.log_file)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
@@ -380,7 +421,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dsr.devstack.kafka", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     jars = sub.add_parser("jars", help="fetch the Kafka jars into the cache and print its path")
-    jars.add_argument("--cache-dir", type=Path, default=None, help=f"default: ${JARS_ENV} or ~/.cache/dsr-pipeline/kafka-{KAFKA_VERSION}")
+    jars.add_argument("--cache-dir", type=Path, default=None,
+                      help=f"default: ${JARS_ENV} or ~/.cache/dsr-pipeline/kafka-{KAFKA_VERSION}")
     jars.set_defaults(func=_cmd_jars)
     start = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C")
     start.add_argument("--data-dir", type=Path, required=True, help="broker data; kept across restarts")
@@ -394,7 +436,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # the readiness probe's client chatter
     try:
         return args.func(args)
     except DevstackError as exc:

@@ -44,6 +44,7 @@ class Pipeline:
             "DSR_TICK_SECONDS": "1",
             "DSR_SAMPLE_DATA": "false",
             "DSR_DPO_EMAIL": "dpo@example.test",
+            "PYTHONUNBUFFERED": "1",
             **env,
         }
         self.process: subprocess.Popen | None = None

@@ -43,8 +43,8 @@ def test_quote_then_erasure(pipeline):
     assert crm_rows(pipeline, email) == 1
     # The same person asks for erasure: receipt with the deadline, then the confirmation link.
     pipeline.publish(rights_request(email, name))
-    receipt = pipeline.email(email, "DSR-")
-    assert "Référence" in receipt.text
+    receipt = pipeline.email(email, "Date limite de réponse")
+    assert "Référence du dossier" in receipt.text
     confirm(pipeline, email)
     outcome = pipeline.email(email, "crm", timeout=60)
     assert crm_rows(pipeline, email) == 0

@@ -7,14 +7,18 @@ import pytest
 from jinja2 import UndefinedError
 from markupsafe import escape
 
+from schemas.tasks import KeepGround
 from streams.email_templates import (
     DEFAULT_TEMPLATE_DIR,
     FORM_KINDS,
+    KEEP_GROUNDS,
     LANGUAGES,
     MESSAGE_TYPES,
     RIGHT_LABELS,
+    SUPPRESSION_GROUND,
     EmailRenderer,
     RenderedEmail,
+    ground_label,
     longdate,
     longdatetime,
     sample_context,
@@ -42,6 +46,18 @@ def parts(email: RenderedEmail) -> tuple[str, str, str]:
     return email.subject, email.text, email.html
 
 
+def kept_item(ground: str) -> dict:
+    return next(e for e in sample_context("outcome_erasure")["kept"] if e["ground"] == ground)
+
+
+def suppression_item() -> dict:
+    return kept_item(SUPPRESSION_GROUND)
+
+
+def legal_item() -> dict:
+    return kept_item("legal_obligation")
+
+
 def variants(renderer: EmailRenderer):
     """Every branch of the templates: each form kind, right, days-left band, empty `kept`."""
     for message_type, language in EVERY_CASE:
@@ -55,6 +71,8 @@ def variants(renderer: EmailRenderer):
         for days_left in (-3, -1, 0, 1, 12):
             yield render(renderer, "dpo_deadline_reminder", language, days_left=days_left), language
         yield render(renderer, "outcome_erasure", language, kept=[]), language
+        yield render(renderer, "outcome_erasure", language, kept=[suppression_item()]), language
+        yield render(renderer, "outcome_erasure", language, kept=[legal_item()]), language
         yield render(renderer, "dpo_mail_parked", language, attempts=1), language
 
 
@@ -253,6 +271,93 @@ def test_a_kept_item_without_end_date_says_so(renderer):
     assert "sans date de fin fixée à ce jour" in email.text
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_suppression_list_entry_alone_is_not_a_partial_refusal(renderer, language):
+    # R45: the keyed hash that honours the objection is not data we refuse to erase.
+    email = render(renderer, "outcome_erasure", language, kept=[suppression_item()])
+
+    assert not has_remedies(email)
+    for part in parts(email):
+        assert "Fontenoy" not in part and "cnil.fr" not in part
+        assert "artial" not in part and "partiel" not in part
+    for part in (email.text, email.html.replace("&#39;", "'")):
+        assert ground_label(SUPPRESSION_GROUND, language) in part
+    heading = {"fr": "DONNÉES CONSERVÉES", "en": "DATA KEPT"}[language]
+    assert heading not in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_legal_obligation_item_is_a_partial_refusal_with_remedies(renderer, language):
+    email = render(renderer, "outcome_erasure", language, kept=[legal_item()])
+
+    assert has_remedies(email)
+    assert {"fr": "partiel", "en": "Partial"}[language] in email.subject
+    assert ground_label(SUPPRESSION_GROUND, language) not in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_suppression_entries_are_listed_apart_from_the_refusals(renderer, language):
+    # The sample keeps invoices, a dispute file and the suppression-list hash.
+    email = render(renderer, "outcome_erasure", language)
+    heading = {"fr": "DONNÉES CONSERVÉES ET MOTIFS", "en": "DATA KEPT AND WHY"}[language]
+    refusals = email.text.split(heading)[1]
+    label = ground_label(SUPPRESSION_GROUND, language)
+
+    assert has_remedies(email)
+    assert label in email.text and label not in refusals
+    assert "F-2025-0117" in refusals
+
+
+def test_every_keep_ground_of_the_wire_schema_has_a_label():
+    assert set(KEEP_GROUNDS) == {ground.value for ground in KeepGround}
+    for ground in KeepGround:
+        for language in LANGUAGES:
+            assert ground_label(ground, language)
+
+
+def test_a_kept_item_without_ground_raises(renderer):
+    kept = [{k: v for k, v in suppression_item().items() if k != "ground"}]
+
+    with pytest.raises(UndefinedError):
+        render(renderer, "outcome_erasure", "fr", kept=kept)
+
+
+@pytest.mark.parametrize(
+    ("until", "expected"),
+    [
+        (date(2036, 12, 31), "jusqu'au 31 décembre 2036"),
+        (datetime(2036, 12, 31, 23, 30, tzinfo=timezone.utc), "jusqu'au 1er janvier 2037"),
+        (None, "sans date de fin fixée à ce jour"),
+    ],
+)
+def test_until_may_be_a_date_a_datetime_or_none(renderer, until, expected):
+    # The pipeline converts the wire's ISO strings before rendering.
+    email = render(renderer, "outcome_erasure", "fr", kept=[{**legal_item(), "until": until}])
+
+    assert expected in email.text
+
+
+def test_until_as_an_unconverted_string_is_refused(renderer):
+    with pytest.raises(TypeError):
+        render(renderer, "outcome_erasure", "fr", kept=[{**legal_item(), "until": "2036-12-31"}])
+
+
+@pytest.mark.parametrize(
+    ("issued_at", "expected"),
+    [
+        (
+            datetime(2027, 3, 8, 13, 30, tzinfo=timezone.utc),
+            "8 mars 2027 à 14 h 30 (heure de Paris)",
+        ),
+        (datetime(2027, 3, 8, 14, 30), "8 mars 2027 à 14 h 30"),
+    ],
+)
+def test_issued_at_is_a_datetime(renderer, issued_at, expected):
+    email = render(renderer, "dpo_task_overdue", "fr", issued_at=issued_at)
+
+    assert expected in email.text and expected in email.html
+
+
 # --- what each message must say ----------------------------------------------------------
 
 
@@ -264,6 +369,53 @@ def test_the_verification_asks_for_no_identity_document(renderer, language):
 
     for expected in words[language]:
         assert expected in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_receipt_keeps_the_stated_deadline_when_confirmation_is_asked(renderer, language):
+    # Level L1 confirmation (address on file) does not suspend the clock.
+    expected = {
+        "fr": "Cela ne change pas la date de notre réponse\u00a0: nous vous\nrépondrons au plus"
+        " tard le 5 avril 2027",
+        "en": "This does not change the date\nof our reply: we will answer by 5 April 2027",
+    }[language]
+
+    assert expected in render(renderer, "receipt", language).text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_verification_says_nothing_happens_before_confirmation(renderer, language):
+    email = render(renderer, "verification", language)
+    expected = {
+        "fr": ("Nous ne pouvons pas donner suite à votre demande tant que vous ne l'avez",
+               "date limite indiquée dans notre accusé de réception"),
+        "en": ("We cannot act on your request until you have confirmed it.",
+               "deadline stated in our acknowledgement of\nreceipt"),
+    }[language]
+
+    for sentence in expected:
+        assert sentence in email.text
+    assert expected[0] in email.html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_access_outcome_describes_the_archive_and_points_to_the_privacy_policy(
+    renderer, language
+):
+    context = sample_context("outcome_access")
+    email = render(renderer, "outcome_access", language)
+    url = context["controller"]["privacy_url"]
+    body = {
+        "fr": ("un fichier par système", "JSON", "politique de confidentialité\u00a0: " + url,
+               "rectifier", "effacer", "limiter", "vous opposer"),
+        "en": ("one file per system", "JSON", "privacy\npolicy: " + url,
+               "rectify", "erase", "restrict", "object"),
+    }[language]
+
+    for expected in body:
+        assert expected in email.text
+    assert f'href="{url}"' in email.html.split("<td style=\"padding:16px 28px")[0]
+    assert has_remedies(email)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -299,6 +451,34 @@ def test_no_output_ever_names_the_invalidated_eu_us_framework(renderer):
 
 def test_the_framework_check_would_catch_it():
     assert INVALIDATED_FRAMEWORK.search("relies on the " + "Privacy" + "\u00a0" + "Shield")
+
+
+# What this version of the pipeline does not do: suspend the clock during an L1 confirmation,
+# send verification reminders, put the Art. 15(1)(a)-(h) annex in the download, or notify
+# recipients under Art. 19 after an erasure. Saying so to a data subject would be false.
+FALSE_PROMISES = re.compile(
+    r"suspen|nouvelle date|new date|un rappel|reminder|article 19|art\.\s*19|informés|informed"
+    r"|prévues par l'article 15|set out in Article 15|décision automatisée|decision-making",
+    re.IGNORECASE,
+)
+
+
+def subject_facing_variants(renderer: EmailRenderer):
+    for language in LANGUAGES:
+        for message_type in SUBJECT_FACING:
+            yield render(renderer, message_type, language)
+        for right in RIGHT_LABELS:
+            for message_type in ("receipt", "verification", "outcome_no_data"):
+                yield render(renderer, message_type, language, right=right)
+        for kept in ([], [suppression_item()], [legal_item()]):
+            yield render(renderer, "outcome_erasure", language, kept=kept)
+
+
+def test_no_subject_facing_output_promises_what_the_pipeline_does_not_do(renderer):
+    for email in subject_facing_variants(renderer):
+        for part in parts(email):
+            found = FALSE_PROMISES.search(part.replace("&#39;", "'"))
+            assert not found, (email.subject, found)
 
 
 ENGLISH_WORDS = re.compile(r"\b(deadline|request|your|please|the|data)\b", re.IGNORECASE)

@@ -1,0 +1,46 @@
+# Two commands: `make run` (everything on this machine) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench install clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/python -m dsr.devstack.kafka jars
+
+## make run: embedded Kafka, workers, web, sample CRM/recruitment/newsletter, SMTP sink + web mailbox
+run: install
+	$(BIN)/dsr dev
+
+## make test: every tier; starts a real Kafka broker and real SMTP servers itself
+test: install lint
+	$(BIN)/python -m pytest -p no:cacheprovider -ra
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit -q
+test-streams: $(STAMP)
+	$(BIN)/python -m pytest -m streams -q
+test-contract: $(STAMP)
+	$(BIN)/python -m pytest -m contract -q
+test-integration: install
+	$(BIN)/python -m pytest -m integration -q
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+schemas: $(STAMP)
+	$(BIN)/dsr schemas export
+
+bench: install
+	$(BIN)/python -m bench.pipeline
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis .import_linter_cache
