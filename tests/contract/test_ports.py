@@ -1,0 +1,190 @@
+"""One contract per port of the streams, passed by the in-memory twin and by the real adapter."""
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+
+import pytest
+
+from dsr.devstack.smtp_sink import SmtpSink
+from dsr.exports import FileExportStore
+from dsr.mail import SmtpTransport
+from dsr.vault import SqliteKeyVault
+from schemas.sealed import Sealed
+from streams.ports import (
+    MemoryExportStore, MemoryKeyVault, MemoryMailTransport, PermanentMailError, TransientMailError,
+)
+
+pytestmark = pytest.mark.contract
+
+
+class KeyVaultContract:
+    def make(self, tmp_path):
+        raise NotImplementedError
+
+    def test_a_key_is_created_once_and_kept(self, tmp_path):
+        vault = self.make(tmp_path)
+        key = vault.key_for("ref-a")
+        assert len(key) == 32 and vault.key_for("ref-a") == key and vault.get("ref-a") == key
+
+    def test_subjects_have_distinct_keys(self, tmp_path):
+        vault = self.make(tmp_path)
+        assert vault.key_for("ref-a") != vault.key_for("ref-b")
+
+    def test_a_destroyed_key_is_gone_and_destroy_is_idempotent(self, tmp_path):
+        vault = self.make(tmp_path)
+        vault.key_for("ref-a")
+        vault.destroy("ref-a")
+        vault.destroy("ref-a")
+        assert vault.get("ref-a") is None
+
+    def test_unknown_subject_has_no_key(self, tmp_path):
+        assert self.make(tmp_path).get("never") is None
+
+
+class TestMemoryKeyVault(KeyVaultContract):
+    def make(self, tmp_path):
+        return MemoryKeyVault()
+
+
+class TestSqliteKeyVault(KeyVaultContract):
+    def make(self, tmp_path):
+        return SqliteKeyVault(tmp_path / "keys.sqlite3", b"m" * 32)
+
+    def test_keys_survive_a_restart_and_are_wrapped_at_rest(self, tmp_path):
+        key = self.make(tmp_path).key_for("ref-a")
+        assert self.make(tmp_path).get("ref-a") == key
+        assert key not in (tmp_path / "keys.sqlite3").read_bytes()
+
+    def test_a_wrong_master_secret_cannot_unwrap(self, tmp_path):
+        self.make(tmp_path).key_for("ref-a")
+        with pytest.raises(Exception):
+            SqliteKeyVault(tmp_path / "keys.sqlite3", b"x" * 32).get("ref-a")
+
+    def test_destruction_leaves_no_copy_in_the_files(self, tmp_path):
+        vault = self.make(tmp_path)
+        vault.key_for("ref-a")
+        wrapped = vault._db.execute("SELECT wrapped FROM subject_keys").fetchone()[0]
+        vault.destroy("ref-a")
+        files = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+        assert wrapped not in files
+
+
+def message(to: str = "someone@example.test") -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "dpo@example.test", to, "Référence DSR-1"
+    mail.set_content("Bonjour")
+    return mail
+
+
+class MailTransportContract:
+    """send() hands the message over, or raises TransientMailError / PermanentMailError."""
+
+    def make(self):
+        raise NotImplementedError
+
+    def delivered(self) -> list[str]:
+        raise NotImplementedError
+
+    def fail_transiently(self) -> None:
+        raise NotImplementedError
+
+    def fail_permanently(self) -> None:
+        raise NotImplementedError
+
+    def test_a_message_is_delivered(self):
+        asyncio.run(self.make().send(message()))
+        assert self.delivered() == ["Référence DSR-1"]
+
+    def test_a_transient_failure_raises_transient(self):
+        self.fail_transiently()
+        with pytest.raises(TransientMailError):
+            asyncio.run(self.make().send(message()))
+
+    def test_a_permanent_failure_raises_permanent(self):
+        self.fail_permanently()
+        with pytest.raises(PermanentMailError):
+            asyncio.run(self.make().send(message()))
+
+
+class TestMemoryMailTransport(MailTransportContract):
+    @pytest.fixture(autouse=True)
+    def transport(self):
+        self.twin = MemoryMailTransport()
+
+    def make(self):
+        return self.twin
+
+    def delivered(self):
+        return [m["Subject"] for m in self.twin.sent]
+
+    def fail_transiently(self):
+        self.twin.fail_next(TransientMailError("451"))
+
+    def fail_permanently(self):
+        self.twin.fail_next(PermanentMailError("550"))
+
+
+class TestSmtpTransport(MailTransportContract):
+    @pytest.fixture(autouse=True)
+    def server(self):
+        with SmtpSink() as sink:
+            self.sink = sink
+            yield
+
+    def make(self):
+        return SmtpTransport("127.0.0.1", self.sink.port, timeout=5)
+
+    def delivered(self):
+        return [m.subject for m in self.sink.mailbox.all()]
+
+    def fail_transiently(self):
+        self.sink.fail_next(1, 451)
+
+    def fail_permanently(self):
+        self.sink.fail_all(554)
+
+    def test_an_unreachable_server_is_transient(self):
+        transport = self.make()
+        self.sink.stop()
+        with pytest.raises(TransientMailError):
+            asyncio.run(transport.send(message()))
+
+
+SEALED = Sealed(subject_ref="ref", nonce="bm9uY2U", ciphertext="Y2lwaGVy")
+
+
+class ExportStoreContract:
+    def make(self, tmp_path):
+        raise NotImplementedError
+
+    def test_parts_then_package_then_delete(self, tmp_path):
+        store = self.make(tmp_path)
+        store.put_part("req-1", "crm", SEALED)
+        store.put_part("req-1", "newsletter", SEALED)
+        assert set(store.parts("req-1")) == {"crm", "newsletter"}
+        assert store.package("req-1") is None
+        store.put_package("req-1", SEALED)
+        assert store.package("req-1") == SEALED
+        store.delete("req-1")
+        store.delete("req-1")
+        assert store.parts("req-1") == {} and store.package("req-1") is None
+
+    def test_requests_are_separate(self, tmp_path):
+        store = self.make(tmp_path)
+        store.put_part("req-1", "crm", SEALED)
+        assert store.parts("req-2") == {}
+
+
+class TestMemoryExportStore(ExportStoreContract):
+    def make(self, tmp_path):
+        return MemoryExportStore()
+
+
+class TestFileExportStore(ExportStoreContract):
+    def make(self, tmp_path):
+        return FileExportStore(tmp_path / "exports")
+
+    def test_path_tricks_are_refused(self, tmp_path):
+        with pytest.raises(ValueError):
+            self.make(tmp_path).put_part("../escape", "crm", SEALED)
