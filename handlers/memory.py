@@ -83,7 +83,7 @@ class MemoryAdapter:
 
     def _kept(self, key: str) -> tuple[KeptItem, ...]:
         archived = self._archive.get(key, {})
-        return tuple(KeptItem(item=f"{c} ({len(rows)})", ground=self.kept_ground) for c, rows in archived.items())
+        return tuple(KeptItem(item=c, count=len(rows), ground=self.kept_ground) for c, rows in archived.items())
 
 
 def _flatten(records: Records) -> list[dict]:

@@ -21,7 +21,7 @@ Clock = Callable[[], datetime]
 Conn = sqlite3.Connection
 
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
-SUPPRESSION_ITEM = "suppression entry (keyed hash of the address)"
+SUPPRESSION_ITEM = "suppression_entry"
 SUPPRESSION_GROUND = KeepGround.SUPPRESSION_LIST  # Art. 21(3), R45: at least 3 years, as a keyed hash
 INVOICE_YEARS = 10  # CCOM L123-22, LEGAL §4.3
 SUPPRESSION_YEARS = 3  # R45
@@ -300,7 +300,7 @@ class CrmAdapter(SqliteSystem):
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
         count, until = conn.execute("SELECT count(*), max(retain_until) FROM invoice_archive WHERE email = ?",
                                     (email,)).fetchone()
-        return (KeptItem(item=f"invoices ({count})", ground=INVOICE_GROUND, until=until),) if count else ()
+        return (KeptItem(item="invoices", count=count, ground=INVOICE_GROUND, until=until),) if count else ()
 
 
 RECRUITMENT_SCHEMA = """

@@ -49,7 +49,8 @@ class KeepGround(StrEnum):
 class KeptItem(WireModel):
     """Data a system did not erase, with its ground, per item (R26)."""
 
-    item: str = Field(examples=["invoices (2)"])
+    item: str = Field(description="What was kept, as a short code.", examples=["invoices"])
+    count: int | None = Field(default=None, ge=0, description="How many such items.")
     ground: KeepGround = Field(examples=["legal_obligation"])
     until: str | None = Field(default=None, description="ISO date the item will be deleted.")
 

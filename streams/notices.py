@@ -59,9 +59,10 @@ def _erasure_outcome(state: CaseState, received_on: str, now: datetime) -> dict:
     return {
         "received_on": received_on,
         "completed_on": receipt_day(now).isoformat(),
-        "systems": [{"name": t.system, "erased_items": t.erased_items} for t in sorted(erased, key=lambda t: t.system)],
-        "kept": [{"system": t.system, "item": k.item, "ground": k.ground, "until": k.until}
-                 for t in erased for k in t.kept],
+        "systems": [{"name": system_label(t.system), "erased_items": t.erased_items}
+                    for t in sorted(erased, key=lambda t: t.system)],
+        "kept": [{"system": system_label(t.system), "item": item_label(k.item, k.count), "ground": k.ground.value,
+                  "until": k.until} for t in erased for k in t.kept],
     }
 
 
@@ -72,7 +73,7 @@ def _access_outcome(ctx: Context, state: CaseState, received_on: str, now: datet
     public = {
         "received_on": received_on,
         "download_expires_on": receipt_day(expires).isoformat(),
-        "systems": [{"name": t.system, "item_count": t.exported_items} for t in exports],
+        "systems": [{"name": system_label(t.system), "item_count": t.exported_items} for t in exports],
     }
     return public, {"download_url": f"{ctx.config.public_url}/download/{token}"}
 
@@ -87,3 +88,27 @@ def _dpo_values(state: CaseState, command: SendEmail, now: datetime) -> dict:
     hours = int((now - issued).total_seconds() // 3600)
     return {"system": command.params["system"], "action": command.params["action"],
             "issued_at": command.params["issued_at"], "waited": f"{hours} h", "deadline": deadline}
+
+
+SYSTEM_LABELS = {
+    "crm": {"fr": "gestion de la relation client (CRM)", "en": "customer relationship management (CRM)"},
+    "recruitment": {"fr": "recrutement", "en": "recruitment"},
+    "newsletter": {"fr": "lettre d'information", "en": "newsletter"},
+}
+ITEM_LABELS = {
+    "invoices": {"fr": "factures", "en": "invoices"},
+    "suppression_entry": {"fr": "entrée de la liste d'opposition (empreinte de l'adresse)",
+                          "en": "objection-list entry (fingerprint of the address)"},
+}
+
+
+def system_label(system: str) -> dict | str:
+    """Names people understand, in both languages; a system plugged in later shows its own name."""
+    return SYSTEM_LABELS.get(system, system)
+
+
+def item_label(item: str, count: int | None) -> dict | str:
+    label = ITEM_LABELS.get(item, {"fr": item, "en": item})
+    if count is None:
+        return label
+    return {lang: f"{text} ({count})" for lang, text in label.items()}

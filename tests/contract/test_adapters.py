@@ -186,7 +186,7 @@ def test_memory_twin_keeps_its_kept_categories_in_a_restricted_archive():
     twin.seed(CAMILLE.email, "call_notes", {"note": "rappel", "_origin": "observed"})
     report = twin.erase(CAMILLE)
     assert report.erased_items == 1
-    assert [(k.item, k.ground) for k in report.kept] == [("invoices (1)", INVOICE_GROUND)]
+    assert [(k.item, k.count, k.ground) for k in report.kept] == [("invoices", 1, INVOICE_GROUND)]
     assert twin.lookup(CAMILLE).holds_data is False
     assert twin.export(CAMILLE).records["invoices"][0]["_restricted"] is True
 
@@ -210,7 +210,7 @@ def test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years(crm)
     crm.add_invoice(CAMILLE.email, "F-2025-0142", 18900, "2025-03-14", paid_at="2025-03-28")
     report = crm.erase(CAMILLE)
     [kept] = report.kept
-    assert kept.item == "invoices (1)"
+    assert (kept.item, kept.count) == ("invoices", 1)
     assert kept.ground == INVOICE_GROUND
     assert kept.until == "2035-03-14"
     assert crm.lookup(CAMILLE).holds_data is False

@@ -46,9 +46,9 @@ def test_quote_then_erasure(pipeline):
     receipt = pipeline.email(email, "Date limite de réponse")
     assert "Référence du dossier" in receipt.text
     confirm(pipeline, email)
-    outcome = pipeline.email(email, "crm", timeout=60)
+    outcome = pipeline.email(email, "(CRM)", timeout=60)
     assert crm_rows(pipeline, email) == 0
-    assert "newsletter" in outcome.text
+    assert "lettre d'information" in outcome.text
     assert len([m for m in pipeline.emails_to(email) if m.subject == outcome.subject]) == 1
 
 
@@ -87,7 +87,7 @@ def test_worker_killed_mid_case_completes_with_one_outcome(pipeline):
     assert status == 200
     pipeline.kill()  # and again, right after the confirmation, while tasks are in flight
     pipeline.start()
-    outcome = pipeline.email(email, "crm", timeout=90)
+    outcome = pipeline.email(email, "(CRM)", timeout=90)
     outcomes = [m for m in pipeline.emails_to(email) if m.subject == outcome.subject]
     assert len(outcomes) == 1
     assert crm_rows(pipeline, email) == 0

@@ -75,7 +75,7 @@ async def test_quote_then_erasure_end_to_end():
     assert not holds(bus, "crm", CAMILLE)
     assert not holds(bus, "newsletter", CAMILLE)
     outcome = bus.emails_to(CAMILLE)[-1]
-    assert "crm" in body(outcome) and "newsletter" in body(outcome)
+    assert "(CRM)" in body(outcome) and "lettre d'information" in body(outcome)
     assert "key_destroyed" in [a.kind for a in audits(bus)]
     ref = bus.ctx.sealer.ref(CAMILLE)
     assert bus.ctx.vault.get(ref) is None
