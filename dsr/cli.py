@@ -60,6 +60,17 @@ def deadline(received_at: str, extended: bool, suspended_days: int, as_json: boo
         click.echo((result.d3 if extended else result.d1).isoformat())
 
 
+@main.command("system-token", help="Print the bearer token with which system NAME opens its tasks over HTTP.")
+@click.argument("name")
+def system_token_command(name: str) -> None:
+    from dsr.composition import secret_from
+    from dsr.settings import load_settings
+    from streams.web import system_token
+
+    settings = load_settings()
+    click.echo(system_token(secret_from(settings, dev=not settings.secret_key), name))
+
+
 @main.group(help="Wire contracts.")
 def schemas() -> None:
     pass

@@ -1,14 +1,19 @@
 """Web views: health, the verification link (GET shows, POST confirms) and the access-copy download."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import faust
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from gdpr.lifecycle import Status
 from gdpr.tokens import TokenError, verify_token
 from schemas.cases import IdentityConfirmed
+from schemas.intake import describe
+from schemas.tasks import Task
 from streams import topics
 from streams.access_package import open_access_package
 from streams.cases import CaseTable, load
@@ -81,6 +86,13 @@ def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
                 await publish_confirmation(ctx, token)
             return self.html(body, status=status)
 
+    @app.page("/api/tasks/open")
+    class OpenTask(faust.web.View):
+        async def post(self, request):
+            body = await self.read_request_content(request)
+            status, answer = open_task(ctx, request.headers.get("Authorization", ""), body)
+            return self.json(answer, status=status)
+
     @app.page("/download/{token}")
     class Download(faust.web.View):
         async def get(self, request, token):
@@ -127,3 +139,24 @@ def download(view: faust.web.View, ctx: Context, token_text: str):
     return view.bytes(archive, content_type="application/zip",
                       headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
+
+
+def system_token(secret: bytes, system: str) -> str:
+    """The bearer token an external system uses to open its tasks (`dsr system-token NAME`)."""
+    return hmac.new(secret, b"system:" + system.encode(), hashlib.sha256).hexdigest()
+
+
+def open_task(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]:
+    """Unseal the subject (and payload) of a task for the system it was sent to, while the key exists."""
+    try:
+        task = Task.model_validate_json(body)
+    except ValidationError as exc:
+        return 400, {"error": f"not a task: {describe(exc)}"}
+    expected = f"Bearer {system_token(ctx.config.secret_key, task.system)}"
+    if not hmac.compare_digest(authorization.encode(), expected.encode()):
+        return 403, {"error": f"this token does not open tasks of system '{task.system}'"}
+    try:
+        payload = ctx.sealer.open(task.payload) if task.payload else None
+        return 200, {"task_id": task.task_id, "subject": ctx.sealer.open(task.subject), "payload": payload}
+    except SubjectForgotten:
+        return 410, {"error": "the subject's data were erased; nothing to open"}

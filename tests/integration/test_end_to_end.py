@@ -91,3 +91,24 @@ def test_worker_killed_mid_case_completes_with_one_outcome(pipeline):
     outcomes = [m for m in pipeline.emails_to(email) if m.subject == outcome.subject]
     assert len(outcomes) == 1
     assert crm_rows(pipeline, email) == 0
+
+
+def test_an_external_system_erases_through_plain_kafka(pipeline, billing_records):
+    from tests.integration.conftest import BILLING_CUSTOMER
+
+    pipeline.publish(rights_request(BILLING_CUSTOMER, "Client"))
+    confirm(pipeline, BILLING_CUSTOMER)
+    outcome = pipeline.email(BILLING_CUSTOMER, "billing", timeout=60)
+    assert "2" in outcome.text and BILLING_CUSTOMER not in billing_records
+
+
+def test_opening_a_task_needs_the_system_token(pipeline):
+    import urllib.request
+
+    request = urllib.request.Request(pipeline.url + "/api/tasks/open", method="POST", data=b'{"task_id": 1}',
+                                     headers={"Authorization": "Bearer nope"})
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise AssertionError("an invalid task was opened")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400

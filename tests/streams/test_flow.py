@@ -173,3 +173,18 @@ async def test_no_personal_data_in_the_audit_trail():
     await confirm(bus, CAMILLE)
     for value in bus.on(topics.AUDIT) + bus.on(topics.CASES) + bus.on(topics.NOTIFICATIONS):
         assert b"camille" not in value.lower() and b"durand" not in value.lower()
+
+
+async def test_an_external_system_opens_only_its_own_tasks_and_only_while_the_key_exists():
+    from streams.web import open_task, system_token
+
+    bus = Bus()
+    await bus.submit(raw(example("dsr.rights.requested")))
+    task = next(v for t, _, v, _ in bus.log if t == "dsr.tasks.crm")
+    secret = bus.ctx.config.secret_key
+    status, answer = open_task(bus.ctx, f"Bearer {system_token(secret, 'crm')}", task)
+    assert status == 200 and answer["subject"]["email"] == CAMILLE
+    assert open_task(bus.ctx, f"Bearer {system_token(secret, 'newsletter')}", task)[0] == 403
+    assert open_task(bus.ctx, "", task)[0] == 403
+    bus.ctx.sealer.forget(bus.ctx.sealer.ref(CAMILLE))
+    assert open_task(bus.ctx, f"Bearer {system_token(secret, 'crm')}", task)[0] == 410
