@@ -311,12 +311,13 @@ def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[
 
 
 def _failed_tasks(state: CaseState) -> list[Command]:
-    failed = [t for t in state.tasks.values() if t.status == TaskStatus.FAILED]
-    return [
-        RaiseAlert(f"alert:failed:{t.task_id}", "task_failed",
-                   {"task_id": t.task_id, "system": t.system, "action": t.action.value, "error": t.error or ""})
-        for t in failed
-    ]
+    commands: list[Command] = []
+    for task in (t for t in state.tasks.values() if t.status == TaskStatus.FAILED):
+        detail = {"task_id": task.task_id, "system": task.system, "action": task.action.value,
+                  "error": task.error or ""}
+        commands.append(RaiseAlert(f"alert:failed:{task.task_id}", "task_failed", detail))
+        commands.append(SendEmail(f"email:dpo_task_failed:{task.task_id}", "dpo_task_failed", "dpo", detail))
+    return commands
 
 
 def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:

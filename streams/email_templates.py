@@ -29,6 +29,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "outcome_access",
     "outcome_no_data",
     "dpo_task_overdue",
+    "dpo_task_failed",
     "dpo_deadline_reminder",
     "dpo_mail_parked",
 )
@@ -325,6 +326,13 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "action": "erase",
         "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=timezone.utc),
         "waited": "2 h",
+        "deadline": date(2027, 4, 5),
+    },
+    "dpo_task_failed": {
+        "case_reference": _CASE["case_reference"],
+        "system": "crm",
+        "action": "erase",
+        "error": "OperationalError",
         "deadline": date(2027, 4, 5),
     },
     "dpo_deadline_reminder": {

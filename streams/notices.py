@@ -84,6 +84,9 @@ def _dpo_values(state: CaseState, command: SendEmail, now: datetime) -> dict:
         days_left = (state.deadline - receipt_day(now)).days
         return {"right": state.right.value, "deadline": deadline, "days_left": days_left,
                 "status": state.status.value}
+    if command.message_type == "dpo_task_failed":
+        return {"system": command.params["system"], "action": command.params["action"],
+                "error": command.params["error"], "deadline": deadline}
     issued = datetime.fromisoformat(command.params["issued_at"])
     hours = int((now - issued).total_seconds() // 3600)
     return {"system": command.params["system"], "action": command.params["action"],

@@ -86,6 +86,12 @@ def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
                 await publish_confirmation(ctx, token)
             return self.html(body, status=status)
 
+    @app.page("/privacy")
+    async def privacy(view, request):
+        text = ("Placeholder: set DSR_PRIVACY_URL to the address of your privacy policy. "
+                f"Data protection officer: {ctx.config.controller.dpo_email}")
+        return view.text(text)
+
     @app.page("/api/tasks/open")
     class OpenTask(faust.web.View):
         async def post(self, request):

@@ -136,6 +136,7 @@ def test_a_failed_task_holds_the_outcome_and_alerts():
     assert state.status == Status.PROCESSING
     alerts = [c for c in decide(state, T0) if isinstance(c, RaiseAlert)]
     assert [a.kind for a in alerts] == ["task_failed"]
+    assert [c.message_type for c in decide(state, T0) if isinstance(c, SendEmail)] == ["dpo_task_failed"]
 
 
 def test_a_silent_system_is_flagged_once_after_the_timeout():
