@@ -23,7 +23,8 @@ RAW = {"key_type": str, "value_type": bytes, "key_serializer": "raw", "value_ser
 
 
 class FaustPublisher:
-    """The Publisher port on faust topics (sends made inside an agent go out when the event is acked)."""
+    """The Publisher port on faust topics. Inside an agent, faust flushes the producer before it commits
+    the consumed offset, so what an event caused is published before the event counts as done."""
 
     def __init__(self, app: faust.App) -> None:
         self._app = app
@@ -32,7 +33,11 @@ class FaustPublisher:
     async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
         target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
         encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
-        await target.send(key=key, value=value, headers=encoded or None)
+        pending = await target.send(key=key, value=value, headers=encoded or None)
+        if faust.current_event() is None:
+            # Outside an agent (a web view, the timer) nothing flushes before a commit: wait for the
+            # broker's ack, so that "confirmed" shown to a person is never lost in a crash.
+            await pending
 
 
 def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, partitions: int,

@@ -1,0 +1,1 @@
+"""Benchmarks: the raw Kafka ceiling (`bench.ceiling`) and the pipeline end to end (`bench.pipeline`)."""

@@ -1,0 +1,186 @@
+"""The ceiling: a raw aiokafka loop on the same broker, in one Python process, no pipeline code.
+
+    producer --> topic A --> consumer that produces each message to topic B --> consumer of B
+
+Two measurements:
+  * saturated: N messages (~1 KB JSON values) produced as fast as aiokafka takes them; messages/s end
+    to end (first send -> last arrival on B) and the latency of each message (its send -> its arrival
+    on B), which under saturation is mostly queueing;
+  * unloaded: one message at a time through the same loop, the latency floor of two hops.
+
+Producers use acks=all, like the pipeline's (faust producer_acks=-1).
+
+    python -m bench.ceiling --bootstrap 127.0.0.1:9092 [--messages 20000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+HOST_ONLY = "127.0.0.1"
+
+
+@dataclass
+class CeilingResult:
+    messages: int
+    received: int
+    value_bytes: int
+    seconds: float
+    messages_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    unloaded_messages: int
+    unloaded_p50_ms: float
+    unloaded_p99_ms: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def _value(seq: int, size: int) -> bytes:
+    body = {"seq": seq, "t": time.time(), "kind": "bench.ceiling", "pad": ""}
+    pad = max(0, size - len(json.dumps(body)))
+    body["pad"] = "x" * pad
+    return json.dumps(body).encode()
+
+
+def _check_local(bootstrap: str) -> None:
+    for host_port in bootstrap.split(","):
+        if host_port.rsplit(":", 1)[0] != HOST_ONLY:
+            raise SystemExit(f"the benchmark only talks to {HOST_ONLY}, not {host_port}")
+
+
+async def _create_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1) for name in names])
+    finally:
+        await admin.close()
+
+
+async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    except Exception:  # noqa: BLE001 - best effort; the broker is thrown away after the run anyway
+        pass
+    finally:
+        await admin.close()
+
+
+async def _relay(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topic_b: str, stop: asyncio.Event) -> None:
+    """Consume A, produce every message to B (no waiting per message, like a streaming agent)."""
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=100, max_records=1000)
+        for records in batches.values():
+            for record in records:
+                await producer.send(topic_b, record.value, key=record.key)
+
+
+async def _sink(consumer: AIOKafkaConsumer, expected: int, latencies: list[float], deadline: float) -> None:
+    while len(latencies) < expected and time.monotonic() < deadline:
+        batches = await consumer.getmany(timeout_ms=100, max_records=1000)
+        now = time.time()
+        for records in batches.values():
+            for record in records:
+                latencies.append(now - json.loads(record.value)["t"])
+
+
+async def run_ceiling(bootstrap: str, messages: int = 20_000, value_bytes: int = 1024, unloaded: int = 200,
+                      timeout: float = 120.0, progress=print) -> CeilingResult:
+    """Run the loop on fresh topics of the broker at `bootstrap`; bounded by `timeout` seconds."""
+    _check_local(bootstrap)
+    run = uuid.uuid4().hex[:8]
+    topic_a, topic_b = f"bench.ceiling.{run}.a", f"bench.ceiling.{run}.b"
+    await _create_topics(bootstrap, [topic_a, topic_b])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer")
+    relay_producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay")
+    relay_consumer = AIOKafkaConsumer(topic_a, bootstrap_servers=bootstrap, group_id=f"bench-ceiling-relay-{run}",
+                                      auto_offset_reset="earliest", client_id="bench-ceiling-relay")
+    sink_consumer = AIOKafkaConsumer(topic_b, bootstrap_servers=bootstrap, group_id=f"bench-ceiling-sink-{run}",
+                                     auto_offset_reset="earliest", client_id="bench-ceiling-sink")
+    clients = [producer, relay_producer, relay_consumer, sink_consumer]
+    stop = asyncio.Event()
+    relay_task = None
+    try:
+        for client in clients:
+            await client.start()
+        relay_task = asyncio.create_task(_relay(relay_consumer, relay_producer, topic_b, stop))
+        deadline = time.monotonic() + timeout
+
+        # Unloaded: one message in flight at a time (also warms up the group assignments).
+        floor: list[float] = []
+        for seq in range(unloaded):
+            await producer.send_and_wait(topic_a, _value(-1 - seq, value_bytes))
+            before = len(floor)
+            while len(floor) == before and time.monotonic() < deadline:
+                await _sink(sink_consumer, before + 1, floor, deadline)
+        progress(f"  ceiling unloaded: {len(floor)} messages one at a time, "
+                 f"p50 {percentile(floor, 50) * 1000:.1f} ms, p99 {percentile(floor, 99) * 1000:.1f} ms")
+
+        # Saturated: everything at once.
+        latencies: list[float] = []
+        started = time.monotonic()
+        sink_task = asyncio.create_task(_sink(sink_consumer, messages, latencies, deadline))
+        for seq in range(messages):
+            await producer.send(topic_a, _value(seq, value_bytes))
+        await producer.flush()
+        await sink_task
+        seconds = time.monotonic() - started
+        result = CeilingResult(
+            messages=messages, received=len(latencies), value_bytes=len(_value(0, value_bytes)), seconds=seconds,
+            messages_per_s=len(latencies) / seconds if seconds else 0.0,
+            p50_ms=percentile(latencies, 50) * 1000, p99_ms=percentile(latencies, 99) * 1000,
+            max_ms=max(latencies, default=float("nan")) * 1000,
+            unloaded_messages=len(floor), unloaded_p50_ms=percentile(floor, 50) * 1000,
+            unloaded_p99_ms=percentile(floor, 99) * 1000,
+        )
+        progress(f"  ceiling saturated: {result.received}/{messages} messages in {seconds:.1f} s = "
+                 f"{result.messages_per_s:,.0f} msg/s end to end, p50 {result.p50_ms:.0f} ms, "
+                 f"p99 {result.p99_ms:.0f} ms")
+        return result
+    finally:
+        stop.set()
+        if relay_task is not None:
+            relay_task.cancel()
+            await asyncio.gather(relay_task, return_exceptions=True)
+        for client in reversed(clients):
+            try:
+                await client.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        await _delete_topics(bootstrap, [topic_a, topic_b])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", required=True, help="host:port of a broker on 127.0.0.1")
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--value-bytes", type=int, default=1024)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    result = asyncio.run(run_ceiling(args.bootstrap, args.messages, args.value_bytes, timeout=args.timeout))
+    print(json.dumps(result.as_dict(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
