@@ -71,6 +71,35 @@ def system_token_command(name: str) -> None:
     click.echo(system_token(secret_from(settings, dev=not settings.secret_key), name))
 
 
+@main.group(help="E-mails that could not be delivered (parked after their retries).")
+def mail() -> None:
+    pass
+
+
+@mail.command("parked", help="List parked e-mails: case reference, message type, reason (no addresses).")
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+def mail_parked(bootstrap: str) -> None:
+    from dsr.parked_mail import parked_emails
+
+    found = parked_emails(bootstrap)
+    for parked in found:
+        click.echo(f"{parked.reference}  {parked.request.message_type:<24} {parked.parked_at}  {parked.reason}")
+    click.echo(f"{len(found)} parked e-mail(s)")
+
+
+@mail.command("retry", help="Send the parked e-mails of case REFERENCE again (or 'all').")
+@click.argument("reference")
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+def mail_retry(reference: str, bootstrap: str) -> None:
+    from dsr.parked_mail import retry
+
+    sent = retry(bootstrap, reference)
+    if not sent:
+        raise click.ClickException(f"no parked e-mail for '{reference}' (see `dsr mail parked`)")
+    for parked in sent:
+        click.echo(f"requeued {parked.request.message_type} of {parked.reference}")
+
+
 @main.group(help="Wire contracts.")
 def schemas() -> None:
     pass

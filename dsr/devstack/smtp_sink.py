@@ -348,6 +348,11 @@ class _SinkHandler:
         self._lock = threading.Lock()
         self._fail_next: list[int] = []
         self._fail_all: int | None = None
+        self._fail_for: dict[str, list[int]] = {}
+
+    def fail_for(self, address: str, n: int, code: int) -> None:
+        with self._lock:
+            self._fail_for.setdefault(address.lower(), []).extend([code] * n)
 
     def fail_next(self, n: int, code: int) -> None:
         with self._lock:
@@ -358,15 +363,19 @@ class _SinkHandler:
             self._fail_all = code
             if code is None:
                 self._fail_next.clear()
+                self._fail_for.clear()
 
-    def _failure(self) -> int | None:
+    def _failure(self, rcpt_tos: list[str]) -> int | None:
         with self._lock:
             if self._fail_all is not None:
                 return self._fail_all
+            for address in (a.lower() for a in rcpt_tos):
+                if self._fail_for.get(address):
+                    return self._fail_for[address].pop(0)
             return self._fail_next.pop(0) if self._fail_next else None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        code = self._failure()
+        code = self._failure(list(envelope.rcpt_tos))
         if code is not None:
             return _failure_reply(code)
         raw = envelope.original_content or b""
@@ -424,6 +433,10 @@ class SmtpSink:
     def fail_next(self, n: int, code: int = 451) -> None:
         """Answer the next n DATA commands with `451 4.3.0 Try again later` (or code)."""
         self._handler.fail_next(n, code)
+
+    def fail_for(self, address: str, n: int, code: int = 451) -> None:
+        """Answer the next n DATA commands addressed to `address` with a failure."""
+        self._handler.fail_for(address, n, code)
 
     def fail_all(self, code: int = 451) -> None:
         """Answer every DATA command with a failure until accept_all()."""

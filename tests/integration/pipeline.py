@@ -37,6 +37,7 @@ class Pipeline:
             "DSR_SMTP_HOST": "127.0.0.1",
             "DSR_SMTP_PORT": str(self.sink.port),
             "DSR_SMTP_BACKOFF": "0.2",
+            "DSR_SMTP_ATTEMPTS": "3",
             "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
             "DSR_WEB_PORT": str(self.web_port),
             "DSR_PUBLIC_URL": self.url,

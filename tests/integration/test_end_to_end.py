@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import zipfile
 
@@ -112,3 +113,24 @@ def test_opening_a_task_needs_the_system_token(pipeline):
         raise AssertionError("an invalid task was opened")
     except urllib.error.HTTPError as exc:
         assert exc.code == 400
+
+
+def test_smtp_refusals_are_retried_then_parked_and_the_dpo_told(pipeline):
+    import subprocess
+    import sys
+
+    email, name = new_person()
+    # The SMTP server refuses this address for the receipt's whole retry budget (3 attempts
+    # here), then twice more: the verification e-mail still arrives, on its third attempt.
+    pipeline.sink.fail_for(email, 3 + 2)
+    pipeline.publish(rights_request(email, name))
+    pipeline.email(email, "/verify/")
+    parked = pipeline.mailbox.wait_for(lambda m: "dpo@example.test" in m.rcpt_tos and "receipt" in (m.text or ""),
+                                       timeout=60)
+    assert email not in parked.text
+    assert not [m for m in pipeline.emails_to(email) if "Date limite de réponse" in (m.text or "")]
+    # Once the cause is fixed, the DPO sends it again, as the notice says.
+    reference = re.search(r"DSR-[0-9A-F]{10}", parked.subject).group(0)
+    command = [sys.executable, "-m", "dsr.cli", "mail", "retry", reference, "--bootstrap", pipeline.bootstrap]
+    assert "requeued receipt" in subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    pipeline.email(email, "Date limite de réponse")
