@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 
 from dsr.composition import build_app, secret_from
@@ -64,7 +68,25 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
                       settings.replication_factor)
         app, _ = build_app(settings, secret)
         say(banner(settings, dev))
+        announce_when_ready(f"http://127.0.0.1:{settings.web_port}/health")
         run_worker(app, loglevel)
+
+
+def announce_when_ready(health_url: str, timeout: float = 300) -> None:
+    """Progress for people: say when the workers answer, or that they still do not."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(health_url, timeout=2):
+                    say("ready: the pipeline is consuming (GET /health answers 200)")
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(1)
+        say(f"still not ready after {timeout:.0f}s: see the log above")
+
+    threading.Thread(target=watch, name="ready-watch", daemon=True).start()
 
 
 def run_worker(app, loglevel: str) -> None:
