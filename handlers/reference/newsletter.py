@@ -1,0 +1,110 @@
+"""The newsletter reference system: subscribers, campaign events and a keyed-hash suppression list."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+from pathlib import Path
+
+from handlers.reference.base import Category, Clock, Conn, SqliteSystem, add_years, delete_rows, unsupported, utcnow
+from schemas.identity import normalize_email
+from schemas.intake import EventType
+from schemas.tasks import KeepGround, KeptItem
+
+SUPPRESSION_ITEM = "suppression_entry"
+SUPPRESSION_GROUND = KeepGround.SUPPRESSION_LIST  # Art. 21(3), R45: at least 3 years, as a keyed hash
+SUPPRESSION_YEARS = 3  # R45
+FORMS = frozenset({EventType.QUOTE_REQUESTED, EventType.CONTACT_SUBMITTED, EventType.JOB_APPLICATION_SUBMITTED})
+
+
+NEWSLETTER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscribers (email TEXT PRIMARY KEY, language TEXT, subscribed_at TEXT NOT NULL,
+  consent_wording_version TEXT, source TEXT);
+CREATE TABLE IF NOT EXISTS campaign_events (email TEXT NOT NULL, campaign TEXT NOT NULL,
+  event TEXT NOT NULL CHECK (event IN ('sent', 'opened', 'clicked')), at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS suppression (hash TEXT PRIMARY KEY, added_at TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS campaign_events_email ON campaign_events (email);
+"""
+
+SUBSCRIBE = """
+INSERT INTO subscribers VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (email) DO UPDATE SET language = excluded.language,
+  consent_wording_version = excluded.consent_wording_version, source = excluded.source
+"""
+
+SUPPRESS = """
+INSERT INTO suppression VALUES (?, ?, ?)
+ON CONFLICT (hash) DO UPDATE SET added_at = excluded.added_at, reason = excluded.reason
+"""
+
+
+class NewsletterAdapter(SqliteSystem):
+    """E-mail marketing: subscribers with their consent proof, campaign events, and a suppression
+    list that holds only a keyed hash of each address (R45)."""
+
+    name = "newsletter"
+    SCHEMA = NEWSLETTER_SCHEMA
+    CATEGORIES = (
+        Category("subscription", "subscribers", "provided"),
+        Category("campaign_events", "campaign_events", "observed"),
+    )
+
+    def __init__(self, path: str | Path, secret: bytes, clock: Clock = utcnow) -> None:
+        if not secret:
+            raise ValueError("the suppression list needs a secret key, or its hashes can be reversed by guessing")
+        super().__init__(path, clock)
+        self._secret = secret
+
+    def suppression_hash(self, email: str) -> str:
+        return hmac.new(self._secret, b"suppression:" + normalize_email(email).encode(), hashlib.sha256).hexdigest()
+
+    def is_suppressed(self, email: str) -> bool:
+        with self._db.transaction() as conn:
+            return _suppressed(conn, self.suppression_hash(email))
+
+    def add_campaign_event(self, email: str, campaign: str, event: str,
+                           at: str | None = None, key: str | None = None) -> None:
+        row = (normalize_email(email), campaign, event, at or self._now())
+        self._write_once(key, lambda conn: conn.execute("INSERT INTO campaign_events VALUES (?, ?, ?, ?)", row))
+
+    def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
+        if kind == EventType.CONSENT_CHANGED:
+            return self._consent_changed(conn, kind, email, data)
+        if kind not in FORMS:
+            raise unsupported(self.name, kind)
+        consent = data.get("marketing_consent") or {}
+        if consent.get("email"):  # R32: prospects need prior consent for e-mail
+            self._subscribe(conn, kind, email, data.get("language"), consent.get("wording_version"))
+
+    def _consent_changed(self, conn: Conn, kind: str, email: str, data: dict) -> None:
+        if data.get("channel") != "email":
+            return
+        if data.get("granted"):  # a fresh, explicit consent lifts the suppression
+            conn.execute("DELETE FROM suppression WHERE hash = ?", (self.suppression_hash(email),))
+            return self._subscribe(conn, kind, email, data.get("language"), data.get("wording_version"))
+        # R31: withdrawal unsubscribes; with no other basis the history goes too, the fingerprint stays (R45)
+        delete_rows(conn, "subscribers", email)
+        delete_rows(conn, "campaign_events", email)
+        self._suppress(conn, email, "consent_withdrawn")
+
+    def _subscribe(self, conn: Conn, source: str, email: str, language: str | None, wording: str | None) -> None:
+        if not _suppressed(conn, self.suppression_hash(email)):
+            conn.execute(SUBSCRIBE, (email, language, self._now(), wording, source))
+
+    def _suppress(self, conn: Conn, email: str, reason: str) -> None:
+        conn.execute(SUPPRESS, (self.suppression_hash(email), self._now(), reason))
+
+    def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
+        """An erased address is not re-imported (R45, LEGAL §4.3); only its keyed hash is kept."""
+        if erased:
+            self._suppress(conn, email, "erasure")
+        digest = self.suppression_hash(email)
+        row = conn.execute("SELECT added_at FROM suppression WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            return ()
+        until = add_years(date.fromisoformat(row["added_at"][:10]), SUPPRESSION_YEARS).isoformat()
+        return (KeptItem(item=SUPPRESSION_ITEM, ground=SUPPRESSION_GROUND, until=until),)
+
+
+def _suppressed(conn: Conn, digest: str) -> bool:
+    return conn.execute("SELECT 1 FROM suppression WHERE hash = ?", (digest,)).fetchone() is not None

@@ -1,0 +1,85 @@
+"""The recruitment reference system: candidates, their applications and CV files on disk."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from handlers.reference.base import Category, Clock, Conn, SqliteSystem, unsupported, utcnow
+from schemas.intake import EventType
+
+
+RECRUITMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS candidates (email TEXT PRIMARY KEY, first_name TEXT, last_name TEXT, phone TEXT,
+  candidate_kind TEXT, talent_pool_consent INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+  last_contact_at TEXT);
+CREATE TABLE IF NOT EXISTS applications (submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+  position TEXT, submitted_at TEXT NOT NULL, assessment TEXT);
+CREATE TABLE IF NOT EXISTS cv_files (email TEXT NOT NULL, path TEXT NOT NULL, stored_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS applications_email ON applications (email);
+CREATE INDEX IF NOT EXISTS cv_files_email ON cv_files (email);
+"""
+
+UPSERT_CANDIDATE = """
+INSERT INTO candidates VALUES (:email, :first_name, :last_name, :phone, :candidate_kind, :talent_pool_consent,
+  :now, :now)
+ON CONFLICT (email) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
+  phone = coalesce(excluded.phone, phone), candidate_kind = excluded.candidate_kind,
+  talent_pool_consent = excluded.talent_pool_consent, last_contact_at = excluded.last_contact_at
+"""
+
+
+class RecruitmentAdapter(SqliteSystem):
+    """Candidates (employees and franchisees), their applications and CV files on disk."""
+
+    name = "recruitment"
+    SCHEMA = RECRUITMENT_SCHEMA
+    CATEGORIES = (
+        Category("candidate", "candidates", "provided"),
+        Category("applications", "applications", "provided", inferred=("assessment",)),
+        Category("cv_files", "cv_files", "provided"),
+    )
+
+    def __init__(self, path: str | Path, cv_dir: Path, clock: Clock = utcnow) -> None:
+        super().__init__(path, clock)
+        self.cv_dir = Path(cv_dir)
+        self.cv_dir.mkdir(parents=True, exist_ok=True)
+
+    def assess(self, submission_id: str, assessment: str) -> None:
+        """A recruiter's assessment: inferred data, part of the access copy (R23)."""
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE applications SET assessment = ? WHERE submission_id = ?", (assessment, submission_id))
+
+    def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
+        if kind != EventType.JOB_APPLICATION_SUBMITTED:
+            raise unsupported(self.name, kind)
+        now = self._now()
+        conn.execute(UPSERT_CANDIDATE, {"email": email, "now": now, "phone": data.get("phone"),
+                                        "first_name": data.get("first_name"), "last_name": data.get("last_name"),
+                                        "candidate_kind": data.get("candidate_kind", "employee"),
+                                        "talent_pool_consent": int(bool(data.get("talent_pool_consent")))})
+        conn.execute("INSERT INTO applications VALUES (?, ?, ?, ?, NULL)",
+                     (submission_id, email, data.get("position"), now))
+        if data.get("cv_ref"):
+            path = self._store_cv(submission_id, data["cv_ref"])
+            conn.execute("INSERT INTO cv_files VALUES (?, ?, ?)", (email, str(path), now))
+
+    def _store_cv(self, submission_id: str, cv_ref: str) -> Path:
+        """Stands for the file store: the file's content is the reference. Named without personal data."""
+        path = self.cv_dir / f"cv-{hashlib.sha256(submission_id.encode()).hexdigest()[:32]}.txt"
+        path.write_text(cv_ref, encoding="utf-8")
+        return path
+
+    def _channels(self, conn: Conn, email: str) -> tuple[str, ...]:
+        candidate = conn.execute("SELECT phone FROM candidates WHERE email = ?", (email,)).fetchone()
+        return ("email", "phone") if candidate and candidate["phone"] else ("email",)
+
+    def _decorate(self, category: Category, record: dict) -> dict:
+        """The copy includes the document itself where needed to understand the data (R23)."""
+        if category.table == "cv_files" and Path(record["path"]).is_file():
+            return record | {"content": Path(record["path"]).read_text(encoding="utf-8")}
+        return record
+
+    def _before_erase(self, conn: Conn, email: str) -> None:
+        # Files first: if the transaction then fails, a retry finds the rows and finishes the job.
+        for (path,) in conn.execute("SELECT path FROM cv_files WHERE email = ?", (email,)).fetchall():
+            Path(path).unlink(missing_ok=True)
