@@ -14,12 +14,14 @@ this process, and the worker (`python -m dsr.cli run`) as a subprocess. Then:
 
 Measured per phase: completed cases, achieved cases/s (completed / first submission -> last
 outcome), latency submission -> outcome (which includes this benchmark's own click), cases not
-complete within the phase timeout, CPU and peak RSS of the worker, of the Kafka JVM and of this
-process, consumer lag per topic, Kafka messages per case. Results go to docs/benchmarks.md
-(between the "measured" markers; text outside them is kept).
+complete within the phase timeout (and how many finish if people keep confirming a while longer),
+CPU and peak RSS of the worker, of the Kafka JVM and of this process, consumer lag per topic, Kafka
+messages per case. Results go to docs/benchmarks.md (between the "measured" markers; text outside
+them is kept).
 
-Everything started here is stopped on exit, Ctrl-C or error. The run is bounded: each phase has a
-case cap and a timeout, and the drain after a phase is bounded too.
+Everything started here is stopped on exit, Ctrl-C, SIGTERM or error. The run is bounded: each
+phase has a case cap (--max-cases), a timeout (submission time + --grace), then at most
+--finish-timeout s for late cases and --drain-timeout s for the backlog; about 3-5 minutes in all.
 """
 from __future__ import annotations
 
@@ -39,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,6 +137,9 @@ class Window:
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     hwm_mb: dict[str, float] = field(default_factory=dict)
     machine_busy: float = float("nan")  # percent of all cores
+    stalled_seconds: float = 0.0  # worker under 10% CPU while the pipeline had work queued
+    cpu_with_work: float = float("nan")  # worker CPU (% of one core) averaged over the time it had work queued
+    seconds_with_work: float = 0.0
 
 
 class Sampler:
@@ -144,6 +148,7 @@ class Sampler:
     def __init__(self, pids: dict[str, int], interval: float = 0.5) -> None:
         self.pids = pids
         self.interval = interval
+        self.pending = lambda: False  # does the pipeline have work queued (set per phase)?
         self._task: asyncio.Task | None = None
         self._reset()
 
@@ -158,6 +163,9 @@ class Sampler:
         self.recent_cpu = {name: float("nan") for name in self.pids}
         self._last_machine = self._machine
         self.recent_machine = float("nan")
+        self._stalled = 0.0
+        self._with_work = 0.0
+        self._with_work_cpu = 0.0  # core-seconds
 
     def start(self) -> None:
         self._reset()
@@ -170,6 +178,7 @@ class Sampler:
 
     def sample(self) -> None:
         now = time.monotonic()
+        worker_before = self._last_cpu.get("worker")
         for name, pid in self.pids.items():
             rss = _status_kb(pid).get("VmRSS")
             if rss:
@@ -179,6 +188,13 @@ class Sampler:
             if ticks is not None and last is not None and now > self._last_t:
                 self.recent_cpu[name] = 100 * (ticks - last) / CLK_TCK / (now - self._last_t)
             self._last_cpu[name] = ticks
+        worker_now = self._last_cpu.get("worker")
+        if worker_before is not None and worker_now is not None and now > self._last_t and self.pending():
+            used = (worker_now - worker_before) / CLK_TCK
+            self._with_work += now - self._last_t
+            self._with_work_cpu += used
+            if 100 * used / (now - self._last_t) < 10:
+                self._stalled += now - self._last_t
         self._last_t = now
         busy, total = _machine_ticks()
         if total > self._last_machine[1]:
@@ -195,7 +211,8 @@ class Sampler:
             self._task = None
         self.sample()
         seconds = time.monotonic() - self._t0
-        window = Window(seconds=seconds)
+        window = Window(seconds=seconds, stalled_seconds=self._stalled, seconds_with_work=self._with_work,
+                        cpu_with_work=100 * self._with_work_cpu / self._with_work if self._with_work else math.nan)
         for name, pid in self.pids.items():
             ticks, before = _stat_ticks(f"/proc/{pid}/stat"), self._ticks.get(name)
             if ticks is not None and before is not None and seconds > 0:
@@ -234,8 +251,10 @@ class KafkaWatch:
 
     async def end_offsets(self) -> dict[str, int]:
         """Messages ever written per topic of the pipeline (internal and bench topics left out)."""
-        names = [t for t in await self.consumer.topics() if not t.startswith(("__", "bench."))]
-        partitions = [TopicPartition(t, p) for t in names for p in (self.consumer.partitions_for_topic(t) or ())]
+        names = [t for t in await self.admin.list_topics() if not t.startswith(("__", "bench."))]
+        described = await self.admin.describe_topics(names) if names else []
+        partitions = [TopicPartition(d["topic"], p["partition"]) for d in described if not d.get("error_code")
+                      for p in d.get("partitions", [])]
         ends = await self.consumer.end_offsets(partitions) if partitions else {}
         totals: dict[str, int] = {}
         for tp, offset in ends.items():
@@ -431,7 +450,17 @@ class PhaseResult:
     kafka_by_topic: dict[str, int] = field(default_factory=dict)
     drain_seconds: float = math.nan
     drained: bool = True
-    late_outcomes: int = 0
+    late_outcomes: int = 0  # completed after the phase timeout, while people still clicked
+    finish_seconds: float = 0.0
+    sustained: float = math.nan  # all completed cases / (first submission -> last outcome, timeout or not)
+
+    @property
+    def cpu_ms_per_case(self) -> float:
+        """Worker CPU over the phase per completed case; NaN when cases were left unfinished (they used CPU too)."""
+        w = self.window
+        if not w or not self.completed or self.incomplete or "worker" not in w.cpu:
+            return math.nan
+        return w.cpu["worker"] / 100 * w.seconds / self.completed * 1000
 
     @property
     def messages_per_case(self) -> float:
@@ -490,7 +519,8 @@ async def seed(cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker, 
 
 
 async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker,
-                    watch: KafkaWatch, sampler: Sampler, grace: float, drain_timeout: float) -> PhaseResult:
+                    watch: KafkaWatch, sampler: Sampler, grace: float, finish_timeout: float,
+                    drain_timeout: float) -> PhaseResult:
     result = PhaseResult(rate=rate, cases=len(cases))
     for case in cases:
         case.prepare_request()
@@ -501,6 +531,12 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
     duration = len(cases) / rate
     result.timeout_seconds = duration + grace
     max_lag: dict[str, int] = {}
+
+    def pipeline_has_work() -> bool:
+        return any(not math.isnan(c.t_submit) and not c.complete
+                   and (math.isnan(c.t_verification) or not math.isnan(c.t_click_end)) for c in cases)
+
+    sampler.pending = pipeline_has_work
     sampler.start()
     started = loop.time()
     deadline = started + result.timeout_seconds
@@ -552,9 +588,8 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
         if not submitter.done():
             submitter.cancel()
         await asyncio.gather(submitter, return_exceptions=True)
-        for case in cases:
-            case.clickable = False  # from now on a person no longer follows links
     result.window = await sampler.stop()
+    sampler.pending = lambda: False
     result.timed_out = loop.time() >= deadline
     result.max_lag = max_lag
     completed = [c for c in cases if c.complete]
@@ -581,9 +616,27 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
     for case in completed:
         kind = outcome_kind(case)  # parsed after the timed part
         result.outcomes[kind] = result.outcomes.get(kind, 0) + 1
-    # Let the backlog (cases nobody will confirm any more still get a receipt and lookups) drain.
+    # After the timeout, people still follow their links: how long until every case is done (capacity
+    # without the cut-off), bounded by finish_timeout.
+    finish_started = loop.time()
+    next_report = finish_started + 2
+    while loop.time() - finish_started < finish_timeout and not all(c.complete for c in cases):
+        tracker.changed.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(tracker.changed.wait(), 0.25)
+        if loop.time() >= next_report:
+            next_report += 2
+            say(f"  [{rate:>4g}/s] after the timeout: {sum(1 for c in cases if c.complete)}/{len(cases)} complete")
+    for case in cases:
+        case.clickable = False  # from now on nobody follows links
+    result.finish_seconds = loop.time() - finish_started
+    finished = [c for c in cases if c.complete]
+    result.late_outcomes = len(finished) - result.completed
+    if finished and submitted:
+        span = max(c.t_outcome for c in finished) - min(c.t_submit for c in submitted)
+        result.sustained = len(finished) / span if span > 0 else math.nan
+    # Let the rest drain (cases left unconfirmed still get their receipt, lookups and verification e-mail).
     result.drained, result.drain_seconds = await wait_drained(watch, drain_timeout)
-    result.late_outcomes = sum(1 for c in cases if c.complete) - result.completed
     offsets_after = await watch.end_offsets()
     result.kafka_by_topic = {t: offsets_after[t] - offsets_before.get(t, 0) for t in offsets_after
                              if offsets_after[t] - offsets_before.get(t, 0)}
@@ -591,31 +644,59 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
     return result
 
 
+def _f(value: float, digits: int = 0) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+
+
 def phase_row(r: PhaseResult, ceiling: CeilingResult | None) -> dict[str, str]:
+    """The results asked for: throughput, latency, completion, memory, ratio to the ceiling."""
     w = r.window or Window()
-
-    def f(value: float, digits: int = 0) -> str:
-        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
-
     per_case = r.messages_per_case
     kafka_rate = r.achieved * per_case if r.achieved and not math.isnan(per_case) else math.nan
     return {
-        "offered/s": f(r.rate),
+        "offered/s": _f(r.rate),
         "cases": str(r.cases),
         "completed": str(r.completed),
-        "achieved/s": f(r.achieved, 1),
-        "p50 ms": f(r.p50),
-        "p99 ms": f(r.p99),
-        "max ms": f(r.max),
+        "achieved/s": _f(r.achieved, 1),
+        "p50 ms": _f(r.p50),
+        "p99 ms": _f(r.p99),
         "not done": str(r.incomplete),
-        "worker CPU": f"{f(w.cpu.get('worker', math.nan))}%",
-        "machine busy": f"{f(w.machine_busy)}%",
-        "worker RSS MB": f(w.peak_rss_mb.get("worker", math.nan)),
-        "Kafka RSS MB": f(w.peak_rss_mb.get("kafka", math.nan)),
-        "Kafka msg/case": f(per_case, 1),
-        "vs ceiling": (f"{100 * kafka_rate / ceiling.messages_per_s:.1f}%"
-                       if ceiling and not math.isnan(kafka_rate) else "–"),
+        "done later": str(r.late_outcomes) if r.incomplete else "–",
+        "sustained/s": _f(r.sustained, 1),
+        "worker peak RSS MB": _f(w.peak_rss_mb.get("worker", math.nan)),
+        "Kafka peak RSS MB": _f(w.peak_rss_mb.get("kafka", math.nan)),
+        "cases/s ÷ ceiling msg/s": (f"{100 * r.achieved / ceiling.messages_per_s:.2f}%"
+                                    if ceiling and r.achieved else "–"),
+        "Kafka msg/s ÷ ceiling": (f"{100 * kafka_rate / ceiling.messages_per_s:.1f}%"
+                                  if ceiling and not math.isnan(kafka_rate) else "–"),
     }
+
+
+def diagnosis_row(r: PhaseResult) -> dict[str, str]:
+    """Where the time goes: CPU, idle time with work queued, Kafka traffic per case."""
+    w = r.window or Window()
+    return {
+        "offered/s": _f(r.rate),
+        "max ms": _f(r.max),
+        "to verification e-mail p50 ms": _f(r.to_verification_p50),
+        "click → outcome p50 ms": _f(r.click_to_outcome_p50),
+        "worker CPU": f"{_f(w.cpu.get('worker', math.nan))}%",
+        "worker CPU with work queued": f"{_f(w.cpu_with_work)}%",
+        "worker stalled": f"{_f(w.stalled_seconds, 1)} s",
+        "worker CPU ms/case": _f(r.cpu_ms_per_case),
+        "Kafka JVM CPU": f"{_f(w.cpu.get('kafka', math.nan))}%",
+        "bench CPU": f"{_f(w.cpu.get('bench', math.nan))}%",
+        "machine busy": f"{_f(w.machine_busy)}%",
+        "Kafka msg/case": _f(r.messages_per_case, 1),
+    }
+
+
+def markdown_table(rows: list[dict[str, str]]) -> list[str]:
+    if not rows:
+        return []
+    keys = list(rows[0])
+    return (["| " + " | ".join(keys) + " |", "|" + "|".join("---:" for _ in keys) + "|"]
+            + ["| " + " | ".join(row.values()) + " |" for row in rows] + [""])
 
 
 def print_table(rows: list[dict[str, str]]) -> None:
@@ -698,18 +779,20 @@ def measured_section(ctx: dict) -> str:
               "A case: the `dsr.rights.requested` CloudEvent is published to `dsr.intake` → receipt e-mail → lookups "
               "in crm, recruitment, newsletter → verification e-mail → the benchmark POSTs the link as soon as the "
               "SMTP server has the e-mail → erase tasks → outcome e-mail accepted by the SMTP server. Latency is "
-              "submission → outcome accepted, and includes the benchmark's own click. Achieved = completed / "
-              "(first submission → last outcome). \"vs ceiling\" = Kafka messages/s the pipeline moved "
-              "(achieved × messages per case, all topics incl. changelogs and audit) ÷ the saturated ceiling.",
+              "submission → outcome accepted, and includes the benchmark's own click. Achieved = completed within "
+              "the phase timeout / (first submission → last outcome); \"not done\" = not complete within the "
+              "timeout; \"done later\" = of those, complete after it (the benchmark keeps confirming for up to "
+              "--finish-timeout s); sustained = every completed case / (first submission → last outcome), the "
+              "capacity without the cut-off. \"Kafka msg/s ÷ ceiling\" = Kafka messages/s the pipeline moved "
+              "(achieved × messages per case, all topics incl. changelogs and audit) ÷ the saturated ceiling. "
+              "\"worker CPU with work queued\" = the worker's CPU averaged over the time some case was waiting "
+              "on the pipeline (not on the benchmark's click); \"worker stalled\" = the part of that time with "
+              "the worker under 10% CPU (both sampled every 0.5 s).",
               ""]
-    rows = [phase_row(r, ceiling) for r in phases]
-    if rows:
-        keys = list(rows[0])
-        lines.append("| " + " | ".join(keys) + " |")
-        lines.append("|" + "|".join("---:" for _ in keys) + "|")
-        for row in rows:
-            lines.append("| " + " | ".join(row.values()) + " |")
-        lines.append("")
+    lines += markdown_table([phase_row(r, ceiling) for r in phases])
+    lines += ["Where the time goes (CPU as % of one core over the phase; machine busy as % of all cores; "
+              "\"bench\" is this benchmark process: load generator, link clicks and the SMTP server):", ""]
+    lines += markdown_table([diagnosis_row(r) for r in phases])
     for r in phases:
         w = r.window or Window()
         lines += [f"### {r.rate:g} cases/s offered, {r.cases} cases", ""]
@@ -720,6 +803,10 @@ def measured_section(ctx: dict) -> str:
             f"not complete within the timeout: {r.incomplete} (of which no verification e-mail yet: "
             f"{r.no_verification}; failed clicks: {r.click_failed})",
             f"- outcomes: {', '.join(f'{k} {v}' for k, v in sorted(r.outcomes.items())) or '–'}",
+            (f"- people kept confirming after the timeout: {r.late_outcomes} more complete within "
+             f"{r.finish_seconds:.0f} s, {r.completed + r.late_outcomes}/{r.cases} in all; sustained "
+             f"**{r.sustained:.1f} cases/s** (all completed / first submission → last outcome)" if r.incomplete else
+             "- every case complete within the timeout"),
             f"- latency submission → outcome: p50 {r.p50:,.0f} ms, p99 {r.p99:,.0f} ms, max {r.max:,.0f} ms",
             f"- of which submission → verification e-mail: p50 {r.to_verification_p50:,.0f} ms, p99 "
             f"{r.to_verification_p99:,.0f} ms; the click (HTTP POST): p50 {r.click_p50:,.0f} ms, p99 "
@@ -730,10 +817,14 @@ def measured_section(ctx: dict) -> str:
             f"{w.cpu.get('kafka', math.nan):.0f}%, benchmark process (load generator + SMTP server) "
             f"{w.cpu.get('bench', math.nan):.0f}%; whole machine {w.machine_busy:.0f}% busy of "
             f"{os.cpu_count()} cores",
+            f"- worker CPU per completed case: "
+            + (f"{r.cpu_ms_per_case:.0f} ms" if not math.isnan(r.cpu_ms_per_case) else "– (cases left unfinished)"),
+            f"- while some case was waiting on the pipeline ({w.seconds_with_work:.0f} s): worker at "
+            f"{w.cpu_with_work:.0f}% of one core on average, under 10% for {w.stalled_seconds:.1f} s",
             f"- peak RSS (sampled every 0.5 s): worker {w.peak_rss_mb.get('worker', math.nan):.0f} MB "
             f"(VmHWM {w.hwm_mb.get('worker', math.nan):.0f} MB), Kafka JVM {w.peak_rss_mb.get('kafka', math.nan):.0f} MB, "
             f"benchmark {w.peak_rss_mb.get('bench', math.nan):.0f} MB",
-            f"- highest consumer lag seen (sampled every 2 s): "
+            f"- highest consumer lag seen (committed offsets, sampled every 2 s; faust commits every ~3 s): "
             f"{', '.join(f'{t} {v}' for t, v in sorted(r.max_lag.items(), key=lambda kv: -kv[1]) if v) or 'none'}",
             f"- Kafka messages written: {r.kafka_messages:,} ({r.messages_per_case:.1f} per case: "
             f"{', '.join(f'{t} {v}' for t, v in sorted(r.kafka_by_topic.items(), key=lambda kv: -kv[1]))})",
@@ -750,12 +841,14 @@ def measured_section(ctx: dict) -> str:
 
 def targets(phases: list[PhaseResult]) -> list[str]:
     best = max(phases, key=lambda r: r.achieved, default=None)
+    best_sustained = max((r.sustained for r in phases if not math.isnan(r.sustained)), default=math.nan)
     at_50 = next((r for r in phases if r.rate == 50), None)
     out = []
     if best is not None:
         ok = best.achieved >= 200 and best.incomplete == 0
         out.append(f"- **≥ 200 complete cases/s: {'met' if ok else 'NOT met'}** — best achieved "
-                   f"{best.achieved:.1f} cases/s (at {best.rate:g}/s offered, {best.incomplete} not complete).")
+                   f"{best.achieved:.1f} cases/s (at {best.rate:g}/s offered, {best.incomplete} not complete "
+                   f"within the timeout); best sustained {best_sustained:.1f} cases/s.")
     if at_50 is not None:
         ok = not math.isnan(at_50.p99) and at_50.p99 < 2000 and at_50.incomplete == 0
         out.append(f"- **p99 < 2 s at 50 cases/s: {'met' if ok else 'NOT met'}** — p99 {at_50.p99:,.0f} ms, "
@@ -778,14 +871,20 @@ def observations(ctx: dict) -> list[str]:
                f"{w.main_thread_cpu.get('worker', math.nan):.0f}%), the Kafka JVM {w.cpu.get('kafka', math.nan):.0f}%, "
                f"this benchmark process {w.cpu.get('bench', math.nan):.0f}%; the machine was "
                f"{w.machine_busy:.0f}% busy.")
+    queued = [r for r in phases if r.window and r.window.seconds_with_work > 5]
+    if queued:
+        out.append("- Worker CPU while cases were waiting on the pipeline: "
+                   + ", ".join(f"{r.window.cpu_with_work:.0f}% at {r.rate:g}/s" for r in queued)
+                   + " of one core; the rest of that time the only worker process waited (I/O, Kafka fetches, "
+                   f"SMTP round trips), in total {sum(r.window.stalled_seconds for r in queued):.1f} s below 10% CPU.")
     if saturated:
         first = saturated[0]
         out.append(f"- First saturated phase: {first.rate:g}/s offered (achieved {first.achieved:.1f}/s, "
                    f"{first.incomplete} not complete within {first.timeout_seconds:.0f} s).")
         lag = sorted(first.max_lag.items(), key=lambda kv: -kv[1])
         if lag and lag[0][1]:
-            out.append("- Where the backlog piled up in that phase (highest lag of the worker's consumer group): "
-                       + ", ".join(f"`{t}` {v}" for t, v in lag if v) + ".")
+            out.append("- Highest consumer lag in that phase (committed offsets, so a busy topic shows up to ~3 s of "
+                       "its traffic): " + ", ".join(f"`{t}` {v}" for t, v in lag if v) + ".")
     else:
         out.append("- No phase saturated the pipeline: every offered rate was served.")
     per_case = [r.messages_per_case for r in phases if not math.isnan(r.messages_per_case)]
@@ -794,7 +893,8 @@ def observations(ctx: dict) -> list[str]:
         mean = sum(per_case) / len(per_case)
         out.append(f"- One erasure case writes about {mean:.0f} Kafka messages (cases, tasks, results, "
                    f"notifications, audit, table changelogs); at the ceiling's {ceiling.messages_per_s:,.0f} msg/s "
-                   f"a raw relay could carry ~{ceiling.messages_per_s / mean:.0f} cases/s of that traffic.")
+                   f"a raw relay doing no work could carry ~{ceiling.messages_per_s / mean:.0f} cases/s of that "
+                   "traffic.")
     return out
 
 
@@ -835,9 +935,6 @@ def plan(rates: list[float], seconds: float, cap: int) -> list[tuple[float, int]
 
 
 async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKafka, ctx: dict) -> None:
-    main_task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
     watch = KafkaWatch(kafka.bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", client_id="bench-website")
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
@@ -861,13 +958,16 @@ async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKa
             s = ctx["seeding"]
             say(f"  seeded {s['acknowledged']}/{s['quotes']} in {s['seconds']:.1f} s ({s['per_s']:.1f}/s); "
                 f"settled after {s['settled_seconds']:.1f} s")
-        rows = []
+        rows, diagnosis = [], []
         for (rate, count), cases in zip(phases, people):
             say(f"phase: {rate:g} cases/s offered, {count} cases, timeout {count / rate + args.grace:.0f} s")
-            result = await run_phase(rate, cases, producer, tracker, watch, sampler, args.grace, args.drain_timeout)
+            result = await run_phase(rate, cases, producer, tracker, watch, sampler, args.grace,
+                                     args.finish_timeout, args.drain_timeout)
             ctx["phases"].append(result)
             rows.append(phase_row(result, ctx["ceiling"]))
+            diagnosis.append(diagnosis_row(result))
             print_table(rows)
+            print_table(diagnosis)
             if not result.drained:
                 say(f"  the pipeline did not drain within {args.drain_timeout:.0f} s: stopping here "
                     "(a further phase would measure the previous one's backlog)")
@@ -884,28 +984,43 @@ async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKa
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="10,50,100,200",
+    parser.add_argument("--rates", default="10,20,50,100,200",
                         type=lambda s: [float(x) for x in s.split(",") if x.strip()],
-                        help="offered loads in cases/s, in order (default 10,50,100,200)")
+                        help="offered loads in cases/s, in order (default 10,20,50,100,200)")
     parser.add_argument("--seconds", type=float, default=10, help="cases per phase = rate × this (default 10)")
-    parser.add_argument("--max-cases", type=int, default=1000, help="cap on cases per phase (default 1000)")
+    parser.add_argument("--max-cases", type=int, default=800, help="cap on cases per phase (default 800)")
     parser.add_argument("--grace", type=float, default=30,
                         help="phase timeout = submission time + this many seconds (default 30)")
-    parser.add_argument("--drain-timeout", type=float, default=60, help="bound on the wait for the backlog after a phase")
+    parser.add_argument("--finish-timeout", type=float, default=45,
+                        help="after the phase timeout, how long links are still followed so late cases can finish "
+                             "(default 45)")
+    parser.add_argument("--drain-timeout", type=float, default=30,
+                        help="then, bound on the wait for the worker's backlog to drain (default 30)")
     parser.add_argument("--ceiling-messages", type=int, default=20_000, help="0 skips the ceiling")
     parser.add_argument("--ceiling-timeout", type=float, default=90)
     parser.add_argument("--seed", action=argparse.BooleanOptionalAction, default=True,
                         help="publish a quote request per person first, so erasures touch data (default on)")
     parser.add_argument("--seed-timeout", type=float, default=120)
     parser.add_argument("--tick-seconds", default="30", help="DSR_TICK_SECONDS of the worker (production default 30)")
+    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment of the worker, e.g. DSR_PARTITIONS=4 (repeatable)")
+    parser.add_argument("--profile", action="store_true",
+                        help="diagnosis: run the worker with bench/profiler/sitecustomize.py (CPU samples of its main "
+                             "thread, where its tasks wait); adds overhead, so no report is written")
     parser.add_argument("--out", type=Path, default=DOC, help="the Markdown report (default docs/benchmarks.md)")
     parser.add_argument("--no-report", action="store_true", help="print only, do not write the report")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs, Kafka data)")
     return parser.parse_args(argv)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM behaves like Ctrl-C: the run is cancelled and every finally below stops what was started.
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -919,34 +1034,48 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {ctx['machine']['Python']}, Kafka {KAFKA_VERSION}")
     say(f"run directory: {run_dir}")
     kafka = pipe = None
-    ok = False
+    ok = failed = False
     try:
         kafka = EmbeddedKafka(run_dir / "kafka", port=free_port())
         say("starting Kafka ...")
         kafka.start()
         env = {"DSR_TICK_SECONDS": args.tick_seconds, "DSR_SYSTEMS": "crm,recruitment,newsletter"}
+        env |= dict(item.split("=", 1) for item in args.worker_env)
+        if args.profile:
+            args.no_report = args.keep = True
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench" / "profiler"),
+                                                               env.get("PYTHONPATH") or os.environ.get("PYTHONPATH")]))
+            env["DSR_BENCH_PROFILE_OUT"] = str(run_dir / "profile.json")
         pipe = BenchPipeline(kafka.bootstrap, run_dir, **env)
         say("starting the worker (python -m dsr.cli run) ...")
         pipe.start()
         ctx["settings"] = (f"one worker process, DSR_PARTITIONS={pipe.env.get('DSR_PARTITIONS', '1 (default)')}, "
                            f"DSR_TICK_SECONDS={args.tick_seconds}, DSR_SYSTEMS=crm,recruitment,newsletter "
-                           f"(built in), DSR_SAMPLE_DATA=false, --loglevel warn")
+                           f"(built in), DSR_SAMPLE_DATA=false, --loglevel warn"
+                           + "".join(f", {item}" for item in args.worker_env))
         asyncio.run(bench(args, pipe, kafka, ctx))
         ok = True
     except (KeyboardInterrupt, asyncio.CancelledError):
         say("interrupted: stopping everything")
+    except BaseException:
+        failed = True
+        raise
     finally:
         if pipe is not None:
-            if pipe.process is not None and pipe.process.poll() is not None and not ok:
+            if pipe.process is not None and pipe.process.poll() is not None and failed:
                 say(f"worker log tail:\n{pipe.log_tail(30)}")
             pipe.close()
         if kafka is not None:
             kafka.stop()
         ctx["total"] = time.monotonic() - started
-        if ctx["phases"] and not args.no_report:
+        if args.profile and (run_dir / "profile.json").exists():
+            from bench.profile_report import summarize
+
+            say("\nworker profile (bench/profiler; overhead included):\n" + summarize(run_dir / "profile.json"))
+        if ok and ctx["phases"] and not args.no_report:
             write_doc(ctx, args.out)
             say(f"wrote {args.out}")
-        if args.keep or not ok:
+        if args.keep or failed:
             say(f"run directory kept: {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
