@@ -144,6 +144,22 @@ class TestSmtpTransport(MailTransportContract):
     def fail_permanently(self):
         self.sink.fail_all(554)
 
+    def test_one_session_carries_many_messages_and_survives_a_server_restart(self):
+        transport = self.make()
+
+        async def scenario():
+            for _ in range(3):
+                await transport.send(message())
+            port = self.sink.port
+            self.sink.stop()
+            with pytest.raises(TransientMailError):
+                await transport.send(message())
+            self.sink = SmtpSink(self.sink.mailbox, port=port).start()
+            await transport.send(message())
+
+        asyncio.run(scenario())
+        assert len(self.delivered()) == 4
+
     def test_an_unreachable_server_is_transient(self):
         transport = self.make()
         self.sink.stop()
