@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 
@@ -20,7 +20,7 @@ class SmtpTransport:
         self._client: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         async with self._lock:
             try:
                 await self._send_reusing(message)
@@ -35,7 +35,7 @@ class SmtpTransport:
                 await self._drop()
                 raise TransientMailError(f"{type(exc).__name__}: cannot reach the SMTP server") from None
 
-    async def _send_reusing(self, message: EmailMessage) -> None:
+    async def _send_reusing(self, message: Message) -> None:
         if self._client is not None and self._client.is_connected:
             try:
                 await self._client.send_message(message)

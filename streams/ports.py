@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from email.message import EmailMessage
+from email.message import Message
 from typing import Protocol
 
 from schemas.sealed import Sealed
@@ -33,7 +33,7 @@ class PermanentMailError(Exception):
 class MailTransport(Protocol):
     """Hands one message to an SMTP server; raises TransientMailError or PermanentMailError."""
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
 
 class ExportStore(Protocol):
@@ -81,13 +81,13 @@ class MemoryKeyVault:
 
 class MemoryMailTransport:
     def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
+        self.sent: list[Message] = []
         self.failures: list[Exception] = []
 
     def fail_next(self, *errors: Exception) -> None:
         self.failures.extend(errors)
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)

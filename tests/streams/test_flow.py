@@ -34,7 +34,8 @@ def raw(event: dict) -> bytes:
 
 
 def body(message) -> str:
-    return message.get_body(("plain",)).get_content()
+    plain = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    return plain.get_payload(decode=True).decode()
 
 
 def link(message, kind: str) -> str:
