@@ -11,6 +11,7 @@ from streams.cases import due_ticks, on_case_event
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
+from streams.kafka_transport import PipelineApp
 from streams.notifications import on_email_requested
 from streams.task_results import on_task_result
 from streams.tasks import on_task
@@ -42,7 +43,7 @@ class FaustPublisher:
 
 def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, partitions: int,
                    session_timeout: float = 10.0) -> faust.App:
-    return faust.App(
+    return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
         store="memory://",  # tables are rebuilt from their changelog topics: Kafka is the record
