@@ -19,38 +19,33 @@ class Sealer:
         return subject_ref(self._secret, email)
 
     def seal(self, ref: str, value: dict) -> Sealed:
+        """Seal for a subject, creating their key on first use (intake only)."""
         return seal_json(self._vault.key_for(ref), ref, value)
 
     def seal_existing(self, ref: str, value: dict) -> Sealed:
         """Seal only if the subject still has a key (never resurrect an erased subject)."""
-        key = self._vault.get(ref)
-        if key is None:
-            raise SubjectForgotten(ref)
-        return seal_json(key, ref, value)
-
-    def open(self, sealed: Sealed) -> dict:
-        key = self._vault.get(sealed.subject_ref)
-        if key is None:
-            raise SubjectForgotten(sealed.subject_ref)
-        try:
-            return open_json(key, sealed)
-        except SealBroken:
-            raise SubjectForgotten(sealed.subject_ref) from None
+        return seal_json(self._key(ref), ref, value)
 
     def seal_bytes(self, ref: str, data: bytes) -> Sealed:
-        key = self._vault.get(ref)
-        if key is None:
-            raise SubjectForgotten(ref)
-        return seal(key, ref, data)
+        return seal(self._key(ref), ref, data)
+
+    def open(self, sealed: Sealed) -> dict:
+        return self._opened(open_json, sealed)
 
     def open_bytes(self, sealed: Sealed) -> bytes:
-        key = self._vault.get(sealed.subject_ref)
-        if key is None:
-            raise SubjectForgotten(sealed.subject_ref)
-        try:
-            return open_sealed(key, sealed)
-        except SealBroken:
-            raise SubjectForgotten(sealed.subject_ref) from None
+        return self._opened(open_sealed, sealed)
 
     def forget(self, ref: str) -> None:
         self._vault.destroy(ref)
+
+    def _key(self, ref: str) -> bytes:
+        key = self._vault.get(ref)
+        if key is None:
+            raise SubjectForgotten(ref)
+        return key
+
+    def _opened(self, opener, sealed: Sealed):
+        try:
+            return opener(self._key(sealed.subject_ref), sealed)
+        except SealBroken:
+            raise SubjectForgotten(sealed.subject_ref) from None
