@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 from schemas.sealed import Sealed
@@ -39,6 +40,14 @@ class FileExportStore:
 
     def delete(self, request_id: str) -> None:
         shutil.rmtree(self._dir(request_id), ignore_errors=True)
+
+    def delete_older_than(self, cutoff: datetime) -> list[str]:
+        """By the folder's creation time: the first export of the request."""
+        expired = [d.name for d in self._root.iterdir()
+                   if d.is_dir() and datetime.fromtimestamp(d.stat().st_ctime, timezone.utc) < cutoff]
+        for request_id in expired:
+            self.delete(request_id)
+        return expired
 
     @staticmethod
     def _write(path: Path, value: Sealed) -> None:

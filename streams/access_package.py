@@ -34,3 +34,11 @@ def build_access_package(ctx: Context, state: CaseState) -> None:
 def open_access_package(ctx: Context, request_id: str) -> bytes | None:
     package = ctx.exports.package(request_id)
     return ctx.sealer.open_bytes(package) if package is not None else None
+
+
+async def expire_downloads(ctx: Context) -> None:
+    """Access copies are deleted once their link has expired (sealed or not, they are not kept)."""
+    from streams.audit import audit
+
+    for request_id in ctx.exports.delete_older_than(ctx.clock() - ctx.config.download_ttl):
+        await audit(ctx, "download_expired", request_id=request_id, dedup="download_expired")

@@ -7,6 +7,7 @@ from pathlib import Path
 import faust
 
 from streams import topics
+from streams.access_package import expire_downloads
 from streams.cases import due_ticks, on_case_event
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
@@ -92,6 +93,7 @@ def wire(app: faust.App, ctx: Context) -> faust.App:
     async def clock() -> None:
         for tick in due_ticks(cases, ctx.clock(), ctx):
             await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
+        await expire_downloads(ctx)
 
     register_views(app, ctx, cases)
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from email.message import Message
 from typing import Protocol
 
@@ -50,6 +51,9 @@ class ExportStore(Protocol):
     def delete(self, request_id: str) -> None:
         """Remove parts and package; idempotent."""
 
+    def delete_older_than(self, cutoff: datetime) -> list[str]:
+        """Remove every request's exports stored before `cutoff`; return those request ids."""
+
 
 class Publisher(Protocol):
     """Publishes bytes to a topic; what the stream functions return their effects through."""
@@ -94,17 +98,21 @@ class MemoryMailTransport:
 
 
 class MemoryExportStore:
-    def __init__(self) -> None:
+    def __init__(self, clock=lambda: datetime.now(timezone.utc)) -> None:
         self._parts: dict[str, dict[str, Sealed]] = {}
         self._packages: dict[str, Sealed] = {}
+        self._stored_at: dict[str, datetime] = {}
+        self._clock = clock
 
     def put_part(self, request_id: str, system: str, part: Sealed) -> None:
+        self._stored_at.setdefault(request_id, self._clock())
         self._parts.setdefault(request_id, {})[system] = part
 
     def parts(self, request_id: str) -> dict[str, Sealed]:
         return dict(self._parts.get(request_id, {}))
 
     def put_package(self, request_id: str, package: Sealed) -> None:
+        self._stored_at.setdefault(request_id, self._clock())
         self._packages[request_id] = package
 
     def package(self, request_id: str) -> Sealed | None:
@@ -113,6 +121,13 @@ class MemoryExportStore:
     def delete(self, request_id: str) -> None:
         self._parts.pop(request_id, None)
         self._packages.pop(request_id, None)
+        self._stored_at.pop(request_id, None)
+
+    def delete_older_than(self, cutoff: datetime) -> list[str]:
+        expired = [r for r, at in self._stored_at.items() if at < cutoff]
+        for request_id in expired:
+            self.delete(request_id)
+        return expired
 
 
 class MemoryPublisher:

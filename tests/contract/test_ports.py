@@ -186,6 +186,17 @@ class ExportStoreContract:
         store.delete("req-1")
         assert store.parts("req-1") == {} and store.package("req-1") is None
 
+    def test_exports_older_than_the_cutoff_are_deleted(self, tmp_path):
+        from datetime import datetime, timedelta, timezone
+
+        store = self.make(tmp_path)
+        store.put_part("req-1", "crm", SEALED)
+        store.put_package("req-1", SEALED)
+        now = datetime.now(timezone.utc)
+        assert store.delete_older_than(now - timedelta(days=7)) == []
+        assert store.delete_older_than(now + timedelta(seconds=1)) == ["req-1"]
+        assert store.package("req-1") is None and store.parts("req-1") == {}
+
     def test_requests_are_separate(self, tmp_path):
         store = self.make(tmp_path)
         store.put_part("req-1", "crm", SEALED)

@@ -45,7 +45,7 @@ class Bus:
         config = PipelineConfig(secret_key=b"k" * 32, public_url="http://dsr.test", systems=systems,
                                 mail_from="dpo@example.test", smtp_backoff=0.0)
         self.ctx = Context(config=config, vault=MemoryKeyVault(), transport=self.mail,
-                           exports=MemoryExportStore(), publisher=self, clock=self.clock)
+                           exports=MemoryExportStore(clock=self.clock), publisher=self, clock=self.clock)
         self.ctx.task_runners = {
             name: functools.partial(run_task, adapter, open_sealed=self.ctx.sealer.open,
                                     seal=self.ctx.sealer.seal_existing, backoff=0.0)
@@ -95,8 +95,11 @@ class Bus:
     async def tick(self) -> None:
         from streams.cases import due_ticks
 
+        from streams.access_package import expire_downloads
+
         for tick in due_ticks(self.cases, self.clock(), self.ctx):
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
+        await expire_downloads(self.ctx)
         await self.drain()
 
     def emails_to(self, address: str):

@@ -96,6 +96,11 @@ async def test_access_request_delivers_a_downloadable_copy():
     crm = json.loads(archive.read("crm.json"))
     assert crm["records"]["person"][0]["first_name"] == "Camille"
     assert bus.ctx.vault.get(bus.ctx.sealer.ref(CAMILLE)) is not None  # access keeps the key
+    # Once the link has expired, the copy itself is deleted.
+    bus.clock.advance(days=8)
+    await bus.tick()
+    assert open_access_package(bus.ctx, request_id) is None
+    assert "download_expired" in [a.kind for a in audits(bus)]
 
 
 async def test_a_person_no_system_knows_gets_a_no_data_answer():
