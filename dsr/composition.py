@@ -98,7 +98,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Co
     if not settings.kafka_bootstrap:
         raise SystemExit("DSR_KAFKA_BOOTSTRAP is not set: give host:port of a Kafka broker (or use `dsr dev`)")
     app = make_faust_app(settings.kafka_bootstrap, settings.web_host, settings.web_port, settings.data_dir,
-                         settings.partitions, settings.kafka_session_timeout)
+                         settings.partitions, settings.kafka_session_timeout, settings.replication_factor)
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     return wire(app, ctx), ctx
 

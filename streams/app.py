@@ -43,7 +43,7 @@ class FaustPublisher:
 
 
 def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, partitions: int,
-                   session_timeout: float = 10.0) -> faust.App:
+                   session_timeout: float = 10.0, replication: int = 1) -> faust.App:
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
@@ -53,6 +53,7 @@ def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, pa
         web_port=web_port,
         web_host=web_host,
         topic_partitions=partitions,
+        topic_replication_factor=replication,  # also for the changelog topics faust creates
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
