@@ -194,3 +194,21 @@ async def test_an_external_system_opens_only_its_own_tasks_and_only_while_the_ke
     assert open_task(bus.ctx, "", task)[0] == 403
     bus.ctx.sealer.forget(bus.ctx.sealer.ref(CAMILLE))
     assert open_task(bus.ctx, f"Bearer {system_token(secret, 'crm')}", task)[0] == 410
+
+
+@pytest.mark.parametrize("event_type, systems", [
+    ("dsr.form.job_application_submitted", {"recruitment"}),
+    ("dsr.form.contact_submitted", {"crm"}),
+    ("dsr.form.quote_requested", {"crm", "newsletter"}),  # the example opts in to e-mail marketing
+])
+async def test_each_form_goes_to_its_owning_system_and_is_acknowledged(event_type, systems):
+    bus = Bus()
+    event = example(event_type)
+    await bus.submit(raw(event))
+    email = event["data"]["email"]
+    assert {s for s in bus.adapters if holds(bus, s, email)} == systems
+    assert len(bus.emails_to(email)) == 1
+    recorded = [a for a in audits(bus) if a.kind == "submission_recorded"]
+    assert recorded[0].detail["systems"] == sorted(systems, key=["crm", "recruitment", "newsletter"].index)
+    tasks = [v for t, _, v, _ in bus.log if t.startswith("dsr.tasks.")]
+    assert tasks and not any(email.encode() in v or b"cv-7f3a" in v for v in tasks)  # sealed, CV by reference
