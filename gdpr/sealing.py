@@ -30,11 +30,11 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -42,12 +42,12 @@ def seal(key: bytes, ref: str, plaintext: bytes) -> Sealed:
     """Encrypt for one subject; the subject ref is authenticated so a value cannot move between subjects."""
     nonce = os.urandom(12)
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, ref.encode())
-    return Sealed(subject_ref=ref, nonce=_b64(nonce), ciphertext=_b64(ciphertext))
+    return Sealed(subject_ref=ref, nonce=b64url(nonce), ciphertext=b64url(ciphertext))
 
 
 def open_sealed(key: bytes, sealed: Sealed) -> bytes:
     try:
-        return AESGCM(key).decrypt(_unb64(sealed.nonce), _unb64(sealed.ciphertext), sealed.subject_ref.encode())
+        return AESGCM(key).decrypt(unb64url(sealed.nonce), unb64url(sealed.ciphertext), sealed.subject_ref.encode())
     except (InvalidTag, ValueError) as exc:
         raise SealBroken(f"cannot open value sealed for subject {sealed.subject_ref}") from exc
 

@@ -1,12 +1,13 @@
 """Signed, expiring tokens for verification and download links (HMAC-SHA256); single use is enforced by the case."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+
+from gdpr.sealing import b64url, unb64url
 
 
 class TokenError(ValueError):
@@ -25,21 +26,13 @@ class Token:
     expires_at: datetime
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _mac(secret: bytes, body: str) -> str:
-    return _b64(hmac.new(secret, b"dsr-token:" + body.encode(), hashlib.sha256).digest())
+    return b64url(hmac.new(secret, b"dsr-token:" + body.encode(), hashlib.sha256).digest())
 
 
 def sign_token(secret: bytes, token: Token) -> str:
     claims = {"p": token.purpose, "r": token.request_id, "t": token.token_id, "e": int(token.expires_at.timestamp())}
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
     return f"{body}.{_mac(secret, body)}"
 
 
@@ -60,7 +53,7 @@ def verify_token(secret: bytes, text: str, purpose: str, now: datetime) -> Token
 
 def _decode(body: str) -> Token:
     try:
-        claims = json.loads(_unb64(body))
+        claims = json.loads(unb64url(body))
         expires = datetime.fromtimestamp(int(claims["e"]), tz=timezone.utc)
         return Token(str(claims["p"]), str(claims["r"]), str(claims["t"]), expires)
     except (ValueError, KeyError, TypeError) as exc:

@@ -6,6 +6,7 @@ import json
 import zipfile
 
 from gdpr.lifecycle import CaseState
+from streams.audit import audit
 from streams.context import Context
 from streams.intake import reference
 
@@ -38,7 +39,5 @@ def open_access_package(ctx: Context, request_id: str) -> bytes | None:
 
 async def expire_downloads(ctx: Context) -> None:
     """Access copies are deleted once their link has expired (sealed or not, they are not kept)."""
-    from streams.audit import audit
-
     for request_id in ctx.exports.delete_older_than(ctx.clock() - ctx.config.download_ttl):
         await audit(ctx, "download_expired", request_id=request_id, dedup="download_expired")

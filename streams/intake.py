@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gdpr.deadlines import receipt_day
 from gdpr.lifecycle import stable_id
 from gdpr.routing import UnsupportedRight, action_for, data_categories, submission_systems
 from schemas.cases import CaseOpened
@@ -135,6 +136,4 @@ def reference(request_id: str) -> str:
 
 
 def _paris_day(moment: datetime) -> str:
-    from gdpr.deadlines import receipt_day
-
     return receipt_day(moment).isoformat()

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from email.message import Message
 from typing import Protocol
 
+from gdpr.sealing import new_key
 from schemas.sealed import Sealed
 
 
@@ -70,8 +71,6 @@ class MemoryKeyVault:
         self._lock = threading.Lock()
 
     def key_for(self, subject_ref: str) -> bytes:
-        from gdpr.sealing import new_key
-
         with self._lock:
             return self._keys.setdefault(subject_ref, new_key())
 
