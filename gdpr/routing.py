@@ -11,14 +11,19 @@ FORM_OWNERS: dict[EventType, str] = {
 }
 NEWSLETTER = "newsletter"
 
+DIRECTIVES = "directives"  # the register of post-mortem directives (LIL 85, R38) is a system like the others
+ALL_CHANNELS = ("email", "sms", "phone", "post")
+
+# The main action each right asks of the systems holding data (LEGAL §4).
 RIGHT_ACTIONS: dict[Right, TaskAction] = {
     Right.ACCESS: TaskAction.EXPORT,
+    Right.PORTABILITY: TaskAction.EXPORT,  # filtered to provided and observed data at packaging (R28)
+    Right.RECTIFICATION: TaskAction.RECTIFY,
     Right.ERASURE: TaskAction.ERASE,
+    Right.RESTRICTION: TaskAction.RESTRICT,
+    Right.OBJECTION: TaskAction.SUPPRESS_MARKETING,  # Art. 21(2); a general objection goes to the DPO first
+    Right.CONSENT_WITHDRAWAL: TaskAction.SUPPRESS_MARKETING,
 }
-
-
-class UnsupportedRight(ValueError):
-    """A right this version of the pipeline does not carry out yet."""
 
 
 def submission_systems(form_type: EventType, consent: MarketingConsent, known: tuple[str, ...]) -> list[str]:
@@ -27,13 +32,6 @@ def submission_systems(form_type: EventType, consent: MarketingConsent, known: t
     if consent.email and NEWSLETTER in known:
         systems.append(NEWSLETTER)
     return [s for s in systems if s in known]
-
-
-def action_for(right: Right) -> TaskAction:
-    try:
-        return RIGHT_ACTIONS[right]
-    except KeyError:
-        raise UnsupportedRight(f"right '{right.value}' is not handled yet; supported: access, erasure") from None
 
 
 def data_categories(form_type: EventType) -> list[str]:

@@ -1,14 +1,48 @@
 """Case events on `dsr.cases`, keyed by request id: the inputs of the coordinator, in the order they happened."""
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from schemas.base import WireModel
-from schemas.intake import Language, Right
+from schemas.decisions import Decision
+from schemas.intake import Channel, Language, ObjectionScope, PostMortemAction, RestrictionGround, Right
 from schemas.sealed import Sealed
 from schemas.tasks import TaskResult
+
+
+class IdentityLevel(StrEnum):
+    """The ladder of LEGAL §3.2."""
+
+    L0 = "L0"  # already authenticated: never asked anything
+    L1 = "L1"  # from the address on file: a confirmation link to it
+    L2 = "L2"  # from elsewhere: a challenge to the channel on file; the deadline is suspended (§2.4)
+    L3 = "L3"  # an ID document checked by a person, then deleted (R16)
+
+
+class PostMortemFacts(WireModel):
+    """The non-personal facts of a post-mortem request (LIL 85); names and instructions travel sealed."""
+
+    action: PostMortemAction
+    requester_role: Literal["heir", "executor"] | None = None
+    specific_consent: bool = False
+    proof_of_death: bool = False
+    proof_of_standing: bool = False
+    wants_justification: bool = False
+    executor_named: bool = False
+
+
+class RequestDetails(WireModel):
+    """What the request asks, beyond the right: procedural facts only (R50)."""
+
+    identity_level: IdentityLevel = IdentityLevel.L1
+    channels: list[Channel] = Field(default_factory=list)
+    objection_scope: ObjectionScope | None = None
+    restriction_ground: RestrictionGround | None = None
+    minor_at_collection: bool = False
+    post_mortem: PostMortemFacts | None = None
 
 
 class CaseOpened(WireModel):
@@ -22,7 +56,17 @@ class CaseOpened(WireModel):
     language: Language
     received_at: AwareDatetime = Field(description="When the request reached an official channel (R2).")
     systems: list[str] = Field(description="Every system asked whether it holds data (discovery).")
-    subject: Sealed = Field(description="Sealed {email, name} of the requester.")
+    marketing_systems: list[str] = Field(
+        default_factory=list, description="Systems used for marketing: told to stop on an objection (R30)."
+    )
+    subject: Sealed = Field(description="Sealed {email, name} of the person the data are about (address on file).")
+    details: RequestDetails = Field(default_factory=RequestDetails)
+    payload: Sealed | None = Field(
+        default=None, description="Sealed request data: rectification values, or a directive's instructions."
+    )
+    reply_to: Sealed | None = Field(
+        default=None, description="Sealed {email, name} of an heir or executor, who gets the answers (LIL 85)."
+    )
 
 
 class TaskAnswered(WireModel):
@@ -31,6 +75,9 @@ class TaskAnswered(WireModel):
     kind: Literal["task_answered"] = "task_answered"
     request_id: str
     result: TaskResult
+    portable_items: int | None = Field(
+        default=None, description="export: records whose basis is consent or contract, provided or observed (R28)."
+    )
 
 
 class IdentityConfirmed(WireModel):
@@ -71,8 +118,26 @@ class ClockTicked(WireModel):
     now: AwareDatetime
 
 
+class DpoDecided(WireModel):
+    """A decision the law reserves for a person (LEGAL §1 D, R10, R11, R16, R21, R29, R46)."""
+
+    kind: Literal["dpo_decided"] = "dpo_decided"
+    request_id: str
+    decision: Decision
+
+
+class DirectiveRevoked(WireModel):
+    """Sent to a directive's own case when the person revokes it (R38)."""
+
+    kind: Literal["directive_revoked"] = "directive_revoked"
+    request_id: str
+    revoked_at: AwareDatetime
+    by_request_id: str
+
+
 CaseEvent = Annotated[
-    Union[CaseOpened, TaskAnswered, IdentityConfirmed, EmailSent, EmailParked, ClockTicked],
+    Union[CaseOpened, TaskAnswered, IdentityConfirmed, EmailSent, EmailParked, ClockTicked, DpoDecided,
+          DirectiveRevoked],
     Field(discriminator="kind"),
 ]
 CaseEventAdapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)

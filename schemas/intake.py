@@ -1,10 +1,11 @@
 """The ingress contract: CloudEvents 1.0 (structured JSON) on `dsr.intake`, one data model per type."""
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from schemas.base import WireModel
 from schemas.identity import EmailStr, IdentityType, SubjectIdentity
@@ -67,6 +68,13 @@ class _Submission(WireModel):
     phone: str | None = Field(default=None, max_length=32, examples=["+33 6 12 34 56 78"])
     language: Language = Field(default=Language.FR, description="Language for e-mails to the person.")
     marketing_consent: MarketingConsent = Field(default_factory=MarketingConsent)
+    birth_date: date | None = Field(
+        default=None, description="Only where the form asks it (job applications): marks a minor (R41-R43)."
+    )
+    parental_consent: bool = Field(
+        default=False,
+        description="A holder of parental authority consented too; needed for consent under 15 (LIL 45, R41).",
+    )
 
 
 class QuoteRequested(_Submission):
@@ -97,6 +105,70 @@ class JobApplicationSubmitted(_Submission):
     talent_pool_consent: bool = Field(default=False, description="Consent to be kept for future openings.")
 
 
+class Rectification(WireModel):
+    """Rectification (Art. 16, R25): the corrected or completed values; only these fields can be changed."""
+
+    first_name: str | None = Field(default=None, min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    postal_address: PostalAddress | None = None
+
+    def changes(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class ObjectionScope(StrEnum):
+    DIRECT_MARKETING = "direct_marketing"  # Art. 21(2): absolute (R30)
+    LEGITIMATE_INTEREST = "legitimate_interest"  # Art. 21(1): the DPO weighs it (R29)
+
+
+class RestrictionGround(StrEnum):
+    """The four cases of Art. 18(1) (R27)."""
+
+    ACCURACY_CONTESTED = "accuracy_contested"  # 18(1)(a)
+    UNLAWFUL_PROCESSING = "unlawful_processing"  # 18(1)(b)
+    LEGAL_CLAIMS = "legal_claims"  # 18(1)(c)
+    OBJECTION_PENDING = "objection_pending"  # 18(1)(d)
+
+
+class IdentityAssurance(StrEnum):
+    """How the website already knows who is asking (LEGAL §3.2)."""
+
+    NONE = "none"  # a form anyone can fill in: L1 or L2
+    AUTHENTICATED = "authenticated"  # customer space or a marketing e-mail's own link: L0, never asked more
+
+
+class PostMortemAction(StrEnum):
+    """French law, LIL 85 (R37-R40)."""
+
+    RECORD_DIRECTIVE = "record_directive"  # a living person leaves directives particulières
+    REVOKE_DIRECTIVE = "revoke_directive"
+    NOTIFY_DEATH = "notify_death"  # an heir or an executor reports a death
+
+
+class PostMortem(WireModel):
+    """Post-mortem directives and death notifications (LIL 85, R37-R40)."""
+
+    action: PostMortemAction
+    instructions: str | None = Field(
+        default=None, max_length=5000,
+        description="record_directive: what to do with the data (communicate, keep, erase).",
+        examples=["Transmettre mon dossier à D. Martin, puis tout effacer."],
+    )
+    executor_name: str | None = Field(default=None, max_length=200, description="Person named to carry them out.")
+    specific_consent: bool = Field(
+        default=False,
+        description="record_directive: the separate consent box was ticked (R38). Accepting the terms is not consent.",
+    )
+    requester_role: Literal["heir", "executor"] | None = Field(default=None, description="notify_death: who reports.")
+    requester_name: str | None = Field(default=None, max_length=200)
+    proof_of_death: bool = Field(default=False, description="notify_death: a death certificate is attached.")
+    proof_of_standing: bool = Field(
+        default=False, description="notify_death: acte de notoriété or livret de famille (heir), identity (executor)."
+    )
+    wants_justification: bool = Field(default=False, description="The heir asks to be told what was done (LIL 85-II).")
+
+
 class RightsRequested(WireModel):
     """`dsr.rights.requested`: a data-subject request (OpenDSR vocabulary). No reason is ever required (R3)."""
 
@@ -109,6 +181,33 @@ class RightsRequested(WireModel):
         description="When the request reached the controller (R2); defaults to the CloudEvent time.",
     )
     message: str = Field(default="", max_length=5000, description="Free text from the person, optional.")
+    contact_email: EmailStr | None = Field(
+        default=None,
+        description="Address the request came from, when it is not the subject's address on file: the answer "
+                    "still only goes to the address on file, after a challenge there (L2, R18).",
+    )
+    identity_assurance: IdentityAssurance = Field(default=IdentityAssurance.NONE)
+    rectification: Rectification | None = Field(default=None, description="rectification: the new values.")
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="objection, consent_withdrawal: the marketing channels; empty means every channel.",
+    )
+    objection_scope: ObjectionScope = Field(default=ObjectionScope.DIRECT_MARKETING)
+    restriction_ground: RestrictionGround | None = Field(
+        default=None, description="restriction: the Art. 18(1) case; objection: restrict meanwhile if set."
+    )
+    minor_at_collection: bool = Field(
+        default=False, description="The data were collected while the person was a minor (LIL 51-II, R42)."
+    )
+    post_mortem: PostMortem | None = None
+
+    @model_validator(mode="after")
+    def _right_needs_its_fields(self) -> "RightsRequested":
+        if self.subject_request_type == Right.RECTIFICATION and not (self.rectification and self.rectification.changes()):
+            raise ValueError("a rectification needs 'rectification' with at least one corrected field")
+        if self.subject_request_type == Right.POST_MORTEM and self.post_mortem is None:
+            raise ValueError("a post_mortem request needs 'post_mortem' with its action")
+        return self
 
     @field_validator("subject_identities")
     @classmethod

@@ -166,7 +166,7 @@ def test_dpo_reminders_at_d1_minus_10_5_2(today, expected):
 def test_transitions_outside_the_table_are_refused():
     state = evolve(None, opened())
     with pytest.raises(IllegalTransition):
-        moved(state, Status.CLOSED)
+        moved(state, Status.RESTRICTED)
 
 
 def test_a_clock_tick_changes_no_state():

@@ -1,0 +1,63 @@
+"""What the coordinator must do next: the commands `decide` returns, and the policy that tunes them."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+
+from schemas.tasks import TaskAction
+
+
+@dataclass(frozen=True)
+class IssueTask:
+    command_id: str
+    system: str
+    action: TaskAction
+    key: str = ""  # a second task of the same action on the same system (after a hold is released)
+    params: dict = field(default_factory=dict, hash=False, compare=False)  # non-personal task fields
+
+
+@dataclass(frozen=True)
+class SendEmail:
+    command_id: str
+    message_type: str
+    recipient: str  # "subject" or "dpo"
+    params: dict = field(default_factory=dict, hash=False, compare=False)  # non-personal template values
+
+
+@dataclass(frozen=True)
+class RaiseAlert:
+    command_id: str
+    kind: str
+    detail: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class DestroySubjectKey:
+    command_id: str
+
+
+@dataclass(frozen=True)
+class PurgeCaseRecord:
+    """R51: the case record itself goes, a configurable time after closure."""
+
+    command_id: str
+
+
+Command = IssueTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord
+
+EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    """Tunable timings and the register facts the rules need; the legal dates live in gdpr.deadlines."""
+
+    task_timeout: timedelta = timedelta(hours=4)
+    reminder_days: tuple[int, ...] = (10, 5, 2)  # R9: alerts at D1-10, D1-5, D1-2 days
+    verification_reminder: timedelta = timedelta(days=14)  # LEGAL §3.4 DESIGN
+    verification_expiry: timedelta = timedelta(days=30)  # LEGAL §3.4 DESIGN
+    case_retention: timedelta = timedelta(days=5 * 365 + 1)  # R51 DESIGN: 5 years after closure
+    # From the register (R35): which recipients received data from each system.
+    recipients_by_system: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: EMPTY, hash=False)

@@ -1,0 +1,208 @@
+"""The DPO's decisions: whether one may be taken now (with the reason when not), and what it changes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gdpr.case_state import OPEN, CaseState, DecisionRecord, Status, moved
+from gdpr.deadlines import end_of_day, receipt_day
+from gdpr.identity import confirmed, deadlines_of
+from gdpr.work import to_processing
+from schemas.decisions import (
+    ApplyDirectives, DecideObjection, Decision, Extend, FeePaid, FlagExcessive, Hold, LiftRestriction, Refuse,
+    Release, RequestId, VerifyId, Withdraw,
+)
+from schemas.intake import PostMortemAction
+from schemas.tasks import LegalHold, TaskAction
+
+ONE_YEAR = timedelta(days=365)
+
+
+class DecisionRefused(ValueError):
+    """A decision the rules do not allow now; the message says why and what to do instead."""
+
+
+def check(state: CaseState, decision: Decision) -> None:
+    """Raise DecisionRefused unless `decision` may be taken on this case at `decision.at`."""
+    if state.status not in OPEN and not isinstance(decision, Release):
+        raise DecisionRefused(f"the case is closed (since {state.closed_at:%Y-%m-%d}); only a hold can be released")
+    CHECKS[type(decision)](state, decision)
+
+
+def apply(state: CaseState, decision: Decision) -> CaseState:
+    """The state after an allowed decision, with who/when logged (R50)."""
+    record = DecisionRecord(kind=decision.kind, by=decision.by, at=decision.at)
+    state = state.model_copy(update={"decisions": state.decisions + (record,)})
+    return APPLY[type(decision)](state, decision)
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+
+def _check_extend(state: CaseState, decision: Extend) -> None:
+    if state.extension is not None:
+        raise DecisionRefused("the deadline was already extended; the GDPR allows one extension of two months")
+    if decision.at > end_of_day(state.d1):  # R10: decided and notified within the first month
+        raise DecisionRefused(
+            f"D1 was {state.d1.isoformat()} (end of day, Paris): an extension must be notified by then "
+            "(Art. 12(3), R10). Answer now, or notify what will not be done (refuse) with the remedies."
+        )
+
+
+def _check_refuse(state: CaseState, decision: Refuse) -> None:
+    if state.status == Status.ANSWERING and not decision.partial:
+        raise DecisionRefused("the outcome is already being sent; record a partial refusal instead")
+
+
+def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
+    previous = decision.previous_request_at
+    if previous is None:
+        raise DecisionRefused(
+            "no previous request from this person: a first request cannot be flagged excessive, "
+            "and the first copy is always free (Art. 12(5), 15(3), R19-R21)"
+        )
+    if state.received_at - previous >= ONE_YEAR:
+        raise DecisionRefused(
+            f"the previous request was on {previous:%Y-%m-%d}, a year or more before this one: "
+            "such an interval is never excessive (EDPB 01/2022, R21)"
+        )
+    if state.fee is not None:
+        raise DecisionRefused("this case was already flagged")
+
+
+def _check_verify_id(state: CaseState, decision: VerifyId) -> None:
+    if state.status != Status.AWAITING_VERIFICATION:
+        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity")
+
+
+def _check_request_id(state: CaseState, decision: RequestId) -> None:
+    _check_verify_id(state, decision)
+    if state.id_requested_at is not None:
+        raise DecisionRefused("an ID document was already requested on this case")
+
+
+def _check_hold(state: CaseState, decision: Hold) -> None:
+    issued = state.tasks_for(TaskAction.ERASE)
+    if issued:
+        raise DecisionRefused(
+            f"erase tasks already went out on {min(t.issued_at for t in issued):%Y-%m-%d}; "
+            "a hold must be placed before erasure (R46). Ask the system's owner to restore from the archive."
+        )
+    if any(h.hold_id == decision.hold_id for h in state.holds):
+        raise DecisionRefused(f"hold '{decision.hold_id}' already exists on this case")
+    if decision.review_on <= receipt_day(decision.at):
+        raise DecisionRefused("a hold's review date must be in the future (R46)")
+
+
+def _check_release(state: CaseState, decision: Release) -> None:
+    if decision.hold_id not in {h.hold_id for h in state.holds}:
+        known = ", ".join(h.hold_id for h in state.holds) or "none"
+        raise DecisionRefused(f"no hold '{decision.hold_id}' on this case (holds: {known})")
+    if decision.hold_id in state.released_holds:
+        raise DecisionRefused(f"hold '{decision.hold_id}' was already released")
+
+
+def _check_objection(state: CaseState, decision: DecideObjection) -> None:
+    if not state.is_general_objection() or state.status != Status.AWAITING_DECISION:
+        raise DecisionRefused("only a general objection (Art. 21(1)) waiting for a decision can be decided")
+
+
+def _check_lift(state: CaseState, decision: LiftRestriction) -> None:
+    if state.status != Status.RESTRICTED:
+        raise DecisionRefused(f"the case is {state.status.value}: no restriction in place to lift")
+    if decision.lift_on <= receipt_day(decision.at):
+        raise DecisionRefused("the person must be told before the restriction is lifted (Art. 18(3)): "
+                              "choose a lift date after today")
+
+
+def _check_fee_paid(state: CaseState, decision: FeePaid) -> None:
+    if state.fee is None or state.fee.fee_cents is None or state.fee_paid:
+        raise DecisionRefused("no fee is awaited on this case")
+
+
+def _check_withdraw(state: CaseState, decision: Withdraw) -> None:
+    pass
+
+
+def _check_directives(state: CaseState, decision: ApplyDirectives) -> None:
+    if state.post_mortem != PostMortemAction.NOTIFY_DEATH or state.status != Status.AWAITING_DECISION:
+        raise DecisionRefused("no directives waiting to be applied on this case")
+
+
+CHECKS = {
+    Extend: _check_extend, Refuse: _check_refuse, FlagExcessive: _check_flag, VerifyId: _check_verify_id,
+    RequestId: _check_request_id, Hold: _check_hold, Release: _check_release, DecideObjection: _check_objection,
+    LiftRestriction: _check_lift, FeePaid: _check_fee_paid, Withdraw: _check_withdraw,
+    ApplyDirectives: _check_directives,
+}
+
+# --- effects --------------------------------------------------------------------------------------
+
+
+def _extend(state: CaseState, decision: Extend) -> CaseState:
+    return state.model_copy(update={"extension": decision, "deadline": deadlines_of(state).d3})
+
+
+def _refuse(state: CaseState, decision: Refuse) -> CaseState:
+    if decision.partial:
+        return state.model_copy(update={"partial_refusals": state.partial_refusals + (decision,)})
+    return _to(state, Status.ANSWERING, refusal=decision)
+
+
+def _flag(state: CaseState, decision: FlagExcessive) -> CaseState:
+    if decision.fee_cents is not None:
+        return state.model_copy(update={"fee": decision})
+    refusal = Refuse(by=decision.by, at=decision.at, reason="manifestly_excessive", explanation=decision.facts)
+    return _to(state, Status.ANSWERING, fee=decision, refusal=refusal)
+
+
+def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
+    note = f"ID checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R16: nothing else
+    return confirmed(state.model_copy(update={"identity_checked": note}), decision.at)
+
+
+def _request_id(state: CaseState, decision: RequestId) -> CaseState:
+    return state.model_copy(update={"id_requested_at": decision.at, "id_request_reason": decision.reason})
+
+
+def _hold(state: CaseState, decision: Hold) -> CaseState:
+    hold = LegalHold(hold_id=decision.hold_id, categories=decision.categories, ground=decision.ground,
+                     owner=decision.owner, review_on=decision.review_on)
+    return state.model_copy(update={"holds": state.holds + (hold,)})
+
+
+def _release(state: CaseState, decision: Release) -> CaseState:
+    return state.model_copy(update={"released_holds": state.released_holds | {decision.hold_id}})
+
+
+def _objection(state: CaseState, decision: DecideObjection) -> CaseState:
+    state = state.model_copy(update={"objection_upheld": decision.upheld,
+                                     "objection_explanation": decision.explanation})
+    return to_processing(state) if decision.upheld else _to(state, Status.ANSWERING)
+
+
+def _lift(state: CaseState, decision: LiftRestriction) -> CaseState:
+    return state.model_copy(update={"lift": decision})
+
+
+def _fee_paid(state: CaseState, decision: FeePaid) -> CaseState:
+    return state.model_copy(update={"fee_paid": True})
+
+
+def _withdraw(state: CaseState, decision: Withdraw) -> CaseState:
+    return _to(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None,
+               reply_to=None)
+
+
+def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
+    return to_processing(state.model_copy(update={"directives_erase": decision.erase}))
+
+
+def _to(state: CaseState, status: Status, **changes) -> CaseState:
+    return moved(state, status, **changes)
+
+
+APPLY = {
+    Extend: _extend, Refuse: _refuse, FlagExcessive: _flag, VerifyId: _verify_id, RequestId: _request_id,
+    Hold: _hold, Release: _release, DecideObjection: _objection, LiftRestriction: _lift, FeePaid: _fee_paid,
+    Withdraw: _withdraw, ApplyDirectives: _directives,
+}

@@ -1,0 +1,83 @@
+"""The identity ladder (LEGAL §3.2): who must confirm what, the suspension it causes, and where the case goes next."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from gdpr.case_state import CaseState, Status, moved
+from gdpr.routing import DIRECTIVES
+from gdpr.work import to_processing
+from gdpr.deadlines import NATIONAL, Deadline, compute_deadline, end_of_day, receipt_day, suspension_applies
+from schemas.cases import IdentityLevel
+from schemas.identity import normalize_email
+from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, Right
+
+
+def identity_level(assurance: IdentityAssurance, subject_email: str, contact_email: str | None) -> IdentityLevel:
+    """L0 when the site already authenticated the person; L2 when the request came from another address."""
+    if assurance == IdentityAssurance.AUTHENTICATED:
+        return IdentityLevel.L0  # EDPB-A §73: never ask more
+    if contact_email and normalize_email(contact_email) != normalize_email(subject_email):
+        return IdentityLevel.L2  # reasonable doubt: challenge through the channel on file (R15)
+    return IdentityLevel.L1
+
+
+def needs_verification(state: CaseState) -> bool:
+    """Marketing objections and withdrawals need nothing beyond the address (R30, §3.2); a death needs proof."""
+    if state.level == IdentityLevel.L0 or state.post_mortem == PostMortemAction.NOTIFY_DEATH:
+        return False
+    marketing = state.right == Right.OBJECTION and state.details.objection_scope != ObjectionScope.LEGITIMATE_INTEREST
+    return not (marketing or state.right == Right.CONSENT_WITHDRAWAL)
+
+
+def verification_message(state: CaseState) -> str:
+    return "verification_challenge" if state.level == IdentityLevel.L2 else "verification"
+
+
+def suspends(state: CaseState) -> bool:
+    """R12, §2.4: only an L2/L3 request for information sent within 3 working days suspends the clock."""
+    if state.level not in (IdentityLevel.L2, IdentityLevel.L3) or state.challenge_sent_at is None:
+        return False
+    return suspension_applies(receipt_day(state.received_at), receipt_day(state.challenge_sent_at), NATIONAL)
+
+
+def deadlines_of(state: CaseState) -> Deadline:
+    return compute_deadline(state.received_at, suspended_days=state.suspended_days)
+
+
+def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
+    """When an unconfirmed request closes with the 'cannot identify' notice (§3.4 DESIGN: +30 days)."""
+    started = state.id_requested_at or state.challenge_sent_at
+    if started is None:
+        return None
+    expiry = started + after
+    if not suspends(state):  # no suspension: the no-action notice is still due by D1 (R11)
+        expiry = min(expiry, end_of_day(state.d1).replace(hour=12, minute=0, second=0, microsecond=0))
+    return expiry
+
+
+def confirmed(state: CaseState, at: datetime) -> CaseState:
+    """The person is known: the suspension ends (§2.4) and the work starts."""
+    if suspends(state):
+        days = (receipt_day(at) - receipt_day(state.challenge_sent_at)).days
+        state = state.model_copy(update={"suspended_days": days})
+        deadline = deadlines_of(state)
+        state = state.model_copy(update={"d1": deadline.d1,
+                                         "deadline": deadline.d3 if state.extension else deadline.d1})
+    return start_work(state.model_copy(update={"verified_at": at}))
+
+
+def start_work(state: CaseState) -> CaseState:
+    """Where a case goes once identity is settled."""
+    pm = state.post_mortem
+    if pm == PostMortemAction.NOTIFY_DEATH and not _death_proven(state):
+        return moved(state, Status.ANSWERING)  # a report without proof erases nothing (GS-16)
+    if pm == PostMortemAction.NOTIFY_DEATH and DIRECTIVES in state.holders():
+        return moved(state, Status.AWAITING_DECISION)  # R39: directives first, applied by a person
+    if state.is_general_objection() and state.holders():
+        return moved(state, Status.AWAITING_DECISION)  # R29: the DPO weighs it
+    return to_processing(state)
+
+
+def _death_proven(state: CaseState) -> bool:
+    facts = state.details.post_mortem
+    return bool(facts and facts.proof_of_death and facts.proof_of_standing)  # R39.1, R40

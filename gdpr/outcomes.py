@@ -1,0 +1,160 @@
+"""What each status asks for, which e-mail answers the case, and where that e-mail leaves it (LEGAL §4.7)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from gdpr import work
+from gdpr.case_state import CaseState, Status
+from gdpr.commands import CasePolicy, Command, SendEmail
+from gdpr.identity import needs_verification, verification_expiry, verification_message
+from gdpr.routing import DIRECTIVES
+from gdpr.work import task
+from schemas.intake import PostMortemAction, Right
+from schemas.tasks import TaskAction
+
+IdMaker = Callable[..., str]
+
+RIGHT_OUTCOMES = {
+    Right.ACCESS: "outcome_access",
+    Right.RECTIFICATION: "outcome_rectification",
+    Right.ERASURE: "outcome_erasure",
+    Right.RESTRICTION: "outcome_restriction",
+    Right.CONSENT_WITHDRAWAL: "outcome_consent_withdrawal",
+}
+POST_MORTEM_OUTCOMES = {
+    PostMortemAction.RECORD_DIRECTIVE: "directive_recorded",
+    PostMortemAction.REVOKE_DIRECTIVE: "directive_revoked",
+    PostMortemAction.NOTIFY_DEATH: "heir_justification",
+}
+OUTCOMES = frozenset(
+    {"outcome_no_data", "outcome_portability", "portability_not_applicable", "outcome_objection",
+     "objection_decision", "refusal", "death_proof_request", "identity_not_verified"}
+    | set(RIGHT_OUTCOMES.values()) | set(POST_MORTEM_OUTCOMES.values())
+)
+DECISION_KINDS = {"objection": "objection_general", "death": "directives_on_file"}
+
+
+def outcome_type(state: CaseState) -> str:
+    """The e-mail that answers the case (R34): the action taken, or why not (R11)."""
+    if state.refusal is not None:
+        return "refusal"
+    if state.post_mortem is not None:
+        return _post_mortem_outcome(state)
+    if state.right == Right.OBJECTION:
+        return "objection_decision" if state.is_general_objection() else "outcome_objection"
+    if not state.holders() and state.right != Right.CONSENT_WITHDRAWAL:
+        return "outcome_no_data"
+    if state.right == Right.PORTABILITY:
+        portable = sum(t.portable_items or 0 for t in state.tasks_for(TaskAction.EXPORT))
+        return "outcome_portability" if portable else "portability_not_applicable"  # R28
+    return RIGHT_OUTCOMES[state.right]
+
+
+def _post_mortem_outcome(state: CaseState) -> str:
+    facts = state.details.post_mortem
+    if facts.action == PostMortemAction.NOTIFY_DEATH and not (facts.proof_of_death and facts.proof_of_standing):
+        return "death_proof_request"  # GS-16: nothing erased without proof
+    if facts.action == PostMortemAction.REVOKE_DIRECTIVE and DIRECTIVES not in state.holders():
+        return "outcome_no_data"
+    return POST_MORTEM_OUTCOMES[facts.action]
+
+
+def closing_status(state: CaseState, message_type: str) -> Status | None:
+    """Where an e-mail that was just sent leaves the case, if anywhere."""
+    if message_type == "identity_not_verified" and state.status == Status.AWAITING_VERIFICATION:
+        return Status.CLOSED
+    if state.status != Status.ANSWERING or message_type != outcome_type(state):
+        return None
+    return Status.RESTRICTED if _stays_restricted(state) else Status.CLOSED
+
+
+def _stays_restricted(state: CaseState) -> bool:
+    """Art. 18: data stay restricted until lifted, after notice (18(3))."""
+    if state.refusal is not None:
+        return False
+    restricted = any(t.restricted_items for t in state.tasks_for(TaskAction.RESTRICT))
+    return state.right == Right.RESTRICTION or (state.is_general_objection() and restricted
+                                                  and not state.objection_upheld)
+
+
+# --- what each status asks for -----------------------------------------------------------------
+
+
+def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    priority = {"priority": state.details.minor_at_collection}  # LIL 51-II, R42
+    due: list[Command] = [SendEmail("email:receipt", "receipt", "subject", priority)]  # R5
+    due += _decision_emails(state)
+    return due + BY_STATUS[state.status](state, now, policy, ids)
+
+
+def _decision_emails(state: CaseState) -> list[Command]:
+    due: list[Command] = []
+    if state.extension is not None:
+        due.append(SendEmail("email:extension", "extension", "subject"))  # R10: by D1
+    for index, _ in enumerate(state.partial_refusals):
+        due.append(SendEmail(f"email:refusal:partial:{index}", "refusal", "subject", {"index": index}))  # R11
+    if state.fee is not None and state.fee.fee_cents is not None:
+        due.append(SendEmail("email:fee_notice", "fee_notice", "subject"))  # R21: before any fee
+    if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
+        due.append(SendEmail("email:id_document_request", "id_document_request", "subject"))  # R14
+    return due
+
+
+def _discovering(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    return [task(s, TaskAction.LOOKUP) for s in state.systems]
+
+
+def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    token = ids(state.request_id, "verification")
+    due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
+    if state.right == Right.ERASURE:
+        due += work.suppress_marketing(state)  # §3.2: suppression is never blocked behind verification
+    if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
+        due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
+    expiry = verification_expiry(state, policy.verification_expiry)
+    if expiry is not None and now >= expiry:
+        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))  # §3.3, R11
+    return due
+
+
+def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    kind = DECISION_KINDS["death" if state.post_mortem else "objection"]
+    due: list[Command] = [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": kind})]
+    if state.post_mortem == PostMortemAction.NOTIFY_DEATH:
+        due += work.suppress_marketing(state)  # R39: marketing stops at once
+    elif state.details.restriction_ground is not None:
+        due += work.restrict(state)  # 18(1)(d): restricted while the objection is weighed
+    return due
+
+
+def _processing(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    return list(work.main_tasks(state))
+
+
+def _answering(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    if state.fee is not None and state.fee.fee_cents is not None and not state.fee_paid and state.refusal is None:
+        return []  # R21: nothing is delivered before the fee is agreed
+    notices = work.recipient_notices(state, policy) if state.refusal is None else []  # R35: before the outcome
+    return [*notices, SendEmail("email:outcome", outcome_type(state), "subject")]
+
+
+def _restricted(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    if state.lift is None:
+        return []
+    due: list[Command] = [SendEmail("email:restriction_lift_notice", "restriction_lift_notice", "subject")]
+    if "restriction_lift_notice" in state.emails_sent and work.lift_due(state, now.date()):
+        due += work.lift_tasks(state)  # Art. 18(3): only after the person was told
+    return due
+
+
+BY_STATUS = {
+    Status.DISCOVERING: _discovering,
+    Status.AWAITING_VERIFICATION: _awaiting_verification,
+    Status.AWAITING_DECISION: _awaiting_decision,
+    Status.PROCESSING: _processing,
+    Status.ANSWERING: _answering,
+    Status.RESTRICTED: _restricted,
+}
+
+__all__ = ["OUTCOMES", "outcome_type", "closing_status", "due_by_status", "needs_verification"]

@@ -1,0 +1,69 @@
+"""Alerts for the DPO while a case is open, and what is still due once it is closed (R9, R46, R51)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from gdpr import work
+from gdpr.case_state import CaseState, Status
+from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecord, RaiseAlert, SendEmail
+from gdpr.identity import suspends
+from schemas.tasks import TaskAction, TaskStatus
+
+
+def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    due = _overdue_tasks(state, now, policy) + _failed_tasks(state) + _reminders(state, now, policy)
+    if state.details.minor_at_collection:  # LIL 51-II, R42: as a priority
+        due.append(RaiseAlert("alert:minor_priority", "minor_priority", {"deadline": state.deadline.isoformat()}))
+    return due
+
+
+def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    late = [t for t in state.tasks.values() if t.status is None and now - t.issued_at >= policy.task_timeout]
+    commands: list[Command] = []
+    for task in late:
+        detail = {"task_id": task.task_id, "system": task.system, "action": task.action.value,
+                  "issued_at": task.issued_at.isoformat()}
+        commands.append(RaiseAlert(f"alert:overdue:{task.task_id}", "task_overdue", detail))
+        commands.append(SendEmail(f"email:dpo_task_overdue:{task.task_id}", "dpo_task_overdue", "dpo", detail))
+    return commands
+
+
+def _failed_tasks(state: CaseState) -> list[Command]:
+    commands: list[Command] = []
+    for task in (t for t in state.tasks.values() if t.status == TaskStatus.FAILED):
+        detail = {"task_id": task.task_id, "system": task.system, "action": task.action.value,
+                  "error": task.error or ""}
+        commands.append(RaiseAlert(f"alert:failed:{task.task_id}", "task_failed", detail))
+        commands.append(SendEmail(f"email:dpo_task_failed:{task.task_id}", "dpo_task_failed", "dpo", detail))
+    return commands
+
+
+def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    if state.status in (Status.RESTRICTED, Status.AWAITING_VERIFICATION) and (
+            state.status == Status.RESTRICTED or suspends(state)):
+        return []  # answered already, or the clock is suspended (§2.4)
+    today = now.date()
+    return [
+        SendEmail(f"email:dpo_deadline_reminder:{days}", "dpo_deadline_reminder", "dpo", {"days": days})
+        for days in sorted(policy.reminder_days, reverse=True)
+        if today >= state.deadline - timedelta(days=days)
+    ][-1:]  # only the most urgent one due; earlier ones already sent or moot
+
+
+def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    due: list[Command] = list(work.release_tasks(state)) if state.subject is not None else []
+    if not state.key_destroyed and _nothing_left(state):
+        due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5)
+    if state.closed_at and now >= state.closed_at + policy.case_retention and not state.active_holds():
+        due.append(PurgeCaseRecord("case:purge"))  # R51
+    return due
+
+
+def _nothing_left(state: CaseState) -> bool:
+    """Once the person was told: after an erasure, or when no system knows them, nothing stays decryptable."""
+    if state.withdrawn or state.active_holds():
+        return False
+    if not state.holders():
+        return True
+    erased = {t.system for t in state.tasks.values() if t.action == TaskAction.ERASE}
+    return erased >= set(state.holders()) and work.all_done(state, work.release_tasks(state))

@@ -1,0 +1,344 @@
+"""Every right through the pure lifecycle: identity ladder, deadlines, the DPO's decisions, Art. 19 notices."""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from gdpr.commands import CasePolicy, DestroySubjectKey, IssueTask, PurgeCaseRecord, SendEmail
+from gdpr.decisions import DecisionRefused, check
+from gdpr.lifecycle import Status, decide, evolve, record_done, task_id
+from schemas.cases import (
+    CaseOpened, DpoDecided, EmailSent, IdentityConfirmed, IdentityLevel, PostMortemFacts, RequestDetails,
+    TaskAnswered,
+)
+from schemas.decisions import (
+    ApplyDirectives, DecideObjection, Extend, FeePaid, FlagExcessive, Hold, LiftRestriction, Refuse, Release,
+    RequestId, VerifyId,
+)
+from schemas.intake import Channel, Language, ObjectionScope, PostMortemAction, RestrictionGround, Right
+from schemas.sealed import Sealed
+from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskResult, TaskStatus
+
+pytestmark = pytest.mark.unit
+
+SYSTEMS = ["crm", "recruitment", "newsletter", "directives"]
+MARKETING = ["crm", "newsletter"]
+SEALED = Sealed(subject_ref="ref", nonce="n", ciphertext="c")
+POLICY = CasePolicy(recipients_by_system={"crm": ("franchise-lyon", "telephony"), "newsletter": ("mailer-us",)})
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def opened(right: Right, at: datetime, **details) -> CaseOpened:
+    return CaseOpened(request_id="r1", source_event_id="e1", subject_ref="ref", right=right, language=Language.FR,
+                      received_at=at, systems=SYSTEMS, marketing_systems=MARKETING, subject=SEALED,
+                      payload=SEALED, details=RequestDetails(**details))
+
+
+def carry(state, now):
+    commands = decide(state, now, POLICY)
+    for command in commands:
+        state = record_done(state, command, now)
+    return state, commands
+
+
+def answer(state, system, action, at, key="", **fields):
+    result = TaskResult(task_id=task_id(state, system, action, key), subject_request_id="r1", system=system,
+                        action=action, status=fields.pop("status", TaskStatus.DONE), completed_at=at, **fields)
+    return evolve(state, TaskAnswered(request_id="r1", result=result, portable_items=fields.get("exported_items")))
+
+
+def discovered(right, at, holders=("crm",), **details):
+    state, _ = carry(evolve(None, opened(right, at, **details)), at)
+    for system in SYSTEMS:
+        state = answer(state, system, TaskAction.LOOKUP, at, holds_data=system in holders)
+    return state
+
+
+def confirm(state, at):
+    state, _ = carry(state, at)
+    return evolve(state, IdentityConfirmed(request_id="r1", token_id=state.verification_token_id, confirmed_at=at))
+
+
+def decided(state, decision):
+    return evolve(state, DpoDecided(request_id="r1", decision=decision))
+
+
+def sent(state, message_type, at):
+    return evolve(state, EmailSent(request_id="r1", message_type=message_type, message_id="m", sent_at=at))
+
+
+def issued(commands, action=None):
+    return [(c.system, c.action) for c in commands if isinstance(c, IssueTask) and (action is None or c.action == action)]
+
+
+def emails(commands):
+    return [c.message_type for c in commands if isinstance(c, SendEmail)]
+
+
+T0 = utc("2027-03-05T10:00:00")  # V1: D1 2027-04-05
+
+
+# --- identity ladder (LEGAL §3.2) -----------------------------------------------------------------
+
+
+def test_gs02_challenge_on_file_suspends_the_deadline_until_confirmed():
+    # Request from x@new.fr about c@old.fr on 1 March; challenge to c@old.fr on 2 March; confirmed 10 March.
+    received = utc("2027-03-01T08:00:00")
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, commands = carry(state, utc("2027-03-02T09:00:00"))
+    assert "verification_challenge" in emails(commands)
+    state = confirm(state, utc("2027-03-10T09:00:00"))
+    assert state.suspended_days == 8  # §2.4: from the challenge to the answer
+    assert state.d1 == state.deadline == date(2027, 4, 9)  # raw 1 April + 8 days, a Friday
+    assert state.status == Status.PROCESSING
+
+
+def test_l1_confirmation_does_not_suspend():
+    state = confirm(discovered(Right.ACCESS, T0), T0 + timedelta(days=5))
+    assert state.suspended_days == 0 and state.deadline == date(2027, 4, 5)
+
+
+def test_gs03_unconfirmed_request_gets_a_reminder_then_closes_with_the_cannot_identify_notice():
+    received = utc("2027-03-01T08:00:00")
+    state, _ = carry(discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2), utc("2027-03-02T08:00:00"))
+    assert "verification_reminder" not in emails(decide(state, utc("2027-03-15T09:00:00"), POLICY))
+    state, commands = carry(state, utc("2027-03-16T09:00:00"))
+    assert "verification_reminder" in emails(commands)  # challenge + 14 days
+    assert "identity_not_verified" not in emails(decide(state, utc("2027-03-31T09:00:00"), POLICY))
+    state, commands = carry(state, utc("2027-04-01T09:00:00"))
+    assert "identity_not_verified" in emails(commands)  # challenge + 30 days
+    state = sent(state, "identity_not_verified", utc("2027-04-01T09:01:00"))
+    assert state.status == Status.CLOSED and state.subject is None
+    assert not any(a == TaskAction.EXPORT for _, a in issued(commands))  # nothing disclosed
+
+
+def test_l0_authenticated_requests_are_never_asked_anything():
+    state = discovered(Right.ACCESS, T0, identity_level=IdentityLevel.L0)
+    assert state.status == Status.PROCESSING
+    assert "verification" not in emails(decide(state, T0, POLICY))
+
+
+def test_marketing_objection_needs_no_verification_and_reaches_every_marketing_system():
+    state = discovered(Right.OBJECTION, T0, holders=())  # R30: even when nobody knows the address
+    _, commands = carry(state, T0)
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) == [("crm", TaskAction.SUPPRESS_MARKETING),
+                                                              ("newsletter", TaskAction.SUPPRESS_MARKETING)]
+    assert all(c.params["channels"] == ["email", "sms", "phone", "post"] for c in commands
+               if isinstance(c, IssueTask))
+
+
+def test_erasure_suppresses_marketing_before_verification():
+    _, commands = carry(discovered(Right.ERASURE, T0, holders=("crm", "newsletter")), T0)
+    assert "verification" in emails(commands)
+    assert ("newsletter", TaskAction.SUPPRESS_MARKETING) in issued(commands)  # §3.2
+    assert not issued(commands, TaskAction.ERASE)
+
+
+def test_l3_id_check_is_recorded_as_a_bare_note():
+    state, _ = carry(discovered(Right.ACCESS, T0), T0)
+    state = decided(state, RequestId(by="dpo", at=T0, reason="challenge_failed"))
+    assert "id_document_request" in emails(decide(state, T0, POLICY))
+    state = decided(state, VerifyId(by="dpo", at=utc("2027-03-08T10:00:00")))
+    assert state.identity_checked == "ID checked on 2027-03-08 by dpo"  # R16
+    assert state.status == Status.PROCESSING
+
+
+# --- each right's tasks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("right,action", [
+    (Right.ACCESS, TaskAction.EXPORT), (Right.PORTABILITY, TaskAction.EXPORT),
+    (Right.RECTIFICATION, TaskAction.RECTIFY), (Right.ERASURE, TaskAction.ERASE),
+    (Right.RESTRICTION, TaskAction.RESTRICT),
+])
+def test_each_right_sends_its_action_to_the_systems_holding_data(right, action):
+    state = confirm(discovered(right, T0, holders=("crm", "recruitment")), T0)
+    _, commands = carry(state, T0)
+    assert issued(commands, action) == [("crm", action), ("recruitment", action)]
+
+
+def test_consent_withdrawal_is_per_channel():
+    state = discovered(Right.CONSENT_WITHDRAWAL, T0, channels=[Channel.SMS, Channel.PHONE])
+    _, commands = carry(state, T0)
+    assert {tuple(c.params["channels"]) for c in commands if isinstance(c, IssueTask)} == {("sms", "phone")}
+
+
+def test_rectification_notifies_every_recipient_before_the_outcome():
+    state, _ = carry(confirm(discovered(Right.RECTIFICATION, T0, holders=("crm",)), T0), T0)
+    state = answer(state, "crm", TaskAction.RECTIFY, T0, fields_changed=["postal_address"])
+    assert state.status == Status.ANSWERING
+    _, commands = carry(state, T0)
+    notices = [c for c in commands if isinstance(c, IssueTask)]
+    assert [c.system for c in notices] == ["franchise-lyon", "telephony"]  # R35, GS-10
+    assert notices[0].params["notice"] == {"change": "rectification", "recipient": "franchise-lyon",
+                                           "systems": ["crm"], "fields": ["postal_address"]}
+    assert emails(commands)[-1] == "outcome_rectification"
+    assert commands.index(notices[-1]) < len(commands) - 1  # notices go out before the outcome e-mail
+
+
+def test_portability_without_portable_data_says_why():
+    state, _ = carry(confirm(discovered(Right.PORTABILITY, T0, holders=("crm",)), T0), T0)
+    state = answer(state, "crm", TaskAction.EXPORT, T0, exported_items=0)
+    _, commands = carry(state, T0)
+    assert emails(commands)[-1] == "portability_not_applicable"  # R28, GS-12b
+
+
+def test_restriction_stays_until_lifted_after_notice():
+    state, _ = carry(confirm(discovered(Right.RESTRICTION, T0, holders=("crm",),
+                                        restriction_ground=RestrictionGround.ACCURACY_CONTESTED), T0), T0)
+    state = answer(state, "crm", TaskAction.RESTRICT, T0, restricted_items=3)
+    state, _ = carry(state, T0)
+    state = sent(state, "outcome_restriction", T0)
+    assert state.status == Status.RESTRICTED
+    with pytest.raises(DecisionRefused, match="before the restriction is lifted"):
+        check(state, LiftRestriction(by="dpo", at=T0, lift_on=T0.date(), reason="accuracy_verified"))
+    state = decided(state, LiftRestriction(by="dpo", at=T0, lift_on=date(2027, 3, 12), reason="accuracy_verified"))
+    state, commands = carry(state, T0)
+    assert emails(commands) == ["restriction_lift_notice"] and not issued(commands)
+    state = sent(state, "restriction_lift_notice", T0)
+    assert not issued(decide(state, utc("2027-03-11T09:00:00"), POLICY))  # not before the date given
+    state, commands = carry(state, utc("2027-03-12T09:00:00"))
+    assert issued(commands) == [("crm", TaskAction.LIFT_RESTRICTION)]
+    state = answer(state, "crm", TaskAction.LIFT_RESTRICTION, T0, restricted_items=3)
+    assert state.status == Status.CLOSED
+
+
+def test_general_objection_waits_for_the_dpo_restricted_meanwhile():
+    state = confirm(discovered(Right.OBJECTION, T0, objection_scope=ObjectionScope.LEGITIMATE_INTEREST,
+                               restriction_ground=RestrictionGround.OBJECTION_PENDING), T0)
+    assert state.status == Status.AWAITING_DECISION
+    state, commands = carry(state, T0)
+    assert "dpo_decision_needed" in emails(commands)
+    assert issued(commands, TaskAction.RESTRICT) == [("crm", TaskAction.RESTRICT)]  # 18(1)(d)
+    state = decided(state, DecideObjection(by="dpo", at=T0, upheld=True, explanation="no compelling grounds"))
+    _, commands = carry(state, T0)
+    assert issued(commands, TaskAction.ERASE) == [("crm", TaskAction.ERASE)]  # 17(1)(c)
+
+
+# --- deadlines and the DPO's decisions -----------------------------------------------------------
+
+
+def test_gs13_extension_by_d1_moves_the_deadline_and_notifies():
+    received = utc("2027-01-31T10:00:00")  # a Sunday; D1 = 2027-03-01 (raw 28 Feb is a Sunday)
+    state = discovered(Right.ACCESS, received)
+    state = decided(state, Extend(by="dpo", at=utc("2027-02-20T10:00:00"), reasons=["spread_across_systems"]))
+    assert state.deadline == date(2027, 4, 28)  # §2.3 (b): 28 Feb + 2 months
+    assert "extension" in emails(decide(state, received, POLICY))
+
+
+def test_gs13_extension_after_d1_is_refused_with_the_reason():
+    state = discovered(Right.ACCESS, T0)
+    late = Extend(by="dpo", at=utc("2027-04-06T08:00:00"), reasons=["volume_of_data"])
+    with pytest.raises(DecisionRefused, match="D1 was 2027-04-05"):
+        check(state, late)
+    assert decided(state, late) == state
+
+
+def test_gs14_a_request_a_year_after_the_previous_one_cannot_be_flagged():
+    state = discovered(Right.ACCESS, T0)
+    flag = FlagExcessive(by="dpo", at=T0, facts="Fourth identical request in eight weeks, no data change.",
+                         fee_cents=1500, previous_request_at=T0 - timedelta(days=395))
+    with pytest.raises(DecisionRefused, match="never excessive"):
+        check(state, flag)
+    with pytest.raises(DecisionRefused, match="first copy is always free"):
+        check(state, flag.model_copy(update={"previous_request_at": None}))
+
+
+def test_gs14_a_fee_is_noticed_first_and_holds_the_answer_until_paid():
+    state, _ = carry(confirm(discovered(Right.ACCESS, T0), T0), T0)
+    state = decided(state, FlagExcessive(by="dpo", at=T0, facts="Fourth identical request in eight weeks.",
+                                         fee_cents=1500, previous_request_at=T0 - timedelta(days=14)))
+    state = answer(state, "crm", TaskAction.EXPORT, T0, exported_items=4)
+    state, commands = carry(state, T0)
+    assert "fee_notice" in emails(commands) and "outcome_access" not in emails(commands)
+    state = decided(state, FeePaid(by="dpo", at=T0))
+    assert "outcome_access" in emails(decide(state, T0, POLICY))
+
+
+def test_refusal_answers_with_reasons_and_closes():
+    state = decided(discovered(Right.ACCESS, T0), Refuse(by="dpo", at=T0, reason="manifestly_unfounded",
+                                                         explanation="Harassment campaign documented."))
+    state, commands = carry(state, T0)
+    assert emails(commands)[-1] == "refusal"
+    assert sent(state, "refusal", T0).status == Status.CLOSED
+
+
+def test_partial_refusal_is_notified_while_the_rest_goes_on():
+    state = decided(discovered(Right.ACCESS, T0), Refuse(by="dpo", at=T0, reason="rights_of_others",
+                                                         explanation="Notes about colleagues redacted.", partial=True))
+    assert "refusal" in emails(decide(state, T0, POLICY)) and state.status == Status.AWAITING_VERIFICATION
+
+
+def test_gs23_legal_hold_keeps_its_data_and_release_purges_them():
+    state, _ = carry(discovered(Right.ERASURE, T0, holders=("crm",)), T0)
+    state = decided(state, Hold(by="dpo", at=T0, hold_id="dispute-1", categories=["quote_requests"],
+                                owner="legal", review_on=date(2027, 9, 1)))
+    state, commands = carry(confirm(state, T0), T0)
+    erase = next(c for c in commands if isinstance(c, IssueTask) and c.action == TaskAction.ERASE)
+    assert erase.params["holds"][0]["hold_id"] == "dispute-1"
+    kept = KeptItem(item="quote_requests", count=2, ground=KeepGround.LEGAL_CLAIMS, until="2027-09-01")
+    state = answer(state, "crm", TaskAction.ERASE, T0, erased_items=5, kept=[kept])
+    state, _ = carry(state, T0)
+    state = sent(state, "outcome_erasure", T0)
+    assert state.status == Status.CLOSED and state.subject is not None  # kept sealed while the hold lasts
+    assert not any(isinstance(c, DestroySubjectKey) for c in decide(state, T0, POLICY))
+    with pytest.raises(DecisionRefused, match="before erasure"):
+        check(state.model_copy(update={"status": Status.PROCESSING}),
+              Hold(by="dpo", at=T0, hold_id="late", categories=["*"], owner="legal", review_on=date(2027, 9, 1)))
+    state = decided(state, Release(by="dpo", at=T0, hold_id="dispute-1"))
+    state, commands = carry(state, T0)
+    assert issued(commands, TaskAction.ERASE) == [("crm", TaskAction.ERASE)]  # the overdue data go
+    state = answer(state, "crm", TaskAction.ERASE, T0, key="release-dispute-1", erased_items=2)
+    assert any(isinstance(c, DestroySubjectKey) for c in decide(state, T0, POLICY))
+
+
+def test_closed_cases_are_purged_after_the_retention_period():
+    state = discovered(Right.ACCESS, T0, holders=())
+    state, _ = carry(confirm(state, T0), T0)
+    state = sent(state, "outcome_no_data", T0)
+    assert not any(isinstance(c, PurgeCaseRecord) for c in decide(state, T0 + timedelta(days=365 * 5 - 1), POLICY))
+    assert any(isinstance(c, PurgeCaseRecord) for c in decide(state, T0 + timedelta(days=365 * 5 + 2), POLICY))
+
+
+# --- post-mortem (LIL 85) and minors -------------------------------------------------------------
+
+
+def death(proof: bool) -> dict:
+    return {"post_mortem": PostMortemFacts(action=PostMortemAction.NOTIFY_DEATH, requester_role="heir",
+                                           proof_of_death=proof, proof_of_standing=proof, wants_justification=True)}
+
+
+def test_gs16_a_death_report_without_proof_erases_nothing():
+    state = discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False))
+    state, commands = carry(state, T0)
+    assert not issued(commands, TaskAction.ERASE) and not issued(commands, TaskAction.SUPPRESS_MARKETING)
+    assert emails(commands)[-1] == "death_proof_request"
+
+
+def test_gs16_a_proven_death_stops_marketing_then_erases():
+    state, commands = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(True)), T0)
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and issued(commands, TaskAction.ERASE)
+
+
+def test_gs17_directives_on_file_go_first_to_the_dpo():
+    state = discovered(Right.POST_MORTEM, T0, holders=("crm", "directives"), **death(True))
+    assert state.status == Status.AWAITING_DECISION
+    state, commands = carry(state, T0)
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and not issued(commands, TaskAction.ERASE)
+    state = decided(state, ApplyDirectives(by="dpo", at=T0, erase=True))
+    _, commands = carry(state, T0)
+    assert ("directives", TaskAction.ERASE) in issued(commands)
+
+
+def test_gs18_a_directive_is_recorded_in_the_directives_system():
+    facts = PostMortemFacts(action=PostMortemAction.RECORD_DIRECTIVE, specific_consent=True)
+    state, commands = carry(confirm(discovered(Right.POST_MORTEM, T0, holders=(), post_mortem=facts), T0), T0)
+    assert issued(commands) == [("directives", TaskAction.RECORD_SUBMISSION)]
+
+
+def test_gs19_minor_at_collection_raises_a_priority_alert():
+    commands = decide(evolve(None, opened(Right.ERASURE, T0, minor_at_collection=True)), T0, POLICY)
+    assert any(getattr(c, "kind", "") == "minor_priority" for c in commands)
+    assert next(c for c in commands if getattr(c, "message_type", "") == "receipt").params == {"priority": True}
