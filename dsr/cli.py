@@ -126,5 +126,9 @@ def publish(event_file: Path, bootstrap: str, fresh: bool) -> None:
     click.echo(f"published {event['type']} id={event_id} to dsr.intake at {bootstrap}")
 
 
+from dsr.case_cli import case  # noqa: E402 - its own module: the DPO's commands
+
+main.add_command(case)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,10 +14,14 @@ from dsr.settings import Settings
 from dsr.vault import SqliteKeyVault
 from gdpr.lifecycle import CasePolicy
 from handlers.protocol import Adapter, AdapterRegistry
-from handlers.reference import CrmAdapter, NewsletterAdapter, RecruitmentAdapter, seed_sample_people
+from dsr.register import load_register
+from handlers.reference import (
+    CrmAdapter, DirectivesRegister, NewsletterAdapter, RecipientInbox, RecruitmentAdapter, seed_sample_people,
+)
 from handlers.runtime import run_task
 from streams.app import FaustPublisher, make_faust_app, wire
 from streams.context import Context, Controller, PipelineConfig
+from streams.register_view import RegisterView
 from streams.ports import MailTransport
 
 
@@ -36,7 +40,7 @@ def secret_from(settings: Settings, dev: bool) -> bytes:
     return path.read_text().strip().encode()
 
 
-def pipeline_config(settings: Settings, secret: bytes) -> PipelineConfig:
+def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | None = None) -> PipelineConfig:
     controller = Controller(name=settings.controller_name, dpo_email=settings.dpo_email,
                             postal_address=settings.controller_address,
                             privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy")
@@ -47,7 +51,10 @@ def pipeline_config(settings: Settings, secret: bytes) -> PipelineConfig:
         mail_from=settings.mail_from,
         controller=controller,
         dpo_language=settings.dpo_language,
-        policy=CasePolicy(task_timeout=timedelta(hours=settings.task_timeout_hours)),
+        marketing_systems=register.marketing_systems() if register else (),
+        policy=CasePolicy(task_timeout=timedelta(hours=settings.task_timeout_hours),
+                          case_retention=timedelta(days=settings.case_retention_days),
+                          recipients_by_system=register.recipients_by_system() if register else {}),
         verification_ttl=timedelta(days=settings.verification_ttl_days),
         download_ttl=timedelta(days=settings.download_ttl_days),
         smtp_attempts=settings.smtp_attempts,
@@ -57,32 +64,48 @@ def pipeline_config(settings: Settings, secret: bytes) -> PipelineConfig:
     )
 
 
-def reference_adapters(settings: Settings, secret: bytes) -> AdapterRegistry:
-    """The built-in CRM, recruitment and newsletter systems, on SQLite files under the data dir."""
+def reference_adapters(settings: Settings, secret: bytes, recipients: tuple[str, ...] = ()) -> AdapterRegistry:
+    """The built-in CRM, recruitment, newsletter and directives systems, on SQLite files under the data dir,
+    and an inbox standing in for each recipient that gets Art. 19 notices (R35)."""
     root = settings.data_dir / "systems"
     root.mkdir(parents=True, exist_ok=True)
     crm = CrmAdapter(root / "crm.sqlite3")
     recruitment = RecruitmentAdapter(root / "recruitment.sqlite3", cv_dir=root / "cv-files")
     newsletter = NewsletterAdapter(root / "newsletter.sqlite3", secret=secret)
+    directives = DirectivesRegister(root / "directives.sqlite3")
     if settings.sample_data:
         seed_sample_people(crm, recruitment, newsletter)
     wanted = set(settings.builtin_names())
-    return AdapterRegistry([a for a in (crm, recruitment, newsletter) if a.name in wanted])
+    systems = [a for a in (crm, recruitment, newsletter, directives) if a.name in wanted]
+    inboxes = [RecipientInbox(root / "recipients.sqlite3", name, secret) for name in recipients]
+    return AdapterRegistry(systems + inboxes)
+
+
+def register_view(settings: Settings) -> RegisterView:
+    return RegisterView(load_register(settings.register_file))
+
+
+def builtin_recipients(settings: Settings, register: RegisterView) -> tuple[str, ...]:
+    return settings.builtin_recipient_names(tuple(register.register.recipients))
 
 
 def build_context(settings: Settings, secret: bytes, publisher, *, transport: MailTransport | None = None,
                   registry: AdapterRegistry | None = None) -> Context:
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    register = register_view(settings)
     ctx = Context(
-        config=pipeline_config(settings, secret),
+        config=pipeline_config(settings, secret, register),
         vault=SqliteKeyVault(data_dir / "keys.sqlite3", secret),
         transport=transport or smtp_transport(settings),
         exports=FileExportStore(data_dir / "exports"),
         publisher=publisher,
+        register=register,
     )
-    registry = registry if registry is not None else reference_adapters(settings, secret)
-    ctx.task_runners = {name: _runner(ctx, registry.get(name)) for name in settings.builtin_names()}
+    recipients = builtin_recipients(settings, register)
+    registry = registry if registry is not None else reference_adapters(settings, secret, recipients)
+    names = [*settings.builtin_names(), *recipients]
+    ctx.task_runners = {name: _runner(ctx, registry.get(name)) for name in names}
     return ctx
 
 

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 
-from dsr.composition import build_app, secret_from
+from dsr.composition import build_app, register_view, secret_from
 from dsr.settings import Settings, load_settings
 from dsr.topics_admin import ensure_topics
 
@@ -51,6 +51,7 @@ def banner(settings: Settings, dev: bool) -> str:
         f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
         f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
         f"  data             {settings.data_dir.resolve()}",
+        f"  register         {settings.register_file or 'packaged sample (set DSR_REGISTER_FILE)'}",
     ]
     if dev and settings.smtp_host == "127.0.0.1" and settings.smtp_port == settings.sink_smtp_port:
         lines.insert(4, f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
@@ -64,7 +65,8 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
     with ExitStack() as cleanup:
         if dev:
             settings = start_embedded(settings, cleanup)
-        ensure_topics(settings.kafka_bootstrap, settings.system_names(), settings.partitions,
+        recipients = tuple(register_view(settings).register.recipients)  # Art. 19 notices go to their topics
+        ensure_topics(settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions,
                       settings.replication_factor)
         app, _ = build_app(settings, secret)
         say(banner(settings, dev))

@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SYSTEMS = "crm,recruitment,newsletter"
+DEFAULT_SYSTEMS = "crm,recruitment,newsletter,directives"
 
 
 class SettingsError(SystemExit):
@@ -45,12 +45,17 @@ class Settings(BaseSettings):
     verification_ttl_days: int = Field(default=14, ge=1, le=60)
     download_ttl_days: int = Field(default=7, ge=1, le=30)
     sample_data: bool = True
+    register_file: Path | None = Field(default=None, description="The company's record of processing (YAML); "
+                                  "unset: the packaged sample register.")
+    builtin_recipients: str | None = Field(default=None, description="Recipients whose Art. 19 notices an "
+                                           "in-process inbox records; default: every recipient in the register.")
+    case_retention_days: int = Field(default=1826, ge=30, le=3660, description="R51: case records kept after closure.")
     mailbox_port: int = Field(default=8025, ge=1, le=65535)
     sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_session_timeout: float = Field(default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move.")
 
-    @field_validator("systems", "builtin_adapters")
+    @field_validator("systems", "builtin_adapters", "builtin_recipients")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
         if value is None:
@@ -68,6 +73,11 @@ class Settings(BaseSettings):
         if self.builtin_adapters is None:
             return self.system_names()
         return tuple(n for n in self.builtin_adapters.split(",") if n)
+
+    def builtin_recipient_names(self, registered: tuple[str, ...]) -> tuple[str, ...]:
+        if self.builtin_recipients is None:
+            return registered
+        return tuple(n for n in self.builtin_recipients.split(",") if n)
 
     def base_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")

@@ -12,6 +12,7 @@ FORM_OWNERS: dict[EventType, str] = {
 NEWSLETTER = "newsletter"
 
 DIRECTIVES = "directives"  # the register of post-mortem directives (LIL 85, R38) is a system like the others
+DIRECTIVE_SUBMISSION = "dsr.post_mortem.directive"  # submission_type of the task that records a directive
 ALL_CHANNELS = ("email", "sms", "phone", "post")
 
 # The main action each right asks of the systems holding data (LEGAL §4).

@@ -5,11 +5,10 @@ from datetime import date
 
 from gdpr.case_state import CaseState, Status, TaskRecord, moved
 from gdpr.commands import CasePolicy, IssueTask
-from gdpr.routing import ALL_CHANNELS, DIRECTIVES, RIGHT_ACTIONS
+from gdpr.routing import ALL_CHANNELS, DIRECTIVE_SUBMISSION, DIRECTIVES, RIGHT_ACTIONS
 from schemas.intake import PostMortemAction, Right
 from schemas.tasks import ChangeKind, TaskAction, TaskStatus
 
-DIRECTIVE_SUBMISSION = "dsr.post_mortem.directive"
 CHANGES = {
     TaskAction.RECTIFY: ChangeKind.RECTIFICATION,
     TaskAction.ERASE: ChangeKind.ERASURE,

@@ -1,11 +1,46 @@
 """The adapter protocol: what a system holding personal data must be able to do, and say it can do."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.intake import Right
-from schemas.tasks import KeptItem, TaskAction
+from schemas.tasks import KeptItem, LegalHold, RecipientNotice, TaskAction
+
+# Fields a rectification may change (R25); postal_address is a dict of ADDRESS_FIELDS.
+RECTIFIABLE_FIELDS = ("first_name", "last_name", "phone", "postal_address")
+ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
+MARKETING_CHANNELS = ("email", "sms", "phone", "post")  # R32: one lawful basis per channel
+
+# Export tag on every record under restriction: its value says why. Art. 18(1) restrictions carry
+# the case (e.g. "accuracy_contested"); data kept under a legal hold carry "legal_hold:<hold_id>"
+# (R46). Distinct from "_restricted", which marks the 10-year invoice archive (Art. 17(3)(b)).
+RESTRICTION_TAG = "_restriction"
+
+# Verbs of a system holding personal data; NOTIFY_RECIPIENT belongs to recipients (RecipientInbox).
+DATA_ACTIONS = frozenset(TaskAction) - {TaskAction.NOTIFY_RECIPIENT}
+
+_RIGHTS_OF_ACTION: dict[TaskAction, tuple[Right, ...]] = {
+    TaskAction.EXPORT: (Right.ACCESS, Right.PORTABILITY),
+    TaskAction.ERASE: (Right.ERASURE,),
+    TaskAction.RECTIFY: (Right.RECTIFICATION,),
+    TaskAction.RESTRICT: (Right.RESTRICTION,),
+    TaskAction.LIFT_RESTRICTION: (Right.RESTRICTION,),
+    TaskAction.SUPPRESS_MARKETING: (Right.OBJECTION, Right.CONSENT_WITHDRAWAL),
+}
+
+
+class TaskRefused(ValueError):
+    """The adapter will not act on this task. The message never holds personal data: it reaches the case."""
+
+
+class UnsupportedAction(TaskRefused):
+    """The task asks for a verb the adapter does not declare."""
+
+
+class InvalidTask(TaskRefused):
+    """The task's fields cannot be acted on (unknown field, no channel ...)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +64,28 @@ class ErasureReport:
 
 
 @dataclass(frozen=True)
+class RectificationReport:
+    """Fields actually changed, as (old, new); old None means the field was completed (R25)."""
+
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RestrictionReport:
+    """Records under the Art. 18 mark (restrict) or freed from it (lift_restriction)."""
+
+    items: int
+
+
+@dataclass(frozen=True)
+class SuppressionReport:
+    """Marketing channels this system no longer uses for the person, and what it keeps to honour that (R45)."""
+
+    channels: tuple[str, ...]
+    kept: tuple[KeptItem, ...] = ()
+
+
+@dataclass(frozen=True)
 class Export:
     """The subject's data in one system: records grouped by category, each field tagged by origin."""
 
@@ -44,13 +101,26 @@ class Capabilities:
     rights: frozenset[Right]
 
 
+def capabilities_for(actions: Iterable[TaskAction]) -> Capabilities:
+    """The rights a set of verbs can serve: export gives access and portability, erase erasure, and so on."""
+    actions = frozenset(actions)
+    rights = frozenset(r for action in actions for r in _RIGHTS_OF_ACTION.get(action, ()))
+    return Capabilities(actions=actions, rights=rights)
+
+
 class Adapter(Protocol):
     """A system holding personal data. Every verb is idempotent: the runtime may call it twice.
 
-    Contract (tests/contract/test_adapters.py): lookup reflects what record_submission stored;
-    export returns every record of the subject; erase removes them (or reports what it keeps
-    and why) and a second erase finds nothing more; lookup after erase says holds_data=False
-    unless items were kept.
+    Contract (tests/contract/test_adapters.py, test_rights_verbs.py):
+    - lookup reflects what record_submission stored; export returns every record of the subject.
+    - erase removes the records (or reports what it keeps and why); a second erase finds nothing
+      more; lookup after erase says holds_data=False unless items were kept. Categories named by a
+      hold ('*': all) stay, tagged RESTRICTION_TAG, and are reported as kept (R26, R46).
+    - rectify changes only RECTIFIABLE_FIELDS the system holds, in every record that has them (R25).
+    - restrict tags every record of the subject with RESTRICTION_TAG and keeps it out of marketing,
+      scoring and sharing; lift_restriction removes the tag (R27, Art. 18(2)).
+    - suppress_marketing stops the given channels (never empty) and reports what it keeps (R30-R32, R45).
+    Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 
     name: str
@@ -62,7 +132,29 @@ class Adapter(Protocol):
 
     def export(self, subject: Subject) -> Export: ...
 
-    def erase(self, subject: Subject) -> ErasureReport: ...
+    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport: ...
+
+    def rectify(self, subject: Subject, changes: dict) -> RectificationReport: ...
+
+    def restrict(self, subject: Subject, reason: str) -> RestrictionReport: ...
+
+    def lift_restriction(self, subject: Subject) -> RestrictionReport: ...
+
+    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
+                           source: str = "objection") -> SuppressionReport: ...
+
+
+class Recipient(Protocol):
+    """Someone the controller disclosed data to (processor, franchisee): receives Art. 19 notices (R35).
+
+    Contract (tests/contract/test_recipients.py): receive is idempotent by task id and keeps no
+    plaintext address; notices lists what was received.
+    """
+
+    name: str
+    capabilities: Capabilities
+
+    def receive(self, task_id: str, notice: RecipientNotice, subject: Subject) -> None: ...
 
 
 class UnknownSystem(LookupError):
@@ -72,13 +164,13 @@ class UnknownSystem(LookupError):
 class AdapterRegistry:
     """Adapters by system name; asking for a missing one fails loudly with the fix."""
 
-    def __init__(self, adapters: list[Adapter] | None = None) -> None:
+    def __init__(self, adapters: list[Adapter | Recipient] | None = None) -> None:
         self._adapters = {a.name: a for a in adapters or []}
 
-    def register(self, adapter: Adapter) -> None:
+    def register(self, adapter: Adapter | Recipient) -> None:
         self._adapters[adapter.name] = adapter
 
-    def get(self, system: str) -> Adapter:
+    def get(self, system: str) -> Adapter | Recipient:
         try:
             return self._adapters[system]
         except KeyError:

@@ -2,22 +2,34 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
-from handlers.protocol import Adapter, Subject
+from handlers.protocol import (
+    MARKETING_CHANNELS,
+    Adapter,
+    InvalidTask,
+    Recipient,
+    Subject,
+    TaskRefused,
+    UnsupportedAction,
+)
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
 
 Opener = Callable[[Sealed], dict]
 Sealer = Callable[[str, dict], Sealed]
 
+ALL = "all"  # suppress_marketing: a task naming "all" (or no channel) stops every channel (R30, GS-08)
+DEFAULT_SUPPRESSION_SOURCE = "objection"  # Art. 21(2)-(3), unless the task says "withdrawal" (R31)
+
 
 class TransientAdapterError(Exception):
     """The system may succeed later (database down, timeout)."""
 
 
-async def run_task(adapter: Adapter, task: Task, open_sealed: Opener, seal: Sealer,
+async def run_task(adapter: Adapter | Recipient, task: Task, open_sealed: Opener, seal: Sealer,
                    attempts: int = 3, backoff: float = 0.5, timeout: float = 60.0) -> TaskResult:
     """Run with retries on transient errors and a timeout; always return a result, never raise."""
     error = "not attempted"
@@ -28,28 +40,105 @@ async def run_task(adapter: Adapter, task: Task, open_sealed: Opener, seal: Seal
         except (TransientAdapterError, TimeoutError) as exc:
             error = f"{type(exc).__name__} after {attempt} attempt(s)"
             await asyncio.sleep(backoff * 2 ** (attempt - 1))
+        except TaskRefused as exc:  # its message is written to carry no personal data
+            return _result(task, TaskStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the case must hear about it, not lose the task
             return _result(task, TaskStatus.FAILED, error=f"{type(exc).__name__}: the system could not act")
     return _result(task, TaskStatus.FAILED, error=error)
 
 
-def _act(adapter: Adapter, task: Task, open_sealed: Opener, seal: Sealer) -> dict:
+@dataclass(frozen=True)
+class _Call:
+    """One task on one adapter, with the subject opened and the sealing functions at hand."""
+
+    adapter: Any
+    task: Task
+    subject: Subject
+    open_sealed: Opener
+    seal: Sealer
+
+
+def _act(adapter: Adapter | Recipient, task: Task, open_sealed: Opener, seal: Sealer) -> dict:
+    declared = adapter.capabilities.actions
+    if task.action not in declared:
+        raise UnsupportedAction(
+            f"system '{adapter.name}' does not support '{task.action.value}' (it declares: "
+            f"{', '.join(sorted(a.value for a in declared)) or 'nothing'}); route the task to a system that "
+            f"declares it, or add the verb to the adapter")
     subject = Subject(**open_sealed(task.subject))
-    if task.action not in adapter.capabilities.actions:
-        raise ValueError(f"{adapter.name} does not support {task.action}")
-    if task.action == TaskAction.LOOKUP:
-        answer = adapter.lookup(subject)
-        return {"holds_data": answer.holds_data, "channels": list(answer.channels)}
-    if task.action == TaskAction.ERASE:
-        report = adapter.erase(subject)
-        return {"erased_items": report.erased_items, "kept": list(report.kept)}
-    if task.action == TaskAction.EXPORT:
-        export = adapter.export(subject)
-        return {"exported_items": export.item_count(),
-                "export": seal(task.subject_ref, {"system": adapter.name, "records": export.records})}
-    payload = open_sealed(task.payload) if task.payload else {}
-    adapter.record_submission(task.subject_request_id, task.submission_type or "", subject, payload)
+    return _VERBS[task.action](_Call(adapter, task, subject, open_sealed, seal))
+
+
+def _lookup(call: _Call) -> dict:
+    answer = call.adapter.lookup(call.subject)
+    return {"holds_data": answer.holds_data, "channels": list(answer.channels)}
+
+
+def _export(call: _Call) -> dict:
+    export = call.adapter.export(call.subject)
+    return {"exported_items": export.item_count(),
+            "export": call.seal(call.task.subject_ref, {"system": call.adapter.name, "records": export.records})}
+
+
+def _erase(call: _Call) -> dict:
+    report = call.adapter.erase(call.subject, holds=tuple(call.task.holds))  # R46: held data stay, restricted
+    return {"erased_items": report.erased_items, "kept": list(report.kept)}
+
+
+def _rectify(call: _Call) -> dict:
+    """R25: the result names the fields changed; old and new values travel sealed, for the outcome e-mail."""
+    payload = call.open_sealed(call.task.payload) if call.task.payload else {}
+    report = call.adapter.rectify(call.subject, payload.get("changes") or {})
+    if not report.changed:
+        return {}
+    changes = {name: {"old": old, "new": new} for name, (old, new) in report.changed.items()}
+    return {"fields_changed": sorted(report.changed), "changes": call.seal(call.task.subject_ref, changes)}
+
+
+def _restrict(call: _Call) -> dict:
+    if not call.task.reason:
+        raise InvalidTask("restrict needs the Art. 18(1) case in 'reason'")
+    return {"restricted_items": call.adapter.restrict(call.subject, call.task.reason).items}
+
+
+def _lift_restriction(call: _Call) -> dict:
+    return {"restricted_items": call.adapter.lift_restriction(call.subject).items}
+
+
+def _suppress_marketing(call: _Call) -> dict:
+    channels = tuple(call.task.channels)
+    if not channels or ALL in channels:
+        channels = MARKETING_CHANNELS
+    source = call.task.reason or DEFAULT_SUPPRESSION_SOURCE
+    report = call.adapter.suppress_marketing(call.subject, channels, source=source)
+    return {"suppressed_channels": list(report.channels), "kept": list(report.kept)}
+
+
+def _notify_recipient(call: _Call) -> dict:
+    if call.task.notice is None:
+        raise InvalidTask("notify_recipient needs a notice")
+    call.adapter.receive(call.task.task_id, call.task.notice, call.subject)  # Art. 19, R35
     return {}
+
+
+def _record_submission(call: _Call) -> dict:
+    payload = call.open_sealed(call.task.payload) if call.task.payload else {}
+    call.adapter.record_submission(call.task.subject_request_id, call.task.submission_type or "", call.subject,
+                                   payload)
+    return {}
+
+
+_VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
+    TaskAction.LOOKUP: _lookup,
+    TaskAction.EXPORT: _export,
+    TaskAction.ERASE: _erase,
+    TaskAction.RECTIFY: _rectify,
+    TaskAction.RESTRICT: _restrict,
+    TaskAction.LIFT_RESTRICTION: _lift_restriction,
+    TaskAction.SUPPRESS_MARKETING: _suppress_marketing,
+    TaskAction.NOTIFY_RECIPIENT: _notify_recipient,
+    TaskAction.RECORD_SUBMISSION: _record_submission,
+}
 
 
 def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:

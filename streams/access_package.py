@@ -1,20 +1,41 @@
-"""The access copy (Art. 15(3)): every system's export gathered into one sealed zip, served by link."""
+"""The copies people download: access (Art. 15(3)) and portability (Art. 20), sealed zips served by link."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
 
 from gdpr.lifecycle import CaseState
+from schemas.intake import Right
 from streams.audit import audit
 from streams.context import Context
+from streams.information_page import render_information
 from streams.intake import reference
 
-README = """Copie de vos données personnelles / Copy of your personal data
+ACCESS_README = """Copie de vos données personnelles / Copy of your personal data
 Référence / Reference: {reference}
 
-Chaque fichier <système>.json contient les données que ce système détient sur vous.
-Each <system>.json file holds the data that system keeps about you.
+Chaque fichier <système>.json contient les données que ce système détient sur vous ; le dossier csv/
+les reprend en tableaux. information.html décrit les traitements : finalités, destinataires nommés,
+durées de conservation avec vos propres dates, vos droits (article 15, paragraphe 1, du RGPD).
+Each <system>.json file holds the data that system keeps about you; the csv/ folder has the same as
+tables. information.html describes the processing: purposes, named recipients, retention periods with
+your own dates, your rights (Art. 15(1) GDPR).
+Fields named in "_inferred_fields" were derived by us (for example a lead score), not given by you.
+"""
+
+PORTABILITY_README = """Vos données portables / Your portable data (article 20 du RGPD / Art. 20 GDPR)
+Référence / Reference: {reference}
+
+Données que vous nous avez fournies et données observées sur votre activité, pour les traitements
+fondés sur votre consentement ou sur un contrat ; les données déduites (par exemple un score) en sont
+exclues mais restent accessibles au titre du droit d'accès.
+Data you provided and data observed about your activity, for processing based on your consent or on a
+contract; inferred data (for example a score) are excluded, but remain available under the right of access.
+
+Format : JSON (<système>.json) et CSV (csv/<système>-<catégorie>.csv), UTF-8.
+Champs / Fields: "_origin" = provided (fourni) | observed (observé); other fields are named as in our systems.
 """
 
 
@@ -22,14 +43,40 @@ def build_access_package(ctx: Context, state: CaseState) -> None:
     """Assemble once (idempotent) and seal under the subject's key."""
     if ctx.exports.package(state.request_id) is not None:
         return
-    parts = ctx.exports.parts(state.request_id)
+    parts = {system: ctx.sealer.open(part)["records"] for system, part in ctx.exports.parts(state.request_id).items()}
+    portability = state.right == Right.PORTABILITY
+    if portability:
+        parts = {system: ctx.register.portable(system, records) for system, records in parts.items()}
+    readme = (PORTABILITY_README if portability else ACCESS_README).format(reference=reference(state.request_id))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", README.format(reference=reference(state.request_id)))
-        for system, part in sorted(parts.items()):
-            data = ctx.sealer.open(part)
-            archive.writestr(f"{system}.json", json.dumps(data, ensure_ascii=False, indent=2))
+        archive.writestr("README.txt", readme)
+        for system, records in sorted(parts.items()):
+            write_system(archive, system, records)
+        if not portability:  # Art. 15(1): the information about the processing, with the person's own dates
+            information = ctx.register.access_information(sorted(parts), parts)
+            archive.writestr("information.json", json.dumps(information, ensure_ascii=False, indent=2))
+            archive.writestr("information.html", render_information(information, reference(state.request_id)))
     ctx.exports.put_package(state.request_id, ctx.sealer.seal_bytes(state.subject_ref, buffer.getvalue()))
+
+
+def write_system(archive: zipfile.ZipFile, system: str, records: dict[str, list[dict]]) -> None:
+    archive.writestr(f"{system}.json", json.dumps({"system": system, "records": records}, ensure_ascii=False,
+                                                   indent=2))
+    for category, rows in sorted(records.items()):
+        if rows:
+            archive.writestr(f"csv/{system}-{category}.csv", to_csv(rows))
+
+
+def to_csv(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                         for k, v in row.items()})
+    return out.getvalue()
 
 
 def open_access_package(ctx: Context, request_id: str) -> bytes | None:

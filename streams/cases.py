@@ -4,11 +4,13 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from datetime import datetime
 
+from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
-    CaseState, Command, DestroySubjectKey, IssueTask, RaiseAlert, SendEmail, decide, evolve, record_done, task_id,
+    CaseState, Command, DestroySubjectKey, IssueTask, PurgeCaseRecord, RaiseAlert, SendEmail, decide, evolve,
+    record_done, task_id,
 )
-from schemas.cases import ClockTicked, parse_case_event
-from schemas.tasks import Task
+from schemas.cases import ClockTicked, DpoDecided, parse_case_event
+from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -18,6 +20,8 @@ from streams.notices import email_for
 from streams.sealing import SubjectForgotten
 
 CaseTable = MutableMapping[str, bytes]
+PURGE = "case:purge"
+SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
 
 
 def load(cases: CaseTable, request_id: str) -> CaseState | None:
@@ -32,14 +36,33 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     except ValueError as exc:
         raise Rejected(f"invalid case event: {type(exc).__name__}") from None
     before = load(cases, event.request_id)
+    if isinstance(event, DpoDecided) and before is not None:
+        await _audit_decision(ctx, before, event)
     state = evolve(before, event)
     if state is None:
         return  # an event for a request that is not a case (a form submission): nothing to coordinate
     now = ctx.clock()
     state = await carry_out(ctx, state, decide(state, now, ctx.config.policy), now)
+    if PURGE in state.done:
+        cases.pop(event.request_id, None)  # R51: the case record itself is gone
+        return
     if state != before:
         cases[event.request_id] = state.to_bytes()
         await _audit_change(ctx, before, state, event)
+
+
+async def _audit_decision(ctx: Context, state: CaseState, event: DpoDecided) -> None:
+    """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason."""
+    decision = event.decision
+    try:
+        check(state, decision)
+        refused = None
+    except DecisionRefused as exc:
+        refused = str(exc)
+    detail = decision.model_dump(mode="json", exclude={"by", "at", "kind"}) | {"refused": refused}
+    await audit(ctx, "dpo_decision_refused" if refused else "dpo_decision", request_id=state.request_id,
+                subject_ref=state.subject_ref, dedup=f"decision:{decision.kind}:{decision.at.isoformat()}",
+                detail={"kind": decision.kind, "by": decision.by, "at": decision.at.isoformat(), **detail})
 
 
 async def carry_out(ctx: Context, state: CaseState, commands: list[Command], now: datetime) -> CaseState:
@@ -60,19 +83,24 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
                     dedup=command.command_id, detail=command.detail)
     elif isinstance(command, DestroySubjectKey):
         await _destroy_key(ctx, state)
+    elif isinstance(command, PurgeCaseRecord):
+        await audit(ctx, "case_purged", request_id=state.request_id, dedup="purged",
+                    detail={"closed_at": state.closed_at.isoformat() if state.closed_at else None})
 
 
 async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
     if state.subject is None:
         raise Rejected("case has no sealed subject left to issue a task for")
     task = Task(
-        task_id=task_id(state, command.system, command.action),
+        task_id=task_id(state, command.system, command.action, command.key),
         subject_request_id=state.request_id,
         system=command.system,
         action=command.action,
         subject_ref=state.subject_ref,
         subject=state.subject,
+        payload=state.payload if command.action in SEALED_PAYLOAD_ACTIONS else None,
         issued_at=now,
+        **command.params,
     )
     await ctx.publisher.publish(topics.tasks(command.system), state.request_id, task.to_bytes())
     await audit(ctx, "task_issued", request_id=state.request_id, system=command.system,
@@ -81,7 +109,7 @@ async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: d
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
     try:
-        if command.message_type == "outcome_access":
+        if command.message_type in ("outcome_access", "outcome_portability"):
             build_access_package(ctx, state)
         request = email_for(ctx, state, command, now)
     except SubjectForgotten:

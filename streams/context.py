@@ -8,6 +8,7 @@ from typing import Awaitable, Callable
 from gdpr.lifecycle import CasePolicy
 from schemas.tasks import Task, TaskResult
 from streams.email_templates import EmailRenderer
+from streams.register_view import RegisterView
 from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
 from streams.sealing import Sealer
 
@@ -38,6 +39,7 @@ class PipelineConfig:
     public_url: str
     systems: tuple[str, ...]
     mail_from: str
+    marketing_systems: tuple[str, ...] = ("crm", "newsletter")  # from the register: told to stop on objection
     controller: Controller = Controller()
     dpo_language: str = "fr"
     policy: CasePolicy = CasePolicy()
@@ -57,6 +59,7 @@ class Context:
     transport: MailTransport
     exports: ExportStore
     publisher: Publisher
+    register: RegisterView  # the record of processing (R44): purposes, recipients, bases, retention
     renderer: EmailRenderer = field(default_factory=EmailRenderer)
     task_runners: dict[str, TaskRunner] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now

@@ -5,10 +5,13 @@ from datetime import datetime
 
 from gdpr.deadlines import receipt_day
 from gdpr.lifecycle import stable_id
-from gdpr.routing import UnsupportedRight, action_for, data_categories, submission_systems
-from schemas.cases import CaseOpened
+from gdpr.identity import identity_level
+from gdpr.minors import consent_is_valid, minor_on
+from gdpr.routing import data_categories, submission_systems
+from schemas.cases import CaseOpened, PostMortemFacts, RequestDetails
 from schemas.intake import (
-    FORM_TYPES, Channel, CloudEvent, ConsentChanged, EventType, IntakeError, RightsRequested, parse_intake,
+    FORM_TYPES, Channel, CloudEvent, ConsentChanged, EventType, IntakeError, MarketingConsent, PostMortemAction, Right,
+    RightsRequested, parse_intake,
 )
 from schemas.notifications import EmailRequested, Recipient
 from schemas.tasks import Task, TaskAction
@@ -40,8 +43,8 @@ async def on_intake_message(ctx: Context, raw: bytes) -> None:
 async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsRequested) -> None:
     """Open a case; the request id derives from the CloudEvent id, so a duplicate opens nothing new."""
     try:
-        action_for(data.subject_request_type)
-    except UnsupportedRight as exc:
+        details = request_details(data)
+    except ValueError as exc:
         raise Rejected(str(exc)) from None
     request_id = stable_id("request", event.id)
     ref = ctx.sealer.ref(data.email())
@@ -53,17 +56,63 @@ async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsReque
         language=data.language,
         received_at=data.submitted_time or event.time,  # R2: arrival at an official channel
         systems=list(ctx.config.systems),
+        marketing_systems=[s for s in ctx.config.marketing_systems if s in ctx.config.systems],
         subject=ctx.sealer.seal(ref, {"email": data.email(), "name": data.subject_name or ""}),
+        details=details,
+        payload=_sealed_payload(ctx, ref, data),
+        reply_to=_reply_to(ctx, ref, data),
     )
     await ctx.publisher.publish(topics.CASES, request_id, opened.to_bytes())
     await audit(ctx, "request_received", request_id=request_id, subject_ref=ref, dedup=event.id,
                 detail={"right": data.subject_request_type.value, "source": event.source})
 
 
+def request_details(data: RightsRequested) -> RequestDetails:
+    """The procedural facts of a request; raises ValueError for what the law does not let us accept."""
+    pm = data.post_mortem
+    if pm and pm.action == PostMortemAction.RECORD_DIRECTIVE and not pm.specific_consent:
+        raise ValueError("post_mortem.specific_consent must be true: directives need their own consent, "
+                         "accepting the terms and conditions is not consent (LIL 85-I, R38)")
+    facts = None
+    if pm is not None:
+        facts = PostMortemFacts(action=pm.action, requester_role=pm.requester_role,
+                                specific_consent=pm.specific_consent, proof_of_death=pm.proof_of_death,
+                                proof_of_standing=pm.proof_of_standing, wants_justification=pm.wants_justification,
+                                executor_named=bool(pm.executor_name))
+    death = pm is not None and pm.action == PostMortemAction.NOTIFY_DEATH
+    return RequestDetails(
+        identity_level=identity_level(data.identity_assurance, data.email(), None if death else data.contact_email),
+        channels=data.channels, objection_scope=data.objection_scope if data.subject_request_type == Right.OBJECTION
+        else None, restriction_ground=data.restriction_ground, minor_at_collection=data.minor_at_collection,
+        post_mortem=facts,
+    )
+
+
+def _sealed_payload(ctx: Context, ref: str, data: RightsRequested):
+    if data.rectification is not None:
+        return ctx.sealer.seal(ref, {"changes": data.rectification.changes()})
+    pm = data.post_mortem
+    if pm is not None and pm.action == PostMortemAction.RECORD_DIRECTIVE:
+        return ctx.sealer.seal(ref, {"instructions": pm.instructions or "", "executor_name": pm.executor_name or "",
+                                     "specific_consent": True, "language": data.language.value})
+    return None
+
+
+def _reply_to(ctx: Context, ref: str, data: RightsRequested):
+    """An heir or executor reporting a death gets the answers, not the deceased's address (LIL 85)."""
+    pm = data.post_mortem
+    if pm is None or pm.action != PostMortemAction.NOTIFY_DEATH:
+        return None
+    if data.contact_email is None:
+        raise Rejected("a death notification needs contact_email: the address of the heir or executor reporting it")
+    return ctx.sealer.seal(ref, {"email": data.contact_email, "name": pm.requester_name or ""})
+
+
 async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
     """Record who gave which data to which system, with what consent; acknowledge to the person."""
     submission_id = stable_id("submission", event.id)
     ref = ctx.sealer.ref(data.email)
+    data = _with_valid_consent(data, receipt_day(event.time))
     systems = submission_systems(event.type, data.marketing_consent, ctx.config.systems)
     payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
     for system in systems:
@@ -99,6 +148,14 @@ async def _send_submission_task(ctx, submission_id, system, ref, event, payload,
     await ctx.publisher.publish(topics.tasks(system), submission_id, task.to_bytes())
 
 
+def _with_valid_consent(data, day):
+    """Consent given under 15 without a parent's counts as no consent at all (LIL 45, R41)."""
+    if consent_is_valid(data.birth_date, data.parental_consent, day):
+        return data
+    return data.model_copy(update={"marketing_consent": MarketingConsent(
+        wording_version=data.marketing_consent.wording_version)})
+
+
 def _name(data) -> str:
     return f"{getattr(data, 'first_name', '')} {getattr(data, 'last_name', '')}".strip()
 
@@ -112,6 +169,7 @@ def _submission_facts(event: CloudEvent, data, systems: list[str]) -> dict:
         "consent": {c.value: getattr(consent, c.value) for c in Channel},
         "wording_version": consent.wording_version,
         "submitted_at": event.time.isoformat(),
+        "minor_at_collection": minor_on(data.birth_date, receipt_day(event.time)),
     }
 
 

@@ -5,11 +5,12 @@ from pydantic import ValidationError
 
 from schemas.cases import TaskAnswered
 from schemas.intake import describe
-from schemas.tasks import TaskAction, TaskResult
+from schemas.tasks import TaskResult
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
+from streams.sealing import SubjectForgotten
 
 
 async def on_task_result(ctx: Context, raw: bytes) -> None:
@@ -21,9 +22,20 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
                 action=result.action.value, status=result.status.value, dedup=f"{result.task_id}:{result.status}",
                 detail={"erased_items": result.erased_items, "exported_items": result.exported_items,
                         "kept": len(result.kept), "error": result.error})
-    if result.action == TaskAction.RECORD_SUBMISSION:
-        return  # form submissions are not cases; the audit record is their trace
+    # Form submissions are not cases: forwarded like the rest, the coordinator finds no case and stops there.
+    portable = None
     if result.export is not None:
         ctx.exports.put_part(result.subject_request_id, result.system, result.export)
-    answered = TaskAnswered(request_id=result.subject_request_id, result=result.model_copy(update={"export": None}))
+        portable = portable_items(ctx, result)
+    answered = TaskAnswered(request_id=result.subject_request_id, result=result.model_copy(update={"export": None}),
+                            portable_items=portable)
     await ctx.publisher.publish(topics.CASES, result.subject_request_id, answered.to_bytes())
+
+
+def portable_items(ctx: Context, result: TaskResult) -> int:
+    """R28: how many of the exported records are portable (consent or contract; provided or observed)."""
+    try:
+        records = ctx.sealer.open(result.export)["records"]
+    except SubjectForgotten:
+        return 0
+    return sum(len(rows) for rows in ctx.register.portable(result.system, records).values())

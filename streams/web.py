@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from pathlib import Path
 
 import faust
@@ -14,7 +15,7 @@ from gdpr.tokens import TokenError, verify_token
 from schemas.cases import IdentityConfirmed
 from schemas.intake import describe
 from schemas.tasks import Task
-from streams import topics
+from streams import dpo_api, topics
 from streams.access_package import open_access_package
 from streams.cases import CaseTable, load
 from streams.context import Context
@@ -99,10 +100,49 @@ def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
             status, answer = open_task(ctx, request.headers.get("Authorization", ""), body)
             return self.json(answer, status=status)
 
+    register_dpo_api(app, ctx, cases)
+
     @app.page("/download/{token}")
     class Download(faust.web.View):
         async def get(self, request, token):
             return download(self, ctx, token)
+
+
+def register_dpo_api(app: faust.App, ctx: Context, cases: CaseTable) -> None:
+    """`dsr case ...` talks to these; every call needs the DPO token."""
+
+    def denied(view):
+        return view.json({"error": "missing or wrong DPO token (dsr case derives it from DSR_SECRET_KEY)"},
+                         status=401)
+
+    @app.page("/api/cases")
+    class Cases(faust.web.View):
+        async def get(self, request):
+            if not dpo_api.authorized(ctx, request.headers.get("Authorization", "")):
+                return denied(self)
+            return self.json({"cases": dpo_api.list_cases(cases, request.query.get("which", "open"))})
+
+    @app.page("/api/cases/{ref}")
+    class Case(faust.web.View):
+        async def get(self, request, ref):
+            if not dpo_api.authorized(ctx, request.headers.get("Authorization", "")):
+                return denied(self)
+            state = dpo_api.find(cases, ref)
+            if state is None:
+                return self.json({"error": f"no case '{ref}'"}, status=404)
+            return self.json(dpo_api.show_case(state))
+
+    @app.page("/api/cases/{ref}/decisions")
+    class Decisions(faust.web.View):
+        async def post(self, request, ref):
+            if not dpo_api.authorized(ctx, request.headers.get("Authorization", "")):
+                return denied(self)
+            try:
+                body = json.loads(await self.read_request_content(request))
+            except ValueError:
+                return self.json({"error": "the body must be a JSON object"}, status=400)
+            status, answer = await dpo_api.decide(ctx, cases, ref, body if isinstance(body, dict) else {})
+            return self.json(answer, status=status)
 
 
 def verify_page(ctx: Context, cases: CaseTable, token_text: str, confirm: bool) -> tuple[str, int, bool]:

@@ -1,75 +1,68 @@
-"""The shared base of the SQLite reference systems: database, export categories and the adapter verbs."""
+"""The shared base of the SQLite reference systems: export categories and the adapter verbs."""
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from handlers.memory import capabilities_for
-from handlers.protocol import ErasureReport, Export, LookupAnswer, Subject
+from handlers.protocol import (
+    ADDRESS_FIELDS,
+    DATA_ACTIONS,
+    RECTIFIABLE_FIELDS,
+    ErasureReport,
+    Export,
+    LookupAnswer,
+    RectificationReport,
+    RestrictionReport,
+    Subject,
+    SuppressionReport,
+    TaskRefused,
+    capabilities_for,
+)
+from handlers.reference import marks
+from handlers.reference.db import (
+    Clock,
+    Conn,
+    Database,
+    add_years,
+    count_rows,
+    delete_rows,
+    exists,
+    plain_row,
+    table_columns,
+    utcnow,
+)
+from handlers.verbs import (
+    ALL_CATEGORIES,
+    ART18,
+    check_changes,
+    check_channels,
+    check_code,
+    held_categories,
+    hold_basis,
+    hold_reason,
+    kept_by_hold,
+    new_value,
+    normal_address,
+    tagged,
+)
 from schemas.identity import normalize_email
-from schemas.tasks import KeptItem, TaskAction
+from schemas.tasks import KeptItem, LegalHold
 
-Clock = Callable[[], datetime]
-Conn = sqlite3.Connection
-
-BOOL_FIELDS = frozenset({"granted", "talent_pool_consent"})
+__all__ = ["Category", "Clock", "Conn", "SqliteSystem", "UnsupportedSubmission", "add_years", "delete_rows",
+           "plain_row", "unsupported", "utcnow"]
 
 # Keys of what was already written (submission ids, seed keys): kept after erasure, and holding no
 # personal data, so a replayed task or a restart's seeding never brings an erased person back.
 LEDGER_SQL = "CREATE TABLE IF NOT EXISTS processed (key TEXT PRIMARY KEY, at TEXT NOT NULL);"
 
+# The columns holding each rectifiable field (R25); a table holds a field if it has all its columns.
+FIELD_COLUMNS = {name: (name,) for name in RECTIFIABLE_FIELDS} | {"postal_address": ADDRESS_FIELDS}
 
-class UnsupportedSubmission(ValueError):
+
+class UnsupportedSubmission(TaskRefused):
     """A form this system does not own was routed to it."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-class _Database:
-    """One SQLite file behind a lock: the runtime calls the verbs from worker threads."""
-
-    def __init__(self, path: str | Path, schema: str) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._conn.execute("PRAGMA secure_delete=ON")  # erased rows are zeroed, not left in free pages
-        if str(path) != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(LEDGER_SQL + schema)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def purge_wal(self) -> None:
-        """Copy the WAL into the database and empty it: its old frames still hold erased rows."""
-        with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 @dataclass(frozen=True)
@@ -88,10 +81,12 @@ class SqliteSystem:
     name = ""
     SCHEMA = ""
     CATEGORIES: tuple[Category, ...] = ()
+    RECTIFIABLE_TABLES: tuple[str, ...] = ()  # tables whose rows hold the person's own fields (R25)
+    MARKETING_CHANNELS: tuple[str, ...] = ()  # channels this system markets on (R30-R32)
 
     def __init__(self, path: str | Path, clock: Clock = utcnow) -> None:
-        self.capabilities = capabilities_for(TaskAction)
-        self._db = _Database(path, self.SCHEMA)
+        self.capabilities = capabilities_for(DATA_ACTIONS)
+        self._db = Database(path, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
         self._clock = clock
 
     def close(self) -> None:
@@ -104,27 +99,72 @@ class SqliteSystem:
     def lookup(self, subject: Subject) -> LookupAnswer:
         email = normalize_email(subject.email)
         with self._db.transaction() as conn:
-            held = any(_exists(conn, c.table, email) for c in self.CATEGORIES)
+            held = any(exists(conn, c.table, email) for c in self.CATEGORIES)
             return LookupAnswer(holds_data=held, channels=self._channels(conn, email) if held else ())
 
     def export(self, subject: Subject) -> Export:
         email = normalize_email(subject.email)
         with self._db.transaction() as conn:
-            records = {c.name: rows for c in self.CATEGORIES if (rows := self._rows(conn, c, email))}
+            reasons = marks.reasons_by_category(conn, email)
+            records = {c.name: rows for c in self.CATEGORIES
+                       if (rows := self._rows(conn, c, email, marks.reasons_for(reasons, c.name)))}
             records.update(self._archived(conn, email))
         return Export(records=records)
 
-    def erase(self, subject: Subject) -> ErasureReport:
+    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport:
+        """R26: erase every category except those under a hold, which stay, marked restricted (R46)."""
         email = normalize_email(subject.email)
+        held = held_categories([c.name for c in self.CATEGORIES], holds)
         with self._db.transaction() as conn:
-            self._before_erase(conn, email)
-            erased = sum(delete_rows(conn, c.table, email) for c in self.CATEGORIES)
-            kept = self._after_erase(conn, email, erased)
+            self._before_erase(conn, email, frozenset(held))
+            erased = sum(delete_rows(conn, c.table, email) for c in self.CATEGORIES if c.name not in held)
+            kept = self._after_erase(conn, email, erased) + self._hold(conn, email, held)
         self._db.purge_wal()
         return ErasureReport(erased_items=erased, kept=kept)
 
+    def rectify(self, subject: Subject, changes: dict) -> RectificationReport:
+        """R25: each field the system holds is corrected in every row of the subject that has it."""
+        changes, email = check_changes(changes), normalize_email(subject.email)
+        changed: dict[str, tuple[Any, Any]] = {}
+        with self._db.transaction() as conn:
+            for table in self.RECTIFIABLE_TABLES:
+                _rectify_table(conn, table, email, changes, changed)
+        self._db.purge_wal()  # the old values must not linger in the WAL
+        return RectificationReport(changed=changed)
+
+    def restrict(self, subject: Subject, reason: str) -> RestrictionReport:
+        """Art. 18(2), R27: every record of the subject is marked; storage only from now on."""
+        reason, email = check_code(reason, "restriction reason"), normalize_email(subject.email)
+        with self._db.transaction() as conn:
+            count = self._count(conn, email)
+            if count:  # nothing is recorded about someone the system does not hold
+                marks.mark(conn, email, ALL_CATEGORIES, ART18, reason, self._now())
+        return RestrictionReport(items=count)
+
+    def lift_restriction(self, subject: Subject) -> RestrictionReport:
+        """Art. 18(3): the person was told before this task was issued. Holds (R46) stay."""
+        email = normalize_email(subject.email)
+        with self._db.transaction() as conn:
+            lifted = marks.unmark(conn, email, ART18)
+            return RestrictionReport(items=self._count(conn, email) if lifted else 0)
+
+    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
+                           source: str = "objection") -> SuppressionReport:
+        """R30, R31: stop the channels this system markets on; report what is kept to honour it (R45)."""
+        stopped = tuple(c for c in check_channels(channels) if c in self.MARKETING_CHANNELS)
+        source, email = check_code(source, "suppression source"), normalize_email(subject.email)
+        with self._db.transaction() as conn:
+            kept = self._suppress(conn, email, stopped, source) if stopped else ()
+            if not self._count(conn, email):  # unsubscribing may leave nothing to mark
+                marks.unmark(conn, email)
+        self._db.purge_wal()
+        return SuppressionReport(channels=stopped, kept=kept)
+
     def _now(self) -> str:
         return self._clock().isoformat()
+
+    def _count(self, conn: Conn, email: str) -> int:
+        return sum(count_rows(conn, c.table, email) for c in self.CATEGORIES)
 
     def _write_once(self, key: str | None, write: Callable[[Conn], object]) -> None:
         """Write unless `key` was written before; the key and the write commit together."""
@@ -133,12 +173,26 @@ class SqliteSystem:
                                            (key, self._now())).rowcount:
                 write(conn)
 
-    def _rows(self, conn: Conn, category: Category, email: str) -> list[dict]:
+    def _rows(self, conn: Conn, category: Category, email: str, reasons: list[str]) -> list[dict]:
         rows = conn.execute(f"SELECT * FROM {category.table} WHERE email = ? ORDER BY rowid", (email,))
         tags = {"_origin": category.origin}
         if category.inferred:  # R23: derived fields are named, so the person can tell them apart
             tags["_inferred_fields"] = list(category.inferred)
-        return [self._decorate(category, plain_row(row)) | tags for row in rows]
+        return [tagged(self._decorate(category, plain_row(row)) | tags, reasons) for row in rows]
+
+    def _hold(self, conn: Conn, email: str, held: dict[str, LegalHold]) -> tuple[KeptItem, ...]:
+        """Mark what the holds kept (restricted access, R46) and report it; with nothing left, no mark stays."""
+        marks.unmark(conn, email, "hold:%")
+        if not self._count(conn, email):
+            marks.unmark(conn, email)
+            return ()
+        kept = []
+        for category in (c for c in self.CATEGORIES if c.name in held):
+            if count := count_rows(conn, category.table, email):
+                hold = held[category.name]
+                marks.mark(conn, email, category.name, hold_basis(hold), hold_reason(hold), self._now())
+                kept.append(kept_by_hold(category.name, count, hold))
+        return tuple(kept)
 
     # Hooks for each system.
     def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
@@ -153,23 +207,38 @@ class SqliteSystem:
     def _archived(self, conn: Conn, email: str) -> dict[str, list[dict]]:
         return {}
 
-    def _before_erase(self, conn: Conn, email: str) -> None:
+    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
         pass
 
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
         return ()
 
-
-def _exists(conn: Conn, table: str, email: str) -> bool:
-    return conn.execute(f"SELECT 1 FROM {table} WHERE email = ? LIMIT 1", (email,)).fetchone() is not None
-
-
-def delete_rows(conn: Conn, table: str, email: str) -> int:
-    return conn.execute(f"DELETE FROM {table} WHERE email = ?", (email,)).rowcount
+    def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
+        return ()
 
 
-def plain_row(row: sqlite3.Row) -> dict:
-    return {k: bool(row[k]) if k in BOOL_FIELDS and row[k] is not None else row[k] for k in row.keys()}
+def _rectify_table(conn: Conn, table: str, email: str, changes: dict, changed: dict) -> None:
+    columns = table_columns(conn, table)
+    names = [name for name in changes if set(FIELD_COLUMNS[name]) <= columns]
+    for row in conn.execute(f"SELECT rowid AS _rowid, * FROM {table} WHERE email = ?", (email,)).fetchall():
+        for name in names:
+            old = _read(row, name)
+            new = new_value(name, old, changes[name])
+            if new != old:
+                _write(conn, table, row["_rowid"], name, new)
+                changed.setdefault(name, (old, new))
+
+
+def _read(row: Any, name: str) -> Any:
+    if name == "postal_address":
+        return normal_address({part: row[part] for part in ADDRESS_FIELDS})
+    return row[name]
+
+
+def _write(conn: Conn, table: str, rowid: int, name: str, value: Any) -> None:
+    parts = {part: (value or {}).get(part) for part in ADDRESS_FIELDS} if name == "postal_address" else {name: value}
+    assignments = ", ".join(f"{column} = ?" for column in parts)
+    conn.execute(f"UPDATE {table} SET {assignments} WHERE rowid = ?", (*parts.values(), rowid))
 
 
 def unsupported(system: str, kind: str) -> UnsupportedSubmission:

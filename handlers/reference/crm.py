@@ -1,9 +1,12 @@
 """The CRM reference system: prospects and customers, with invoices archived rather than erased."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from handlers.reference.base import Category, Conn, SqliteSystem, add_years, plain_row, unsupported
+from handlers.reference.db import exists
+from handlers.reference.marks import NOT_RESTRICTED, is_restricted
 from schemas.identity import normalize_email
 from schemas.intake import EventType
 from schemas.tasks import KeepGround, KeptItem
@@ -12,6 +15,9 @@ INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce 
 INVOICE_YEARS = 10  # CCOM L123-22, LEGAL §4.3
 LEAD_POINTS_PER_QUOTE = 10
 CHANNELS = ("email", "sms", "phone", "post")
+PROFILING = "profiling"  # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08)
+# CCONS L223-1 as amended by loi 2025-594 art. 13: telephone prospecting needs prior consent (R32, GS-09).
+PHONE_CONSENT_REQUIRED_FROM = datetime(2026, 8, 11, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 CRM_SCHEMA = """
@@ -39,6 +45,17 @@ CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
 CREATE INDEX IF NOT EXISTS invoice_archive_email ON invoice_archive (email);
 """
 
+# The latest phone choice counts: a later refusal (objection, withdrawal) overrides an earlier grant.
+CALL_LIST = f"""
+SELECT email, phone FROM people
+WHERE phone IS NOT NULL AND {NOT_RESTRICTED.format(table="people")}
+  AND coalesce((SELECT granted FROM consents c WHERE c.email = people.email AND c.channel = 'phone'
+                ORDER BY c.rowid DESC LIMIT 1), :no_record_allows) = 1
+ORDER BY email
+"""
+
+SCORE = "UPDATE people SET lead_score = ? * (SELECT count(*) FROM quote_requests WHERE email = ?) WHERE email = ?"
+
 UPSERT_PERSON = """
 INSERT INTO people (email, first_name, last_name, phone, street, postal_code, city, country, created_at,
   last_contact_at) VALUES (:email, :first_name, :last_name, :phone, :street, :postal_code, :city, :country,
@@ -51,10 +68,13 @@ ON CONFLICT (email) DO UPDATE SET first_name = excluded.first_name, last_name = 
 
 
 class CrmAdapter(SqliteSystem):
-    """Prospects and customers: requests, messages, call notes, invoices and per-channel consents."""
+    """Prospects and customers: requests, messages, call notes, invoices and per-channel consents.
+    Restricted people (R27) and people who objected are left out of call lists and lead scoring."""
 
     name = "crm"
     SCHEMA = CRM_SCHEMA
+    RECTIFIABLE_TABLES = ("people",)
+    MARKETING_CHANNELS = CHANNELS
     CATEGORIES = (
         Category("person", "people", "provided", inferred=("lead_score",)),
         Category("quote_requests", "quote_requests", "provided"),
@@ -76,6 +96,15 @@ class CrmAdapter(SqliteSystem):
         insert = "INSERT INTO invoices VALUES (?, ?, ?, ?, ?)"
         self._write_once(f"invoice:{number}", lambda conn: conn.execute(insert, row))
 
+    def call_list(self, now: datetime) -> list[tuple[str, str]]:
+        """(e-mail, phone) of the people a phone campaign may call at `now`: not restricted (Art. 18(2)),
+        not objected, and since 11 Aug 2026 with a phone-marketing consent on record (R32, GS-09).
+        Calls about an ongoing contract are not campaigns and are not listed here."""
+        no_record_allows = int(now < PHONE_CONSENT_REQUIRED_FROM)  # before: opt-out, a refusal excludes
+        with self._db.transaction() as conn:
+            rows = conn.execute(CALL_LIST, {"no_record_allows": no_record_allows}).fetchall()
+        return [(row["email"], row["phone"]) for row in rows]
+
     def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
         if kind == EventType.CONSENT_CHANGED:
             return self._record_consent(conn, email, data["channel"], data["granted"], data, kind)
@@ -96,8 +125,8 @@ class CrmAdapter(SqliteSystem):
         if kind == EventType.QUOTE_REQUESTED:
             conn.execute("INSERT INTO quote_requests VALUES (?, ?, ?, ?, ?)",
                          (submission_id, email, data.get("service"), data.get("message", ""), now))
-            conn.execute("UPDATE people SET lead_score = ? * (SELECT count(*) FROM quote_requests WHERE email = ?)"
-                         " WHERE email = ?", (LEAD_POINTS_PER_QUOTE, email, email))
+            if _may_score(conn, email):
+                conn.execute(SCORE, (LEAD_POINTS_PER_QUOTE, email, email))
         else:
             conn.execute("INSERT INTO contact_messages VALUES (?, ?, ?, ?)",
                          (submission_id, email, data.get("message", ""), now))
@@ -116,8 +145,11 @@ class CrmAdapter(SqliteSystem):
         archived = [plain_row(row) | {"_origin": "observed", "_restricted": True} for row in rows]
         return {"archived_invoices": archived} if archived else {}
 
-    def _before_erase(self, conn: Conn, email: str) -> None:
-        """Invoices are not erased: they move to the restricted archive for 10 years (R26, §5 row 6)."""
+    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
+        """Invoices are not erased: they move to the restricted archive for 10 years (R26, §5 row 6);
+        invoices under a legal hold stay where they are, marked, until the hold is released (R46)."""
+        if "invoices" in held:
+            return
         now = self._now()
         for invoice in conn.execute("SELECT * FROM invoices WHERE email = ?", (email,)).fetchall():
             until = add_years(date.fromisoformat(invoice["issued_at"][:10]), INVOICE_YEARS).isoformat()
@@ -128,3 +160,29 @@ class CrmAdapter(SqliteSystem):
         count, until = conn.execute("SELECT count(*), max(retain_until) FROM invoice_archive WHERE email = ?",
                                     (email,)).fetchone()
         return (KeptItem(item="invoices", count=count, ground=INVOICE_GROUND, until=until),) if count else ()
+
+    def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
+        """R30, R31: a refusal per channel, proof of the choice. Nothing is created for someone not on file."""
+        if not (exists(conn, "people", email) or exists(conn, "consents", email)):
+            return ()
+        # Art. 21(2): an objection to direct marketing also stops the profiling that serves it (GS-08).
+        for channel in channels + ((PROFILING,) if source == "objection" else ()):
+            if not _refused(conn, email, channel, source):
+                conn.execute("INSERT INTO consents VALUES (?, ?, 0, NULL, ?, ?)", (email, channel, self._now(), source))
+        return ()
+
+
+def _latest_choice(conn: Conn, email: str, channel: str):
+    return conn.execute("SELECT granted, source FROM consents WHERE email = ? AND channel = ? ORDER BY rowid DESC"
+                        " LIMIT 1", (email, channel)).fetchone()
+
+
+def _refused(conn: Conn, email: str, channel: str, source: str) -> bool:
+    latest = _latest_choice(conn, email, channel)
+    return latest is not None and not latest["granted"] and latest["source"] == source
+
+
+def _may_score(conn: Conn, email: str) -> bool:
+    """No lead scoring while restricted (Art. 18(2), R27) or after an objection to marketing profiling (21(2))."""
+    latest = _latest_choice(conn, email, PROFILING)
+    return not is_restricted(conn, email) and (latest is None or bool(latest["granted"]))

@@ -6,7 +6,10 @@ import hmac
 from datetime import date
 from pathlib import Path
 
+from handlers.reference import marks
 from handlers.reference.base import Category, Clock, Conn, SqliteSystem, add_years, delete_rows, unsupported, utcnow
+from handlers.reference.marks import NOT_RESTRICTED
+from handlers.verbs import ALL_CATEGORIES
 from schemas.identity import normalize_email
 from schemas.intake import EventType
 from schemas.tasks import KeepGround, KeptItem
@@ -38,12 +41,22 @@ ON CONFLICT (hash) DO UPDATE SET added_at = excluded.added_at, reason = excluded
 """
 
 
+SEND_LIST = f"""
+SELECT email FROM subscribers WHERE {NOT_RESTRICTED.format(table="subscribers")}
+  AND NOT EXISTS (SELECT 1 FROM campaign_events e WHERE e.email = subscribers.email AND e.campaign = ?
+                  AND e.event = 'sent')
+ORDER BY email
+"""
+
+
 class NewsletterAdapter(SqliteSystem):
     """E-mail marketing: subscribers with their consent proof, campaign events, and a suppression
-    list that holds only a keyed hash of each address (R45)."""
+    list that holds only a keyed hash of each address (R45). No name, phone or address: rectify
+    finds nothing to change here."""
 
     name = "newsletter"
     SCHEMA = NEWSLETTER_SCHEMA
+    MARKETING_CHANNELS = ("email",)
     CATEGORIES = (
         Category("subscription", "subscribers", "provided"),
         Category("campaign_events", "campaign_events", "observed"),
@@ -61,6 +74,13 @@ class NewsletterAdapter(SqliteSystem):
     def is_suppressed(self, email: str) -> bool:
         with self._db.transaction() as conn:
             return _suppressed(conn, self.suppression_hash(email))
+
+    def send_list(self, campaign: str) -> list[str]:
+        """Who a campaign goes to: subscribers not yet sent it, minus the suppressed (R30, R45, GS-07)
+        and the restricted (Art. 18(2), R27)."""
+        with self._db.transaction() as conn:
+            emails = [row["email"] for row in conn.execute(SEND_LIST, (campaign,))]
+            return [email for email in emails if not _suppressed(conn, self.suppression_hash(email))]
 
     def add_campaign_event(self, email: str, campaign: str, event: str,
                            at: str | None = None, key: str | None = None) -> None:
@@ -82,22 +102,36 @@ class NewsletterAdapter(SqliteSystem):
         if data.get("granted"):  # a fresh, explicit consent lifts the suppression
             conn.execute("DELETE FROM suppression WHERE hash = ?", (self.suppression_hash(email),))
             return self._subscribe(conn, kind, email, data.get("language"), data.get("wording_version"))
-        # R31: withdrawal unsubscribes; with no other basis the history goes too, the fingerprint stays (R45)
-        delete_rows(conn, "subscribers", email)
-        delete_rows(conn, "campaign_events", email)
-        self._suppress(conn, email, "consent_withdrawn")
+        self._unsubscribe(conn, email, "consent_withdrawn")
 
     def _subscribe(self, conn: Conn, source: str, email: str, language: str | None, wording: str | None) -> None:
         if not _suppressed(conn, self.suppression_hash(email)):
             conn.execute(SUBSCRIBE, (email, language, self._now(), wording, source))
 
-    def _suppress(self, conn: Conn, email: str, reason: str) -> None:
+    def _unsubscribe(self, conn: Conn, email: str, reason: str) -> None:
+        """R30, R31: marketing stops; with no other basis the history goes too, the fingerprint stays (R45).
+        Data under a legal hold stay until it is released (R46); the suppression keeps them out of campaigns."""
+        on_hold = marks.held(conn, email)
+        for category in self.CATEGORIES:
+            if not on_hold & {category.name, ALL_CATEGORIES}:
+                delete_rows(conn, category.table, email)
+        self._add_suppression(conn, email, reason)
+
+    def _add_suppression(self, conn: Conn, email: str, reason: str) -> None:
         conn.execute(SUPPRESS, (self.suppression_hash(email), self._now(), reason))
+
+    def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
+        """Objection or withdrawal for e-mail (GS-07): unsubscribed, suppressed even if not on file (R45)."""
+        self._unsubscribe(conn, email, source)
+        return self._suppression_kept(conn, email)
 
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
         """An erased address is not re-imported (R45, LEGAL §4.3); only its keyed hash is kept."""
         if erased:
-            self._suppress(conn, email, "erasure")
+            self._add_suppression(conn, email, "erasure")
+        return self._suppression_kept(conn, email)
+
+    def _suppression_kept(self, conn: Conn, email: str) -> tuple[KeptItem, ...]:
         digest = self.suppression_hash(email)
         row = conn.execute("SELECT added_at FROM suppression WHERE hash = ?", (digest,)).fetchone()
         if row is None:

@@ -33,6 +33,7 @@ class RecruitmentAdapter(SqliteSystem):
 
     name = "recruitment"
     SCHEMA = RECRUITMENT_SCHEMA
+    RECTIFIABLE_TABLES = ("candidates",)  # no postal address here; no marketing either
     CATEGORIES = (
         Category("candidate", "candidates", "provided"),
         Category("applications", "applications", "provided", inferred=("assessment",)),
@@ -79,7 +80,9 @@ class RecruitmentAdapter(SqliteSystem):
             return record | {"content": Path(record["path"]).read_text(encoding="utf-8")}
         return record
 
-    def _before_erase(self, conn: Conn, email: str) -> None:
+    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
         # Files first: if the transaction then fails, a retry finds the rows and finishes the job.
+        if "cv_files" in held:  # R46: a held CV stays, with its file
+            return
         for (path,) in conn.execute("SELECT path FROM cv_files WHERE email = ?", (email,)).fetchall():
             Path(path).unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from handlers.memory import MemoryAdapter
-from handlers.protocol import Adapter, Export, Subject
+from handlers.protocol import DATA_ACTIONS, Adapter, Export, Subject
 from handlers.reference import (
     INVOICE_GROUND,
     SUPPRESSION_GROUND,
@@ -20,7 +20,9 @@ from handlers.reference import (
     RecruitmentAdapter,
     seed_sample_people,
 )
+from schemas.intake import Right
 from schemas.tasks import TaskAction
+from tests.contract.test_rights_verbs import RightsContract
 
 pytestmark = pytest.mark.contract
 
@@ -69,8 +71,8 @@ class AdapterContract:
     def make_adapter(self, tmp_path: Path) -> Adapter:
         raise NotImplementedError
 
-    def submission(self, email: str, first_name: str = "Camille") -> tuple[str, dict]:
-        return "dsr.form.quote_requested", quote(email, first_name)
+    def submission(self, email: str, first_name: str = "Camille", **extra) -> tuple[str, dict]:
+        return "dsr.form.quote_requested", quote(email, first_name, **extra)
 
     def provided_values(self, data: dict) -> list[str]:
         """Values of the submission the export must show back."""
@@ -80,13 +82,16 @@ class AdapterContract:
     def adapter(self, tmp_path: Path) -> Adapter:
         return self.make_adapter(tmp_path)
 
-    def record(self, adapter: Adapter, submission_id: str, subject: Subject = CAMILLE, first_name: str = "Camille"):
-        kind, data = self.submission(subject.email, first_name)
+    def record(self, adapter: Adapter, submission_id: str, subject: Subject = CAMILLE, first_name: str = "Camille",
+               **extra):
+        kind, data = self.submission(subject.email, first_name, **extra)
         adapter.record_submission(submission_id, kind, subject, data)
         return data
 
-    def test_declares_all_four_verbs(self, adapter):
-        assert adapter.capabilities.actions == frozenset(TaskAction)
+    def test_declares_every_data_verb_and_the_rights_they_serve(self, adapter):
+        # Art. 19 notices go to recipients, not to systems holding data.
+        assert adapter.capabilities.actions == DATA_ACTIONS
+        assert adapter.capabilities.rights == frozenset(Right) - {Right.POST_MORTEM}
 
     def test_an_unknown_person_is_not_held(self, adapter):
         assert adapter.lookup(CAMILLE).holds_data is False
@@ -151,25 +156,40 @@ class AdapterContract:
         assert adapter.erase(CAMILLE).erased_items > 0
 
 
-class TestMemoryAdapter(AdapterContract):
+# Each implementation runs the whole contract: the original verbs, then the rights verbs
+# (RightsContract, tests/contract/test_rights_verbs.py) with what the system holds and markets on.
+
+class TestMemoryAdapter(AdapterContract, RightsContract):
+    held_category = "submissions"
+
     def make_adapter(self, tmp_path):
         return MemoryAdapter("crm")
 
 
-class TestCrmAdapter(AdapterContract):
+class TestCrmAdapter(AdapterContract, RightsContract):
+    held_category = "quote_requests"
+
     def make_adapter(self, tmp_path):
         return CrmAdapter(tmp_path / "crm.db", clock=clock)
 
 
-class TestRecruitmentAdapter(AdapterContract):
+class TestRecruitmentAdapter(AdapterContract, RightsContract):
+    held_category = "applications"
+    rectifiable = ("first_name", "last_name", "phone")  # no postal address in the recruiting tool
+    marketing_channels = ()  # it does no marketing
+
     def make_adapter(self, tmp_path):
         return RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
 
-    def submission(self, email, first_name="Camille"):
-        return "dsr.form.job_application_submitted", application(email, first_name)
+    def submission(self, email, first_name="Camille", **extra):
+        return "dsr.form.job_application_submitted", application(email, first_name, **extra)
 
 
-class TestNewsletterAdapter(AdapterContract):
+class TestNewsletterAdapter(AdapterContract, RightsContract):
+    held_category = "subscription"
+    rectifiable = ()  # it keeps no name, phone or address
+    marketing_channels = ("email",)
+
     def make_adapter(self, tmp_path):
         return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
 

@@ -9,6 +9,8 @@ from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
 from streams import topics
 from streams.cases import on_case_event
+from dsr.register import load_register
+from streams.register_view import RegisterView
 from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
@@ -45,7 +47,8 @@ class Bus:
         config = PipelineConfig(secret_key=b"k" * 32, public_url="http://dsr.test", systems=systems,
                                 mail_from="dpo@example.test", smtp_backoff=0.0)
         self.ctx = Context(config=config, vault=MemoryKeyVault(), transport=self.mail,
-                           exports=MemoryExportStore(clock=self.clock), publisher=self, clock=self.clock)
+                           exports=MemoryExportStore(clock=self.clock), publisher=self, clock=self.clock,
+                           register=RegisterView(load_register()))
         self.ctx.task_runners = {
             name: functools.partial(run_task, adapter, open_sealed=self.ctx.sealer.open,
                                     seal=self.ctx.sealer.seal_existing, backoff=0.0)

@@ -1,0 +1,232 @@
+"""What the record of processing answers: Art. 15 information, retention dates, portability, recipients."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from gdpr.register import (
+    PORTABLE_BASES, Clock, LegalBasis, Origin, Recipient, Register, RetentionRule, Scalar, SystemEntry, Text,
+)
+from gdpr.register import TransferTool as T
+
+Records = Mapping[str, list[dict]]  # one system's export: category -> rows
+_UNKNOWN = object()  # a clock that applies but cannot be dated from the records: never guess
+
+BASIS_LABELS = {
+    LegalBasis.CONSENT: Text(fr="Votre consentement (art. 6(1)(a) RGPD)", en="Your consent (GDPR Art. 6(1)(a))"),
+    LegalBasis.CONTRACT: Text(
+        fr="L'exécution d'un contrat ou de mesures précontractuelles prises à votre demande (art. 6(1)(b) RGPD)",
+        en="Performance of a contract, or steps taken at your request before one (GDPR Art. 6(1)(b))"),
+    LegalBasis.LEGAL_OBLIGATION: Text(fr="Une obligation légale (art. 6(1)(c) RGPD)",
+                                      en="A legal obligation (GDPR Art. 6(1)(c))"),
+    LegalBasis.LEGITIMATE_INTEREST: Text(fr="Notre intérêt légitime (art. 6(1)(f) RGPD)",
+                                         en="Our legitimate interest (GDPR Art. 6(1)(f))"),
+}
+_SAFEGUARDS = {  # Art. 15(2); GS-25 wording for the DPF with its fallback
+    T.NONE_EEA: Text(fr="Pas de transfert hors de l'EEE", en="No transfer outside the EEA"),
+    T.ADEQUACY: Text(fr="Décision d'adéquation de la Commission européenne pour {c} (art. 45 RGPD)",
+                     en="European Commission adequacy decision for {c} (GDPR Art. 45)"),
+    T.DPF: Text(fr="Certifié DPF (cadre UE–États-Unis de protection des données, décision (UE) 2023/1795)",
+                en="DPF-certified (EU-U.S. Data Privacy Framework, Decision (EU) 2023/1795)"),
+    T.SCC: Text(fr="Clauses contractuelles types (CCT 2021/914), avec une analyse d'impact du transfert",
+                en="Standard contractual clauses (SCC 2021/914), with a transfer impact assessment"),
+    T.BCR: Text(fr="Règles d'entreprise contraignantes du groupe {g} (art. 47 RGPD)",
+                en="Binding corporate rules of the {g} group (GDPR Art. 47)"),
+}
+_FALLBACK = Text(fr=" ; CCT 2021/914 également en place", en="; SCC 2021/914 also in place")  # R49
+_MISSING_RULE = Text(fr="Catégorie absente du registre des traitements : le DPO doit la compléter.",
+                     en="Category missing from the record of processing: the DPO must complete it.")
+RIGHTS_15_1_E = ("rectification", "erasure", "restriction", "objection")  # Art. 15(1)(e)
+
+
+def safeguard_label(recipient: Recipient) -> dict[str, str]:
+    """Art. 15(2): the transfer safeguard in words, e.g. "DPF-certified; SCC 2021/914 also in place"."""
+    base = _SAFEGUARDS[recipient.transfer_tool]
+    fallback = recipient.scc_fallback and recipient.transfer_tool is T.DPF
+    return {lang: getattr(base, lang).format(c=recipient.country, g=recipient.bcr_group)
+            + (getattr(_FALLBACK, lang) if fallback else "") for lang in ("fr", "en")}
+
+
+def recipients_of(register: Register, systems: Iterable[str]) -> list[Recipient]:
+    """Who received data from these systems: Art. 19 notices (R35) and 15(1)(c) answers (R24, R36)."""
+    wanted = {rid for sid in systems for rid in register.system(sid).recipients}
+    return [recipient for rid, recipient in register.recipients.items() if rid in wanted]
+
+
+def _uses(system: SystemEntry, category_id: str, held: Iterable[str]) -> set[tuple[str, LegalBasis]]:
+    """(purpose, basis) pairs of a category for a person holding `held` categories of this system."""
+    category = system.categories[category_id]
+    followed = [c for c in category.follows if c in held]
+    if followed:
+        return {use for c in followed for use in _uses(system, c, held)}
+    return {(p, category.purpose_bases.get(p, category.legal_basis)) for p in category.purposes}
+
+
+def _held(system: SystemEntry, categories: Iterable[str] | None) -> list[str]:
+    return list(system.categories) if categories is None else [c for c in system.categories if c in categories]
+
+
+def portable_categories(register: Register, system: str, held: Iterable[str] | None = None) -> frozenset[str]:
+    """R28: consent or contract, provided or observed. `held`: the person's categories (default: all)."""
+    entry = register.system(system)
+    categories = _held(entry, held)
+    return frozenset(c for c in categories if entry.categories[c].origin is not Origin.INFERRED
+                     and {basis for _, basis in _uses(entry, c, categories)} & PORTABLE_BASES)
+
+
+def portability_bases(register: Register, holdings: Mapping[str, Iterable[str] | None]) -> dict[str, set[LegalBasis]]:
+    """Per system, the bases of the person's categories (`{system: export records}` fits). None of
+    them in PORTABLE_BASES: "Art. 20 does not apply (basis: legitimate interest)" (R28, GS-12b)."""
+    out = {}
+    for sid, held in holdings.items():
+        entry = register.system(sid)
+        categories = _held(entry, held)
+        out[sid] = {basis for c in categories for _, basis in _uses(entry, c, categories)}
+    return out
+
+
+def portable_records(register: Register, system: str, records: Records) -> dict[str, list[dict]]:
+    """The portability copy: portable categories only, inferred fields removed (R28, GS-12a)."""
+    entry, held = register.system(system), [c for c, rows in records.items() if rows]
+    keep = portable_categories(register, system, held)
+    return {c: [_without(row, entry.categories[c].inferred_fields) for row in records[c]] for c in held if c in keep}
+
+
+def _without(row: dict, inferred: list[str]) -> dict:
+    dropped = {*inferred, *row.get("_inferred_fields", ()), "_inferred_fields"}
+    return {k: v for k, v in row.items() if k not in dropped}
+
+
+def retention_dates(register: Register, system: str, records: Records) -> list[dict]:
+    """Art. 15(1)(d): the person's own end date per category held, from the exported records.
+    `until` is None when the records cannot date it (process not ended, a field missing): no guessing."""
+    entry = register.system(system)
+    return [_retention(register, entry, category, records) for category, rows in records.items() if rows]
+
+
+def _retention(register: Register, system: SystemEntry, category_id: str, records: Records) -> dict:
+    category = system.categories.get(category_id)
+    if category is None:  # R44: a category the register lacks is shown, not hidden
+        return {"category": category_id, "label": None, "rule": None, "description": _MISSING_RULE.model_dump(),
+                "action": None, "until": None}
+    rule = register.retention_rules[category.retention]
+    until = _end(rule, records, category_id)
+    return {"category": category_id, "label": category.label.model_dump(), "rule": rule.id,
+            "description": rule.description.model_dump(), "action": rule.action.value,
+            "until": until.isoformat() if until else None}
+
+
+def _end(rule: RetentionRule, records: Records, own: str) -> date | None:
+    """The latest end among the clocks that apply; None as soon as one applies but cannot be dated."""
+    ends = []
+    for clock in rule.clocks:
+        end = _clock_end(clock, records, own)
+        if end is _UNKNOWN:
+            return None
+        if end is not None:
+            ends.append(end)
+    return max(ends, default=None)
+
+
+def _clock_end(clock: Clock, records: Records, own: str) -> Any:
+    """A date; None if the clock does not apply (condition false, no such rows); else _UNKNOWN."""
+    applies = _condition(clock.when, records, own)
+    if applies is not True:
+        return None if applies is False else _UNKNOWN
+    rows = [(ref, row) for ref in clock.start for row in _rows(records, own, ref.field)
+            if all(row.get(k) == v for k, v in ref.where.items())]
+    days = [day for ref, row in rows if (day := _day(row.get(ref.field.rpartition(".")[2])))]
+    if days:
+        return clock.duration.after(max(days))
+    return _UNKNOWN if rows else None
+
+
+def _condition(when: Mapping[str, Scalar], records: Records, own: str) -> bool | None:
+    """False if a field has another value; None if a field is absent from the records."""
+    results = {_holds(records, own, ref, expected) for ref, expected in when.items()}
+    return False if False in results else None if None in results else True
+
+
+def _holds(records: Records, own: str, ref: str, expected: Scalar) -> bool | None:
+    name = ref.rpartition(".")[2]
+    values = [row[name] for row in _rows(records, own, ref) if row.get(name) is not None]
+    return expected in values if values else None
+
+
+def _rows(records: Records, own: str, ref: str) -> list[dict]:
+    return list(records.get(ref.rpartition(".")[0] or own) or ())
+
+
+def _day(value: Any) -> date | None:
+    """ISO date or date-time strings, as the systems export them; the calendar date is kept."""
+    if isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def access_information(register: Register, systems: Iterable[str],
+                       records: Mapping[str, Records] | None = None) -> dict:
+    """Art. 15(1)(a)-(h) and 15(2) for the systems holding the person's data (R22, R24, R33).
+    With `records` ({system: export records}) the categories are the person's and `until` is dated."""
+    held = {sid: _held(register.system(sid), _categories_in((records or {}).get(sid))) for sid in systems}
+    retention = [_retention_info(register, sid, cats, (records or {}).get(sid)) for sid, cats in held.items()]
+    return {
+        "purposes": _purposes(register, held),
+        "categories": [_category_info(register.systems[sid], c) for sid, cats in held.items() for c in cats],
+        "recipients": [_recipient_info(r) for r in recipients_of(register, held)],
+        "retention": [entry for entries in retention for entry in entries],
+        "sources": [_source_info(register.systems[sid], c) for sid, cats in held.items() for c in cats
+                    if register.systems[sid].categories[c].source],
+        "automated_decisions": {"exists": register.automated_decisions.exists,
+                                "label": register.automated_decisions.label.model_dump()},
+        "rights": _rights(register, held),
+    }
+
+
+def _categories_in(records: Records | None) -> list[str] | None:
+    return None if records is None else [c for c, rows in records.items() if rows]
+
+
+def _purposes(register: Register, held: Mapping[str, list[str]]) -> list[dict]:
+    uses = {use for sid, cats in held.items() for c in cats for use in _uses(register.systems[sid], c, cats)}
+    return [{"id": p.id, "label": p.label.model_dump(), "legal_basis": basis.value,
+             "legal_basis_label": BASIS_LABELS[basis].model_dump()}
+            for p in register.purposes.values() for basis in LegalBasis if (p.id, basis) in uses]
+
+
+def _category_info(system: SystemEntry, category_id: str) -> dict:
+    category = system.categories[category_id]
+    return {"id": category.id, "label": category.label.model_dump(), "system": system.label.model_dump(),
+            "origin": category.origin.value, "inferred_fields": list(category.inferred_fields)}
+
+
+def _source_info(system: SystemEntry, category_id: str) -> dict:
+    category = system.categories[category_id]
+    return {"category": category.label.model_dump(), "system": system.label.model_dump(),
+            "source": category.source.model_dump()}
+
+
+def _recipient_info(recipient: Recipient) -> dict:
+    return {"id": recipient.id, "name": recipient.name, "role": recipient.role.value, "country": recipient.country,
+            "third_country": recipient.third_country, "safeguard": recipient.transfer_tool.value,
+            "safeguard_label": safeguard_label(recipient), "purpose": recipient.purpose.model_dump()}
+
+
+def _retention_info(register: Register, sid: str, held: list[str], records: Records | None) -> list[dict]:
+    """Art. 15(1)(d): each rule in words; dated when the person's records are given."""
+    system = register.systems[sid]
+    entries = [_retention(register, system, c, records or {}) for c in held]
+    return [{"system": system.label.model_dump(), "category": e["label"], "rule": e["description"],
+             "action": e["action"], "until": e["until"]} for e in entries]
+
+
+def _rights(register: Register, held: Mapping[str, list[str]]) -> list[str]:
+    """15(1)(e), (f): the rights the answer must state, with portability only where it applies (R28)."""
+    bases = set().union(*portability_bases(register, held).values())
+    portable = any(portable_categories(register, sid, cats) for sid, cats in held.items())
+    return [*RIGHTS_15_1_E, *(["portability"] if portable else []),
+            *(["consent_withdrawal"] if LegalBasis.CONSENT in bases else []), "post_mortem", "complaint"]
