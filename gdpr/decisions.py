@@ -39,6 +39,8 @@ def apply(state: CaseState, decision: Decision) -> CaseState:
 
 
 def _check_extend(state: CaseState, decision: Extend) -> None:
+    if state.status in (Status.ANSWERING, Status.RESTRICTED):
+        raise DecisionRefused("the case is already answered: there is nothing left to extend")
     if state.extension is not None:
         raise DecisionRefused("the deadline was already extended; the GDPR allows one extension of two months")
     if decision.at > end_of_day(state.d1):  # R10: decided and notified within the first month

@@ -1,0 +1,88 @@
+"""More rights through the stream functions on the in-memory bus: objection, the DPO's API, portability."""
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+
+import pytest
+
+from streams import dpo_api
+from streams.intake import reference
+from tests.streams.bus import Bus
+from tests.streams.test_flow import CAMILLE, body, confirm, example, raw
+
+pytestmark = pytest.mark.streams
+
+
+def request(right: str, **data) -> bytes:
+    return raw(example("dsr.rights.requested", data={"subject_request_type": right, **data}))
+
+
+def case_ref(bus: Bus) -> str:
+    (request_id,) = list(bus.cases)
+    return reference(request_id)
+
+
+def subjects(bus: Bus) -> list[str]:
+    return [str(make_header(decode_header(str(m["Subject"])))) for m in bus.emails_to(CAMILLE)]
+
+
+async def test_marketing_objection_stops_marketing_without_a_confirmation_step():
+    bus = Bus()
+    await bus.submit(raw(example("dsr.form.quote_requested")))  # she subscribed with her quote
+    await bus.submit(request("objection"))
+    # R30: no identity step beyond the address, every marketing system told, the outcome says so.
+    assert not any("Confirmez" in s for s in subjects(bus))
+    told = [a for a in bus.on("dsr.audit") if b'"action":"suppress_marketing"' in a and b'"task_result"' in a]
+    assert {b'"system":"crm"' in a for a in told} == {True, False}  # crm and newsletter both answered
+    outcome = bus.emails_to(CAMILLE)[-1]
+    assert "opposition" in subjects(bus)[-1].lower()
+    assert "e-mail" in body(outcome).lower()
+
+
+async def test_the_dpo_extends_once_and_the_second_time_is_refused_with_the_reason():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    await bus.submit(request("access"))
+    ref = case_ref(bus)
+    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo",
+                                                                     "reasons": ["volume_of_data"]})
+    assert status == 202 and answer["reference"] == ref
+    await bus.drain()
+    assert any("Prolongation" in s for s in subjects(bus))  # R10: the person is told, with the new date
+    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo",
+                                                                     "reasons": ["volume_of_data"]})
+    assert status == 409 and "one extension" in answer["error"]
+    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {
+        "kind": "flag_excessive", "by": "dpo", "facts": "Asked many times already, identical scope.",
+        "fee_cents": 1500})
+    assert status == 409 and "first request cannot be flagged" in answer["error"]  # R21
+
+
+async def test_decisions_are_audited_with_who_and_when():
+    bus = Bus()
+    await bus.submit(request("access"))
+    await dpo_api.decide(bus.ctx, bus.cases, case_ref(bus), {"kind": "refuse", "by": "dpo-lyon",
+                                                            "reason": "manifestly_unfounded",
+                                                            "explanation": "Documented harassment."})
+    await bus.drain()
+    audit = [a for a in bus.on("dsr.audit") if b'"dpo_decision"' in a]
+    assert audit and b'"by":"dpo-lyon"' in audit[0]
+    outcome = bus.emails_to(CAMILLE)[-1]
+    assert "CNIL" in body(outcome)  # R11: the reasons and the remedies
+
+
+async def test_portability_of_a_contact_form_only_person_says_why_not():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "contact_messages", {"message": "Bonjour", "_origin": "provided"})
+    await bus.submit(request("portability"))
+    await confirm(bus, CAMILLE)
+    outcome = bus.emails_to(CAMILLE)[-1]
+    assert "20" in body(outcome) and "CNIL" in body(outcome)  # GS-12b: Art. 20 does not apply, remedies
+
+
+async def test_unknown_reference_and_wrong_token_are_refused():
+    bus = Bus()
+    status, answer = await dpo_api.decide(bus.ctx, bus.cases, "DSR-NOPE", {"kind": "withdraw", "by": "dpo"})
+    assert status == 404 and "dsr case list" in answer["error"]
+    assert not dpo_api.authorized(bus.ctx, "Bearer wrong")
+    assert dpo_api.authorized(bus.ctx, f"Bearer {dpo_api.dpo_token(bus.ctx.config.secret_key)}")
