@@ -50,8 +50,8 @@ def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
     if started is None:
         return None
     expiry = started + after
-    if not suspends(state):  # no suspension: the no-action notice is still due by D1 (R11)
-        expiry = min(expiry, end_of_day(state.d1).replace(hour=12, minute=0, second=0, microsecond=0))
+    if not suspends(state):  # no suspension: the no-action notice is still due by D1 (R11), so send it that morning
+        expiry = min(expiry, end_of_day(state.d1).replace(hour=9, minute=0, second=0, microsecond=0))
     return expiry
 
 

@@ -86,9 +86,15 @@ def _advance(state: CaseState) -> CaseState:
     if state.status == Status.PROCESSING and work.all_done(state, work.main_tasks(state)):
         return moved(state, Status.ANSWERING)
     if state.status == Status.RESTRICTED and state.lift and work.all_done(state, work.lift_tasks(state)):
-        return moved(state, Status.CLOSED, closed_at=max(t.issued_at for t in state.tasks.values()),
-                     subject=None, payload=None, reply_to=None)
+        return closed(state, max(t.issued_at for t in state.tasks.values()))
     return state
+
+
+def closed(state: CaseState, at: datetime) -> CaseState:
+    """R50: once closed, only procedural facts stay; the subject stays sealed while a hold may need it."""
+    tasks = {tid: t.model_copy(update={"changes": None}) for tid, t in state.tasks.items()}
+    subject = state.subject if state.active_holds() else None
+    return moved(state, Status.CLOSED, closed_at=at, subject=subject, payload=None, reply_to=None, tasks=tasks)
 
 
 def _lookups_answered(state: CaseState) -> bool:
@@ -115,9 +121,8 @@ def _email_sent(state: CaseState, event: EmailSent) -> CaseState:
     target = closing_status(state, event.message_type)
     if target is None:
         return state
-    if target == Status.CLOSED:  # R50: facts only; the subject stays sealed while a hold may still need it
-        subject = state.subject if state.active_holds() else None
-        return moved(state, target, closed_at=event.sent_at, subject=subject, payload=None, reply_to=None)
+    if target == Status.CLOSED:
+        return closed(state, event.sent_at)
     return moved(state, target, payload=None)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
-from gdpr.identity import needs_verification, verification_expiry, verification_message
+from gdpr.identity import verification_expiry, verification_message
 from gdpr.routing import DIRECTIVES
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
@@ -156,5 +156,3 @@ BY_STATUS = {
     Status.ANSWERING: _answering,
     Status.RESTRICTED: _restricted,
 }
-
-__all__ = ["OUTCOMES", "outcome_type", "closing_status", "due_by_status", "needs_verification"]

@@ -39,8 +39,7 @@ def _failed_tasks(state: CaseState) -> list[Command]:
 
 
 def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
-    if state.status in (Status.RESTRICTED, Status.AWAITING_VERIFICATION) and (
-            state.status == Status.RESTRICTED or suspends(state)):
+    if state.status == Status.RESTRICTED or (state.status == Status.AWAITING_VERIFICATION and suspends(state)):
         return []  # answered already, or the clock is suspended (§2.4)
     today = now.date()
     return [

@@ -2,9 +2,12 @@
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gdpr.commands import CasePolicy, DestroySubjectKey, IssueTask, PurgeCaseRecord, SendEmail
 from gdpr.decisions import DecisionRefused, check
+from gdpr.deadlines import compute_deadline, end_of_day, receipt_day
 from gdpr.lifecycle import Status, decide, evolve, record_done, task_id
 from schemas.cases import (
     CaseOpened, DpoDecided, EmailSent, IdentityConfirmed, IdentityLevel, PostMortemFacts, RequestDetails,
@@ -342,3 +345,41 @@ def test_gs19_minor_at_collection_raises_a_priority_alert():
     commands = decide(evolve(None, opened(Right.ERASURE, T0, minor_at_collection=True)), T0, POLICY)
     assert any(getattr(c, "kind", "") == "minor_priority" for c in commands)
     assert next(c for c in commands if getattr(c, "message_type", "") == "receipt").params == {"priority": True}
+
+
+# --- properties: the decisions and the ladder keep the deadline rules (R8, R10, R12) --------------
+
+instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 1), timezones=st.just(timezone.utc))
+
+
+@given(instants, st.integers(min_value=0, max_value=24 * 80))
+def test_an_extension_is_accepted_exactly_until_d1_and_then_moves_the_deadline_to_d3(received, hours_later):
+    state = evolve(None, opened(Right.ACCESS, received))
+    at = received + timedelta(hours=hours_later)
+    extend = Extend(by="dpo", at=at, reasons=["volume_of_data"])
+    after = decided(state, extend)
+    if at <= end_of_day(state.d1):
+        assert after.deadline == compute_deadline(received).d3 >= state.d1
+    else:
+        assert after == state
+
+
+@given(instants, st.integers(min_value=0, max_value=60))
+def test_an_l2_confirmation_suspends_by_the_days_waited(received, waited):
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, _ = carry(state, received)  # the challenge leaves at once
+    state = confirm(state, received + timedelta(days=waited))
+    days = (receipt_day(received + timedelta(days=waited)) - receipt_day(received)).days
+    assert state.suspended_days == days
+    assert state.deadline == compute_deadline(received, suspended_days=days).d1
+
+
+def test_a_closed_case_keeps_no_sealed_personal_values():
+    state, _ = carry(confirm(discovered(Right.RECTIFICATION, T0, holders=("crm",)), T0), T0)
+    state = answer(state, "crm", TaskAction.RECTIFY, T0, fields_changed=["phone"], changes=SEALED)
+    state, _ = carry(state, T0)
+    state = sent(state, "outcome_rectification", T0)
+    assert state.status == Status.CLOSED  # R50: procedural facts only
+    assert state.subject is None and state.payload is None
+    assert all(t.changes is None for t in state.tasks.values())
+    assert [t.fields_changed for t in state.tasks.values() if t.action == TaskAction.RECTIFY] == [("phone",)]
