@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,14 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from streams.email_labels import (
+    COUNTRY_LABELS,
+    DECISION_COMMANDS,
+    KEEP_GROUNDS,
+    LABEL_TABLES,
+    RIGHT_LABELS,
+)
+
 MESSAGE_TYPES: tuple[str, ...] = (
     "form_acknowledgement",
     "receipt",
@@ -32,7 +39,38 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "dpo_task_failed",
     "dpo_deadline_reminder",
     "dpo_mail_parked",
+    # Identity (LEGAL §3.2-3.4, R14-R17)
+    "verification_challenge",
+    "verification_reminder",
+    "identity_not_verified",
+    "id_document_request",
+    # Deadlines, fees and refusals (R10, R11, R19-R21)
+    "extension",
+    "fee_notice",
+    "refusal",
+    # The other rights (LEGAL §4.2-4.6, R25-R31)
+    "outcome_rectification",
+    "outcome_restriction",
+    "restriction_lift_notice",
+    "outcome_portability",
+    "portability_not_applicable",
+    "outcome_objection",
+    "objection_decision",
+    "outcome_consent_withdrawal",
+    # Death and post-mortem directives (LIL 84-85, R37-R40)
+    "directive_recorded",
+    "directive_revoked",
+    "death_proof_request",
+    "heir_justification",
+    "dpo_decision_needed",
 )
+# Keys a message type renders without; every other key of its sample context is required.
+# Free text from the DPO (explanation, facts, detail) may be a string or a {"fr", "en"} mapping.
+OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {
+    "receipt": ("priority",),
+    "outcome_erasure": ("recipients_notified",),
+    "outcome_access": ("information",),
+}
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
 PARIS = ZoneInfo("Europe/Paris")  # legal days are Paris days (LEGAL §2.1)
@@ -41,63 +79,6 @@ PARIS = ZoneInfo("Europe/Paris")  # legal days are Paris days (LEGAL §2.1)
 RESERVED_KEYS = ("language", "subject", "as_html")
 
 FORM_KINDS: tuple[str, ...] = ("quote", "contact", "job_application")
-
-RIGHT_LABELS: Mapping[str, Mapping[str, str]] = {
-    "access": {"fr": "droit d'accès", "en": "right of access"},
-    "erasure": {"fr": "droit à l'effacement", "en": "right to erasure"},
-    "rectification": {"fr": "droit de rectification", "en": "right to rectification"},
-    "restriction": {
-        "fr": "droit à la limitation du traitement",
-        "en": "right to restriction of processing",
-    },
-    "portability": {"fr": "droit à la portabilité", "en": "right to data portability"},
-    "objection": {"fr": "droit d'opposition", "en": "right to object"},
-    "consent_withdrawal": {"fr": "retrait du consentement", "en": "withdrawal of consent"},
-    "post_mortem": {"fr": "directives post mortem", "en": "post-mortem directives"},
-}
-
-# The one keep ground that is not a partial refusal; the templates spell it out literally.
-SUPPRESSION_GROUND = "suppression_list"
-
-# Why an item survives an erasure (schemas.tasks.KeepGround): the Art. 17(3) GDPR grounds,
-# the only grounds for refusing part of an erasure request (R26), plus the suppression list.
-KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
-    "freedom_of_expression": {
-        "fr": "exercice du droit à la liberté d'expression et d'information"
-        " (article 17, paragraphe 3, point a, du RGPD)",
-        "en": "exercise of the right of freedom of expression and information"
-        " (Art. 17(3)(a) GDPR)",
-    },
-    "legal_obligation": {
-        "fr": "obligation légale de conservation (article 17, paragraphe 3, point b, du RGPD)",
-        "en": "legal obligation to keep the data (Art. 17(3)(b) GDPR)",
-    },
-    "public_health": {
-        "fr": "motifs d'intérêt public dans le domaine de la santé publique"
-        " (article 17, paragraphe 3, point c, du RGPD)",
-        "en": "public interest in the area of public health (Art. 17(3)(c) GDPR)",
-    },
-    "archiving_research": {
-        "fr": "archivage dans l'intérêt public, recherche scientifique ou historique,"
-        " ou statistiques (article 17, paragraphe 3, point d, du RGPD)",
-        "en": "archiving in the public interest, scientific or historical research,"
-        " or statistics (Art. 17(3)(d) GDPR)",
-    },
-    "legal_claims": {
-        "fr": "constatation, exercice ou défense de droits en justice"
-        " (article 17, paragraphe 3, point e, du RGPD)",
-        "en": "establishment, exercise or defence of legal claims (Art. 17(3)(e) GDPR)",
-    },
-    # Not a refusal (Art. 21(3), R45): keeping a keyed hash is what honours the objection, so
-    # outcome_erasure lists it apart and gives no remedies paragraph for it alone.
-    SUPPRESSION_GROUND: {
-        "fr": "liste d'opposition\u00a0: nous conservons uniquement une empreinte non réversible de"
-        " votre adresse, au moins 3 ans, pour ne plus vous contacter (article 21, paragraphe 3,"
-        " du RGPD et recommandation de la CNIL)",
-        "en": "objection list: we keep only a keyed fingerprint of your address, for at least"
-        " 3 years, so that we never contact you again (Art. 21(3) GDPR and CNIL guidance)",
-    },
-}
 
 _MONTHS = {
     "fr": (
@@ -168,6 +149,37 @@ def _label(table: Mapping[str, Mapping[str, str]], key: str, language: str, what
     return table[key][language]
 
 
+def _table_label(table: Mapping[str, Mapping[str, str]], what: str):
+    def label(key: str, language: str) -> str:
+        return _label(table, key, language, what)
+
+    return label
+
+
+def money(cents: int, language: str) -> str:
+    """Euro cents as '1 234,50 €' (no-break spaces) / '€1,234.50'; R20: the amount is stated."""
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise TypeError(f"money expects whole cents (int), got {type(cents).__name__}: {cents!r}")
+    if cents < 0:
+        raise ValueError(f"an amount cannot be negative: {cents}")
+    euros, rest = divmod(cents, 100)
+    if language == "fr":
+        return f"{euros:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0€"
+    return f"€{euros:,}.{rest:02d}"
+
+
+def country_label(code: str, language: str) -> str:
+    return COUNTRY_LABELS[code][language] if code in COUNTRY_LABELS else code
+
+
+def decision_command(kind: str, reference: str) -> str:
+    """The `dsr case` command with which the DPO records the decision a kind of case awaits."""
+    if kind not in DECISION_COMMANDS:
+        choices = ", ".join(DECISION_COMMANDS)
+        raise ValueError(f"unknown decision kind {kind!r}; expected one of: {choices}")
+    return DECISION_COMMANDS[kind].format(reference=reference)
+
+
 def localized(value: str | Mapping[str, str], language: str) -> str:
     """A display string, or a {'fr': ..., 'en': ...} mapping of them."""
     if isinstance(value, Mapping):
@@ -208,12 +220,14 @@ class EmailRenderer:
         for name, function in {
             "longdate": longdate,
             "longdatetime": longdatetime,
-            "right_label": right_label,
-            "ground_label": ground_label,
             "localized": localized,
             "redact_emails": redact_emails,
+            "money": money,
+            "country_label": country_label,
+            **{name: _table_label(table, what) for name, (table, what) in LABEL_TABLES.items()},
         }.items():
             self.env.filters[name] = _in_language(function)
+        self.env.filters["decision_command"] = decision_command
 
     def render(self, message_type: str, language: str, context: Mapping) -> RenderedEmail:
         values = self._values(message_type, language, context)
@@ -243,109 +257,3 @@ class EmailRenderer:
 def _check_choice(what: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; expected one of: {', '.join(choices)}")
-
-
-def sample_context(message_type: str) -> dict[str, Any]:
-    """Fictitious but realistic values for each message type (tests, dev preview)."""
-    _check_choice("message type", message_type, MESSAGE_TYPES)
-    return copy.deepcopy({"controller": _SAMPLE_CONTROLLER, **_SAMPLES[message_type]})
-
-
-_SAMPLE_CONTROLLER = {
-    "name": "Maison Services Exemple SAS",
-    "dpo_email": "dpo@maison-services.example",
-    "postal_address": "12 rue des Artisans, 69003 Lyon, France",
-    "privacy_url": "https://www.maison-services.example/confidentialite",
-}
-# Scenarios GS-01 and GS-06 of LEGAL §6: received 5 Mar 2027, D1 5 Apr 2027.
-_CASE = {"case_reference": "DSR-2027-0042", "received_on": date(2027, 3, 5)}
-_CRM = {"fr": "Gestion de la relation client (CRM)", "en": "Customer relationship management (CRM)"}
-_MAILING = {"fr": "Outil d'e-mailing", "en": "E-mailing tool"}
-_SAMPLES: dict[str, dict[str, Any]] = {
-    "form_acknowledgement": {
-        "reference": "DEV-2027-01183",
-        "form_kind": "quote",
-        "submitted_on": date(2027, 3, 5),
-    },
-    "receipt": {**_CASE, "right": "access", "deadline": date(2027, 4, 5)},
-    "verification": {
-        "case_reference": _CASE["case_reference"],
-        "right": "access",
-        "verify_url": "https://dsr.maison-services.example/confirmer/3f9c2a7e41b8?lang=fr&s=1",
-        "expires_on": date(2027, 3, 12),
-    },
-    "outcome_erasure": {
-        **_CASE,
-        "completed_on": date(2027, 4, 1),
-        "systems": [
-            {"name": _CRM, "erased_items": 14},
-            {"name": _MAILING, "erased_items": 37},
-            {"name": "Téléphonie (notes d'appels)", "erased_items": 1},
-        ],
-        "kept": [
-            {
-                "system": {"fr": "Archive comptable", "en": "Accounting archive"},
-                "item": {
-                    "fr": "Factures F-2025-0117 et F-2026-0342",
-                    "en": "Invoices F-2025-0117 and F-2026-0342",
-                },
-                "ground": "legal_obligation",
-                "until": date(2036, 12, 31),
-            },
-            {
-                "system": {"fr": "Service client", "en": "Customer service"},
-                "item": {"fr": "Dossier de réclamation en cours", "en": "Open dispute file"},
-                "ground": "legal_claims",
-                "until": None,
-            },
-            {
-                "system": _MAILING,
-                "item": {
-                    "fr": "Empreinte de votre adresse e-mail",
-                    "en": "Fingerprint of your e-mail address",
-                },
-                "ground": SUPPRESSION_GROUND,
-                "until": None,
-            },
-        ],
-    },
-    "outcome_access": {
-        **_CASE,
-        "download_url": "https://dsr.maison-services.example/telechargement/8d41c0f2?t=a1&v=2",
-        "download_expires_on": date(2027, 4, 19),
-        "systems": [
-            {"name": _CRM, "item_count": 42},
-            {"name": _MAILING, "item_count": 118},
-            {"name": {"fr": "Formulaires du site", "en": "Website forms"}, "item_count": 1},
-        ],
-    },
-    "outcome_no_data": {**_CASE, "right": "erasure"},
-    "dpo_task_overdue": {
-        "case_reference": _CASE["case_reference"],
-        "system": "crm",
-        "action": "erase",
-        "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=timezone.utc),
-        "waited": "2 h",
-        "deadline": date(2027, 4, 5),
-    },
-    "dpo_task_failed": {
-        "case_reference": _CASE["case_reference"],
-        "system": "crm",
-        "action": "erase",
-        "error": "OperationalError",
-        "deadline": date(2027, 4, 5),
-    },
-    "dpo_deadline_reminder": {
-        "case_reference": _CASE["case_reference"],
-        "right": "access",
-        "deadline": date(2027, 4, 5),
-        "days_left": 5,
-        "status": "in_progress",
-    },
-    "dpo_mail_parked": {
-        "case_reference": _CASE["case_reference"],
-        "message_type": "outcome_access",
-        "attempts": 5,
-        "last_error": "550 5.1.1 <jeanne.exemple@example.org>: Recipient address rejected",
-    },
-}

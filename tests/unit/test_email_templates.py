@@ -8,20 +8,19 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 
 from schemas.tasks import KeepGround
+from streams.email_labels import KEEP_GROUNDS, RIGHT_LABELS, SUPPRESSION_GROUND
+from streams.email_samples import sample_context
 from streams.email_templates import (
     DEFAULT_TEMPLATE_DIR,
     FORM_KINDS,
-    KEEP_GROUNDS,
     LANGUAGES,
     MESSAGE_TYPES,
-    RIGHT_LABELS,
-    SUPPRESSION_GROUND,
+    OPTIONAL_KEYS,
     EmailRenderer,
     RenderedEmail,
     ground_label,
     longdate,
     longdatetime,
-    sample_context,
 )
 
 pytestmark = pytest.mark.unit
@@ -29,7 +28,25 @@ pytestmark = pytest.mark.unit
 CNIL_ADDRESS = "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07"
 CNIL_URL = "https://www.cnil.fr/fr/plaintes"
 SUBJECT_FACING = [t for t in MESSAGE_TYPES if not t.startswith("dpo_")]
-RIGHT_AWARE = ("receipt", "verification", "outcome_no_data", "dpo_deadline_reminder")
+RIGHT_AWARE = (
+    "receipt",
+    "verification",
+    "outcome_no_data",
+    "dpo_deadline_reminder",
+    "verification_challenge",
+    "verification_reminder",
+    "identity_not_verified",
+    "id_document_request",
+    "extension",
+    "fee_notice",
+    "refusal",
+    "dpo_decision_needed",
+)
+# The message types of the first version, whose wording the FALSE_PROMISES check guards.
+FIRST_VERSION = (
+    "form_acknowledgement", "receipt", "verification", "outcome_erasure", "outcome_access",
+    "outcome_no_data",
+)
 EVERY_CASE = [(t, lang) for t in MESSAGE_TYPES for lang in LANGUAGES]
 
 
@@ -58,6 +75,70 @@ def legal_item() -> dict:
     return kept_item("legal_obligation")
 
 
+def without_optional_keys(message_type: str) -> dict:
+    context = sample_context(message_type)
+    for key in OPTIONAL_KEYS.get(message_type, ()):
+        del context[key]
+    return context
+
+
+# Every branch of the message types added for the other rights (one override set per branch).
+BRANCHES: dict[str, list[dict]] = {
+    "receipt": [{"priority": True}],
+    "outcome_erasure": [{"recipients_notified": []}],
+    "outcome_access": [{"information": None}],
+    "verification_reminder": [{"suspended": False}],
+    "id_document_request": [{"reason": r} for r in ("no_channel_on_file", "sensitive_data")],
+    "extension": [
+        {"explanation": ""},
+        {"reasons": ["volume_of_data", "redaction_needed", "exceptional_surge"]},
+    ],
+    "fee_notice": [{"basis": "manifestly_excessive", "amount_cents": 123456}],
+    "refusal": [
+        {"partial": True, "reason": r}
+        for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
+    ],
+    "outcome_rectification": [
+        {"unchanged": True, "changes": []},
+        {"recipients_notified": []},
+        {"changes": [{"field": f, "old": "A", "new": "B"} for f in ("first_name", "last_name")]},
+    ],
+    "outcome_restriction": [
+        {"ground": g, "recipients_notified": []}
+        for g in ("unlawful_processing", "legal_claims", "objection_pending")
+    ],
+    "restriction_lift_notice": [
+        {"reason": r} for r in ("objection_decided", "legal_claims_ended", "person_request")
+    ],
+    "outcome_portability": [{"excluded_inferred": False}],
+    "portability_not_applicable": [
+        {"access_offered": False, "bases": ["legitimate_interest", "legal_obligation"]}
+    ],
+    "outcome_objection": [{"suppression_until": None, "profiling_stopped": False}],
+    "objection_decision": [
+        {"upheld": True, "erased": False, "explanation": ""},
+        {
+            "upheld": False,
+            "erased": False,
+            "explanation": {
+                "fr": "Les notes d'appel sont nécessaires à la défense de nos droits dans le"
+                " litige en cours.",
+                "en": "The call notes are needed to defend our rights in the ongoing dispute.",
+            },
+        },
+    ],
+    "directive_recorded": [{"executor_named": False}],
+    "death_proof_request": [{"requester_role": "executor"}],
+    "heir_justification": [
+        {"directives_applied": True, "kept": []},
+        {"kept": [{**legal_item(), "until": None}, suppression_item()]},
+    ],
+    "dpo_decision_needed": [
+        {"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")
+    ],
+}
+
+
 def variants(renderer: EmailRenderer):
     """Every branch of the templates: each form kind, right, days-left band, empty `kept`."""
     for message_type, language in EVERY_CASE:
@@ -74,6 +155,11 @@ def variants(renderer: EmailRenderer):
         yield render(renderer, "outcome_erasure", language, kept=[suppression_item()]), language
         yield render(renderer, "outcome_erasure", language, kept=[legal_item()]), language
         yield render(renderer, "dpo_mail_parked", language, attempts=1), language
+        for message_type in OPTIONAL_KEYS:
+            yield renderer.render(message_type, language, without_optional_keys(message_type)), language
+        for message_type, branches in BRANCHES.items():
+            for overrides in branches:
+                yield render(renderer, message_type, language, **overrides), language
 
 
 # --- every message, both languages -------------------------------------------------------
@@ -109,7 +195,8 @@ def test_each_message_type_has_subject_text_and_html_in_each_language():
 
 
 @pytest.mark.parametrize(
-    ("message_type", "key"), [(t, k) for t in MESSAGE_TYPES for k in sample_context(t)]
+    ("message_type", "key"),
+    [(t, k) for t in MESSAGE_TYPES for k in sample_context(t) if k not in OPTIONAL_KEYS.get(t, ())],
 )
 def test_a_missing_context_key_raises(renderer, message_type, key):
     context = sample_context(message_type)
@@ -130,7 +217,7 @@ def test_a_missing_key_inside_a_list_item_raises(renderer):
 
 def test_unknown_message_type_or_language_names_the_valid_ones(renderer):
     with pytest.raises(ValueError, match="outcome_access"):
-        renderer.render("outcome_rectification", "fr", sample_context("receipt"))
+        renderer.render("outcome_teleportation", "fr", sample_context("receipt"))
     with pytest.raises(ValueError, match="fr, en"):
         renderer.render("receipt", "de", sample_context("receipt"))
     with pytest.raises(ValueError, match="dpo_mail_parked"):
@@ -398,22 +485,26 @@ def test_the_verification_says_nothing_happens_before_confirmation(renderer, lan
     assert expected[0] in email.html
 
 
+@pytest.mark.parametrize("information", [True, False], ids=["with_15_1_block", "without"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_access_outcome_describes_the_archive_and_points_to_the_privacy_policy(
-    renderer, language
+    renderer, language, information
 ):
-    context = sample_context("outcome_access")
-    email = render(renderer, "outcome_access", language)
+    context = sample_context("outcome_access") if information else without_optional_keys(
+        "outcome_access"
+    )
+    email = renderer.render("outcome_access", language, context)
+    text = re.sub(r"[ \n]+", " ", email.text)  # line breaks move with the wording around
     url = context["controller"]["privacy_url"]
     body = {
         "fr": ("un fichier par système", "JSON", "politique de confidentialité\u00a0: " + url,
                "rectifier", "effacer", "limiter", "vous opposer"),
-        "en": ("one file per system", "JSON", "privacy\npolicy: " + url,
+        "en": ("one file per system", "JSON", "privacy policy: " + url,
                "rectify", "erase", "restrict", "object"),
     }[language]
 
     for expected in body:
-        assert expected in email.text
+        assert expected in text
     assert f'href="{url}"' in email.html.split("<td style=\"padding:16px 28px")[0]
     assert has_remedies(email)
 
@@ -453,9 +544,11 @@ def test_the_framework_check_would_catch_it():
     assert INVALIDATED_FRAMEWORK.search("relies on the " + "Privacy" + "\u00a0" + "Shield")
 
 
-# What this version of the pipeline does not do: suspend the clock during an L1 confirmation,
-# send verification reminders, put the Art. 15(1)(a)-(h) annex in the download, or notify
-# recipients under Art. 19 after an erasure. Saying so to a data subject would be false.
+# What the first version's messages must not claim: the L1 confirmation does not suspend the
+# clock, it sends no reminder of its own, and without the optional `information` and
+# `recipients_notified` values the access and erasure outcomes carry no Art. 15(1)(a)-(h)
+# block and no Art. 19 statement. The types that do these things are checked in
+# test_email_templates_rights.py.
 FALSE_PROMISES = re.compile(
     r"suspen|nouvelle date|new date|un rappel|reminder|article 19|art\.\s*19|informés|informed"
     r"|prévues par l'article 15|set out in Article 15|décision automatisée|decision-making",
@@ -463,19 +556,23 @@ FALSE_PROMISES = re.compile(
 )
 
 
-def subject_facing_variants(renderer: EmailRenderer):
+def first_version_variants(renderer: EmailRenderer):
+    def first(message_type: str, language: str, **overrides) -> RenderedEmail:
+        context = {**without_optional_keys(message_type), **overrides}
+        return renderer.render(message_type, language, context)
+
     for language in LANGUAGES:
-        for message_type in SUBJECT_FACING:
-            yield render(renderer, message_type, language)
+        for message_type in FIRST_VERSION:
+            yield first(message_type, language)
         for right in RIGHT_LABELS:
             for message_type in ("receipt", "verification", "outcome_no_data"):
-                yield render(renderer, message_type, language, right=right)
+                yield first(message_type, language, right=right)
         for kept in ([], [suppression_item()], [legal_item()]):
-            yield render(renderer, "outcome_erasure", language, kept=kept)
+            yield first("outcome_erasure", language, kept=kept)
 
 
-def test_no_subject_facing_output_promises_what_the_pipeline_does_not_do(renderer):
-    for email in subject_facing_variants(renderer):
+def test_first_version_outputs_promise_nothing_the_pipeline_does_not_do(renderer):
+    for email in first_version_variants(renderer):
         for part in parts(email):
             found = FALSE_PROMISES.search(part.replace("&#39;", "'"))
             assert not found, (email.subject, found)
@@ -483,13 +580,16 @@ def test_no_subject_facing_output_promises_what_the_pipeline_does_not_do(rendere
 
 ENGLISH_WORDS = re.compile(r"\b(deadline|request|your|please|the|data)\b", re.IGNORECASE)
 FRENCH_WORDS = re.compile(r"\b(votre|vous|dossier|demande|données)\b", re.IGNORECASE)
+# The `dsr case` commands shown to the DPO are the CLI's own words (`request-id`) in both languages.
+CLI_COMMAND = re.compile(r"dsr case [^\n<]*")
 
 
 def test_french_outputs_contain_no_english_and_english_outputs_no_french(renderer):
     for email, language in variants(renderer):
         leaking = ENGLISH_WORDS if language == "fr" else FRENCH_WORDS
         for part in parts(email):
-            assert not leaking.search(part), (language, leaking.search(part), email.subject)
+            prose = CLI_COMMAND.sub("", part)
+            assert not leaking.search(prose), (language, leaking.search(prose), email.subject)
 
 
 def test_french_punctuation_uses_no_break_spaces(renderer):

@@ -1,12 +1,14 @@
 """The record of processing as data: validation, Art. 15 answers, retention dates, portability (R22-R28, R44-R49)."""
 import copy
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
+from pydantic import BaseModel
 
 from dsr.register import DEFAULT_REGISTER, load_register
-from gdpr.register import PORTABLE_BASES, LegalBasis, Register, RegisterError
+from gdpr.register import PORTABLE_BASES, LegalBasis, Register, RegisterError, Text
 from gdpr.ropa import (
     access_information,
     portability_bases,
@@ -76,6 +78,32 @@ def test_the_shipped_register_never_names_the_invalidated_framework():  # R47, G
     assert BANNED not in DEFAULT_REGISTER.read_text(encoding="utf-8").lower()
     answer = access_information(REGISTER, list(REGISTER.systems))
     assert BANNED not in json.dumps(answer, ensure_ascii=False).lower()
+
+
+def texts_of(value) -> list[Text]:
+    """Every Text of a register, wherever it sits (labels, descriptions, purposes, sources...)."""
+    if isinstance(value, Text):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [t for name in type(value).model_fields for t in texts_of(getattr(value, name))]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in texts_of(item)]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in texts_of(item)]
+    return []
+
+
+# An ordinary blank (or a folded YAML line break) where French wants a no-break space (U+00A0).
+# Written out: \s would match U+00A0 itself.
+BLANK_BEFORE_PUNCTUATION = re.compile(r"[ \t\n][:;?!»]|«[ \t\n]")
+
+
+def test_the_shipped_register_writes_french_with_no_break_spaces():
+    texts = texts_of(REGISTER)
+    assert {p.label for p in REGISTER.purposes.values()} <= set(texts)  # the walk reaches the labels
+    assert len(texts) > len(REGISTER.purposes) + len(REGISTER.retention_rules)
+    for text in texts:
+        assert not BLANK_BEFORE_PUNCTUATION.search(text.fr), text.fr
 
 
 # --- Validation: each rule fails with the recipient and the fix ----------------------------------
