@@ -124,6 +124,10 @@ class CaseState(BaseModel):
     def tasks_for(self, action: TaskAction, key: str = "") -> list[TaskRecord]:
         return [t for t in self.tasks.values() if t.action == action and t.key == key]
 
+    def tasks_for_any(self, action: TaskAction) -> list[TaskRecord]:
+        """Every task of this action, whatever its key (a purge after a released hold included)."""
+        return [t for t in self.tasks.values() if t.action == action]
+
     def holders(self) -> list[str]:
         """Systems that hold data; a failed lookup counts as holding, so nothing is skipped silently."""
         return sorted(t.system for t in self.tasks_for(TaskAction.LOOKUP) if t.holds_data is not False)

@@ -12,6 +12,9 @@ from schemas.identity import normalize_email
 from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, Right
 
 
+MINIMUM_TO_CONFIRM = timedelta(days=7)  # DESIGN: even a request entered late leaves a week to confirm
+
+
 def identity_level(assurance: IdentityAssurance, subject_email: str, contact_email: str | None) -> IdentityLevel:
     """L0 when the site already authenticated the person; L2 when the request came from another address."""
     if assurance == IdentityAssurance.AUTHENTICATED:
@@ -50,8 +53,9 @@ def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
     if started is None:
         return None
     expiry = started + after
-    if not suspends(state):  # no suspension: the no-action notice is still due by D1 (R11), so send it that morning
-        expiry = min(expiry, end_of_day(state.d1).replace(hour=9, minute=0, second=0, microsecond=0))
+    if not suspends(state):  # no suspension: the no-action notice is still due by D1 (R11), so send it that morning,
+        d1_morning = end_of_day(state.d1).replace(hour=9, minute=0, second=0, microsecond=0)
+        expiry = min(expiry, max(d1_morning, started + MINIMUM_TO_CONFIRM))  # but leave the person a week
     return expiry
 
 

@@ -8,7 +8,8 @@ from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
 from gdpr.identity import verification_expiry, verification_message
-from gdpr.routing import DIRECTIVES
+from gdpr.deadlines import receipt_day
+from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
 from schemas.tasks import TaskAction
@@ -109,7 +110,7 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
     token = ids(state.request_id, "verification")
     due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
     if state.right == Right.ERASURE:
-        due += work.suppress_marketing(state)  # §3.2: suppression is never blocked behind verification
+        due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
     if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
         due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
     expiry = verification_expiry(state, policy.verification_expiry)
@@ -143,7 +144,7 @@ def _restricted(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMake
     if state.lift is None:
         return []
     due: list[Command] = [SendEmail("email:restriction_lift_notice", "restriction_lift_notice", "subject")]
-    if "restriction_lift_notice" in state.emails_sent and work.lift_due(state, now.date()):
+    if "restriction_lift_notice" in state.emails_sent and work.lift_due(state, receipt_day(now)):
         due += work.lift_tasks(state)  # Art. 18(3): only after the person was told
     return due
 

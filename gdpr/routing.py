@@ -14,6 +14,9 @@ NEWSLETTER = "newsletter"
 DIRECTIVES = "directives"  # the register of post-mortem directives (LIL 85, R38) is a system like the others
 DIRECTIVE_SUBMISSION = "dsr.post_mortem.directive"  # submission_type of the task that records a directive
 ALL_CHANNELS = ("email", "sms", "phone", "post")
+# suppress_marketing reasons: why marketing stops. Before an erasure is verified only marketing stops;
+# the data wait for the verified erase (§3.2: a wrongful erasure is a breach too).
+OBJECTION, WITHDRAWAL, ERASURE_PENDING = "objection", "withdrawal", "erasure_pending"
 
 # The main action each right asks of the systems holding data (LEGAL §4).
 RIGHT_ACTIONS: dict[Right, TaskAction] = {

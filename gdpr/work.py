@@ -5,7 +5,9 @@ from datetime import date
 
 from gdpr.case_state import CaseState, Status, TaskRecord, moved
 from gdpr.commands import CasePolicy, IssueTask
-from gdpr.routing import ALL_CHANNELS, DIRECTIVE_SUBMISSION, DIRECTIVES, RIGHT_ACTIONS
+from gdpr.routing import (
+    ALL_CHANNELS, DIRECTIVE_SUBMISSION, DIRECTIVES, ERASURE_PENDING, OBJECTION, RIGHT_ACTIONS, WITHDRAWAL,
+)
 from schemas.intake import PostMortemAction, Right
 from schemas.tasks import ChangeKind, TaskAction, TaskStatus
 
@@ -37,11 +39,13 @@ def main_tasks(state: CaseState) -> list[IssueTask]:
     return [task(system, action) for system in state.holders()]
 
 
-def suppress_marketing(state: CaseState) -> list[IssueTask]:
+def suppress_marketing(state: CaseState, reason: str | None = None) -> list[IssueTask]:
     """R30, R45: every marketing system, known or not, so the address is never re-imported."""
     channels = [c.value for c in state.details.channels] or list(ALL_CHANNELS)
     systems = [s for s in state.marketing_systems if s in state.systems]
-    return [task(s, TaskAction.SUPPRESS_MARKETING, channels=channels) for s in systems]
+    # R31: a withdrawal is recorded as such, and is no objection to the profiling behind marketing (21(2)).
+    reason = reason or (WITHDRAWAL if state.right == Right.CONSENT_WITHDRAWAL else OBJECTION)
+    return [task(s, TaskAction.SUPPRESS_MARKETING, channels=channels, reason=reason) for s in systems]
 
 
 def erase(state: CaseState, systems: list[str], key: str = "") -> list[IssueTask]:

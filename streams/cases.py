@@ -10,6 +10,7 @@ from gdpr.lifecycle import (
     record_done, task_id,
 )
 from schemas.cases import ClockTicked, DpoDecided, parse_case_event
+from schemas.decisions import Decision
 from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.audit import audit
@@ -52,13 +53,16 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
 
 
 async def _audit_decision(ctx: Context, state: CaseState, event: DpoDecided) -> None:
-    """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason."""
-    decision = event.decision
     try:
-        check(state, decision)
+        check(state, event.decision)
         refused = None
     except DecisionRefused as exc:
         refused = str(exc)
+    await audit_decision(ctx, state, event.decision, refused)
+
+
+async def audit_decision(ctx: Context, state: CaseState, decision: Decision, refused: str | None) -> None:
+    """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason."""
     detail = decision.model_dump(mode="json", exclude={"by", "at", "kind"}) | {"refused": refused}
     await audit(ctx, "dpo_decision_refused" if refused else "dpo_decision", request_id=state.request_id,
                 subject_ref=state.subject_ref, dedup=f"decision:{decision.kind}:{decision.at.isoformat()}",

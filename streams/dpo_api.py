@@ -14,7 +14,7 @@ from schemas.cases import DpoDecided
 from schemas.decisions import Decision, FlagExcessive
 from schemas.intake import describe
 from streams import topics
-from streams.cases import CaseTable
+from streams.cases import CaseTable, audit_decision
 from streams.context import Context
 from streams.intake import reference
 
@@ -92,6 +92,7 @@ async def decide(ctx: Context, cases: CaseTable, ref: str, body: dict) -> tuple[
     except ValidationError as exc:
         return 400, {"error": describe(exc)}
     except DecisionRefused as exc:
+        await audit_decision(ctx, state, decision, str(exc))  # R10, R50: a blocked decision is on record too
         return 409, {"error": str(exc)}
     event = DpoDecided(request_id=state.request_id, decision=decision)
     await ctx.publisher.publish(topics.CASES, state.request_id, event.to_bytes())

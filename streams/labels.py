@@ -19,8 +19,9 @@ def system_label(system: str) -> dict | str:
     return SYSTEM_LABELS.get(system, system)
 
 
-def item_label(item: str, count: int | None) -> dict | str:
-    label = ITEM_LABELS.get(item, {"fr": item, "en": item})
+def item_label(item: str, count: int | None, registered: dict | None = None) -> dict | str:
+    """A kept item's name: ours, else the register's category label, else its code."""
+    label = ITEM_LABELS.get(item) or registered or {"fr": item, "en": item}
     if count is None:
         return label
     return {lang: f"{text} ({count})" for lang, text in label.items()}

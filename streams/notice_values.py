@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from gdpr.deadlines import receipt_day
 from gdpr.identity import suspends, verification_expiry
-from gdpr.lifecycle import CaseState, SendEmail
+from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS
 from gdpr.tokens import Token, sign_token
 from gdpr.work import notified_recipients
@@ -103,22 +103,23 @@ def erasure(ctx, state, command, now) -> Values:
         "received_on": received(state), "completed_on": day(now),
         "systems": [{"name": system_label(t.system), "erased_items": t.erased_items}
                     for t in sorted(erased, key=lambda t: (t.system, t.key))],
-        "kept": kept_items(state),
+        "kept": kept_items(ctx, state),
         "recipients_notified": recipient_names(ctx, state),
     }, {}
 
 
-def kept_items(state: CaseState) -> list[dict]:
-    latest: dict[tuple[str, str], dict] = {}
-    for t in sorted(state.tasks_for(TaskAction.ERASE), key=lambda t: t.system):
-        for k in t.kept:
-            latest[(t.system, k.item)] = {"system": system_label(t.system), "item": item_label(k.item, k.count),
-                                          "ground": k.ground.value, "until": k.until}
+def kept_items(ctx: Context, state: CaseState) -> list[dict]:
+    """What each system keeps now: its latest erase answer (after a released hold, the purge's answer)."""
+    latest: dict[str, TaskRecord] = {}
+    for t in sorted(state.tasks_for_any(TaskAction.ERASE), key=lambda t: t.issued_at):
+        if t.status is not None:
+            latest[t.system] = t
+    kept = [(system, k) for system, t in sorted(latest.items()) for k in t.kept]
+    seen = {(system, k.item) for system, k in kept}
     for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING):
-        for k in t.kept:
-            latest.setdefault((t.system, k.item), {"system": system_label(t.system), "item": item_label(k.item, None),
-                                                   "ground": k.ground.value, "until": k.until})
-    return list(latest.values())
+        kept += [(t.system, k) for k in t.kept if (t.system, k.item) not in seen]
+    return [{"system": system_label(system), "ground": k.ground.value, "until": k.until,
+             "item": item_label(k.item, k.count, ctx.register.category_label(system, k.item))} for system, k in kept]
 
 
 def access(ctx, state, command, now) -> Values:

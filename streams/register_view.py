@@ -33,6 +33,11 @@ class RegisterView:
         found = set().union(*bases.values()) - {LegalBasis.CONSENT, LegalBasis.CONTRACT}
         return sorted(b.value for b in found) or [LegalBasis.LEGITIMATE_INTEREST.value]
 
+    def category_label(self, system: str, category: str) -> dict | None:
+        entry = self.register.systems.get(system)
+        found = entry.categories.get(category) if entry else None
+        return found.label.model_dump() if found else None
+
     def recipient_name(self, recipient_id: str) -> str:
         recipient = self.register.recipients.get(recipient_id)
         return recipient.name if recipient else recipient_id

@@ -9,6 +9,7 @@ from pathlib import Path
 from handlers.reference import marks
 from handlers.reference.base import Category, Clock, Conn, SqliteSystem, add_years, delete_rows, unsupported, utcnow
 from handlers.reference.marks import NOT_RESTRICTED
+from gdpr.routing import ERASURE_PENDING
 from handlers.verbs import ALL_CATEGORIES
 from schemas.identity import normalize_email
 from schemas.intake import EventType
@@ -121,8 +122,12 @@ class NewsletterAdapter(SqliteSystem):
         conn.execute(SUPPRESS, (self.suppression_hash(email), self._now(), reason))
 
     def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
-        """Objection or withdrawal for e-mail (GS-07): unsubscribed, suppressed even if not on file (R45)."""
-        self._unsubscribe(conn, email, source)
+        """Objection or withdrawal for e-mail (GS-07): unsubscribed, suppressed even if not on file (R45).
+        Before an erasure is verified, only the suppression: the data wait for the verified erase (§3.2)."""
+        if source == ERASURE_PENDING:
+            self._add_suppression(conn, email, source)
+        else:
+            self._unsubscribe(conn, email, source)
         return self._suppression_kept(conn, email)
 
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:

@@ -194,3 +194,13 @@ def test_unsubscribing_does_not_delete_what_a_legal_hold_keeps(newsletter):
     newsletter.suppress_marketing(CAMILLE, ("email",))
     assert len(newsletter.export(CAMILLE).records["campaign_events"]) == 1
     assert newsletter.send_list("2026-11-lettre") == []
+
+
+def test_before_an_erasure_is_verified_marketing_stops_but_nothing_is_erased(newsletter):
+    # §3.2: suppression is never blocked behind verification, but a wrongful erasure is a breach too.
+    newsletter.record_submission("s-1", QUOTE, CAMILLE, quote(CAMILLE.email))
+    report = newsletter.suppress_marketing(CAMILLE, ("email",), source="erasure_pending")
+    assert report.channels == ("email",)
+    assert CAMILLE.email not in newsletter.send_list("tomorrow")
+    assert newsletter.lookup(CAMILLE).holds_data  # the verified erase will find and report the data
+    assert newsletter.erase(CAMILLE).erased_items == 1

@@ -26,8 +26,8 @@ def billing_records():
 @pytest.fixture(scope="session")
 def pipeline(kafka, tmp_path_factory, billing_records):
     running = Pipeline(kafka.bootstrap, tmp_path_factory.mktemp("pipeline"),
-                       DSR_SYSTEMS="crm,recruitment,newsletter,billing",
-                       DSR_BUILTIN_ADAPTERS="crm,recruitment,newsletter")
+                       DSR_SYSTEMS="crm,recruitment,newsletter,directives,billing",
+                       DSR_BUILTIN_ADAPTERS="crm,recruitment,newsletter,directives")
     stop = threading.Event()
     token = system_token(running.env["DSR_SECRET_KEY"].encode(), "billing")
     billing = threading.Thread(target=external_system.serve, daemon=True,

@@ -383,3 +383,16 @@ def test_a_closed_case_keeps_no_sealed_personal_values():
     assert state.subject is None and state.payload is None
     assert all(t.changes is None for t in state.tasks.values())
     assert [t.fields_changed for t in state.tasks.values() if t.action == TaskAction.RECTIFY] == [("phone",)]
+
+
+def test_marketing_stops_before_an_erasure_is_verified_but_the_data_wait():
+    _, commands = carry(discovered(Right.ERASURE, T0, holders=("crm", "newsletter")), T0)
+    stop = [c for c in commands if isinstance(c, IssueTask) and c.action == TaskAction.SUPPRESS_MARKETING]
+    assert {c.params["reason"] for c in stop} == {"erasure_pending"}  # §3.2: not an unverified erasure
+
+
+def test_a_request_entered_after_its_deadline_still_leaves_a_week_to_confirm():
+    received = T0 - timedelta(days=60)  # a letter keyed in late: D1 has passed
+    state, _ = carry(discovered(Right.ACCESS, received), T0)
+    assert "identity_not_verified" not in emails(decide(state, T0 + timedelta(days=6), POLICY))
+    assert "identity_not_verified" in emails(decide(state, T0 + timedelta(days=7), POLICY))
