@@ -75,7 +75,7 @@ def list_cases(everything: bool, as_json: bool, api: str | None) -> None:
     for c in cases:
         flags = " ".join(f for f, on in (("extended", c["extended"]), ("minor", c["minor"])) if on)
         click.echo(f"{c['reference']}  {c['right']:<18} {c['status']:<22} received {c['received_on']}  "
-                   f"deadline {c['deadline']}  {c['identity_level']} {flags}".rstrip())
+                   f"target {c['target']}  deadline {c['deadline']}  {c['identity_level']} {flags}".rstrip())
     click.echo(f"{len(cases)} case(s)")
 
 

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from gdpr.case_state import CaseState, Status, moved
 from gdpr.routing import DIRECTIVES
 from gdpr.work import to_processing
-from gdpr.deadlines import NATIONAL, Deadline, compute_deadline, end_of_day, receipt_day, suspension_applies
+from gdpr.deadlines import (
+    NATIONAL, Deadline, compute_deadline, end_of_day, receipt_day, subtract_working_days, suspension_applies,
+)
 from schemas.cases import IdentityLevel
 from schemas.identity import normalize_email
 from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, Right
@@ -45,6 +47,14 @@ def suspends(state: CaseState) -> bool:
 
 def deadlines_of(state: CaseState) -> Deadline:
     return compute_deadline(state.received_at, suspended_days=state.suspended_days)
+
+
+def internal_target(state: CaseState):
+    """R9 DESIGN: the service level, raw D1 minus 5 working days (raw D3 minus 5 once extended)."""
+    deadline = deadlines_of(state)
+    if state.extension is None:
+        return deadline.internal_target
+    return subtract_working_days(deadline.raw_d3, 5, NATIONAL)
 
 
 def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:

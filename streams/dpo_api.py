@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from gdpr.case_state import OPEN, CaseState
 from gdpr.decisions import DecisionRefused, check
 from gdpr.deadlines import receipt_day
+from gdpr.identity import internal_target
 from schemas.cases import DpoDecided
 from schemas.decisions import Decision, FlagExcessive
 from schemas.intake import describe
@@ -50,6 +51,7 @@ def summary(state: CaseState) -> dict:
         "reference": reference(state.request_id), "request_id": state.request_id, "right": state.right.value,
         "status": state.status.value, "received_on": receipt_day(state.received_at).isoformat(),
         "deadline": state.deadline.isoformat(), "extended": state.extension is not None,
+        "target": internal_target(state).isoformat(),
         "identity_level": state.level.value, "minor": state.details.minor_at_collection,
         "holds": [h.hold_id for h in state.active_holds()],
     }

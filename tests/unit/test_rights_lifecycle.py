@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from gdpr.commands import CasePolicy, DestroySubjectKey, IssueTask, PurgeCaseRecord, SendEmail
 from gdpr.decisions import DecisionRefused, check
+from gdpr.identity import internal_target
 from gdpr.deadlines import compute_deadline, end_of_day, receipt_day
 from gdpr.lifecycle import Status, decide, evolve, record_done, task_id
 from schemas.cases import (
@@ -396,3 +397,10 @@ def test_a_request_entered_after_its_deadline_still_leaves_a_week_to_confirm():
     state, _ = carry(discovered(Right.ACCESS, received), T0)
     assert "identity_not_verified" not in emails(decide(state, T0 + timedelta(days=6), POLICY))
     assert "identity_not_verified" in emails(decide(state, T0 + timedelta(days=7), POLICY))
+
+
+def test_the_internal_target_is_five_working_days_before_the_deadline_that_applies():
+    state = evolve(None, opened(Right.ACCESS, T0))
+    assert internal_target(state) == date(2027, 3, 26)  # raw D1 Mon 5 Apr 2027; Easter Monday 29 Mar skipped
+    extended = decided(state, Extend(by="dpo", at=T0, reasons=["volume_of_data"]))
+    assert internal_target(extended) == date(2027, 5, 31)  # raw D3 Sat 5 Jun 2027 minus 5 working days
