@@ -158,7 +158,8 @@ def _flag(state: CaseState, decision: FlagExcessive) -> CaseState:
 
 
 def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
-    note = f"ID checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R16: nothing else
+    what = "ID and mandate of the representative" if state.details.representative_role else "ID"
+    note = f"{what} checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R6, R16: nothing else
     return confirmed(state.model_copy(update={"identity_checked": note}), decision.at)
 
 

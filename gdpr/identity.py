@@ -17,8 +17,12 @@ from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, 
 MINIMUM_TO_CONFIRM = timedelta(days=7)  # DESIGN: even a request entered late leaves a week to confirm
 
 
-def identity_level(assurance: IdentityAssurance, subject_email: str, contact_email: str | None) -> IdentityLevel:
-    """L0 when the site already authenticated the person; L2 when the request came from another address."""
+def identity_level(assurance: IdentityAssurance, subject_email: str, contact_email: str | None,
+                   represented: bool = False) -> IdentityLevel:
+    """L0 when the site already authenticated the person; L2 when the request came from another address;
+    L3 when a representative acts: a person checks their identity and mandate (R6)."""
+    if represented:
+        return IdentityLevel.L3
     if assurance == IdentityAssurance.AUTHENTICATED:
         return IdentityLevel.L0  # EDPB-A §73: never ask more
     if contact_email and normalize_email(contact_email) != normalize_email(subject_email):

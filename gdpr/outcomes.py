@@ -107,6 +107,8 @@ def _discovering(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMak
 
 
 def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    if state.details.representative_role:  # R6: a person checks the representative's identity and mandate
+        return [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "identity_review"})]
     token = ids(state.request_id, "verification")
     due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
     if state.right == Right.ERASURE:

@@ -43,6 +43,8 @@ class RequestDetails(WireModel):
     restriction_ground: RestrictionGround | None = None
     minor_at_collection: bool = False
     post_mortem: PostMortemFacts | None = None
+    representative_role: str | None = Field(default=None, description="R6: lawyer, parent, association, other.")
+    mandate_provided: bool = False
 
 
 class CaseOpened(WireModel):

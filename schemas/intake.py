@@ -169,6 +169,18 @@ class PostMortem(WireModel):
     wants_justification: bool = Field(default=False, description="The heir asks to be told what was done (LIL 85-II).")
 
 
+class Representative(WireModel):
+    """Someone acting for the person (R6, R43, GS-24): a lawyer, a parent, an association. The request's
+    `contact_email` is theirs; a person checks their identity and mandate before anything is done."""
+
+    role: Literal["lawyer", "parent", "association", "other"]
+    name: str | None = Field(default=None, max_length=200)
+    mandate_provided: bool = Field(default=False, description="A signed mandate (or proof of parental authority) came with the request.")
+    answer_to: Literal["representative", "subject"] = Field(
+        default="representative", description="Who receives the answers, as the mandate says."
+    )
+
+
 class RightsRequested(WireModel):
     """`dsr.rights.requested`: a data-subject request (OpenDSR vocabulary). No reason is ever required (R3)."""
 
@@ -200,9 +212,12 @@ class RightsRequested(WireModel):
         default=False, description="The data were collected while the person was a minor (LIL 51-II, R42)."
     )
     post_mortem: PostMortem | None = None
+    representative: Representative | None = None
 
     @model_validator(mode="after")
     def _right_needs_its_fields(self) -> "RightsRequested":
+        if self.representative is not None and self.contact_email is None:
+            raise ValueError("a request through a representative needs contact_email: the representative's address")
         if self.subject_request_type == Right.RECTIFICATION and not (self.rectification and self.rectification.changes()):
             raise ValueError("a rectification needs 'rectification' with at least one corrected field")
         if self.subject_request_type == Right.POST_MORTEM and self.post_mortem is None:

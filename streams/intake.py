@@ -80,8 +80,12 @@ def request_details(data: RightsRequested) -> RequestDetails:
                                 proof_of_standing=pm.proof_of_standing, wants_justification=pm.wants_justification,
                                 executor_named=bool(pm.executor_name))
     death = pm is not None and pm.action == PostMortemAction.NOTIFY_DEATH
+    agent = data.representative
+    level = identity_level(data.identity_assurance, data.email(), None if death else data.contact_email,
+                           represented=agent is not None)
     return RequestDetails(
-        identity_level=identity_level(data.identity_assurance, data.email(), None if death else data.contact_email),
+        identity_level=level, representative_role=agent.role if agent else None,
+        mandate_provided=bool(agent and agent.mandate_provided),
         channels=data.channels, objection_scope=data.objection_scope if data.subject_request_type == Right.OBJECTION
         else None, restriction_ground=data.restriction_ground, minor_at_collection=data.minor_at_collection,
         post_mortem=facts,
@@ -99,7 +103,11 @@ def _sealed_payload(ctx: Context, ref: str, data: RightsRequested):
 
 
 def _reply_to(ctx: Context, ref: str, data: RightsRequested):
-    """An heir or executor reporting a death gets the answers, not the deceased's address (LIL 85)."""
+    """An heir or executor reporting a death gets the answers, not the deceased's address (LIL 85);
+    so does a representative whose mandate says so (R6)."""
+    agent = data.representative
+    if agent is not None and agent.answer_to == "representative":
+        return ctx.sealer.seal(ref, {"email": data.contact_email, "name": agent.name or ""})
     pm = data.post_mortem
     if pm is None or pm.action != PostMortemAction.NOTIFY_DEATH:
         return None

@@ -250,7 +250,7 @@ def dpo_values(ctx, state, command, now) -> Values:
                 "status": state.status.value}, {}
     if kind == "dpo_decision_needed":
         return {"kind": command.params["kind"], "right": state.right.value, "deadline": deadline,
-                "detail": state.status.value}, {}
+                "detail": decision_detail(state)}, {}
     if kind == "dpo_task_failed":
         return {"system": command.params["system"], "action": command.params["action"],
                 "error": command.params["error"], "deadline": deadline}, {}
@@ -258,6 +258,14 @@ def dpo_values(ctx, state, command, now) -> Values:
     hours = int((now - issued).total_seconds() // 3600)
     return {"system": command.params["system"], "action": command.params["action"],
             "issued_at": command.params["issued_at"], "waited": f"{hours} h", "deadline": deadline}, {}
+
+
+def decision_detail(state: CaseState) -> str:
+    """Codes only: the DPO opens the case with `dsr case show` (R50: no personal data in e-mails to the DPO)."""
+    if state.details.representative_role:
+        mandate = "mandate=provided" if state.details.mandate_provided else "mandate=missing"
+        return f"representative={state.details.representative_role} {mandate}"
+    return f"status={state.status.value}"
 
 
 VALUES: dict[str, Maker] = {

@@ -8,7 +8,8 @@ import pytest
 
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    case_record, confirm, contact, download, message, messages, new_case, on_file_in_crm, quote, request,
+    case_record, confirm, contact, decided, download, message, messages, new_case, on_file_in_crm, quote, request,
+    wait_for_status,
 )
 
 pytestmark = pytest.mark.integration
@@ -94,3 +95,24 @@ def test_gs12b_portability_of_contact_form_data_does_not_apply_and_says_why(pipe
     assert "droit d'accès" in answer.text  # an access copy is offered instead
     assert "CNIL" in answer.text and "recours juridictionnel" in answer.text
     assert not any("/download/" in (m.text or "") for m in messages(pipeline, email, ref))
+
+
+def test_gs24_a_lawyer_with_a_mandate_gets_the_answer_after_the_dpo_checked_the_mandate(pipeline):
+    client, name = new_person()
+    lawyer, _ = new_person()
+    on_file_in_crm(pipeline, quote(client, name))
+    # A lawyer asks for access for their client, with a signed mandate (R6).
+    pipeline.publish(request(client, name, "access", contact_email=lawyer,
+                             representative={"role": "lawyer", "name": "Maître Roux", "mandate_provided": True}))
+    ref = new_case(pipeline, lawyer)
+    # Nothing goes to the client's address and no link is sent: a person checks identity and mandate.
+    record = wait_for_status(pipeline, ref, "awaiting_verification")
+    assert record["identity_level"] == "L3"
+    assert not messages(pipeline, client, ref)
+    decided(pipeline, "verify-id", ref, "--by", "dpo")
+    outcome = message(pipeline, lawyer, ref, subject="La copie de vos données", contains="/download/")
+    assert name in json.dumps(json.loads(download(pipeline, outcome).read("crm.json")))
+    # The case log keeps the evidence that the mandate was checked, and nothing of the mandate itself.
+    checked = case_record(pipeline, ref)["record"]["identity_checked"]
+    assert checked.startswith("ID and mandate of the representative checked on ") and checked.endswith(" by dpo")
+    assert not messages(pipeline, client, ref)

@@ -404,3 +404,13 @@ def test_the_internal_target_is_five_working_days_before_the_deadline_that_appli
     assert internal_target(state) == date(2027, 3, 26)  # raw D1 Mon 5 Apr 2027; Easter Monday 29 Mar skipped
     extended = decided(state, Extend(by="dpo", at=T0, reasons=["volume_of_data"]))
     assert internal_target(extended) == date(2027, 5, 31)  # raw D3 Sat 5 Jun 2027 minus 5 working days
+
+
+def test_gs24_a_representative_is_checked_by_a_person_and_the_check_is_logged():
+    state = discovered(Right.ACCESS, T0, identity_level=IdentityLevel.L3, representative_role="lawyer",
+                       mandate_provided=True)
+    state, commands = carry(state, T0)
+    assert emails(commands)[-1] == "dpo_decision_needed" and "verification" not in emails(commands)
+    state = decided(state, VerifyId(by="dpo", at=utc("2027-03-08T10:00:00")))
+    assert state.identity_checked == "ID and mandate of the representative checked on 2027-03-08 by dpo"  # R6
+    assert state.status == Status.PROCESSING
