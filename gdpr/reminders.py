@@ -51,6 +51,7 @@ def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Comm
 
 def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due: list[Command] = list(work.release_tasks(state)) if state.subject is not None else []
+    due += _failed_tasks(state)  # an Art. 19 notice or a purge may fail after the outcome went out
     if not state.key_destroyed and _nothing_left(state):
         due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5)
     if state.closed_at and now >= state.closed_at + policy.case_retention and not state.active_holds():

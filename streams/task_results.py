@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from schemas.cases import TaskAnswered
 from schemas.intake import describe
-from schemas.tasks import TaskResult
+from schemas.tasks import TaskAction, TaskResult, TaskStatus
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -22,6 +22,8 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
                 action=result.action.value, status=result.status.value, dedup=f"{result.task_id}:{result.status}",
                 detail={"erased_items": result.erased_items, "exported_items": result.exported_items,
                         "kept": len(result.kept), "error": result.error})
+    if result.action == TaskAction.NOTIFY_RECIPIENT and result.status == TaskStatus.DONE:
+        return  # R35: the acknowledgement is logged above; only a failed notice needs the case (the DPO is told)
     # Form submissions are not cases: forwarded like the rest, the coordinator finds no case and stops there.
     portable = None
     if result.export is not None:

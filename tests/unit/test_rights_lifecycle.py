@@ -414,3 +414,14 @@ def test_gs24_a_representative_is_checked_by_a_person_and_the_check_is_logged():
     state = decided(state, VerifyId(by="dpo", at=utc("2027-03-08T10:00:00")))
     assert state.identity_checked == "ID and mandate of the representative checked on 2027-03-08 by dpo"  # R6
     assert state.status == Status.PROCESSING
+
+
+def test_a_notice_that_fails_after_closure_still_alerts_the_dpo():
+    state, _ = carry(confirm(discovered(Right.RECTIFICATION, T0, holders=("crm",)), T0), T0)
+    state = answer(state, "crm", TaskAction.RECTIFY, T0, fields_changed=["phone"])
+    state, _ = carry(state, T0)
+    state = sent(state, "outcome_rectification", T0)
+    assert state.status == Status.CLOSED
+    state = answer(state, "franchise-lyon", TaskAction.NOTIFY_RECIPIENT, T0, key="rectification",
+                   status=TaskStatus.FAILED, error="TimeoutError after 3 attempt(s)")
+    assert "dpo_task_failed" in emails(decide(state, T0, POLICY))  # R35: every notice is accounted for
