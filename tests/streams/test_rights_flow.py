@@ -5,6 +5,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
+from handlers.protocol import Subject
 from streams import dpo_api
 from streams.intake import reference
 from tests.streams.bus import Bus
@@ -86,3 +87,23 @@ async def test_unknown_reference_and_wrong_token_are_refused():
     assert status == 404 and "dsr case list" in answer["error"]
     assert not dpo_api.authorized(bus.ctx, "Bearer wrong")
     assert dpo_api.authorized(bus.ctx, f"Bearer {dpo_api.dpo_token(bus.ctx.config.secret_key)}")
+
+
+async def test_a_system_that_keeps_failing_is_dead_lettered_and_shown_to_the_dpo_while_others_complete():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    bus.adapters["newsletter"].seed(CAMILLE, "subscription", {"subscribed": True})
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is gone")
+
+    bus.adapters["newsletter"].erase = broken  # the newsletter's database is down for good
+    await bus.submit(request("erasure"))
+    await confirm(bus, CAMILLE)
+    # The CRM erased; the newsletter's task failed after its retries and waits in its DLQ with the reason.
+    assert not bus.adapters["crm"].lookup(Subject(CAMILLE)).holds_data
+    (dead,) = [h for h in bus.headers_on("dsr.tasks.newsletter.dlq")]
+    assert "failed after the retry budget" in dead["dsr-dlq-reason"] and "RuntimeError" in dead["dsr-dlq-reason"]
+    # The DPO is told; the person gets no outcome until every system has answered.
+    dpo = bus.emails_to("dpo@example.test")
+    assert dpo and not any("Effacement" in s for s in subjects(bus))
