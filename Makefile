@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench install clean
+.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench install postgres clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -16,19 +16,23 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	$(BIN)/python -m dsr.devstack.kafka jars
 
+## make postgres: Debian's PostgreSQL server binaries, installed when missing (the tests start a cluster)
+postgres:
+	scripts/ensure-postgres
+
 ## make run: embedded Kafka, workers, web, sample CRM/recruitment/newsletter, SMTP sink + web mailbox
 run: install
 	$(BIN)/dsr dev
 
-## make test: every tier; starts a real Kafka broker and real SMTP servers itself
-test: install lint
+## make test: every tier; starts a real Kafka broker, PostgreSQL and real SMTP servers itself
+test: install lint postgres
 	$(BIN)/python -m pytest -p no:cacheprovider -ra
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit -q
 test-streams: $(STAMP)
 	$(BIN)/python -m pytest -m streams -q
-test-contract: $(STAMP)
+test-contract: $(STAMP) postgres
 	$(BIN)/python -m pytest -m contract -q
 test-integration: install
 	$(BIN)/python -m pytest -m integration -q

@@ -71,6 +71,17 @@ def system_token_command(name: str) -> None:
     click.echo(system_token(secret_from(settings, dev=not settings.secret_key), name))
 
 
+@main.command("webhook-secret", help="Print the secret with which webhook system NAME checks our signatures.")
+@click.argument("name")
+def webhook_secret_command(name: str) -> None:
+    from dsr.composition import secret_from
+    from dsr.settings import load_settings
+    from dsr.webhooks import webhook_secret
+
+    settings = load_settings()
+    click.echo(webhook_secret(secret_from(settings, dev=not settings.secret_key), name).decode())
+
+
 @main.group(help="E-mails that could not be delivered (parked after their retries).")
 def mail() -> None:
     pass

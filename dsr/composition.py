@@ -12,12 +12,15 @@ from dsr.exports import FileExportStore
 from dsr.mail import SmtpTransport
 from dsr.settings import Settings
 from dsr.vault import SqliteKeyVault
+from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.protocol import Adapter, AdapterRegistry
 from dsr.register import load_register
 from handlers.reference import (
-    CrmAdapter, DirectivesRegister, NewsletterAdapter, RecipientInbox, RecruitmentAdapter, seed_sample_people,
+    CrmAdapter, DirectivesRegister, NewsletterAdapter, PostgresStore, RecipientInbox, RecruitmentAdapter,
+    seed_sample_people,
 )
+from handlers.reference.db import Location, StoreUnavailable
 from handlers.runtime import run_task
 from streams.app import FaustPublisher, make_faust_app, wire
 from streams.context import Context, Controller, PipelineConfig
@@ -65,20 +68,35 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
 
 
 def reference_adapters(settings: Settings, secret: bytes, recipients: tuple[str, ...] = ()) -> AdapterRegistry:
-    """The built-in CRM, recruitment, newsletter and directives systems, on SQLite files under the data dir,
-    and an inbox standing in for each recipient that gets Art. 19 notices (R35)."""
+    """The built-in CRM, recruitment, newsletter and directives systems, on SQLite files under the data dir
+    or, with DSR_POSTGRES_DSN, in a PostgreSQL schema each; and an inbox standing in for each recipient that
+    gets Art. 19 notices (R35). CV files stay under the data dir: the file store the records point to."""
+    try:
+        return _reference_adapters(settings, secret, recipients)
+    except StoreUnavailable as exc:
+        raise SystemExit(f"DSR_POSTGRES_DSN: {exc}") from exc
+
+
+def _reference_adapters(settings: Settings, secret: bytes, recipients: tuple[str, ...]) -> AdapterRegistry:
     root = settings.data_dir / "systems"
     root.mkdir(parents=True, exist_ok=True)
-    crm = CrmAdapter(root / "crm.sqlite3")
-    recruitment = RecruitmentAdapter(root / "recruitment.sqlite3", cv_dir=root / "cv-files")
-    newsletter = NewsletterAdapter(root / "newsletter.sqlite3", secret=secret)
-    directives = DirectivesRegister(root / "directives.sqlite3")
+    crm = CrmAdapter(store_of(settings, "crm"))
+    recruitment = RecruitmentAdapter(store_of(settings, "recruitment"), cv_dir=root / "cv-files")
+    newsletter = NewsletterAdapter(store_of(settings, "newsletter"), secret=secret)
+    directives = DirectivesRegister(store_of(settings, "directives"))
     if settings.sample_data:
         seed_sample_people(crm, recruitment, newsletter)
     wanted = set(settings.builtin_names())
     systems = [a for a in (crm, recruitment, newsletter, directives) if a.name in wanted]
-    inboxes = [RecipientInbox(root / "recipients.sqlite3", name, secret) for name in recipients]
+    inboxes = [RecipientInbox(store_of(settings, "recipients"), name, secret) for name in recipients]
     return AdapterRegistry(systems + inboxes)
+
+
+def store_of(settings: Settings, system: str) -> Location:
+    """Where a reference system keeps its data: `<data dir>/systems/<system>.sqlite3`, or schema `<system>`."""
+    if settings.postgres_dsn:
+        return PostgresStore(settings.postgres_dsn, system)
+    return settings.data_dir / "systems" / f"{system}.sqlite3"
 
 
 def register_view(settings: Settings) -> RegisterView:
@@ -104,7 +122,10 @@ def build_context(settings: Settings, secret: bytes, publisher, *, transport: Ma
     )
     recipients = builtin_recipients(settings, register)
     registry = registry if registry is not None else reference_adapters(settings, secret, recipients)
-    names = [*settings.builtin_names(), *recipients]
+    webhooks = webhook_adapters(settings.webhooks, settings.system_names(), secret, settings.webhook_timeout)
+    for adapter in webhooks:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in of that name
+        registry.register(adapter)
+    names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in webhooks)]), *recipients]
     ctx.task_runners = {name: _runner(ctx, registry.get(name)) for name in names}
     return ctx
 

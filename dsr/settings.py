@@ -36,8 +36,13 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     data_dir: Path = Path("var")
+    postgres_dsn: str | None = Field(default=None, description="PostgreSQL server of the reference systems, a "
+                                     "schema each; unset: SQLite files under the data dir.")
     systems: str = DEFAULT_SYSTEMS
     builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
+    webhooks: str | None = Field(default=None, description="Systems reached by signed HTTP calls: "
+                                 "'name=https://url;name2=https://url2' (docs/webhooks.md).")
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds per connect and read of a webhook call.")
     partitions: int = Field(default=1, ge=1, le=64)
     replication_factor: int = Field(default=1, ge=1, le=5)
     task_timeout_hours: float = Field(default=4.0, gt=0)
@@ -54,6 +59,13 @@ class Settings(BaseSettings):
     sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_session_timeout: float = Field(default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move.")
+
+    @field_validator("postgres_dsn")
+    @classmethod
+    def _dsn(cls, value: str | None) -> str | None:
+        if value and not (value.startswith(("postgresql://", "postgres://")) or "=" in value):
+            raise ValueError("a PostgreSQL URI (postgresql://user:password@host:5432/db) or key=value string")
+        return value or None
 
     @field_validator("systems", "builtin_adapters", "builtin_recipients")
     @classmethod

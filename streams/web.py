@@ -1,4 +1,4 @@
-"""Web views: health, the verification link (GET shows, POST confirms) and the access-copy download."""
+"""Web views: health, verification links, downloads, and the external systems' task API (open, seal)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import faust
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from gdpr.lifecycle import Status
 from gdpr.tokens import TokenError, verify_token
+from schemas.base import WireModel
 from schemas.cases import IdentityConfirmed
 from schemas.intake import describe
 from schemas.tasks import Task
@@ -98,6 +99,13 @@ def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
         async def post(self, request):
             body = await self.read_request_content(request)
             status, answer = open_task(ctx, request.headers.get("Authorization", ""), body)
+            return self.json(answer, status=status)
+
+    @app.page("/api/tasks/seal")
+    class SealAnswer(faust.web.View):
+        async def post(self, request):
+            body = await self.read_request_content(request)
+            status, answer = seal_export(ctx, request.headers.get("Authorization", ""), body)
             return self.json(answer, status=status)
 
     register_dpo_api(app, ctx, cases)
@@ -198,11 +206,51 @@ def open_task(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]
         task = Task.model_validate_json(body)
     except ValidationError as exc:
         return 400, {"error": f"not a task: {describe(exc)}"}
-    expected = f"Bearer {system_token(ctx.config.secret_key, task.system)}"
-    if not hmac.compare_digest(authorization.encode(), expected.encode()):
+    if not _system_may_act(ctx, authorization, task):
         return 403, {"error": f"this token does not open tasks of system '{task.system}'"}
     try:
         payload = ctx.sealer.open(task.payload) if task.payload else None
         return 200, {"task_id": task.task_id, "subject": ctx.sealer.open(task.subject), "payload": payload}
     except SubjectForgotten:
         return 410, {"error": "the subject's data were erased; nothing to open"}
+
+
+class _Records(WireModel):
+    records: dict[str, list[dict]]
+
+
+class SealRequest(WireModel):
+    """What an external system asks to seal: its export's records, or a rectification's {field: {old, new}}."""
+
+    task: Task
+    export: _Records | None = None
+    changes: dict[str, dict] | None = None
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> SealRequest:
+        if (self.export is None) == (self.changes is None):
+            raise ValueError("give either 'export' or 'changes'")
+        return self
+
+
+def seal_export(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]:
+    """Seal an external system's answer under the subject's key, as `TaskResult.export` (or `.changes`)
+    expects, for the system the task was sent to and only while the subject's key exists."""
+    try:
+        request = SealRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return 400, {"error": f"not a seal request: {describe(exc)}"}
+    task = request.task
+    if not _system_may_act(ctx, authorization, task):
+        return 403, {"error": f"this token does not seal answers of system '{task.system}'"}
+    value = {"system": task.system, "records": request.export.records} if request.export else request.changes
+    try:
+        ctx.sealer.open(task.subject)  # AES-GCM binds the ref: the task was issued for this subject
+        return 200, ctx.sealer.seal_existing(task.subject.subject_ref, value).model_dump()
+    except SubjectForgotten:
+        return 410, {"error": "the subject's data were erased; nothing may be sealed for them"}
+
+
+def _system_may_act(ctx: Context, authorization: str, task: Task) -> bool:
+    expected = f"Bearer {system_token(ctx.config.secret_key, task.system)}"
+    return hmac.compare_digest(authorization.encode(), expected.encode())

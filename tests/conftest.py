@@ -1,8 +1,9 @@
-"""Shared fixtures: a session-wide Kafka broker, embedded unless DSR_TEST_KAFKA_BOOTSTRAP names one."""
+"""Shared fixtures: a session-wide Kafka broker and PostgreSQL server, embedded unless the environment names one."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 
 from dsr.devstack.kafka import EmbeddedKafka, free_port
+from dsr.devstack.postgres import EmbeddedPostgres, create_database, drop_database
 
 KAFKA_BOOTSTRAP_ENV = "DSR_TEST_KAFKA_BOOTSTRAP"
+POSTGRES_DSN_ENV = "DSR_TEST_POSTGRES_DSN"
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +26,25 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         return
     with EmbeddedKafka(tmp_path_factory.mktemp("kafka"), port=free_port()) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A running PostgreSQL server; `.dsn` reaches a database whose user may create databases.
+    A throwaway cluster from Debian's binaries, or the server $DSR_TEST_POSTGRES_DSN names. Missing
+    binaries fail the tests that need it, with the command that installs them: never a skip."""
+    external = os.environ.get(POSTGRES_DSN_ENV)
+    if external:
+        yield SimpleNamespace(dsn=external)
+        return
+    with EmbeddedPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_dsn(postgres: Any) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped after it."""
+    name = f"dsr_test_{uuid.uuid4().hex[:12]}"
+    dsn = create_database(postgres.dsn, name)
+    yield dsn
+    drop_database(postgres.dsn, name)

@@ -1,7 +1,7 @@
-"""Reference systems on SQLite (CRM, recruiting tool, newsletter, recipient inbox) behind the adapter protocol."""
+"""Reference systems (CRM, recruiting tool, newsletter, directives, recipient inbox) on SQLite or PostgreSQL."""
 from __future__ import annotations
 
-from handlers.reference.base import Category, SqliteSystem, UnsupportedSubmission
+from handlers.reference.base import Category, PostgresStore, ReferenceSystem, SqliteSystem, UnsupportedSubmission
 from handlers.reference.directives import DirectivesRegister
 from handlers.reference.crm import INVOICE_GROUND, INVOICE_YEARS, CrmAdapter
 from handlers.reference.newsletter import SUPPRESSION_GROUND, SUPPRESSION_ITEM, SUPPRESSION_YEARS, NewsletterAdapter
@@ -19,8 +19,10 @@ __all__ = [
     "CrmAdapter",
     "DirectivesRegister",
     "NewsletterAdapter",
+    "PostgresStore",
     "RecipientInbox",
     "RecruitmentAdapter",
+    "ReferenceSystem",
     "SqliteSystem",
     "UnsupportedSubmission",
     "seed_sample_people",

@@ -1,9 +1,8 @@
-"""The shared base of the SQLite reference systems: export categories and the adapter verbs."""
+"""The shared base of the reference systems (SQLite or PostgreSQL): export categories and the adapter verbs."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from handlers.protocol import (
@@ -24,11 +23,13 @@ from handlers.reference import marks
 from handlers.reference.db import (
     Clock,
     Conn,
-    Database,
+    Location,
+    PostgresStore,
     add_years,
     count_rows,
     delete_rows,
     exists,
+    open_database,
     plain_row,
     table_columns,
     utcnow,
@@ -50,12 +51,13 @@ from handlers.verbs import (
 from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold
 
-__all__ = ["Category", "Clock", "Conn", "SqliteSystem", "UnsupportedSubmission", "add_years", "delete_rows",
-           "plain_row", "unsupported", "utcnow"]
+__all__ = ["Category", "Clock", "Conn", "Location", "PostgresStore", "ReferenceSystem", "SqliteSystem",
+           "UnsupportedSubmission", "add_years", "delete_rows", "plain_row", "unsupported", "utcnow"]
 
 # Keys of what was already written (submission ids, seed keys): kept after erasure, and holding no
 # personal data, so a replayed task or a restart's seeding never brings an erased person back.
 LEDGER_SQL = "CREATE TABLE IF NOT EXISTS processed (key TEXT PRIMARY KEY, at TEXT NOT NULL);"
+LEDGER_INSERT = "INSERT INTO processed (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
 
 # The columns holding each rectifiable field (R25); a table holds a field if it has all its columns.
 FIELD_COLUMNS = {name: (name,) for name in RECTIFIABLE_FIELDS} | {"postal_address": ADDRESS_FIELDS}
@@ -75,8 +77,9 @@ class Category:
     inferred: tuple[str, ...] = ()
 
 
-class SqliteSystem:
-    """What the three reference systems share: the verbs over tables keyed by normalized e-mail."""
+class ReferenceSystem:
+    """What the reference systems share: the verbs over tables keyed by normalized e-mail, on a SQLite
+    file or a PostgreSQL schema (`where`), with the same tables and columns on both."""
 
     name = ""
     SCHEMA = ""
@@ -84,9 +87,9 @@ class SqliteSystem:
     RECTIFIABLE_TABLES: tuple[str, ...] = ()  # tables whose rows hold the person's own fields (R25)
     MARKETING_CHANNELS: tuple[str, ...] = ()  # channels this system markets on (R30-R32)
 
-    def __init__(self, path: str | Path, clock: Clock = utcnow) -> None:
+    def __init__(self, where: Location, clock: Clock = utcnow) -> None:
         self.capabilities = capabilities_for(DATA_ACTIONS)
-        self._db = Database(path, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
+        self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
         self._clock = clock
 
     def close(self) -> None:
@@ -94,17 +97,17 @@ class SqliteSystem:
 
     def record_submission(self, submission_id: str, kind: str, subject: Subject, data: dict) -> None:
         email = normalize_email(subject.email)
-        self._write_once(submission_id, lambda conn: self._record(conn, submission_id, kind, email, data))
+        self._write_once(submission_id, lambda conn: self._record(conn, submission_id, kind, email, data), email)
 
     def lookup(self, subject: Subject) -> LookupAnswer:
         email = normalize_email(subject.email)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             held = any(exists(conn, c.table, email) for c in self.CATEGORIES)
             return LookupAnswer(holds_data=held, channels=self._channels(conn, email) if held else ())
 
     def export(self, subject: Subject) -> Export:
         email = normalize_email(subject.email)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             reasons = marks.reasons_by_category(conn, email)
             records = {c.name: rows for c in self.CATEGORIES
                        if (rows := self._rows(conn, c, email, marks.reasons_for(reasons, c.name)))}
@@ -115,27 +118,27 @@ class SqliteSystem:
         """R26: erase every category except those under a hold, which stay, marked restricted (R46)."""
         email = normalize_email(subject.email)
         held = held_categories([c.name for c in self.CATEGORIES], holds)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             self._before_erase(conn, email, frozenset(held))
             erased = sum(delete_rows(conn, c.table, email) for c in self.CATEGORIES if c.name not in held)
             kept = self._after_erase(conn, email, erased) + self._hold(conn, email, held)
-        self._db.purge_wal()
+        self._db.scrub()
         return ErasureReport(erased_items=erased, kept=kept)
 
     def rectify(self, subject: Subject, changes: dict) -> RectificationReport:
         """R25: each field the system holds is corrected in every row of the subject that has it."""
         changes, email = check_changes(changes), normalize_email(subject.email)
         changed: dict[str, tuple[Any, Any]] = {}
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             for table in self.RECTIFIABLE_TABLES:
                 _rectify_table(conn, table, email, changes, changed)
-        self._db.purge_wal()  # the old values must not linger in the WAL
+        self._db.scrub()  # the old values must not linger in the WAL
         return RectificationReport(changed=changed)
 
     def restrict(self, subject: Subject, reason: str) -> RestrictionReport:
         """Art. 18(2), R27: every record of the subject is marked; storage only from now on."""
         reason, email = check_code(reason, "restriction reason"), normalize_email(subject.email)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             count = self._count(conn, email)
             if count:  # nothing is recorded about someone the system does not hold
                 marks.mark(conn, email, ALL_CATEGORIES, ART18, reason, self._now())
@@ -144,7 +147,7 @@ class SqliteSystem:
     def lift_restriction(self, subject: Subject) -> RestrictionReport:
         """Art. 18(3): the person was told before this task was issued. Holds (R46) stay."""
         email = normalize_email(subject.email)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             lifted = marks.unmark(conn, email, ART18)
             return RestrictionReport(items=self._count(conn, email) if lifted else 0)
 
@@ -153,11 +156,11 @@ class SqliteSystem:
         """R30, R31: stop the channels this system markets on; report what is kept to honour it (R45)."""
         stopped = tuple(c for c in check_channels(channels) if c in self.MARKETING_CHANNELS)
         source, email = check_code(source, "suppression source"), normalize_email(subject.email)
-        with self._db.transaction() as conn:
+        with self._db.transaction(email) as conn:
             kept = self._suppress(conn, email, stopped, source) if stopped else ()
             if not self._count(conn, email):  # unsubscribing may leave nothing to mark
                 marks.unmark(conn, email)
-        self._db.purge_wal()
+        self._db.scrub()
         return SuppressionReport(channels=stopped, kept=kept)
 
     def _now(self) -> str:
@@ -166,15 +169,15 @@ class SqliteSystem:
     def _count(self, conn: Conn, email: str) -> int:
         return sum(count_rows(conn, c.table, email) for c in self.CATEGORIES)
 
-    def _write_once(self, key: str | None, write: Callable[[Conn], object]) -> None:
-        """Write unless `key` was written before; the key and the write commit together."""
-        with self._db.transaction() as conn:
-            if key is None or conn.execute("INSERT OR IGNORE INTO processed VALUES (?, ?)",
-                                           (key, self._now())).rowcount:
+    def _write_once(self, key: str | None, write: Callable[[Conn], object], email: str) -> None:
+        """Write unless `key` was written before; the key and the write commit together. A concurrent
+        writer of the same key waits on its row (PostgreSQL) or the file lock (SQLite), then skips."""
+        with self._db.transaction(email) as conn:
+            if key is None or conn.execute(LEDGER_INSERT, (key, self._now())).rowcount:
                 write(conn)
 
     def _rows(self, conn: Conn, category: Category, email: str, reasons: list[str]) -> list[dict]:
-        rows = conn.execute(f"SELECT * FROM {category.table} WHERE email = ? ORDER BY rowid", (email,))
+        rows = conn.execute(f"SELECT * FROM {category.table} WHERE email = ? ORDER BY id", (email,))
         tags = {"_origin": category.origin}
         if category.inferred:  # R23: derived fields are named, so the person can tell them apart
             tags["_inferred_fields"] = list(category.inferred)
@@ -220,12 +223,12 @@ class SqliteSystem:
 def _rectify_table(conn: Conn, table: str, email: str, changes: dict, changed: dict) -> None:
     columns = table_columns(conn, table)
     names = [name for name in changes if set(FIELD_COLUMNS[name]) <= columns]
-    for row in conn.execute(f"SELECT rowid AS _rowid, * FROM {table} WHERE email = ?", (email,)).fetchall():
+    for row in conn.execute(f"SELECT * FROM {table} WHERE email = ? ORDER BY id", (email,)).fetchall():
         for name in names:
             old = _read(row, name)
             new = new_value(name, old, changes[name])
             if new != old:
-                _write(conn, table, row["_rowid"], name, new)
+                _write(conn, table, row["id"], name, new)
                 changed.setdefault(name, (old, new))
 
 
@@ -235,11 +238,14 @@ def _read(row: Any, name: str) -> Any:
     return row[name]
 
 
-def _write(conn: Conn, table: str, rowid: int, name: str, value: Any) -> None:
+def _write(conn: Conn, table: str, row_id: int, name: str, value: Any) -> None:
     parts = {part: (value or {}).get(part) for part in ADDRESS_FIELDS} if name == "postal_address" else {name: value}
     assignments = ", ".join(f"{column} = ?" for column in parts)
-    conn.execute(f"UPDATE {table} SET {assignments} WHERE rowid = ?", (*parts.values(), rowid))
+    conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*parts.values(), row_id))
 
 
 def unsupported(system: str, kind: str) -> UnsupportedSubmission:
     return UnsupportedSubmission(f"{system} does not record '{kind}' submissions")
+
+
+SqliteSystem = ReferenceSystem  # its name before PostgreSQL came

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from handlers.reference.base import Category, Conn, SqliteSystem, add_years, plain_row, unsupported
+from handlers.reference.base import Category, Conn, ReferenceSystem, add_years, plain_row, unsupported
 from handlers.reference.db import exists
 from handlers.reference.marks import NOT_RESTRICTED, is_restricted
 from schemas.identity import normalize_email
@@ -21,27 +21,27 @@ PHONE_CONSENT_REQUIRED_FROM = datetime(2026, 8, 11, tzinfo=ZoneInfo("Europe/Pari
 
 
 CRM_SCHEMA = """
-CREATE TABLE IF NOT EXISTS people (email TEXT PRIMARY KEY, first_name TEXT, last_name TEXT, phone TEXT,
-  street TEXT, postal_code TEXT, city TEXT, country TEXT, created_at TEXT NOT NULL, last_contact_at TEXT,
-  lead_score INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS quote_requests (submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS people (id {id}, email TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
+  phone TEXT, street TEXT, postal_code TEXT, city TEXT, country TEXT, created_at TEXT NOT NULL,
+  last_contact_at TEXT, lead_score INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS quote_requests (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
   service TEXT, message TEXT, submitted_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS contact_messages (submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS contact_messages (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
   message TEXT, submitted_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS call_notes (email TEXT NOT NULL, note TEXT NOT NULL, called_at TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS call_notes (id {id}, email TEXT NOT NULL, note TEXT NOT NULL, called_at TEXT NOT NULL,
   direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')));
-CREATE TABLE IF NOT EXISTS invoices (email TEXT NOT NULL, number TEXT NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS invoices (id {id}, email TEXT NOT NULL, number TEXT NOT NULL UNIQUE,
   amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL, paid_at TEXT);
-CREATE TABLE IF NOT EXISTS consents (email TEXT NOT NULL, channel TEXT NOT NULL, granted INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS consents (id {id}, email TEXT NOT NULL, channel TEXT NOT NULL, granted BOOLEAN NOT NULL,
   wording_version TEXT, recorded_at TEXT NOT NULL, source TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS invoice_archive (email TEXT NOT NULL, number TEXT NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS invoice_archive (id {id}, email TEXT NOT NULL, number TEXT NOT NULL UNIQUE,
   amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL, paid_at TEXT, archived_at TEXT NOT NULL,
   retain_until TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS quote_requests_email ON quote_requests (email);
 CREATE INDEX IF NOT EXISTS contact_messages_email ON contact_messages (email);
 CREATE INDEX IF NOT EXISTS call_notes_email ON call_notes (email);
 CREATE INDEX IF NOT EXISTS invoices_email ON invoices (email);
-CREATE INDEX IF NOT EXISTS consents_email ON consents (email);
+CREATE INDEX IF NOT EXISTS consents_email ON consents (email, channel);
 CREATE INDEX IF NOT EXISTS invoice_archive_email ON invoice_archive (email);
 """
 
@@ -50,24 +50,32 @@ CALL_LIST = f"""
 SELECT email, phone FROM people
 WHERE phone IS NOT NULL AND {NOT_RESTRICTED.format(table="people")}
   AND coalesce((SELECT granted FROM consents c WHERE c.email = people.email AND c.channel = 'phone'
-                ORDER BY c.rowid DESC LIMIT 1), :no_record_allows) = 1
+                ORDER BY c.id DESC LIMIT 1), :no_record_allows)
 ORDER BY email
 """
 
 SCORE = "UPDATE people SET lead_score = ? * (SELECT count(*) FROM quote_requests WHERE email = ?) WHERE email = ?"
+
+RECORD_CONSENT = """INSERT INTO consents (email, channel, granted, wording_version, recorded_at, source)
+VALUES (?, ?, ?, ?, ?, ?)"""
+
+ARCHIVE_INVOICE = """
+INSERT INTO invoice_archive (email, number, amount_cents, issued_at, paid_at, archived_at, retain_until)
+VALUES (:email, :number, :amount_cents, :issued_at, :paid_at, :archived_at, :retain_until)
+"""
 
 UPSERT_PERSON = """
 INSERT INTO people (email, first_name, last_name, phone, street, postal_code, city, country, created_at,
   last_contact_at) VALUES (:email, :first_name, :last_name, :phone, :street, :postal_code, :city, :country,
   :now, :now)
 ON CONFLICT (email) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
-  phone = coalesce(excluded.phone, phone), street = coalesce(excluded.street, street),
-  postal_code = coalesce(excluded.postal_code, postal_code), city = coalesce(excluded.city, city),
-  country = coalesce(excluded.country, country), last_contact_at = excluded.last_contact_at
+  phone = coalesce(excluded.phone, people.phone), street = coalesce(excluded.street, people.street),
+  postal_code = coalesce(excluded.postal_code, people.postal_code), city = coalesce(excluded.city, people.city),
+  country = coalesce(excluded.country, people.country), last_contact_at = excluded.last_contact_at
 """
 
 
-class CrmAdapter(SqliteSystem):
+class CrmAdapter(ReferenceSystem):
     """Prospects and customers: requests, messages, call notes, invoices and per-channel consents.
     Restricted people (R27) and people who objected are left out of call lists and lead scoring."""
 
@@ -87,20 +95,21 @@ class CrmAdapter(SqliteSystem):
     def add_call_note(self, email: str, note: str, direction: str = "outbound",
                       called_at: str | None = None, key: str | None = None) -> None:
         row = (normalize_email(email), note, called_at or self._now(), direction)
-        self._write_once(key, lambda conn: conn.execute("INSERT INTO call_notes VALUES (?, ?, ?, ?)", row))
+        insert = "INSERT INTO call_notes (email, note, called_at, direction) VALUES (?, ?, ?, ?)"
+        self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
 
     def add_invoice(self, email: str, number: str, amount_cents: int, issued_at: str,
                     paid_at: str | None = None) -> None:
         """Once per invoice number, even after the invoice moved to the archive."""
         row = (normalize_email(email), number, amount_cents, issued_at, paid_at)
-        insert = "INSERT INTO invoices VALUES (?, ?, ?, ?, ?)"
-        self._write_once(f"invoice:{number}", lambda conn: conn.execute(insert, row))
+        insert = "INSERT INTO invoices (email, number, amount_cents, issued_at, paid_at) VALUES (?, ?, ?, ?, ?)"
+        self._write_once(f"invoice:{number}", lambda conn: conn.execute(insert, row), row[0])
 
     def call_list(self, now: datetime) -> list[tuple[str, str]]:
         """(e-mail, phone) of the people a phone campaign may call at `now`: not restricted (Art. 18(2)),
         not objected, and since 11 Aug 2026 with a phone-marketing consent on record (R32, GS-09).
         Calls about an ongoing contract are not campaigns and are not listed here."""
-        no_record_allows = int(now < PHONE_CONSENT_REQUIRED_FROM)  # before: opt-out, a refusal excludes
+        no_record_allows = now < PHONE_CONSENT_REQUIRED_FROM  # before: opt-out, a refusal excludes
         with self._db.transaction() as conn:
             rows = conn.execute(CALL_LIST, {"no_record_allows": no_record_allows}).fetchall()
         return [(row["email"], row["phone"]) for row in rows]
@@ -123,17 +132,18 @@ class CrmAdapter(SqliteSystem):
     @staticmethod
     def _record_form(conn: Conn, submission_id: str, kind: str, email: str, data: dict, now: str) -> None:
         if kind == EventType.QUOTE_REQUESTED:
-            conn.execute("INSERT INTO quote_requests VALUES (?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO quote_requests (submission_id, email, service, message, submitted_at)"
+                         " VALUES (?, ?, ?, ?, ?)",
                          (submission_id, email, data.get("service"), data.get("message", ""), now))
             if _may_score(conn, email):
                 conn.execute(SCORE, (LEAD_POINTS_PER_QUOTE, email, email))
         else:
-            conn.execute("INSERT INTO contact_messages VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT INTO contact_messages (submission_id, email, message, submitted_at)"
+                         " VALUES (?, ?, ?, ?)",
                          (submission_id, email, data.get("message", ""), now))
 
     def _record_consent(self, conn: Conn, email: str, channel: str, granted: bool, proof: dict, kind: str) -> None:
-        conn.execute("INSERT INTO consents VALUES (?, ?, ?, ?, ?, ?)",
-                     (email, channel, int(granted), proof.get("wording_version"), self._now(), kind))
+        conn.execute(RECORD_CONSENT, (email, channel, bool(granted), proof.get("wording_version"), self._now(), kind))
 
     def _channels(self, conn: Conn, email: str) -> tuple[str, ...]:
         person = conn.execute("SELECT phone, street FROM people WHERE email = ?", (email,)).fetchone()
@@ -141,7 +151,7 @@ class CrmAdapter(SqliteSystem):
         return tuple(channel for channel, held in on_file.items() if held)
 
     def _archived(self, conn: Conn, email: str) -> dict[str, list[dict]]:
-        rows = conn.execute("SELECT * FROM invoice_archive WHERE email = ? ORDER BY rowid", (email,))
+        rows = conn.execute("SELECT * FROM invoice_archive WHERE email = ? ORDER BY id", (email,))
         archived = [plain_row(row) | {"_origin": "observed", "_restricted": True} for row in rows]
         return {"archived_invoices": archived} if archived else {}
 
@@ -151,14 +161,15 @@ class CrmAdapter(SqliteSystem):
         if "invoices" in held:
             return
         now = self._now()
-        for invoice in conn.execute("SELECT * FROM invoices WHERE email = ?", (email,)).fetchall():
+        for invoice in conn.execute("SELECT * FROM invoices WHERE email = ? ORDER BY id", (email,)).fetchall():
             until = add_years(date.fromisoformat(invoice["issued_at"][:10]), INVOICE_YEARS).isoformat()
-            conn.execute("INSERT INTO invoice_archive VALUES (?, ?, ?, ?, ?, ?, ?)", (*invoice, now, until))
+            conn.execute(ARCHIVE_INVOICE, {**invoice, "archived_at": now, "retain_until": until})
         conn.execute("DELETE FROM invoices WHERE email = ?", (email,))
 
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
-        count, until = conn.execute("SELECT count(*), max(retain_until) FROM invoice_archive WHERE email = ?",
-                                    (email,)).fetchone()
+        row = conn.execute("SELECT count(*) AS n, max(retain_until) AS until FROM invoice_archive WHERE email = ?",
+                           (email,)).fetchone()
+        count, until = row["n"], row["until"]
         return (KeptItem(item="invoices", count=count, ground=INVOICE_GROUND, until=until),) if count else ()
 
     def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
@@ -168,12 +179,12 @@ class CrmAdapter(SqliteSystem):
         # Art. 21(2): an objection to direct marketing also stops the profiling that serves it (GS-08).
         for channel in channels + ((PROFILING,) if source == "objection" else ()):
             if not _refused(conn, email, channel, source):
-                conn.execute("INSERT INTO consents VALUES (?, ?, 0, NULL, ?, ?)", (email, channel, self._now(), source))
+                conn.execute(RECORD_CONSENT, (email, channel, False, None, self._now(), source))
         return ()
 
 
 def _latest_choice(conn: Conn, email: str, channel: str):
-    return conn.execute("SELECT granted, source FROM consents WHERE email = ? AND channel = ? ORDER BY rowid DESC"
+    return conn.execute("SELECT granted, source FROM consents WHERE email = ? AND channel = ? ORDER BY id DESC"
                         " LIMIT 1", (email, channel)).fetchone()
 
 

@@ -1,17 +1,75 @@
-"""SQLite plumbing shared by the reference systems: one locked connection, row helpers, dates."""
+"""Storage plumbing shared by the reference systems: SQLite or PostgreSQL behind one small interface.
+
+The dialect differences are kept here and in handlers/reference/postgres.py, and nowhere else:
+- SQL is written once, with `?` and `:name` placeholders; PostgreSQL gets them rewritten to psycopg's.
+- DDL is written once; `{id}` stands for each table's explicit row id (SQLite: an alias of rowid).
+- Booleans are BOOLEAN columns fed Python bools (SQLite stores 1/0; `plain_row` gives bools back).
+- Rows are dicts on both. Upserts are `INSERT ... ON CONFLICT`, which both understand.
+- Locking: SQLite takes one lock for everything (BEGIN IMMEDIATE); PostgreSQL serialises the
+  transactions about one subject with an advisory lock on (schema, key), see `transaction(key)`.
+- After erasing, `scrub()`: SQLite empties its WAL (secure_delete zeroes the pages); PostgreSQL VACUUMs.
+"""
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 Clock = Callable[[], datetime]
-Conn = sqlite3.Connection
 
-BOOL_FIELDS = frozenset({"granted", "talent_pool_consent"})
+BOOL_FIELDS = frozenset({"granted", "talent_pool_consent", "specific_consent"})
+ID_PLACEHOLDER = "{id}"
+
+
+class Cursor(Protocol):
+    rowcount: int
+    description: Any
+
+    def fetchone(self) -> dict | None: ...
+    def fetchall(self) -> list[dict]: ...
+    def __iter__(self) -> Iterator[dict]: ...
+
+
+class Conn(Protocol):
+    """What the systems' SQL runs on inside a transaction; rows are dicts."""
+
+    def execute(self, sql: str, params: Any = ()) -> Cursor: ...
+
+
+class Database(Protocol):
+    """A reference system's store. Verbs about one person pass their key to `transaction`."""
+
+    def transaction(self, key: str | None = None) -> AbstractContextManager[Conn]: ...
+    def scrub(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class StoreUnavailable(RuntimeError):
+    """A reference system's store cannot be opened (server unreachable, bad credentials)."""
+
+
+@dataclass(frozen=True)
+class PostgresStore:
+    """Where a reference system keeps its tables on PostgreSQL: a server and a schema of its own."""
+
+    dsn: str
+    schema: str
+
+
+Location = str | Path | PostgresStore  # a SQLite file, or a PostgreSQL schema
+
+
+def open_database(where: Location, ddl: str) -> Database:
+    if isinstance(where, PostgresStore):
+        from handlers.reference.postgres import PostgresDatabase  # psycopg is loaded only when used
+        return PostgresDatabase(where, ddl)
+    return SqliteDatabase(where, ddl)
 
 
 def utcnow() -> datetime:
@@ -25,21 +83,32 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-class Database:
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
+    return {column[0]: value for column, value in zip(cursor.description, row)}
+
+
+class SqliteDatabase:
     """One SQLite file behind a lock: the runtime calls the verbs from worker threads."""
 
-    def __init__(self, path: str | Path, schema: str) -> None:
+    def __init__(self, path: str | Path, ddl: str) -> None:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
+        self._conn.row_factory = _dict_row
         self._lock = threading.Lock()
         self._conn.execute("PRAGMA secure_delete=ON")  # erased rows are zeroed, not left in free pages
         if str(path) != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(schema)
+        ddl = ddl.replace(ID_PLACEHOLDER, "INTEGER PRIMARY KEY")
+        legacy = _tables_without_id(self._conn, ddl)
+        for table in legacy:
+            self._conn.execute(f"ALTER TABLE {table} RENAME TO {table}__old")
+        self._conn.executescript(ddl)
+        if legacy:
+            _copy_legacy_rows(self._conn, legacy)
+            self._conn.executescript(ddl)  # the indexes, dropped with the old tables
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        with self._lock:
+    def transaction(self, key: str | None = None) -> Iterator[Conn]:
+        with self._lock:  # one writer at a time: the key needs no lock of its own
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -48,7 +117,7 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
-    def purge_wal(self) -> None:
+    def scrub(self) -> None:
         """Copy the WAL into the database and empty it: its old frames still hold erased rows."""
         with self._lock:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -58,12 +127,29 @@ class Database:
             self._conn.close()
 
 
+def _tables_without_id(conn: sqlite3.Connection, ddl: str) -> list[str]:
+    """Tables of a file made before the explicit id columns (they ordered by the implicit rowid)."""
+    tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \(id INTEGER PRIMARY KEY", ddl)
+    return [t for t in tables if (columns := {r["name"] for r in conn.execute(f"PRAGMA table_info({t})")})
+            and "id" not in columns]
+
+
+def _copy_legacy_rows(conn: sqlite3.Connection, tables: list[str]) -> None:
+    """Rebuild them with the rowid as id, in one transaction: a dev database survives the upgrade."""
+    conn.execute("BEGIN IMMEDIATE")
+    for table in tables:
+        columns = ", ".join(r["name"] for r in conn.execute(f"PRAGMA table_info({table}__old)"))
+        conn.execute(f"INSERT INTO {table} (id, {columns}) SELECT rowid, {columns} FROM {table}__old")
+        conn.execute(f"DROP TABLE {table}__old")
+    conn.execute("COMMIT")
+
+
 def exists(conn: Conn, table: str, email: str) -> bool:
     return conn.execute(f"SELECT 1 FROM {table} WHERE email = ? LIMIT 1", (email,)).fetchone() is not None
 
 
 def count_rows(conn: Conn, table: str, email: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table} WHERE email = ?", (email,)).fetchone()[0]
+    return conn.execute(f"SELECT count(*) AS n FROM {table} WHERE email = ?", (email,)).fetchone()["n"]
 
 
 def delete_rows(conn: Conn, table: str, email: str) -> int:
@@ -71,8 +157,9 @@ def delete_rows(conn: Conn, table: str, email: str) -> int:
 
 
 def table_columns(conn: Conn, table: str) -> frozenset[str]:
-    return frozenset(row["name"] for row in conn.execute(f"PRAGMA table_info({table})"))
+    return frozenset(column[0] for column in conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
 
 
-def plain_row(row: sqlite3.Row) -> dict:
-    return {k: bool(row[k]) if k in BOOL_FIELDS and row[k] is not None else row[k] for k in row.keys()}
+def plain_row(row: dict) -> dict:
+    """A row as exported: booleans as booleans, without the storage's row id."""
+    return {k: bool(v) if k in BOOL_FIELDS and v is not None else v for k, v in row.items() if k != "id"}

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from gdpr.routing import DIRECTIVE_SUBMISSION
-from handlers.reference.base import Category, Conn, SqliteSystem, unsupported
+from handlers.reference.base import Category, Conn, ReferenceSystem, unsupported
 
 DIRECTIVES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS directives (submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
-  instructions TEXT NOT NULL, executor_name TEXT, specific_consent INTEGER NOT NULL CHECK (specific_consent = 1),
+CREATE TABLE IF NOT EXISTS directives (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+  instructions TEXT NOT NULL, executor_name TEXT, specific_consent BOOLEAN NOT NULL CHECK (specific_consent),
   language TEXT, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS directives_email ON directives (email);
 """
 
 
-class DirectivesRegister(SqliteSystem):
+class DirectivesRegister(ReferenceSystem):
     """Directives recorded with their own consent (never the terms and conditions); revoked by erasure."""
 
     name = "directives"
@@ -24,6 +24,7 @@ class DirectivesRegister(SqliteSystem):
             raise unsupported(self.name, kind)
         if data.get("specific_consent") is not True:  # R38: a directive needs its own, specific consent
             raise unsupported(self.name, "directive without specific consent")
-        conn.execute("INSERT INTO directives VALUES (?, ?, ?, ?, 1, ?, ?)",
+        conn.execute("INSERT INTO directives (submission_id, email, instructions, executor_name, specific_consent,"
+                     " language, recorded_at) VALUES (?, ?, ?, ?, TRUE, ?, ?)",
                      (submission_id, email, data.get("instructions", ""), data.get("executor_name") or None,
                       data.get("language"), self._now()))

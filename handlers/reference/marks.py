@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS restrictions (email TEXT NOT NULL, category TEXT NOT 
 NOT_RESTRICTED = "NOT EXISTS (SELECT 1 FROM restrictions r WHERE r.email = {table}.email)"
 
 MARK = """
-INSERT INTO restrictions VALUES (?, ?, ?, ?, ?)
+INSERT INTO restrictions (email, category, basis, reason, since) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (email, category, basis) DO UPDATE SET reason = excluded.reason
 """
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
-from pathlib import Path
 
 from handlers.reference import marks
-from handlers.reference.base import Category, Clock, Conn, SqliteSystem, add_years, delete_rows, unsupported, utcnow
+from handlers.reference.base import (
+    Category, Clock, Conn, Location, ReferenceSystem, add_years, delete_rows, unsupported, utcnow,
+)
 from handlers.reference.marks import NOT_RESTRICTED
 from gdpr.routing import ERASURE_PENDING
 from handlers.verbs import ALL_CATEGORIES
@@ -22,22 +23,23 @@ FORMS = frozenset({EventType.QUOTE_REQUESTED, EventType.CONTACT_SUBMITTED, Event
 
 
 NEWSLETTER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS subscribers (email TEXT PRIMARY KEY, language TEXT, subscribed_at TEXT NOT NULL,
-  consent_wording_version TEXT, source TEXT);
-CREATE TABLE IF NOT EXISTS campaign_events (email TEXT NOT NULL, campaign TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS subscribers (id {id}, email TEXT NOT NULL UNIQUE, language TEXT,
+  subscribed_at TEXT NOT NULL, consent_wording_version TEXT, source TEXT);
+CREATE TABLE IF NOT EXISTS campaign_events (id {id}, email TEXT NOT NULL, campaign TEXT NOT NULL,
   event TEXT NOT NULL CHECK (event IN ('sent', 'opened', 'clicked')), at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suppression (hash TEXT PRIMARY KEY, added_at TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS campaign_events_email ON campaign_events (email);
 """
 
 SUBSCRIBE = """
-INSERT INTO subscribers VALUES (?, ?, ?, ?, ?)
+INSERT INTO subscribers (email, language, subscribed_at, consent_wording_version, source)
+VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (email) DO UPDATE SET language = excluded.language,
   consent_wording_version = excluded.consent_wording_version, source = excluded.source
 """
 
 SUPPRESS = """
-INSERT INTO suppression VALUES (?, ?, ?)
+INSERT INTO suppression (hash, added_at, reason) VALUES (?, ?, ?)
 ON CONFLICT (hash) DO UPDATE SET added_at = excluded.added_at, reason = excluded.reason
 """
 
@@ -50,7 +52,7 @@ ORDER BY email
 """
 
 
-class NewsletterAdapter(SqliteSystem):
+class NewsletterAdapter(ReferenceSystem):
     """E-mail marketing: subscribers with their consent proof, campaign events, and a suppression
     list that holds only a keyed hash of each address (R45). No name, phone or address: rectify
     finds nothing to change here."""
@@ -63,10 +65,10 @@ class NewsletterAdapter(SqliteSystem):
         Category("campaign_events", "campaign_events", "observed"),
     )
 
-    def __init__(self, path: str | Path, secret: bytes, clock: Clock = utcnow) -> None:
+    def __init__(self, where: Location, secret: bytes, clock: Clock = utcnow) -> None:
         if not secret:
             raise ValueError("the suppression list needs a secret key, or its hashes can be reversed by guessing")
-        super().__init__(path, clock)
+        super().__init__(where, clock)
         self._secret = secret
 
     def suppression_hash(self, email: str) -> str:
@@ -86,7 +88,8 @@ class NewsletterAdapter(SqliteSystem):
     def add_campaign_event(self, email: str, campaign: str, event: str,
                            at: str | None = None, key: str | None = None) -> None:
         row = (normalize_email(email), campaign, event, at or self._now())
-        self._write_once(key, lambda conn: conn.execute("INSERT INTO campaign_events VALUES (?, ?, ?, ?)", row))
+        insert = "INSERT INTO campaign_events (email, campaign, event, at) VALUES (?, ?, ?, ?)"
+        self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
 
     def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
         if kind == EventType.CONSENT_CHANGED:

@@ -4,31 +4,32 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from handlers.reference.base import Category, Clock, Conn, SqliteSystem, unsupported, utcnow
+from handlers.reference.base import Category, Clock, Conn, Location, ReferenceSystem, unsupported, utcnow
 from schemas.intake import EventType
 
 
 RECRUITMENT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS candidates (email TEXT PRIMARY KEY, first_name TEXT, last_name TEXT, phone TEXT,
-  candidate_kind TEXT, talent_pool_consent INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
-  last_contact_at TEXT);
-CREATE TABLE IF NOT EXISTS applications (submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS candidates (id {id}, email TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
+  phone TEXT, candidate_kind TEXT CHECK (candidate_kind IN ('employee', 'franchisee')),
+  talent_pool_consent BOOLEAN NOT NULL DEFAULT FALSE, created_at TEXT NOT NULL, last_contact_at TEXT);
+CREATE TABLE IF NOT EXISTS applications (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
   position TEXT, submitted_at TEXT NOT NULL, assessment TEXT);
-CREATE TABLE IF NOT EXISTS cv_files (email TEXT NOT NULL, path TEXT NOT NULL, stored_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cv_files (id {id}, email TEXT NOT NULL, path TEXT NOT NULL, stored_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS applications_email ON applications (email);
 CREATE INDEX IF NOT EXISTS cv_files_email ON cv_files (email);
 """
 
 UPSERT_CANDIDATE = """
-INSERT INTO candidates VALUES (:email, :first_name, :last_name, :phone, :candidate_kind, :talent_pool_consent,
+INSERT INTO candidates (email, first_name, last_name, phone, candidate_kind, talent_pool_consent, created_at,
+  last_contact_at) VALUES (:email, :first_name, :last_name, :phone, :candidate_kind, :talent_pool_consent,
   :now, :now)
 ON CONFLICT (email) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
-  phone = coalesce(excluded.phone, phone), candidate_kind = excluded.candidate_kind,
+  phone = coalesce(excluded.phone, candidates.phone), candidate_kind = excluded.candidate_kind,
   talent_pool_consent = excluded.talent_pool_consent, last_contact_at = excluded.last_contact_at
 """
 
 
-class RecruitmentAdapter(SqliteSystem):
+class RecruitmentAdapter(ReferenceSystem):
     """Candidates (employees and franchisees), their applications and CV files on disk."""
 
     name = "recruitment"
@@ -40,8 +41,8 @@ class RecruitmentAdapter(SqliteSystem):
         Category("cv_files", "cv_files", "provided"),
     )
 
-    def __init__(self, path: str | Path, cv_dir: Path, clock: Clock = utcnow) -> None:
-        super().__init__(path, clock)
+    def __init__(self, where: Location, cv_dir: Path, clock: Clock = utcnow) -> None:
+        super().__init__(where, clock)
         self.cv_dir = Path(cv_dir)
         self.cv_dir.mkdir(parents=True, exist_ok=True)
 
@@ -57,12 +58,12 @@ class RecruitmentAdapter(SqliteSystem):
         conn.execute(UPSERT_CANDIDATE, {"email": email, "now": now, "phone": data.get("phone"),
                                         "first_name": data.get("first_name"), "last_name": data.get("last_name"),
                                         "candidate_kind": data.get("candidate_kind", "employee"),
-                                        "talent_pool_consent": int(bool(data.get("talent_pool_consent")))})
-        conn.execute("INSERT INTO applications VALUES (?, ?, ?, ?, NULL)",
+                                        "talent_pool_consent": bool(data.get("talent_pool_consent"))})
+        conn.execute("INSERT INTO applications (submission_id, email, position, submitted_at) VALUES (?, ?, ?, ?)",
                      (submission_id, email, data.get("position"), now))
         if data.get("cv_ref"):
             path = self._store_cv(submission_id, data["cv_ref"])
-            conn.execute("INSERT INTO cv_files VALUES (?, ?, ?)", (email, str(path), now))
+            conn.execute("INSERT INTO cv_files (email, path, stored_at) VALUES (?, ?, ?)", (email, str(path), now))
 
     def _store_cv(self, submission_id: str, cv_ref: str) -> Path:
         """Stands for the file store: the file's content is the reference. Named without personal data."""
@@ -84,5 +85,5 @@ class RecruitmentAdapter(SqliteSystem):
         # Files first: if the transaction then fails, a retry finds the rows and finishes the job.
         if "cv_files" in held:  # R46: a held CV stays, with its file
             return
-        for (path,) in conn.execute("SELECT path FROM cv_files WHERE email = ?", (email,)).fetchall():
-            Path(path).unlink(missing_ok=True)
+        for row in conn.execute("SELECT path FROM cv_files WHERE email = ?", (email,)).fetchall():
+            Path(row["path"]).unlink(missing_ok=True)

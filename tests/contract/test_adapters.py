@@ -1,4 +1,5 @@
-"""The adapter contract, run on the in-memory twin and the SQLite reference systems; then each system's rules."""
+"""The adapter contract, run on the in-memory twin and the reference systems (SQLite here, PostgreSQL in
+test_postgres.py); then each system's rules."""
 from __future__ import annotations
 
 import json
@@ -16,12 +17,15 @@ from handlers.reference import (
     SUPPRESSION_GROUND,
     SUPPRESSION_ITEM,
     CrmAdapter,
+    DirectivesRegister,
     NewsletterAdapter,
     RecruitmentAdapter,
     seed_sample_people,
 )
+from gdpr.routing import DIRECTIVE_SUBMISSION
 from schemas.intake import Right
 from schemas.tasks import TaskAction
+from tests.contract.stores import OnSqlite
 from tests.contract.test_rights_verbs import RightsContract
 
 pytestmark = pytest.mark.contract
@@ -49,6 +53,11 @@ def application(email: str, first_name: str = "Camille", **extra) -> dict:
     return {"first_name": first_name, "last_name": "Durand", "email": email, "phone": "+33 6 12 34 56 78",
             "language": "fr", "position": "Technicien chauffagiste", "candidate_kind": "employee",
             "cv_ref": "s3://careers-uploads/2026/11/cv-7f3a.pdf", "talent_pool_consent": False, **extra}
+
+
+def directive(email: str, first_name: str = "Camille", **extra) -> dict:
+    return {"email": email, "instructions": f"{first_name} : fermer mes comptes, garder les photos.",
+            "executor_name": "Hugo Moreau", "specific_consent": True, "language": "fr", **extra}
 
 
 def consent_change(email: str, granted: bool) -> dict:
@@ -166,36 +175,51 @@ class TestMemoryAdapter(AdapterContract, RightsContract):
         return MemoryAdapter("crm")
 
 
-class TestCrmAdapter(AdapterContract, RightsContract):
+class TestCrmAdapter(OnSqlite, AdapterContract, RightsContract):
     held_category = "quote_requests"
 
     def make_adapter(self, tmp_path):
-        return CrmAdapter(tmp_path / "crm.db", clock=clock)
+        return CrmAdapter(self.location(tmp_path, "crm"), clock=clock)
 
 
-class TestRecruitmentAdapter(AdapterContract, RightsContract):
+class TestRecruitmentAdapter(OnSqlite, AdapterContract, RightsContract):
     held_category = "applications"
     rectifiable = ("first_name", "last_name", "phone")  # no postal address in the recruiting tool
     marketing_channels = ()  # it does no marketing
 
     def make_adapter(self, tmp_path):
-        return RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+        return RecruitmentAdapter(self.location(tmp_path, "recruitment"), cv_dir=tmp_path / "cv", clock=clock)
 
     def submission(self, email, first_name="Camille", **extra):
         return "dsr.form.job_application_submitted", application(email, first_name, **extra)
 
 
-class TestNewsletterAdapter(AdapterContract, RightsContract):
+class TestNewsletterAdapter(OnSqlite, AdapterContract, RightsContract):
     held_category = "subscription"
     rectifiable = ()  # it keeps no name, phone or address
     marketing_channels = ("email",)
 
     def make_adapter(self, tmp_path):
-        return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
+        return NewsletterAdapter(self.location(tmp_path, "newsletter"), secret=SECRET, clock=clock)
 
     def provided_values(self, data):
         # The newsletter keeps no name: the address and the consent wording are what it holds.
         return [data["email"].lower(), data["marketing_consent"]["wording_version"]]
+
+
+class TestDirectivesRegister(OnSqlite, AdapterContract, RightsContract):
+    held_category = "directives"
+    rectifiable = ()  # the directive's text is the person's own words, changed by a new directive
+    marketing_channels = ()
+
+    def make_adapter(self, tmp_path):
+        return DirectivesRegister(self.location(tmp_path, "directives"), clock=clock)
+
+    def submission(self, email, first_name="Camille", **extra):
+        return DIRECTIVE_SUBMISSION, directive(email, first_name, **extra)
+
+    def provided_values(self, data):
+        return [data["email"].lower(), data["instructions"]]
 
 
 # --- The in-memory twin ---------------------------------------------------------------------------
@@ -218,11 +242,6 @@ def test_memory_twin_declares_only_the_verbs_it_was_given():
 
 
 # --- CRM ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def crm(tmp_path):
-    return CrmAdapter(tmp_path / "crm.db", clock=clock)
-
 
 def test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years(crm):
     # Camille is a customer: an invoice from March 2025, then she asks for erasure.
@@ -275,10 +294,28 @@ def test_crm_refuses_a_form_it_does_not_own(crm):
         crm.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
 
 
+
+def test_a_dev_database_from_before_the_id_columns_keeps_its_data(tmp_path):
+    # Files made when rows were ordered by SQLite's implicit rowid gain an explicit id, rows kept.
+    old = sqlite3.connect(tmp_path / "crm.db")
+    old.executescript("""CREATE TABLE people (email TEXT PRIMARY KEY, first_name TEXT, last_name TEXT, phone TEXT,
+      street TEXT, postal_code TEXT, city TEXT, country TEXT, created_at TEXT NOT NULL, last_contact_at TEXT,
+      lead_score INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE call_notes (email TEXT NOT NULL, note TEXT NOT NULL, called_at TEXT NOT NULL, direction TEXT);
+    CREATE INDEX call_notes_email ON call_notes (email);
+    INSERT INTO people (email, first_name, created_at) VALUES ('camille.durand@example.test', 'Camille', '2026');
+    INSERT INTO call_notes VALUES ('camille.durand@example.test', 'Rappelée.', '2026', 'outbound');""")
+    old.close()
+    crm = CrmAdapter(tmp_path / "crm.db", clock=clock)
+    records = crm.export(CAMILLE).records
+    assert (records["person"][0]["first_name"], records["call_notes"][0]["note"]) == ("Camille", "Rappelée.")
+    crm.add_call_note(CAMILLE.email, "Devis envoyé.")
+    assert [n["note"] for n in crm.export(CAMILLE).records["call_notes"]] == ["Rappelée.", "Devis envoyé."]
+
+
 # --- Recruitment ----------------------------------------------------------------------------------
 
-def test_recruitment_deletes_the_cv_file_from_disk_on_erasure(tmp_path):
-    recruitment = RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+def test_recruitment_deletes_the_cv_file_from_disk_on_erasure(tmp_path, recruitment):
     recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
     [cv] = recruitment.export(CAMILLE).records["cv_files"]
     assert Path(cv["path"]).read_text() == "s3://careers-uploads/2026/11/cv-7f3a.pdf"
@@ -288,8 +325,7 @@ def test_recruitment_deletes_the_cv_file_from_disk_on_erasure(tmp_path):
     assert list((tmp_path / "cv").iterdir()) == []
 
 
-def test_recruitment_exports_the_assessment_as_inferred(tmp_path):
-    recruitment = RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+def test_recruitment_exports_the_assessment_as_inferred(recruitment):
     recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
     recruitment.assess("sub-1", "Bon profil, à recontacter.")
     [app] = recruitment.export(CAMILLE).records["applications"]
@@ -298,11 +334,6 @@ def test_recruitment_exports_the_assessment_as_inferred(tmp_path):
 
 
 # --- Newsletter -----------------------------------------------------------------------------------
-
-@pytest.fixture
-def newsletter(tmp_path):
-    return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
-
 
 def test_newsletter_erasure_keeps_only_a_fingerprint_for_three_years(newsletter):
     newsletter.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
@@ -364,8 +395,8 @@ def test_newsletter_ignores_forms_without_email_consent(newsletter):
     assert newsletter.lookup(CAMILLE).holds_data is False
 
 
-def test_newsletter_suppression_hash_depends_on_the_secret(tmp_path, newsletter):
-    other = NewsletterAdapter(tmp_path / "other.db", secret=b"another-key")
+def test_newsletter_suppression_hash_depends_on_the_secret(where, newsletter):
+    other = NewsletterAdapter(where("other"), secret=b"another-key")
     assert newsletter.suppression_hash(CAMILLE.email) != other.suppression_hash(CAMILLE.email)
     assert newsletter.suppression_hash(CAMILLE.email) == newsletter.suppression_hash(" CAMILLE.durand@example.test")
 
@@ -373,10 +404,8 @@ def test_newsletter_suppression_hash_depends_on_the_secret(tmp_path, newsletter)
 # --- Sample people --------------------------------------------------------------------------------
 
 @pytest.fixture
-def systems(tmp_path):
-    return (CrmAdapter(tmp_path / "crm.db", clock=clock),
-            RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock),
-            NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock))
+def systems(crm, recruitment, newsletter):
+    return crm, recruitment, newsletter
 
 
 def test_sample_people_are_seeded_once(systems):

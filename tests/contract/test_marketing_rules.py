@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 from handlers.protocol import MARKETING_CHANNELS, RESTRICTION_TAG, Subject
-from handlers.reference import (
-    INVOICE_GROUND,
-    SUPPRESSION_GROUND,
-    SUPPRESSION_ITEM,
-    CrmAdapter,
-    NewsletterAdapter,
-    RecruitmentAdapter,
-)
+from handlers.reference import INVOICE_GROUND, SUPPRESSION_GROUND, SUPPRESSION_ITEM
 from schemas.tasks import KeepGround, LegalHold
-from tests.contract.test_adapters import CAMILLE, HUGO, NOW, SECRET, application, clock, quote
+from tests.contract.test_adapters import CAMILLE, HUGO, NOW, application, quote
 
 pytestmark = pytest.mark.contract
 
@@ -31,16 +24,6 @@ def consenting(address: str, **channels: bool) -> dict:
     """A quote form with only the given marketing boxes ticked (R32: one choice per channel)."""
     choice = {"email": False, "sms": False, "phone": False, "post": False, "wording_version": "2026-09"}
     return quote(address, marketing_consent=choice | channels)
-
-
-@pytest.fixture
-def crm(tmp_path):
-    return CrmAdapter(tmp_path / "crm.db", clock=clock)
-
-
-@pytest.fixture
-def newsletter(tmp_path):
-    return NewsletterAdapter(tmp_path / "newsletter.db", secret=SECRET, clock=clock)
 
 
 # --- CRM: call lists (GS-09) ----------------------------------------------------------------------
@@ -142,8 +125,7 @@ def test_when_the_hold_is_released_invoices_go_to_the_ten_year_archive(crm):
 
 # --- Recruitment ----------------------------------------------------------------------------------
 
-def test_a_held_cv_keeps_its_file(tmp_path):
-    recruitment = RecruitmentAdapter(tmp_path / "recruitment.db", cv_dir=tmp_path / "cv", clock=clock)
+def test_a_held_cv_keeps_its_file(tmp_path, recruitment):
     recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
     hold = DISPUTE.model_copy(update={"categories": ["cv_files"]})
     recruitment.erase(CAMILLE, holds=(hold,))

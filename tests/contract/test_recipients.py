@@ -1,4 +1,5 @@
-"""The Art. 19 recipient contract (R35), run on the in-memory twin and on the SQLite inbox of the dev stack."""
+"""The Art. 19 recipient contract (R35), run on the in-memory twin and on the inbox of the dev stack
+(SQLite here, PostgreSQL in test_postgres.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from handlers.memory import MemoryInbox
 from handlers.protocol import InvalidTask, Recipient
 from handlers.reference import RecipientInbox
 from schemas.tasks import ChangeKind, RecipientNotice, TaskAction
+from tests.contract.stores import OnSqlite
 from tests.contract.test_adapters import CAMILLE, HUGO, NOW, SECRET, clock
 
 pytestmark = pytest.mark.contract
@@ -61,14 +63,14 @@ class TestMemoryInbox(RecipientContract):
         return MemoryInbox(recipient, secret=SECRET, clock=clock)
 
 
-class TestRecipientInbox(RecipientContract):
+class TestRecipientInbox(OnSqlite, RecipientContract):
     def make_inbox(self, tmp_path, recipient):
-        return RecipientInbox(tmp_path / "recipients.db", recipient, secret=SECRET, clock=clock)
+        return RecipientInbox(self.location(tmp_path, "recipients"), recipient, secret=SECRET, clock=clock)
 
 
-def test_recipients_sharing_a_file_each_see_their_own_notices(tmp_path):
-    lyon = RecipientInbox(tmp_path / "recipients.db", "franchise-lyon", secret=SECRET, clock=clock)
-    mailer = RecipientInbox(tmp_path / "recipients.db", "emailing-tool", secret=SECRET, clock=clock)
+def test_recipients_sharing_a_file_each_see_their_own_notices(where):
+    lyon = RecipientInbox(where("recipients"), "franchise-lyon", secret=SECRET, clock=clock)
+    mailer = RecipientInbox(where("recipients"), "emailing-tool", secret=SECRET, clock=clock)
     lyon.receive("task-1", NOTICE, CAMILLE)
     mailer.receive("task-2", NOTICE.model_copy(update={"recipient": "emailing-tool"}), CAMILLE)
     assert [n["task_id"] for n in lyon.notices()] == ["task-1"]

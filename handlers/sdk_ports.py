@@ -1,0 +1,109 @@
+"""The back-office SDK's two ports: the pipeline's task API over HTTP, and the local record of answers."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from schemas.sealed import Sealed
+from schemas.tasks import Task, TaskResult
+
+
+class SubjectErased(Exception):
+    """410: the person's key is destroyed; nothing about them can be opened or sealed any more."""
+
+
+class TokenRejected(Exception):
+    """401/403: the token is not this system's. Fatal: every task would fail the same way."""
+
+
+class PipelineUnavailable(Exception):
+    """The worker did not answer (down, restarting, 5xx): worth retrying."""
+
+
+class TaskApi(Protocol):
+    """`POST /api/tasks/open` and `POST /api/tasks/seal` (README, "Tasks and results")."""
+
+    def open(self, task: Task) -> dict:
+        """{"subject": {"email", "name"}, "payload": dict | None}; raises SubjectErased, TokenRejected."""
+
+    def seal(self, task: Task, answer: dict) -> Sealed:
+        """Seal {"export": {"records": ...}} or {"changes": ...} under the subject's key."""
+
+
+class HttpTaskApi:
+    """The pipeline's task API, authenticated with the system's token (`dsr system-token NAME`)."""
+
+    def __init__(self, api_url: str, token: str, timeout: float = 10.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def open(self, task: Task) -> dict:
+        return self._post("/api/tasks/open", task.to_bytes())
+
+    def seal(self, task: Task, answer: dict) -> Sealed:
+        body = {"task": json.loads(task.to_bytes()), **answer}
+        return Sealed.model_validate(self._post("/api/tasks/seal", json.dumps(body, default=str).encode()))
+
+    def _post(self, path: str, body: bytes) -> dict:
+        request = urllib.request.Request(self.api_url + path, data=body, method="POST", headers={
+            "Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise _refusal(exc.code, path) from None
+        except (urllib.error.URLError, OSError) as exc:  # connection refused, timeout
+            raise PipelineUnavailable(f"{path}: {type(exc).__name__}") from None
+
+
+def _refusal(status: int, path: str) -> Exception:
+    if status == 410:
+        return SubjectErased("the subject's data were erased before this task was answered")
+    if status in (401, 403):
+        return TokenRejected(f"{path} answered {status}: the token is not this system's; "
+                             "use the output of `dsr system-token <system>` for the system named in the tasks")
+    if status >= 500:
+        return PipelineUnavailable(f"{path} answered {status}")
+    return ValueError(f"{path} answered {status}")
+
+
+class AnswerRecord:
+    """Task ids this system answered, with the result sent (SQLite): a redelivered task is answered again
+    from here, without running the handler twice. Results hold counts and sealed values, no plaintext."""
+
+    def __init__(self, path: Path, keep_days: int = 30) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS answers "
+                       "(task_id TEXT PRIMARY KEY, result TEXT NOT NULL, answered_at TEXT NOT NULL)")
+            cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)  # redeliveries come within hours
+            db.execute("DELETE FROM answers WHERE answered_at < ?", (cutoff.isoformat(),))
+
+    def get(self, task_id: str) -> TaskResult | None:
+        with self._db() as db:
+            row = db.execute("SELECT result FROM answers WHERE task_id = ?", (task_id,)).fetchone()
+        return TaskResult.model_validate_json(row[0]) if row else None
+
+    def put(self, result: TaskResult) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO answers VALUES (?, ?, ?)",
+                       (result.task_id, result.model_dump_json(exclude_none=True),
+                        datetime.now(timezone.utc).isoformat()))
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path)  # one per use: the record may be built in one thread, used in another
+        try:
+            with conn:  # commits, or rolls back on error
+                yield conn
+        finally:
+            conn.close()

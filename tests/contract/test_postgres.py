@@ -1,0 +1,122 @@
+"""The reference systems on PostgreSQL pass the contract they pass on SQLite: the same classes and
+functions, each system in its own schema of a fresh database per test."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from handlers.reference import NewsletterAdapter, PostgresStore
+from handlers.reference.db import Location
+from handlers.protocol import Subject
+from tests.contract import test_adapters as adapters
+from tests.contract import test_recipients as recipients
+from tests.contract.stores import OnPostgres
+from tests.contract.test_adapters import (  # noqa: F401  the system rules, collected again here
+    test_crm_erasure_counts_what_went_and_not_what_was_archived,
+    test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years,
+    test_crm_lead_score_is_exported_as_inferred,
+    test_crm_lists_the_channels_on_file,
+    test_crm_records_each_channel_choice_with_its_proof,
+    test_crm_refuses_a_form_it_does_not_own,
+    test_newsletter_erasure_keeps_only_a_fingerprint_for_three_years,
+    test_newsletter_explicit_consent_lifts_the_suppression,
+    test_newsletter_ignores_forms_without_email_consent,
+    test_newsletter_suppression_hash_depends_on_the_secret,
+    test_newsletter_withdrawal_unsubscribes_and_blocks_reimport,
+    test_recruitment_deletes_the_cv_file_from_disk_on_erasure,
+    test_recruitment_exports_the_assessment_as_inferred,
+    test_sample_people_are_seeded_once,
+    test_seeding_at_restart_does_not_bring_back_an_erased_sample_person,
+    systems,
+)
+from tests.contract.test_marketing_rules import *  # noqa: F401,F403  every marketing rule, collected again here
+from tests.contract.test_recipients import test_recipients_sharing_a_file_each_see_their_own_notices  # noqa: F401
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture
+def where(postgres_dsn: str) -> Callable[[str], Location]:
+    """A schema per system (the name the SQLite tests give their file) in the test's own database."""
+    return lambda name: PostgresStore(postgres_dsn, name)
+
+
+class TestCrmOnPostgres(OnPostgres, adapters.TestCrmAdapter):
+    pass
+
+
+class TestRecruitmentOnPostgres(OnPostgres, adapters.TestRecruitmentAdapter):
+    pass
+
+
+class TestNewsletterOnPostgres(OnPostgres, adapters.TestNewsletterAdapter):
+    pass
+
+
+class TestDirectivesOnPostgres(OnPostgres, adapters.TestDirectivesRegister):
+    pass
+
+
+class TestRecipientInboxOnPostgres(OnPostgres, recipients.TestRecipientInbox):
+    pass
+
+
+# --- PostgreSQL's own --------------------------------------------------------------------------------
+
+def test_the_systems_tables_live_in_their_own_schemas(where, crm, newsletter):
+    import psycopg
+
+    with psycopg.connect(where("crm").dsn) as conn:
+        rows = conn.execute("SELECT table_schema, table_name FROM information_schema.tables"
+                            " WHERE table_schema IN ('crm', 'newsletter')").fetchall()
+    tables = {(schema, table) for schema, table in rows}
+    assert {("crm", "people"), ("crm", "invoice_archive"), ("crm", "processed")} <= tables
+    assert {("newsletter", "subscribers"), ("newsletter", "suppression")} <= tables
+    assert not {table for schema, table in tables if schema == "newsletter"} & {"people", "invoices"}
+
+
+def test_an_erasure_leaves_no_dead_row_behind(where, newsletter):
+    # VACUUM after the erasure: the deleted tuples are pruned now, not whenever autovacuum runs.
+    import psycopg
+
+    newsletter.record_submission("sub-1", "dsr.form.quote_requested", adapters.CAMILLE,
+                                 adapters.quote(adapters.CAMILLE.email))
+    newsletter.erase(adapters.CAMILLE)
+    with psycopg.connect(where("newsletter").dsn) as conn:
+        dead = conn.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE schemaname = 'newsletter'"
+                            " AND relname = 'subscribers'").fetchone()
+    assert dead == (0,)
+
+
+def test_two_processes_may_share_a_schema(where):
+    # The worker and the DPO's tools open the same schema; a second opening creates nothing twice.
+    first = NewsletterAdapter(where("newsletter"), secret=adapters.SECRET)
+    second = NewsletterAdapter(where("newsletter"), secret=adapters.SECRET)
+    first.suppress_marketing(Subject(email="hugo.moreau@example.test"), ("email",))
+    assert second.is_suppressed("hugo.moreau@example.test")
+
+
+def test_with_a_dsn_the_composition_root_builds_every_system_on_postgres(postgres_dsn, tmp_path):
+    from dsr.composition import reference_adapters
+    from dsr.settings import Settings
+    from handlers.reference.postgres import PostgresDatabase
+
+    settings = Settings(postgres_dsn=postgres_dsn, data_dir=tmp_path, sample_data=True)
+    registry = reference_adapters(settings, adapters.SECRET, recipients=("franchise-lyon",))
+    for name in ("crm", "recruitment", "newsletter", "directives", "franchise-lyon"):
+        assert isinstance(registry.get(name)._db, PostgresDatabase), name
+    camille = Subject(email="camille.durand@example.test")
+    assert registry.get("crm").lookup(camille).holds_data  # the sample people, in PostgreSQL
+    assert not (tmp_path / "systems" / "crm.sqlite3").exists()
+
+
+def test_an_unreachable_server_stops_the_start_naming_the_setting(tmp_path):
+    from dsr.composition import reference_adapters
+    from dsr.devstack.kafka import free_port
+    from dsr.settings import Settings
+
+    settings = Settings(postgres_dsn=f"postgresql://dsr@127.0.0.1:{free_port()}/dsr", data_dir=tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        reference_adapters(settings, adapters.SECRET)
+    assert "DSR_POSTGRES_DSN" in str(stopped.value)
