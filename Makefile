@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench install postgres clean
+.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench bench-adapters install postgres clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -45,6 +45,10 @@ schemas: $(STAMP)
 
 bench: install
 	$(BIN)/python -m bench.pipeline
+
+## make bench-adapters: tasks/s per adapter on PostgreSQL and SQLite (own cluster), 2-4 min; not part of `make bench`
+bench-adapters: $(STAMP) postgres
+	$(BIN)/python -m bench.adapters
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .import_linter_cache
