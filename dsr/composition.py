@@ -21,7 +21,8 @@ from handlers.reference import (
     seed_sample_people,
 )
 from handlers.reference.db import Location, StoreUnavailable
-from handlers.runtime import run_task
+from handlers.answers import AnswerRecord
+from handlers.runtime import remembered, run_task
 from streams.app import FaustPublisher, make_faust_app, wire
 from streams.context import Context, Controller, PipelineConfig
 from streams.register_view import RegisterView
@@ -126,7 +127,8 @@ def build_context(settings: Settings, secret: bytes, publisher, *, transport: Ma
     for adapter in webhooks:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in of that name
         registry.register(adapter)
     names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in webhooks)]), *recipients]
-    ctx.task_runners = {name: _runner(ctx, registry.get(name)) for name in names}
+    answers = data_dir / "answers"  # idempotency by task id, per system
+    ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
     return ctx
 
 
@@ -147,6 +149,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Co
     return wire(app, ctx), ctx
 
 
-def _runner(ctx: Context, adapter: Adapter):
-    return functools.partial(run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing)
+def _runner(ctx: Context, adapter: Adapter, answers: Path):
+    run = functools.partial(run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing)
+    return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3"))
 

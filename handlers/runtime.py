@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from handlers.protocol import (
     MARKETING_CHANNELS,
@@ -15,6 +15,7 @@ from handlers.protocol import (
     TaskRefused,
     UnsupportedAction,
 )
+from handlers.answers import AnswerRecord
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
 
@@ -144,3 +145,19 @@ _VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
 def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:
     return TaskResult(task_id=task.task_id, subject_request_id=task.subject_request_id, system=task.system,
                       action=task.action, status=status, completed_at=datetime.now(timezone.utc), **fields)
+
+
+def remembered(runner: Callable[[Task], Awaitable[TaskResult]], record: AnswerRecord):
+    """Idempotent by task id: a redelivered task gets the answer recorded the first time, not a second run
+    (a second erase would report 0 items and turn "erased" into "no data" in the outcome)."""
+
+    async def run(task: Task) -> TaskResult:
+        answered = await asyncio.to_thread(record.get, task.task_id)
+        if answered is not None:
+            return answered
+        result = await runner(task)
+        if result.status == TaskStatus.DONE:
+            await asyncio.to_thread(record.put, result)
+        return result
+
+    return run

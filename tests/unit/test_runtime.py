@@ -1,6 +1,7 @@
 """The task runtime: each action reaches its verb, and its result carries the fields the case reads."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime, timezone
 
@@ -8,7 +9,8 @@ import pytest
 
 from handlers.memory import MemoryAdapter, MemoryInbox
 from handlers.protocol import MARKETING_CHANNELS, RESTRICTION_TAG, Subject
-from handlers.runtime import run_task
+from handlers.answers import AnswerRecord
+from handlers.runtime import remembered, run_task
 from schemas.sealed import Sealed
 from schemas.tasks import ChangeKind, KeepGround, LegalHold, RecipientNotice, Task, TaskAction, TaskStatus
 
@@ -145,3 +147,16 @@ async def test_an_unexpected_error_says_nothing_about_the_person():
     result = await run(Broken("crm"), task(TaskAction.LOOKUP))
     assert result.status == TaskStatus.FAILED
     assert result.error == "RuntimeError: the system could not act"
+
+
+async def test_a_redelivered_task_gets_the_first_answer_without_a_second_run(tmp_path):
+    # A crash after the erase but before the result was published: the task comes back. Running it again
+    # would report 0 items erased, and the outcome would say "no data" where data were erased.
+    adapter = MemoryAdapter("crm")
+    adapter.seed("camille.durand@example.test", "person", {"first_name": "Camille"})
+    runner = remembered(functools.partial(run_task, adapter, open_sealed=open_sealed, seal=seal, backoff=0.0),
+                        AnswerRecord(tmp_path / "crm.sqlite3"))
+    erase = task(TaskAction.ERASE)
+    first = await runner(erase)
+    again = await runner(erase)
+    assert first.erased_items == 1 and again == first
