@@ -12,6 +12,7 @@ from dsr.exports import FileExportStore
 from dsr.mail import SmtpTransport
 from dsr.settings import Settings
 from dsr.vault import SqliteKeyVault
+from dsr.sql_adapters import sql_adapters
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.protocol import Adapter, AdapterRegistry
@@ -124,9 +125,10 @@ def build_context(settings: Settings, secret: bytes, publisher, *, transport: Ma
     recipients = builtin_recipients(settings, register)
     registry = registry if registry is not None else reference_adapters(settings, secret, recipients)
     webhooks = webhook_adapters(settings.webhooks, settings.system_names(), secret, settings.webhook_timeout)
-    for adapter in webhooks:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in of that name
+    mapped = sql_adapters(settings.sql_adapters, set(register.register.retention_rules))
+    for adapter in [*webhooks, *mapped]:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in
         registry.register(adapter)
-    names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in webhooks)]), *recipients]
+    names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in [*webhooks, *mapped])]), *recipients]
     answers = data_dir / "answers"  # idempotency by task id, per system
     ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
     return ctx

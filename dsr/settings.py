@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
     webhooks: str | None = Field(default=None, description="Systems reached by signed HTTP calls: "
                                  "'name=https://url;name2=https://url2' (docs/webhooks.md).")
+    sql_adapters: str | None = Field(default=None, description="Existing databases served by a YAML mapping: "
+                                     "'name=/path/map.yaml@postgresql://...[#schema];name2=/path/m.yaml@/path/db.sqlite3' "
+                                     "(docs/sql-adapter.md).")
     webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds per connect and read of a webhook call.")
     partitions: int = Field(default=1, ge=1, le=64)
     replication_factor: int = Field(default=1, ge=1, le=5)
