@@ -40,7 +40,8 @@ async def run_task(adapter: Adapter | Recipient, task: Task, open_sealed: Opener
             return _result(task, TaskStatus.DONE, **fields)
         except (TransientAdapterError, TimeoutError) as exc:
             error = f"{type(exc).__name__} after {attempt} attempt(s)"
-            await asyncio.sleep(backoff * 2 ** (attempt - 1))
+            if attempt < attempts:  # no pause after the last try: the result is due now
+                await asyncio.sleep(backoff * 2 ** (attempt - 1))
         except TaskRefused as exc:  # its message is written to carry no personal data
             return _result(task, TaskStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the case must hear about it, not lose the task
