@@ -11,16 +11,17 @@ from schemas.intake import Right
 from streams.audit import audit
 from streams.context import Context
 from streams.information_page import render_information
+from streams.summary_page import render_summary
 from streams.intake import reference
 
 ACCESS_README = """Copie de vos données personnelles / Copy of your personal data
 Référence / Reference: {reference}
 
-Chaque fichier <système>.json contient les données que ce système détient sur vous ; le dossier csv/
-les reprend en tableaux. information.html décrit les traitements : finalités, destinataires nommés,
+summary.html présente vos données en tableaux lisibles. Chaque fichier <système>.json contient les
+données que ce système détient sur vous ; le dossier csv/ les reprend en tableaux. information.html décrit les traitements : finalités, destinataires nommés,
 durées de conservation avec vos propres dates, vos droits (article 15, paragraphe 1, du RGPD).
-Each <system>.json file holds the data that system keeps about you; the csv/ folder has the same as
-tables. information.html describes the processing: purposes, named recipients, retention periods with
+summary.html shows your data as readable tables. Each <system>.json file holds the data that system keeps
+about you; the csv/ folder has the same as tables. information.html describes the processing: purposes, named recipients, retention periods with
 your own dates, your rights (Art. 15(1) GDPR).
 Fields named in "_inferred_fields" were derived by us (for example a lead score), not given by you.
 """
@@ -57,6 +58,7 @@ def build_access_package(ctx: Context, state: CaseState) -> None:
             information = ctx.register.access_information(sorted(parts), parts)
             archive.writestr("information.json", json.dumps(information, ensure_ascii=False, indent=2))
             archive.writestr("information.html", render_information(information, reference(state.request_id)))
+            archive.writestr("summary.html", render_summary(parts, reference(state.request_id)))
     ctx.exports.put_package(state.request_id, ctx.sealer.seal_bytes(state.subject_ref, buffer.getvalue()))
 
 

@@ -1,12 +1,17 @@
 """More rights through the stream functions on the in-memory bus: objection, the DPO's API, portability."""
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from email.header import decode_header, make_header
 
 import pytest
 
+from gdpr.tokens import verify_token
 from handlers.protocol import Subject
 from streams import dpo_api
+from streams.access_package import open_access_package
 from streams.intake import reference
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body, confirm, example, raw
@@ -107,3 +112,18 @@ async def test_a_system_that_keeps_failing_is_dead_lettered_and_shown_to_the_dpo
     # The DPO is told; the person gets no outcome until every system has answered.
     dpo = bus.emails_to("dpo@example.test")
     assert dpo and not any("Effacement" in s for s in subjects(bus))
+
+
+async def test_the_access_copy_has_json_csv_and_readable_html_with_the_information():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "<b>Camille</b>", "lead_score": 20,
+                                                  "_inferred_fields": ["lead_score"]})
+    await bus.submit(request("access"))
+    await confirm(bus, CAMILLE)
+    token = re.search(r"http://dsr\.test/download/(\S+)", body(bus.emails_to(CAMILLE)[-1])).group(1)
+    request_id = verify_token(bus.ctx.config.secret_key, token, "download", bus.clock()).request_id
+    archive = zipfile.ZipFile(io.BytesIO(open_access_package(bus.ctx, request_id)))
+    assert {"crm.json", "csv/crm-person.csv", "summary.html", "information.html", "README.txt"} <= set(archive.namelist())
+    summary = archive.read("summary.html").decode()
+    assert "&lt;b&gt;Camille&lt;/b&gt;" in summary and "lead_score *" in summary  # escaped; inferred marked
+    assert "lead_score" in archive.read("csv/crm-person.csv").decode().splitlines()[0]
