@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,14 @@ class AnswerRecord:
     def __init__(self, path: Path, keep_days: int = 30) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection for the record's life, behind a lock: it is used from worker threads. WAL with
+        # synchronous=NORMAL survives a crash of the process (what redeliveries follow) without an fsync
+        # per answer; an OS crash may lose the last answers, and their tasks then simply run again.
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
         with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS answers "
                        "(task_id TEXT PRIMARY KEY, result TEXT NOT NULL, answered_at TEXT NOT NULL)")
             cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)  # redeliveries come within hours
@@ -34,11 +42,11 @@ class AnswerRecord:
                        (result.task_id, result.model_dump_json(exclude_none=True),
                         datetime.now(timezone.utc).isoformat()))
 
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path)  # one per use: the record may be built in one thread, used in another
-        try:
-            with conn:  # commits, or rolls back on error
-                yield conn
-        finally:
-            conn.close()
+        with self._lock:
+            yield self._conn  # autocommit: each statement is its own transaction

@@ -148,17 +148,26 @@ def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:
                       action=task.action, status=status, completed_at=datetime.now(timezone.utc), **fields)
 
 
+# Actions whose second run would answer differently from the first (a second erase finds nothing):
+# their first answer is recorded. Lookups, exports and notices answer the same when run again.
+CHANGING = frozenset({TaskAction.ERASE, TaskAction.RECTIFY, TaskAction.RESTRICT, TaskAction.LIFT_RESTRICTION,
+                      TaskAction.SUPPRESS_MARKETING, TaskAction.RECORD_SUBMISSION})
+
+
 def remembered(runner: Callable[[Task], Awaitable[TaskResult]], record: AnswerRecord):
     """Idempotent by task id: a redelivered task gets the answer recorded the first time, not a second run
-    (a second erase would report 0 items and turn "erased" into "no data" in the outcome)."""
+    (a second erase would report 0 items and turn "erased" into "no data" in the outcome). The record is a
+    small local SQLite file: read and written inline, a thread hop would cost more than the query."""
 
     async def run(task: Task) -> TaskResult:
-        answered = await asyncio.to_thread(record.get, task.task_id)
+        if task.action not in CHANGING:
+            return await runner(task)
+        answered = record.get(task.task_id)
         if answered is not None:
             return answered
         result = await runner(task)
         if result.status == TaskStatus.DONE:
-            await asyncio.to_thread(record.put, result)
+            record.put(result)
         return result
 
     return run

@@ -1,6 +1,7 @@
 """Consumes `dsr.cases`: the coordinator. Folds each event into the case table, then carries out what is due."""
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping
 from datetime import datetime
 
@@ -27,7 +28,14 @@ SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
 
 def load(cases: CaseTable, request_id: str) -> CaseState | None:
     raw = cases.get(request_id)
-    return CaseState.from_bytes(raw) if raw else None
+    return parsed(raw) if raw else None
+
+
+@functools.lru_cache(maxsize=1024)
+def parsed(raw: bytes) -> CaseState:
+    """The state a stored value holds. Cached by the bytes themselves: the coordinator reads back what it just
+    wrote on almost every event, and parsing the whole case is its largest cost. States are frozen."""
+    return CaseState.from_bytes(raw)
 
 
 async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
@@ -142,7 +150,7 @@ def due_ticks(cases: CaseTable, now: datetime, ctx: Context) -> list[ClockTicked
     """For the timer: one tick per case that has something due at `now` (read-only on the table)."""
     ticks = []
     for request_id, raw in list(cases.items()):
-        state = CaseState.from_bytes(raw)
+        state = parsed(raw)
         if decide(state, now, ctx.config.policy):
             ticks.append(ClockTicked(request_id=request_id, now=now))
     return ticks
