@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 
-from dsr.composition import build_app, register_view, secret_from
+from dsr.composition import build_app, secret_from
 from dsr.settings import Settings, load_settings
 from dsr.topics_admin import ensure_topics
 
@@ -65,10 +65,10 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
     with ExitStack() as cleanup:
         if dev:
             settings = start_embedded(settings, cleanup)
-        recipients = tuple(register_view(settings).register.recipients)  # Art. 19 notices go to their topics
+        app, ctx = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
+        recipients = tuple(ctx.register.register.recipients)  # Art. 19 notices go to their topics
         ensure_topics(settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions,
                       settings.replication_factor)
-        app, _ = build_app(settings, secret)
         say(banner(settings, dev))
         announce_when_ready(f"http://127.0.0.1:{settings.web_port}/health")
         run_worker(app, loglevel)

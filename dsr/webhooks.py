@@ -1,8 +1,6 @@
 """Webhook systems from settings: DSR_WEBHOOKS gives each one's URL; its secret is derived from DSR_SECRET_KEY."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -10,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from dsr.settings import SettingsError
+from gdpr.tokens import derived_secret
 from handlers.protocol import DATA_ACTIONS
 from handlers.webhook import DEFAULT_TIMEOUT, WebhookAdapter
 from schemas.tasks import TaskAction
@@ -51,7 +50,7 @@ def webhook_secret(secret_key: bytes, name: str, environ: Mapping[str, str] = os
         if len(given) < MIN_SECRET_LENGTH:
             raise SettingsError(f"{env_var(SECRET_VAR, name)}: give at least {MIN_SECRET_LENGTH} characters")
         return given.encode()
-    return hmac.new(secret_key, b"webhook:" + name.encode(), hashlib.sha256).hexdigest().encode()
+    return derived_secret(secret_key, f"webhook:{name}").encode()
 
 
 def webhook_adapters(spec: str | None, systems: Iterable[str], secret_key: bytes,

@@ -147,14 +147,14 @@ def _extend(state: CaseState, decision: Extend) -> CaseState:
 def _refuse(state: CaseState, decision: Refuse) -> CaseState:
     if decision.partial:
         return state.model_copy(update={"partial_refusals": state.partial_refusals + (decision,)})
-    return _to(state, Status.ANSWERING, refusal=decision)
+    return moved(state, Status.ANSWERING, refusal=decision)
 
 
 def _flag(state: CaseState, decision: FlagExcessive) -> CaseState:
     if decision.fee_cents is not None:
         return state.model_copy(update={"fee": decision})
     refusal = Refuse(by=decision.by, at=decision.at, reason="manifestly_excessive", explanation=decision.facts)
-    return _to(state, Status.ANSWERING, fee=decision, refusal=refusal)
+    return moved(state, Status.ANSWERING, fee=decision, refusal=refusal)
 
 
 def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
@@ -180,7 +180,7 @@ def _release(state: CaseState, decision: Release) -> CaseState:
 def _objection(state: CaseState, decision: DecideObjection) -> CaseState:
     state = state.model_copy(update={"objection_upheld": decision.upheld,
                                      "objection_explanation": decision.explanation})
-    return to_processing(state) if decision.upheld else _to(state, Status.ANSWERING)
+    return to_processing(state) if decision.upheld else moved(state, Status.ANSWERING)
 
 
 def _lift(state: CaseState, decision: LiftRestriction) -> CaseState:
@@ -192,16 +192,12 @@ def _fee_paid(state: CaseState, decision: FeePaid) -> CaseState:
 
 
 def _withdraw(state: CaseState, decision: Withdraw) -> CaseState:
-    return _to(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None,
+    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None,
                reply_to=None)
 
 
 def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
     return to_processing(state.model_copy(update={"directives_erase": decision.erase}))
-
-
-def _to(state: CaseState, status: Status, **changes) -> CaseState:
-    return moved(state, status, **changes)
 
 
 APPLY = {

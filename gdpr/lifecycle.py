@@ -13,7 +13,7 @@ from gdpr.commands import (  # noqa: F401 - re-exported
 )
 from gdpr.deadlines import compute_deadline
 from gdpr.identity import confirmed, needs_verification, start_work
-from gdpr.outcomes import OUTCOMES, closing_status, due_by_status
+from gdpr.outcomes import closing_status, due_by_status
 from gdpr.reminders import alerts, after_closure
 from schemas.cases import (
     CaseOpened, ClockTicked, DirectiveRevoked, DpoDecided, EmailParked, EmailSent, IdentityConfirmed, TaskAnswered,
@@ -22,7 +22,6 @@ from schemas.tasks import TaskAction, TaskStatus
 
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3e0b-4c55-9a8e-2d4f0c1b7e90")
 VERIFICATION_MESSAGES = {"verification", "verification_challenge"}
-__all__ = ["OUTCOMES", "evolve", "decide", "record_done", "stable_id", "task_id", "message_id"]
 
 
 def stable_id(*parts: str) -> str:
@@ -32,10 +31,6 @@ def stable_id(*parts: str) -> str:
 
 def task_id(state: CaseState, system: str, action: TaskAction, key: str = "") -> str:
     return stable_id(state.request_id, system, action.value, *([key] if key else []))
-
-
-def message_id(request_id: str, message_type: str, *suffix: str) -> str:
-    return stable_id(request_id, "email", message_type, *suffix)
 
 
 # --- evolve: fold one event into the state ----------------------------------------------------

@@ -28,11 +28,6 @@ POST_MORTEM_OUTCOMES = {
     PostMortemAction.REVOKE_DIRECTIVE: "directive_revoked",
     PostMortemAction.NOTIFY_DEATH: "heir_justification",
 }
-OUTCOMES = frozenset(
-    {"outcome_no_data", "outcome_portability", "portability_not_applicable", "outcome_objection",
-     "objection_decision", "refusal", "death_proof_request", "identity_not_verified"}
-    | set(RIGHT_OUTCOMES.values()) | set(POST_MORTEM_OUTCOMES.values())
-)
 DECISION_KINDS = {"objection": "objection_general", "death": "directives_on_file"}
 
 

@@ -26,6 +26,12 @@ class Token:
     expires_at: datetime
 
 
+def derived_secret(secret: bytes, purpose: str) -> str:
+    """A secret of its own for one purpose (a system's token, the DPO API, a webhook), derived from
+    DSR_SECRET_KEY: hex HMAC-SHA256 of the purpose. Rotating the key rotates every derived secret."""
+    return hmac.new(secret, purpose.encode(), hashlib.sha256).hexdigest()
+
+
 def _mac(secret: bytes, body: str) -> str:
     return b64url(hmac.new(secret, b"dsr-token:" + body.encode(), hashlib.sha256).digest())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from handlers.protocol import (
@@ -19,6 +19,7 @@ from handlers.protocol import (
     Subject,
     SuppressionReport,
     capabilities_for,
+    utcnow,
 )
 from handlers.verbs import (
     ALL_CATEGORIES,
@@ -47,10 +48,6 @@ DEFAULT_KEPT_GROUND = KeepGround.LEGAL_OBLIGATION
 
 Records = dict[str, list[dict]]
 Marks = dict[tuple[str, str], str]  # (category or '*', basis) -> reason
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class MemoryAdapter:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from schemas.intake import Right
@@ -29,6 +30,11 @@ _RIGHTS_OF_ACTION: dict[TaskAction, tuple[Right, ...]] = {
     TaskAction.LIFT_RESTRICTION: (Right.RESTRICTION,),
     TaskAction.SUPPRESS_MARKETING: (Right.OBJECTION, Right.CONSENT_WITHDRAWAL),
 }
+
+
+def utcnow() -> datetime:
+    """The clock adapters stamp their records with, unless given another (tests)."""
+    return datetime.now(timezone.utc)
 
 
 class TaskRefused(ValueError):

@@ -11,7 +11,7 @@ import ssl
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +31,7 @@ from handlers.protocol import (
     TaskRefused,
     UnsupportedAction,
     capabilities_for,
+    utcnow,
 )
 from handlers.runtime import TransientAdapterError
 from schemas.tasks import KeptItem, LegalHold, TaskAction
@@ -77,10 +78,6 @@ class RemoteUnsupportedAction(RemoteRefused, UnsupportedAction):
 
 class MalformedAnswer(TaskRefused):
     """A 2xx whose body does not follow the verb's documented response: final, the DPO must look."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def signature(secret: bytes, timestamp: str, delivery: str, body: bytes) -> str:

@@ -1,7 +1,6 @@
 """The DPO's HTTP API behind `dsr case ...`: list and show cases, take decisions. Procedural facts only (R50)."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from gdpr.case_state import OPEN, CaseState
 from gdpr.decisions import DecisionRefused, check
 from gdpr.deadlines import receipt_day
 from gdpr.identity import internal_target
+from gdpr.tokens import derived_secret
 from schemas.cases import DpoDecided
 from schemas.decisions import Decision, FlagExcessive
 from schemas.intake import describe
@@ -25,7 +25,7 @@ SEALED_FIELDS = {"subject", "payload", "reply_to", "done", "verification_token_i
 
 def dpo_token(secret: bytes) -> str:
     """The bearer token of the DPO API; `dsr case` derives it from DSR_SECRET_KEY."""
-    return hmac.new(secret, b"dpo-api", hashlib.sha256).hexdigest()
+    return derived_secret(secret, "dpo-api")
 
 
 def authorized(ctx: Context, authorization: str) -> bool:

@@ -10,7 +10,7 @@ from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS
 from gdpr.tokens import Token, sign_token
 from gdpr.work import notified_recipients
-from schemas.tasks import KeepGround, TaskAction
+from schemas.tasks import TaskAction
 from streams.context import Context
 from streams.labels import item_label, system_label
 
@@ -280,4 +280,3 @@ VALUES: dict[str, Maker] = {
     "directive_recorded": directive_recorded, "directive_revoked": directive_revoked,
     "death_proof_request": death_proof_request, "heir_justification": heir_justification,
 }
-__all__ = ["VALUES", "dpo_values", "KeepGround"]

@@ -1,7 +1,6 @@
 """Web views: health, verification links, downloads, and the external systems' task API (open, seal)."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from pathlib import Path
@@ -11,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError, model_validator
 
 from gdpr.lifecycle import Status
-from gdpr.tokens import TokenError, verify_token
+from gdpr.tokens import TokenError, derived_secret, verify_token
 from schemas.base import WireModel
 from schemas.cases import IdentityConfirmed
 from schemas.intake import describe
@@ -197,7 +196,7 @@ def download(view: faust.web.View, ctx: Context, token_text: str):
 
 def system_token(secret: bytes, system: str) -> str:
     """The bearer token an external system uses to open its tasks (`dsr system-token NAME`)."""
-    return hmac.new(secret, b"system:" + system.encode(), hashlib.sha256).hexdigest()
+    return derived_secret(secret, f"system:{system}")
 
 
 def open_task(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]:

@@ -17,9 +17,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from handlers.protocol import utcnow  # noqa: F401 - the reference systems' clock, re-exported
 
 Clock = Callable[[], datetime]
 
@@ -70,10 +72,6 @@ def open_database(where: Location, ddl: str) -> Database:
         from handlers.reference.postgres import PostgresDatabase  # psycopg is loaded only when used
         return PostgresDatabase(where, ddl)
     return SqliteDatabase(where, ddl)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def add_years(day: date, years: int) -> date:
