@@ -37,8 +37,11 @@ test-contract: $(STAMP) postgres
 test-integration: install
 	$(BIN)/python -m pytest -m integration -q
 
+## make lint: import layers, ruff's checks and its formatting
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 schemas: $(STAMP)
 	$(BIN)/dsr schemas export

@@ -26,6 +26,7 @@ reference systems open for every transaction.
 Results go to docs/benchmarks.md between the `adapters` markers (added at the end of the file if
 absent); the rest of the file, the pipeline's `measured` section included, is kept as it is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,16 @@ REFERENCE = ("crm", "recruitment", "newsletter")
 SYSTEMS = (*REFERENCE, "webhook")
 BACKENDS = ("postgres", "sqlite")
 SECRET = b"bench-secret-not-for-production"
-PG_SETTINGS = ("server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers",
-               "max_connections", "autovacuum")
+PG_SETTINGS = (
+    "server_version",
+    "fsync",
+    "synchronous_commit",
+    "full_page_writes",
+    "wal_level",
+    "shared_buffers",
+    "max_connections",
+    "autovacuum",
+)
 
 
 def say(text: str = "") -> None:
@@ -109,25 +118,41 @@ def people(tag: str, count: int) -> list[Person]:
 def form(system: str, person: Person) -> tuple[str, dict]:
     """The submission each system records: a quote request (CRM, newsletter, webhook) or a job application."""
     first, last = person.name.split(" ", 1)
-    base = {"first_name": first, "last_name": last, "email": person.email, "phone": "+33 6 12 34 56 78",
-            "language": "fr"}
+    base = {
+        "first_name": first,
+        "last_name": last,
+        "email": person.email,
+        "phone": "+33 6 12 34 56 78",
+        "language": "fr",
+    }
     if system == "recruitment":
         return EventType.JOB_APPLICATION_SUBMITTED.value, base | {
-            "position": "Technicien chauffagiste", "candidate_kind": "employee", "talent_pool_consent": True,
-            "cv_ref": f"s3://careers-uploads/bench/{person.ref}.pdf"}
+            "position": "Technicien chauffagiste",
+            "candidate_kind": "employee",
+            "talent_pool_consent": True,
+            "cv_ref": f"s3://careers-uploads/bench/{person.ref}.pdf",
+        }
     return EventType.QUOTE_REQUESTED.value, base | {
-        "service": "plomberie", "message": "Fuite sous l'évier.",
+        "service": "plomberie",
+        "message": "Fuite sous l'évier.",
         "marketing_consent": {"email": True, "sms": False, "phone": False, "post": False, "wording_version": "2026-09"},
-        "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"}}
+        "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
+    }
 
 
 def task(system: str, action: TaskAction, person: Person) -> Task:
     kind, data = form(system, person) if action is TaskAction.RECORD_SUBMISSION else (None, None)
-    return Task(task_id=f"{person.ref}-{action.value}", subject_request_id=f"case-{person.ref}", system=system,
-                action=action, subject_ref=person.ref, subject=seal(person.ref, {"email": person.email,
-                                                                                  "name": person.name}),
-                payload=seal(person.ref, data) if data is not None else None, submission_type=kind,
-                issued_at=datetime.now(timezone.utc))
+    return Task(
+        task_id=f"{person.ref}-{action.value}",
+        subject_request_id=f"case-{person.ref}",
+        system=system,
+        action=action,
+        subject_ref=person.ref,
+        subject=seal(person.ref, {"email": person.email, "name": person.name}),
+        payload=seal(person.ref, data) if data is not None else None,
+        submission_type=kind,
+        issued_at=datetime.now(UTC),
+    )
 
 
 # --------------------------------------------------------------------------- measuring
@@ -207,8 +232,9 @@ async def measure(adapter: Any, tasks: list[Task], concurrency: int) -> Run:
     return run
 
 
-async def bench_adapter(label: str, backend: str, adapter: Any, system: str, count: int, concurrency: int,
-                        warmup: int = 5) -> list[Row]:
+async def bench_adapter(
+    label: str, backend: str, adapter: Any, system: str, count: int, concurrency: int, warmup: int = 5
+) -> list[Row]:
     """Warm-up (untimed), then the four actions over `count` people one at a time, then over `count` others
     with `concurrency` in flight."""
     for action in ACTIONS:
@@ -226,9 +252,11 @@ async def bench_adapter(label: str, backend: str, adapter: Any, system: str, cou
                 rows[action].concurrent = run
             if samples := scrubs.take():
                 rows[action].scrub[mode] = samples
-            say(f"  {label:<11} {backend:<18} {mode:<10} {action.value:<17} {run.tasks:>5} tasks "
+            say(
+                f"  {label:<11} {backend:<18} {mode:<10} {action.value:<17} {run.tasks:>5} tasks "
                 f"{run.seconds:6.2f} s  {run.per_second:8,.0f}/s  p50 {1000 * percentile(run.latencies, 50):6.1f} ms"
-                f"  p99 {1000 * percentile(run.latencies, 99):6.1f} ms")
+                f"  p99 {1000 * percentile(run.latencies, 99):6.1f} ms"
+            )
     return list(rows.values())
 
 
@@ -264,9 +292,12 @@ def postgres_facts(dsn: str) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)",
-                            (list(PG_SETTINGS),)).fetchall()
-    facts = {name: f"{setting}{' × ' + unit if unit and unit not in ('', None) else ''}" for name, setting, unit in rows}
+        rows = conn.execute(
+            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(PG_SETTINGS),)
+        ).fetchall()
+    facts = {
+        name: f"{setting}{' × ' + unit if unit and unit not in ('', None) else ''}" for name, setting, unit in rows
+    }
     if "shared_buffers" in facts:  # reported in 8 kB pages
         with contextlib.suppress(ValueError):
             facts["shared_buffers"] = f"{int(facts['shared_buffers'].split()[0]) * 8 // 1024} MB"
@@ -276,10 +307,13 @@ def postgres_facts(dsn: str) -> dict[str, str]:
 def sqlite_facts(path: Path) -> dict[str, str]:
     conn = sqlite3.connect(str(path))
     try:
-        facts = {"SQLite": sqlite3.sqlite_version,
-                 "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
-                 "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
-                     conn.execute("PRAGMA synchronous").fetchone()[0], "?")}
+        facts = {
+            "SQLite": sqlite3.sqlite_version,
+            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+                conn.execute("PRAGMA synchronous").fetchone()[0], "?"
+            ),
+        }
     finally:
         conn.close()
     return facts
@@ -300,10 +334,14 @@ def machine() -> dict[str, str]:
     """bench.pipeline's machine facts (CPU, memory, OS, Python) without its Kafka and Java lines."""
     try:
         from bench.pipeline import machine as pipeline_machine
+
         info = {k: v for k, v in pipeline_machine().items() if k not in ("Java", "Kafka", "packages")}
     except Exception:  # noqa: BLE001 - its imports (Kafka clients, the integration helpers) may be unavailable
-        info = {"nproc": str(os.cpu_count()), "OS": f"{platform.system()} {platform.release()}",
-                "Python": platform.python_version()}
+        info = {
+            "nproc": str(os.cpu_count()),
+            "OS": f"{platform.system()} {platform.release()}",
+            "Python": platform.python_version(),
+        }
     versions = []
     for package in ("psycopg", "psycopg-binary", "pydantic"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -326,20 +364,44 @@ def _ms(run: Run | None, q: float) -> str:
     return _f(value, 1 if value < 100 else 0)
 
 
-BACKEND_LABEL = {"postgres": "PostgreSQL", "sqlite": "SQLite", "http→memory": "HTTP → memory",
-                 "memory (direct)": "memory (direct)"}
+BACKEND_LABEL = {
+    "postgres": "PostgreSQL",
+    "sqlite": "SQLite",
+    "http→memory": "HTTP → memory",
+    "memory (direct)": "memory (direct)",
+}
 
 
 def table(rows: list[Row], concurrency: int) -> list[str]:
-    head = ["adapter", "backend", "action", "tasks/s sequential", f"tasks/s, {concurrency} in flight",
-            "p50 ms", "p99 ms", f"p99 ms, {concurrency} in flight"]
+    head = [
+        "adapter",
+        "backend",
+        "action",
+        "tasks/s sequential",
+        f"tasks/s, {concurrency} in flight",
+        "p50 ms",
+        "p99 ms",
+        f"p99 ms, {concurrency} in flight",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
     for r in rows:
         failed = " (errors)" if r.sequential.failed or (r.concurrent and r.concurrent.failed) else ""
-        lines.append("| " + " | ".join([
-            r.adapter, BACKEND_LABEL.get(r.backend, r.backend), r.action + failed,
-            _f(r.sequential.per_second), _f(r.concurrent.per_second) if r.concurrent else "–",
-            _ms(r.sequential, 50), _ms(r.sequential, 99), _ms(r.concurrent, 99)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r.adapter,
+                    BACKEND_LABEL.get(r.backend, r.backend),
+                    r.action + failed,
+                    _f(r.sequential.per_second),
+                    _f(r.concurrent.per_second) if r.concurrent else "–",
+                    _ms(r.sequential, 50),
+                    _ms(r.sequential, 99),
+                    _ms(r.concurrent, 99),
+                ]
+            )
+            + " |"
+        )
     return lines
 
 
@@ -374,104 +436,154 @@ def observations(ctx: dict) -> list[str]:
     for backend in ("postgres", "sqlite"):
         if backend not in ctx["backends"]:
             continue
-        gains = {s: {a.value: _rate(rows, s, backend, a.value, True) / _rate(rows, s, backend, a.value)
-                     for a in ACTIONS} for s in systems}
+        gains = {
+            s: {a.value: _rate(rows, s, backend, a.value, True) / _rate(rows, s, backend, a.value) for a in ACTIONS}
+            for s in systems
+        }
         flat = [g for per in gains.values() for g in per.values() if not math.isnan(g)]
         if flat:
             erase = [per["erase"] for per in gains.values() if not math.isnan(per["erase"])]
-            out.append(f"{BACKEND_LABEL[backend]}: {ctx['concurrency']} in flight against one at a time: "
-                       f"{min(flat):.2f}–{max(flat):.2f}× the sequential tasks/s"
-                       + (f" (erase {min(erase):.2f}–{max(erase):.2f}×)" if erase else "") + ".")
+            out.append(
+                f"{BACKEND_LABEL[backend]}: {ctx['concurrency']} in flight against one at a time: "
+                f"{min(flat):.2f}–{max(flat):.2f}× the sequential tasks/s"
+                + (f" (erase {min(erase):.2f}–{max(erase):.2f}×)" if erase else "")
+                + "."
+            )
     slow = [(r, [x for x in r.concurrent.latencies if x >= 1.0]) for r in rows if r.concurrent]
     slow = [(r, xs) for r, xs in slow if xs]
     if slow:
-        out.append(f"Tasks that took 1 s or more with {ctx['concurrency']} in flight: "
-                   + "; ".join(f"{r.adapter} on {BACKEND_LABEL.get(r.backend, r.backend)} {r.action}: {len(xs)} of "
-                               f"{r.concurrent.tasks}, up to {max(xs):.1f} s" for r, xs in slow) + ".")
+        out.append(
+            f"Tasks that took 1 s or more with {ctx['concurrency']} in flight: "
+            + "; ".join(
+                f"{r.adapter} on {BACKEND_LABEL.get(r.backend, r.backend)} {r.action}: {len(xs)} of "
+                f"{r.concurrent.tasks}, up to {max(xs):.1f} s"
+                for r, xs in slow
+            )
+            + "."
+        )
     else:
         out.append(f"No task took 1 s or more with {ctx['concurrency']} in flight.")
     probes = ctx.get("probes")
     if probes:
         lookups = [_p50(rows, s, "postgres", "lookup") for s in systems]
-        out.append(f"One psycopg connection (connect, `SELECT 1`, close) costs {probes['connect_ms']:.1f} ms (fresh cluster), "
-                   f"against {probes['query_ms']:.2f} ms for the same query on an open connection; the reference "
-                   f"systems open one per transaction (lookup p50 on PostgreSQL: "
-                   f"{', '.join(_f(x, 1) for x in lookups)} ms for {', '.join(systems)}).")
-    for backend, what in (("postgres", "VACUUM of the system's tables, on a connection of its own"),
-                          ("sqlite", "`PRAGMA wal_checkpoint(TRUNCATE)`")):
+        out.append(
+            f"One psycopg connection (connect, `SELECT 1`, close) costs {probes['connect_ms']:.1f} ms (fresh cluster), "
+            f"against {probes['query_ms']:.2f} ms for the same query on an open connection; the reference "
+            f"systems open one per transaction (lookup p50 on PostgreSQL: "
+            f"{', '.join(_f(x, 1) for x in lookups)} ms for {', '.join(systems)})."
+        )
+    for backend, what in (
+        ("postgres", "VACUUM of the system's tables, on a connection of its own"),
+        ("sqlite", "`PRAGMA wal_checkpoint(TRUNCATE)`"),
+    ):
         parts = []
         for r in rows:
             if r.backend == backend and r.action == "erase" and r.scrub.get("sequential"):
                 share = sum(r.scrub["sequential"]) / sum(r.sequential.latencies)
-                text = (f"{r.adapter} {1000 * percentile(r.scrub['sequential'], 50):.1f} ms "
-                        f"({100 * share:.0f}% of erase time)")
+                text = (
+                    f"{r.adapter} {1000 * percentile(r.scrub['sequential'], 50):.1f} ms "
+                    f"({100 * share:.0f}% of erase time)"
+                )
                 if r.scrub.get("concurrent"):
-                    text += f", {1000 * percentile(r.scrub['concurrent'], 50):.1f} ms with {ctx['concurrency']} in flight"
+                    text += (
+                        f", {1000 * percentile(r.scrub['concurrent'], 50):.1f} ms with {ctx['concurrency']} in flight"
+                    )
                 parts.append(text)
         if parts:
-            out.append(f"{BACKEND_LABEL[backend]}, the scrub after each erase ({what}), p50 one at a time: "
-                       + "; ".join(parts) + ".")
-    webhook = [(a.value, _rate(rows, "webhook", "http→memory", a.value), _rate(rows, "webhook", "memory (direct)", a.value))
-               for a in ACTIONS]
+            out.append(
+                f"{BACKEND_LABEL[backend]}, the scrub after each erase ({what}), p50 one at a time: "
+                + "; ".join(parts)
+                + "."
+            )
+    webhook = [
+        (a.value, _rate(rows, "webhook", "http→memory", a.value), _rate(rows, "webhook", "memory (direct)", a.value))
+        for a in ACTIONS
+    ]
     webhook = [(a, h, d) for a, h, d in webhook if not math.isnan(h) and not math.isnan(d)]
     if webhook:
         extra = [1000 / h - 1000 / d for _, h, d in webhook]
-        out.append("Webhook: a signed HTTP POST to the receiver in this process (new connection per call, "
-                   "signature made and checked, JSON both ways) adds "
-                   f"{min(extra):.2f}–{max(extra):.2f} ms per task over calling the MemoryAdapter directly "
-                   f"({', '.join(f'{a} {h:,.0f}/s against {d:,.0f}/s' for a, h, d in webhook)}, sequential).")
+        out.append(
+            "Webhook: a signed HTTP POST to the receiver in this process (new connection per call, "
+            "signature made and checked, JSON both ways) adds "
+            f"{min(extra):.2f}–{max(extra):.2f} ms per task over calling the MemoryAdapter directly "
+            f"({', '.join(f'{a} {h:,.0f}/s against {d:,.0f}/s' for a, h, d in webhook)}, sequential)."
+        )
     return out
 
 
 def section(ctx: dict) -> str:
-    lines = [BEGIN, "", "## Adapters: tasks per second", "",
-             "This section is rewritten by every run of `python -m bench.adapters` (bench/README.md); the text "
-             "after its end marker is kept.", ""]
-    lines += [f"- **Date:** {ctx['date']}",
-              f"- **Command:** `{ctx['command']}` (from the repository root; `make bench-adapters` runs "
-              "`.venv/bin/python -m bench.adapters`)",
-              f"- **Total run time:** {ctx['total']:.0f} s"]
+    lines = [
+        BEGIN,
+        "",
+        "## Adapters: tasks per second",
+        "",
+        "This section is rewritten by every run of `python -m bench.adapters` (bench/README.md); the text "
+        "after its end marker is kept.",
+        "",
+    ]
+    lines += [
+        f"- **Date:** {ctx['date']}",
+        f"- **Command:** `{ctx['command']}` (from the repository root; `make bench-adapters` runs "
+        "`.venv/bin/python -m bench.adapters`)",
+        f"- **Total run time:** {ctx['total']:.0f} s",
+    ]
     for key, value in ctx["machine"].items():
         lines.append(f"- **{key}:** {value}")
-    lines.append(f"- **Runtime:** `handlers.runtime.run_task` (retries 3, timeout 60 s), verbs in "
-                 f"`asyncio.to_thread`: the loop's default executor, {ctx['executor_workers']} threads on this "
-                 f"machine (min(32, cores + 4)), so at most that many tasks of the {ctx['concurrency']} in flight "
-                 "run a verb at once. Sealing and opening: plain JSON callables (no encryption).")
+    lines.append(
+        f"- **Runtime:** `handlers.runtime.run_task` (retries 3, timeout 60 s), verbs in "
+        f"`asyncio.to_thread`: the loop's default executor, {ctx['executor_workers']} threads on this "
+        f"machine (min(32, cores + 4)), so at most that many tasks of the {ctx['concurrency']} in flight "
+        "run a verb at once. Sealing and opening: plain JSON callables (no encryption)."
+    )
     if ctx.get("postgres"):
         pg = ctx["postgres"]
-        lines.append("- **PostgreSQL:** " + ", ".join(f"{k} {v}" for k, v in pg.items())
-                     + " — `dsr.devstack.postgres.EmbeddedPostgres`, a throwaway cluster on 127.0.0.1 (TCP), data "
-                     f"in {ctx['pg_fs']}. **fsync, synchronous_commit and full_page_writes are off**: commits do not "
-                     "wait for the disk, which flatters every write (record_submission, erase) against a "
-                     "production server; reads are unaffected. One schema per system (`PostgresStore(dsn, "
-                     "schema)`), a new connection per transaction, advisory lock per subject, VACUUM after erase.")
+        lines.append(
+            "- **PostgreSQL:** "
+            + ", ".join(f"{k} {v}" for k, v in pg.items())
+            + " — `dsr.devstack.postgres.EmbeddedPostgres`, a throwaway cluster on 127.0.0.1 (TCP), data "
+            f"in {ctx['pg_fs']}. **fsync, synchronous_commit and full_page_writes are off**: commits do not "
+            "wait for the disk, which flatters every write (record_submission, erase) against a "
+            "production server; reads are unaffected. One schema per system (`PostgresStore(dsn, "
+            "schema)`), a new connection per transaction, advisory lock per subject, VACUUM after erase."
+        )
     if ctx.get("sqlite"):
         sq = ctx["sqlite"]
-        lines.append("- **SQLite:** " + ", ".join(f"{k} {v}" for k, v in sq.items())
-                     + f", secure_delete on; one file per system on {ctx['sqlite_fs']}, one connection behind a "
-                     "lock (`SqliteDatabase`), `wal_checkpoint(TRUNCATE)` after erase.")
+        lines.append(
+            "- **SQLite:** "
+            + ", ".join(f"{k} {v}" for k, v in sq.items())
+            + f", secure_delete on; one file per system on {ctx['sqlite_fs']}, one connection behind a "
+            "lock (`SqliteDatabase`), `wal_checkpoint(TRUNCATE)` after erase."
+        )
     if ctx.get("webhook"):
-        lines.append("- **Webhook:** `WebhookAdapter` → `WebhookReceiver` (`handlers.webhook_receiver.running`, "
-                     "ThreadingHTTPServer) → `MemoryAdapter`, all in this process on 127.0.0.1, HMAC-SHA256 "
-                     "signatures, replay ledger on; `memory (direct)` is the same MemoryAdapter without HTTP.")
-    lines += ["", f"Per system and backend: {ctx['people']} distinct people one task at a time (record_submission "
-              "of a form, then lookup, export, erase of each), then "
-              f"{ctx['people']} other people with {ctx['concurrency']} `run_task` calls in flight "
-              "(asyncio.gather behind a semaphore). Latency is one `run_task` call. Each system starts from empty "
-              "tables; a few untimed tasks warm it up first.", ""]
+        lines.append(
+            "- **Webhook:** `WebhookAdapter` → `WebhookReceiver` (`handlers.webhook_receiver.running`, "
+            "ThreadingHTTPServer) → `MemoryAdapter`, all in this process on 127.0.0.1, HMAC-SHA256 "
+            "signatures, replay ledger on; `memory (direct)` is the same MemoryAdapter without HTTP."
+        )
+    lines += [
+        "",
+        f"Per system and backend: {ctx['people']} distinct people one task at a time (record_submission "
+        "of a form, then lookup, export, erase of each), then "
+        f"{ctx['people']} other people with {ctx['concurrency']} `run_task` calls in flight "
+        "(asyncio.gather behind a semaphore). Latency is one `run_task` call. Each system starts from empty "
+        "tables; a few untimed tasks warm it up first.",
+        "",
+    ]
     lines += table(ctx["rows"], ctx["concurrency"])
     lines += [""]
     if any(r.sequential.failed or (r.concurrent and r.concurrent.failed) for r in ctx["rows"]):
-        lines += ["**Some tasks failed** (rows marked \"errors\"): "
-                  + "; ".join(sorted({e for r in ctx["rows"] for run in (r.sequential, r.concurrent) if run
-                                     for e in run.failed})), ""]
+        lines += [
+            '**Some tasks failed** (rows marked "errors"): '
+            + "; ".join(
+                sorted({e for r in ctx["rows"] for run in (r.sequential, r.concurrent) if run for e in run.failed})
+            ),
+            "",
+        ]
     obs = observations(ctx)
     if obs:
         lines += ["Computed from this run:", ""] + [f"- {o}" for o in obs] + [""]
     lines.append(END)
     return "\n".join(lines)
-
-
 
 
 def write_doc(ctx: dict, path: Path = DOC) -> None:
@@ -532,10 +644,17 @@ async def bench(args: argparse.Namespace, work: Path, ctx: dict) -> list[Row]:
     if "webhook" in args.systems:
         ctx["webhook"] = True
         with running(WebhookReceiver(MemoryAdapter("billing"), SECRET)) as url:
-            rows += await bench_adapter("webhook", "http→memory", WebhookAdapter("billing", url, SECRET), "billing",
-                                        args.people, args.concurrency)
-        rows += await bench_adapter("webhook", "memory (direct)", MemoryAdapter("billing"), "billing",
-                                    args.people, args.concurrency)
+            rows += await bench_adapter(
+                "webhook",
+                "http→memory",
+                WebhookAdapter("billing", url, SECRET),
+                "billing",
+                args.people,
+                args.concurrency,
+            )
+        rows += await bench_adapter(
+            "webhook", "memory (direct)", MemoryAdapter("billing"), "billing", args.people, args.concurrency
+        )
     return rows
 
 
@@ -545,18 +664,27 @@ def _list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
         if unknown := [v for v in values if v not in choices]:
             raise argparse.ArgumentTypeError(f"unknown: {', '.join(unknown)} (choose from {', '.join(choices)})")
         return values
+
     return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.adapters", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.adapters", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--people", type=int, default=500, help="distinct people per action and mode (500)")
-    parser.add_argument("--concurrency", type=int, default=8, help="run_task calls in flight in the concurrent mode (8)")
-    parser.add_argument("--systems", type=_list(SYSTEMS), default=list(SYSTEMS),
-                        help=f"comma-separated, from {','.join(SYSTEMS)} (all)")
-    parser.add_argument("--backends", type=_list(BACKENDS), default=list(BACKENDS),
-                        help="for the reference systems: postgres,sqlite (both)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="run_task calls in flight in the concurrent mode (8)"
+    )
+    parser.add_argument(
+        "--systems", type=_list(SYSTEMS), default=list(SYSTEMS), help=f"comma-separated, from {','.join(SYSTEMS)} (all)"
+    )
+    parser.add_argument(
+        "--backends",
+        type=_list(BACKENDS),
+        default=list(BACKENDS),
+        help="for the reference systems: postgres,sqlite (both)",
+    )
     parser.add_argument("--doc", type=Path, default=DOC, help="the report to update (docs/benchmarks.md)")
     parser.add_argument("--no-report", action="store_true", help="print only")
     return parser.parse_args(argv)
@@ -572,13 +700,17 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     ctx: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m bench.adapters" + "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None
-                                                                                       else sys.argv[1:])),
-        "people": args.people, "concurrency": args.concurrency, "backends": args.backends,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python -m bench.adapters"
+        + "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:])),
+        "people": args.people,
+        "concurrency": args.concurrency,
+        "backends": args.backends,
     }
-    say(f"bench.adapters: {args.people} people per action and mode, {args.concurrency} in flight when concurrent; "
-        f"systems {','.join(args.systems)}; backends {','.join(args.backends)}")
+    say(
+        f"bench.adapters: {args.people} people per action and mode, {args.concurrency} in flight when concurrent; "
+        f"systems {','.join(args.systems)}; backends {','.join(args.backends)}"
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="dsr-bench-adapters-") as work:
             ctx["rows"] = asyncio.run(bench(args, Path(work), ctx))

@@ -12,6 +12,7 @@ Producers use acks=all, like the pipeline's (faust producer_acks=-1).
 
     python -m bench.ceiling --bootstrap 127.0.0.1:9092 [--messages 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,8 +106,14 @@ async def _sink(consumer: AIOKafkaConsumer, expected: int, latencies: list[float
                 latencies.append(now - json.loads(record.value)["t"])
 
 
-async def run_ceiling(bootstrap: str, messages: int = 20_000, value_bytes: int = 1024, unloaded: int = 200,
-                      timeout: float = 120.0, progress=print) -> CeilingResult:
+async def run_ceiling(
+    bootstrap: str,
+    messages: int = 20_000,
+    value_bytes: int = 1024,
+    unloaded: int = 200,
+    timeout: float = 120.0,
+    progress=print,
+) -> CeilingResult:
     """Run the loop on fresh topics of the broker at `bootstrap`; bounded by `timeout` seconds."""
     _check_local(bootstrap)
     run = uuid.uuid4().hex[:8]
@@ -114,10 +121,20 @@ async def run_ceiling(bootstrap: str, messages: int = 20_000, value_bytes: int =
     await _create_topics(bootstrap, [topic_a, topic_b])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer")
     relay_producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay")
-    relay_consumer = AIOKafkaConsumer(topic_a, bootstrap_servers=bootstrap, group_id=f"bench-ceiling-relay-{run}",
-                                      auto_offset_reset="earliest", client_id="bench-ceiling-relay")
-    sink_consumer = AIOKafkaConsumer(topic_b, bootstrap_servers=bootstrap, group_id=f"bench-ceiling-sink-{run}",
-                                     auto_offset_reset="earliest", client_id="bench-ceiling-sink")
+    relay_consumer = AIOKafkaConsumer(
+        topic_a,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-ceiling-relay-{run}",
+        auto_offset_reset="earliest",
+        client_id="bench-ceiling-relay",
+    )
+    sink_consumer = AIOKafkaConsumer(
+        topic_b,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-ceiling-sink-{run}",
+        auto_offset_reset="earliest",
+        client_id="bench-ceiling-sink",
+    )
     clients = [producer, relay_producer, relay_consumer, sink_consumer]
     stop = asyncio.Event()
     relay_task = None
@@ -134,8 +151,10 @@ async def run_ceiling(bootstrap: str, messages: int = 20_000, value_bytes: int =
             before = len(floor)
             while len(floor) == before and time.monotonic() < deadline:
                 await _sink(sink_consumer, before + 1, floor, deadline)
-        progress(f"  ceiling unloaded: {len(floor)} messages one at a time, "
-                 f"p50 {percentile(floor, 50) * 1000:.1f} ms, p99 {percentile(floor, 99) * 1000:.1f} ms")
+        progress(
+            f"  ceiling unloaded: {len(floor)} messages one at a time, "
+            f"p50 {percentile(floor, 50) * 1000:.1f} ms, p99 {percentile(floor, 99) * 1000:.1f} ms"
+        )
 
         # Saturated: everything at once.
         latencies: list[float] = []
@@ -147,16 +166,23 @@ async def run_ceiling(bootstrap: str, messages: int = 20_000, value_bytes: int =
         await sink_task
         seconds = time.monotonic() - started
         result = CeilingResult(
-            messages=messages, received=len(latencies), value_bytes=len(_value(0, value_bytes)), seconds=seconds,
+            messages=messages,
+            received=len(latencies),
+            value_bytes=len(_value(0, value_bytes)),
+            seconds=seconds,
             messages_per_s=len(latencies) / seconds if seconds else 0.0,
-            p50_ms=percentile(latencies, 50) * 1000, p99_ms=percentile(latencies, 99) * 1000,
+            p50_ms=percentile(latencies, 50) * 1000,
+            p99_ms=percentile(latencies, 99) * 1000,
             max_ms=max(latencies, default=float("nan")) * 1000,
-            unloaded_messages=len(floor), unloaded_p50_ms=percentile(floor, 50) * 1000,
+            unloaded_messages=len(floor),
+            unloaded_p50_ms=percentile(floor, 50) * 1000,
             unloaded_p99_ms=percentile(floor, 99) * 1000,
         )
-        progress(f"  ceiling saturated: {result.received}/{messages} messages in {seconds:.1f} s = "
-                 f"{result.messages_per_s:,.0f} msg/s end to end, p50 {result.p50_ms:.0f} ms, "
-                 f"p99 {result.p99_ms:.0f} ms")
+        progress(
+            f"  ceiling saturated: {result.received}/{messages} messages in {seconds:.1f} s = "
+            f"{result.messages_per_s:,.0f} msg/s end to end, p50 {result.p50_ms:.0f} ms, "
+            f"p99 {result.p99_ms:.0f} ms"
+        )
         return result
     finally:
         stop.set()

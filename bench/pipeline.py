@@ -23,6 +23,7 @@ Everything started here is stopped on exit, Ctrl-C, SIGTERM or error. The run is
 phase has a case cap (--max-cases), a timeout (submission time + --grace), then at most
 --finish-timeout s for late cases and --drain-timeout s for the backlog; about 3-5 minutes in all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -157,7 +158,7 @@ class Sampler:
         self._ticks = {name: _stat_ticks(f"/proc/{pid}/stat") for name, pid in self.pids.items()}
         self._threads = {name: _thread_ticks(pid) for name, pid in self.pids.items()}
         self._machine = _machine_ticks()
-        self._peak = {name: 0 for name in self.pids}
+        self._peak = dict.fromkeys(self.pids, 0)
         self._last_cpu = dict(self._ticks)
         self._last_t = self._t0
         self.recent_cpu = {name: float("nan") for name in self.pids}
@@ -211,8 +212,12 @@ class Sampler:
             self._task = None
         self.sample()
         seconds = time.monotonic() - self._t0
-        window = Window(seconds=seconds, stalled_seconds=self._stalled, seconds_with_work=self._with_work,
-                        cpu_with_work=100 * self._with_work_cpu / self._with_work if self._with_work else math.nan)
+        window = Window(
+            seconds=seconds,
+            stalled_seconds=self._stalled,
+            seconds_with_work=self._with_work,
+            cpu_with_work=100 * self._with_work_cpu / self._with_work if self._with_work else math.nan,
+        )
         for name, pid in self.pids.items():
             ticks, before = _stat_ticks(f"/proc/{pid}/stat"), self._ticks.get(name)
             if ticks is not None and before is not None and seconds > 0:
@@ -237,8 +242,7 @@ class KafkaWatch:
 
     def __init__(self, bootstrap: str) -> None:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-watch")
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                         client_id="bench-watch")
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="bench-watch")
 
     async def start(self) -> None:
         await self.admin.start()
@@ -253,8 +257,12 @@ class KafkaWatch:
         """Messages ever written per topic of the pipeline (internal and bench topics left out)."""
         names = [t for t in await self.admin.list_topics() if not t.startswith(("__", "bench."))]
         described = await self.admin.describe_topics(names) if names else []
-        partitions = [TopicPartition(d["topic"], p["partition"]) for d in described if not d.get("error_code")
-                      for p in d.get("partitions", [])]
+        partitions = [
+            TopicPartition(d["topic"], p["partition"])
+            for d in described
+            if not d.get("error_code")
+            for p in d.get("partitions", [])
+        ]
         ends = await self.consumer.end_offsets(partitions) if partitions else {}
         totals: dict[str, int] = {}
         for tp, offset in ends.items():
@@ -304,13 +312,21 @@ class Case:
         self.value = json.dumps(event).encode()
         request_id = stable_id("request", self.event_id)
         # The pipeline's e-mail Message-IDs are deterministic (streams/notices.py): which e-mail is which.
-        for command, kind in (("email:receipt", "receipt"), ("email:verification", "verification"),
-                              ("email:outcome", "outcome")):
+        for command, kind in (
+            ("email:receipt", "receipt"),
+            ("email:verification", "verification"),
+            ("email:outcome", "outcome"),
+        ):
             self.kinds[stable_id(request_id, command)] = kind
 
     def prepare_quote(self) -> bytes:
-        event = example("dsr.form.quote_requested", email=self.email, first_name=self.name, last_name="Durand",
-                        marketing_consent={"email": True})
+        event = example(
+            "dsr.form.quote_requested",
+            email=self.email,
+            first_name=self.name,
+            last_name="Durand",
+            marketing_consent={"email": True},
+        )
         submission_id = stable_id("submission", event["id"])
         self.kinds[stable_id(submission_id, "email", "form_acknowledgement")] = "ack"
         return json.dumps(event).encode()
@@ -329,8 +345,17 @@ class Tracker:
         self.session = session
         self.by_rcpt: dict[str, Case] = {}
         self.clicks: set[asyncio.Task] = set()
-        self.counts = {"receipt": 0, "verification": 0, "outcome": 0, "ack": 0, "click": 0, "other": 0,
-                       "unmatched": 0, "click_failed": 0, "errors": 0}
+        self.counts = {
+            "receipt": 0,
+            "verification": 0,
+            "outcome": 0,
+            "ack": 0,
+            "click": 0,
+            "other": 0,
+            "unmatched": 0,
+            "click_failed": 0,
+            "errors": 0,
+        }
         self.changed = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -350,7 +375,7 @@ class Tracker:
     def _see(self, message: StoredMessage) -> bool:
         try:
             self._dispatch(message)
-        except Exception:  # noqa: BLE001 - one odd e-mail must not stop the tracking
+        except Exception:
             self.counts["errors"] += 1
             log.exception("could not dispatch e-mail %s", message.id)
         self.changed.set()
@@ -390,7 +415,7 @@ class Tracker:
             async with self.session.post(url) as response:
                 await response.read()
                 case.click_status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             case.click_status = 0
         case.t_click_end = time.time()
         self.counts["click"] += 1
@@ -491,8 +516,9 @@ async def wait_drained(watch: KafkaWatch, timeout: float, settle: float = 3.5) -
     return False, time.monotonic() - started
 
 
-async def seed(cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker, watch: KafkaWatch,
-               timeout: float) -> dict:
+async def seed(
+    cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker, watch: KafkaWatch, timeout: float
+) -> dict:
     """Untimed: one quote request per person (CRM + newsletter hold data), then wait for the pipeline to settle."""
     values = [case.prepare_quote() for case in cases]
     tracker.add(cases)
@@ -508,19 +534,34 @@ async def seed(cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker, 
             await asyncio.wait_for(tracker.changed.wait(), 0.5)
         if time.monotonic() >= next_report:
             next_report += 2
-            say(f"  seeding: {tracker.counts['ack']}/{len(cases)} quote acknowledgements "
-                f"({time.monotonic() - started:.0f} s)")
+            say(
+                f"  seeding: {tracker.counts['ack']}/{len(cases)} quote acknowledgements "
+                f"({time.monotonic() - started:.0f} s)"
+            )
     acked = sum(1 for c in cases if not math.isnan(c.t_ack))
     acked_seconds = time.monotonic() - started
     drained, _ = await wait_drained(watch, max(10.0, deadline - time.monotonic()))
-    return {"quotes": len(cases), "acknowledged": acked, "seconds": acked_seconds,
-            "per_s": acked / acked_seconds if acked_seconds else 0.0, "drained": drained,
-            "settled_seconds": time.monotonic() - started}
+    return {
+        "quotes": len(cases),
+        "acknowledged": acked,
+        "seconds": acked_seconds,
+        "per_s": acked / acked_seconds if acked_seconds else 0.0,
+        "drained": drained,
+        "settled_seconds": time.monotonic() - started,
+    }
 
 
-async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, tracker: Tracker,
-                    watch: KafkaWatch, sampler: Sampler, grace: float, finish_timeout: float,
-                    drain_timeout: float) -> PhaseResult:
+async def run_phase(
+    rate: float,
+    cases: list[Case],
+    producer: AIOKafkaProducer,
+    tracker: Tracker,
+    watch: KafkaWatch,
+    sampler: Sampler,
+    grace: float,
+    finish_timeout: float,
+    drain_timeout: float,
+) -> PhaseResult:
     result = PhaseResult(rate=rate, cases=len(cases))
     for case in cases:
         case.prepare_request()
@@ -533,8 +574,12 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
     max_lag: dict[str, int] = {}
 
     def pipeline_has_work() -> bool:
-        return any(not math.isnan(c.t_submit) and not c.complete
-                   and (math.isnan(c.t_verification) or not math.isnan(c.t_click_end)) for c in cases)
+        return any(
+            not math.isnan(c.t_submit)
+            and not c.complete
+            and (math.isnan(c.t_verification) or not math.isnan(c.t_click_end))
+            for c in cases
+        )
 
     sampler.pending = pipeline_has_work
     sampler.start()
@@ -572,7 +617,8 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
                 for topic, value in lag.items():
                     max_lag[topic] = max(max_lag.get(topic, 0), value)
                 busy = ", ".join(f"{t.removeprefix('dsr.')}={v}" for t, v in sorted(lag.items()) if v)
-                say(f"  [{rate:>4g}/s] {loop.time() - started:5.1f} s  submitted {result.submitted:>4}/{len(cases)}"
+                say(
+                    f"  [{rate:>4g}/s] {loop.time() - started:5.1f} s  submitted {result.submitted:>4}/{len(cases)}"
                     f"  receipts {sum(1 for c in cases if not math.isnan(c.t_receipt)):>4}"
                     f"  verif {sum(1 for c in cases if not math.isnan(c.t_verification)):>4}"
                     f"  clicked {sum(1 for c in cases if c.click_status is not None):>4}"
@@ -580,7 +626,8 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
                     f" | worker {sampler.recent_cpu.get('worker', math.nan):3.0f}% cpu"
                     f" {sampler.rss_mb('worker'):4.0f} MB, kafka {sampler.recent_cpu.get('kafka', math.nan):3.0f}%,"
                     f" bench {sampler.recent_cpu.get('bench', math.nan):3.0f}%, machine {sampler.recent_machine:3.0f}%"
-                    f" | lag {busy or '0'}")
+                    f" | lag {busy or '0'}"
+                )
             tracker.changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(tracker.changed.wait(), 0.25)
@@ -603,8 +650,11 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
         result.wall_seconds = max(c.t_outcome for c in completed) - first
         result.achieved = len(completed) / result.wall_seconds if result.wall_seconds > 0 else math.nan
         latencies = [c.t_outcome - c.t_submit for c in completed]
-        result.p50, result.p99, result.max = (ms(percentile(latencies, 50)), ms(percentile(latencies, 99)),
-                                              ms(max(latencies)))
+        result.p50, result.p99, result.max = (
+            ms(percentile(latencies, 50)),
+            ms(percentile(latencies, 99)),
+            ms(max(latencies)),
+        )
         verification = [c.t_verification - c.t_submit for c in cases if not math.isnan(c.t_verification)]
         clicks = [c.t_click_end - c.t_click_start for c in cases if not math.isnan(c.t_click_end)]
         after_click = [c.t_outcome - c.t_click_end for c in completed if not math.isnan(c.t_click_end)]
@@ -638,8 +688,11 @@ async def run_phase(rate: float, cases: list[Case], producer: AIOKafkaProducer, 
     # Let the rest drain (cases left unconfirmed still get their receipt, lookups and verification e-mail).
     result.drained, result.drain_seconds = await wait_drained(watch, drain_timeout)
     offsets_after = await watch.end_offsets()
-    result.kafka_by_topic = {t: offsets_after[t] - offsets_before.get(t, 0) for t in offsets_after
-                             if offsets_after[t] - offsets_before.get(t, 0)}
+    result.kafka_by_topic = {
+        t: offsets_after[t] - offsets_before.get(t, 0)
+        for t in offsets_after
+        if offsets_after[t] - offsets_before.get(t, 0)
+    }
     result.kafka_messages = sum(result.kafka_by_topic.values())
     return result
 
@@ -665,10 +718,12 @@ def phase_row(r: PhaseResult, ceiling: CeilingResult | None) -> dict[str, str]:
         "sustained/s": _f(r.sustained, 1),
         "worker peak RSS MB": _f(w.peak_rss_mb.get("worker", math.nan)),
         "Kafka peak RSS MB": _f(w.peak_rss_mb.get("kafka", math.nan)),
-        "cases/s ÷ ceiling msg/s": (f"{100 * r.achieved / ceiling.messages_per_s:.2f}%"
-                                    if ceiling and r.achieved else "–"),
-        "Kafka msg/s ÷ ceiling": (f"{100 * kafka_rate / ceiling.messages_per_s:.1f}%"
-                                  if ceiling and not math.isnan(kafka_rate) else "–"),
+        "cases/s ÷ ceiling msg/s": (
+            f"{100 * r.achieved / ceiling.messages_per_s:.2f}%" if ceiling and r.achieved else "–"
+        ),
+        "Kafka msg/s ÷ ceiling": (
+            f"{100 * kafka_rate / ceiling.messages_per_s:.1f}%" if ceiling and not math.isnan(kafka_rate) else "–"
+        ),
     }
 
 
@@ -695,8 +750,11 @@ def markdown_table(rows: list[dict[str, str]]) -> list[str]:
     if not rows:
         return []
     keys = list(rows[0])
-    return (["| " + " | ".join(keys) + " |", "|" + "|".join("---:" for _ in keys) + "|"]
-            + ["| " + " | ".join(row.values()) + " |" for row in rows] + [""])
+    return (
+        ["| " + " | ".join(keys) + " |", "|" + "|".join("---:" for _ in keys) + "|"]
+        + ["| " + " | ".join(row.values()) + " |" for row in rows]
+        + [""]
+    )
 
 
 def print_table(rows: list[dict[str, str]]) -> None:
@@ -719,8 +777,11 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal:"):
                 info["memory"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
     with contextlib.suppress(OSError):
-        models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")]
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
         info["CPU"] = f"{models[0]} (×{len(models)})" if models else "?"
     info["OS"] = f"{platform.system()} {platform.release()}"
     info["Python"] = platform.python_version()
@@ -742,8 +803,12 @@ def measured_section(ctx: dict) -> str:
     ceiling: CeilingResult | None = ctx["ceiling"]
     phases: list[PhaseResult] = ctx["phases"]
     lines = [BEGIN, "", "## Run", ""]
-    lines += [f"- **Date:** {ctx['date']}", f"- **Command:** `{ctx['command']}` (from the repository root; "
-              f"`make bench` runs `.venv/bin/python -m bench.pipeline`)", f"- **Total run time:** {ctx['total']:.0f} s"]
+    lines += [
+        f"- **Date:** {ctx['date']}",
+        f"- **Command:** `{ctx['command']}` (from the repository root; "
+        f"`make bench` runs `.venv/bin/python -m bench.pipeline`)",
+        f"- **Total run time:** {ctx['total']:.0f} s",
+    ]
     for key, value in ctx["machine"].items():
         lines.append(f"- **{key}:** {value}")
     lines += [f"- **Worker settings:** {ctx['settings']}", ""]
@@ -768,45 +833,58 @@ def measured_section(ctx: dict) -> str:
     seeding = ctx.get("seeding")
     lines += ["## Seeding (untimed)", ""]
     if seeding:
-        lines += [f"Before the phases, one quote request (`dsr.form.quote_requested`, e-mail marketing consent) was "
-                  f"published for every person of every phase, so each erasure finds data in the CRM and the "
-                  f"newsletter and fans out two erase tasks: {seeding['acknowledged']}/{seeding['quotes']} "
-                  f"acknowledged in {seeding['seconds']:.1f} s (**{seeding['per_s']:.1f} form submissions/s**, "
-                  f"published all at once), pipeline settled after {seeding['settled_seconds']:.1f} s.", ""]
+        lines += [
+            f"Before the phases, one quote request (`dsr.form.quote_requested`, e-mail marketing consent) was "
+            f"published for every person of every phase, so each erasure finds data in the CRM and the "
+            f"newsletter and fans out two erase tasks: {seeding['acknowledged']}/{seeding['quotes']} "
+            f"acknowledged in {seeding['seconds']:.1f} s (**{seeding['per_s']:.1f} form submissions/s**, "
+            f"published all at once), pipeline settled after {seeding['settled_seconds']:.1f} s.",
+            "",
+        ]
     else:
-        lines += ["Not done (`--no-seed`): the persons are unknown, every case ends with a \"no data\" answer.", ""]
-    lines += ["## Erasure cases end to end", "",
-              "A case: the `dsr.rights.requested` CloudEvent is published to `dsr.intake` → receipt e-mail → lookups "
-              "in crm, recruitment, newsletter → verification e-mail → the benchmark POSTs the link as soon as the "
-              "SMTP server has the e-mail → erase tasks → outcome e-mail accepted by the SMTP server. Latency is "
-              "submission → outcome accepted, and includes the benchmark's own click. Achieved = completed within "
-              "the phase timeout / (first submission → last outcome); \"not done\" = not complete within the "
-              "timeout; \"done later\" = of those, complete after it (the benchmark keeps confirming for up to "
-              "--finish-timeout s); sustained = every completed case / (first submission → last outcome), the "
-              "capacity without the cut-off. \"Kafka msg/s ÷ ceiling\" = Kafka messages/s the pipeline moved "
-              "(achieved × messages per case, all topics incl. changelogs and audit) ÷ the saturated ceiling. "
-              "\"worker CPU with work queued\" = the worker's CPU averaged over the time some case was waiting "
-              "on the pipeline (not on the benchmark's click); \"worker stalled\" = the part of that time with "
-              "the worker under 10% CPU (both sampled every 0.5 s).",
-              ""]
+        lines += ['Not done (`--no-seed`): the persons are unknown, every case ends with a "no data" answer.', ""]
+    lines += [
+        "## Erasure cases end to end",
+        "",
+        "A case: the `dsr.rights.requested` CloudEvent is published to `dsr.intake` → receipt e-mail → lookups "
+        "in crm, recruitment, newsletter → verification e-mail → the benchmark POSTs the link as soon as the "
+        "SMTP server has the e-mail → erase tasks → outcome e-mail accepted by the SMTP server. Latency is "
+        "submission → outcome accepted, and includes the benchmark's own click. Achieved = completed within "
+        'the phase timeout / (first submission → last outcome); "not done" = not complete within the '
+        'timeout; "done later" = of those, complete after it (the benchmark keeps confirming for up to '
+        "--finish-timeout s); sustained = every completed case / (first submission → last outcome), the "
+        'capacity without the cut-off. "Kafka msg/s ÷ ceiling" = Kafka messages/s the pipeline moved '
+        "(achieved × messages per case, all topics incl. changelogs and audit) ÷ the saturated ceiling. "
+        '"worker CPU with work queued" = the worker\'s CPU averaged over the time some case was waiting '
+        'on the pipeline (not on the benchmark\'s click); "worker stalled" = the part of that time with '
+        "the worker under 10% CPU (both sampled every 0.5 s).",
+        "",
+    ]
     lines += markdown_table([phase_row(r, ceiling) for r in phases])
-    lines += ["Where the time goes (CPU as % of one core over the phase; machine busy as % of all cores; "
-              "\"bench\" is this benchmark process: load generator, link clicks and the SMTP server):", ""]
+    lines += [
+        "Where the time goes (CPU as % of one core over the phase; machine busy as % of all cores; "
+        '"bench" is this benchmark process: load generator, link clicks and the SMTP server):',
+        "",
+    ]
     lines += markdown_table([diagnosis_row(r) for r in phases])
     for r in phases:
         w = r.window or Window()
         lines += [f"### {r.rate:g} cases/s offered, {r.cases} cases", ""]
         lines += [
-            f"- submitted {r.submitted} in {r.submit_seconds:.1f} s ({r.submitted / r.submit_seconds if r.submit_seconds else 0:.1f}/s); "
+            f"- submitted {r.submitted} in {r.submit_seconds:.1f} s "
+            f"({r.submitted / r.submit_seconds if r.submit_seconds else 0:.1f}/s); "
             f"phase timeout {r.timeout_seconds:.0f} s{' — **reached**' if r.timed_out else ''}",
             f"- completed {r.completed}, **{r.achieved:.1f} cases/s** over {r.wall_seconds:.1f} s; "
             f"not complete within the timeout: {r.incomplete} (of which no verification e-mail yet: "
             f"{r.no_verification}; failed clicks: {r.click_failed})",
             f"- outcomes: {', '.join(f'{k} {v}' for k, v in sorted(r.outcomes.items())) or '–'}",
-            (f"- people kept confirming after the timeout: {r.late_outcomes} more complete within "
-             f"{r.finish_seconds:.0f} s, {r.completed + r.late_outcomes}/{r.cases} in all; sustained "
-             f"**{r.sustained:.1f} cases/s** (all completed / first submission → last outcome)" if r.incomplete else
-             "- every case complete within the timeout"),
+            (
+                f"- people kept confirming after the timeout: {r.late_outcomes} more complete within "
+                f"{r.finish_seconds:.0f} s, {r.completed + r.late_outcomes}/{r.cases} in all; sustained "
+                f"**{r.sustained:.1f} cases/s** (all completed / first submission → last outcome)"
+                if r.incomplete
+                else "- every case complete within the timeout"
+            ),
             f"- latency submission → outcome: p50 {r.p50:,.0f} ms, p99 {r.p99:,.0f} ms, max {r.max:,.0f} ms",
             f"- of which submission → verification e-mail: p50 {r.to_verification_p50:,.0f} ms, p99 "
             f"{r.to_verification_p99:,.0f} ms; the click (HTTP POST): p50 {r.click_p50:,.0f} ms, p99 "
@@ -817,12 +895,13 @@ def measured_section(ctx: dict) -> str:
             f"{w.cpu.get('kafka', math.nan):.0f}%, benchmark process (load generator + SMTP server) "
             f"{w.cpu.get('bench', math.nan):.0f}%; whole machine {w.machine_busy:.0f}% busy of "
             f"{os.cpu_count()} cores",
-            f"- worker CPU per completed case: "
+            "- worker CPU per completed case: "
             + (f"{r.cpu_ms_per_case:.0f} ms" if not math.isnan(r.cpu_ms_per_case) else "– (cases left unfinished)"),
             f"- while some case was waiting on the pipeline ({w.seconds_with_work:.0f} s): worker at "
             f"{w.cpu_with_work:.0f}% of one core on average, under 10% for {w.stalled_seconds:.1f} s",
             f"- peak RSS (sampled every 0.5 s): worker {w.peak_rss_mb.get('worker', math.nan):.0f} MB "
-            f"(VmHWM {w.hwm_mb.get('worker', math.nan):.0f} MB), Kafka JVM {w.peak_rss_mb.get('kafka', math.nan):.0f} MB, "
+            f"(VmHWM {w.hwm_mb.get('worker', math.nan):.0f} MB), "
+            f"Kafka JVM {w.peak_rss_mb.get('kafka', math.nan):.0f} MB, "
             f"benchmark {w.peak_rss_mb.get('bench', math.nan):.0f} MB",
             f"- highest consumer lag seen (committed offsets, sampled every 2 s; faust commits every ~3 s): "
             f"{', '.join(f'{t} {v}' for t, v in sorted(r.max_lag.items(), key=lambda kv: -kv[1]) if v) or 'none'}",
@@ -846,13 +925,17 @@ def targets(phases: list[PhaseResult]) -> list[str]:
     out = []
     if best is not None:
         ok = best.achieved >= 200 and best.incomplete == 0
-        out.append(f"- **≥ 200 complete cases/s: {'met' if ok else 'NOT met'}** — best achieved "
-                   f"{best.achieved:.1f} cases/s (at {best.rate:g}/s offered, {best.incomplete} not complete "
-                   f"within the timeout); best sustained {best_sustained:.1f} cases/s.")
+        out.append(
+            f"- **≥ 200 complete cases/s: {'met' if ok else 'NOT met'}** — best achieved "
+            f"{best.achieved:.1f} cases/s (at {best.rate:g}/s offered, {best.incomplete} not complete "
+            f"within the timeout); best sustained {best_sustained:.1f} cases/s."
+        )
     if at_50 is not None:
         ok = not math.isnan(at_50.p99) and at_50.p99 < 2000 and at_50.incomplete == 0
-        out.append(f"- **p99 < 2 s at 50 cases/s: {'met' if ok else 'NOT met'}** — p99 {at_50.p99:,.0f} ms, "
-                   f"{at_50.completed}/{at_50.cases} complete within the phase timeout.")
+        out.append(
+            f"- **p99 < 2 s at 50 cases/s: {'met' if ok else 'NOT met'}** — p99 {at_50.p99:,.0f} ms, "
+            f"{at_50.completed}/{at_50.cases} complete within the phase timeout."
+        )
     else:
         out.append("- p99 < 2 s at 50 cases/s: not measured (no 50/s phase).")
     return out
@@ -866,35 +949,45 @@ def observations(ctx: dict) -> list[str]:
     saturated = [r for r in phases if r.incomplete or (r.achieved and r.achieved < 0.9 * r.rate)]
     top = max(phases, key=lambda r: r.achieved)
     w = top.window or Window()
-    out.append(f"- Highest throughput: {top.achieved:.1f} cases/s at {top.rate:g}/s offered; the worker used "
-               f"{w.cpu.get('worker', math.nan):.0f}% of one core there (its event-loop thread "
-               f"{w.main_thread_cpu.get('worker', math.nan):.0f}%), the Kafka JVM {w.cpu.get('kafka', math.nan):.0f}%, "
-               f"this benchmark process {w.cpu.get('bench', math.nan):.0f}%; the machine was "
-               f"{w.machine_busy:.0f}% busy.")
+    out.append(
+        f"- Highest throughput: {top.achieved:.1f} cases/s at {top.rate:g}/s offered; the worker used "
+        f"{w.cpu.get('worker', math.nan):.0f}% of one core there (its event-loop thread "
+        f"{w.main_thread_cpu.get('worker', math.nan):.0f}%), the Kafka JVM {w.cpu.get('kafka', math.nan):.0f}%, "
+        f"this benchmark process {w.cpu.get('bench', math.nan):.0f}%; the machine was "
+        f"{w.machine_busy:.0f}% busy."
+    )
     queued = [r for r in phases if r.window and r.window.seconds_with_work > 5]
     if queued:
-        out.append("- Worker CPU while cases were waiting on the pipeline: "
-                   + ", ".join(f"{r.window.cpu_with_work:.0f}% at {r.rate:g}/s" for r in queued)
-                   + " of one core; the rest of that time the only worker process waited (I/O, Kafka fetches, "
-                   f"SMTP round trips), in total {sum(r.window.stalled_seconds for r in queued):.1f} s below 10% CPU.")
+        out.append(
+            "- Worker CPU while cases were waiting on the pipeline: "
+            + ", ".join(f"{r.window.cpu_with_work:.0f}% at {r.rate:g}/s" for r in queued)
+            + " of one core; the rest of that time the only worker process waited (I/O, Kafka fetches, "
+            f"SMTP round trips), in total {sum(r.window.stalled_seconds for r in queued):.1f} s below 10% CPU."
+        )
     if saturated:
         first = saturated[0]
-        out.append(f"- First saturated phase: {first.rate:g}/s offered (achieved {first.achieved:.1f}/s, "
-                   f"{first.incomplete} not complete within {first.timeout_seconds:.0f} s).")
+        out.append(
+            f"- First saturated phase: {first.rate:g}/s offered (achieved {first.achieved:.1f}/s, "
+            f"{first.incomplete} not complete within {first.timeout_seconds:.0f} s)."
+        )
         lag = sorted(first.max_lag.items(), key=lambda kv: -kv[1])
         if lag and lag[0][1]:
-            out.append("- Highest consumer lag in that phase (committed offsets, so a busy topic shows up to ~3 s of "
-                       "its traffic): " + ", ".join(f"`{t}` {v}" for t, v in lag if v) + ".")
+            out.append(
+                "- Highest consumer lag in that phase (committed offsets, so a busy topic shows up to ~3 s of "
+                "its traffic): " + ", ".join(f"`{t}` {v}" for t, v in lag if v) + "."
+            )
     else:
         out.append("- No phase saturated the pipeline: every offered rate was served.")
     per_case = [r.messages_per_case for r in phases if not math.isnan(r.messages_per_case)]
     ceiling = ctx["ceiling"]
     if per_case and ceiling:
         mean = sum(per_case) / len(per_case)
-        out.append(f"- One erasure case writes about {mean:.0f} Kafka messages (cases, tasks, results, "
-                   f"notifications, audit, table changelogs); at the ceiling's {ceiling.messages_per_s:,.0f} msg/s "
-                   f"a raw relay doing no work could carry ~{ceiling.messages_per_s / mean:.0f} cases/s of that "
-                   "traffic.")
+        out.append(
+            f"- One erasure case writes about {mean:.0f} Kafka messages (cases, tasks, results, "
+            f"notifications, audit, table changelogs); at the ceiling's {ceiling.messages_per_s:,.0f} msg/s "
+            f"a raw relay doing no work could carry ~{ceiling.messages_per_s / mean:.0f} cases/s of that "
+            "traffic."
+        )
     return out
 
 
@@ -905,10 +998,11 @@ def write_doc(ctx: dict, path: Path = DOC) -> None:
         tail = rest.split(END, 1)[1]
         content = head + measured + tail
     else:
-        content = ("# Benchmarks\n\n"
-                   "Measured by `bench/` (see bench/README.md). The section between the `measured` markers is "
-                   "rewritten by every run of `python -m bench.pipeline`; the text after it is kept.\n\n"
-                   + measured + "\n")
+        content = (
+            "# Benchmarks\n\n"
+            "Measured by `bench/` (see bench/README.md). The section between the `measured` markers is "
+            "rewritten by every run of `python -m bench.pipeline`; the text after it is kept.\n\n" + measured + "\n"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content)
 
@@ -919,11 +1013,16 @@ def write_doc(ctx: dict, path: Path = DOC) -> None:
 class BenchPipeline(Pipeline):
     """tests.integration.pipeline.Pipeline with the production log level (info logs cost CPU)."""
 
-    def start(self, timeout: float = 120) -> "BenchPipeline":
-        log_file = open(self.data_dir / "worker.log", "ab")
+    def start(self, timeout: float = 120) -> BenchPipeline:
+        log_file = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "dsr.cli", "run", "--loglevel", "warn"],
-                                            cwd=ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "warn"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
         finally:
             log_file.close()
         self.wait_ready(timeout)
@@ -937,8 +1036,7 @@ def plan(rates: list[float], seconds: float, cap: int) -> list[tuple[float, int]
 async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKafka, ctx: dict) -> None:
     watch = KafkaWatch(kafka.bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", client_id="bench-website")
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
-                                    timeout=aiohttp.ClientTimeout(total=30))
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=30))
     tracker = Tracker(pipe, session)
     sampler = Sampler({"worker": pipe.process.pid, "kafka": kafka._proc.pid, "bench": os.getpid()})
     try:
@@ -947,8 +1045,9 @@ async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKa
         tracker.start()
         if args.ceiling_messages > 0:
             say(f"ceiling: raw aiokafka loop, {args.ceiling_messages:,} messages ...")
-            ctx["ceiling"] = await run_ceiling(kafka.bootstrap, args.ceiling_messages, timeout=args.ceiling_timeout,
-                                               progress=say)
+            ctx["ceiling"] = await run_ceiling(
+                kafka.bootstrap, args.ceiling_messages, timeout=args.ceiling_timeout, progress=say
+            )
         phases = plan(args.rates, args.seconds, args.max_cases)
         people = [[Case(i, *new_person()) for i in range(count)] for _, count in phases]
         if args.seed:
@@ -956,21 +1055,26 @@ async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKa
             say(f"seeding: {len(everyone)} quote requests (untimed) ...")
             ctx["seeding"] = await seed(everyone, producer, tracker, watch, args.seed_timeout)
             s = ctx["seeding"]
-            say(f"  seeded {s['acknowledged']}/{s['quotes']} in {s['seconds']:.1f} s ({s['per_s']:.1f}/s); "
-                f"settled after {s['settled_seconds']:.1f} s")
+            say(
+                f"  seeded {s['acknowledged']}/{s['quotes']} in {s['seconds']:.1f} s ({s['per_s']:.1f}/s); "
+                f"settled after {s['settled_seconds']:.1f} s"
+            )
         rows, diagnosis = [], []
-        for (rate, count), cases in zip(phases, people):
+        for (rate, count), cases in zip(phases, people, strict=False):
             say(f"phase: {rate:g} cases/s offered, {count} cases, timeout {count / rate + args.grace:.0f} s")
-            result = await run_phase(rate, cases, producer, tracker, watch, sampler, args.grace,
-                                     args.finish_timeout, args.drain_timeout)
+            result = await run_phase(
+                rate, cases, producer, tracker, watch, sampler, args.grace, args.finish_timeout, args.drain_timeout
+            )
             ctx["phases"].append(result)
             rows.append(phase_row(result, ctx["ceiling"]))
             diagnosis.append(diagnosis_row(result))
             print_table(rows)
             print_table(diagnosis)
             if not result.drained:
-                say(f"  the pipeline did not drain within {args.drain_timeout:.0f} s: stopping here "
-                    "(a further phase would measure the previous one's backlog)")
+                say(
+                    f"  the pipeline did not drain within {args.drain_timeout:.0f} s: stopping here "
+                    "(a further phase would measure the previous one's backlog)"
+                )
                 ctx["stopped_early"] = f"after {rate:g}/s: backlog not drained within {args.drain_timeout:.0f} s"
                 break
     finally:
@@ -982,31 +1086,55 @@ async def bench(args: argparse.Namespace, pipe: BenchPipeline, kafka: EmbeddedKa
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="10,20,50,100,200",
-                        type=lambda s: [float(x) for x in s.split(",") if x.strip()],
-                        help="offered loads in cases/s, in order (default 10,20,50,100,200)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rates",
+        default="10,20,50,100,200",
+        type=lambda s: [float(x) for x in s.split(",") if x.strip()],
+        help="offered loads in cases/s, in order (default 10,20,50,100,200)",
+    )
     parser.add_argument("--seconds", type=float, default=10, help="cases per phase = rate × this (default 10)")
     parser.add_argument("--max-cases", type=int, default=800, help="cap on cases per phase (default 800)")
-    parser.add_argument("--grace", type=float, default=30,
-                        help="phase timeout = submission time + this many seconds (default 30)")
-    parser.add_argument("--finish-timeout", type=float, default=45,
-                        help="after the phase timeout, how long links are still followed so late cases can finish "
-                             "(default 45)")
-    parser.add_argument("--drain-timeout", type=float, default=30,
-                        help="then, bound on the wait for the worker's backlog to drain (default 30)")
+    parser.add_argument(
+        "--grace", type=float, default=30, help="phase timeout = submission time + this many seconds (default 30)"
+    )
+    parser.add_argument(
+        "--finish-timeout",
+        type=float,
+        default=45,
+        help="after the phase timeout, how long links are still followed so late cases can finish (default 45)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=30,
+        help="then, bound on the wait for the worker's backlog to drain (default 30)",
+    )
     parser.add_argument("--ceiling-messages", type=int, default=20_000, help="0 skips the ceiling")
     parser.add_argument("--ceiling-timeout", type=float, default=90)
-    parser.add_argument("--seed", action=argparse.BooleanOptionalAction, default=True,
-                        help="publish a quote request per person first, so erasures touch data (default on)")
+    parser.add_argument(
+        "--seed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="publish a quote request per person first, so erasures touch data (default on)",
+    )
     parser.add_argument("--seed-timeout", type=float, default=120)
     parser.add_argument("--tick-seconds", default="30", help="DSR_TICK_SECONDS of the worker (production default 30)")
-    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment of the worker, e.g. DSR_PARTITIONS=4 (repeatable)")
-    parser.add_argument("--profile", action="store_true",
-                        help="diagnosis: run the worker with bench/profiler/sitecustomize.py (CPU samples of its main "
-                             "thread, where its tasks wait); adds overhead, so no report is written")
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment of the worker, e.g. DSR_PARTITIONS=4 (repeatable)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="diagnosis: run the worker with bench/profiler/sitecustomize.py (CPU samples of its main "
+        "thread, where its tasks wait); adds overhead, so no report is written",
+    )
     parser.add_argument("--out", type=Path, default=DOC, help="the Markdown report (default docs/benchmarks.md)")
     parser.add_argument("--no-report", action="store_true", help="print only, do not write the report")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs, Kafka data)")
@@ -1024,14 +1152,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    command = "python -m bench.pipeline" + ("" if argv is None and len(sys.argv) == 1 else
-                                            " " + " ".join(sys.argv[1:] if argv is None else argv))
+    command = "python -m bench.pipeline" + (
+        "" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:] if argv is None else argv)
+    )
     started = time.monotonic()
     run_dir = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
-    ctx: dict = {"ceiling": None, "phases": [], "seeding": None, "command": command,
-                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
-    say(f"machine: {ctx['machine']['CPU']}, {ctx['machine']['nproc']} cores, {ctx['machine'].get('memory')}, "
-        f"Python {ctx['machine']['Python']}, Kafka {KAFKA_VERSION}")
+    ctx: dict = {
+        "ceiling": None,
+        "phases": [],
+        "seeding": None,
+        "command": command,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+    }
+    say(
+        f"machine: {ctx['machine']['CPU']}, {ctx['machine']['nproc']} cores, {ctx['machine'].get('memory')}, "
+        f"Python {ctx['machine']['Python']}, Kafka {KAFKA_VERSION}"
+    )
     say(f"run directory: {run_dir}")
     kafka = pipe = None
     ok = failed = False
@@ -1043,16 +1180,18 @@ def main(argv: list[str] | None = None) -> int:
         env |= dict(item.split("=", 1) for item in args.worker_env)
         if args.profile:
             args.no_report = args.keep = True
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench" / "profiler"),
-                                                               env.get("PYTHONPATH") or os.environ.get("PYTHONPATH")]))
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(ROOT / "bench" / "profiler"), env.get("PYTHONPATH") or os.environ.get("PYTHONPATH")])
+            )
             env["DSR_BENCH_PROFILE_OUT"] = str(run_dir / "profile.json")
         pipe = BenchPipeline(kafka.bootstrap, run_dir, **env)
         say("starting the worker (python -m dsr.cli run) ...")
         pipe.start()
-        ctx["settings"] = (f"one worker process, DSR_PARTITIONS={pipe.env.get('DSR_PARTITIONS', '1 (default)')}, "
-                           f"DSR_TICK_SECONDS={args.tick_seconds}, DSR_SYSTEMS=crm,recruitment,newsletter "
-                           f"(built in), DSR_SAMPLE_DATA=false, --loglevel warn"
-                           + "".join(f", {item}" for item in args.worker_env))
+        ctx["settings"] = (
+            f"one worker process, DSR_PARTITIONS={pipe.env.get('DSR_PARTITIONS', '1 (default)')}, "
+            f"DSR_TICK_SECONDS={args.tick_seconds}, DSR_SYSTEMS=crm,recruitment,newsletter "
+            f"(built in), DSR_SAMPLE_DATA=false, --loglevel warn" + "".join(f", {item}" for item in args.worker_env)
+        )
         asyncio.run(bench(args, pipe, kafka, ctx))
         ok = True
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -1,7 +1,8 @@
 """Summarises what bench/profiler/sitecustomize.py recorded in the worker (`bench.pipeline --profile`).
 
-    python -m bench.profile_report /tmp/dsr-bench-XXXX/profile.json
+python -m bench.profile_report /tmp/dsr-bench-XXXX/profile.json
 """
+
 from __future__ import annotations
 
 import collections
@@ -11,20 +12,38 @@ from pathlib import Path
 
 # Where the worker's CPU goes, by the pipeline stage that asked for it (first bucket with a matching frame wins).
 HANDLERS = [
-    ("mailer: render, build, send each e-mail over a new SMTP connection (streams/notifications.py)",
-     ["streams/notifications.py:on_email_requested", "aiosmtplib/", "base_events.py:create_connection",
-      "_call_connection_lost"]),
+    (
+        "mailer: render, build, send each e-mail over a new SMTP connection (streams/notifications.py)",
+        [
+            "streams/notifications.py:on_email_requested",
+            "aiosmtplib/",
+            "base_events.py:create_connection",
+            "_call_connection_lost",
+        ],
+    ),
     ("coordinator: case events (streams/cases.py)", ["streams/cases.py:on_case_event"]),
     ("intake: CloudEvents, forms (streams/intake.py)", ["streams/intake.py:on_intake_message"]),
     ("task results (streams/task_results.py)", ["streams/task_results.py:on_task_result"]),
-    ("built-in task runners (streams/tasks.py, handlers/)", ["streams/tasks.py:on_task", "asyncio/threads.py:to_thread"]),
+    (
+        "built-in task runners (streams/tasks.py, handlers/)",
+        ["streams/tasks.py:on_task", "asyncio/threads.py:to_thread"],
+    ),
     ("web: verification link (streams/web.py, aiohttp)", ["streams/web.py:", "aiohttp/"]),
     ("clock tick (streams/cases.py:due_ticks)", ["streams/cases.py:due_ticks"]),
-    ("faust: consumer, dispatch, stream and agent loops",
-     ["faust/transport/consumer.py", "faust/transport/conductor.py", "faust/streams.py", "faust/agents/",
-      "faust/channels.py"]),
-    ("Kafka client: produce batches, network I/O (aiokafka, faust producer)",
-     ["aiokafka/", "faust/transport/producer.py", "faust/topics.py"]),
+    (
+        "faust: consumer, dispatch, stream and agent loops",
+        [
+            "faust/transport/consumer.py",
+            "faust/transport/conductor.py",
+            "faust/streams.py",
+            "faust/agents/",
+            "faust/channels.py",
+        ],
+    ),
+    (
+        "Kafka client: produce batches, network I/O (aiokafka, faust producer)",
+        ["aiokafka/", "faust/transport/producer.py", "faust/topics.py"],
+    ),
     ("main thread idle in select: CPU of the other threads (consumer thread, thread pool)", ["selectors.py:select"]),
     ("start-up (imports)", ["<frozen importlib"]),
 ]
@@ -77,14 +96,19 @@ def summarize(path: Path, top: int = 12) -> str:
     by_library: collections.Counter = collections.Counter()
     by_self: collections.Counter = collections.Counter()
     for frames, count in stacks:
-        handler = next((name for name, needles in HANDLERS for needle in needles for f in frames if needle in f),
-                       "other (event-loop callbacks, faust services)")
+        handler = next(
+            (name for name, needles in HANDLERS for needle in needles for f in frames if needle in f),
+            "other (event-loop callbacks, faust services)",
+        )
         by_handler[handler] += count
         library = next((name for f in reversed(frames) for name, needle in LIBRARIES if needle in f), "other")
         by_library[library] += count
         by_self[_function(frames[-1])] += count
-    for title, counter in (("by pipeline stage (inclusive)", by_handler), ("by library (innermost)", by_library),
-                           ("hottest functions (self)", by_self)):
+    for title, counter in (
+        ("by pipeline stage (inclusive)", by_handler),
+        ("by library (innermost)", by_library),
+        ("hottest functions (self)", by_self),
+    ):
         out.append(f"\n{title}:")
         for name, count in counter.most_common(top):
             out.append(f"  {100 * count / total:5.1f}%  {name}")
@@ -93,16 +117,19 @@ def summarize(path: Path, top: int = 12) -> str:
     if cpu:
         busy = [s for s in sorted(cpu) if cpu[s] >= 50]
         stalls = [s for s in range(busy[0], busy[-1]) if cpu.get(s, 0) < 10] if busy else []
-        out.append(f"\nstalls: {len(stalls)} s with < 10% CPU between the first and last busy second "
-                   f"({len(busy)} s at >= 50%)")
+        out.append(
+            f"\nstalls: {len(stalls)} s with < 10% CPU between the first and last busy second ({len(busy)} s at >= 50%)"
+        )
         for kind in ("main", "thread"):
             waits: collections.Counter = collections.Counter()
             for second in stalls:
                 for where, count in data["waits"].get(f"{second}/{kind}", []):
                     waits[_meaningful(where)] += count
             if waits:
-                out.append(f"  where the {'main event loop' if kind == 'main' else 'consumer thread'}'s tasks wait "
-                           "in those seconds (snapshot counts):")
+                out.append(
+                    f"  where the {'main event loop' if kind == 'main' else 'consumer thread'}'s tasks wait "
+                    "in those seconds (snapshot counts):"
+                )
                 for where, count in waits.most_common(top):
                     out.append(f"    {count:5d}  {where}")
     return "\n".join(out)

@@ -1,4 +1,5 @@
 """`dsr case ...`: the DPO's view of the cases and the decisions the law reserves for a person."""
+
 from __future__ import annotations
 
 import json
@@ -11,24 +12,33 @@ import click
 from schemas.decisions import ExtensionReason, LiftReason, RefusalReason
 from schemas.tasks import KeepGround
 
-BY = click.option("--by", envvar="DSR_DPO_ROLE", default="dpo", show_default=True,
-                  help="Who decides: a role or a login, recorded in dsr.audit (never a person's name).")
-API = click.option("--api", envvar="DSR_API_URL", default=None,
-                   help="Base URL of the worker's web server [default: http://127.0.0.1:$DSR_WEB_PORT].")
+BY = click.option(
+    "--by",
+    envvar="DSR_DPO_ROLE",
+    default="dpo",
+    show_default=True,
+    help="Who decides: a role or a login, recorded in dsr.audit (never a person's name).",
+)
+API = click.option(
+    "--api",
+    envvar="DSR_API_URL",
+    default=None,
+    help="Base URL of the worker's web server [default: http://127.0.0.1:$DSR_WEB_PORT].",
+)
 
 
 def api_base(api: str | None) -> str:
     if api:
         return api.rstrip("/")
-    from dsr.settings import load_settings  # noqa: PLC0415 - the CLI imports lazily so `dsr deadline` stays fast
+    from dsr.settings import load_settings
 
     return f"http://127.0.0.1:{load_settings().web_port}"
 
 
 def token() -> str:
-    from dsr.composition import secret_from  # noqa: PLC0415
-    from dsr.settings import load_settings  # noqa: PLC0415
-    from streams.dpo_api import dpo_token  # noqa: PLC0415
+    from dsr.composition import secret_from
+    from dsr.settings import load_settings
+    from streams.dpo_api import dpo_token
 
     settings = load_settings()
     return dpo_token(secret_from(settings, dev=not settings.secret_key))
@@ -36,15 +46,20 @@ def token() -> str:
 
 def call(api: str | None, method: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{api_base(api)}{path}", data=data, method=method, headers={
-        "Authorization": f"Bearer {token()}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{api_base(api)}{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token()}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise click.ClickException(_error_of(exc)) from None
     except urllib.error.URLError as exc:
-        raise click.ClickException(f"cannot reach the worker at {api_base(api)} ({exc.reason}); is `dsr run` up?")
+        reason = f"cannot reach the worker at {api_base(api)} ({exc.reason}); is `dsr run` up?"
+        raise click.ClickException(reason) from None
 
 
 def _error_of(exc: urllib.error.HTTPError) -> str:
@@ -74,8 +89,10 @@ def list_cases(everything: bool, as_json: bool, api: str | None) -> None:
         return click.echo(json.dumps(cases, indent=2))
     for c in cases:
         flags = " ".join(f for f, on in (("extended", c["extended"]), ("minor", c["minor"])) if on)
-        click.echo(f"{c['reference']}  {c['right']:<18} {c['status']:<22} received {c['received_on']}  "
-                   f"target {c['target']}  deadline {c['deadline']}  {c['identity_level']} {flags}".rstrip())
+        click.echo(
+            f"{c['reference']}  {c['right']:<18} {c['status']:<22} received {c['received_on']}  "
+            f"target {c['target']}  deadline {c['deadline']}  {c['identity_level']} {flags}".rstrip()
+        )
     click.echo(f"{len(cases)} case(s)")
 
 
@@ -88,7 +105,9 @@ def show(ref: str, api: str | None) -> None:
 
 @case.command(help="Extend the deadline by two months (R10): by D1 only, with reasons from the list.")
 @click.argument("ref")
-@click.option("--reason", "reasons", multiple=True, required=True, type=click.Choice([r.value for r in ExtensionReason]))
+@click.option(
+    "--reason", "reasons", multiple=True, required=True, type=click.Choice([r.value for r in ExtensionReason])
+)
 @click.option("--explanation", default="")
 @BY
 @API
@@ -131,7 +150,9 @@ def verify_id(ref: str, by: str, api: str | None) -> None:
 
 @case.command("request-id", help="L3: ask for an ID document, where the situation requires it (R14).")
 @click.argument("ref")
-@click.option("--reason", required=True, type=click.Choice(["challenge_failed", "no_channel_on_file", "sensitive_data"]))
+@click.option(
+    "--reason", required=True, type=click.Choice(["challenge_failed", "no_channel_on_file", "sensitive_data"])
+)
 @BY
 @API
 def request_id(ref: str, reason: str, by: str, api: str | None) -> None:
@@ -142,15 +163,30 @@ def request_id(ref: str, reason: str, by: str, api: str | None) -> None:
 @click.argument("ref")
 @click.option("--hold-id", required=True)
 @click.option("--category", "categories", multiple=True, required=True, help="Export category, or '*' for all.")
-@click.option("--ground", default=KeepGround.LEGAL_CLAIMS.value, show_default=True,
-              type=click.Choice([g.value for g in KeepGround if g != KeepGround.SUPPRESSION_LIST]))
+@click.option(
+    "--ground",
+    default=KeepGround.LEGAL_CLAIMS.value,
+    show_default=True,
+    type=click.Choice([g.value for g in KeepGround if g != KeepGround.SUPPRESSION_LIST]),
+)
 @click.option("--owner", required=True)
 @click.option("--review-on", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @BY
 @API
 def hold(ref: str, hold_id: str, categories, ground: str, owner: str, review_on, by: str, api: str | None) -> None:
-    decide(api, ref, {"kind": "hold", "by": by, "hold_id": hold_id, "categories": list(categories), "ground": ground,
-                      "owner": owner, "review_on": review_on.date().isoformat()})
+    decide(
+        api,
+        ref,
+        {
+            "kind": "hold",
+            "by": by,
+            "hold_id": hold_id,
+            "categories": list(categories),
+            "ground": ground,
+            "owner": owner,
+            "review_on": review_on.date().isoformat(),
+        },
+    )
 
 
 @case.command(help="Release a legal hold: what it kept is erased now (R46).")

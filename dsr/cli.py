@@ -1,4 +1,5 @@
 """The `dsr` command: run the workers, the dev stack, the deadline calculator, schemas, publishing."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ def parse_received_at(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"'{text}' is not an ISO 8601 date or date-time, e.g. 2027-03-05T10:00:00Z")
+        raise click.BadParameter(f"'{text}' is not an ISO 8601 date or date-time, e.g. 2027-03-05T10:00:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
@@ -49,13 +50,23 @@ def parse_received_at(text: str) -> datetime:
 def deadline(received_at: str, extended: bool, suspended_days: int, as_json: bool) -> None:
     result = compute_deadline(parse_received_at(received_at), suspended_days=suspended_days)
     if as_json:
-        click.echo(json.dumps({
-            "received_at": result.received_at.isoformat(), "receipt_day": result.receipt_day.isoformat(),
-            "raw_d1": result.raw_d1.isoformat(), "d1": result.d1.isoformat(),
-            "raw_d3": result.raw_d3.isoformat(), "d3": result.d3.isoformat(),
-            "suspended_days": result.suspended_days, "internal_target": result.internal_target.isoformat(),
-            "d1_instant": result.d1_instant.isoformat(), "d3_instant": result.d3_instant.isoformat(),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "received_at": result.received_at.isoformat(),
+                    "receipt_day": result.receipt_day.isoformat(),
+                    "raw_d1": result.raw_d1.isoformat(),
+                    "d1": result.d1.isoformat(),
+                    "raw_d3": result.raw_d3.isoformat(),
+                    "d3": result.d3.isoformat(),
+                    "suspended_days": result.suspended_days,
+                    "internal_target": result.internal_target.isoformat(),
+                    "d1_instant": result.d1_instant.isoformat(),
+                    "d3_instant": result.d3_instant.isoformat(),
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo((result.d3 if extended else result.d1).isoformat())
 

@@ -1,4 +1,5 @@
 """The composition root: builds concrete adapters from settings; tests call it with fakes."""
+
 from __future__ import annotations
 
 import functools
@@ -10,24 +11,29 @@ import faust
 
 from dsr.exports import FileExportStore
 from dsr.mail import SmtpTransport
+from dsr.register import load_register
 from dsr.settings import Settings
-from dsr.vault import SqliteKeyVault
 from dsr.sql_adapters import sql_adapters
+from dsr.vault import SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
+from handlers.answers import AnswerRecord
 from handlers.protocol import Adapter, AdapterRegistry
-from dsr.register import load_register
 from handlers.reference import (
-    CrmAdapter, DirectivesRegister, NewsletterAdapter, PostgresStore, RecipientInbox, RecruitmentAdapter,
+    CrmAdapter,
+    DirectivesRegister,
+    NewsletterAdapter,
+    PostgresStore,
+    RecipientInbox,
+    RecruitmentAdapter,
     seed_sample_people,
 )
 from handlers.reference.db import Location, StoreUnavailable
-from handlers.answers import AnswerRecord
 from handlers.runtime import remembered, run_task
 from streams.app import FaustPublisher, make_faust_app, wire
 from streams.context import Context, Controller, PipelineConfig
-from streams.register_view import RegisterView
 from streams.ports import MailTransport
+from streams.register_view import RegisterView
 
 
 def secret_from(settings: Settings, dev: bool) -> bytes:
@@ -35,8 +41,10 @@ def secret_from(settings: Settings, dev: bool) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     if not dev:
-        raise SystemExit("DSR_SECRET_KEY is not set: give at least 32 random characters (it signs links "
-                         "and keys subject hashes; keep it stable across restarts)")
+        raise SystemExit(
+            "DSR_SECRET_KEY is not set: give at least 32 random characters (it signs links "
+            "and keys subject hashes; keep it stable across restarts)"
+        )
     path = settings.data_dir / "secret.key"
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -46,9 +54,12 @@ def secret_from(settings: Settings, dev: bool) -> bytes:
 
 
 def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | None = None) -> PipelineConfig:
-    controller = Controller(name=settings.controller_name, dpo_email=settings.dpo_email,
-                            postal_address=settings.controller_address,
-                            privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy")
+    controller = Controller(
+        name=settings.controller_name,
+        dpo_email=settings.dpo_email,
+        postal_address=settings.controller_address,
+        privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy",
+    )
     return PipelineConfig(
         secret_key=secret,
         public_url=settings.base_url(),
@@ -57,9 +68,11 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         controller=controller,
         dpo_language=settings.dpo_language,
         marketing_systems=register.marketing_systems() if register else (),
-        policy=CasePolicy(task_timeout=timedelta(hours=settings.task_timeout_hours),
-                          case_retention=timedelta(days=settings.case_retention_days),
-                          recipients_by_system=register.recipients_by_system() if register else {}),
+        policy=CasePolicy(
+            task_timeout=timedelta(hours=settings.task_timeout_hours),
+            case_retention=timedelta(days=settings.case_retention_days),
+            recipients_by_system=register.recipients_by_system() if register else {},
+        ),
         verification_ttl=timedelta(days=settings.verification_ttl_days),
         download_ttl=timedelta(days=settings.download_ttl_days),
         smtp_attempts=settings.smtp_attempts,
@@ -109,8 +122,14 @@ def builtin_recipients(settings: Settings, register: RegisterView) -> tuple[str,
     return settings.builtin_recipient_names(tuple(register.register.recipients))
 
 
-def build_context(settings: Settings, secret: bytes, publisher, *, transport: MailTransport | None = None,
-                  registry: AdapterRegistry | None = None) -> Context:
+def build_context(
+    settings: Settings,
+    secret: bytes,
+    publisher,
+    *,
+    transport: MailTransport | None = None,
+    registry: AdapterRegistry | None = None,
+) -> Context:
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     register = register_view(settings)
@@ -137,16 +156,29 @@ def build_context(settings: Settings, secret: bytes, publisher, *, transport: Ma
 def smtp_transport(settings: Settings) -> SmtpTransport:
     if not settings.smtp_host:
         raise SystemExit("DSR_SMTP_HOST is not set: name the SMTP server that sends e-mails (or use `dsr dev`)")
-    return SmtpTransport(settings.smtp_host, settings.smtp_port, settings.smtp_username, settings.smtp_password,
-                         settings.smtp_starttls, settings.smtp_timeout)
+    return SmtpTransport(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.smtp_starttls,
+        settings.smtp_timeout,
+    )
 
 
 def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Context]:
     """The whole pipeline as a faust app, nothing connected yet."""
     if not settings.kafka_bootstrap:
         raise SystemExit("DSR_KAFKA_BOOTSTRAP is not set: give host:port of a Kafka broker (or use `dsr dev`)")
-    app = make_faust_app(settings.kafka_bootstrap, settings.web_host, settings.web_port, settings.data_dir,
-                         settings.partitions, settings.kafka_session_timeout, settings.replication_factor)
+    app = make_faust_app(
+        settings.kafka_bootstrap,
+        settings.web_host,
+        settings.web_port,
+        settings.data_dir,
+        settings.partitions,
+        settings.kafka_session_timeout,
+        settings.replication_factor,
+    )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     return wire(app, ctx), ctx
 
@@ -154,4 +186,3 @@ def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Co
 def _runner(ctx: Context, adapter: Adapter, answers: Path):
     run = functools.partial(run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing)
     return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3"))
-

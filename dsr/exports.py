@@ -1,9 +1,10 @@
 """The ExportStore port on files under DSR_DATA_DIR; everything in it is sealed under the subject's key."""
+
 from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.sealed import Sealed
@@ -43,8 +44,11 @@ class FileExportStore:
 
     def delete_older_than(self, cutoff: datetime) -> list[str]:
         """By the folder's creation time: the first export of the request."""
-        expired = [d.name for d in self._root.iterdir()
-                   if d.is_dir() and datetime.fromtimestamp(d.stat().st_ctime, timezone.utc) < cutoff]
+        expired = [
+            d.name
+            for d in self._root.iterdir()
+            if d.is_dir() and datetime.fromtimestamp(d.stat().st_ctime, UTC) < cutoff
+        ]
         for request_id in expired:
             self.delete(request_id)
         return expired

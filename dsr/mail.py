@@ -1,4 +1,5 @@
 """The MailTransport port on a real SMTP server (aiosmtplib); errors sorted into transient and permanent."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,15 @@ class SmtpTransport:
     """Keeps one SMTP session open between messages (a new TCP + EHLO per e-mail cost the mailer
     much of its time, docs/benchmarks.md); any error drops the session and the next send reconnects."""
 
-    def __init__(self, host: str, port: int, username: str | None = None, password: str | None = None,
-                 starttls: bool = False, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
         self._options = {"hostname": host, "port": port, "start_tls": starttls, "timeout": timeout}
         self._login = (username, password) if username else None
         self._client: aiosmtplib.SMTP | None = None

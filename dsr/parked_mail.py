@@ -1,4 +1,5 @@
 """The DPO's view of parked e-mails: list them, and send them again once the cause is fixed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,15 +24,21 @@ class ParkedEmail:
 
 def parked_emails(bootstrap: str, timeout_ms: int = 3000) -> list[ParkedEmail]:
     """Every parked e-mail, oldest first; an e-mail parked twice appears once (its latest parking)."""
-    consumer = KafkaConsumer(topics.NOTIFICATIONS_PARKED, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=timeout_ms)
+    consumer = KafkaConsumer(
+        topics.NOTIFICATIONS_PARKED,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=timeout_ms,
+    )
     latest: dict[str, ParkedEmail] = {}
     try:
         for message in consumer:
             headers = {k: v.decode(errors="replace") for k, v in message.headers}
             request = EmailRequested.model_validate_json(message.value)
-            latest[request.message_id] = ParkedEmail(request, headers.get("dsr-parked-reason", ""),
-                                                     headers.get("dsr-parked-at", ""))
+            latest[request.message_id] = ParkedEmail(
+                request, headers.get("dsr-parked-reason", ""), headers.get("dsr-parked-at", "")
+            )
     finally:
         consumer.close()
     return list(latest.values())

@@ -1,4 +1,5 @@
 """Loads the company's record of processing (RoPA) from YAML: the packaged one, or DSR_REGISTER's (R44)."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,11 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}': the second would silently replace the first",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"duplicate key '{key}': the second would silently replace the first",
+                    key_node.start_mark,
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -32,8 +36,9 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def load_register(path: Path | None = None) -> Register:
@@ -42,8 +47,9 @@ def load_register(path: Path | None = None) -> Register:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
-        raise RegisterError(f"{path}: cannot read the register ({exc.strerror}); "
-                            "set DSR_REGISTER to its path") from None
+        raise RegisterError(
+            f"{path}: cannot read the register ({exc.strerror}); set DSR_REGISTER to its path"
+        ) from None
     except yaml.YAMLError as exc:
         raise RegisterError(f"{path}: not valid YAML: {exc}") from None
     try:

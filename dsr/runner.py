@@ -1,4 +1,5 @@
 """Starts the pipeline: the embedded parts where settings leave them unset, the topics, then the workers."""
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,13 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
         cleanup.callback(sink.stop)
         web = MailboxServer(mailbox, port=settings.mailbox_port).start()
         cleanup.callback(web.stop)
-        changes |= {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_starttls": False,
-                    "smtp_username": None, "smtp_password": None}
+        changes |= {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": sink.port,
+            "smtp_starttls": False,
+            "smtp_username": None,
+            "smtp_password": None,
+        }
     return settings.model_copy(update=changes)
 
 
@@ -67,8 +73,12 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
             settings = start_embedded(settings, cleanup)
         app, ctx = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
         recipients = tuple(ctx.register.register.recipients)  # Art. 19 notices go to their topics
-        ensure_topics(settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions,
-                      settings.replication_factor)
+        ensure_topics(
+            settings.kafka_bootstrap,
+            settings.system_names() + recipients,
+            settings.partitions,
+            settings.replication_factor,
+        )
         say(banner(settings, dev))
         announce_when_ready(f"http://127.0.0.1:{settings.web_port}/health")
         run_worker(app, loglevel)

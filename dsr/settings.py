@@ -1,4 +1,5 @@
 """Settings from `DSR_*` environment variables; a missing or bad one stops the start with its name."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,16 +37,26 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     data_dir: Path = Path("var")
-    postgres_dsn: str | None = Field(default=None, description="PostgreSQL server of the reference systems, a "
-                                     "schema each; unset: SQLite files under the data dir.")
+    postgres_dsn: str | None = Field(
+        default=None,
+        description="PostgreSQL server of the reference systems, a "
+        "schema each; unset: SQLite files under the data dir.",
+    )
     systems: str = DEFAULT_SYSTEMS
     builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
-    webhooks: str | None = Field(default=None, description="Systems reached by signed HTTP calls: "
-                                 "'name=https://url;name2=https://url2' (docs/webhooks.md).")
-    sql_adapters: str | None = Field(default=None, description="Existing databases served by a YAML mapping: "
-                                     "'name=/path/map.yaml@postgresql://...[#schema];name2=/path/m.yaml@/path/db.sqlite3' "
-                                     "(docs/sql-adapter.md).")
-    webhook_timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds per connect and read of a webhook call.")
+    webhooks: str | None = Field(
+        default=None,
+        description="Systems reached by signed HTTP calls: 'name=https://url;name2=https://url2' (docs/webhooks.md).",
+    )
+    sql_adapters: str | None = Field(
+        default=None,
+        description="Existing databases served by a YAML mapping: "
+        "'name=/path/map.yaml@postgresql://...[#schema];name2=/path/m.yaml@/path/db.sqlite3' "
+        "(docs/sql-adapter.md).",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds per connect and read of a webhook call."
+    )
     partitions: int = Field(default=1, ge=1, le=64)
     replication_factor: int = Field(default=1, ge=1, le=5)
     task_timeout_hours: float = Field(default=4.0, gt=0)
@@ -53,15 +64,21 @@ class Settings(BaseSettings):
     verification_ttl_days: int = Field(default=14, ge=1, le=60)
     download_ttl_days: int = Field(default=7, ge=1, le=30)
     sample_data: bool = True
-    register_file: Path | None = Field(default=None, description="The company's record of processing (YAML); "
-                                  "unset: the packaged sample register.")
-    builtin_recipients: str | None = Field(default=None, description="Recipients whose Art. 19 notices an "
-                                           "in-process inbox records; default: every recipient in the register.")
+    register_file: Path | None = Field(
+        default=None, description="The company's record of processing (YAML); unset: the packaged sample register."
+    )
+    builtin_recipients: str | None = Field(
+        default=None,
+        description="Recipients whose Art. 19 notices an "
+        "in-process inbox records; default: every recipient in the register.",
+    )
     case_retention_days: int = Field(default=1826, ge=30, le=3660, description="R51: case records kept after closure.")
     mailbox_port: int = Field(default=8025, ge=1, le=65535)
     sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
     kafka_port: int = Field(default=9092, ge=1, le=65535)
-    kafka_session_timeout: float = Field(default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move.")
+    kafka_session_timeout: float = Field(
+        default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move."
+    )
 
     @field_validator("postgres_dsn")
     @classmethod

@@ -1,4 +1,5 @@
 """Parses DSR_SQL_ADAPTERS and builds one declarative SQL adapter per entry (docs/sql-adapter.md)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ def parse_sql_adapters(value: str | None) -> list[SqlAdapterEntry]:
         mapping, _, database = rest.partition("@")
         name, mapping, database = name.strip(), mapping.strip(), database.strip()
         if not (name and mapping and database) or not name.replace("-", "").replace("_", "").isalnum():
-            raise SystemExit(f"{SETTING}: entry '{name or raw.split('@')[0]}' is not name=mapping.yaml@database; "
-                             f"expected {FORMAT}")
+            raise SystemExit(
+                f"{SETTING}: entry '{name or raw.split('@')[0]}' is not name=mapping.yaml@database; expected {FORMAT}"
+            )
         if name in {e.name for e in entries}:
             raise SystemExit(f"{SETTING}: system '{name}' is given twice")
         entries.append(SqlAdapterEntry(name, Path(mapping), database))
@@ -51,8 +53,9 @@ def sql_adapters(value: str | None, retention_rules: set[str] | None = None) -> 
         try:
             mapping = load_mapping(entry.mapping, retention_rules)
             if mapping.system != entry.name:
-                raise MappingError(f"mapping {entry.mapping.name}: system is '{mapping.system}', "
-                                   f"but {SETTING} names it '{entry.name}'")
+                raise MappingError(
+                    f"mapping {entry.mapping.name}: system is '{mapping.system}', but {SETTING} names it '{entry.name}'"
+                )
             adapters.append(DeclarativeSqlAdapter(mapping, location_of(entry.database)))
         except (MappingError, StoreUnavailable) as exc:
             raise SystemExit(f"{SETTING}: {exc}") from None

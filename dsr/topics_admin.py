@@ -1,4 +1,5 @@
 """Creates the pipeline's topics with their retention before the workers start (idempotent)."""
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,9 @@ def topic_plan(systems: tuple[str, ...]) -> dict[str, dict[str, str]]:
     return plan
 
 
-def ensure_topics(bootstrap: str, systems: tuple[str, ...], partitions: int, replication: int,
-                  timeout: float = 60.0) -> list[str]:
+def ensure_topics(
+    bootstrap: str, systems: tuple[str, ...], partitions: int, replication: int, timeout: float = 60.0
+) -> list[str]:
     """Create missing topics and enforce the short retention of plaintext topics; return those created."""
     admin = _connect(bootstrap, timeout)
     try:

@@ -1,4 +1,5 @@
 """The key vault on SQLite: subject keys wrapped under the master key, destroyed for real on erasure."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Webhook systems from settings: DSR_WEBHOOKS gives each one's URL; its secret is derived from DSR_SECRET_KEY."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ from handlers.webhook import DEFAULT_TIMEOUT, WebhookAdapter
 from schemas.tasks import TaskAction
 
 WEBHOOKS_VAR = "DSR_WEBHOOKS"
-SECRET_VAR = "DSR_WEBHOOK_SECRET_"  # + NAME: a secret the system's team imposes, instead of the derived one
+SECRET_VAR = "DSR_WEBHOOK_SECRET_"  # noqa: S105 - a variable name, not a secret; + NAME: a secret the system's team imposes, instead of the derived one
 ACTIONS_VAR = "DSR_WEBHOOK_ACTIONS_"  # + NAME: the verbs the system supports; default every data verb
 MIN_SECRET_LENGTH = 32
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})  # plain http only there: Art. 32, data in transit
@@ -34,8 +35,9 @@ def parse_webhooks(spec: str | None, environ: Mapping[str, str] = os.environ) ->
     for entry in filter(None, (e.strip() for e in re.split(r"[;\n]", spec or ""))):
         name, _, url = (part.strip() for part in entry.partition("="))
         if not _NAME.match(name) or not url:
-            raise SettingsError(f"{WEBHOOKS_VAR}: each entry is NAME=URL (NAME: letters, digits, '-' or '_'), "
-                                f"entries separated by ';'")
+            raise SettingsError(
+                f"{WEBHOOKS_VAR}: each entry is NAME=URL (NAME: letters, digits, '-' or '_'), entries separated by ';'"
+            )
         if name in systems:
             raise SettingsError(f"{WEBHOOKS_VAR}: system '{name}' is given twice")
         systems[name] = WebhookSystem(name, _check_url(name, url), _actions(name, environ))
@@ -53,16 +55,23 @@ def webhook_secret(secret_key: bytes, name: str, environ: Mapping[str, str] = os
     return derived_secret(secret_key, f"webhook:{name}").encode()
 
 
-def webhook_adapters(spec: str | None, systems: Iterable[str], secret_key: bytes,
-                     timeout: float = DEFAULT_TIMEOUT,
-                     environ: Mapping[str, str] = os.environ) -> list[WebhookAdapter]:
+def webhook_adapters(
+    spec: str | None,
+    systems: Iterable[str],
+    secret_key: bytes,
+    timeout: float = DEFAULT_TIMEOUT,
+    environ: Mapping[str, str] = os.environ,
+) -> list[WebhookAdapter]:
     """One adapter per configured system; each must be in DSR_SYSTEMS, or no task would ever reach it."""
     configured, declared = parse_webhooks(spec, environ), set(systems)
     if missing := [w.name for w in configured if w.name not in declared]:
-        raise SettingsError(f"{WEBHOOKS_VAR}: {', '.join(missing)} missing from DSR_SYSTEMS; "
-                            f"a webhook system must be listed there too")
-    return [WebhookAdapter(w.name, w.url, webhook_secret(secret_key, w.name, environ), timeout=timeout,
-                           actions=w.actions) for w in configured]
+        raise SettingsError(
+            f"{WEBHOOKS_VAR}: {', '.join(missing)} missing from DSR_SYSTEMS; a webhook system must be listed there too"
+        )
+    return [
+        WebhookAdapter(w.name, w.url, webhook_secret(secret_key, w.name, environ), timeout=timeout, actions=w.actions)
+        for w in configured
+    ]
 
 
 def env_var(prefix: str, name: str) -> str:
@@ -76,8 +85,9 @@ def _check_url(name: str, url: str) -> str:
     if parts.scheme == "http" and parts.hostname not in LOOPBACK:
         raise SettingsError(f"{WEBHOOKS_VAR}: the URL of '{name}' must use https (plain http only on 127.0.0.1)")
     if parts.username or parts.password:
-        raise SettingsError(f"{WEBHOOKS_VAR}: the URL of '{name}' must not hold credentials; the signature "
-                            f"authenticates each call")
+        raise SettingsError(
+            f"{WEBHOOKS_VAR}: the URL of '{name}' must not hold credentials; the signature authenticates each call"
+        )
     return url
 
 

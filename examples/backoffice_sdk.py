@@ -8,6 +8,7 @@ Against `make run`:
 
 then publish an access or erasure request for camille.durand@example.test (README, "Try it").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,10 +81,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
     store = BillingStore()
-    store.seed("camille.durand@example.test", "Camille Durand",
-               [{"invoice": "F-2026-001", "date": "2026-03-14", "amount_eur": 240}])
-    office = build_office(store, args.system, bootstrap=args.bootstrap, api_url=args.api_url, token=args.token,
-                          state_dir=args.state_dir)
+    store.seed(
+        "camille.durand@example.test",
+        "Camille Durand",
+        [{"invoice": "F-2026-001", "date": "2026-03-14", "amount_eur": 240}],
+    )
+    office = build_office(
+        store, args.system, bootstrap=args.bootstrap, api_url=args.api_url, token=args.token, state_dir=args.state_dir
+    )
     print(f"serving dsr.tasks.{args.system} (lookup, export, erase); Ctrl-C to stop")
     try:
         office.run()

@@ -7,6 +7,7 @@ and publishes a result on `dsr.task-results`. Run it against `make run`:
     DSR_SYSTEMS=crm,recruitment,newsletter,billing DSR_BUILTIN_ADAPTERS=crm,recruitment,newsletter make run
     .venv/bin/python examples/external_system.py --system billing --token "$(.venv/bin/dsr system-token billing)"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,16 +15,19 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, KafkaProducer
 
 
 def open_task(dsr_url: str, token: str, raw_task: bytes) -> dict | None:
     """The task's subject in clear, or None if the person was already erased (410)."""
-    request = urllib.request.Request(f"{dsr_url}/api/tasks/open", data=raw_task, method="POST",
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{dsr_url}/api/tasks/open",
+        data=raw_task,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
@@ -36,9 +40,14 @@ def open_task(dsr_url: str, token: str, raw_task: bytes) -> dict | None:
 def act(task: dict, subject: dict | None, records: dict[str, list]) -> dict:
     """This system's own logic: lookup and erase on a dict of records keyed by e-mail."""
     email = (subject or {}).get("subject", {}).get("email", "").lower()
-    result = {"task_id": task["task_id"], "subject_request_id": task["subject_request_id"],
-              "system": task["system"], "action": task["action"], "status": "done",
-              "completed_at": datetime.now(timezone.utc).isoformat()}
+    result = {
+        "task_id": task["task_id"],
+        "subject_request_id": task["subject_request_id"],
+        "system": task["system"],
+        "action": task["action"],
+        "status": "done",
+        "completed_at": datetime.now(UTC).isoformat(),
+    }
     if task["action"] == "lookup":
         return result | {"holds_data": bool(records.get(email)), "channels": ["email"] if records.get(email) else []}
     if task["action"] == "erase":
@@ -46,10 +55,17 @@ def act(task: dict, subject: dict | None, records: dict[str, list]) -> dict:
     return result | {"status": "failed", "error": f"action {task['action']} is not supported by this system"}
 
 
-def serve(bootstrap: str, dsr_url: str, token: str, system: str, records: dict[str, list],
-          stop: threading.Event | None = None) -> None:
-    consumer = KafkaConsumer(f"dsr.tasks.{system}", bootstrap_servers=bootstrap, group_id=f"backoffice-{system}",
-                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=500)
+def serve(
+    bootstrap: str, dsr_url: str, token: str, system: str, records: dict[str, list], stop: threading.Event | None = None
+) -> None:
+    consumer = KafkaConsumer(
+        f"dsr.tasks.{system}",
+        bootstrap_servers=bootstrap,
+        group_id=f"backoffice-{system}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+    )
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     stop = stop or threading.Event()
     try:

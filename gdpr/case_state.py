@@ -1,4 +1,5 @@
 """The case record: procedural facts of one request (R50), its statuses and the transitions allowed between them."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,8 +27,13 @@ class Status(StrEnum):
 OPEN = frozenset(Status) - {Status.CLOSED}
 
 TRANSITIONS: dict[Status, set[Status]] = {
-    Status.DISCOVERING: {Status.AWAITING_VERIFICATION, Status.AWAITING_DECISION, Status.PROCESSING,
-                         Status.ANSWERING, Status.CLOSED},
+    Status.DISCOVERING: {
+        Status.AWAITING_VERIFICATION,
+        Status.AWAITING_DECISION,
+        Status.PROCESSING,
+        Status.ANSWERING,
+        Status.CLOSED,
+    },
     Status.AWAITING_VERIFICATION: {Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.AWAITING_DECISION: {Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.PROCESSING: {Status.ANSWERING, Status.CLOSED},
@@ -151,7 +157,7 @@ class CaseState(BaseModel):
         return self.model_dump_json().encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "CaseState":
+    def from_bytes(cls, raw: bytes) -> CaseState:
         return cls.model_validate_json(raw)
 
 

@@ -1,4 +1,5 @@
 """What the coordinator must do next: the commands `decide` returns, and the policy that tunes them."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

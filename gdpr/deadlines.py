@@ -25,7 +25,7 @@ _OVERSEAS = frozenset({"Abolition de l'esclavage"})  # loi n° 83-550
 _LOCAL_ALLOWED: Mapping[str, frozenset[str]] = {
     "57": _ALSACE_MOSELLE,
     "6AE": _ALSACE_MOSELLE,
-    **{dept: _OVERSEAS for dept in ("971", "972", "973", "974", "976")},
+    **dict.fromkeys(("971", "972", "973", "974", "976"), _OVERSEAS),
 }
 
 
@@ -204,23 +204,17 @@ def compute_deadline(
     )
 
 
-def suspension_applies(
-    receipt_day: date, information_requested_on: date, calendar: HolidayCalendar
-) -> bool:
+def suspension_applies(receipt_day: date, information_requested_on: date, calendar: HolidayCalendar) -> bool:
     """R12, §2.4 DESIGN: only if the request for information left within 3 working days."""
     if information_requested_on < receipt_day:
-        raise ValueError(
-            f"information requested on {information_requested_on} before receipt day {receipt_day}"
-        )
+        raise ValueError(f"information requested on {information_requested_on} before receipt day {receipt_day}")
     return information_requested_on <= add_working_days(receipt_day, 3, calendar)
 
 
 def suspended_days(requested_on: date, received_on: date) -> int:
     """Calendar days from sending the request for information to receiving it (§2.4)."""
     if received_on < requested_on:
-        raise ValueError(
-            f"information received on {received_on} before it was requested on {requested_on}"
-        )
+        raise ValueError(f"information received on {received_on} before it was requested on {requested_on}")
     return (received_on - requested_on).days
 
 

@@ -1,4 +1,5 @@
 """The DPO's decisions: whether one may be taken now (with the reason when not), and what it changes."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +9,19 @@ from gdpr.deadlines import end_of_day, receipt_day
 from gdpr.identity import confirmed, deadlines_of
 from gdpr.work import to_processing
 from schemas.decisions import (
-    ApplyDirectives, DecideObjection, Decision, Extend, FeePaid, FlagExcessive, Hold, LiftRestriction, Refuse,
-    Release, RequestId, VerifyId, Withdraw,
+    ApplyDirectives,
+    DecideObjection,
+    Decision,
+    Extend,
+    FeePaid,
+    FlagExcessive,
+    Hold,
+    LiftRestriction,
+    Refuse,
+    Release,
+    RequestId,
+    VerifyId,
+    Withdraw,
 )
 from schemas.intake import PostMortemAction
 from schemas.tasks import LegalHold, TaskAction
@@ -112,8 +124,9 @@ def _check_lift(state: CaseState, decision: LiftRestriction) -> None:
     if state.status != Status.RESTRICTED:
         raise DecisionRefused(f"the case is {state.status.value}: no restriction in place to lift")
     if decision.lift_on <= receipt_day(decision.at):
-        raise DecisionRefused("the person must be told before the restriction is lifted (Art. 18(3)): "
-                              "choose a lift date after today")
+        raise DecisionRefused(
+            "the person must be told before the restriction is lifted (Art. 18(3)): choose a lift date after today"
+        )
 
 
 def _check_fee_paid(state: CaseState, decision: FeePaid) -> None:
@@ -131,9 +144,17 @@ def _check_directives(state: CaseState, decision: ApplyDirectives) -> None:
 
 
 CHECKS = {
-    Extend: _check_extend, Refuse: _check_refuse, FlagExcessive: _check_flag, VerifyId: _check_verify_id,
-    RequestId: _check_request_id, Hold: _check_hold, Release: _check_release, DecideObjection: _check_objection,
-    LiftRestriction: _check_lift, FeePaid: _check_fee_paid, Withdraw: _check_withdraw,
+    Extend: _check_extend,
+    Refuse: _check_refuse,
+    FlagExcessive: _check_flag,
+    VerifyId: _check_verify_id,
+    RequestId: _check_request_id,
+    Hold: _check_hold,
+    Release: _check_release,
+    DecideObjection: _check_objection,
+    LiftRestriction: _check_lift,
+    FeePaid: _check_fee_paid,
+    Withdraw: _check_withdraw,
     ApplyDirectives: _check_directives,
 }
 
@@ -168,8 +189,13 @@ def _request_id(state: CaseState, decision: RequestId) -> CaseState:
 
 
 def _hold(state: CaseState, decision: Hold) -> CaseState:
-    hold = LegalHold(hold_id=decision.hold_id, categories=decision.categories, ground=decision.ground,
-                     owner=decision.owner, review_on=decision.review_on)
+    hold = LegalHold(
+        hold_id=decision.hold_id,
+        categories=decision.categories,
+        ground=decision.ground,
+        owner=decision.owner,
+        review_on=decision.review_on,
+    )
     return state.model_copy(update={"holds": state.holds + (hold,)})
 
 
@@ -178,8 +204,9 @@ def _release(state: CaseState, decision: Release) -> CaseState:
 
 
 def _objection(state: CaseState, decision: DecideObjection) -> CaseState:
-    state = state.model_copy(update={"objection_upheld": decision.upheld,
-                                     "objection_explanation": decision.explanation})
+    state = state.model_copy(
+        update={"objection_upheld": decision.upheld, "objection_explanation": decision.explanation}
+    )
     return to_processing(state) if decision.upheld else moved(state, Status.ANSWERING)
 
 
@@ -192,8 +219,7 @@ def _fee_paid(state: CaseState, decision: FeePaid) -> CaseState:
 
 
 def _withdraw(state: CaseState, decision: Withdraw) -> CaseState:
-    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None,
-               reply_to=None)
+    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None, reply_to=None)
 
 
 def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
@@ -201,7 +227,16 @@ def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
 
 
 APPLY = {
-    Extend: _extend, Refuse: _refuse, FlagExcessive: _flag, VerifyId: _verify_id, RequestId: _request_id,
-    Hold: _hold, Release: _release, DecideObjection: _objection, LiftRestriction: _lift, FeePaid: _fee_paid,
-    Withdraw: _withdraw, ApplyDirectives: _directives,
+    Extend: _extend,
+    Refuse: _refuse,
+    FlagExcessive: _flag,
+    VerifyId: _verify_id,
+    RequestId: _request_id,
+    Hold: _hold,
+    Release: _release,
+    DecideObjection: _objection,
+    LiftRestriction: _lift,
+    FeePaid: _fee_paid,
+    Withdraw: _withdraw,
+    ApplyDirectives: _directives,
 }

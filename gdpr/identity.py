@@ -1,24 +1,31 @@
 """The identity ladder (LEGAL §3.2): who must confirm what, the suspension it causes, and where the case goes next."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from gdpr.case_state import CaseState, Status, moved
+from gdpr.deadlines import (
+    NATIONAL,
+    Deadline,
+    compute_deadline,
+    end_of_day,
+    receipt_day,
+    subtract_working_days,
+    suspension_applies,
+)
 from gdpr.routing import DIRECTIVES
 from gdpr.work import to_processing
-from gdpr.deadlines import (
-    NATIONAL, Deadline, compute_deadline, end_of_day, receipt_day, subtract_working_days, suspension_applies,
-)
 from schemas.cases import IdentityLevel
 from schemas.identity import normalize_email
 from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, Right
 
-
 MINIMUM_TO_CONFIRM = timedelta(days=7)  # DESIGN: even a request entered late leaves a week to confirm
 
 
-def identity_level(assurance: IdentityAssurance, subject_email: str, contact_email: str | None,
-                   represented: bool = False) -> IdentityLevel:
+def identity_level(
+    assurance: IdentityAssurance, subject_email: str, contact_email: str | None, represented: bool = False
+) -> IdentityLevel:
     """L0 when the site already authenticated the person; L2 when the request came from another address;
     L3 when a representative acts: a person checks their identity and mandate (R6)."""
     if represented:
@@ -79,8 +86,9 @@ def confirmed(state: CaseState, at: datetime) -> CaseState:
         days = (receipt_day(at) - receipt_day(state.challenge_sent_at)).days
         state = state.model_copy(update={"suspended_days": days})
         deadline = deadlines_of(state)
-        state = state.model_copy(update={"d1": deadline.d1,
-                                         "deadline": deadline.d3 if state.extension else deadline.d1})
+        state = state.model_copy(
+            update={"d1": deadline.d1, "deadline": deadline.d3 if state.extension else deadline.d1}
+        )
     return start_work(state.model_copy(update={"verified_at": at}))
 
 

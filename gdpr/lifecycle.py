@@ -1,4 +1,5 @@
 """The request lifecycle: `evolve(state, event)` folds events in, `decide(state, now)` says what is due. Pure."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,17 +7,37 @@ from datetime import datetime
 
 from gdpr import decisions, work
 from gdpr.case_state import (  # noqa: F401 - re-exported: the lifecycle's vocabulary
-    OPEN, TRANSITIONS, CaseState, DecisionRecord, IllegalTransition, Status, TaskRecord, moved,
+    OPEN,
+    TRANSITIONS,
+    CaseState,
+    DecisionRecord,
+    IllegalTransition,
+    Status,
+    TaskRecord,
+    moved,
 )
 from gdpr.commands import (  # noqa: F401 - re-exported
-    CasePolicy, Command, DestroySubjectKey, IssueTask, PurgeCaseRecord, RaiseAlert, SendEmail,
+    CasePolicy,
+    Command,
+    DestroySubjectKey,
+    IssueTask,
+    PurgeCaseRecord,
+    RaiseAlert,
+    SendEmail,
 )
 from gdpr.deadlines import compute_deadline
 from gdpr.identity import confirmed, needs_verification, start_work
 from gdpr.outcomes import closing_status, due_by_status
-from gdpr.reminders import alerts, after_closure
+from gdpr.reminders import after_closure, alerts
 from schemas.cases import (
-    CaseOpened, ClockTicked, DirectiveRevoked, DpoDecided, EmailParked, EmailSent, IdentityConfirmed, TaskAnswered,
+    CaseOpened,
+    ClockTicked,
+    DirectiveRevoked,
+    DpoDecided,
+    EmailParked,
+    EmailSent,
+    IdentityConfirmed,
+    TaskAnswered,
 )
 from schemas.tasks import TaskAction, TaskStatus
 
@@ -39,10 +60,19 @@ def task_id(state: CaseState, system: str, action: TaskAction, key: str = "") ->
 def open_case(event: CaseOpened) -> CaseState:
     deadline = compute_deadline(event.received_at)  # Art. 12(3), R8
     return CaseState(
-        request_id=event.request_id, subject_ref=event.subject_ref, right=event.right, language=event.language,
-        received_at=event.received_at, details=event.details, d1=deadline.d1, deadline=deadline.d1,
+        request_id=event.request_id,
+        subject_ref=event.subject_ref,
+        right=event.right,
+        language=event.language,
+        received_at=event.received_at,
+        details=event.details,
+        d1=deadline.d1,
+        deadline=deadline.d1,
         systems=tuple(event.systems),
-        marketing_systems=tuple(event.marketing_systems), subject=event.subject, payload=event.payload, reply_to=event.reply_to,
+        marketing_systems=tuple(event.marketing_systems),
+        subject=event.subject,
+        payload=event.payload,
+        reply_to=event.reply_to,
     )
 
 
@@ -64,14 +94,21 @@ def _record_result(state: CaseState, event: TaskAnswered) -> CaseState:
     record = state.tasks.get(result.task_id)
     if record is None or record.status == TaskStatus.DONE:  # set semantics: first success wins
         return state
-    updated = record.model_copy(update={
-        "status": result.status,
-        "holds_data": result.holds_data if result.status == TaskStatus.DONE else None,
-        "erased_items": result.erased_items, "exported_items": result.exported_items,
-        "portable_items": event.portable_items, "restricted_items": result.restricted_items,
-        "fields_changed": tuple(result.fields_changed), "changes": result.changes,
-        "suppressed_channels": tuple(result.suppressed_channels), "kept": tuple(result.kept), "error": result.error,
-    })
+    updated = record.model_copy(
+        update={
+            "status": result.status,
+            "holds_data": result.holds_data if result.status == TaskStatus.DONE else None,
+            "erased_items": result.erased_items,
+            "exported_items": result.exported_items,
+            "portable_items": event.portable_items,
+            "restricted_items": result.restricted_items,
+            "fields_changed": tuple(result.fields_changed),
+            "changes": result.changes,
+            "suppressed_channels": tuple(result.suppressed_channels),
+            "kept": tuple(result.kept),
+            "error": result.error,
+        }
+    )
     return state.model_copy(update={"tasks": {**state.tasks, result.task_id: updated}})
 
 
@@ -130,8 +167,13 @@ def _revoked(state: CaseState, event: DirectiveRevoked) -> CaseState:
 
 
 HANDLERS = {
-    TaskAnswered: _answered, IdentityConfirmed: _confirm, DpoDecided: _decided, EmailSent: _email_sent,
-    EmailParked: _parked, DirectiveRevoked: _revoked, ClockTicked: lambda state, event: state,
+    TaskAnswered: _answered,
+    IdentityConfirmed: _confirm,
+    DpoDecided: _decided,
+    EmailSent: _email_sent,
+    EmailParked: _parked,
+    DirectiveRevoked: _revoked,
+    ClockTicked: lambda state, event: state,
 }
 
 
@@ -143,8 +185,12 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
         record = TaskRecord(task_id=tid, system=command.system, action=command.action, key=command.key, issued_at=at)
         return state.model_copy(update={"tasks": {**state.tasks, tid: record}})
     if isinstance(command, SendEmail) and command.message_type in VERIFICATION_MESSAGES:
-        return state.model_copy(update={"verification_token_id": command.params["token_id"],
-                                        "challenge_sent_at": state.challenge_sent_at or at})
+        return state.model_copy(
+            update={
+                "verification_token_id": command.params["token_id"],
+                "challenge_sent_at": state.challenge_sent_at or at,
+            }
+        )
     if isinstance(command, DestroySubjectKey):
         return state.model_copy(update={"key_destroyed": True, "subject": None, "payload": None, "reply_to": None})
     return state
@@ -152,8 +198,10 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
 
 # --- decide: what is due now -----------------------------------------------------------------
 
+DEFAULT_POLICY = CasePolicy()
 
-def decide(state: CaseState | None, now: datetime, policy: CasePolicy = CasePolicy()) -> list[Command]:
+
+def decide(state: CaseState | None, now: datetime, policy: CasePolicy = DEFAULT_POLICY) -> list[Command]:
     """Every command due in this state at `now` and not yet carried out."""
     if state is None:
         return []

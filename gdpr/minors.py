@@ -1,4 +1,5 @@
 """Minors (LIL 45, 51-II; GDPR 8(1)): consent under 15 needs a parent's too (R41); never refused for age (R43)."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """What each status asks for, which e-mail answers the case, and where that e-mail leaves it (LEGAL §4.7)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,8 +8,8 @@ from datetime import datetime
 from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
-from gdpr.identity import verification_expiry, verification_message
 from gdpr.deadlines import receipt_day
+from gdpr.identity import verification_expiry, verification_message
 from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
@@ -70,8 +71,9 @@ def _stays_restricted(state: CaseState) -> bool:
     if state.refusal is not None:
         return False
     restricted = any(t.restricted_items for t in state.tasks_for(TaskAction.RESTRICT))
-    return state.right == Right.RESTRICTION or (state.is_general_objection() and restricted
-                                                  and not state.objection_upheld)
+    return state.right == Right.RESTRICTION or (
+        state.is_general_objection() and restricted and not state.objection_upheld
+    )
 
 
 # --- what each status asks for -----------------------------------------------------------------

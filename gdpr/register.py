@@ -1,4 +1,5 @@
 """The record of processing (RoPA) as data: purposes, categories, retention, recipients (R44, R48)."""
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,47 @@ RECIPIENT_ID = r"^[a-z0-9][a-z0-9-]*$"  # also the suffix of the recipient's Art
 FieldRef = Annotated[str, Field(pattern=r"^([a-z0-9_]+\.)?[a-z0-9_]+$")]  # `field` of the category, or `category.field`
 Scalar = bool | int | str
 
-EEA = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK IS LI NO".split())
+EEA = frozenset(
+    {
+        # the 27 member states
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        # the EEA states outside the EU
+        "IS",
+        "LI",
+        "NO",
+    }
+)
 # Art. 45 adequacy decisions. Check this list against the Commission's page "Adequacy decisions"
 # (commission.europa.eu) at every register review: decisions are added and reviewed. Canada covers
 # PIPEDA organisations only. The US is absent on purpose: only DPF-certified recipients are
 # covered, and they are recorded as `dpf` (Decision 2023/1795, R48).
-ADEQUACY = frozenset("AD AR CA CH FO GG IL IM JP JE NZ KR UY GB".split())
+ADEQUACY = frozenset(["AD", "AR", "CA", "CH", "FO", "GG", "IL", "IM", "JP", "JE", "NZ", "KR", "UY", "GB"])
 # R47: the framework invalidated by C-311/18 on 16 Jul 2020 must never be cited (any case, any spacing).
 _INVALIDATED = re.compile(r"privacy[\s_-]*shield", re.IGNORECASE)
 
@@ -143,11 +179,18 @@ class Category(_Model):
     label: Text
     purposes: list[str] = Field(min_length=1)
     legal_basis: LegalBasis
-    purpose_bases: dict[str, LegalBasis] = Field(default_factory=dict, examples=[{"talent_pool": "consent"}],
-                                                 description="Purposes served on another basis than legal_basis.")
-    follows: list[str] = Field(default_factory=list, description=(
-        "Sibling categories whose purposes and bases this one takes when the person has them (the CRM "
-        "person record serves the quote or message that created it); its own apply when none is held."))
+    purpose_bases: dict[str, LegalBasis] = Field(
+        default_factory=dict,
+        examples=[{"talent_pool": "consent"}],
+        description="Purposes served on another basis than legal_basis.",
+    )
+    follows: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Sibling categories whose purposes and bases this one takes when the person has them (the CRM "
+            "person record serves the quote or message that created it); its own apply when none is held."
+        ),
+    )
     origin: Origin
     inferred_fields: list[str] = Field(default_factory=list, examples=[["lead_score"]])
     source: Text | None = Field(default=None, description="Art. 15(1)(g): where the data came from, if not the person.")
@@ -204,28 +247,44 @@ class Recipient(_Model):
 
 T = TransferTool
 _TRANSFER_CHECKS: list[tuple[Callable[[Recipient], bool], str]] = [
-    (lambda r: r.transfer_tool is T.NONE_EEA and r.third_country,
-     "country {c} is outside the EEA: set transfer_tool to adequacy, dpf, scc or bcr (R48)"),
-    (lambda r: r.transfer_tool is not T.NONE_EEA and not r.third_country,
-     "country {c} is in the EEA: set transfer_tool to none_eea (record its sub-processors as recipients)"),
-    (lambda r: r.transfer_tool is T.ADEQUACY and r.country == "US",
-     "the US has no general adequacy decision: use dpf for a DPF-certified recipient, else scc (R48)"),
-    (lambda r: r.transfer_tool is T.ADEQUACY and r.country not in ADEQUACY,
-     "no adequacy decision covers {c}: use scc (with tia_done_on) or bcr (R48)"),
-    (lambda r: r.transfer_tool is T.DPF and r.country != "US",
-     "dpf covers certified US recipients only, not {c}: use adequacy, scc or bcr (R48)"),
-    (lambda r: r.transfer_tool is T.DPF and not r.scc_fallback,
-     "a US recipient relying on the DPF needs SCC 2021/914 as a fallback: sign them, set scc_fallback: true (R49)"),
-    (lambda r: (r.transfer_tool is T.SCC or r.scc_fallback) and r.tia_done_on is None,
-     "SCC 2021/914 need a transfer impact assessment: set tia_done_on to its date (R48)"),
-    (lambda r: r.transfer_tool is T.BCR and not r.bcr_group,
-     "bcr needs bcr_group, the group whose approved BCRs cover this recipient (Art. 47, R48)"),
+    (
+        lambda r: r.transfer_tool is T.NONE_EEA and r.third_country,
+        "country {c} is outside the EEA: set transfer_tool to adequacy, dpf, scc or bcr (R48)",
+    ),
+    (
+        lambda r: r.transfer_tool is not T.NONE_EEA and not r.third_country,
+        "country {c} is in the EEA: set transfer_tool to none_eea (record its sub-processors as recipients)",
+    ),
+    (
+        lambda r: r.transfer_tool is T.ADEQUACY and r.country == "US",
+        "the US has no general adequacy decision: use dpf for a DPF-certified recipient, else scc (R48)",
+    ),
+    (
+        lambda r: r.transfer_tool is T.ADEQUACY and r.country not in ADEQUACY,
+        "no adequacy decision covers {c}: use scc (with tia_done_on) or bcr (R48)",
+    ),
+    (
+        lambda r: r.transfer_tool is T.DPF and r.country != "US",
+        "dpf covers certified US recipients only, not {c}: use adequacy, scc or bcr (R48)",
+    ),
+    (
+        lambda r: r.transfer_tool is T.DPF and not r.scc_fallback,
+        "a US recipient relying on the DPF needs SCC 2021/914 as a fallback: sign them, set scc_fallback: true (R49)",
+    ),
+    (
+        lambda r: (r.transfer_tool is T.SCC or r.scc_fallback) and r.tia_done_on is None,
+        "SCC 2021/914 need a transfer impact assessment: set tia_done_on to its date (R48)",
+    ),
+    (
+        lambda r: r.transfer_tool is T.BCR and not r.bcr_group,
+        "bcr needs bcr_group, the group whose approved BCRs cover this recipient (Art. 47, R48)",
+    ),
 ]
 
 NO_AUTOMATED_DECISIONS = Text(
-    fr="Aucune décision fondée exclusivement sur un traitement automatisé (art. 22 RGPD) n'est prise "
-       "à votre sujet.",
-    en="No decision based solely on automated processing (GDPR Art. 22) is made about you.")
+    fr="Aucune décision fondée exclusivement sur un traitement automatisé (art. 22 RGPD) n'est prise à votre sujet.",
+    en="No decision based solely on automated processing (GDPR Art. 22) is made about you.",
+)
 
 
 class AutomatedDecisions(_Model):
@@ -275,8 +334,10 @@ class Register(_Model):
         try:
             return self.systems[system_id]
         except KeyError:
-            raise RegisterError(f"system '{system_id}' holds data but is not in the register: "
-                                f"add it under systems (declared: {', '.join(self.systems)})") from None
+            raise RegisterError(
+                f"system '{system_id}' holds data but is not in the register: "
+                f"add it under systems (declared: {', '.join(self.systems)})"
+            ) from None
 
 
 def _readable(exc: ValidationError) -> str:
@@ -289,26 +350,38 @@ def _readable(exc: ValidationError) -> str:
 
 
 def _id_problems(reg: Register) -> list[str]:
-    tables: dict[str, Mapping[str, Any]] = {"purposes": reg.purposes, "retention_rules": reg.retention_rules,
-                                             "recipients": reg.recipients, "systems": reg.systems}
+    tables: dict[str, Mapping[str, Any]] = {
+        "purposes": reg.purposes,
+        "retention_rules": reg.retention_rules,
+        "recipients": reg.recipients,
+        "systems": reg.systems,
+    }
     tables |= {f"systems.{key}.categories": system.categories for key, system in reg.systems.items()}
-    return [f"{name}.{key}: id '{item.id}' differs from its key" for name, table in tables.items()
-            for key, item in table.items() if item.id != key]
+    return [
+        f"{name}.{key}: id '{item.id}' differs from its key"
+        for name, table in tables.items()
+        for key, item in table.items()
+        if item.id != key
+    ]
 
 
 def _reference_problems(reg: Register) -> Iterator[str]:
     """R24, R44: every purpose, rule, recipient and category named must be declared."""
     for sid, system in reg.systems.items():
-        yield from (f"systems.{sid}.recipients: unknown recipient '{r}'" for r in system.recipients
-                    if r not in reg.recipients)
+        yield from (
+            f"systems.{sid}.recipients: unknown recipient '{r}'" for r in system.recipients if r not in reg.recipients
+        )
         for cid, category in system.categories.items():
             yield from _category_problems(reg, system, category, f"systems.{sid}.categories.{cid}")
 
 
 def _category_problems(reg: Register, system: SystemEntry, category: Category, where: str) -> Iterator[str]:
     yield from (f"{where}.purposes: unknown purpose '{p}'" for p in category.purposes if p not in reg.purposes)
-    yield from (f"{where}.purpose_bases: '{p}' is not among its purposes" for p in category.purpose_bases
-                if p not in category.purposes)
+    yield from (
+        f"{where}.purpose_bases: '{p}' is not among its purposes"
+        for p in category.purpose_bases
+        if p not in category.purposes
+    )
     for followed in category.follows:
         if followed not in system.categories or system.categories[followed].follows:
             yield f"{where}.follows: '{followed}' must be a category of '{system.id}' that follows no other"
@@ -326,7 +399,13 @@ def _invalidated(value: Any, path: str = "") -> list[str]:
     """R47: the invalidated EU-US framework may appear nowhere in the register."""
     if isinstance(value, str):
         found = _INVALIDATED.search(value)
-        return [f"{path or 'register'}: mentions '{found.group()}', invalidated by the CJEU on 16 Jul 2020 "
-                "(C-311/18, R47): cite the DPF (Decision 2023/1795) or SCC 2021/914 instead"] if found else []
+        return (
+            [
+                f"{path or 'register'}: mentions '{found.group()}', invalidated by the CJEU on 16 Jul 2020 "
+                "(C-311/18, R47): cite the DPF (Decision 2023/1795) or SCC 2021/914 instead"
+            ]
+            if found
+            else []
+        )
     items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
     return [p for key, item in items for p in _invalidated(item, f"{path}.{key}".lstrip("."))]

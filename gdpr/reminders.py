@@ -1,4 +1,5 @@
 """Alerts for the DPO while a case is open, and what is still due once it is closed (R9, R46, R51)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,8 +22,12 @@ def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[
     late = [t for t in state.tasks.values() if t.status is None and now - t.issued_at >= policy.task_timeout]
     commands: list[Command] = []
     for task in late:
-        detail = {"task_id": task.task_id, "system": task.system, "action": task.action.value,
-                  "issued_at": task.issued_at.isoformat()}
+        detail = {
+            "task_id": task.task_id,
+            "system": task.system,
+            "action": task.action.value,
+            "issued_at": task.issued_at.isoformat(),
+        }
         commands.append(RaiseAlert(f"alert:overdue:{task.task_id}", "task_overdue", detail))
         commands.append(SendEmail(f"email:dpo_task_overdue:{task.task_id}", "dpo_task_overdue", "dpo", detail))
     return commands
@@ -31,8 +36,12 @@ def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[
 def _failed_tasks(state: CaseState) -> list[Command]:
     commands: list[Command] = []
     for task in (t for t in state.tasks.values() if t.status == TaskStatus.FAILED):
-        detail = {"task_id": task.task_id, "system": task.system, "action": task.action.value,
-                  "error": task.error or ""}
+        detail = {
+            "task_id": task.task_id,
+            "system": task.system,
+            "action": task.action.value,
+            "error": task.error or "",
+        }
         commands.append(RaiseAlert(f"alert:failed:{task.task_id}", "task_failed", detail))
         commands.append(SendEmail(f"email:dpo_task_failed:{task.task_id}", "dpo_task_failed", "dpo", detail))
     return commands

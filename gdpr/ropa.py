@@ -1,4 +1,5 @@
 """What the record of processing answers: Art. 15 information, retention dates, portability, recipients."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -6,7 +7,16 @@ from datetime import date, datetime
 from typing import Any
 
 from gdpr.register import (
-    PORTABLE_BASES, Clock, LegalBasis, Origin, Recipient, Register, RetentionRule, Scalar, SystemEntry, Text,
+    PORTABLE_BASES,
+    Clock,
+    LegalBasis,
+    Origin,
+    Recipient,
+    Register,
+    RetentionRule,
+    Scalar,
+    SystemEntry,
+    Text,
 )
 from gdpr.register import TransferTool as T
 
@@ -17,26 +27,39 @@ BASIS_LABELS = {
     LegalBasis.CONSENT: Text(fr="Votre consentement (art. 6(1)(a) RGPD)", en="Your consent (GDPR Art. 6(1)(a))"),
     LegalBasis.CONTRACT: Text(
         fr="L'exécution d'un contrat ou de mesures précontractuelles prises à votre demande (art. 6(1)(b) RGPD)",
-        en="Performance of a contract, or steps taken at your request before one (GDPR Art. 6(1)(b))"),
-    LegalBasis.LEGAL_OBLIGATION: Text(fr="Une obligation légale (art. 6(1)(c) RGPD)",
-                                      en="A legal obligation (GDPR Art. 6(1)(c))"),
-    LegalBasis.LEGITIMATE_INTEREST: Text(fr="Notre intérêt légitime (art. 6(1)(f) RGPD)",
-                                         en="Our legitimate interest (GDPR Art. 6(1)(f))"),
+        en="Performance of a contract, or steps taken at your request before one (GDPR Art. 6(1)(b))",
+    ),
+    LegalBasis.LEGAL_OBLIGATION: Text(
+        fr="Une obligation légale (art. 6(1)(c) RGPD)", en="A legal obligation (GDPR Art. 6(1)(c))"
+    ),
+    LegalBasis.LEGITIMATE_INTEREST: Text(
+        fr="Notre intérêt légitime (art. 6(1)(f) RGPD)", en="Our legitimate interest (GDPR Art. 6(1)(f))"
+    ),
 }
 _SAFEGUARDS = {  # Art. 15(2); GS-25 wording for the DPF with its fallback
     T.NONE_EEA: Text(fr="Pas de transfert hors de l'EEE", en="No transfer outside the EEA"),
-    T.ADEQUACY: Text(fr="Décision d'adéquation de la Commission européenne pour {c} (art. 45 RGPD)",
-                     en="European Commission adequacy decision for {c} (GDPR Art. 45)"),
-    T.DPF: Text(fr="Certifié DPF (cadre UE–États-Unis de protection des données, décision (UE) 2023/1795)",
-                en="DPF-certified (EU-U.S. Data Privacy Framework, Decision (EU) 2023/1795)"),
-    T.SCC: Text(fr="Clauses contractuelles types (CCT 2021/914), avec une analyse d'impact du transfert",
-                en="Standard contractual clauses (SCC 2021/914), with a transfer impact assessment"),
-    T.BCR: Text(fr="Règles d'entreprise contraignantes du groupe {g} (art. 47 RGPD)",
-                en="Binding corporate rules of the {g} group (GDPR Art. 47)"),
+    T.ADEQUACY: Text(
+        fr="Décision d'adéquation de la Commission européenne pour {c} (art. 45 RGPD)",
+        en="European Commission adequacy decision for {c} (GDPR Art. 45)",
+    ),
+    T.DPF: Text(
+        fr="Certifié DPF (cadre UE–États-Unis de protection des données, décision (UE) 2023/1795)",
+        en="DPF-certified (EU-U.S. Data Privacy Framework, Decision (EU) 2023/1795)",
+    ),
+    T.SCC: Text(
+        fr="Clauses contractuelles types (CCT 2021/914), avec une analyse d'impact du transfert",
+        en="Standard contractual clauses (SCC 2021/914), with a transfer impact assessment",
+    ),
+    T.BCR: Text(
+        fr="Règles d'entreprise contraignantes du groupe {g} (art. 47 RGPD)",
+        en="Binding corporate rules of the {g} group (GDPR Art. 47)",
+    ),
 }
 _FALLBACK = Text(fr=" ; CCT 2021/914 également en place", en="; SCC 2021/914 also in place")  # R49
-_MISSING_RULE = Text(fr="Catégorie absente du registre des traitements : le DPO doit la compléter.",
-                     en="Category missing from the record of processing: the DPO must complete it.")
+_MISSING_RULE = Text(
+    fr="Catégorie absente du registre des traitements : le DPO doit la compléter.",
+    en="Category missing from the record of processing: the DPO must complete it.",
+)
 RIGHTS_15_1_E = ("rectification", "erasure", "restriction", "objection")  # Art. 15(1)(e)
 
 
@@ -44,8 +67,11 @@ def safeguard_label(recipient: Recipient) -> dict[str, str]:
     """Art. 15(2): the transfer safeguard in words, e.g. "DPF-certified; SCC 2021/914 also in place"."""
     base = _SAFEGUARDS[recipient.transfer_tool]
     fallback = recipient.scc_fallback and recipient.transfer_tool is T.DPF
-    return {lang: getattr(base, lang).format(c=recipient.country, g=recipient.bcr_group)
-            + (getattr(_FALLBACK, lang) if fallback else "") for lang in ("fr", "en")}
+    return {
+        lang: getattr(base, lang).format(c=recipient.country, g=recipient.bcr_group)
+        + (getattr(_FALLBACK, lang) if fallback else "")
+        for lang in ("fr", "en")
+    }
 
 
 def recipients_of(register: Register, systems: Iterable[str]) -> list[Recipient]:
@@ -71,8 +97,12 @@ def portable_categories(register: Register, system: str, held: Iterable[str] | N
     """R28: consent or contract, provided or observed. `held`: the person's categories (default: all)."""
     entry = register.system(system)
     categories = _held(entry, held)
-    return frozenset(c for c in categories if entry.categories[c].origin is not Origin.INFERRED
-                     and {basis for _, basis in _uses(entry, c, categories)} & PORTABLE_BASES)
+    return frozenset(
+        c
+        for c in categories
+        if entry.categories[c].origin is not Origin.INFERRED
+        and {basis for _, basis in _uses(entry, c, categories)} & PORTABLE_BASES
+    )
 
 
 def portability_bases(register: Register, holdings: Mapping[str, Iterable[str] | None]) -> dict[str, set[LegalBasis]]:
@@ -108,13 +138,24 @@ def retention_dates(register: Register, system: str, records: Records) -> list[d
 def _retention(register: Register, system: SystemEntry, category_id: str, records: Records) -> dict:
     category = system.categories.get(category_id)
     if category is None:  # R44: a category the register lacks is shown, not hidden
-        return {"category": category_id, "label": None, "rule": None, "description": _MISSING_RULE.model_dump(),
-                "action": None, "until": None}
+        return {
+            "category": category_id,
+            "label": None,
+            "rule": None,
+            "description": _MISSING_RULE.model_dump(),
+            "action": None,
+            "until": None,
+        }
     rule = register.retention_rules[category.retention]
     until = _end(rule, records, category_id)
-    return {"category": category_id, "label": category.label.model_dump(), "rule": rule.id,
-            "description": rule.description.model_dump(), "action": rule.action.value,
-            "until": until.isoformat() if until else None}
+    return {
+        "category": category_id,
+        "label": category.label.model_dump(),
+        "rule": rule.id,
+        "description": rule.description.model_dump(),
+        "action": rule.action.value,
+        "until": until.isoformat() if until else None,
+    }
 
 
 def _end(rule: RetentionRule, records: Records, own: str) -> date | None:
@@ -134,8 +175,12 @@ def _clock_end(clock: Clock, records: Records, own: str) -> Any:
     applies = _condition(clock.when, records, own)
     if applies is not True:
         return None if applies is False else _UNKNOWN
-    rows = [(ref, row) for ref in clock.start for row in _rows(records, own, ref.field)
-            if all(row.get(k) == v for k, v in ref.where.items())]
+    rows = [
+        (ref, row)
+        for ref in clock.start
+        for row in _rows(records, own, ref.field)
+        if all(row.get(k) == v for k, v in ref.where.items())
+    ]
     days = [day for ref, row in rows if (day := _day(row.get(ref.field.rpartition(".")[2])))]
     if days:
         return clock.duration.after(max(days))
@@ -168,8 +213,9 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def access_information(register: Register, systems: Iterable[str],
-                       records: Mapping[str, Records] | None = None) -> dict:
+def access_information(
+    register: Register, systems: Iterable[str], records: Mapping[str, Records] | None = None
+) -> dict:
     """Art. 15(1)(a)-(h) and 15(2) for the systems holding the person's data (R22, R24, R33).
     With `records` ({system: export records}) the categories are the person's and `until` is dated."""
     held = {sid: _held(register.system(sid), _categories_in((records or {}).get(sid))) for sid in systems}
@@ -179,10 +225,16 @@ def access_information(register: Register, systems: Iterable[str],
         "categories": [_category_info(register.systems[sid], c) for sid, cats in held.items() for c in cats],
         "recipients": [_recipient_info(r) for r in recipients_of(register, held)],
         "retention": [entry for entries in retention for entry in entries],
-        "sources": [_source_info(register.systems[sid], c) for sid, cats in held.items() for c in cats
-                    if register.systems[sid].categories[c].source],
-        "automated_decisions": {"exists": register.automated_decisions.exists,
-                                "label": register.automated_decisions.label.model_dump()},
+        "sources": [
+            _source_info(register.systems[sid], c)
+            for sid, cats in held.items()
+            for c in cats
+            if register.systems[sid].categories[c].source
+        ],
+        "automated_decisions": {
+            "exists": register.automated_decisions.exists,
+            "label": register.automated_decisions.label.model_dump(),
+        },
         "rights": _rights(register, held),
     }
 
@@ -193,40 +245,76 @@ def _categories_in(records: Records | None) -> list[str] | None:
 
 def _purposes(register: Register, held: Mapping[str, list[str]]) -> list[dict]:
     uses = {use for sid, cats in held.items() for c in cats for use in _uses(register.systems[sid], c, cats)}
-    return [{"id": p.id, "label": p.label.model_dump(), "legal_basis": basis.value,
-             "legal_basis_label": BASIS_LABELS[basis].model_dump()}
-            for p in register.purposes.values() for basis in LegalBasis if (p.id, basis) in uses]
+    return [
+        {
+            "id": p.id,
+            "label": p.label.model_dump(),
+            "legal_basis": basis.value,
+            "legal_basis_label": BASIS_LABELS[basis].model_dump(),
+        }
+        for p in register.purposes.values()
+        for basis in LegalBasis
+        if (p.id, basis) in uses
+    ]
 
 
 def _category_info(system: SystemEntry, category_id: str) -> dict:
     category = system.categories[category_id]
-    return {"id": category.id, "label": category.label.model_dump(), "system": system.label.model_dump(),
-            "origin": category.origin.value, "inferred_fields": list(category.inferred_fields)}
+    return {
+        "id": category.id,
+        "label": category.label.model_dump(),
+        "system": system.label.model_dump(),
+        "origin": category.origin.value,
+        "inferred_fields": list(category.inferred_fields),
+    }
 
 
 def _source_info(system: SystemEntry, category_id: str) -> dict:
     category = system.categories[category_id]
-    return {"category": category.label.model_dump(), "system": system.label.model_dump(),
-            "source": category.source.model_dump()}
+    return {
+        "category": category.label.model_dump(),
+        "system": system.label.model_dump(),
+        "source": category.source.model_dump(),
+    }
 
 
 def _recipient_info(recipient: Recipient) -> dict:
-    return {"id": recipient.id, "name": recipient.name, "role": recipient.role.value, "country": recipient.country,
-            "third_country": recipient.third_country, "safeguard": recipient.transfer_tool.value,
-            "safeguard_label": safeguard_label(recipient), "purpose": recipient.purpose.model_dump()}
+    return {
+        "id": recipient.id,
+        "name": recipient.name,
+        "role": recipient.role.value,
+        "country": recipient.country,
+        "third_country": recipient.third_country,
+        "safeguard": recipient.transfer_tool.value,
+        "safeguard_label": safeguard_label(recipient),
+        "purpose": recipient.purpose.model_dump(),
+    }
 
 
 def _retention_info(register: Register, sid: str, held: list[str], records: Records | None) -> list[dict]:
     """Art. 15(1)(d): each rule in words; dated when the person's records are given."""
     system = register.systems[sid]
     entries = [_retention(register, system, c, records or {}) for c in held]
-    return [{"system": system.label.model_dump(), "category": e["label"], "rule": e["description"],
-             "action": e["action"], "until": e["until"]} for e in entries]
+    return [
+        {
+            "system": system.label.model_dump(),
+            "category": e["label"],
+            "rule": e["description"],
+            "action": e["action"],
+            "until": e["until"],
+        }
+        for e in entries
+    ]
 
 
 def _rights(register: Register, held: Mapping[str, list[str]]) -> list[str]:
     """15(1)(e), (f): the rights the answer must state, with portability only where it applies (R28)."""
     bases = set().union(*portability_bases(register, held).values())
     portable = any(portable_categories(register, sid, cats) for sid, cats in held.items())
-    return [*RIGHTS_15_1_E, *(["portability"] if portable else []),
-            *(["consent_withdrawal"] if LegalBasis.CONSENT in bases else []), "post_mortem", "complaint"]
+    return [
+        *RIGHTS_15_1_E,
+        *(["portability"] if portable else []),
+        *(["consent_withdrawal"] if LegalBasis.CONSENT in bases else []),
+        "post_mortem",
+        "complaint",
+    ]

@@ -1,4 +1,5 @@
 """Which systems receive what: forms to their owning system, rights to every system that holds data."""
+
 from __future__ import annotations
 
 from schemas.intake import EventType, MarketingConsent, Right

@@ -1,4 +1,5 @@
 """Per-subject encryption (AES-GCM) and the keyed subject hash: crypto-shredding by key destruction."""
+
 from __future__ import annotations
 
 import base64

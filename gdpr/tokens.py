@@ -1,11 +1,12 @@
 """Signed, expiring tokens for verification and download links (HMAC-SHA256); single use is enforced by the case."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from gdpr.sealing import b64url, unb64url
 
@@ -60,7 +61,7 @@ def verify_token(secret: bytes, text: str, purpose: str, now: datetime) -> Token
 def _decode(body: str) -> Token:
     try:
         claims = json.loads(unb64url(body))
-        expires = datetime.fromtimestamp(int(claims["e"]), tz=timezone.utc)
+        expires = datetime.fromtimestamp(int(claims["e"]), tz=UTC)
         return Token(str(claims["p"]), str(claims["r"]), str(claims["t"]), expires)
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("malformed") from exc

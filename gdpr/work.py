@@ -1,4 +1,5 @@
 """The tasks each right asks of the systems, and the Art. 19 notices that follow (LEGAL §4, R35)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +7,12 @@ from datetime import date
 from gdpr.case_state import CaseState, Status, TaskRecord, moved
 from gdpr.commands import CasePolicy, IssueTask
 from gdpr.routing import (
-    ALL_CHANNELS, DIRECTIVE_SUBMISSION, DIRECTIVES, ERASURE_PENDING, OBJECTION, RIGHT_ACTIONS, WITHDRAWAL,
+    ALL_CHANNELS,
+    DIRECTIVE_SUBMISSION,
+    DIRECTIVES,
+    OBJECTION,
+    RIGHT_ACTIONS,
+    WITHDRAWAL,
 )
 from schemas.intake import PostMortemAction, Right
 from schemas.tasks import ChangeKind, TaskAction, TaskStatus
@@ -68,8 +74,11 @@ def release_tasks(state: CaseState) -> list[IssueTask]:
     tasks: list[IssueTask] = []
     for hold_id in sorted(state.released_holds):
         hold = next(h for h in state.holds if h.hold_id == hold_id)
-        kept = [t.system for t in state.tasks_for(TaskAction.ERASE)
-                if any("*" in hold.categories or k.item in hold.categories for k in t.kept)]
+        kept = [
+            t.system
+            for t in state.tasks_for(TaskAction.ERASE)
+            if any("*" in hold.categories or k.item in hold.categories for k in t.kept)
+        ]
         tasks += erase(state, kept, key=f"release-{hold_id}")
     return tasks
 
@@ -97,8 +106,10 @@ def all_done(state: CaseState, tasks: list[IssueTask]) -> bool:
 
 
 def _record(state: CaseState, issued: IssueTask) -> TaskRecord | None:
-    return next((t for t in state.tasks.values()
-                 if (t.system, t.action, t.key) == (issued.system, issued.action, issued.key)), None)
+    return next(
+        (t for t in state.tasks.values() if (t.system, t.action, t.key) == (issued.system, issued.action, issued.key)),
+        None,
+    )
 
 
 def recipient_notices(state: CaseState, policy: CasePolicy) -> list[IssueTask]:
@@ -112,9 +123,14 @@ def recipient_notices(state: CaseState, policy: CasePolicy) -> list[IssueTask]:
         for recipient in _recipients(records, policy):
             systems = sorted({r.system for r in records if recipient in policy.recipients_by_system.get(r.system, ())})
             fields = sorted({f for r in records for f in r.fields_changed})
-            notices.append(task(recipient, TaskAction.NOTIFY_RECIPIENT, change.value,
-                                notice={"change": change.value, "recipient": recipient, "systems": systems,
-                                        "fields": fields}))
+            notices.append(
+                task(
+                    recipient,
+                    TaskAction.NOTIFY_RECIPIENT,
+                    change.value,
+                    notice={"change": change.value, "recipient": recipient, "systems": systems, "fields": fields},
+                )
+            )
     return notices
 
 

@@ -1,11 +1,12 @@
 """The record of answered tasks, by task id: what makes a redelivered task harmless (DESIGN principle 2)."""
+
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schemas.tasks import TaskResult
@@ -26,9 +27,11 @@ class AnswerRecord:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS answers "
-                       "(task_id TEXT PRIMARY KEY, result TEXT NOT NULL, answered_at TEXT NOT NULL)")
-            cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)  # redeliveries come within hours
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS answers "
+                "(task_id TEXT PRIMARY KEY, result TEXT NOT NULL, answered_at TEXT NOT NULL)"
+            )
+            cutoff = datetime.now(UTC) - timedelta(days=keep_days)  # redeliveries come within hours
             db.execute("DELETE FROM answers WHERE answered_at < ?", (cutoff.isoformat(),))
 
     def get(self, task_id: str) -> TaskResult | None:
@@ -38,9 +41,10 @@ class AnswerRecord:
 
     def put(self, result: TaskResult) -> None:
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO answers VALUES (?, ?, ?)",
-                       (result.task_id, result.model_dump_json(exclude_none=True),
-                        datetime.now(timezone.utc).isoformat()))
+            db.execute(
+                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?)",
+                (result.task_id, result.model_dump_json(exclude_none=True), datetime.now(UTC).isoformat()),
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
-"""The declarative SQL adapter: serves the rights over an existing SQLite or PostgreSQL database a YAML mapping describes.
+"""The declarative SQL adapter: serves the rights over an existing SQLite or PostgreSQL database a YAML
+mapping describes.
 
 It never creates the company's tables; it creates its two side tables (handlers/sql_side.py) next to them.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,8 +30,18 @@ from handlers.reference.db import Clock, Conn, Location, PostgresStore, add_year
 from handlers.sql_side import Side
 from handlers.sql_verbs import MarketingWriter
 from handlers.verbs import (
-    ALL_CATEGORIES, ART18, check_changes, check_channels, check_code, held_categories, hold_basis, hold_reason,
-    kept_by_hold, new_value, normal_address, tagged,
+    ALL_CATEGORIES,
+    ART18,
+    check_changes,
+    check_channels,
+    check_code,
+    held_categories,
+    hold_basis,
+    hold_reason,
+    kept_by_hold,
+    new_value,
+    normal_address,
+    tagged,
 )
 from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold, TaskAction
@@ -62,9 +74,11 @@ class DeclarativeSqlAdapter:
         return {t: {c for c, info in cols.items() if info.boolean} for t, cols in schema.items()}
 
     def _optional_actions(self) -> tuple[TaskAction, ...]:
-        wanted = {TaskAction.RECTIFY: any(t.rectify for t in self._m.tables.values()),
-                  TaskAction.SUPPRESS_MARKETING: self._m.marketing is not None,
-                  TaskAction.RECORD_SUBMISSION: bool(self._m.forms)}
+        wanted = {
+            TaskAction.RECTIFY: any(t.rectify for t in self._m.tables.values()),
+            TaskAction.SUPPRESS_MARKETING: self._m.marketing is not None,
+            TaskAction.RECORD_SUBMISSION: bool(self._m.forms),
+        }
         return tuple(action for action, declared in wanted.items() if declared)
 
     def close(self) -> None:
@@ -137,8 +151,9 @@ class DeclarativeSqlAdapter:
             lifted = self._side.unmark(conn, email, ART18)
             return RestrictionReport(items=self._count(conn, email) if lifted else 0)
 
-    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
-                           source: str = "objection") -> SuppressionReport:
+    def suppress_marketing(
+        self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
+    ) -> SuppressionReport:
         """R30, R31: the declared channels stop: a refusal row per channel, or the consent column set false."""
         self._require(TaskAction.SUPPRESS_MARKETING)
         marketed = self._m.marketing.channels  # type: ignore[union-attr]
@@ -177,8 +192,10 @@ class DeclarativeSqlAdapter:
         return conn.execute(f"SELECT * FROM {table} WHERE {self._match(table)} ORDER BY {key}", (email,)).fetchall()
 
     def _count(self, conn: Conn, email: str) -> int:
-        return sum(conn.execute(f"SELECT count(*) AS n FROM {t} WHERE {self._match(t)}", (email,)).fetchone()["n"]
-                   for t in self._m.tables)
+        return sum(
+            conn.execute(f"SELECT count(*) AS n FROM {t} WHERE {self._match(t)}", (email,)).fetchone()["n"]
+            for t in self._m.tables
+        )
 
     def _export_rows(self, conn: Conn, table: str, email: str) -> list[dict]:
         t = self._m.tables[table]
@@ -187,8 +204,11 @@ class DeclarativeSqlAdapter:
 
     def _exported(self, name: str, t: Table, row: dict) -> dict:
         hidden = {t.key} | {c for c, spec in t.columns.items() if not spec.export}
-        record = {c: bool(v) if c in self._booleans.get(name, ()) and v is not None else v
-                  for c, v in row.items() if c not in hidden}
+        record = {
+            c: bool(v) if c in self._booleans.get(name, ()) and v is not None else v
+            for c, v in row.items()
+            if c not in hidden
+        }
         record["_origin"] = t.origin
         for origin in ("provided", "observed", "inferred"):  # R23: fields of another origin are named
             if fields := [c for c, spec in t.columns.items() if spec.origin == origin != t.origin and spec.export]:
@@ -234,8 +254,11 @@ class DeclarativeSqlAdapter:
         fields = {f: cols for f, cols in t.rectify_columns().items() if f in changes}
         for row in self._rows(conn, name, email):
             for field, columns in fields.items():
-                old = normal_address(dict(zip(ADDRESS_FIELDS, (row[c] for c in columns)))) \
-                    if field == "postal_address" else row[columns[0]]
+                old = (
+                    normal_address(dict(zip(ADDRESS_FIELDS, (row[c] for c in columns), strict=False)))
+                    if field == "postal_address"
+                    else row[columns[0]]
+                )
                 new = new_value(field, old, changes[field])
                 if new != old:
                     values = [(new or {}).get(p) for p in ADDRESS_FIELDS] if field == "postal_address" else [new]
@@ -249,8 +272,9 @@ class DeclarativeSqlAdapter:
         sql = f"INSERT INTO {insert.table} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})"
         if insert.upsert_on:
             updates = ", ".join(f"{c} = coalesce(excluded.{c}, {insert.table}.{c})" for c in insert.update)
-            sql += f" ON CONFLICT ({', '.join(insert.upsert_on)}) " + (f"DO UPDATE SET {updates}" if updates
-                                                                         else "DO NOTHING")
+            sql += f" ON CONFLICT ({', '.join(insert.upsert_on)}) " + (
+                f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+            )
         conn.execute(sql, tuple(values.values()))
 
 
@@ -265,4 +289,3 @@ def _path(data: Any, path: str, default: Any) -> Any:
     for part in path.split("."):
         data = data.get(part) if isinstance(data, dict) else None
     return default if data is None else data
-

@@ -4,6 +4,7 @@ Loaded from YAML (docs/sql-adapter.md). Every mistake is reported at start with 
 path inside it ("mapping crm.yaml: tables.people.rectify.phone: ..."); the columns themselves are checked
 against the live database by handlers/mapping_check.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,14 +75,16 @@ class Table(_Model):
     erase: Literal["delete"] | Anonymise = "delete"
     rectify: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     channels: dict[Literal["phone", "sms", "post"], str] = Field(
-        default_factory=dict, description="Contact channels on file when the column is not NULL.")
+        default_factory=dict, description="Contact channels on file when the column is not NULL."
+    )
 
     @field_validator("erase", mode="before")
     @classmethod
     def _strategy(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "delete":
-            raise ValueError(f"unknown erase strategy '{value}': use delete, or {{anonymise: {{column: value}}, "
-                             "ground: ...}}")
+            raise ValueError(
+                f"unknown erase strategy '{value}': use delete, or {{anonymise: {{column: value}}, ground: ...}}}}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -93,24 +96,28 @@ class Table(_Model):
         if isinstance(self.erase, Anonymise):
             linking = set((self.identity or {}).values()) | ({self.via.column} if self.via else set())
             if missing := linking - set(self.erase.anonymise):
-                raise ValueError(f"erase.anonymise must overwrite {', '.join(sorted(missing))}: "
-                                 "otherwise the kept row still points at the person")
+                raise ValueError(
+                    f"erase.anonymise must overwrite {', '.join(sorted(missing))}: "
+                    "otherwise the kept row still points at the person"
+                )
         for field, target in self.rectify.items():
             _check_rectify(field, target)
         return self
 
     def rectify_columns(self) -> dict[str, tuple[str, ...]]:
         """Field -> its columns (postal_address: the four parts, in ADDRESS_FIELDS order)."""
-        return {f: tuple(t[p] for p in ADDRESS_FIELDS) if isinstance(t, dict) else (t,)
-                for f, t in self.rectify.items()}
+        return {
+            f: tuple(t[p] for p in ADDRESS_FIELDS) if isinstance(t, dict) else (t,) for f, t in self.rectify.items()
+        }
 
 
 def _check_rectify(field: str, target: str | dict[str, str]) -> None:
     if field not in ("first_name", "last_name", "phone", "postal_address"):
         raise ValueError(f"rectify.{field}: not a rectifiable field (first_name, last_name, phone, postal_address)")
     if (field == "postal_address") != isinstance(target, dict):
-        raise ValueError(f"rectify.{field}: postal_address maps its parts {list(ADDRESS_FIELDS)}, "
-                         "the other fields one column")
+        raise ValueError(
+            f"rectify.{field}: postal_address maps its parts {list(ADDRESS_FIELDS)}, the other fields one column"
+        )
     if isinstance(target, dict) and set(target) != set(ADDRESS_FIELDS):
         raise ValueError(f"rectify.postal_address: map exactly {', '.join(ADDRESS_FIELDS)}")
 
@@ -214,8 +221,10 @@ def load_mapping(path: str | Path, retention_rules: set[str] | None = None) -> M
     mapping = parse_mapping(data, source=path.name)
     for name, table in mapping.tables.items():
         if retention_rules is not None and table.retention and table.retention not in retention_rules:
-            raise MappingError(f"mapping {path.name}: tables.{name}.retention: unknown rule '{table.retention}' "
-                               f"(register: {', '.join(sorted(retention_rules))})")
+            raise MappingError(
+                f"mapping {path.name}: tables.{name}.retention: unknown rule '{table.retention}' "
+                f"(register: {', '.join(sorted(retention_rules))})"
+            )
     return mapping
 
 
@@ -225,8 +234,9 @@ def parse_mapping(data: Any, source: str = "mapping") -> Mapping:
     try:
         return Mapping.model_validate({**data, "source": source})
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in e['loc'] if not _is_union_branch(p))}: {_message(e)}"
-                 for e in exc.errors()]
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc'] if not _is_union_branch(p))}: {_message(e)}" for e in exc.errors()
+        ]
         raise MappingError(f"mapping {source}: " + "; ".join(dict.fromkeys(lines))) from None
 
 

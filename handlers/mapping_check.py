@@ -1,4 +1,5 @@
 """Checks a declarative mapping against the live database: every table and column it names must exist."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -48,17 +49,23 @@ def check_against(mapping: Mapping, schema: Schema, tables: list[str]) -> None:
     """Raise MappingError for the first table or column the mapping names and the database lacks."""
     for path, table, column in references(mapping):
         if table not in schema:
-            raise MappingError(f"mapping {mapping.source}: {path}: no such table {table} "
-                               f"(tables: {', '.join(t for t in tables if not t.startswith('sqlite_'))})")
+            raise MappingError(
+                f"mapping {mapping.source}: {path}: no such table {table} "
+                f"(tables: {', '.join(t for t in tables if not t.startswith('sqlite_'))})"
+            )
         if column is not None and column not in schema[table]:
-            raise MappingError(f"mapping {mapping.source}: {path}: no such column {column} in table {table} "
-                               f"(columns: {', '.join(schema[table])})")
+            raise MappingError(
+                f"mapping {mapping.source}: {path}: no such column {column} in table {table} "
+                f"(columns: {', '.join(schema[table])})"
+            )
     for name, table in mapping.tables.items():
         erase = table.erase
         for column, value in getattr(erase, "anonymise", {}).items():
             if value is None and schema[name][column].notnull:
-                raise MappingError(f"mapping {mapping.source}: tables.{name}.erase.anonymise.{column}: column "
-                                   f"{column} of table {name} is NOT NULL; give a fixed value instead of null")
+                raise MappingError(
+                    f"mapping {mapping.source}: tables.{name}.erase.anonymise.{column}: column "
+                    f"{column} of table {name} is NOT NULL; give a fixed value instead of null"
+                )
 
 
 def references(m: Mapping) -> Iterator[tuple[str, str, str | None]]:
@@ -107,5 +114,7 @@ def check_values(m: Mapping) -> None:
         for i, insert in enumerate(inserts):
             for column, value in insert.values.items():
                 if isinstance(value, str) and value.startswith("$") and value not in SPECIAL_VALUES:
-                    raise MappingError(f"mapping {m.source}: forms.{kind}[{i}].values.{column}: unknown '{value}' "
-                                       f"(known: {', '.join(SPECIAL_VALUES)})")
+                    raise MappingError(
+                        f"mapping {m.source}: forms.{kind}[{i}].values.{column}: unknown '{value}' "
+                        f"(known: {', '.join(SPECIAL_VALUES)})"
+                    )

@@ -1,4 +1,5 @@
 """In-memory twins of the systems holding personal data and of Art. 19 recipients, for unit and contract tests."""
+
 from __future__ import annotations
 
 import copy
@@ -56,9 +57,14 @@ class MemoryAdapter:
     and categories under a legal hold, which stay in place, marked restricted (R46).
     `marketing_channels` are the channels the system markets on (() for a system that does not)."""
 
-    def __init__(self, name: str, actions: Iterable[TaskAction] = DATA_ACTIONS,
-                 kept_categories: Iterable[str] = (), kept_ground: str = DEFAULT_KEPT_GROUND,
-                 marketing_channels: Iterable[str] = MARKETING_CHANNELS) -> None:
+    def __init__(
+        self,
+        name: str,
+        actions: Iterable[TaskAction] = DATA_ACTIONS,
+        kept_categories: Iterable[str] = (),
+        kept_ground: str = DEFAULT_KEPT_GROUND,
+        marketing_channels: Iterable[str] = MARKETING_CHANNELS,
+    ) -> None:
         self.name = name
         self.capabilities = capabilities_for(actions)
         self.kept_categories = frozenset(kept_categories)
@@ -96,8 +102,11 @@ class MemoryAdapter:
         key = normalize_email(subject.email)
         with self._lock:
             marks = self._marks.get(key, {})
-            records = {c: [tagged(copy.deepcopy(r), _reasons(marks, c)) for r in rows]
-                       for c, rows in self._active.get(key, {}).items() if rows}
+            records = {
+                c: [tagged(copy.deepcopy(r), _reasons(marks, c)) for r in rows]
+                for c, rows in self._active.get(key, {}).items()
+                if rows
+            }
             for category, rows in self._archive.get(key, {}).items():
                 records.setdefault(category, []).extend({**copy.deepcopy(r), "_restricted": True} for r in rows)
         return Export(records=records)
@@ -138,8 +147,9 @@ class MemoryAdapter:
             count = len(_flatten(self._active.get(key, {}))) if lifted else 0
         return RestrictionReport(items=count)
 
-    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
-                           source: str = "objection") -> SuppressionReport:
+    def suppress_marketing(
+        self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
+    ) -> SuppressionReport:
         """R30, R31: a refusal per channel, shaped like a CRM consent record; nothing created for a stranger."""
         stopped = tuple(c for c in check_channels(channels) if c in self.marketing_channels)
         source = check_code(source, "suppression source")
@@ -181,8 +191,7 @@ class MemoryAdapter:
 class MemoryInbox:
     """In-memory twin of RecipientInbox (handlers/reference/recipients.py): Art. 19 notices by task id (R35)."""
 
-    def __init__(self, name: str, secret: bytes = b"memory-inbox",
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, name: str, secret: bytes = b"memory-inbox", clock: Callable[[], datetime] = utcnow) -> None:
         self.name = name
         self.capabilities: Capabilities = capabilities_for({TaskAction.NOTIFY_RECIPIENT})
         self._secret = secret
@@ -192,8 +201,9 @@ class MemoryInbox:
 
     def receive(self, task_id: str, notice: RecipientNotice, subject: Subject) -> None:
         notice = check_notice(self.name, notice)
-        row = notice_row(self.name, task_id, notice, subject_hash(self._secret, self.name, subject.email),
-                         self._clock().isoformat())
+        row = notice_row(
+            self.name, task_id, notice, subject_hash(self._secret, self.name, subject.email), self._clock().isoformat()
+        )
         with self._lock:
             self._notices.setdefault(task_id, row)
 

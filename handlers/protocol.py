@@ -1,9 +1,10 @@
 """The adapter protocol: what a system holding personal data must be able to do, and say it can do."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from schemas.intake import Right
@@ -34,7 +35,7 @@ _RIGHTS_OF_ACTION: dict[TaskAction, tuple[Right, ...]] = {
 
 def utcnow() -> datetime:
     """The clock adapters stamp their records with, unless given another (tests)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TaskRefused(ValueError):
@@ -146,8 +147,9 @@ class Adapter(Protocol):
 
     def lift_restriction(self, subject: Subject) -> RestrictionReport: ...
 
-    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
-                           source: str = "objection") -> SuppressionReport: ...
+    def suppress_marketing(
+        self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
+    ) -> SuppressionReport: ...
 
 
 class Recipient(Protocol):

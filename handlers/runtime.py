@@ -1,11 +1,14 @@
 """The task runtime: one task in, one result out, whatever the adapter does."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
+from handlers.answers import AnswerRecord
 from handlers.protocol import (
     MARKETING_CHANNELS,
     Adapter,
@@ -15,7 +18,6 @@ from handlers.protocol import (
     TaskRefused,
     UnsupportedAction,
 )
-from handlers.answers import AnswerRecord
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
 
@@ -30,8 +32,15 @@ class TransientAdapterError(Exception):
     """The system may succeed later (database down, timeout)."""
 
 
-async def run_task(adapter: Adapter | Recipient, task: Task, open_sealed: Opener, seal: Sealer,
-                   attempts: int = 3, backoff: float = 0.5, timeout: float = 60.0) -> TaskResult:
+async def run_task(
+    adapter: Adapter | Recipient,
+    task: Task,
+    open_sealed: Opener,
+    seal: Sealer,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 60.0,
+) -> TaskResult:
     """Run with retries on transient errors and a timeout; always return a result, never raise."""
     error = "not attempted"
     for attempt in range(1, attempts + 1):
@@ -66,7 +75,8 @@ def _act(adapter: Adapter | Recipient, task: Task, open_sealed: Opener, seal: Se
         raise UnsupportedAction(
             f"system '{adapter.name}' does not support '{task.action.value}' (it declares: "
             f"{', '.join(sorted(a.value for a in declared)) or 'nothing'}); route the task to a system that "
-            f"declares it, or add the verb to the adapter")
+            f"declares it, or add the verb to the adapter"
+        )
     subject = Subject(**open_sealed(task.subject))
     return _VERBS[task.action](_Call(adapter, task, subject, open_sealed, seal))
 
@@ -78,8 +88,10 @@ def _lookup(call: _Call) -> dict:
 
 def _export(call: _Call) -> dict:
     export = call.adapter.export(call.subject)
-    return {"exported_items": export.item_count(),
-            "export": call.seal(call.task.subject_ref, {"system": call.adapter.name, "records": export.records})}
+    return {
+        "exported_items": export.item_count(),
+        "export": call.seal(call.task.subject_ref, {"system": call.adapter.name, "records": export.records}),
+    }
 
 
 def _erase(call: _Call) -> dict:
@@ -125,8 +137,7 @@ def _notify_recipient(call: _Call) -> dict:
 
 def _record_submission(call: _Call) -> dict:
     payload = call.open_sealed(call.task.payload) if call.task.payload else {}
-    call.adapter.record_submission(call.task.subject_request_id, call.task.submission_type or "", call.subject,
-                                   payload)
+    call.adapter.record_submission(call.task.subject_request_id, call.task.submission_type or "", call.subject, payload)
     return {}
 
 
@@ -144,14 +155,29 @@ _VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
 
 
 def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:
-    return TaskResult(task_id=task.task_id, subject_request_id=task.subject_request_id, system=task.system,
-                      action=task.action, status=status, completed_at=datetime.now(timezone.utc), **fields)
+    return TaskResult(
+        task_id=task.task_id,
+        subject_request_id=task.subject_request_id,
+        system=task.system,
+        action=task.action,
+        status=status,
+        completed_at=datetime.now(UTC),
+        **fields,
+    )
 
 
 # Actions whose second run would answer differently from the first (a second erase finds nothing):
 # their first answer is recorded. Lookups, exports and notices answer the same when run again.
-CHANGING = frozenset({TaskAction.ERASE, TaskAction.RECTIFY, TaskAction.RESTRICT, TaskAction.LIFT_RESTRICTION,
-                      TaskAction.SUPPRESS_MARKETING, TaskAction.RECORD_SUBMISSION})
+CHANGING = frozenset(
+    {
+        TaskAction.ERASE,
+        TaskAction.RECTIFY,
+        TaskAction.RESTRICT,
+        TaskAction.LIFT_RESTRICTION,
+        TaskAction.SUPPRESS_MARKETING,
+        TaskAction.RECORD_SUBMISSION,
+    }
+)
 
 
 def remembered(runner: Callable[[Task], Awaitable[TaskResult]], record: AnswerRecord):

@@ -15,14 +15,15 @@ delays the tasks behind it on its partition (never another system's). To work on
 more processes with the same system name: the consumer group `backoffice-<system>` spreads the
 partitions of `dsr.tasks.<system>` among them. A handler must return within `max_poll_interval_ms`.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
-from contextlib import suppress
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,22 @@ from schemas.intake import describe
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, KeptItem, LegalHold, RecipientNotice, Task, TaskAction, TaskResult, TaskStatus
 
-__all__ = ["BackOffice", "OpenedTask", "Lookup", "Exported", "Erased", "Rectified", "Restricted", "Suppressed",
-           "Acknowledged", "Retry", "Refuse", "KeptItem", "KeepGround", "TokenRejected"]
+__all__ = [
+    "BackOffice",
+    "OpenedTask",
+    "Lookup",
+    "Exported",
+    "Erased",
+    "Rectified",
+    "Restricted",
+    "Suppressed",
+    "Acknowledged",
+    "Retry",
+    "Refuse",
+    "KeptItem",
+    "KeepGround",
+    "TokenRejected",
+]
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +189,14 @@ class Acknowledged:
 
 
 EXPECTED: dict[TaskAction, type] = {
-    TaskAction.LOOKUP: Lookup, TaskAction.EXPORT: Exported, TaskAction.ERASE: Erased,
-    TaskAction.RECTIFY: Rectified, TaskAction.RESTRICT: Restricted, TaskAction.LIFT_RESTRICTION: Restricted,
-    TaskAction.SUPPRESS_MARKETING: Suppressed, TaskAction.NOTIFY_RECIPIENT: Acknowledged,
+    TaskAction.LOOKUP: Lookup,
+    TaskAction.EXPORT: Exported,
+    TaskAction.ERASE: Erased,
+    TaskAction.RECTIFY: Rectified,
+    TaskAction.RESTRICT: Restricted,
+    TaskAction.LIFT_RESTRICTION: Restricted,
+    TaskAction.SUPPRESS_MARKETING: Suppressed,
+    TaskAction.NOTIFY_RECIPIENT: Acknowledged,
     TaskAction.RECORD_SUBMISSION: Acknowledged,
 }
 
@@ -197,10 +217,21 @@ class Stopped(Exception):
 class BackOffice:
     """Serves `dsr.tasks.<system>` with the handlers registered through `handles`."""
 
-    def __init__(self, system: str, bootstrap: str = "127.0.0.1:9092", api_url: str = "http://127.0.0.1:8080",
-                 token: str = "", *, state_dir: Path | str = Path("var") / "backoffice",
-                 answers_db: Path | str | None = None, api: TaskApi | None = None, attempts: int = 3,
-                 backoff: float = 0.5, publish_timeout: float = 30.0, max_poll_interval_ms: int = 300_000) -> None:
+    def __init__(
+        self,
+        system: str,
+        bootstrap: str = "127.0.0.1:9092",
+        api_url: str = "http://127.0.0.1:8080",
+        token: str = "",
+        *,
+        state_dir: Path | str = Path("var") / "backoffice",
+        answers_db: Path | str | None = None,
+        api: TaskApi | None = None,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        publish_timeout: float = 30.0,
+        max_poll_interval_ms: int = 300_000,
+    ) -> None:
         self.system, self.bootstrap = system, bootstrap
         self.topic = f"dsr.tasks.{system}"
         self.api = api or HttpTaskApi(api_url, token)
@@ -222,6 +253,7 @@ class BackOffice:
         def register(handler: Callable[[OpenedTask], Any]) -> Callable[[OpenedTask], Any]:
             self._handlers[verb] = handler
             return handler
+
         return register
 
     # --- one message: no Kafka here, so tests call it with a fake API ----------------------------------
@@ -239,9 +271,16 @@ class BackOffice:
         handler = self._handlers.get(task.action)
         if handler is None:  # a clear answer, never silence: the DPO is told and the case waits
             handled = ", ".join(sorted(a.value for a in self._handlers)) or "nothing"
-            return Outcome(result=_result(task, TaskStatus.FAILED, error=(
-                f"unsupported action: system '{self.system}' has no handler for '{task.action.value}' "
-                f"(it handles: {handled})")))
+            return Outcome(
+                result=_result(
+                    task,
+                    TaskStatus.FAILED,
+                    error=(
+                        f"unsupported action: system '{self.system}' has no handler for '{task.action.value}' "
+                        f"(it handles: {handled})"
+                    ),
+                )
+            )
         return self._attempts(task, handler)
 
     def _attempts(self, task: Task, handler: Callable[[OpenedTask], Any]) -> Outcome:
@@ -268,8 +307,9 @@ class BackOffice:
         answer = handler(OpenedTask(task, subject.get("email", ""), subject.get("name", ""), opened.get("payload")))
         expected = EXPECTED[task.action]
         if not isinstance(answer, expected):
-            raise TypeError(f"the '{task.action.value}' handler returned {type(answer).__name__}, "
-                            f"not {expected.__name__}")
+            raise TypeError(
+                f"the '{task.action.value}' handler returned {type(answer).__name__}, not {expected.__name__}"
+            )
         return answer.fields(lambda value: self.api.seal(task, value))
 
     # --- Kafka ------------------------------------------------------------------------------------
@@ -282,21 +322,36 @@ class BackOffice:
             key = outcome.result.subject_request_id.encode()
             producer.send(TASK_RESULTS, key=key, value=outcome.result.to_bytes()).get(self.publish_timeout)
         if outcome.dead_letter is not None:
-            producer.send(f"{self.topic}.dlq", key=message.key, value=message.value,
-                          headers=_dlq_headers(message, outcome.dead_letter)).get(self.publish_timeout)
-            log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset,
-                        outcome.dead_letter)
+            producer.send(
+                f"{self.topic}.dlq",
+                key=message.key,
+                value=message.value,
+                headers=_dlq_headers(message, outcome.dead_letter),
+            ).get(self.publish_timeout)
+            log.warning(
+                "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, outcome.dead_letter
+            )
         consumer.commit({_partition(message): _offset_after(message)})
         if outcome.result is not None:
-            log.info("answered task %s (%s): %s", outcome.result.task_id, outcome.result.action.value,
-                     outcome.result.status.value)
+            log.info(
+                "answered task %s (%s): %s",
+                outcome.result.task_id,
+                outcome.result.action.value,
+                outcome.result.status.value,
+            )
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Consume until `stop` is set (or Ctrl-C). A message is committed only once answered."""
         self._stop = stop or threading.Event()
-        consumer = KafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=f"backoffice-{self.system}",
-                                 client_id=f"backoffice-{self.system}", enable_auto_commit=False,
-                                 auto_offset_reset="earliest", max_poll_interval_ms=self.max_poll_interval_ms)
+        consumer = KafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"backoffice-{self.system}",
+            client_id=f"backoffice-{self.system}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=self.max_poll_interval_ms,
+        )
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", client_id=f"backoffice-{self.system}")
         try:
             self._loop(consumer, producer)
@@ -312,21 +367,34 @@ class BackOffice:
                 try:
                     self.serve(message, consumer, producer)
                 except KafkaError as exc:  # not committed: read it again (a recorded answer is replayed)
-                    log.warning("could not publish the answer to %s@%s: %s", message.topic, message.offset,
-                                type(exc).__name__)
+                    log.warning(
+                        "could not publish the answer to %s@%s: %s", message.topic, message.offset, type(exc).__name__
+                    )
                     with suppress(KafkaError, AssertionError):  # revoked meanwhile: its new owner reads it
                         consumer.seek(_partition(message), message.offset)
                     self._stop.wait(self.backoff)
 
 
 def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:
-    return TaskResult(task_id=task.task_id, subject_request_id=task.subject_request_id, system=task.system,
-                      action=task.action, status=status, completed_at=datetime.now(timezone.utc), **fields)
+    return TaskResult(
+        task_id=task.task_id,
+        subject_request_id=task.subject_request_id,
+        system=task.system,
+        action=task.action,
+        status=status,
+        completed_at=datetime.now(UTC),
+        **fields,
+    )
 
 
 def _dlq_headers(message: Any, reason: str) -> list[tuple[str, bytes]]:
-    values = {DLQ_REASON: reason[:1000], DLQ_ORIGIN_TOPIC: message.topic, DLQ_ORIGIN_PARTITION: str(message.partition),
-              DLQ_ORIGIN_OFFSET: str(message.offset), DLQ_AT: datetime.now(timezone.utc).isoformat()}
+    values = {
+        DLQ_REASON: reason[:1000],
+        DLQ_ORIGIN_TOPIC: message.topic,
+        DLQ_ORIGIN_PARTITION: str(message.partition),
+        DLQ_ORIGIN_OFFSET: str(message.offset),
+        DLQ_AT: datetime.now(UTC).isoformat(),
+    }
     return [(name, value.encode()) for name, value in values.items()]
 
 

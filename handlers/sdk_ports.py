@@ -1,4 +1,5 @@
 """The back-office SDK's two ports: the pipeline's task API over HTTP, and the local record of answers."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import urllib.error
 import urllib.request
 from typing import Protocol
 
-from schemas.sealed import Sealed
 from handlers.answers import AnswerRecord  # noqa: F401 - the SDK's record of answers
-from schemas.tasks import Task, TaskResult
+from schemas.sealed import Sealed
+from schemas.tasks import Task
 
 
 class SubjectErased(Exception):
@@ -49,8 +50,12 @@ class HttpTaskApi:
         return Sealed.model_validate(self._post("/api/tasks/seal", json.dumps(body, default=str).encode()))
 
     def _post(self, path: str, body: bytes) -> dict:
-        request = urllib.request.Request(self.api_url + path, data=body, method="POST", headers={
-            "Authorization": f"Bearer {self._token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.api_url + path,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.load(response)
@@ -64,8 +69,10 @@ def _refusal(status: int, path: str) -> Exception:
     if status == 410:
         return SubjectErased("the subject's data were erased before this task was answered")
     if status in (401, 403):
-        return TokenRejected(f"{path} answered {status}: the token is not this system's; "
-                             "use the output of `dsr system-token <system>` for the system named in the tasks")
+        return TokenRejected(
+            f"{path} answered {status}: the token is not this system's; "
+            "use the output of `dsr system-token <system>` for the system named in the tasks"
+        )
     if status >= 500:
         return PipelineUnavailable(f"{path} answered {status}")
     return ValueError(f"{path} answered {status}")

@@ -1,4 +1,5 @@
 """The declarative adapter's own two tables in the company's database: a write-once ledger and restriction marks."""
+
 from __future__ import annotations
 
 from handlers.mapping import SideTables
@@ -27,15 +28,20 @@ class Side:
         return bool(conn.execute(insert, (key, now)).rowcount)
 
     def mark(self, conn: Conn, email: str, category: str, basis: str, reason: str, now: str) -> None:
-        conn.execute(f"INSERT INTO {self._marks} (email, category, basis, reason, since) VALUES (?, ?, ?, ?, ?)"
-                     " ON CONFLICT (email, category, basis) DO UPDATE SET reason = excluded.reason",
-                     (email, category, basis, reason, now))
+        conn.execute(
+            f"INSERT INTO {self._marks} (email, category, basis, reason, since) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (email, category, basis) DO UPDATE SET reason = excluded.reason",
+            (email, category, basis, reason, now),
+        )
 
     def unmark(self, conn: Conn, email: str, basis_pattern: str = "%") -> int:
-        return conn.execute(f"DELETE FROM {self._marks} WHERE email = ? AND basis LIKE ?",
-                            (email, basis_pattern)).rowcount
+        return conn.execute(
+            f"DELETE FROM {self._marks} WHERE email = ? AND basis LIKE ?", (email, basis_pattern)
+        ).rowcount
 
     def reasons(self, conn: Conn, email: str, category: str) -> list[str]:
-        rows = conn.execute(f"SELECT reason FROM {self._marks} WHERE email = ? AND category IN (?, ?)",
-                            (email, category, ALL_CATEGORIES))
+        rows = conn.execute(
+            f"SELECT reason FROM {self._marks} WHERE email = ? AND category IN (?, ?)",
+            (email, category, ALL_CATEGORIES),
+        )
         return [row["reason"] for row in rows]

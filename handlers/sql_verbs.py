@@ -1,4 +1,5 @@
 """How the declarative adapter records a marketing refusal: a row in a consent log, or a column set false."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,8 +17,10 @@ class MarketingWriter:
         self._match = match
         columns = self._spec.consent_columns if self._spec else None
         if columns and columns.table not in mapping.tables:
-            raise MappingError(f"mapping {mapping.source}: marketing.consent_columns.table: '{columns.table}' "
-                               "is not a mapped table (its rows must be found by identity)")
+            raise MappingError(
+                f"mapping {mapping.source}: marketing.consent_columns.table: '{columns.table}' "
+                "is not a mapped table (its rows must be found by identity)"
+            )
 
     def suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str, now: str) -> None:
         if self._spec.consent_columns:  # type: ignore[union-attr]
@@ -34,9 +37,11 @@ class MarketingWriter:
     def _refused(self, conn: Conn, email: str, channel: str, source: str) -> bool:
         log = self._spec.consent_log  # type: ignore[union-attr]
         source_column = f", {log.source} AS source" if log.source else ""
-        latest = conn.execute(f"SELECT {log.granted} AS granted{source_column} FROM {log.table} WHERE "
-                              f"{log.identity} = ? AND {log.channel} = ? ORDER BY {log.key} DESC LIMIT 1",
-                              (email, channel)).fetchone()
+        latest = conn.execute(
+            f"SELECT {log.granted} AS granted{source_column} FROM {log.table} WHERE "
+            f"{log.identity} = ? AND {log.channel} = ? ORDER BY {log.key} DESC LIMIT 1",
+            (email, channel),
+        ).fetchone()
         return latest is not None and not latest["granted"] and (not log.source or latest["source"] == source)
 
     def _log(self, conn: Conn, email: str, channel: str, source: str, now: str) -> None:
@@ -46,5 +51,6 @@ class MarketingWriter:
             row[log.source] = source
         specials = {"$now": now, "$source": source, "$email": email}
         row |= {column: specials.get(value, value) for column, value in log.values.items()}
-        conn.execute(f"INSERT INTO {log.table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                     tuple(row.values()))
+        conn.execute(
+            f"INSERT INTO {log.table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", tuple(row.values())
+        )

@@ -1,4 +1,5 @@
 """Pure helpers every adapter uses, so each system applies the rights verbs the same way."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,14 +28,16 @@ def safe_name(value: object) -> str:
 
 # --- Rectification (R25) ------------------------------------------------------------------------
 
+
 def check_changes(changes: object) -> dict[str, Any]:
     """A rectification payload: known fields, text or None values, known address parts."""
     if not isinstance(changes, dict) or not changes:
         raise InvalidTask("rectify needs at least one field in 'changes'")
     for name, value in changes.items():
         if name not in RECTIFIABLE_FIELDS:
-            raise InvalidTask(f"cannot rectify field {safe_name(name)}: rectifiable fields are "
-                              f"{', '.join(RECTIFIABLE_FIELDS)}")
+            raise InvalidTask(
+                f"cannot rectify field {safe_name(name)}: rectifiable fields are {', '.join(RECTIFIABLE_FIELDS)}"
+            )
         if name == "postal_address":
             _check_address(value)
         elif value is not None and not isinstance(value, str):
@@ -66,14 +69,17 @@ def new_value(name: str, old: Any, value: Any) -> Any:
 
 # --- Objection and withdrawal (R30-R32) ---------------------------------------------------------
 
+
 def check_channels(channels: Iterable[str]) -> tuple[str, ...]:
     """Known marketing channels, in canonical order. Never empty: 'all' is spelled out by the caller."""
     wanted = set(channels)
     if not wanted:
         raise InvalidTask("suppress_marketing needs at least one channel")
     if unknown := wanted - set(MARKETING_CHANNELS):
-        raise InvalidTask(f"unknown marketing channel(s) {', '.join(sorted(map(safe_name, unknown)))}; "
-                          f"channels are {', '.join(MARKETING_CHANNELS)}")
+        raise InvalidTask(
+            f"unknown marketing channel(s) {', '.join(sorted(map(safe_name, unknown)))}; "
+            f"channels are {', '.join(MARKETING_CHANNELS)}"
+        )
     return tuple(c for c in MARKETING_CHANNELS if c in wanted)
 
 
@@ -85,6 +91,7 @@ def check_code(value: object, what: str) -> str:
 
 
 # --- Restriction and legal holds (R27, R46) -----------------------------------------------------
+
 
 def held_categories(categories: Iterable[str], holds: Iterable[LegalHold]) -> dict[str, LegalHold]:
     """Which of a system's categories are under hold, and by which hold ('*' covers all; first hold wins)."""
@@ -117,6 +124,7 @@ def tagged(record: dict, reasons: Iterable[str]) -> dict:
 
 # --- Art. 19 notices (R35) ----------------------------------------------------------------------
 
+
 def check_notice(recipient: str, notice: RecipientNotice | None) -> RecipientNotice:
     """A notice must be there and be meant for this recipient: a misrouted one is refused, not filed."""
     if notice is None:
@@ -133,6 +141,12 @@ def subject_hash(secret: bytes, recipient: str, email: str) -> str:
 
 
 def notice_row(recipient: str, task_id: str, notice: RecipientNotice, digest: str, received_at: str) -> dict:
-    return {"recipient": recipient, "task_id": task_id, "change": notice.change.value,
-            "systems": list(notice.systems), "fields": list(notice.fields), "subject_hash": digest,
-            "received_at": received_at}
+    return {
+        "recipient": recipient,
+        "task_id": task_id,
+        "change": notice.change.value,
+        "systems": list(notice.systems),
+        "fields": list(notice.fields),
+        "subject_hash": digest,
+        "received_at": received_at,
+    }

@@ -1,4 +1,5 @@
 """The webhook adapter: each verb is one signed HTTP POST to a system that cannot read Kafka (docs/webhooks.md)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -89,8 +90,11 @@ def signature(secret: bytes, timestamp: str, delivery: str, body: bytes) -> str:
 
 def signed_headers(secret: bytes, body: bytes, now: datetime, delivery: str | None = None) -> dict[str, str]:
     timestamp, delivery = str(int(now.timestamp())), delivery or uuid.uuid4().hex
-    return {TIMESTAMP_HEADER: timestamp, DELIVERY_HEADER: delivery,
-            SIGNATURE_HEADER: signature(secret, timestamp, delivery, body)}
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        DELIVERY_HEADER: delivery,
+        SIGNATURE_HEADER: signature(secret, timestamp, delivery, body),
+    }
 
 
 class WebhookAdapter:
@@ -98,8 +102,15 @@ class WebhookAdapter:
     TransientAdapterError (the runtime retries); other 4xx: RemoteRefused, final. `actions`: the verbs the
     remote system supports, declared here so the runtime refuses the others without a call."""
 
-    def __init__(self, name: str, url: str, secret: bytes | str, timeout: float = DEFAULT_TIMEOUT,
-                 clock: Callable[[], datetime] = utcnow, actions: Iterable[TaskAction] = DATA_ACTIONS) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        secret: bytes | str,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: Callable[[], datetime] = utcnow,
+        actions: Iterable[TaskAction] = DATA_ACTIONS,
+    ) -> None:
         actions = frozenset(actions)
         if not actions <= DATA_ACTIONS:
             others = sorted(a.value for a in actions - DATA_ACTIONS)
@@ -116,8 +127,9 @@ class WebhookAdapter:
 
     def lookup(self, subject: Subject) -> LookupAnswer:
         with self._reading(TaskAction.LOOKUP, subject) as answer:
-            return LookupAnswer(holds_data=_field(answer, "holds_data", bool),
-                                channels=tuple(_texts(answer, "channels", default=[])))
+            return LookupAnswer(
+                holds_data=_field(answer, "holds_data", bool), channels=tuple(_texts(answer, "channels", default=[]))
+            )
 
     def export(self, subject: Subject) -> Export:
         with self._reading(TaskAction.EXPORT, subject) as answer:
@@ -140,8 +152,9 @@ class WebhookAdapter:
         with self._reading(TaskAction.LIFT_RESTRICTION, subject) as answer:
             return RestrictionReport(items=_count(answer, "items"))
 
-    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
-                           source: str = "objection") -> SuppressionReport:
+    def suppress_marketing(
+        self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
+    ) -> SuppressionReport:
         with self._reading(TaskAction.SUPPRESS_MARKETING, subject, channels=list(channels), source=source) as answer:
             stopped = _texts(answer, "channels")
             if not set(stopped) <= set(MARKETING_CHANNELS):
@@ -157,14 +170,19 @@ class WebhookAdapter:
         try:
             yield answer
         except _Malformed as exc:
-            raise MalformedAnswer(f"system '{self.name}' answered '{action.value}' off the documented schema: {exc} "
-                                  f"(docs/webhooks.md)") from None
+            raise MalformedAnswer(
+                f"system '{self.name}' answered '{action.value}' off the documented schema: {exc} (docs/webhooks.md)"
+            ) from None
 
     def _call(self, action: TaskAction, subject: Subject, **params: Any) -> dict:
         if action not in self.capabilities.actions:
             raise UnsupportedAction(f"webhook system '{self.name}' does not declare '{action.value}'")
-        payload = {"action": action.value, "system": self.name,
-                   "subject": {"email": subject.email, "name": subject.name}, **params}
+        payload = {
+            "action": action.value,
+            "system": self.name,
+            "subject": {"email": subject.email, "name": subject.name},
+            **params,
+        }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = signed_headers(self._secret, body, self._clock())
         status, answer = self._post(body, {"Content-Type": "application/json", **headers})
@@ -179,8 +197,9 @@ class WebhookAdapter:
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         scheme, host, port, path = self._target
         if scheme == "https":
-            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout,
-                                                     context=ssl.create_default_context())
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
         try:
@@ -204,8 +223,10 @@ class WebhookAdapter:
         except ValueError:
             decoded = None
         if not isinstance(decoded, dict):
-            raise MalformedAnswer(f"system '{self.name}' answered '{action.value}' with a body that is not a "
-                                  f"JSON object (docs/webhooks.md)")
+            raise MalformedAnswer(
+                f"system '{self.name}' answered '{action.value}' with a body that is not a "
+                f"JSON object (docs/webhooks.md)"
+            )
         return decoded
 
 
@@ -218,6 +239,7 @@ def _split_url(url: str) -> tuple[str, str, int | None, str]:
 
 
 # --- Refusals: status, the remote's code and its text, short and without what we sent ---------------
+
 
 def _refusal(system: str, action: TaskAction, status: int, answer: bytes, sent: dict) -> RemoteRefused:
     code, text = _error_of(answer)
@@ -270,6 +292,7 @@ def _strings(value: object) -> list[str]:
 
 # --- Answers: each verb's documented response, checked field by field --------------------------------
 
+
 class _Malformed(Exception):
     """Why an answer is off the schema; names fields, never echoes values."""
 
@@ -312,7 +335,7 @@ def _kept(answer: dict) -> tuple[KeptItem, ...]:
 
 
 def _records(records: dict) -> dict[str, list[dict]]:
-    for category, rows in records.items():
+    for rows in records.values():
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise _Malformed("'records' maps each category to a list of objects")
         if not all(r.get("_origin") in ORIGINS for r in rows):

@@ -3,6 +3,7 @@
 `WebhookReceiver.handle(headers, body) -> (status, answer)` holds all the logic and knows no web framework;
 `serve` and `running` put it behind the standard library's HTTP server (what the contract tests run against).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -46,8 +47,9 @@ class BadSignature(Exception):
     """Why a request is not accepted as ours: the reason is safe to send back."""
 
 
-def verify_signature(secret: bytes, timestamp: str, delivery: str, body: bytes, header: str, now: datetime,
-                     window: timedelta = WINDOW) -> None:
+def verify_signature(
+    secret: bytes, timestamp: str, delivery: str, body: bytes, header: str, now: datetime, window: timedelta = WINDOW
+) -> None:
     """Raise BadSignature unless `header` holds a v1 signature of this exact request made within the window.
 
     The header may list several signatures (`v1=...,v1=...`) while a secret is being rotated."""
@@ -83,8 +85,13 @@ class WebhookReceiver:
     """Answers webhook tasks for one Adapter: 401 bad signature or stale timestamp, 409 replayed delivery,
     400 malformed request, 422 refused task (with code), 500 unexpected failure (the sender retries)."""
 
-    def __init__(self, adapter: Adapter, secret: bytes | str, clock: Callable[[], datetime] = utcnow,
-                 ledger: DeliveryLedger | None = None) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        secret: bytes | str,
+        clock: Callable[[], datetime] = utcnow,
+        ledger: DeliveryLedger | None = None,
+    ) -> None:
         self.adapter = adapter
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._clock = clock
@@ -119,7 +126,7 @@ class WebhookReceiver:
             return _error(422, str(exc), INVALID_TASK)
         except TaskRefused as exc:
             return _error(422, str(exc), REFUSED)
-        except Exception:  # noqa: BLE001 - a 500 makes the sender retry later
+        except Exception:
             log.exception("webhook %s failed", action.value)
             return _error(500, "the system could not act")
 
@@ -130,8 +137,16 @@ def _error(status: int, text: str, code: str = "") -> Answer:
 
 # --- The request: documented fields only, each of its type ---------------------------------------------
 
-_TYPES: dict[str, type] = {"holds": list, "changes": dict, "reason": str, "channels": list, "source": str,
-                           "submission_id": str, "kind": str, "data": dict}
+_TYPES: dict[str, type] = {
+    "holds": list,
+    "changes": dict,
+    "reason": str,
+    "channels": list,
+    "source": str,
+    "submission_id": str,
+    "kind": str,
+    "data": dict,
+}
 
 
 def _parse(body: bytes, system: str) -> tuple[TaskAction, Subject, dict[str, Any]]:
@@ -153,8 +168,12 @@ def _parse(body: bytes, system: str) -> tuple[TaskAction, Subject, dict[str, Any
 
 
 def _subject(value: object) -> Subject:
-    if not isinstance(value, dict) or not set(value) <= {"email", "name"} or not isinstance(value.get("email"), str) \
-            or not isinstance(value.get("name", ""), str):
+    if (
+        not isinstance(value, dict)
+        or not set(value) <= {"email", "name"}
+        or not isinstance(value.get("email"), str)
+        or not isinstance(value.get("name", ""), str)
+    ):
         raise ValueError("'subject' must be {email, name} as text")
     return Subject(**value)
 
@@ -167,6 +186,7 @@ def _holds(raw: list) -> tuple[LegalHold, ...]:
 
 
 # --- Verbs: the adapter's report as the documented response -------------------------------------------
+
 
 def _kept(kept) -> list[dict]:
     return [k.model_dump(mode="json") for k in kept]
@@ -223,6 +243,7 @@ _VERBS: dict[TaskAction, Callable[[Adapter, Subject, dict], dict]] = {
 
 # --- HTTP: the standard library's server in a thread -------------------------------------------------
 
+
 class Handles(Protocol):
     def handle(self, headers: Mapping[str, str], body: bytes) -> Answer: ...
 
@@ -231,7 +252,7 @@ def serve(receiver: Handles, host: str = "127.0.0.1", port: int = 0) -> Threadin
     """Start answering POSTs in a daemon thread; `server.server_address` says the port; stop with shutdown()."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
                 status, answer = _error(413, f"bodies are limited to {MAX_BODY_BYTES} bytes")

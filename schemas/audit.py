@@ -1,4 +1,5 @@
 """The audit trail on `dsr.audit`: every change, decision and notification, without personal data."""
+
 from __future__ import annotations
 
 from pydantic import AwareDatetime, Field

@@ -1,4 +1,5 @@
 """Shared base for wire models: frozen, strict about unknown fields, JSON on the wire."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict

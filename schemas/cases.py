@@ -1,8 +1,9 @@
 """Case events on `dsr.cases`, keyed by request id: the inputs of the coordinator, in the order they happened."""
+
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -138,8 +139,14 @@ class DirectiveRevoked(WireModel):
 
 
 CaseEvent = Annotated[
-    Union[CaseOpened, TaskAnswered, IdentityConfirmed, EmailSent, EmailParked, ClockTicked, DpoDecided,
-          DirectiveRevoked],
+    CaseOpened
+    | TaskAnswered
+    | IdentityConfirmed
+    | EmailSent
+    | EmailParked
+    | ClockTicked
+    | DpoDecided
+    | DirectiveRevoked,
     Field(discriminator="kind"),
 ]
 CaseEventAdapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)

@@ -1,9 +1,10 @@
 """The DPO's decisions on a case: who decided what, when and why (R50). Each is one event on `dsr.cases`."""
+
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -135,7 +136,17 @@ class ApplyDirectives(_Decision):
 
 
 Decision = Annotated[
-    Union[Extend, Refuse, FlagExcessive, VerifyId, RequestId, Hold, Release, DecideObjection, LiftRestriction,
-          FeePaid, Withdraw, ApplyDirectives],
+    Extend
+    | Refuse
+    | FlagExcessive
+    | VerifyId
+    | RequestId
+    | Hold
+    | Release
+    | DecideObjection
+    | LiftRestriction
+    | FeePaid
+    | Withdraw
+    | ApplyDirectives,
     Field(discriminator="kind"),
 ]

@@ -1,4 +1,5 @@
 """Exports the JSON Schema of every public contract to schemas/json/ (committed; a test keeps it in sync)."""
+
 from __future__ import annotations
 
 import json

@@ -1,10 +1,9 @@
 """Who a request is about, in OpenDSR vocabulary."""
+
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
-
-from typing import Annotated
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field

@@ -1,4 +1,5 @@
 """The ingress contract: CloudEvents 1.0 (structured JSON) on `dsr.intake`, one data model per type."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,7 +45,9 @@ class MarketingConsent(WireModel):
 
     email: bool = Field(default=False, description="Consents to e-mail marketing.")
     sms: bool = Field(default=False, description="Consents to SMS marketing.")
-    phone: bool = Field(default=False, description="Consents to telephone prospecting (prior consent since 11 Aug 2026).")
+    phone: bool = Field(
+        default=False, description="Consents to telephone prospecting (prior consent since 11 Aug 2026)."
+    )
     post: bool = Field(default=False, description="Accepts postal marketing.")
     wording_version: str | None = Field(
         default=None, max_length=64, description="Version of the consent wording shown.", examples=["2026-09"]
@@ -151,7 +154,8 @@ class PostMortem(WireModel):
 
     action: PostMortemAction
     instructions: str | None = Field(
-        default=None, max_length=5000,
+        default=None,
+        max_length=5000,
         description="record_directive: what to do with the data (communicate, keep, erase).",
         examples=["Transmettre mon dossier à D. Martin, puis tout effacer."],
     )
@@ -175,7 +179,9 @@ class Representative(WireModel):
 
     role: Literal["lawyer", "parent", "association", "other"]
     name: str | None = Field(default=None, max_length=200)
-    mandate_provided: bool = Field(default=False, description="A signed mandate (or proof of parental authority) came with the request.")
+    mandate_provided: bool = Field(
+        default=False, description="A signed mandate (or proof of parental authority) came with the request."
+    )
     answer_to: Literal["representative", "subject"] = Field(
         default="representative", description="Who receives the answers, as the mandate says."
     )
@@ -196,7 +202,7 @@ class RightsRequested(WireModel):
     contact_email: EmailStr | None = Field(
         default=None,
         description="Address the request came from, when it is not the subject's address on file: the answer "
-                    "still only goes to the address on file, after a challenge there (L2, R18).",
+        "still only goes to the address on file, after a challenge there (L2, R18).",
     )
     identity_assurance: IdentityAssurance = Field(default=IdentityAssurance.NONE)
     rectification: Rectification | None = Field(default=None, description="rectification: the new values.")
@@ -215,10 +221,12 @@ class RightsRequested(WireModel):
     representative: Representative | None = None
 
     @model_validator(mode="after")
-    def _right_needs_its_fields(self) -> "RightsRequested":
+    def _right_needs_its_fields(self) -> RightsRequested:
         if self.representative is not None and self.contact_email is None:
             raise ValueError("a request through a representative needs contact_email: the representative's address")
-        if self.subject_request_type == Right.RECTIFICATION and not (self.rectification and self.rectification.changes()):
+        if self.subject_request_type == Right.RECTIFICATION and not (
+            self.rectification and self.rectification.changes()
+        ):
             raise ValueError("a rectification needs 'rectification' with at least one corrected field")
         if self.subject_request_type == Right.POST_MORTEM and self.post_mortem is None:
             raise ValueError("a post_mortem request needs 'post_mortem' with its action")
@@ -303,4 +311,3 @@ def describe(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "message"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
-

@@ -1,4 +1,5 @@
 """E-mail requests on `dsr.notifications`: what to send to whom, personal parts sealed."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """A value encrypted under a data subject's key: what personal data look like inside the pipeline."""
+
 from __future__ import annotations
 
 from pydantic import Field

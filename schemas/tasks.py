@@ -1,4 +1,5 @@
 """Tasks on `dsr.tasks.<system>` and their results on `dsr.task-results`: the back-office contract."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -52,8 +53,9 @@ class LegalHold(WireModel):
     """Data a DPO put under hold (R46): scoped, with a ground, an owner and a review date."""
 
     hold_id: str = Field(description="Stable id of the hold within its case.")
-    categories: list[str] = Field(min_length=1, description="Export categories held; ['*'] for all.",
-                                  examples=[["quote_requests", "call_notes"]])
+    categories: list[str] = Field(
+        min_length=1, description="Export categories held; ['*'] for all.", examples=[["quote_requests", "call_notes"]]
+    )
     ground: KeepGround = Field(description="An Art. 17(3) ground, usually legal_claims (17(3)(e)).")
     owner: str = Field(max_length=100, description="Role answerable for the hold.", examples=["legal"])
     review_on: date = Field(description="When the hold must be reviewed.")

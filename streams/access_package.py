@@ -1,4 +1,5 @@
 """The copies people download: access (Art. 15(3)) and portability (Art. 20), sealed zips served by link."""
+
 from __future__ import annotations
 
 import csv
@@ -11,8 +12,8 @@ from schemas.intake import Right
 from streams.audit import audit
 from streams.context import Context
 from streams.information_page import render_information
-from streams.summary_page import render_summary
 from streams.intake import reference
+from streams.summary_page import render_summary
 
 ACCESS_README = """Copie de vos données personnelles / Copy of your personal data
 Référence / Reference: {reference}
@@ -63,8 +64,7 @@ def build_access_package(ctx: Context, state: CaseState) -> None:
 
 
 def write_system(archive: zipfile.ZipFile, system: str, records: dict[str, list[dict]]) -> None:
-    archive.writestr(f"{system}.json", json.dumps({"system": system, "records": records}, ensure_ascii=False,
-                                                   indent=2))
+    archive.writestr(f"{system}.json", json.dumps({"system": system, "records": records}, ensure_ascii=False, indent=2))
     for category, rows in sorted(records.items()):
         if rows:
             archive.writestr(f"csv/{system}-{category}.csv", to_csv(rows))
@@ -76,8 +76,9 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                         for k, v in row.items()})
+        writer.writerow(
+            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+        )
     return out.getvalue()
 
 

@@ -1,6 +1,8 @@
 """Builds the faust app: topics, tables, one thin agent per consumed topic, the timer and the web views."""
+
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -42,8 +44,15 @@ class FaustPublisher:
             await pending
 
 
-def make_faust_app(broker: str, web_host: str, web_port: int, data_dir: Path, partitions: int,
-                   session_timeout: float = 10.0, replication: int = 1) -> faust.App:
+def make_faust_app(
+    broker: str,
+    web_host: str,
+    web_port: int,
+    data_dir: Path,
+    partitions: int,
+    session_timeout: float = 10.0,
+    replication: int = 1,
+) -> faust.App:
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
@@ -79,7 +88,7 @@ def wire(app: faust.App, ctx: Context) -> faust.App:
     def agent_on(topic_name: str, name: str, handler):
         async def agent(stream):
             async for event in stream.events():
-                await process_safely(ctx, origin_of(event), lambda: handler(event.value))
+                await process_safely(ctx, origin_of(event), functools.partial(handler, event.value))
 
         return app.agent(app.topic(topic_name, **RAW), name=name)(agent)
 

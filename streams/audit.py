@@ -1,4 +1,5 @@
 """Publishing audit records: one per state change, task, result and e-mail (no personal data)."""
+
 from __future__ import annotations
 
 from gdpr.lifecycle import stable_id

@@ -1,4 +1,5 @@
 """Consumes `dsr.cases`: the coordinator. Folds each event into the case table, then carries out what is due."""
+
 from __future__ import annotations
 
 import functools
@@ -7,17 +8,26 @@ from datetime import datetime
 
 from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
-    CaseState, Command, DestroySubjectKey, IssueTask, PurgeCaseRecord, RaiseAlert, SendEmail, decide, evolve,
-    record_done, task_id,
+    CaseState,
+    Command,
+    DestroySubjectKey,
+    IssueTask,
+    PurgeCaseRecord,
+    RaiseAlert,
+    SendEmail,
+    decide,
+    evolve,
+    record_done,
+    task_id,
 )
 from schemas.cases import ClockTicked, DpoDecided, parse_case_event
 from schemas.decisions import Decision
 from schemas.tasks import Task, TaskAction
 from streams import topics
+from streams.access_package import build_access_package
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
-from streams.access_package import build_access_package
 from streams.notices import email_for
 from streams.sealing import SubjectForgotten
 
@@ -72,9 +82,14 @@ async def _audit_decision(ctx: Context, state: CaseState, event: DpoDecided) -> 
 async def audit_decision(ctx: Context, state: CaseState, decision: Decision, refused: str | None) -> None:
     """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason."""
     detail = decision.model_dump(mode="json", exclude={"by", "at", "kind"}) | {"refused": refused}
-    await audit(ctx, "dpo_decision_refused" if refused else "dpo_decision", request_id=state.request_id,
-                subject_ref=state.subject_ref, dedup=f"decision:{decision.kind}:{decision.at.isoformat()}",
-                detail={"kind": decision.kind, "by": decision.by, "at": decision.at.isoformat(), **detail})
+    await audit(
+        ctx,
+        "dpo_decision_refused" if refused else "dpo_decision",
+        request_id=state.request_id,
+        subject_ref=state.subject_ref,
+        dedup=f"decision:{decision.kind}:{decision.at.isoformat()}",
+        detail={"kind": decision.kind, "by": decision.by, "at": decision.at.isoformat(), **detail},
+    )
 
 
 async def carry_out(ctx: Context, state: CaseState, commands: list[Command], now: datetime) -> CaseState:
@@ -91,13 +106,24 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
     elif isinstance(command, SendEmail):
         await _send_email(ctx, state, command, now)
     elif isinstance(command, RaiseAlert):
-        await audit(ctx, command.kind, request_id=state.request_id, subject_ref=state.subject_ref,
-                    dedup=command.command_id, detail=command.detail)
+        await audit(
+            ctx,
+            command.kind,
+            request_id=state.request_id,
+            subject_ref=state.subject_ref,
+            dedup=command.command_id,
+            detail=command.detail,
+        )
     elif isinstance(command, DestroySubjectKey):
         await _destroy_key(ctx, state)
     elif isinstance(command, PurgeCaseRecord):
-        await audit(ctx, "case_purged", request_id=state.request_id, dedup="purged",
-                    detail={"closed_at": state.closed_at.isoformat() if state.closed_at else None})
+        await audit(
+            ctx,
+            "case_purged",
+            request_id=state.request_id,
+            dedup="purged",
+            detail={"closed_at": state.closed_at.isoformat() if state.closed_at else None},
+        )
 
 
 async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
@@ -115,8 +141,14 @@ async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: d
         **command.params,
     )
     await ctx.publisher.publish(topics.tasks(command.system), state.request_id, task.to_bytes())
-    await audit(ctx, "task_issued", request_id=state.request_id, system=command.system,
-                action=command.action.value, dedup=task.task_id)
+    await audit(
+        ctx,
+        "task_issued",
+        request_id=state.request_id,
+        system=command.system,
+        action=command.action.value,
+        dedup=task.task_id,
+    )
 
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
@@ -125,8 +157,13 @@ async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: d
             build_access_package(ctx, state)
         request = email_for(ctx, state, command, now)
     except SubjectForgotten:
-        await audit(ctx, "email_skipped_subject_forgotten", request_id=state.request_id,
-                    message_type=command.message_type, dedup=command.command_id)
+        await audit(
+            ctx,
+            "email_skipped_subject_forgotten",
+            request_id=state.request_id,
+            message_type=command.message_type,
+            dedup=command.command_id,
+        )
         return
     await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, request.to_bytes())
 
@@ -140,10 +177,20 @@ async def _destroy_key(ctx: Context, state: CaseState) -> None:
 async def _audit_change(ctx: Context, before: CaseState | None, after: CaseState, event) -> None:
     if before is not None and before.status == after.status:
         return
-    await audit(ctx, "case_status_changed", request_id=after.request_id, subject_ref=after.subject_ref,
-                status=after.status.value, dedup=f"status:{after.status.value}",
-                detail={"from": before.status.value if before else None, "event": event.kind,
-                        "right": after.right.value, "deadline": after.deadline.isoformat()})
+    await audit(
+        ctx,
+        "case_status_changed",
+        request_id=after.request_id,
+        subject_ref=after.subject_ref,
+        status=after.status.value,
+        dedup=f"status:{after.status.value}",
+        detail={
+            "from": before.status.value if before else None,
+            "event": event.kind,
+            "right": after.right.value,
+            "deadline": after.deadline.isoformat(),
+        },
+    )
 
 
 def due_ticks(cases: CaseTable, now: datetime, ctx: Context) -> list[ClockTicked]:
@@ -154,4 +201,3 @@ def due_ticks(cases: CaseTable, now: datetime, ctx: Context) -> list[ClockTicked
         if decide(state, now, ctx.config.policy):
             ticks.append(ClockTicked(request_id=request_id, now=now))
     return ticks
-

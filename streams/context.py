@@ -1,22 +1,23 @@
 """What every stream function receives: configuration, ports and a clock, built by the composition root."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
 from schemas.tasks import Task, TaskResult
 from streams.email_templates import EmailRenderer
-from streams.register_view import RegisterView
 from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
+from streams.register_view import RegisterView
 from streams.sealing import Sealer
 
 TaskRunner = Callable[[Task], Awaitable[TaskResult]]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,12 @@ class Controller:
     privacy_url: str = "http://127.0.0.1:8080/privacy"
 
     def as_context(self) -> dict:
-        return {"name": self.name, "dpo_email": self.dpo_email,
-                "postal_address": self.postal_address, "privacy_url": self.privacy_url}
+        return {
+            "name": self.name,
+            "dpo_email": self.dpo_email,
+            "postal_address": self.postal_address,
+            "privacy_url": self.privacy_url,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Never die on one message: retry what may pass later, dead-letter the rest with the reason."""
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from streams import topics
 from streams.context import Context
@@ -40,9 +41,11 @@ async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
     try:
         await ctx.publisher.publish(topics.dlq(origin.topic), key, origin.value, headers)
     except Exception as exc:  # noqa: BLE001 - e.g. too large for the producer; the agent must not die
-        headers |= {"dsr-dlq-truncated": str(len(origin.value or b"")),
-                    "dsr-dlq-sha256": hashlib.sha256(origin.value or b"").hexdigest(),
-                    "dsr-dlq-publish-error": type(exc).__name__}
+        headers |= {
+            "dsr-dlq-truncated": str(len(origin.value or b"")),
+            "dsr-dlq-sha256": hashlib.sha256(origin.value or b"").hexdigest(),
+            "dsr-dlq-publish-error": type(exc).__name__,
+        }
         await ctx.publisher.publish(topics.dlq(origin.topic), key, (origin.value or b"")[:TRUNCATED_BYTES], headers)
     log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, reason)
 

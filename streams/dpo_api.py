@@ -1,4 +1,5 @@
 """The DPO's HTTP API behind `dsr case ...`: list and show cases, take decisions. Procedural facts only (R50)."""
+
 from __future__ import annotations
 
 import hmac
@@ -7,8 +8,8 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from gdpr.case_state import OPEN, CaseState
-from gdpr.decisions import DecisionRefused, check
 from gdpr.deadlines import receipt_day
+from gdpr.decisions import DecisionRefused, check
 from gdpr.identity import internal_target
 from gdpr.tokens import derived_secret
 from schemas.cases import DpoDecided
@@ -48,11 +49,16 @@ def find(cases: CaseTable, ref: str) -> CaseState | None:
 
 def summary(state: CaseState) -> dict:
     return {
-        "reference": reference(state.request_id), "request_id": state.request_id, "right": state.right.value,
-        "status": state.status.value, "received_on": receipt_day(state.received_at).isoformat(),
-        "deadline": state.deadline.isoformat(), "extended": state.extension is not None,
+        "reference": reference(state.request_id),
+        "request_id": state.request_id,
+        "right": state.right.value,
+        "status": state.status.value,
+        "received_on": receipt_day(state.received_at).isoformat(),
+        "deadline": state.deadline.isoformat(),
+        "extended": state.extension is not None,
         "target": internal_target(state).isoformat(),
-        "identity_level": state.level.value, "minor": state.details.minor_at_collection,
+        "identity_level": state.level.value,
+        "minor": state.details.minor_at_collection,
         "holds": [h.hold_id for h in state.active_holds()],
     }
 
@@ -71,8 +77,11 @@ def show_case(state: CaseState) -> dict:
 
 def previous_request(cases: CaseTable, state: CaseState) -> datetime | None:
     """The same person's previous request of the same right: the facts R21 is judged on."""
-    earlier = [s.received_at for s in all_cases(cases) if s.subject_ref == state.subject_ref
-               and s.right == state.right and s.received_at < state.received_at]
+    earlier = [
+        s.received_at
+        for s in all_cases(cases)
+        if s.subject_ref == state.subject_ref and s.right == state.right and s.received_at < state.received_at
+    ]
     return max(earlier, default=None)
 
 

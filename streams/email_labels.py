@@ -27,8 +27,7 @@ KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
     "freedom_of_expression": {
         "fr": "exercice du droit à la liberté d'expression et d'information"
         " (article 17, paragraphe 3, point a, du RGPD)",
-        "en": "exercise of the right of freedom of expression and information"
-        " (Art. 17(3)(a) GDPR)",
+        "en": "exercise of the right of freedom of expression and information (Art. 17(3)(a) GDPR)",
     },
     "legal_obligation": {
         "fr": "obligation légale de conservation (article 17, paragraphe 3, point b, du RGPD)",
@@ -42,12 +41,10 @@ KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
     "archiving_research": {
         "fr": "archivage dans l'intérêt public, recherche scientifique ou historique,"
         " ou statistiques (article 17, paragraphe 3, point d, du RGPD)",
-        "en": "archiving in the public interest, scientific or historical research,"
-        " or statistics (Art. 17(3)(d) GDPR)",
+        "en": "archiving in the public interest, scientific or historical research, or statistics (Art. 17(3)(d) GDPR)",
     },
     "legal_claims": {
-        "fr": "constatation, exercice ou défense de droits en justice"
-        " (article 17, paragraphe 3, point e, du RGPD)",
+        "fr": "constatation, exercice ou défense de droits en justice (article 17, paragraphe 3, point e, du RGPD)",
         "en": "establishment, exercise or defence of legal claims (Art. 17(3)(e) GDPR)",
     },
     # Not a refusal (Art. 21(3), R45): keeping a keyed hash is what honours the objection, so
@@ -65,8 +62,7 @@ KEEP_GROUNDS: Mapping[str, Mapping[str, str]] = {
 # work" or "many requests" are not reasons, so they have no sentence here.
 REASON_LABELS: Mapping[str, Mapping[str, str]] = {
     "volume_of_data": {
-        "fr": "le volume des données vous concernant est important et leur extraction demande"
-        " davantage de temps",
+        "fr": "le volume des données vous concernant est important et leur extraction demande davantage de temps",
         "en": "we hold a large volume of data about you, and extracting it takes more time",
     },
     "spread_across_systems": {
@@ -112,14 +108,12 @@ RESTRICTION_GROUNDS: Mapping[str, Mapping[str, str]] = {
     "accuracy_contested": {
         "fr": "vous contestez l'exactitude de vos données, le temps que nous la vérifiions"
         " (article 18, paragraphe 1, point a, du RGPD)",
-        "en": "you contest the accuracy of your data, for the time we need to verify it"
-        " (Art. 18(1)(a) GDPR)",
+        "en": "you contest the accuracy of your data, for the time we need to verify it (Art. 18(1)(a) GDPR)",
     },
     "unlawful_processing": {
         "fr": "le traitement est illicite et vous avez choisi la limitation plutôt que"
         " l'effacement (article 18, paragraphe 1, point b, du RGPD)",
-        "en": "the processing is unlawful and you chose restriction rather than erasure"
-        " (Art. 18(1)(b) GDPR)",
+        "en": "the processing is unlawful and you chose restriction rather than erasure (Art. 18(1)(b) GDPR)",
     },
     "legal_claims": {
         "fr": "nous n'avons plus besoin de ces données, mais elles vous sont nécessaires pour la"
@@ -149,8 +143,7 @@ LIFT_REASONS: Mapping[str, Mapping[str, str]] = {
     "legal_claims_ended": {
         "fr": "ces données ne vous sont plus nécessaires pour la constatation, l'exercice ou la"
         " défense de droits en justice",
-        "en": "you no longer need these data for the establishment, exercise or defence of"
-        " legal claims",
+        "en": "you no longer need these data for the establishment, exercise or defence of legal claims",
     },
     "person_request": {
         "fr": "vous nous avez demandé de lever la limitation",
@@ -179,8 +172,7 @@ LEGAL_BASES: Mapping[str, Mapping[str, str]] = {
         "en": "the protection of vital interests (Art. 6(1)(d) GDPR)",
     },
     "public_task": {
-        "fr": "l'exécution d'une mission d'intérêt public (article 6, paragraphe 1, point e,"
-        " du RGPD)",
+        "fr": "l'exécution d'une mission d'intérêt public (article 6, paragraphe 1, point e, du RGPD)",
         "en": "the performance of a task carried out in the public interest (Art. 6(1)(e) GDPR)",
     },
     "legitimate_interest": {
@@ -210,8 +202,7 @@ REFUSAL_REASONS: Mapping[str, Mapping[str, str]] = {
     "manifestly_excessive": {
         "fr": "demande manifestement excessive, notamment en raison de son caractère répétitif"
         " (article 12, paragraphe 5, point b, du RGPD)",
-        "en": "manifestly excessive request, in particular because of its repetitive character"
-        " (Art. 12(5)(b) GDPR)",
+        "en": "manifestly excessive request, in particular because of its repetitive character (Art. 12(5)(b) GDPR)",
     },
     "legal_obligation": {
         "fr": "une obligation légale nous impose de conserver ou de traiter ces données",
@@ -220,8 +211,7 @@ REFUSAL_REASONS: Mapping[str, Mapping[str, str]] = {
     "rights_of_others": {
         "fr": "y donner suite porterait atteinte aux droits et libertés d'autres personnes"
         " (article 15, paragraphe 4, du RGPD)",
-        "en": "acting on it would adversely affect the rights and freedoms of others"
-        " (Art. 15(4) GDPR)",
+        "en": "acting on it would adversely affect the rights and freedoms of others (Art. 15(4) GDPR)",
     },
     "other": {"fr": "voir nos explications ci-dessous", "en": "see our explanation below"},
 }
@@ -262,15 +252,12 @@ REQUESTER_ROLES: Mapping[str, Mapping[str, str]] = {
 # What the DPO must decide, and the command that records it (R29, R14-R16, R39).
 DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
     "objection_general": {
-        "fr": "opposition à un traitement fondé sur l'intérêt légitime (article 21,"
-        " paragraphe 1, du RGPD)",
+        "fr": "opposition à un traitement fondé sur l'intérêt légitime (article 21, paragraphe 1, du RGPD)",
         "en": "objection to processing based on legitimate interests (Art. 21(1) GDPR)",
     },
     "directives_on_file": {
-        "fr": "directives post mortem enregistrées à appliquer (article 85 de la loi"
-        " Informatique et Libertés)",
-        "en": "post-mortem directives on file to apply (Art. 85 of the French Data Protection"
-        " Act)",
+        "fr": "directives post mortem enregistrées à appliquer (article 85 de la loi Informatique et Libertés)",
+        "en": "post-mortem directives on file to apply (Art. 85 of the French Data Protection Act)",
     },
     "identity_review": {
         "fr": "vérification manuelle de l'identité (niveau L3)",
@@ -285,8 +272,7 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
 # `[...]` is optional, " → " leads to the next step (the same arrow in both languages). Who decides
 # is `--by ROLE`, which defaults to $DSR_DPO_ROLE and so is not shown.
 DECISION_COMMANDS: Mapping[str, str] = {
-    "objection_general":
-        'dsr case decide-objection {reference} --uphold|--reject --explanation "..."',
+    "objection_general": 'dsr case decide-objection {reference} --uphold|--reject --explanation "..."',
     "directives_on_file": 'dsr case apply-directives {reference} [--keep] [--explanation "..."]',
     "identity_review": "dsr case request-id {reference}"
     " --reason challenge_failed|no_channel_on_file|sensitive_data"

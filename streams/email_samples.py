@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from streams.email_labels import SUPPRESSION_GROUND
@@ -172,7 +172,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "case_reference": _CASE["case_reference"],
         "system": "crm",
         "action": "erase",
-        "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=timezone.utc),
+        "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=UTC),
         "waited": "2 h",
         "deadline": date(2027, 4, 5),
     },

@@ -17,6 +17,7 @@ from jinja2 import (
     Template,
     Undefined,
     pass_context,
+    select_autoescape,
 )
 from jinja2.runtime import Context
 
@@ -82,12 +83,32 @@ FORM_KINDS: tuple[str, ...] = ("quote", "contact", "job_application")
 
 _MONTHS = {
     "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ),
     "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ),
 }
 # Line breaks and ASCII blanks only: French subjects keep their no-break spaces (U+00A0).
@@ -212,7 +233,7 @@ class EmailRenderer:
         self.env = Environment(
             loader=FileSystemLoader(self.template_dir),
             undefined=StrictUndefined,
-            autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+            autoescape=select_autoescape(["html.j2"], default_for_string=False),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

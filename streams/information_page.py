@@ -1,4 +1,5 @@
 """information.html in the access copy: the Art. 15(1)(a)-(h) and 15(2) information, in French and English."""
+
 from __future__ import annotations
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
@@ -28,26 +29,48 @@ PAGE = """<!doctype html>
 """
 
 TEXTS = {
-    "fr": {"title": "Informations sur le traitement de vos données (article 15 du RGPD)",
-           "purposes": "Finalités et bases légales", "categories": "Catégories de données",
-           "recipients": "Destinataires", "retention": "Durées de conservation", "sources": "Origine des données",
-           "automated": "Décisions automatisées", "rights": "Vos droits", "provided": "fournies par vous",
-           "observed": "observées", "inferred": "déduites par nous", "third_country": "hors de l'Union européenne",
-           "safeguard": "Garantie", "none": "Aucun destinataire", "until": "Pour vous : jusqu'au",
-           "rights_text": "Vous pouvez demander la rectification, l'effacement, la limitation de vos données ou "
-                          "vous opposer à leur traitement, et introduire une réclamation auprès de la CNIL "
-                          "(3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07, cnil.fr/fr/plaintes).",
-           "unregistered": "Systèmes non encore décrits dans notre registre"},
-    "en": {"title": "Information about the processing of your data (Art. 15 GDPR)",
-           "purposes": "Purposes and legal bases", "categories": "Categories of data", "recipients": "Recipients",
-           "retention": "Retention periods", "sources": "Where the data came from",
-           "automated": "Automated decisions", "rights": "Your rights", "provided": "provided by you",
-           "observed": "observed", "inferred": "inferred by us", "third_country": "outside the European Union",
-           "safeguard": "Safeguard", "none": "No recipient", "until": "For you: until",
-           "rights_text": "You may ask for your data to be rectified, erased or restricted, or object to their "
-                          "processing, and complain to the CNIL (3 place de Fontenoy, TSA 80715, 75334 Paris "
-                          "Cedex 07, France, cnil.fr/fr/plaintes).",
-           "unregistered": "Systems not yet described in our register"},
+    "fr": {
+        "title": "Informations sur le traitement de vos données (article 15 du RGPD)",
+        "purposes": "Finalités et bases légales",
+        "categories": "Catégories de données",
+        "recipients": "Destinataires",
+        "retention": "Durées de conservation",
+        "sources": "Origine des données",
+        "automated": "Décisions automatisées",
+        "rights": "Vos droits",
+        "provided": "fournies par vous",
+        "observed": "observées",
+        "inferred": "déduites par nous",
+        "third_country": "hors de l'Union européenne",
+        "safeguard": "Garantie",
+        "none": "Aucun destinataire",
+        "until": "Pour vous : jusqu'au",
+        "rights_text": "Vous pouvez demander la rectification, l'effacement, la limitation de vos données ou "
+        "vous opposer à leur traitement, et introduire une réclamation auprès de la CNIL "
+        "(3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07, cnil.fr/fr/plaintes).",
+        "unregistered": "Systèmes non encore décrits dans notre registre",
+    },
+    "en": {
+        "title": "Information about the processing of your data (Art. 15 GDPR)",
+        "purposes": "Purposes and legal bases",
+        "categories": "Categories of data",
+        "recipients": "Recipients",
+        "retention": "Retention periods",
+        "sources": "Where the data came from",
+        "automated": "Automated decisions",
+        "rights": "Your rights",
+        "provided": "provided by you",
+        "observed": "observed",
+        "inferred": "inferred by us",
+        "third_country": "outside the European Union",
+        "safeguard": "Safeguard",
+        "none": "No recipient",
+        "until": "For you: until",
+        "rights_text": "You may ask for your data to be rectified, erased or restricted, or object to their "
+        "processing, and complain to the CNIL (3 place de Fontenoy, TSA 80715, 75334 Paris "
+        "Cedex 07, France, cnil.fr/fr/plaintes).",
+        "unregistered": "Systems not yet described in our register",
+    },
 }
 
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)

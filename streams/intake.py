@@ -1,17 +1,27 @@
 """Consumes `dsr.intake`: validates each CloudEvent, opens cases, routes form submissions."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from gdpr.deadlines import receipt_day
-from gdpr.lifecycle import stable_id
 from gdpr.identity import identity_level
+from gdpr.lifecycle import stable_id
 from gdpr.minors import consent_is_valid, minor_on
 from gdpr.routing import data_categories, submission_systems
 from schemas.cases import CaseOpened, PostMortemFacts, RequestDetails
 from schemas.intake import (
-    FORM_TYPES, Channel, CloudEvent, ConsentChanged, EventType, IntakeError, MarketingConsent, PostMortemAction, Right,
-    RightsRequested, parse_intake,
+    FORM_TYPES,
+    Channel,
+    CloudEvent,
+    ConsentChanged,
+    EventType,
+    IntakeError,
+    MarketingConsent,
+    PostMortemAction,
+    Right,
+    RightsRequested,
+    parse_intake,
 )
 from schemas.notifications import EmailRequested, Recipient
 from schemas.tasks import Task, TaskAction
@@ -63,31 +73,48 @@ async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsReque
         reply_to=_reply_to(ctx, ref, data),
     )
     await ctx.publisher.publish(topics.CASES, request_id, opened.to_bytes())
-    await audit(ctx, "request_received", request_id=request_id, subject_ref=ref, dedup=event.id,
-                detail={"right": data.subject_request_type.value, "source": event.source})
+    await audit(
+        ctx,
+        "request_received",
+        request_id=request_id,
+        subject_ref=ref,
+        dedup=event.id,
+        detail={"right": data.subject_request_type.value, "source": event.source},
+    )
 
 
 def request_details(data: RightsRequested) -> RequestDetails:
     """The procedural facts of a request; raises ValueError for what the law does not let us accept."""
     pm = data.post_mortem
     if pm and pm.action == PostMortemAction.RECORD_DIRECTIVE and not pm.specific_consent:
-        raise ValueError("post_mortem.specific_consent must be true: directives need their own consent, "
-                         "accepting the terms and conditions is not consent (LIL 85-I, R38)")
+        raise ValueError(
+            "post_mortem.specific_consent must be true: directives need their own consent, "
+            "accepting the terms and conditions is not consent (LIL 85-I, R38)"
+        )
     facts = None
     if pm is not None:
-        facts = PostMortemFacts(action=pm.action, requester_role=pm.requester_role,
-                                specific_consent=pm.specific_consent, proof_of_death=pm.proof_of_death,
-                                proof_of_standing=pm.proof_of_standing, wants_justification=pm.wants_justification,
-                                executor_named=bool(pm.executor_name))
+        facts = PostMortemFacts(
+            action=pm.action,
+            requester_role=pm.requester_role,
+            specific_consent=pm.specific_consent,
+            proof_of_death=pm.proof_of_death,
+            proof_of_standing=pm.proof_of_standing,
+            wants_justification=pm.wants_justification,
+            executor_named=bool(pm.executor_name),
+        )
     death = pm is not None and pm.action == PostMortemAction.NOTIFY_DEATH
     agent = data.representative
-    level = identity_level(data.identity_assurance, data.email(), None if death else data.contact_email,
-                           represented=agent is not None)
+    level = identity_level(
+        data.identity_assurance, data.email(), None if death else data.contact_email, represented=agent is not None
+    )
     return RequestDetails(
-        identity_level=level, representative_role=agent.role if agent else None,
+        identity_level=level,
+        representative_role=agent.role if agent else None,
         mandate_provided=bool(agent and agent.mandate_provided),
-        channels=data.channels, objection_scope=data.objection_scope if data.subject_request_type == Right.OBJECTION
-        else None, restriction_ground=data.restriction_ground, minor_at_collection=data.minor_at_collection,
+        channels=data.channels,
+        objection_scope=data.objection_scope if data.subject_request_type == Right.OBJECTION else None,
+        restriction_ground=data.restriction_ground,
+        minor_at_collection=data.minor_at_collection,
         post_mortem=facts,
     )
 
@@ -97,8 +124,15 @@ def _sealed_payload(ctx: Context, ref: str, data: RightsRequested):
         return ctx.sealer.seal(ref, {"changes": data.rectification.changes()})
     pm = data.post_mortem
     if pm is not None and pm.action == PostMortemAction.RECORD_DIRECTIVE:
-        return ctx.sealer.seal(ref, {"instructions": pm.instructions or "", "executor_name": pm.executor_name or "",
-                                     "specific_consent": True, "language": data.language.value})
+        return ctx.sealer.seal(
+            ref,
+            {
+                "instructions": pm.instructions or "",
+                "executor_name": pm.executor_name or "",
+                "specific_consent": True,
+                "language": data.language.value,
+            },
+        )
     return None
 
 
@@ -125,8 +159,14 @@ async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
     payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
     for system in systems:
         await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
-    await audit(ctx, "submission_recorded", request_id=submission_id, subject_ref=ref, dedup=event.id,
-                detail=_submission_facts(event, data, systems))
+    await audit(
+        ctx,
+        "submission_recorded",
+        request_id=submission_id,
+        subject_ref=ref,
+        dedup=event.id,
+        detail=_submission_facts(event, data, systems),
+    )
     await _acknowledge(ctx, submission_id, ref, event, data)
 
 
@@ -136,9 +176,14 @@ async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChang
     payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
     for system in [s for s in ("newsletter",) if s in ctx.config.systems]:
         await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
-    await audit(ctx, "consent_changed", request_id=submission_id, subject_ref=ref, dedup=event.id,
-                detail={"channel": data.channel.value, "granted": data.granted,
-                        "wording_version": data.wording_version})
+    await audit(
+        ctx,
+        "consent_changed",
+        request_id=submission_id,
+        subject_ref=ref,
+        dedup=event.id,
+        detail={"channel": data.channel.value, "granted": data.granted, "wording_version": data.wording_version},
+    )
 
 
 async def _send_submission_task(ctx, submission_id, system, ref, event, payload, data) -> None:
@@ -160,8 +205,9 @@ def _with_valid_consent(data, day):
     """Consent given under 15 without a parent's counts as no consent at all (LIL 45, R41)."""
     if consent_is_valid(data.birth_date, data.parental_consent, day):
         return data
-    return data.model_copy(update={"marketing_consent": MarketingConsent(
-        wording_version=data.marketing_consent.wording_version)})
+    return data.model_copy(
+        update={"marketing_consent": MarketingConsent(wording_version=data.marketing_consent.wording_version)}
+    )
 
 
 def _name(data) -> str:
@@ -189,8 +235,11 @@ async def _acknowledge(ctx: Context, submission_id: str, ref: str, event: CloudE
         language=data.language.value,
         recipient=Recipient.SUBJECT,
         to=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),
-        context={"reference": reference(submission_id), "form_kind": FORM_KINDS[event.type],
-                 "submitted_on": _paris_day(event.time)},
+        context={
+            "reference": reference(submission_id),
+            "form_kind": FORM_KINDS[event.type],
+            "submitted_on": _paris_day(event.time),
+        },
         requested_at=ctx.clock(),
     )
     await ctx.publisher.publish(topics.NOTIFICATIONS, submission_id, request.to_bytes())

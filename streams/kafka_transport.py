@@ -5,6 +5,7 @@ are still being processed. With every topic on one broker, a fetch parked on idl
 1.5 s holds back the records this same process has just produced to the others: the worker
 idled with work queued (docs/benchmarks.md). A short long-poll removes those stalls.
 """
+
 from __future__ import annotations
 
 import faust

@@ -1,4 +1,5 @@
 """Names people understand for systems and kept items, in both languages."""
+
 from __future__ import annotations
 
 SYSTEM_LABELS = {
@@ -9,8 +10,10 @@ SYSTEM_LABELS = {
 }
 ITEM_LABELS = {
     "invoices": {"fr": "factures", "en": "invoices"},
-    "suppression_entry": {"fr": "entrée de la liste d'opposition (empreinte de l'adresse)",
-                          "en": "objection-list entry (fingerprint of the address)"},
+    "suppression_entry": {
+        "fr": "entrée de la liste d'opposition (empreinte de l'adresse)",
+        "en": "objection-list entry (fingerprint of the address)",
+    },
 }
 
 

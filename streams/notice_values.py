@@ -1,4 +1,5 @@
 """Template values for each message type: (public, secret), the secret half sealed under the subject's key."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,8 +38,12 @@ def _link(ctx: Context, state: CaseState, purpose: str, token_id: str, expires: 
 
 
 def receipt(ctx, state, command, now) -> Values:
-    return {"right": state.right.value, "received_on": received(state), "deadline": state.deadline.isoformat(),
-            "priority": bool(command.params.get("priority"))}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "deadline": state.deadline.isoformat(),
+        "priority": bool(command.params.get("priority")),
+    }, {}
 
 
 def verification(ctx, state, command, now) -> Values:
@@ -50,20 +55,31 @@ def verification(ctx, state, command, now) -> Values:
 def verification_reminder(ctx, state, command, now) -> Values:
     closes = verification_expiry(state, ctx.config.policy.verification_expiry) or now
     url = _link(ctx, state, "verify", state.verification_token_id or "", closes)
-    public = {"right": state.right.value, "received_on": received(state), "closes_on": day(closes),
-              "suspended": suspends(state)}
+    public = {
+        "right": state.right.value,
+        "received_on": received(state),
+        "closes_on": day(closes),
+        "suspended": suspends(state),
+    }
     return public, {"verify_url": url}
 
 
 def identity_not_verified(ctx, state, command, now) -> Values:
     sent = state.challenge_sent_at or now
-    return {"right": state.right.value, "received_on": received(state), "challenge_sent_on": day(sent),
-            "closed_on": day(now)}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "challenge_sent_on": day(sent),
+        "closed_on": day(now),
+    }, {}
 
 
 def id_document_request(ctx, state, command, now) -> Values:
-    return {"right": state.right.value, "received_on": received(state),
-            "reason": state.id_request_reason or "challenge_failed"}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "reason": state.id_request_reason or "challenge_failed",
+    }, {}
 
 
 # --- DPO decisions ---------------------------------------------------------------------------------
@@ -71,23 +87,39 @@ def id_document_request(ctx, state, command, now) -> Values:
 
 def extension(ctx, state, command, now) -> Values:
     decided = state.extension
-    return {"right": state.right.value, "received_on": received(state), "deadline": state.d1.isoformat(),
-            "new_deadline": state.deadline.isoformat(), "reasons": [r.value for r in decided.reasons],
-            "explanation": decided.explanation}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "deadline": state.d1.isoformat(),
+        "new_deadline": state.deadline.isoformat(),
+        "reasons": [r.value for r in decided.reasons],
+        "explanation": decided.explanation,
+    }, {}
 
 
 def fee_notice(ctx, state, command, now) -> Values:
     fee = state.fee
     basis = "further_copy" if state.right.value == "access" else "manifestly_excessive"  # R20 / R21
-    return {"right": state.right.value, "received_on": received(state), "amount_cents": fee.fee_cents,
-            "basis": basis, "facts": fee.facts, "respond_by": state.deadline.isoformat()}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "amount_cents": fee.fee_cents,
+        "basis": basis,
+        "facts": fee.facts,
+        "respond_by": state.deadline.isoformat(),
+    }, {}
 
 
 def refusal(ctx, state, command, now) -> Values:
     index = command.params.get("index")
     decided = state.partial_refusals[index] if index is not None else state.refusal
-    return {"right": state.right.value, "received_on": received(state), "reason": decided.reason.value,
-            "explanation": decided.explanation, "partial": decided.partial}, {}
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "reason": decided.reason.value,
+        "explanation": decided.explanation,
+        "partial": decided.partial,
+    }, {}
 
 
 # --- outcomes -------------------------------------------------------------------------------------
@@ -100,9 +132,12 @@ def no_data(ctx, state, command, now) -> Values:
 def erasure(ctx, state, command, now) -> Values:
     erased = [t for t in state.tasks.values() if t.action == TaskAction.ERASE]
     return {
-        "received_on": received(state), "completed_on": day(now),
-        "systems": [{"name": system_label(t.system), "erased_items": t.erased_items}
-                    for t in sorted(erased, key=lambda t: (t.system, t.key))],
+        "received_on": received(state),
+        "completed_on": day(now),
+        "systems": [
+            {"name": system_label(t.system), "erased_items": t.erased_items}
+            for t in sorted(erased, key=lambda t: (t.system, t.key))
+        ],
         "kept": kept_items(ctx, state),
         "recipients_notified": recipient_names(ctx, state),
     }, {}
@@ -118,15 +153,23 @@ def kept_items(ctx: Context, state: CaseState) -> list[dict]:
     seen = {(system, k.item) for system, k in kept}
     for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING):
         kept += [(t.system, k) for k in t.kept if (t.system, k.item) not in seen]
-    return [{"system": system_label(system), "ground": k.ground.value, "until": k.until,
-             "item": item_label(k.item, k.count, ctx.register.category_label(system, k.item))} for system, k in kept]
+    return [
+        {
+            "system": system_label(system),
+            "ground": k.ground.value,
+            "until": k.until,
+            "item": item_label(k.item, k.count, ctx.register.category_label(system, k.item)),
+        }
+        for system, k in kept
+    ]
 
 
 def access(ctx, state, command, now) -> Values:
     expires = now + ctx.config.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
     public = {
-        "received_on": received(state), "download_expires_on": day(expires),
+        "received_on": received(state),
+        "download_expires_on": day(expires),
         "systems": [{"name": system_label(t.system), "item_count": t.exported_items} for t in exports],
         "information": ctx.register.access_information([t.system for t in exports if t.exported_items]),
     }
@@ -137,9 +180,11 @@ def portability(ctx, state, command, now) -> Values:
     expires = now + ctx.config.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
     public = {
-        "received_on": received(state), "download_expires_on": day(expires),
-        "systems": [{"name": system_label(t.system), "item_count": t.portable_items or 0}
-                    for t in exports if t.portable_items],
+        "received_on": received(state),
+        "download_expires_on": day(expires),
+        "systems": [
+            {"name": system_label(t.system), "item_count": t.portable_items or 0} for t in exports if t.portable_items
+        ],
         "excluded_inferred": any((t.portable_items or 0) < t.exported_items for t in exports),
     }
     return public, {"download_url": _link(ctx, state, "download", "package", expires)}
@@ -147,7 +192,11 @@ def portability(ctx, state, command, now) -> Values:
 
 def portability_not_applicable(ctx, state, command, now) -> Values:
     systems = [t.system for t in state.tasks_for(TaskAction.EXPORT) if t.exported_items]
-    return {"received_on": received(state), "bases": ctx.register.non_portable_bases(systems), "access_offered": True}, {}
+    return {
+        "received_on": received(state),
+        "bases": ctx.register.non_portable_bases(systems),
+        "access_offered": True,
+    }, {}
 
 
 def rectification(ctx, state, command, now) -> Values:
@@ -156,11 +205,16 @@ def rectification(ctx, state, command, now) -> Values:
     for record in records:
         if record.changes is not None:
             for field, change in ctx.sealer.open(record.changes).items():
-                changes.setdefault(field, {"field": field, "old": _text(change.get("old")),
-                                           "new": _text(change.get("new"))})
-    public = {"received_on": received(state), "completed_on": day(now),
-              "systems": [{"name": system_label(t.system)} for t in records if t.fields_changed],
-              "recipients_notified": recipient_names(ctx, state), "unchanged": not changes}
+                changes.setdefault(
+                    field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
+                )
+    public = {
+        "received_on": received(state),
+        "completed_on": day(now),
+        "systems": [{"name": system_label(t.system)} for t in records if t.fields_changed],
+        "recipients_notified": recipient_names(ctx, state),
+        "unchanged": not changes,
+    }
     return public, {"changes": list(changes.values())}
 
 
@@ -175,25 +229,37 @@ def _text(value) -> str | None:
 def restriction(ctx, state, command, now) -> Values:
     ground = state.details.restriction_ground
     records = sorted(state.tasks_for(TaskAction.RESTRICT), key=lambda t: t.system)
-    return {"received_on": received(state), "completed_on": day(now),
-            "ground": ground.value if ground else "accuracy_contested",
-            "systems": [{"name": system_label(t.system)} for t in records],
-            "recipients_notified": recipient_names(ctx, state)}, {}
+    return {
+        "received_on": received(state),
+        "completed_on": day(now),
+        "ground": ground.value if ground else "accuracy_contested",
+        "systems": [{"name": system_label(t.system)} for t in records],
+        "recipients_notified": recipient_names(ctx, state),
+    }, {}
 
 
 def restriction_lift_notice(ctx, state, command, now) -> Values:
     ground = state.details.restriction_ground
     records = sorted(state.tasks_for(TaskAction.RESTRICT), key=lambda t: t.system)
-    return {"ground": ground.value if ground else "accuracy_contested", "lift_on": state.lift.lift_on.isoformat(),
-            "systems": [{"name": system_label(t.system)} for t in records], "reason": state.lift.reason.value}, {}
+    return {
+        "ground": ground.value if ground else "accuracy_contested",
+        "lift_on": state.lift.lift_on.isoformat(),
+        "systems": [{"name": system_label(t.system)} for t in records],
+        "reason": state.lift.reason.value,
+    }, {}
 
 
 def objection(ctx, state, command, now) -> Values:
     suppressed = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
     channels = sorted({c for t in suppressed for c in t.suppressed_channels}) or _asked_channels(state)
     until = (receipt_day(now) + timedelta(days=SUPPRESSION_YEARS * 365 + 1)).isoformat()
-    return {"received_on": received(state), "channels": channels, "effective_on": day(now),
-            "suppression_until": until, "profiling_stopped": True}, {}
+    return {
+        "received_on": received(state),
+        "channels": channels,
+        "effective_on": day(now),
+        "suppression_until": until,
+        "profiling_stopped": True,
+    }, {}
 
 
 def _asked_channels(state: CaseState) -> list[str]:
@@ -202,8 +268,12 @@ def _asked_channels(state: CaseState) -> list[str]:
 
 def objection_decision(ctx, state, command, now) -> Values:
     erased = any(t.erased_items for t in state.tasks_for(TaskAction.ERASE))
-    return {"received_on": received(state), "upheld": bool(state.objection_upheld),
-            "explanation": state.objection_explanation, "erased": erased}, {}
+    return {
+        "received_on": received(state),
+        "upheld": bool(state.objection_upheld),
+        "explanation": state.objection_explanation,
+        "erased": erased,
+    }, {}
 
 
 def consent_withdrawal(ctx, state, command, now) -> Values:
@@ -229,9 +299,14 @@ def death_proof_request(ctx, state, command, now) -> Values:
 def heir_justification(ctx, state, command, now) -> Values:
     values, _ = erasure(ctx, state, command, now)
     stopped = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
-    return {"received_on": values["received_on"], "completed_on": values["completed_on"],
-            "marketing_stopped_on": day(min(stopped) if stopped else now), "systems": values["systems"],
-            "kept": values["kept"], "directives_applied": state.directives_erase is not None}, {}
+    return {
+        "received_on": values["received_on"],
+        "completed_on": values["completed_on"],
+        "marketing_stopped_on": day(min(stopped) if stopped else now),
+        "systems": values["systems"],
+        "kept": values["kept"],
+        "directives_applied": state.directives_erase is not None,
+    }, {}
 
 
 def recipient_names(ctx: Context, state: CaseState) -> list[str]:
@@ -246,18 +321,35 @@ def dpo_values(ctx, state, command, now) -> Values:
     kind = command.message_type
     if kind == "dpo_deadline_reminder":
         days_left = (state.deadline - receipt_day(now)).days
-        return {"right": state.right.value, "deadline": deadline, "days_left": days_left,
-                "status": state.status.value}, {}
+        return {
+            "right": state.right.value,
+            "deadline": deadline,
+            "days_left": days_left,
+            "status": state.status.value,
+        }, {}
     if kind == "dpo_decision_needed":
-        return {"kind": command.params["kind"], "right": state.right.value, "deadline": deadline,
-                "detail": decision_detail(state)}, {}
+        return {
+            "kind": command.params["kind"],
+            "right": state.right.value,
+            "deadline": deadline,
+            "detail": decision_detail(state),
+        }, {}
     if kind == "dpo_task_failed":
-        return {"system": command.params["system"], "action": command.params["action"],
-                "error": command.params["error"], "deadline": deadline}, {}
+        return {
+            "system": command.params["system"],
+            "action": command.params["action"],
+            "error": command.params["error"],
+            "deadline": deadline,
+        }, {}
     issued = datetime.fromisoformat(command.params["issued_at"])
     hours = int((now - issued).total_seconds() // 3600)
-    return {"system": command.params["system"], "action": command.params["action"],
-            "issued_at": command.params["issued_at"], "waited": f"{hours} h", "deadline": deadline}, {}
+    return {
+        "system": command.params["system"],
+        "action": command.params["action"],
+        "issued_at": command.params["issued_at"],
+        "waited": f"{hours} h",
+        "deadline": deadline,
+    }, {}
 
 
 def decision_detail(state: CaseState) -> str:
@@ -269,14 +361,28 @@ def decision_detail(state: CaseState) -> str:
 
 
 VALUES: dict[str, Maker] = {
-    "receipt": receipt, "verification": verification, "verification_challenge": verification,
-    "verification_reminder": verification_reminder, "identity_not_verified": identity_not_verified,
-    "id_document_request": id_document_request, "extension": extension, "fee_notice": fee_notice,
-    "refusal": refusal, "outcome_no_data": no_data, "outcome_erasure": erasure, "outcome_access": access,
-    "outcome_portability": portability, "portability_not_applicable": portability_not_applicable,
-    "outcome_rectification": rectification, "outcome_restriction": restriction,
-    "restriction_lift_notice": restriction_lift_notice, "outcome_objection": objection,
-    "objection_decision": objection_decision, "outcome_consent_withdrawal": consent_withdrawal,
-    "directive_recorded": directive_recorded, "directive_revoked": directive_revoked,
-    "death_proof_request": death_proof_request, "heir_justification": heir_justification,
+    "receipt": receipt,
+    "verification": verification,
+    "verification_challenge": verification,
+    "verification_reminder": verification_reminder,
+    "identity_not_verified": identity_not_verified,
+    "id_document_request": id_document_request,
+    "extension": extension,
+    "fee_notice": fee_notice,
+    "refusal": refusal,
+    "outcome_no_data": no_data,
+    "outcome_erasure": erasure,
+    "outcome_access": access,
+    "outcome_portability": portability,
+    "portability_not_applicable": portability_not_applicable,
+    "outcome_rectification": rectification,
+    "outcome_restriction": restriction,
+    "restriction_lift_notice": restriction_lift_notice,
+    "outcome_objection": objection,
+    "objection_decision": objection_decision,
+    "outcome_consent_withdrawal": consent_withdrawal,
+    "directive_recorded": directive_recorded,
+    "directive_revoked": directive_revoked,
+    "death_proof_request": death_proof_request,
+    "heir_justification": heir_justification,
 }

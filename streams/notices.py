@@ -1,4 +1,5 @@
 """Turns a SendEmail command into an e-mail request: template values, personal parts sealed."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Consumes `dsr.notifications`: renders and sends each e-mail once, retries, parks what cannot be sent."""
+
 from __future__ import annotations
 
 import asyncio
@@ -114,23 +115,45 @@ async def deliver(ctx: Context, message: Message) -> str | None:
 async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
     now = ctx.clock()
     sent[request.message_id] = now.isoformat().encode()
-    event = EmailSent(request_id=request.request_id, message_type=request.message_type,
-                      message_id=request.message_id, sent_at=now)
+    event = EmailSent(
+        request_id=request.request_id, message_type=request.message_type, message_id=request.message_id, sent_at=now
+    )
     await ctx.publisher.publish(topics.CASES, request.request_id, event.to_bytes())
-    await audit(ctx, "email_sent", request_id=request.request_id, message_type=request.message_type,
-                dedup=request.message_id, detail={"recipient": request.recipient.value})
+    await audit(
+        ctx,
+        "email_sent",
+        request_id=request.request_id,
+        message_type=request.message_type,
+        dedup=request.message_id,
+        detail={"recipient": request.recipient.value},
+    )
 
 
 async def park(ctx: Context, request: EmailRequested, reason: str) -> None:
     """Never drop: keep the sealed request where the DPO sees it, tell the case and the DPO."""
     now = ctx.clock()
-    await ctx.publisher.publish(topics.NOTIFICATIONS_PARKED, request.request_id, request.to_bytes(),
-                                {"dsr-parked-reason": reason[:1000], "dsr-parked-at": now.isoformat()})
-    parked = EmailParked(request_id=request.request_id, message_type=request.message_type,
-                         message_id=request.message_id, parked_at=now, reason=reason[:1000])
+    await ctx.publisher.publish(
+        topics.NOTIFICATIONS_PARKED,
+        request.request_id,
+        request.to_bytes(),
+        {"dsr-parked-reason": reason[:1000], "dsr-parked-at": now.isoformat()},
+    )
+    parked = EmailParked(
+        request_id=request.request_id,
+        message_type=request.message_type,
+        message_id=request.message_id,
+        parked_at=now,
+        reason=reason[:1000],
+    )
     await ctx.publisher.publish(topics.CASES, request.request_id, parked.to_bytes())
-    await audit(ctx, "email_parked", request_id=request.request_id, message_type=request.message_type,
-                dedup=request.message_id, detail={"reason": reason[:500], "attempts": ctx.config.smtp_attempts})
+    await audit(
+        ctx,
+        "email_parked",
+        request_id=request.request_id,
+        message_type=request.message_type,
+        dedup=request.message_id,
+        detail={"reason": reason[:500], "attempts": ctx.config.smtp_attempts},
+    )
     if request.recipient != Recipient.DPO:
         await _tell_dpo(ctx, request, reason, now)
 
@@ -142,9 +165,12 @@ async def _tell_dpo(ctx: Context, request: EmailRequested, reason: str, now: dat
         message_type="dpo_mail_parked",
         language=ctx.config.dpo_language,
         recipient=Recipient.DPO,
-        context={"case_reference": request.context.get("case_reference") or request.context.get("reference", ""),
-                 "message_type": request.message_type, "attempts": ctx.config.smtp_attempts,
-                 "last_error": reason[:300]},
+        context={
+            "case_reference": request.context.get("case_reference") or request.context.get("reference", ""),
+            "message_type": request.message_type,
+            "attempts": ctx.config.smtp_attempts,
+            "last_error": reason[:300],
+        },
         requested_at=now,
     )
     await ctx.publisher.publish(topics.NOTIFICATIONS, request.request_id, notice.to_bytes())

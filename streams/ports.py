@@ -1,8 +1,9 @@
 """The ports the streams use, each with its contract, and an in-memory twin for tests."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Protocol
 
@@ -59,7 +60,9 @@ class ExportStore(Protocol):
 class Publisher(Protocol):
     """Publishes bytes to a topic; what the stream functions return their effects through."""
 
-    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None: ...
+    async def publish(
+        self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> None: ...
 
 
 # --- in-memory twins --------------------------------------------------------------------------
@@ -97,7 +100,7 @@ class MemoryMailTransport:
 
 
 class MemoryExportStore:
-    def __init__(self, clock=lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(self, clock=lambda: datetime.now(UTC)) -> None:
         self._parts: dict[str, dict[str, Sealed]] = {}
         self._packages: dict[str, Sealed] = {}
         self._stored_at: dict[str, datetime] = {}

@@ -1,4 +1,5 @@
 """The record of processing as the streams use it: systems it does not describe are shown, never a crash."""
+
 from __future__ import annotations
 
 from gdpr.register import LegalBasis, Register
@@ -18,8 +19,11 @@ class RegisterView:
     def access_information(self, systems: list[str], records: dict[str, Records] | None = None) -> dict:
         """Art. 15(1)(a)-(h); a system missing from the register is named so the DPO completes it (R44)."""
         known = self.known(systems)
-        info = access_information(self.register, known, {s: r for s, r in (records or {}).items() if s in known}
-                                  if records is not None else None)
+        info = access_information(
+            self.register,
+            known,
+            {s: r for s, r in (records or {}).items() if s in known} if records is not None else None,
+        )
         return {**info, "unregistered_systems": [s for s in systems if s not in known]}
 
     def portable(self, system: str, records: Records) -> Records:
@@ -29,7 +33,7 @@ class RegisterView:
         return portable_records(self.register, system, records)
 
     def non_portable_bases(self, systems: list[str]) -> list[str]:
-        bases = portability_bases(self.register, {s: None for s in self.known(systems)})
+        bases = portability_bases(self.register, dict.fromkeys(self.known(systems)))
         found = set().union(*bases.values()) - {LegalBasis.CONSENT, LegalBasis.CONTRACT}
         return sorted(b.value for b in found) or [LegalBasis.LEGITIMATE_INTEREST.value]
 
@@ -48,7 +52,10 @@ class RegisterView:
 
     def marketing_systems(self) -> tuple[str, ...]:
         """Systems with a category used for a marketing purpose: told to stop on an objection (R30)."""
-        return tuple(sorted(
-            s.id for s in self.register.systems.values()
-            if any(MARKETING_PURPOSE in p for c in s.categories.values() for p in c.purposes)
-        ))
+        return tuple(
+            sorted(
+                s.id
+                for s in self.register.systems.values()
+                if any(MARKETING_PURPOSE in p for c in s.categories.values() for p in c.purposes)
+            )
+        )

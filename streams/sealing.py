@@ -1,4 +1,5 @@
 """Seal and open personal values through the key vault; a destroyed key makes them unreadable."""
+
 from __future__ import annotations
 
 from gdpr.sealing import SealBroken, open_json, open_sealed, seal, seal_json, subject_ref

@@ -1,4 +1,5 @@
 """summary.html in the access copy: the person's data, system by system, as readable tables (Art. 15(3))."""
+
 from __future__ import annotations
 
 import json
@@ -29,14 +30,17 @@ One table per category of data and per system; fields marked * were inferred by 
 </body></html>
 """
 
-_PAGE = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
-                    undefined=StrictUndefined).from_string(PAGE)
+_PAGE = Environment(
+    autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined
+).from_string(PAGE)
 HIDDEN = frozenset({"_inferred_fields"})
 
 
 def render_summary(parts: dict[str, dict[str, list[dict]]], reference: str) -> str:
-    systems = [{"label": _label(name), "categories": [_category(c, rows) for c, rows in sorted(records.items()) if rows]}
-               for name, records in sorted(parts.items())]
+    systems = [
+        {"label": _label(name), "categories": [_category(c, rows) for c, rows in sorted(records.items()) if rows]}
+        for name, records in sorted(parts.items())
+    ]
     return _PAGE.render(systems=systems, reference=reference)
 
 

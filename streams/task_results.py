@@ -1,4 +1,5 @@
 """Consumes `dsr.task-results`: stores sealed exports, forwards each answer to its case."""
+
 from __future__ import annotations
 
 from pydantic import ValidationError
@@ -18,10 +19,21 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
         result = TaskResult.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid task result: {describe(exc)}") from None
-    await audit(ctx, "task_result", request_id=result.subject_request_id, system=result.system,
-                action=result.action.value, status=result.status.value, dedup=f"{result.task_id}:{result.status}",
-                detail={"erased_items": result.erased_items, "exported_items": result.exported_items,
-                        "kept": len(result.kept), "error": result.error})
+    await audit(
+        ctx,
+        "task_result",
+        request_id=result.subject_request_id,
+        system=result.system,
+        action=result.action.value,
+        status=result.status.value,
+        dedup=f"{result.task_id}:{result.status}",
+        detail={
+            "erased_items": result.erased_items,
+            "exported_items": result.exported_items,
+            "kept": len(result.kept),
+            "error": result.error,
+        },
+    )
     if result.action == TaskAction.NOTIFY_RECIPIENT and result.status == TaskStatus.DONE:
         return  # R35: the acknowledgement is logged above; only a failed notice needs the case (the DPO is told)
     # Form submissions are not cases: forwarded like the rest, the coordinator finds no case and stops there.
@@ -29,8 +41,9 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
     if result.export is not None:
         ctx.exports.put_part(result.subject_request_id, result.system, result.export)
         portable = portable_items(ctx, result)
-    answered = TaskAnswered(request_id=result.subject_request_id, result=result.model_copy(update={"export": None}),
-                            portable_items=portable)
+    answered = TaskAnswered(
+        request_id=result.subject_request_id, result=result.model_copy(update={"export": None}), portable_items=portable
+    )
     await ctx.publisher.publish(topics.CASES, result.subject_request_id, answered.to_bytes())
 
 

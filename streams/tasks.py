@@ -1,4 +1,5 @@
 """Consumes `dsr.tasks.<system>` for built-in adapters: runs the task, publishes the result."""
+
 from __future__ import annotations
 
 from pydantic import ValidationError
@@ -20,6 +21,5 @@ async def on_task(ctx: Context, runner: TaskRunner, raw: bytes) -> None:
     result = await runner(task)
     await ctx.publisher.publish(topics.TASK_RESULTS, task.subject_request_id, result.to_bytes())
     if result.status == TaskStatus.FAILED:  # the case tells the DPO; the task waits in the DLQ to be replayed
-        origin = Origin(topics.tasks(task.system), AFTER_RUNNING, AFTER_RUNNING,
-                        task.subject_request_id.encode(), raw)
+        origin = Origin(topics.tasks(task.system), AFTER_RUNNING, AFTER_RUNNING, task.subject_request_id.encode(), raw)
         await dead_letter(ctx, origin, f"task {task.task_id} failed after the retry budget: {result.error}")

@@ -1,4 +1,5 @@
 """Topic names: the external contract (README) and the pipeline's internal topics."""
+
 from __future__ import annotations
 
 INTAKE = "dsr.intake"  # CloudEvents from the website; the only plaintext topic (1 day retention)

@@ -1,4 +1,5 @@
 """Web views: health, verification links, downloads, and the external systems' task API (open, seal)."""
+
 from __future__ import annotations
 
 import hmac
@@ -59,8 +60,13 @@ TEXT = {
 def page(language: str, title: str, message: str, ref: str = "", action: str = "", button: str = "") -> str:
     text = TEXT.get(language, TEXT["fr"])
     return PAGES.get_template("page.html.j2").render(
-        language=language, title=text[title], message=text[message], reference=ref, action=action,
-        button=text.get(button, ""), labels={"reference": text["reference"]},
+        language=language,
+        title=text[title],
+        message=text[message],
+        reference=ref,
+        action=action,
+        button=text.get(button, ""),
+        labels={"reference": text["reference"]},
     )
 
 
@@ -89,8 +95,10 @@ def register_views(app: faust.App, ctx: Context, cases: CaseTable) -> None:
 
     @app.page("/privacy")
     async def privacy(view, request):
-        text = ("Placeholder: set DSR_PRIVACY_URL to the address of your privacy policy. "
-                f"Data protection officer: {ctx.config.controller.dpo_email}")
+        text = (
+            "Placeholder: set DSR_PRIVACY_URL to the address of your privacy policy. "
+            f"Data protection officer: {ctx.config.controller.dpo_email}"
+        )
         return view.text(text)
 
     @app.page("/api/tasks/open")
@@ -119,8 +127,7 @@ def register_dpo_api(app: faust.App, ctx: Context, cases: CaseTable) -> None:
     """`dsr case ...` talks to these; every call needs the DPO token."""
 
     def denied(view):
-        return view.json({"error": "missing or wrong DPO token (dsr case derives it from DSR_SECRET_KEY)"},
-                         status=401)
+        return view.json({"error": "missing or wrong DPO token (dsr case derives it from DSR_SECRET_KEY)"}, status=401)
 
     @app.page("/api/cases")
     class Cases(faust.web.View):
@@ -182,16 +189,20 @@ def download(view: faust.web.View, ctx: Context, token_text: str):
         token = verify_token(ctx.config.secret_key, token_text, "download", ctx.clock())
         archive = open_access_package(ctx, token.request_id)
     except TokenError as exc:
-        return view.html(page("fr", "invalid_title", "expired" if exc.reason == "expired" else "invalid"),
-                         status=410 if exc.reason == "expired" else 400)
+        return view.html(
+            page("fr", "invalid_title", "expired" if exc.reason == "expired" else "invalid"),
+            status=410 if exc.reason == "expired" else 400,
+        )
     except SubjectForgotten:
         archive = None
     if archive is None:
         return view.html(page("fr", "invalid_title", "invalid"), status=404)
     name = f"{reference(token.request_id)}.zip"
-    return view.bytes(archive, content_type="application/zip",
-                      headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
-
+    return view.bytes(
+        archive,
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 def system_token(secret: bytes, system: str) -> str:

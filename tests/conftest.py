@@ -14,7 +14,19 @@ from dsr.devstack.kafka import EmbeddedKafka, free_port
 from dsr.devstack.postgres import EmbeddedPostgres, create_database, drop_database
 
 KAFKA_BOOTSTRAP_ENV = "DSR_TEST_KAFKA_BOOTSTRAP"
+TIERS = ("unit", "streams", "contract", "integration")
 POSTGRES_DSN_ENV = "DSR_TEST_POSTGRES_DSN"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test runs in the tier its folder names (`make test-unit` ...), marked in the file or not;
+    a test outside the tier folders is an error, not a test that no tier runs."""
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else None
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: put the test under tests/<tier>/, tier one of {TIERS}")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ the worker long-polls the broker for at most that long instead of the 1500 ms fa
     python -m bench.pipeline --rates 20,50 --seconds 8 --ceiling-messages 0 --no-report \
         --worker-env PYTHONPATH=bench/profiler --worker-env DSR_BENCH_FETCH_MAX_WAIT_MS=50
 """
+
 import os
 
 if os.environ.get("DSR_BENCH_FETCH_MAX_WAIT_MS"):
@@ -70,10 +71,16 @@ if os.environ.get("DSR_BENCH_PROFILE_OUT"):
         """The frames of a task from its coroutine down to what it awaits (async generators included)."""
         chain, coro = [], task.get_coro()
         while coro is not None and len(chain) < 40:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+            frame = (
+                getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+            )
             if frame is not None:
                 chain.append(_where(frame.f_code, frame.f_lineno))
-            nxt = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None) or getattr(coro, "ag_await", None)
+            nxt = (
+                getattr(coro, "cr_await", None)
+                or getattr(coro, "gi_yieldfrom", None)
+                or getattr(coro, "ag_await", None)
+            )
             if nxt is not None and not any(hasattr(nxt, a) for a in ("cr_frame", "gi_frame", "ag_frame")):
                 # e.g. async_generator_asend: the generator it drives is among its referents
                 found = [r for r in gc.get_referents(nxt) if hasattr(r, "ag_frame") or hasattr(r, "cr_frame")]
@@ -82,8 +89,11 @@ if os.environ.get("DSR_BENCH_PROFILE_OUT"):
         return chain
 
     def _dump():
-        data = {"cpu_per_second": sorted(_cpu_per_second.items()), "stacks": _stacks.most_common(5000),
-                "waits": {key: counter.most_common(60) for key, counter in list(_waits.items())}}
+        data = {
+            "cpu_per_second": sorted(_cpu_per_second.items()),
+            "stacks": _stacks.most_common(5000),
+            "waits": {key: counter.most_common(60) for key, counter in list(_waits.items())},
+        }
         with open(_OUT + ".tmp", "w") as handle:
             json.dump(data, handle)
         os.replace(_OUT + ".tmp", _OUT)

@@ -73,7 +73,7 @@ def _log_excerpt(path: Path, offset: int = 0, tail: int = 15) -> str:
             lines = handle.read().decode(errors="replace").splitlines()
     except OSError:
         return f"(no log at {path})"
-    pairs = zip(lines, lines[1:] + [""])
+    pairs = zip(lines, lines[1:] + [""], strict=False)
     errors = [f"{line}\n{nxt}" for line, nxt in pairs if " ERROR " in line or " FATAL " in line]
     excerpt = f"last lines of {path}:\n" + "\n".join(lines[-tail:])
     return ("errors:\n" + "\n".join(errors[-4:]) + "\n" + excerpt) if errors else excerpt
@@ -114,8 +114,14 @@ def _jars_complete(jars_dir: Path) -> bool:
 def _run_maven(target: Path) -> None:
     mvn = _require_tool("mvn", "to fetch the Kafka broker jars (install Apache Maven)")
     cmd = [
-        mvn, "-q", "-B", "-f", str(POM_FILE), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={target}",
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(POM_FILE),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={target}",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -267,13 +273,29 @@ class EmbeddedKafka:
 
     def _java(self, jars: Path, main_class: str, *args: str) -> list[str]:
         return [
-            "java", f"-Xmx{self.heap}", "-Xms64m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true", "-cp", str(jars / "*"), main_class, *args,
+            "java",
+            f"-Xmx{self.heap}",
+            "-Xms64m",
+            "-XX:+UseSerialGC",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            "-cp",
+            str(jars / "*"),
+            main_class,
+            *args,
         ]
 
     def _format(self, jars: Path) -> None:
-        cmd = self._java(jars, "kafka.tools.StorageTool", "format", "-t", self.cluster_id(),
-                         "-c", str(self._properties_file), "--standalone")
+        cmd = self._java(
+            jars,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            self.cluster_id(),
+            "-c",
+            str(self._properties_file),
+            "--standalone",
+        )
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-3000:]
@@ -282,7 +304,7 @@ class EmbeddedKafka:
 
     # ---- lifecycle
 
-    def start(self, timeout: float = 60) -> "EmbeddedKafka":
+    def start(self, timeout: float = 60) -> EmbeddedKafka:
         """Start the broker and return once it answers metadata requests; idempotent."""
         if self.is_running():
             return self
@@ -322,8 +344,9 @@ class EmbeddedKafka:
             out.write(f"\n===== starting Kafka {KAFKA_VERSION} at {time.strftime('%F %T')} =====\n".encode())
             out.flush()
             # Own session: a terminal Ctrl-C reaches only us, and stop() decides how the JVM ends.
-            self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+            self._proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         _RUNNING.add(self)
 
     def _wait_ready(self, timeout: float) -> None:
@@ -342,13 +365,14 @@ class EmbeddedKafka:
         from kafka import KafkaAdminClient  # deferred: kafka-python is only needed once a broker runs
 
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="dsr-devstack-probe",
-                                     request_timeout_ms=5000)
-        except Exception:  # not reachable yet
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, client_id="dsr-devstack-probe", request_timeout_ms=5000
+            )
+        except Exception:  # noqa: BLE001 - not reachable yet, whatever kafka-python raises
             return False
         try:
             cluster = admin.describe_cluster()
-        except Exception:
+        except Exception:  # noqa: BLE001 - same: the probe answers "not yet"
             return False
         finally:
             admin.close()
@@ -377,7 +401,7 @@ class EmbeddedKafka:
             return 0
         return self._proc.wait()
 
-    def __enter__(self) -> "EmbeddedKafka":
+    def __enter__(self) -> EmbeddedKafka:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -404,8 +428,11 @@ def _cmd_start(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         broker.start(timeout=args.timeout)
-        print(f"started in {time.monotonic() - started:.1f} s; broker log: {broker.log_file}; Ctrl-C stops it.",
-              file=sys.stderr, flush=True)
+        print(
+            f"started in {time.monotonic() - started:.1f} s; broker log: {broker.log_file}; Ctrl-C stops it.",
+            file=sys.stderr,
+            flush=True,
+        )
         code = broker.wait()
         print(f"Kafka exited with code {code}; {_log_excerpt(broker.log_file)}", file=sys.stderr)
         return 1
@@ -421,8 +448,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dsr.devstack.kafka", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     jars = sub.add_parser("jars", help="fetch the Kafka jars into the cache and print its path")
-    jars.add_argument("--cache-dir", type=Path, default=None,
-                      help=f"default: ${JARS_ENV} or ~/.cache/dsr-pipeline/kafka-{KAFKA_VERSION}")
+    jars.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"default: ${JARS_ENV} or ~/.cache/dsr-pipeline/kafka-{KAFKA_VERSION}",
+    )
     jars.set_defaults(func=_cmd_jars)
     start = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C")
     start.add_argument("--data-dir", type=Path, required=True, help="broker data; kept across restarts")

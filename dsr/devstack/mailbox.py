@@ -9,14 +9,15 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def _part_content(msg: EmailMessage, subtype: str) -> str | None:
 def _header(msg: EmailMessage, name: str) -> str | None:
     try:
         value = msg.get(name)
-    except Exception:  # malformed header: fall back to the raw value
+    except Exception:  # noqa: BLE001 - a malformed header: fall back to the raw value
         value = next((v for k, v in msg.raw_items() if k.lower() == name), None)
     return None if value is None else str(value).strip()
 
@@ -147,7 +148,7 @@ class Mailbox:
         with self._cond:
             msg = StoredMessage(
                 id=str(self._next_id),
-                received_at=datetime.now(timezone.utc),
+                received_at=datetime.now(UTC),
                 mail_from=envelope_from or "",
                 rcpt_tos=list(rcpt_tos),
                 raw=raw,
@@ -173,9 +174,9 @@ class Mailbox:
         with self._cond:
             return list(self._messages)
 
-    def get(self, id: str | int) -> StoredMessage | None:
+    def get(self, message_id: str | int) -> StoredMessage | None:
         with self._cond:
-            return self._by_id.get(str(id))
+            return self._by_id.get(str(message_id))
 
     def count(self) -> int:
         with self._cond:
@@ -255,8 +256,7 @@ class Mailbox:
         recent = ", ".join(f"{m.rcpt_tos} {m.subject!r}" for m in self.all()[-5:])
         return TimeoutError(
             f"no matching message within {timeout:g}s: saw {seen} message(s), "
-            f"none matched; mailbox holds {self.count()}"
-            + (f" (latest: {recent})" if recent else "")
+            f"none matched; mailbox holds {self.count()}" + (f" (latest: {recent})" if recent else "")
         )
 
     def _path(self, msg_id: str) -> Path:
@@ -293,9 +293,7 @@ def _load_eml(path: Path) -> StoredMessage:
     return StoredMessage(
         id=str(int(path.stem)),
         received_at=(
-            datetime.fromisoformat(received[0])
-            if received
-            else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            datetime.fromisoformat(received[0]) if received else datetime.fromtimestamp(path.stat().st_mtime, UTC)
         ),
         mail_from=meta.get("x-dsr-envelope-from", [mail_from])[0],
         rcpt_tos=meta.get("x-dsr-envelope-to", rcpt_tos),

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from dsr.devstack.mailbox import HOST, Mailbox, StoredMessage
 
-
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;width:100%}

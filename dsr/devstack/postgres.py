@@ -24,11 +24,20 @@ BIN_ROOT = Path("/usr/lib/postgresql")  # Debian: /usr/lib/postgresql/<major>/bi
 BINDIR_ENV = "DSR_POSTGRES_BINDIR"
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
 SERVER_USER = "postgres"  # created by Debian's package; the server refuses to run as root
-INSTALL_HINT = ("install Debian's PostgreSQL server: run scripts/ensure-postgres "
-                "(apt-get install -y --no-install-recommends postgresql)")
+INSTALL_HINT = (
+    "install Debian's PostgreSQL server: run scripts/ensure-postgres "
+    "(apt-get install -y --no-install-recommends postgresql)"
+)
 # Speed over durability: the cluster is deleted at exit.
-SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
-            "shared_buffers": "64MB", "log_min_messages": "warning", "log_checkpoints": "off"}
+SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "shared_buffers": "64MB",
+    "log_min_messages": "warning",
+    "log_checkpoints": "off",
+}
 
 
 class PostgresMissing(DevstackError):
@@ -43,8 +52,10 @@ def find_bindir(root: Path = BIN_ROOT) -> Path:
         if all(os.access(bindir / tool, os.X_OK) for tool in SERVER_TOOLS):
             return bindir
     where = override or f"{root}/*/bin"
-    raise PostgresMissing(f"PostgreSQL server binaries ({', '.join(SERVER_TOOLS)}) not found in {where}; "
-                          f"{INSTALL_HINT}. Or set DSR_TEST_POSTGRES_DSN to a running server.")
+    raise PostgresMissing(
+        f"PostgreSQL server binaries ({', '.join(SERVER_TOOLS)}) not found in {where}; "
+        f"{INSTALL_HINT}. Or set DSR_TEST_POSTGRES_DSN to a running server."
+    )
 
 
 def _major(bindir: Path) -> float:
@@ -63,7 +74,7 @@ def create_database(dsn: str, name: str | None = None) -> str:
     """A new, empty database (C collation, so ORDER BY sorts as Python and SQLite do); its DSN."""
     name = name or f"dsr_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING UTF8 LC_COLLATE \'C\' LC_CTYPE \'C\'')
+        conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING UTF8 LC_COLLATE 'C' LC_CTYPE 'C'")
     return with_database(dsn, name)
 
 
@@ -109,11 +120,32 @@ class EmbeddedPostgres:
         _RUNNING.add(self)
         try:
             self._give_to_server_user(self.root)
-            self._run(bindir / "initdb", "-D", str(self.data_dir), "-U", SERVER_USER, "-A", "trust", "-E", "UTF8",
-                      "--no-locale", "--no-sync", "--no-instructions")
+            self._run(
+                bindir / "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SERVER_USER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--no-instructions",
+            )
             self._configure()
-            self._run(bindir / "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-                      "-t", str(int(timeout)), "start")
+            self._run(
+                bindir / "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            )
             create_database(self.admin_dsn, self.database)
         except BaseException:
             self.stop()
@@ -129,8 +161,11 @@ class EmbeddedPostgres:
         socket_dir = self.root / "socket"
         socket_dir.mkdir()
         self._give_to_server_user(socket_dir)
-        conf = SETTINGS | {"listen_addresses": "'127.0.0.1'", "port": str(self.port),
-                           "unix_socket_directories": f"'{socket_dir}'"}
+        conf = SETTINGS | {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{socket_dir}'",
+        }
         with (self.data_dir / "postgresql.conf").open("a") as out:
             out.write("\n# dsr.devstack.postgres: a throwaway cluster\n")
             out.writelines(f"{key} = {value}\n" for key, value in conf.items())
@@ -143,13 +178,16 @@ class EmbeddedPostgres:
             return
         if (root / "data" / "postmaster.pid").exists():
             bindir = self._bindir or find_bindir()
-            subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast",
-                                            "-w", "stop"]), capture_output=True)
+            subprocess.run(
+                _as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "-w", "stop"]),
+                capture_output=True,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
     def _run(self, *cmd: str | Path) -> None:
-        result = subprocess.run(_as_server_user([str(c) for c in cmd]), capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            _as_server_user([str(c) for c in cmd]), capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-3000:]
             log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.is_file() else ""
@@ -175,8 +213,10 @@ def _server_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SERVER_USER)
     except KeyError:
-        raise PostgresMissing(f"running as root, but there is no '{SERVER_USER}' system user to run the server "
-                              f"as (Debian's package creates it); {INSTALL_HINT}") from None
+        raise PostgresMissing(
+            f"running as root, but there is no '{SERVER_USER}' system user to run the server "
+            f"as (Debian's package creates it); {INSTALL_HINT}"
+        ) from None
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -219,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dsr.devstack.postgres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="print the server binaries' directory, or fail with the fix").set_defaults(
-        func=_cmd_check)
+        func=_cmd_check
+    )
     start = sub.add_parser("start", help="run a throwaway cluster until Ctrl-C; prints its DSN")
     start.add_argument("--port", type=int, default=None, help="default: a free port")
     start.set_defaults(func=_cmd_start)

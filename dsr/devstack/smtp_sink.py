@@ -56,7 +56,7 @@ class _SinkHandler:
                     return self._fail_for[address].pop(0)
             return self._fail_next.pop(0) if self._fail_next else None
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's name
         code = self._failure(list(envelope.rcpt_tos))
         if code is not None:
             return _failure_reply(code)

@@ -1,4 +1,5 @@
 """The shared base of the reference systems (SQLite or PostgreSQL): export categories and the adapter verbs."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,8 +52,21 @@ from handlers.verbs import (
 from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold
 
-__all__ = ["Category", "Clock", "Conn", "Location", "PostgresStore", "ReferenceSystem", "SqliteSystem",
-           "UnsupportedSubmission", "add_years", "delete_rows", "plain_row", "unsupported", "utcnow"]
+__all__ = [
+    "Category",
+    "Clock",
+    "Conn",
+    "Location",
+    "PostgresStore",
+    "ReferenceSystem",
+    "SqliteSystem",
+    "UnsupportedSubmission",
+    "add_years",
+    "delete_rows",
+    "plain_row",
+    "unsupported",
+    "utcnow",
+]
 
 # Keys of what was already written (submission ids, seed keys): kept after erasure, and holding no
 # personal data, so a replayed task or a restart's seeding never brings an erased person back.
@@ -109,8 +123,11 @@ class ReferenceSystem:
         email = normalize_email(subject.email)
         with self._db.transaction(email) as conn:
             reasons = marks.reasons_by_category(conn, email)
-            records = {c.name: rows for c in self.CATEGORIES
-                       if (rows := self._rows(conn, c, email, marks.reasons_for(reasons, c.name)))}
+            records = {
+                c.name: rows
+                for c in self.CATEGORIES
+                if (rows := self._rows(conn, c, email, marks.reasons_for(reasons, c.name)))
+            }
             records.update(self._archived(conn, email))
         return Export(records=records)
 
@@ -151,8 +168,9 @@ class ReferenceSystem:
             lifted = marks.unmark(conn, email, ART18)
             return RestrictionReport(items=self._count(conn, email) if lifted else 0)
 
-    def suppress_marketing(self, subject: Subject, channels: tuple[str, ...],
-                           source: str = "objection") -> SuppressionReport:
+    def suppress_marketing(
+        self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
+    ) -> SuppressionReport:
         """R30, R31: stop the channels this system markets on; report what is kept to honour it (R45)."""
         stopped = tuple(c for c in check_channels(channels) if c in self.MARKETING_CHANNELS)
         source, email = check_code(source, "suppression source"), normalize_email(subject.email)

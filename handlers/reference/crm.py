@@ -1,4 +1,5 @@
 """The CRM reference system: prospects and customers, with invoices archived rather than erased."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -92,14 +93,16 @@ class CrmAdapter(ReferenceSystem):
         Category("consents", "consents", "provided"),
     )
 
-    def add_call_note(self, email: str, note: str, direction: str = "outbound",
-                      called_at: str | None = None, key: str | None = None) -> None:
+    def add_call_note(
+        self, email: str, note: str, direction: str = "outbound", called_at: str | None = None, key: str | None = None
+    ) -> None:
         row = (normalize_email(email), note, called_at or self._now(), direction)
         insert = "INSERT INTO call_notes (email, note, called_at, direction) VALUES (?, ?, ?, ?)"
         self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
 
-    def add_invoice(self, email: str, number: str, amount_cents: int, issued_at: str,
-                    paid_at: str | None = None) -> None:
+    def add_invoice(
+        self, email: str, number: str, amount_cents: int, issued_at: str, paid_at: str | None = None
+    ) -> None:
         """Once per invoice number, even after the invoice moved to the archive."""
         row = (normalize_email(email), number, amount_cents, issued_at, paid_at)
         insert = "INSERT INTO invoices (email, number, amount_cents, issued_at, paid_at) VALUES (?, ?, ?, ?, ?)"
@@ -121,9 +124,17 @@ class CrmAdapter(ReferenceSystem):
             raise unsupported(self.name, kind)
         now = self._now()
         address = data.get("postal_address") or {}
-        conn.execute(UPSERT_PERSON, {"email": email, "now": now, "phone": data.get("phone"),
-                                     "first_name": data.get("first_name"), "last_name": data.get("last_name"),
-                                     **{k: address.get(k) for k in ("street", "postal_code", "city", "country")}})
+        conn.execute(
+            UPSERT_PERSON,
+            {
+                "email": email,
+                "now": now,
+                "phone": data.get("phone"),
+                "first_name": data.get("first_name"),
+                "last_name": data.get("last_name"),
+                **{k: address.get(k) for k in ("street", "postal_code", "city", "country")},
+            },
+        )
         self._record_form(conn, submission_id, kind, email, data, now)
         consent = data.get("marketing_consent") or {}
         for channel in CHANNELS:  # R32: every channel's choice, with its proof
@@ -132,15 +143,18 @@ class CrmAdapter(ReferenceSystem):
     @staticmethod
     def _record_form(conn: Conn, submission_id: str, kind: str, email: str, data: dict, now: str) -> None:
         if kind == EventType.QUOTE_REQUESTED:
-            conn.execute("INSERT INTO quote_requests (submission_id, email, service, message, submitted_at)"
-                         " VALUES (?, ?, ?, ?, ?)",
-                         (submission_id, email, data.get("service"), data.get("message", ""), now))
+            conn.execute(
+                "INSERT INTO quote_requests (submission_id, email, service, message, submitted_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (submission_id, email, data.get("service"), data.get("message", ""), now),
+            )
             if _may_score(conn, email):
                 conn.execute(SCORE, (LEAD_POINTS_PER_QUOTE, email, email))
         else:
-            conn.execute("INSERT INTO contact_messages (submission_id, email, message, submitted_at)"
-                         " VALUES (?, ?, ?, ?)",
-                         (submission_id, email, data.get("message", ""), now))
+            conn.execute(
+                "INSERT INTO contact_messages (submission_id, email, message, submitted_at) VALUES (?, ?, ?, ?)",
+                (submission_id, email, data.get("message", ""), now),
+            )
 
     def _record_consent(self, conn: Conn, email: str, channel: str, granted: bool, proof: dict, kind: str) -> None:
         conn.execute(RECORD_CONSENT, (email, channel, bool(granted), proof.get("wording_version"), self._now(), kind))
@@ -167,8 +181,9 @@ class CrmAdapter(ReferenceSystem):
         conn.execute("DELETE FROM invoices WHERE email = ?", (email,))
 
     def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
-        row = conn.execute("SELECT count(*) AS n, max(retain_until) AS until FROM invoice_archive WHERE email = ?",
-                           (email,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) AS n, max(retain_until) AS until FROM invoice_archive WHERE email = ?", (email,)
+        ).fetchone()
         count, until = row["n"], row["until"]
         return (KeptItem(item="invoices", count=count, ground=INVOICE_GROUND, until=until),) if count else ()
 
@@ -184,8 +199,10 @@ class CrmAdapter(ReferenceSystem):
 
 
 def _latest_choice(conn: Conn, email: str, channel: str):
-    return conn.execute("SELECT granted, source FROM consents WHERE email = ? AND channel = ? ORDER BY id DESC"
-                        " LIMIT 1", (email, channel)).fetchone()
+    return conn.execute(
+        "SELECT granted, source FROM consents WHERE email = ? AND channel = ? ORDER BY id DESC LIMIT 1",
+        (email, channel),
+    ).fetchone()
 
 
 def _refused(conn: Conn, email: str, channel: str, source: str) -> bool:

@@ -9,6 +9,7 @@ The dialect differences are kept here and in handlers/reference/postgres.py, and
   transactions about one subject with an advisory lock on (schema, key), see `transaction(key)`.
 - After erasing, `scrub()`: SQLite empties its WAL (secure_delete zeroes the pages); PostgreSQL VACUUMs.
 """
+
 from __future__ import annotations
 
 import re
@@ -70,6 +71,7 @@ Location = str | Path | PostgresStore  # a SQLite file, or a PostgreSQL schema
 def open_database(where: Location, ddl: str) -> Database:
     if isinstance(where, PostgresStore):
         from handlers.reference.postgres import PostgresDatabase  # psycopg is loaded only when used
+
         return PostgresDatabase(where, ddl)
     return SqliteDatabase(where, ddl)
 
@@ -82,7 +84,7 @@ def add_years(day: date, years: int) -> date:
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
-    return {column[0]: value for column, value in zip(cursor.description, row)}
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=False)}
 
 
 class SqliteDatabase:
@@ -128,8 +130,11 @@ class SqliteDatabase:
 def _tables_without_id(conn: sqlite3.Connection, ddl: str) -> list[str]:
     """Tables of a file made before the explicit id columns (they ordered by the implicit rowid)."""
     tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \(id INTEGER PRIMARY KEY", ddl)
-    return [t for t in tables if (columns := {r["name"] for r in conn.execute(f"PRAGMA table_info({t})")})
-            and "id" not in columns]
+    return [
+        t
+        for t in tables
+        if (columns := {r["name"] for r in conn.execute(f"PRAGMA table_info({t})")}) and "id" not in columns
+    ]
 
 
 def _copy_legacy_rows(conn: sqlite3.Connection, tables: list[str]) -> None:

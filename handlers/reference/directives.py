@@ -1,4 +1,5 @@
 """The register of post-mortem directives (LIL 85-I, R38): a system like the others, so discovery finds them."""
+
 from __future__ import annotations
 
 from gdpr.routing import DIRECTIVE_SUBMISSION
@@ -24,7 +25,15 @@ class DirectivesRegister(ReferenceSystem):
             raise unsupported(self.name, kind)
         if data.get("specific_consent") is not True:  # R38: a directive needs its own, specific consent
             raise unsupported(self.name, "directive without specific consent")
-        conn.execute("INSERT INTO directives (submission_id, email, instructions, executor_name, specific_consent,"
-                     " language, recorded_at) VALUES (?, ?, ?, ?, TRUE, ?, ?)",
-                     (submission_id, email, data.get("instructions", ""), data.get("executor_name") or None,
-                      data.get("language"), self._now()))
+        conn.execute(
+            "INSERT INTO directives (submission_id, email, instructions, executor_name, specific_consent,"
+            " language, recorded_at) VALUES (?, ?, ?, ?, TRUE, ?, ?)",
+            (
+                submission_id,
+                email,
+                data.get("instructions", ""),
+                data.get("executor_name") or None,
+                data.get("language"),
+                self._now(),
+            ),
+        )

@@ -1,4 +1,5 @@
 """Restriction marks in a reference system's database: Art. 18 restrictions and legal holds (R27, R46)."""
+
 from __future__ import annotations
 
 from handlers.reference.db import Conn

@@ -1,16 +1,25 @@
 """The newsletter reference system: subscribers, campaign events and a keyed-hash suppression list."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 from datetime import date
 
+from gdpr.routing import ERASURE_PENDING
 from handlers.reference import marks
 from handlers.reference.base import (
-    Category, Clock, Conn, Location, ReferenceSystem, add_years, delete_rows, unsupported, utcnow,
+    Category,
+    Clock,
+    Conn,
+    Location,
+    ReferenceSystem,
+    add_years,
+    delete_rows,
+    unsupported,
+    utcnow,
 )
 from handlers.reference.marks import NOT_RESTRICTED
-from gdpr.routing import ERASURE_PENDING
 from handlers.verbs import ALL_CATEGORIES
 from schemas.identity import normalize_email
 from schemas.intake import EventType
@@ -85,8 +94,9 @@ class NewsletterAdapter(ReferenceSystem):
             emails = [row["email"] for row in conn.execute(SEND_LIST, (campaign,))]
             return [email for email in emails if not _suppressed(conn, self.suppression_hash(email))]
 
-    def add_campaign_event(self, email: str, campaign: str, event: str,
-                           at: str | None = None, key: str | None = None) -> None:
+    def add_campaign_event(
+        self, email: str, campaign: str, event: str, at: str | None = None, key: str | None = None
+    ) -> None:
         row = (normalize_email(email), campaign, event, at or self._now())
         insert = "INSERT INTO campaign_events (email, campaign, event, at) VALUES (?, ?, ?, ?)"
         self._write_once(key, lambda conn: conn.execute(insert, row), row[0])

@@ -1,4 +1,5 @@
 """The PostgreSQL side of the reference systems' storage: a schema per system, a connection per transaction."""
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,9 @@ class PostgresDatabase:
             conn.execute(ddl.replace(ID_PLACEHOLDER, ID_COLUMN))
 
     def _connect(self, autocommit: bool = False) -> psycopg.Connection:
-        return psycopg.connect(self._store.dsn, autocommit=autocommit, row_factory=dict_row,
-                               options=f"-c search_path={self._store.schema}")
+        return psycopg.connect(
+            self._store.dsn, autocommit=autocommit, row_factory=dict_row, options=f"-c search_path={self._store.schema}"
+        )
 
     @contextmanager
     def transaction(self, key: str | None = None) -> Iterator[PgConn]:

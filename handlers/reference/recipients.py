@@ -1,4 +1,5 @@
 """An Art. 19 recipient in the dev stack: a processor or franchisee inbox that files the notices it receives."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ class RecipientInbox:
     def receive(self, task_id: str, notice: RecipientNotice, subject: Subject) -> None:
         """File the notice; a redelivered task (same id) changes nothing."""
         notice = check_notice(self.name, notice)
-        row = notice_row(self.name, task_id, notice, subject_hash(self._secret, self.name, subject.email),
-                         self._clock().isoformat())
+        row = notice_row(
+            self.name, task_id, notice, subject_hash(self._secret, self.name, subject.email), self._clock().isoformat()
+        )
         with self._db.transaction() as conn:
             conn.execute(RECEIVE, row | {"systems": json.dumps(row["systems"]), "fields": json.dumps(row["fields"])})
 
@@ -51,5 +53,7 @@ class RecipientInbox:
         """What this recipient received, oldest first."""
         with self._db.transaction() as conn:
             rows = conn.execute("SELECT * FROM notices WHERE recipient = ? ORDER BY id", (self.name,)).fetchall()
-        return [plain_row(row) | {"systems": json.loads(row["systems"]), "fields": json.loads(row["fields"])}
-                for row in rows]
+        return [
+            plain_row(row) | {"systems": json.loads(row["systems"]), "fields": json.loads(row["fields"])}
+            for row in rows
+        ]

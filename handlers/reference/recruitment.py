@@ -1,4 +1,5 @@
 """The recruitment reference system: candidates, their applications and CV files on disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +7,6 @@ from pathlib import Path
 
 from handlers.reference.base import Category, Clock, Conn, Location, ReferenceSystem, unsupported, utcnow
 from schemas.intake import EventType
-
 
 RECRUITMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (id {id}, email TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
@@ -55,12 +55,22 @@ class RecruitmentAdapter(ReferenceSystem):
         if kind != EventType.JOB_APPLICATION_SUBMITTED:
             raise unsupported(self.name, kind)
         now = self._now()
-        conn.execute(UPSERT_CANDIDATE, {"email": email, "now": now, "phone": data.get("phone"),
-                                        "first_name": data.get("first_name"), "last_name": data.get("last_name"),
-                                        "candidate_kind": data.get("candidate_kind", "employee"),
-                                        "talent_pool_consent": bool(data.get("talent_pool_consent"))})
-        conn.execute("INSERT INTO applications (submission_id, email, position, submitted_at) VALUES (?, ?, ?, ?)",
-                     (submission_id, email, data.get("position"), now))
+        conn.execute(
+            UPSERT_CANDIDATE,
+            {
+                "email": email,
+                "now": now,
+                "phone": data.get("phone"),
+                "first_name": data.get("first_name"),
+                "last_name": data.get("last_name"),
+                "candidate_kind": data.get("candidate_kind", "employee"),
+                "talent_pool_consent": bool(data.get("talent_pool_consent")),
+            },
+        )
+        conn.execute(
+            "INSERT INTO applications (submission_id, email, position, submitted_at) VALUES (?, ?, ?, ?)",
+            (submission_id, email, data.get("position"), now),
+        )
         if data.get("cv_ref"):
             path = self._store_cv(submission_id, data["cv_ref"])
             conn.execute("INSERT INTO cv_files (email, path, stored_at) VALUES (?, ?, ?)", (email, str(path), now))

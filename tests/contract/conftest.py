@@ -3,6 +3,7 @@
 `where(name)` is a SQLite file here; test_postgres.py overrides it with a PostgreSQL schema and
 runs the same functions again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 A contract class for a reference system builds it at `self.location(tmp_path, name)`; mixing in
 OnPostgres instead of OnSqlite runs the very same class against PostgreSQL.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,15 +1,17 @@
 """The adapter contract, run on the in-memory twin and the reference systems (SQLite here, PostgreSQL in
 test_postgres.py); then each system's rules."""
+
 from __future__ import annotations
 
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from gdpr.routing import DIRECTIVE_SUBMISSION
 from handlers.memory import MemoryAdapter
 from handlers.protocol import DATA_ACTIONS, Adapter, Export, Subject
 from handlers.reference import (
@@ -22,7 +24,6 @@ from handlers.reference import (
     RecruitmentAdapter,
     seed_sample_people,
 )
-from gdpr.routing import DIRECTIVE_SUBMISSION
 from schemas.intake import Right
 from schemas.tasks import TaskAction
 from tests.contract.stores import OnSqlite
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.contract
 CAMILLE = Subject(email="camille.durand@example.test", name="Camille Durand")
 HUGO = Subject(email="hugo.moreau@example.test", name="Hugo Moreau")
 SECRET = b"test-suppression-key"
-NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 ORIGINS = {"provided", "observed", "inferred"}
 
 
@@ -42,22 +43,44 @@ def clock() -> datetime:
 
 
 def quote(email: str, first_name: str = "Camille", **extra) -> dict:
-    return {"first_name": first_name, "last_name": "Durand", "email": email, "phone": "+33 6 12 34 56 78",
-            "language": "fr", "marketing_consent": {"email": True, "sms": False, "phone": False, "post": True,
-                                                    "wording_version": "2026-09"},
-            "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
-            "service": "plomberie", "message": "Fuite sous l'évier.", **extra}
+    return {
+        "first_name": first_name,
+        "last_name": "Durand",
+        "email": email,
+        "phone": "+33 6 12 34 56 78",
+        "language": "fr",
+        "marketing_consent": {"email": True, "sms": False, "phone": False, "post": True, "wording_version": "2026-09"},
+        "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
+        "service": "plomberie",
+        "message": "Fuite sous l'évier.",
+        **extra,
+    }
 
 
 def application(email: str, first_name: str = "Camille", **extra) -> dict:
-    return {"first_name": first_name, "last_name": "Durand", "email": email, "phone": "+33 6 12 34 56 78",
-            "language": "fr", "position": "Technicien chauffagiste", "candidate_kind": "employee",
-            "cv_ref": "s3://careers-uploads/2026/11/cv-7f3a.pdf", "talent_pool_consent": False, **extra}
+    return {
+        "first_name": first_name,
+        "last_name": "Durand",
+        "email": email,
+        "phone": "+33 6 12 34 56 78",
+        "language": "fr",
+        "position": "Technicien chauffagiste",
+        "candidate_kind": "employee",
+        "cv_ref": "s3://careers-uploads/2026/11/cv-7f3a.pdf",
+        "talent_pool_consent": False,
+        **extra,
+    }
 
 
 def directive(email: str, first_name: str = "Camille", **extra) -> dict:
-    return {"email": email, "instructions": f"{first_name} : fermer mes comptes, garder les photos.",
-            "executor_name": "Hugo Moreau", "specific_consent": True, "language": "fr", **extra}
+    return {
+        "email": email,
+        "instructions": f"{first_name} : fermer mes comptes, garder les photos.",
+        "executor_name": "Hugo Moreau",
+        "specific_consent": True,
+        "language": "fr",
+        **extra,
+    }
 
 
 def consent_change(email: str, granted: bool) -> dict:
@@ -91,8 +114,9 @@ class AdapterContract:
     def adapter(self, tmp_path: Path) -> Adapter:
         return self.make_adapter(tmp_path)
 
-    def record(self, adapter: Adapter, submission_id: str, subject: Subject = CAMILLE, first_name: str = "Camille",
-               **extra):
+    def record(
+        self, adapter: Adapter, submission_id: str, subject: Subject = CAMILLE, first_name: str = "Camille", **extra
+    ):
         kind, data = self.submission(subject.email, first_name, **extra)
         adapter.record_submission(submission_id, kind, subject, data)
         return data
@@ -168,6 +192,7 @@ class AdapterContract:
 # Each implementation runs the whole contract: the original verbs, then the rights verbs
 # (RightsContract, tests/contract/test_rights_verbs.py) with what the system holds and markets on.
 
+
 class TestMemoryAdapter(AdapterContract, RightsContract):
     held_category = "submissions"
 
@@ -224,6 +249,7 @@ class TestDirectivesRegister(OnSqlite, AdapterContract, RightsContract):
 
 # --- The in-memory twin ---------------------------------------------------------------------------
 
+
 def test_memory_twin_keeps_its_kept_categories_in_a_restricted_archive():
     twin = MemoryAdapter("crm", kept_categories=("invoices",), kept_ground=INVOICE_GROUND)
     twin.seed(CAMILLE.email, "invoices", {"number": "F-1", "_origin": "observed"})
@@ -242,6 +268,7 @@ def test_memory_twin_declares_only_the_verbs_it_was_given():
 
 
 # --- CRM ------------------------------------------------------------------------------------------
+
 
 def test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years(crm):
     # Camille is a customer: an invoice from March 2025, then she asks for erasure.
@@ -294,7 +321,6 @@ def test_crm_refuses_a_form_it_does_not_own(crm):
         crm.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
 
 
-
 def test_a_dev_database_from_before_the_id_columns_keeps_its_data(tmp_path):
     # Files made when rows were ordered by SQLite's implicit rowid gain an explicit id, rows kept.
     old = sqlite3.connect(tmp_path / "crm.db")
@@ -315,6 +341,7 @@ def test_a_dev_database_from_before_the_id_columns_keeps_its_data(tmp_path):
 
 # --- Recruitment ----------------------------------------------------------------------------------
 
+
 def test_recruitment_deletes_the_cv_file_from_disk_on_erasure(tmp_path, recruitment):
     recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
     [cv] = recruitment.export(CAMILLE).records["cv_files"]
@@ -334,6 +361,7 @@ def test_recruitment_exports_the_assessment_as_inferred(recruitment):
 
 
 # --- Newsletter -----------------------------------------------------------------------------------
+
 
 def test_newsletter_erasure_keeps_only_a_fingerprint_for_three_years(newsletter):
     newsletter.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
@@ -402,6 +430,7 @@ def test_newsletter_suppression_hash_depends_on_the_secret(where, newsletter):
 
 
 # --- Sample people --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def systems(crm, recruitment, newsletter):

@@ -1,5 +1,6 @@
 """The declarative SQL adapter: the reference CRM described in examples/declarative/crm.yaml passes the
 adapter contract and answers as the CRM itself does, on SQLite and PostgreSQL; wrong mappings stop the start."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,6 +39,7 @@ class TestDeclarativeCrmOnPostgres(OnPostgres, TestDeclarativeCrm):
 
 # --- Same answers as the CRM it describes ---------------------------------------------------------
 
+
 class CrmEquivalence(OnSqlite):
     """A database the CRM filled, then read through the mapping: what a DPO gets must not differ."""
 
@@ -70,8 +72,9 @@ class CrmEquivalence(OnSqlite):
         twin = self.location(tmp_path, "twin")
         crm_twin = CrmAdapter(twin, clock=clock)  # the same history in a second CRM, erased by the CRM itself
         crm_twin.record_submission("sub-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
-        crm_twin.record_submission("sub-2", "dsr.form.quote_requested", CAMILLE,
-                                   quote(CAMILLE.email, service="chauffage"))
+        crm_twin.record_submission(
+            "sub-2", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email, service="chauffage")
+        )
         crm_twin.add_call_note(CAMILLE.email, "Rappelée pour la visite.")
         crm_twin.add_invoice(CAMILLE.email, "F-2025-0142", 18900, "2025-03-14", paid_at="2025-03-28")
         assert declarative.erase(CAMILLE) == crm_twin.erase(CAMILLE)
@@ -88,6 +91,7 @@ class TestCrmEquivalenceOnPostgres(OnPostgres, CrmEquivalence):
 
 
 # --- A wrong mapping stops the start, naming the file, the table and the column -------------------
+
 
 def crm_mapping(**changes) -> dict:
     data = yaml.safe_load(CRM_MAPPING.read_text())
@@ -124,8 +128,11 @@ def test_a_misspelt_column_is_named_with_the_tables_columns(tmp_path, crm_db):
 def test_a_column_declared_for_export_must_exist(tmp_path, crm_db):
     data = crm_mapping()
     data["tables"]["people"]["columns"]["phon"] = {"origin": "provided"}
-    with pytest.raises(MappingError, match=r"mapping crm.yaml: tables.people.columns.phon: no such column phon "
-                                           r"in table people \(columns: "):
+    with pytest.raises(
+        MappingError,
+        match=r"mapping crm.yaml: tables.people.columns.phon: no such column phon "
+        r"in table people \(columns: ",
+    ):
         DeclarativeSqlAdapter(write(tmp_path, data), crm_db)
 
 
@@ -146,8 +153,9 @@ def test_a_form_column_is_checked_too(tmp_path, crm_db):
 
 def test_anonymising_a_not_null_column_to_null_is_refused(tmp_path, crm_db):
     mapping = write(tmp_path, crm_mapping(tables__invoices__erase__anonymise={"email": None}))
-    with pytest.raises(MappingError, match="tables.invoices.erase.anonymise.email: column email of table invoices "
-                                           "is NOT NULL"):
+    with pytest.raises(
+        MappingError, match="tables.invoices.erase.anonymise.email: column email of table invoices is NOT NULL"
+    ):
         DeclarativeSqlAdapter(mapping, crm_db)
 
 
@@ -156,18 +164,27 @@ def test_a_missing_database_file_is_named(tmp_path):
         DeclarativeSqlAdapter(CRM_MAPPING, tmp_path / "nothing.db")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"tables__invoices__erase": "shred"}, "tables.invoices.erase: unknown erase strategy 'shred'"),
-    ({"tables__invoices__erase__anonymise": {"id": None, "email": "x"}},
-     "tables.invoices: erase.anonymise.id: the key column cannot be anonymised"),
-    ({"tables__invoices__erase__anonymise": {"amount_cents": None}},
-     "tables.invoices: erase.anonymise must overwrite email"),
-    ({"tables__call_notes__identity": None}, "tables.call_notes: give exactly one of identity"),
-    ({"tables__call_notes__category": "person"},
-     "tables.call_notes.category: 'person' is already the category of table people"),
-    ({"tables__people__rectify__email": "email"}, "tables.people: rectify.email: not a rectifiable field"),
-    ({"tables__people__origin": "guessed"}, "tables.people.origin: Input should be"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tables__invoices__erase": "shred"}, "tables.invoices.erase: unknown erase strategy 'shred'"),
+        (
+            {"tables__invoices__erase__anonymise": {"id": None, "email": "x"}},
+            "tables.invoices: erase.anonymise.id: the key column cannot be anonymised",
+        ),
+        (
+            {"tables__invoices__erase__anonymise": {"amount_cents": None}},
+            "tables.invoices: erase.anonymise must overwrite email",
+        ),
+        ({"tables__call_notes__identity": None}, "tables.call_notes: give exactly one of identity"),
+        (
+            {"tables__call_notes__category": "person"},
+            "tables.call_notes.category: 'person' is already the category of table people",
+        ),
+        ({"tables__people__rectify__email": "email"}, "tables.people: rectify.email: not a rectifiable field"),
+        ({"tables__people__origin": "guessed"}, "tables.people.origin: Input should be"),
+    ],
+)
 def test_static_mistakes_are_named_before_connecting(change, message):
     with pytest.raises(MappingError) as stopped:
         parse_mapping(crm_mapping(**change), source="crm.yaml")
@@ -202,18 +219,33 @@ def test_a_table_reached_through_another_is_exported_and_erased_first(tmp_path):
 
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as conn:
-        conn.executescript("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT);"
-                           "CREATE TABLE notes (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id),"
-                           " body TEXT);"
-                           "INSERT INTO people VALUES (1, 'Camille.Durand@example.test'), (2, 'hugo.moreau@example.test');"
-                           "INSERT INTO notes VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c');")
-    mapping = parse_mapping({"system": "shop", "emails_normalized": False, "tables": {
-        "people": {"identity": {"email": "email"}},
-        "notes": {"via": {"column": "person_id", "table": "people"}, "origin": "observed",
-                  "columns": {"person_id": {"export": False}}}}}, source="shop.yaml")
+        conn.executescript(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT);"
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id),"
+            " body TEXT);"
+            "INSERT INTO people VALUES (1, 'Camille.Durand@example.test'), (2, 'hugo.moreau@example.test');"
+            "INSERT INTO notes VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c');"
+        )
+    mapping = parse_mapping(
+        {
+            "system": "shop",
+            "emails_normalized": False,
+            "tables": {
+                "people": {"identity": {"email": "email"}},
+                "notes": {
+                    "via": {"column": "person_id", "table": "people"},
+                    "origin": "observed",
+                    "columns": {"person_id": {"export": False}},
+                },
+            },
+        },
+        source="shop.yaml",
+    )
     shop = DeclarativeSqlAdapter(mapping, db)
-    assert shop.export(CAMILLE).records["notes"] == [{"body": "a", "_origin": "observed"},
-                                                      {"body": "b", "_origin": "observed"}]
+    assert shop.export(CAMILLE).records["notes"] == [
+        {"body": "a", "_origin": "observed"},
+        {"body": "b", "_origin": "observed"},
+    ]
     assert shop.erase(CAMILLE).erased_items == 3
     assert shop.lookup(CAMILLE).holds_data is False
     assert shop.export(HUGO).item_count() == 2

@@ -1,8 +1,9 @@
 """Each reference system's own rules for the rights verbs: who campaigns reach, what objection and
 restriction stop, what a legal hold keeps (R27, R30-R32, R45, R46; GS-07, GS-08, GS-09, GS-10, GS-23)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,13 @@ pytestmark = pytest.mark.contract
 
 LEA = Subject(email="lea.garnier@example.test", name="Léa Garnier")
 QUOTE = "dsr.form.quote_requested"
-DISPUTE = LegalHold(hold_id="dispute-1", categories=["invoices", "call_notes"], ground=KeepGround.LEGAL_CLAIMS,
-                    owner="legal", review_on=date(2027, 6, 30))
+DISPUTE = LegalHold(
+    hold_id="dispute-1",
+    categories=["invoices", "call_notes"],
+    ground=KeepGround.LEGAL_CLAIMS,
+    owner="legal",
+    review_on=date(2027, 6, 30),
+)
 
 
 def consenting(address: str, **channels: bool) -> dict:
@@ -27,6 +33,7 @@ def consenting(address: str, **channels: bool) -> dict:
 
 
 # --- CRM: call lists (GS-09) ----------------------------------------------------------------------
+
 
 def test_call_list_excludes_a_quote_form_prospect_without_phone_consent(crm):
     # Camille ticked phone marketing; Hugo asked for a quote without ticking it.
@@ -47,18 +54,19 @@ def test_before_the_opt_in_rule_only_a_refusal_kept_someone_off_the_list(crm):
     # Before 11 Aug 2026 phone prospecting was opt-out; a recorded refusal still counted.
     crm.record_submission("sub-camille", QUOTE, CAMILLE, consenting(CAMILLE.email, phone=True))
     crm.record_submission("sub-hugo", QUOTE, HUGO, consenting(HUGO.email))
-    assert crm.call_list(datetime(2026, 8, 1, tzinfo=timezone.utc)) == [(CAMILLE.email, "+33 6 12 34 56 78")]
+    assert crm.call_list(datetime(2026, 8, 1, tzinfo=UTC)) == [(CAMILLE.email, "+33 6 12 34 56 78")]
 
 
 # --- CRM: objection, restriction, scoring (GS-08, R27) --------------------------------------------
+
 
 def test_crm_objection_is_recorded_per_channel_with_its_source(crm):
     crm.record_submission("sub-1", QUOTE, CAMILLE, consenting(CAMILLE.email, email=True, phone=True))
     report = crm.suppress_marketing(CAMILLE, MARKETING_CHANNELS, source="objection")
     assert report.channels == MARKETING_CHANNELS
     latest = {c["channel"]: c for c in crm.export(CAMILLE).records["consents"]}
-    assert {ch: (c["granted"], c["source"]) for ch, c in latest.items()} == {
-        ch: (False, "objection") for ch in (*MARKETING_CHANNELS, "profiling")}
+    expected = dict.fromkeys((*MARKETING_CHANNELS, "profiling"), (False, "objection"))
+    assert {ch: (c["granted"], c["source"]) for ch, c in latest.items()} == expected
 
 
 def test_crm_withdrawal_of_one_channel_keeps_the_others(crm):
@@ -100,14 +108,17 @@ def test_crm_rectifies_the_postal_address_everywhere_it_is_used(crm):
 
 # --- CRM: legal holds (GS-23) ---------------------------------------------------------------------
 
+
 def test_a_customer_in_litigation_keeps_held_invoices_and_notes_restricted(crm):
     crm.record_submission("sub-1", QUOTE, CAMILLE, quote(CAMILLE.email))
     crm.add_call_note(CAMILLE.email, "Conteste la facture.")
     crm.add_invoice(CAMILLE.email, "F-2025-0142", 18900, "2025-03-14")
     report = crm.erase(CAMILLE, holds=(DISPUTE,))
     kept = {k.item: (k.count, k.ground, k.until) for k in report.kept}
-    assert kept == {"invoices": (1, KeepGround.LEGAL_CLAIMS, "2027-06-30"),
-                    "call_notes": (1, KeepGround.LEGAL_CLAIMS, "2027-06-30")}
+    assert kept == {
+        "invoices": (1, KeepGround.LEGAL_CLAIMS, "2027-06-30"),
+        "call_notes": (1, KeepGround.LEGAL_CLAIMS, "2027-06-30"),
+    }
     records = crm.export(CAMILLE).records
     assert set(records) == {"invoices", "call_notes"}
     assert records["invoices"][0][RESTRICTION_TAG] == "legal_hold:dispute-1"
@@ -125,6 +136,7 @@ def test_when_the_hold_is_released_invoices_go_to_the_ten_year_archive(crm):
 
 # --- Recruitment ----------------------------------------------------------------------------------
 
+
 def test_a_held_cv_keeps_its_file(tmp_path, recruitment):
     recruitment.record_submission("sub-1", "dsr.form.job_application_submitted", CAMILLE, application(CAMILLE.email))
     hold = DISPUTE.model_copy(update={"categories": ["cv_files"]})
@@ -136,6 +148,7 @@ def test_a_held_cv_keeps_its_file(tmp_path, recruitment):
 
 
 # --- Newsletter: send lists (GS-07) ---------------------------------------------------------------
+
 
 def test_someone_who_unsubscribed_today_is_absent_from_tomorrows_campaign(newsletter):
     for n, person in enumerate((CAMILLE, HUGO, LEA)):

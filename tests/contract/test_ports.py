@@ -1,10 +1,13 @@
 """One contract per port of the streams, passed by the in-memory twin and by the real adapter."""
+
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from email.message import EmailMessage
 
 import pytest
+from cryptography.exceptions import InvalidTag
 
 from dsr.devstack.smtp_sink import SmtpSink
 from dsr.exports import FileExportStore
@@ -12,7 +15,11 @@ from dsr.mail import SmtpTransport
 from dsr.vault import SqliteKeyVault
 from schemas.sealed import Sealed
 from streams.ports import (
-    MemoryExportStore, MemoryKeyVault, MemoryMailTransport, PermanentMailError, TransientMailError,
+    MemoryExportStore,
+    MemoryKeyVault,
+    MemoryMailTransport,
+    PermanentMailError,
+    TransientMailError,
 )
 
 pytestmark = pytest.mark.contract
@@ -58,7 +65,7 @@ class TestSqliteKeyVault(KeyVaultContract):
 
     def test_a_wrong_master_secret_cannot_unwrap(self, tmp_path):
         self.make(tmp_path).key_for("ref-a")
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidTag):
             SqliteKeyVault(tmp_path / "keys.sqlite3", b"x" * 32).get("ref-a")
 
     def test_destruction_leaves_no_copy_in_the_files(self, tmp_path):
@@ -187,12 +194,12 @@ class ExportStoreContract:
         assert store.parts("req-1") == {} and store.package("req-1") is None
 
     def test_exports_older_than_the_cutoff_are_deleted(self, tmp_path):
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         store = self.make(tmp_path)
         store.put_part("req-1", "crm", SEALED)
         store.put_package("req-1", SEALED)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert store.delete_older_than(now - timedelta(days=7)) == []
         assert store.delete_older_than(now + timedelta(seconds=1)) == ["req-1"]
         assert store.package("req-1") is None and store.parts("req-1") == {}

@@ -1,18 +1,20 @@
 """The reference systems on PostgreSQL pass the contract they pass on SQLite: the same classes and
 functions, each system in its own schema of a fresh database per test."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
 
+from handlers.protocol import Subject
 from handlers.reference import NewsletterAdapter, PostgresStore
 from handlers.reference.db import Location
-from handlers.protocol import Subject
 from tests.contract import test_adapters as adapters
 from tests.contract import test_recipients as recipients
 from tests.contract.stores import OnPostgres
 from tests.contract.test_adapters import (  # noqa: F401  the system rules, collected again here
+    systems,
     test_crm_erasure_counts_what_went_and_not_what_was_archived,
     test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years,
     test_crm_lead_score_is_exported_as_inferred,
@@ -28,9 +30,8 @@ from tests.contract.test_adapters import (  # noqa: F401  the system rules, coll
     test_recruitment_exports_the_assessment_as_inferred,
     test_sample_people_are_seeded_once,
     test_seeding_at_restart_does_not_bring_back_an_erased_sample_person,
-    systems,
 )
-from tests.contract.test_marketing_rules import *  # noqa: F401,F403  every marketing rule, collected again here
+from tests.contract.test_marketing_rules import *  # noqa: F403  every marketing rule, collected again here
 from tests.contract.test_recipients import test_recipients_sharing_a_file_each_see_their_own_notices  # noqa: F401
 
 pytestmark = pytest.mark.contract
@@ -64,12 +65,14 @@ class TestRecipientInboxOnPostgres(OnPostgres, recipients.TestRecipientInbox):
 
 # --- PostgreSQL's own --------------------------------------------------------------------------------
 
+
 def test_the_systems_tables_live_in_their_own_schemas(where, crm, newsletter):
     import psycopg
 
     with psycopg.connect(where("crm").dsn) as conn:
-        rows = conn.execute("SELECT table_schema, table_name FROM information_schema.tables"
-                            " WHERE table_schema IN ('crm', 'newsletter')").fetchall()
+        rows = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('crm', 'newsletter')"
+        ).fetchall()
     tables = {(schema, table) for schema, table in rows}
     assert {("crm", "people"), ("crm", "invoice_archive"), ("crm", "processed")} <= tables
     assert {("newsletter", "subscribers"), ("newsletter", "suppression")} <= tables
@@ -80,12 +83,14 @@ def test_an_erasure_leaves_no_dead_row_behind(where, newsletter):
     # VACUUM after the erasure: the deleted tuples are pruned now, not whenever autovacuum runs.
     import psycopg
 
-    newsletter.record_submission("sub-1", "dsr.form.quote_requested", adapters.CAMILLE,
-                                 adapters.quote(adapters.CAMILLE.email))
+    newsletter.record_submission(
+        "sub-1", "dsr.form.quote_requested", adapters.CAMILLE, adapters.quote(adapters.CAMILLE.email)
+    )
     newsletter.erase(adapters.CAMILLE)
     with psycopg.connect(where("newsletter").dsn) as conn:
-        dead = conn.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE schemaname = 'newsletter'"
-                            " AND relname = 'subscribers'").fetchone()
+        dead = conn.execute(
+            "SELECT n_dead_tup FROM pg_stat_user_tables WHERE schemaname = 'newsletter' AND relname = 'subscribers'"
+        ).fetchone()
     assert dead == (0,)
 
 

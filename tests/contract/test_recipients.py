@@ -1,5 +1,6 @@
 """The Art. 19 recipient contract (R35), run on the in-memory twin and on the inbox of the dev stack
 (SQLite here, PostgreSQL in test_postgres.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,9 @@ from tests.contract.test_adapters import CAMILLE, HUGO, NOW, SECRET, clock
 pytestmark = pytest.mark.contract
 
 # GS-10: the franchisee handling Camille's quote is told her address was corrected in the CRM.
-NOTICE = RecipientNotice(change=ChangeKind.RECTIFICATION, recipient="franchise-lyon", systems=["crm"],
-                         fields=["postal_address"])
+NOTICE = RecipientNotice(
+    change=ChangeKind.RECTIFICATION, recipient="franchise-lyon", systems=["crm"], fields=["postal_address"]
+)
 
 
 class RecipientContract:
@@ -36,8 +38,13 @@ class RecipientContract:
         inbox.receive("task-1", NOTICE, CAMILLE)
         [notice] = inbox.notices()
         assert {k: notice[k] for k in ("task_id", "recipient", "change", "systems", "fields", "received_at")} == {
-            "task_id": "task-1", "recipient": "franchise-lyon", "change": "rectification", "systems": ["crm"],
-            "fields": ["postal_address"], "received_at": NOW.isoformat()}
+            "task_id": "task-1",
+            "recipient": "franchise-lyon",
+            "change": "rectification",
+            "systems": ["crm"],
+            "fields": ["postal_address"],
+            "received_at": NOW.isoformat(),
+        }
 
     def test_a_redelivered_task_is_filed_once(self, inbox):
         inbox.receive("task-1", NOTICE, CAMILLE)

@@ -4,6 +4,7 @@ RightsContract is mixed into each adapter's contract class in test_adapters.py, 
 twin and every SQLite reference system run the same cases; the class attributes say what the
 system holds (which fields, which category to put under hold, which channels it markets on).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,11 +28,20 @@ CAMILLE = Subject(email="camille.durand@example.test", name="Camille Durand")
 HUGO = Subject(email="hugo.moreau@example.test", name="Hugo Moreau")
 
 # GS-10: Camille moved within Lyon; she gives the new street and postal code only.
-NEW_VALUES = {"first_name": "Camila", "last_name": "Durand-Roux", "phone": "+33 6 98 76 54 32",
-              "postal_address": {"street": "3 place Bellecour", "postal_code": "69002"}}
+NEW_VALUES = {
+    "first_name": "Camila",
+    "last_name": "Durand-Roux",
+    "phone": "+33 6 98 76 54 32",
+    "postal_address": {"street": "3 place Bellecour", "postal_code": "69002"},
+}
 NEW_ADDRESS = {"street": "3 place Bellecour", "postal_code": "69002", "city": "Lyon", "country": "FR"}
-DISPUTE = LegalHold(hold_id="dispute-1", categories=["placeholder"], ground=KeepGround.LEGAL_CLAIMS,
-                    owner="legal", review_on=date(2027, 6, 30))
+DISPUTE = LegalHold(
+    hold_id="dispute-1",
+    categories=["placeholder"],
+    ground=KeepGround.LEGAL_CLAIMS,
+    owner="legal",
+    review_on=date(2027, 6, 30),
+)
 
 
 def tags(export) -> list:
@@ -137,8 +147,11 @@ class RightsContract:
         adapter.erase(CAMILLE, holds=(self.hold(),))
         live = {c for c, rows in adapter.export(CAMILLE).records.items() if any(RESTRICTION_TAG in r for r in rows)}
         assert live == {self.held_category}
-        assert all(RESTRICTION_TAG in r or r.get("_restricted")
-                   for rows in adapter.export(CAMILLE).records.values() for r in rows)
+        assert all(
+            RESTRICTION_TAG in r or r.get("_restricted")
+            for rows in adapter.export(CAMILLE).records.values()
+            for r in rows
+        )
 
     def test_once_the_hold_is_released_erase_removes_the_held_data(self, adapter):
         self.record(adapter, "sub-1")

@@ -1,4 +1,5 @@
 """The webhook adapter runs the whole adapter contract over real HTTP; then what the wire itself promises."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import threading
 import urllib.error
 import urllib.request
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,8 +26,13 @@ pytestmark = pytest.mark.contract
 
 SECRET = b"webhook-secret-for-billing"
 CAMILLE = Subject(email="camille.durand@example.test", name="Camille Durand")
-HOLD = LegalHold(hold_id="dispute-1", categories=["submissions"], ground=KeepGround.LEGAL_CLAIMS,
-                 owner="legal", review_on=datetime(2027, 6, 30).date())
+HOLD = LegalHold(
+    hold_id="dispute-1",
+    categories=["submissions"],
+    ground=KeepGround.LEGAL_CLAIMS,
+    owner="legal",
+    review_on=datetime(2027, 6, 30).date(),
+)
 
 
 class TestWebhookAdapter(AdapterContract, RightsContract):
@@ -45,6 +51,7 @@ class TestWebhookAdapter(AdapterContract, RightsContract):
 
 
 # --- Doubles of a remote system -------------------------------------------------------------------
+
 
 class Recording:
     """Passes requests to a real receiver and keeps what arrived."""
@@ -111,6 +118,7 @@ def post(url: str, body: bytes, headers: dict) -> int:
 
 # --- Signature, window, replay --------------------------------------------------------------------
 
+
 def test_a_wrong_secret_is_answered_401_and_is_final(servers, billing):
     # The sender has a stale secret: the system refuses, and retrying would not help.
     scripted = Scripted(WebhookReceiver(billing, SECRET))
@@ -131,8 +139,7 @@ def test_a_replayed_delivery_is_refused(servers, billing):
     # Someone captured a signed request and sends it again, within the five minutes.
     url = servers.enter_context(running(WebhookReceiver(billing, SECRET)))
     body = json.dumps({"action": "lookup", "system": "billing", "subject": {"email": CAMILLE.email}}).encode()
-    headers = {"Content-Type": "application/json",
-               **signed_headers(SECRET, body, datetime.now(timezone.utc))}
+    headers = {"Content-Type": "application/json", **signed_headers(SECRET, body, datetime.now(UTC))}
     assert post(url, body, headers) == 200
     assert post(url, body, headers) == 409
 
@@ -141,20 +148,20 @@ def test_a_replay_under_a_new_delivery_id_does_not_verify(servers, billing):
     # The delivery id is signed: changing it to dodge the ledger breaks the signature.
     url = servers.enter_context(running(WebhookReceiver(billing, SECRET)))
     body = json.dumps({"action": "lookup", "system": "billing", "subject": {"email": CAMILLE.email}}).encode()
-    headers = signed_headers(SECRET, body, datetime.now(timezone.utc))
+    headers = signed_headers(SECRET, body, datetime.now(UTC))
     assert post(url, body, headers) == 200
     assert post(url, body, {**headers, "X-DSR-Delivery": "another-delivery-id"}) == 401
 
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=-6), timedelta(minutes=6)])
 def test_a_timestamp_outside_five_minutes_is_refused(servers, billing, skew):
-    adapter = remote(servers, WebhookReceiver(billing, SECRET), clock=lambda: datetime.now(timezone.utc) + skew)
+    adapter = remote(servers, WebhookReceiver(billing, SECRET), clock=lambda: datetime.now(UTC) + skew)
     with pytest.raises(RemoteRefused, match="HTTP 401.*5-minute window"):
         adapter.lookup(CAMILLE)
 
 
 def test_verify_signature_accepts_either_secret_during_a_rotation():
-    now, body = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), b'{"action":"lookup"}'
+    now, body = datetime(2026, 11, 26, 9, 30, tzinfo=UTC), b'{"action":"lookup"}'
     old, new = signed_headers(b"old", body, now, "d-123456789"), signed_headers(b"new", body, now, "d-123456789")
     header = f"{old['X-DSR-Signature']},{new['X-DSR-Signature']}"
     verify_signature(b"new", new["X-DSR-Timestamp"], "d-123456789", body, header, now)
@@ -165,6 +172,7 @@ def test_verify_signature_accepts_either_secret_during_a_rotation():
 
 
 # --- Retries and final errors ---------------------------------------------------------------------
+
 
 async def test_a_remote_down_twice_then_back_gets_the_task_done(servers, billing):
     scripted = Scripted(WebhookReceiver(billing, SECRET), (503, {"error": "maintenance"}), (503, {}))
@@ -236,6 +244,7 @@ def test_an_export_row_without_origin_is_malformed(servers, billing):
 
 # --- Capabilities ---------------------------------------------------------------------------------
 
+
 def test_declared_actions_are_the_capabilities_and_others_are_not_sent(servers, billing):
     scripted = Scripted(WebhookReceiver(billing, SECRET))
     adapter = remote(servers, scripted, actions=(TaskAction.LOOKUP, TaskAction.ERASE))
@@ -259,8 +268,13 @@ def test_a_verb_the_remote_does_not_do_is_an_unsupported_action(servers):
 # --- What travels ---------------------------------------------------------------------------------
 
 DOCUMENTED = {
-    "lookup": set(), "export": set(), "erase": {"holds"}, "rectify": {"changes"}, "restrict": {"reason"},
-    "lift_restriction": set(), "suppress_marketing": {"channels", "source"},
+    "lookup": set(),
+    "export": set(),
+    "erase": {"holds"},
+    "rectify": {"changes"},
+    "restrict": {"reason"},
+    "lift_restriction": set(),
+    "suppress_marketing": {"channels", "source"},
     "record_submission": {"submission_id", "kind", "data"},
 }
 
@@ -277,13 +291,28 @@ def test_each_request_carries_only_the_documented_fields(servers, billing):
     adapter.suppress_marketing(CAMILLE, ("email",), source="withdrawal")
     adapter.erase(CAMILLE, holds=(HOLD,))
     bodies = [json.loads(body) for _, body in recording.requests]
-    assert [b["action"] for b in bodies] == ["record_submission", "lookup", "export", "rectify", "restrict",
-                                             "lift_restriction", "suppress_marketing", "erase"]
+    assert [b["action"] for b in bodies] == [
+        "record_submission",
+        "lookup",
+        "export",
+        "rectify",
+        "restrict",
+        "lift_restriction",
+        "suppress_marketing",
+        "erase",
+    ]
     for body in bodies:
         assert set(body) == {"action", "system", "subject"} | DOCUMENTED[body["action"]]
         assert body["system"] == "billing" and body["subject"] == {"email": CAMILLE.email, "name": CAMILLE.name}
-    assert bodies[-1]["holds"] == [{"hold_id": "dispute-1", "categories": ["submissions"], "ground": "legal_claims",
-                                    "owner": "legal", "review_on": "2027-06-30"}]
+    assert bodies[-1]["holds"] == [
+        {
+            "hold_id": "dispute-1",
+            "categories": ["submissions"],
+            "ground": "legal_claims",
+            "owner": "legal",
+            "review_on": "2027-06-30",
+        }
+    ]
     assert set(DOCUMENTED) == {a.value for a in DATA_ACTIONS}
 
 
@@ -310,6 +339,7 @@ def test_the_subject_is_never_logged(servers, billing, caplog):
 
 def test_the_receiver_refuses_an_unknown_field(servers, billing):
     url = servers.enter_context(running(WebhookReceiver(billing, SECRET)))
-    body = json.dumps({"action": "lookup", "system": "billing", "subject": {"email": CAMILLE.email},
-                       "phone": "+33 6 12 34 56 78"}).encode()
-    assert post(url, body, signed_headers(SECRET, body, datetime.now(timezone.utc))) == 400
+    body = json.dumps(
+        {"action": "lookup", "system": "billing", "subject": {"email": CAMILLE.email}, "phone": "+33 6 12 34 56 78"}
+    ).encode()
+    assert post(url, body, signed_headers(SECRET, body, datetime.now(UTC))) == 400

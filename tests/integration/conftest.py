@@ -8,6 +8,7 @@ to the erasures of the people a test marks as failing (everyone else is served n
 `pg_pipeline`: a second worker whose reference systems are on PostgreSQL (a database of the session's
 server), on a Kafka broker of its own: the faust app id and topic names are fixed (streams/app.py,
 streams/topics.py), so two workers on one broker would share `dsr.intake` in one consumer group."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,8 @@ from streams.web import system_token
 from tests.integration.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-import backoffice_sdk  # noqa: E402
-import external_system  # noqa: E402
+import backoffice_sdk
+import external_system
 
 BILLING_CUSTOMER = f"billing-{uuid.uuid4().hex[:8]}@example.test"
 ACCOUNTING_CUSTOMERS = [f"accounting-{uuid.uuid4().hex[:8]}@example.test" for _ in range(2)]
@@ -89,25 +90,38 @@ def loyalty_door(pipeline) -> FailingErasures:
 
 @pytest.fixture(scope="session")
 def pipeline(kafka, tmp_path_factory, billing_records, accounting_store, helpdesk_store, loyalty_store):
-    running = Pipeline(kafka.bootstrap, tmp_path_factory.mktemp("pipeline"),
-                       DSR_SYSTEMS="crm,recruitment,newsletter,directives,billing,accounting,"
-                                   + ",".join(WEBHOOK_SYSTEMS),
-                       DSR_BUILTIN_ADAPTERS="crm,recruitment,newsletter,directives")
+    running = Pipeline(
+        kafka.bootstrap,
+        tmp_path_factory.mktemp("pipeline"),
+        DSR_SYSTEMS="crm,recruitment,newsletter,directives,billing,accounting," + ",".join(WEBHOOK_SYSTEMS),
+        DSR_BUILTIN_ADAPTERS="crm,recruitment,newsletter,directives",
+    )
     stop = threading.Event()
     secret = running.env["DSR_SECRET_KEY"].encode()
-    billing = threading.Thread(target=external_system.serve, daemon=True, args=(
-        kafka.bootstrap, running.url, system_token(secret, "billing"), "billing", billing_records, stop))
-    accounting = backoffice_sdk.build_office(accounting_store, "accounting", bootstrap=kafka.bootstrap,
-                                             api_url=running.url, token=system_token(secret, "accounting"),
-                                             state_dir=running.data_dir / "backoffice", backoff=0.2)
+    billing = threading.Thread(
+        target=external_system.serve,
+        daemon=True,
+        args=(kafka.bootstrap, running.url, system_token(secret, "billing"), "billing", billing_records, stop),
+    )
+    accounting = backoffice_sdk.build_office(
+        accounting_store,
+        "accounting",
+        bootstrap=kafka.bootstrap,
+        api_url=running.url,
+        token=system_token(secret, "accounting"),
+        state_dir=running.data_dir / "backoffice",
+        backoff=0.2,
+    )
     served = threading.Thread(target=accounting.run, args=(stop,), daemon=True)
     # The webhook systems: each receiver checks signatures with the secret `dsr webhook-secret NAME` prints.
-    doors = {"helpdesk": WebhookReceiver(helpdesk_store, webhook_secret(secret, "helpdesk", running.env)),
-             "loyalty": FailingErasures(WebhookReceiver(loyalty_store,
-                                                        webhook_secret(secret, "loyalty", running.env)))}
+    doors = {
+        "helpdesk": WebhookReceiver(helpdesk_store, webhook_secret(secret, "helpdesk", running.env)),
+        "loyalty": FailingErasures(WebhookReceiver(loyalty_store, webhook_secret(secret, "loyalty", running.env))),
+    }
     servers = [serve(door) for door in doors.values()]
-    running.env["DSR_WEBHOOKS"] = ";".join(f"{name}=http://127.0.0.1:{server.server_address[1]}/dsr"
-                                           for name, server in zip(doors, servers))
+    running.env["DSR_WEBHOOKS"] = ";".join(
+        f"{name}=http://127.0.0.1:{server.server_address[1]}/dsr" for name, server in zip(doors, servers, strict=False)
+    )
     running.webhook_doors = doors
     try:
         running.start()
@@ -133,8 +147,9 @@ def pg_pipeline(postgres, tmp_path_factory):
     broker = EmbeddedKafka(tmp_path_factory.mktemp("pg-kafka"), port=free_port()).start()
     running = None
     try:
-        running = Pipeline(broker.bootstrap, data_dir, DSR_POSTGRES_DSN=dsn,
-                           DSR_SYSTEMS="crm,recruitment,newsletter,directives")
+        running = Pipeline(
+            broker.bootstrap, data_dir, DSR_POSTGRES_DSN=dsn, DSR_SYSTEMS="crm,recruitment,newsletter,directives"
+        )
         running.dsn = dsn
         running.start()
         yield running

@@ -1,4 +1,5 @@
 """Runs the real pipeline (`dsr run`) as a subprocess against real Kafka and a real SMTP server."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -52,10 +53,15 @@ class Pipeline:
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
 
     # --- the worker process ---------------------------------------------------------------
-    def start(self, timeout: float = 120) -> "Pipeline":
-        log = open(self.data_dir / "worker.log", "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "dsr.cli", "run", "--loglevel", "info"],
-                                        cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+    def start(self, timeout: float = 120) -> Pipeline:
+        log = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "info"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.wait_ready(timeout)
         return self
 
@@ -116,6 +122,7 @@ class Pipeline:
     def email(self, to: str, contains: str = "", timeout: float = 60) -> StoredMessage:
         def match(m: StoredMessage) -> bool:
             return to in m.rcpt_tos and contains in (m.text or "")
+
         return self.mailbox.wait_for(match, timeout)
 
     def emails_to(self, to: str) -> list[StoredMessage]:
@@ -130,14 +137,19 @@ def new_person() -> tuple[str, str]:
 def example(event_type: str, **data) -> dict:
     event = json.loads((EXAMPLES / f"{event_type}.json").read_text())
     event["id"] = str(uuid.uuid4())
-    event["time"] = datetime.now(timezone.utc).isoformat()
+    event["time"] = datetime.now(UTC).isoformat()
     event["data"].update(data)
     return event
 
 
 def rights_request(email: str, name: str, right: str = "erasure", language: str = "fr") -> dict:
-    return example("dsr.rights.requested", subject_request_type=right, subject_name=name, language=language,
-                   subject_identities=[{"identity_type": "email", "identity_value": email}])
+    return example(
+        "dsr.rights.requested",
+        subject_request_type=right,
+        subject_name=name,
+        language=language,
+        subject_identities=[{"identity_type": "email", "identity_value": email}],
+    )
 
 
 def link(message: StoredMessage, kind: str) -> str:

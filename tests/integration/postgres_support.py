@@ -1,5 +1,6 @@
 """What the PostgreSQL scenarios see of the systems' stores: a schema per system in the worker's database
 (dsr/composition.py), read with psycopg as a DBA would, and the reference adapters on the same store."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -31,10 +32,16 @@ def pg_rows(pipeline, table: str, email: str) -> list[dict]:
 
 def tables_holding(pipeline, email: str) -> dict[str, int]:
     """Every table of the systems' schemas with an `email` column that holds a row about `email`."""
-    columns = pg_select(pipeline, "SELECT table_schema, table_name FROM information_schema.columns "
-                                  "WHERE column_name = 'email' AND table_schema = ANY(%s)", list(SCHEMAS))
-    counts = {f"{c['table_schema']}.{c['table_name']}":
-              pg_count(pipeline, f"{c['table_schema']}.{c['table_name']}", email) for c in columns}
+    columns = pg_select(
+        pipeline,
+        "SELECT table_schema, table_name FROM information_schema.columns "
+        "WHERE column_name = 'email' AND table_schema = ANY(%s)",
+        list(SCHEMAS),
+    )
+    counts = {
+        f"{c['table_schema']}.{c['table_name']}": pg_count(pipeline, f"{c['table_schema']}.{c['table_name']}", email)
+        for c in columns
+    }
     return {table: n for table, n in counts.items() if n}
 
 

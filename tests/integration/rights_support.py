@@ -1,5 +1,6 @@
 """What the rights scenarios see from outside: forms a website publishes, the e-mails a person gets,
 the DPO's `dsr case` commands, and the systems' own stores (SQLite files under the data dir)."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from contextlib import closing, contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kafka import KafkaConsumer
@@ -50,8 +51,9 @@ def wait_until(check: Callable[[], object], timeout: float = 30, what: str = "co
 def quote(email: str, name: str, language: str = "fr", **data) -> dict:
     """The sample quote form (12 rue des Lilas, Lyon; plomberie), by default with e-mail marketing consent."""
     data.setdefault("marketing_consent", {"email": True, "wording_version": "2026-09"})
-    return example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand",
-                   language=language, **data)
+    return example(
+        "dsr.form.quote_requested", email=email, first_name=name, last_name="Durand", language=language, **data
+    )
 
 
 def contact(email: str, name: str, **data) -> dict:
@@ -59,8 +61,7 @@ def contact(email: str, name: str, **data) -> dict:
 
 
 def job_application(email: str, name: str, **data) -> dict:
-    return example("dsr.form.job_application_submitted", email=email, first_name=name, last_name="Bernard",
-                   **data)
+    return example("dsr.form.job_application_submitted", email=email, first_name=name, last_name="Bernard", **data)
 
 
 def request(email: str, name: str, right: str, language: str = "fr", **data) -> dict:
@@ -90,17 +91,19 @@ def reference_of(message: StoredMessage) -> str:
 def new_case(pipeline, to: str, seen: tuple[str, ...] = (), timeout: float = 60) -> str:
     """The reference of the next case acknowledged to `to` (R5: every case starts with a receipt)."""
     receipt = pipeline.mailbox.wait_for(
-        lambda m: to in m.rcpt_tos and m.subject.startswith(RECEIPT_SUBJECTS) and reference_of(m) not in seen,
-        timeout)
+        lambda m: to in m.rcpt_tos and m.subject.startswith(RECEIPT_SUBJECTS) and reference_of(m) not in seen, timeout
+    )
     return reference_of(receipt)
 
 
-def message(pipeline, to: str, reference: str, subject: str = "", contains: str = "",
-            timeout: float = 60) -> StoredMessage:
+def message(
+    pipeline, to: str, reference: str, subject: str = "", contains: str = "", timeout: float = 60
+) -> StoredMessage:
     """The e-mail of case `reference` to `to` whose subject and text contain what is given."""
     return pipeline.mailbox.wait_for(
-        lambda m: to in m.rcpt_tos and reference in m.subject and subject in m.subject
-        and contains in (m.text or ""), timeout)
+        lambda m: to in m.rcpt_tos and reference in m.subject and subject in m.subject and contains in (m.text or ""),
+        timeout,
+    )
 
 
 def messages(pipeline, to: str, reference: str) -> list[StoredMessage]:
@@ -139,8 +142,14 @@ def line_with(text: str, needle: str) -> str:
 
 def dpo(pipeline, *args: str) -> subprocess.CompletedProcess:
     """`dsr case ...` as the DPO types it; decisions are checked by the worker, refusals exit non-zero."""
-    return subprocess.run([sys.executable, "-m", "dsr.cli", "case", *args], cwd=ROOT, env=pipeline.env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "dsr.cli", "case", *args],
+        cwd=ROOT,
+        env=pipeline.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def decided(pipeline, *args: str) -> str:
@@ -154,13 +163,21 @@ def case_record(pipeline, reference: str) -> dict:
 
 
 def wait_for_status(pipeline, reference: str, status: str, timeout: float = 60) -> dict:
-    return wait_until(lambda: (c := case_record(pipeline, reference))["status"] == status and c, timeout,
-                      what=f"case {reference} {status}")
+    return wait_until(
+        lambda: (c := case_record(pipeline, reference))["status"] == status and c,
+        timeout,
+        what=f"case {reference} {status}",
+    )
 
 
 def audit_records(pipeline, request_id: str) -> list[dict]:
-    consumer = KafkaConsumer("dsr.audit", bootstrap_servers=pipeline.bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        "dsr.audit",
+        bootstrap_servers=pipeline.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
     try:
         records = [json.loads(m.value) for m in consumer]
     finally:
@@ -169,8 +186,13 @@ def audit_records(pipeline, request_id: str) -> list[dict]:
 
 
 def dead_letters(pipeline, key: bytes) -> list:
-    consumer = KafkaConsumer("dsr.intake.dlq", bootstrap_servers=pipeline.bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        "dsr.intake.dlq",
+        bootstrap_servers=pipeline.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
     try:
         return [m for m in consumer if m.key == key]
     finally:
@@ -197,8 +219,9 @@ def crm_count(pipeline, table: str, email: str) -> int:
 
 def latest_consents(pipeline, email: str) -> dict[str, tuple[int, str]]:
     """Channel -> (granted, source) of the CRM's latest recorded choice (R32: per channel, with proof)."""
-    rows = select(pipeline, "crm", "SELECT channel, granted, source FROM consents WHERE email = ? ORDER BY rowid",
-                  email.lower())
+    rows = select(
+        pipeline, "crm", "SELECT channel, granted, source FROM consents WHERE email = ? ORDER BY rowid", email.lower()
+    )
     return {row["channel"]: (row["granted"], row["source"]) for row in rows}
 
 
@@ -237,9 +260,10 @@ def notices_about(pipeline, email: str) -> dict[str, list[dict]]:
     for row in select(pipeline, "recipients", "SELECT * FROM notices ORDER BY rowid"):
         if row["subject_hash"] == subject_hash(secret(pipeline), row["recipient"], email):
             found.setdefault(row["recipient"], []).append(
-                dict(row) | {"systems": json.loads(row["systems"]), "fields": json.loads(row["fields"])})
+                dict(row) | {"systems": json.loads(row["systems"]), "fields": json.loads(row["fields"])}
+            )
     return found
 
 
 def two_months_ago() -> str:
-    return (datetime.now(timezone.utc) - timedelta(days=62)).isoformat()
+    return (datetime.now(UTC) - timedelta(days=62)).isoformat()

@@ -1,4 +1,5 @@
 """A back-office system served by the SDK (examples/backoffice_sdk.py as "accounting") on real Kafka."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """A thousand bad events cost nothing but dead letters; an erased person leaves nothing readable behind."""
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,15 @@ def bad_events(rng: random.Random, count: int) -> list[bytes]:
 
 
 def read_topic(bootstrap: str, topic: str, timeout_ms: int = 3000) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=timeout_ms,
-                             max_partition_fetch_bytes=2_000_000, fetch_max_bytes=50_000_000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=timeout_ms,
+        max_partition_fetch_bytes=2_000_000,
+        fetch_max_bytes=50_000_000,
+    )
     try:
         return list(consumer)
     finally:
@@ -98,8 +105,15 @@ def sealed_values(value: bytes):
 
 def test_after_erasure_no_topic_holds_anything_readable_about_the_person(pipeline):
     email, name = new_person()
-    pipeline.publish(example("dsr.form.quote_requested", email=email, first_name=name, last_name=name + "son",
-                             marketing_consent={"email": True}))
+    pipeline.publish(
+        example(
+            "dsr.form.quote_requested",
+            email=email,
+            first_name=name,
+            last_name=name + "son",
+            marketing_consent={"email": True},
+        )
+    )
     pipeline.email(email)
     pipeline.publish(rights_request(email, name))
     verification = pipeline.email(email, "/verify/")

@@ -27,8 +27,9 @@ def produce(bootstrap: str, topic: str, value: bytes) -> None:
 
 def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[bytes]:
     """Read the topic's only partition from the beginning until `expected` records arrived."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     try:
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])

@@ -1,4 +1,5 @@
 """Requests end to end as a user would: publish to Kafka, read the SMTP server, follow the links."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.integration
 
 
 def quote(email: str, name: str) -> dict:
-    return example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand",
-                   marketing_consent={"email": True})
+    return example(
+        "dsr.form.quote_requested", email=email, first_name=name, last_name="Durand", marketing_consent={"email": True}
+    )
 
 
 def crm_rows(pipeline, email: str) -> int:
@@ -106,8 +108,12 @@ def test_an_external_system_erases_through_plain_kafka(pipeline, billing_records
 def test_opening_a_task_needs_the_system_token(pipeline):
     import urllib.request
 
-    request = urllib.request.Request(pipeline.url + "/api/tasks/open", method="POST", data=b'{"task_id": 1}',
-                                     headers={"Authorization": "Bearer nope"})
+    request = urllib.request.Request(
+        pipeline.url + "/api/tasks/open",
+        method="POST",
+        data=b'{"task_id": 1}',
+        headers={"Authorization": "Bearer nope"},
+    )
     try:
         urllib.request.urlopen(request, timeout=5)
         raise AssertionError("an invalid task was opened")
@@ -125,8 +131,9 @@ def test_smtp_refusals_are_retried_then_parked_and_the_dpo_told(pipeline):
     pipeline.sink.fail_for(email, 3 + 2)
     pipeline.publish(rights_request(email, name))
     pipeline.email(email, "/verify/")
-    parked = pipeline.mailbox.wait_for(lambda m: "dpo@example.test" in m.rcpt_tos and "receipt" in (m.text or ""),
-                                       timeout=60)
+    parked = pipeline.mailbox.wait_for(
+        lambda m: "dpo@example.test" in m.rcpt_tos and "receipt" in (m.text or ""), timeout=60
+    )
     assert email not in parked.text
     assert not [m for m in pipeline.emails_to(email) if "Date limite de réponse" in (m.text or "")]
     # Once the cause is fixed, the DPO sends it again, as the notice says.

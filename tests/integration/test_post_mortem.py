@@ -1,5 +1,6 @@
 """Death and post-mortem directives end to end (LIL 84-85, R37-R40; GS-16, GS-18): the heir's e-mails,
 the CRM and the register of directives."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,18 @@ import pytest
 
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    confirm, crm_count, dead_letters, message, messages, new_case, on_file_in_crm, prose, quote, request,
-    select, wait_until,
+    confirm,
+    crm_count,
+    dead_letters,
+    message,
+    messages,
+    new_case,
+    on_file_in_crm,
+    prose,
+    quote,
+    request,
+    select,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -17,9 +28,20 @@ DIRECTIVE = "Transmettre mon dossier à D. Martin, puis tout effacer."
 
 
 def death_notice(deceased: str, name: str, heir: str, proven: bool) -> dict:
-    return request(deceased, name, "post_mortem", contact_email=heir, post_mortem={
-        "action": "notify_death", "requester_role": "heir", "requester_name": "Alex Durand",
-        "proof_of_death": proven, "proof_of_standing": proven, "wants_justification": True})
+    return request(
+        deceased,
+        name,
+        "post_mortem",
+        contact_email=heir,
+        post_mortem={
+            "action": "notify_death",
+            "requester_role": "heir",
+            "requester_name": "Alex Durand",
+            "proof_of_death": proven,
+            "proof_of_standing": proven,
+            "wants_justification": True,
+        },
+    )
 
 
 def directives_of(pipeline, email: str) -> list:
@@ -59,9 +81,19 @@ def test_gs18_a_directive_is_recorded_with_its_own_consent_and_revoked(pipeline)
     email, name = new_person()
     on_file_in_crm(pipeline, quote(email, name))
     # The dedicated form, with its separate consent box ticked (LIL 85-I, R38).
-    pipeline.publish(request(email, name, "post_mortem", post_mortem={
-        "action": "record_directive", "instructions": DIRECTIVE, "executor_name": "D. Martin",
-        "specific_consent": True}))
+    pipeline.publish(
+        request(
+            email,
+            name,
+            "post_mortem",
+            post_mortem={
+                "action": "record_directive",
+                "instructions": DIRECTIVE,
+                "executor_name": "D. Martin",
+                "specific_consent": True,
+            },
+        )
+    )
     ref = new_case(pipeline, email)
     confirm(pipeline, email, ref)
     message(pipeline, email, ref, subject="Vos directives post mortem sont enregistrées")
@@ -81,8 +113,15 @@ def test_gs18_accepting_the_terms_is_not_consent_to_a_directive(pipeline):
     email, name = new_person()
     key = uuid.uuid4().hex.encode()
     # The box was not ticked: the event is dead-lettered with the reason, nothing is recorded.
-    pipeline.publish(request(email, name, "post_mortem", post_mortem={
-        "action": "record_directive", "instructions": DIRECTIVE, "specific_consent": False}), key=key)
+    pipeline.publish(
+        request(
+            email,
+            name,
+            "post_mortem",
+            post_mortem={"action": "record_directive", "instructions": DIRECTIVE, "specific_consent": False},
+        ),
+        key=key,
+    )
     [dead] = wait_until(lambda: dead_letters(pipeline, key), what="dead letter")
     reason = dict(dead.headers)["dsr-dlq-reason"].decode()
     assert "specific_consent" in reason and "terms and conditions" in reason

@@ -1,5 +1,6 @@
 """The reference systems on PostgreSQL, end to end through real Kafka (DSR_POSTGRES_DSN: a schema per system):
 erasure across CRM, recruitment and newsletter, and an access copy that is what the tables hold."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,23 @@ from handlers.reference import CrmAdapter, RecruitmentAdapter
 from streams.email_templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.postgres_support import (
-    pg_count, pg_crm, pg_newsletter, pg_rows, pg_select, tables_holding,
+    pg_count,
+    pg_crm,
+    pg_newsletter,
+    pg_rows,
+    pg_select,
+    tables_holding,
 )
 from tests.integration.rights_support import (
-    confirm, download, job_application, line_with, message, new_case, quote, request, wait_until,
+    confirm,
+    download,
+    job_application,
+    line_with,
+    message,
+    new_case,
+    quote,
+    request,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -53,8 +67,9 @@ def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline
     with pg_newsletter(pg_pipeline) as tool:
         assert tool.is_suppressed(email) and email not in tool.send_list("next-campaign")
         digest = tool.suppression_hash(email)
-    assert pg_select(pg_pipeline, "SELECT reason FROM newsletter.suppression WHERE hash = %s", digest) \
-        == [{"reason": "erasure"}]
+    assert pg_select(pg_pipeline, "SELECT reason FROM newsletter.suppression WHERE hash = %s", digest) == [
+        {"reason": "erasure"}
+    ]
     # The outcome names what was erased where, and the invoice kept with its ground and end date.
     assert "(CRM)" in line_with(outcome.text, "éléments effacés")
     assert "factures (1)" in outcome.text and "article 17, paragraphe 3, point b" in outcome.text
@@ -80,8 +95,11 @@ def test_access_copy_holds_what_the_postgresql_tables_hold(pg_pipeline):
     for adapter in (CrmAdapter, RecruitmentAdapter):
         copy = json.loads(archive.read(f"{adapter.name}.json"))
         assert copy["system"] == adapter.name
-        expected = {c.name: rows for c in adapter.CATEGORIES
-                    if (rows := pg_rows(pg_pipeline, f"{adapter.name}.{c.table}", email))}
+        expected = {
+            c.name: rows
+            for c in adapter.CATEGORIES
+            if (rows := pg_rows(pg_pipeline, f"{adapter.name}.{c.table}", email))
+        }
         assert {c: [without_tags(r) for r in rows] for c, rows in copy["records"].items()} == expected
     # What she was told and what is on file match in the details too: the CV itself, the lead score.
     crm = json.loads(archive.read("crm.json"))["records"]

@@ -1,4 +1,5 @@
 """Access and portability end to end (LEGAL §4.1, §4.5; GS-01, GS-02, GS-12): real Kafka, real SMTP."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,17 @@ import pytest
 
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    case_record, confirm, contact, decided, download, message, messages, new_case, on_file_in_crm, quote, request,
+    case_record,
+    confirm,
+    contact,
+    decided,
+    download,
+    message,
+    messages,
+    new_case,
+    on_file_in_crm,
+    quote,
+    request,
     wait_for_status,
 )
 
@@ -36,8 +47,9 @@ def test_gs01_access_names_the_recipients_and_delivers_every_system_with_the_lea
     assert crm["records"]["person"][0]["lead_score"] == 10
     assert crm["records"]["person"][0]["_inferred_fields"] == ["lead_score"]
     assert "newsletter.json" in archive.namelist()
-    assert {"csv/crm-person.csv", "csv/crm-quote_requests.csv", "csv/newsletter-subscription.csv"} \
-        <= set(archive.namelist())
+    assert {"csv/crm-person.csv", "csv/crm-quote_requests.csv", "csv/newsletter-subscription.csv"} <= set(
+        archive.namelist()
+    )
     information = archive.read("information.html").decode()
     purge = re.search(r"For you: until (\d{4})-\d{2}-\d{2}", information)
     assert purge and int(purge.group(1)) >= int(crm["records"]["person"][0]["created_at"][:4]) + 3  # §5 row 5
@@ -54,8 +66,7 @@ def test_gs02_a_request_from_another_address_is_challenged_and_answered_only_on_
     # Someone writes from an unknown address, naming the customer on file: reasonable doubt (L2).
     pipeline.publish(request(on_file, name, "access", contact_email=other))
     ref = new_case(pipeline, on_file)
-    challenge = message(pipeline, on_file, ref, subject="Confirmez la demande faite en votre nom",
-                        contains="/verify/")
+    challenge = message(pipeline, on_file, ref, subject="Confirmez la demande faite en votre nom", contains="/verify/")
     assert "suspendu" in challenge.text  # §2.4: the deadline is suspended while we wait
     confirm(pipeline, on_file, ref)
     message(pipeline, on_file, ref, subject="La copie de vos données", contains="/download/")
@@ -70,8 +81,7 @@ def test_gs12a_portability_gives_json_and_csv_without_the_lead_score(pipeline):
     pipeline.publish(request(email, name, "portability", language="en"))
     ref = new_case(pipeline, email)
     confirm(pipeline, email, ref)
-    outcome = message(pipeline, email, ref, subject="Your data are ready in a portable format",
-                      contains="/download/")
+    outcome = message(pipeline, email, ref, subject="Your data are ready in a portable format", contains="/download/")
     archive = download(pipeline, outcome)
     names = archive.namelist()
     # Provided and observed data of the quote (pre-contractual) and the newsletter (consent), as
@@ -102,8 +112,15 @@ def test_gs24_a_lawyer_with_a_mandate_gets_the_answer_after_the_dpo_checked_the_
     lawyer, _ = new_person()
     on_file_in_crm(pipeline, quote(client, name))
     # A lawyer asks for access for their client, with a signed mandate (R6).
-    pipeline.publish(request(client, name, "access", contact_email=lawyer,
-                             representative={"role": "lawyer", "name": "Maître Roux", "mandate_provided": True}))
+    pipeline.publish(
+        request(
+            client,
+            name,
+            "access",
+            contact_email=lawyer,
+            representative={"role": "lawyer", "name": "Maître Roux", "mandate_provided": True},
+        )
+    )
     ref = new_case(pipeline, lawyer)
     # Nothing goes to the client's address and no link is sent: a person checks identity and mandate.
     record = wait_for_status(pipeline, ref, "awaiting_verification")

@@ -1,5 +1,6 @@
 """Rights that change data, end to end: erasure, holds, objection, withdrawal, rectification, restriction,
 minors (LEGAL §4.2-4.6, R41; GS-05 to GS-11, GS-19, GS-23). Real Kafka, real SMTP, the systems' stores."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,9 +11,30 @@ from gdpr.minors import age_on
 from streams.email_templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    ALL_CONSENTS, CRM_RECIPIENTS, confirm, crm, crm_count, decided, dpo, job_application, latest_consents,
-    line_with, message, messages, new_case, newsletter, notices_about, on_file_in_crm, paris_today, prose,
-    quote, request, select, subscribed, wait_for_status, wait_until,
+    ALL_CONSENTS,
+    CRM_RECIPIENTS,
+    confirm,
+    crm,
+    crm_count,
+    decided,
+    dpo,
+    job_application,
+    latest_consents,
+    line_with,
+    message,
+    messages,
+    new_case,
+    newsletter,
+    notices_about,
+    on_file_in_crm,
+    paris_today,
+    prose,
+    quote,
+    request,
+    select,
+    subscribed,
+    wait_for_status,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -35,14 +57,17 @@ def test_gs05_erasure_by_a_prospect(pipeline):
     assert "(CRM)" in line_with(outcome.text, "éléments effacés")
     assert "lettre d'information" in outcome.text and "liste d'opposition" in outcome.text
     # Art. 19: every recipient of the CRM is told, and named to her (R35, R36).
-    notices = wait_until(lambda: (n := notices_about(pipeline, email)) and set(CRM_RECIPIENTS) <= set(n) and n,
-                         what="Art. 19 notices")
+    notices = wait_until(
+        lambda: (n := notices_about(pipeline, email)) and set(CRM_RECIPIENTS) <= set(n) and n, what="Art. 19 notices"
+    )
     assert {n["change"] for recipient in CRM_RECIPIENTS for n in notices[recipient]} == {"erasure"}
     assert "OVH SAS" in outcome.text and "Exemple Services Lyon" in outcome.text
     # Marketing stopped before she confirmed, but her newsletter data waited for the verified
     # erasure (§3.2): so the e-mailing processor is told of the erasure too, and named.
-    notices = wait_until(lambda: (n := notices_about(pipeline, email)) and "mailchimp" in n and n,
-                         what="Art. 19 notice to the e-mailing processor")
+    notices = wait_until(
+        lambda: (n := notices_about(pipeline, email)) and "mailchimp" in n and n,
+        what="Art. 19 notice to the e-mailing processor",
+    )
     assert [n["change"] for n in notices["mailchimp"]] == ["erasure"]
     assert "Mailchimp" in outcome.text
 
@@ -58,8 +83,21 @@ def test_gs06_gs23_erasure_keeps_invoices_and_held_data_with_grounds_until_the_h
     ref = new_case(pipeline, email)
     # A dispute about her quote is open: the DPO holds that data before anything is erased (R46).
     review = paris_today() + timedelta(days=180)
-    decided(pipeline, "hold", ref, "--hold-id", "dispute", "--category", "quote_requests", "--ground",
-            "legal_claims", "--owner", "legal", "--review-on", review.isoformat())
+    decided(
+        pipeline,
+        "hold",
+        ref,
+        "--hold-id",
+        "dispute",
+        "--category",
+        "quote_requests",
+        "--ground",
+        "legal_claims",
+        "--owner",
+        "legal",
+        "--review-on",
+        review.isoformat(),
+    )
     confirm(pipeline, email, ref)
     outcome = message(pipeline, email, ref, subject="Effacement partiel")
     # Profile and marketing data are gone; the invoice is in the restricted archive, the quote kept.
@@ -96,8 +134,13 @@ def test_gs07_gs08_objection_to_marketing_stops_every_channel_without_a_confirma
     with newsletter(pipeline) as tool:
         assert email not in tool.send_list("tomorrow") and tool.is_suppressed(email)
     choices = latest_consents(pipeline, email)
-    assert {c: granted for c, (granted, _) in choices.items()} == \
-        {"email": 0, "sms": 0, "phone": 0, "post": 0, "profiling": 0}
+    assert {c: granted for c, (granted, _) in choices.items()} == {
+        "email": 0,
+        "sms": 0,
+        "phone": 0,
+        "post": 0,
+        "profiling": 0,
+    }
 
 
 def test_consent_withdrawal_for_sms_only_keeps_the_other_channels(pipeline):
@@ -168,15 +211,22 @@ def test_gs19_consent_given_at_14_without_a_parent_is_no_consent(pipeline):
     born = paris_today() - timedelta(days=14 * 365 + 40)
     assert age_on(born, paris_today()) == 14
     # A 14-year-old applies for an apprenticeship and ticks "send me your offers by e-mail" (LIL 45).
-    pipeline.publish(job_application(child, name, birth_date=born.isoformat(),
-                                     marketing_consent={"email": True}))
+    pipeline.publish(job_application(child, name, birth_date=born.isoformat(), marketing_consent={"email": True}))
     # Another 14-year-old does the same with a parent's consent: that one is valid.
-    pipeline.publish(job_application(other_child, other_name, birth_date=born.isoformat(), parental_consent=True,
-                                     marketing_consent={"email": True}))
+    pipeline.publish(
+        job_application(
+            other_child,
+            other_name,
+            birth_date=born.isoformat(),
+            parental_consent=True,
+            marketing_consent={"email": True},
+        )
+    )
     wait_until(lambda: subscribed(pipeline, other_child), what="the consented child subscribed")
     # Both applications are in the recruitment tool; only the second child gets our newsletter.
-    candidates = select(pipeline, "recruitment", "SELECT email FROM candidates WHERE email IN (?, ?)",
-                        child, other_child)
+    candidates = select(
+        pipeline, "recruitment", "SELECT email FROM candidates WHERE email IN (?, ?)", child, other_child
+    )
     assert {row["email"] for row in candidates} == {child, other_child}
     assert not subscribed(pipeline, child)
     with newsletter(pipeline) as tool:

@@ -1,8 +1,9 @@
 """The DPO's decisions through `dsr case`, end to end: extension (R10, GS-13) and fees for repeated
 requests (R20, R21, GS-14). Refused decisions exit non-zero with the reason and are audited."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,8 +11,20 @@ from gdpr.deadlines import compute_deadline
 from streams.email_templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    audit_records, case_record, confirm, decided, dpo, message, messages, new_case, on_file_in_crm, quote,
-    request, two_months_ago, wait_for_status, wait_until,
+    audit_records,
+    case_record,
+    confirm,
+    decided,
+    dpo,
+    message,
+    messages,
+    new_case,
+    on_file_in_crm,
+    quote,
+    request,
+    two_months_ago,
+    wait_for_status,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -21,7 +34,7 @@ FACTS = "Second identical access request within days, no change to the data sinc
 def test_gs13_an_extension_within_the_first_month_tells_the_person_the_new_date(pipeline):
     email, name = new_person()
     on_file_in_crm(pipeline, quote(email, name, language="en"))
-    received = datetime.now(timezone.utc)
+    received = datetime.now(UTC)
     pipeline.publish(request(email, name, "access", language="en", submitted_time=received.isoformat()))
     ref = new_case(pipeline, email)
     # The data are spread across systems and processors: the DPO extends, with a reason from the list.
@@ -40,8 +53,16 @@ def test_gs13_an_extension_after_d1_is_refused_and_audited(pipeline):
     # A letter received two months ago, entered only now: an objection to our follow-up (Art. 21(1)),
     # from the customer space (L0), waiting for the DPO to weigh it. D1 is behind us.
     submitted = two_months_ago()
-    pipeline.publish(request(email, name, "objection", objection_scope="legitimate_interest",
-                             identity_assurance="authenticated", submitted_time=submitted))
+    pipeline.publish(
+        request(
+            email,
+            name,
+            "objection",
+            objection_scope="legitimate_interest",
+            identity_assurance="authenticated",
+            submitted_time=submitted,
+        )
+    )
     ref = new_case(pipeline, email)
     case = wait_for_status(pipeline, ref, "awaiting_decision")
     d1 = compute_deadline(datetime.fromisoformat(submitted)).d1
@@ -49,8 +70,10 @@ def test_gs13_an_extension_after_d1_is_refused_and_audited(pipeline):
     assert refused.returncode != 0
     assert f"D1 was {d1.isoformat()}" in refused.stderr  # R10: blocked, with the reason
     # The refusal is an audited fact (R50), and the case and its deadline did not move.
-    refusals = wait_until(lambda: [r for r in audit_records(pipeline, case["request_id"])
-                                   if r["kind"] == "dpo_decision_refused"], what="refusal audited")
+    refusals = wait_until(
+        lambda: [r for r in audit_records(pipeline, case["request_id"]) if r["kind"] == "dpo_decision_refused"],
+        what="refusal audited",
+    )
     assert refusals[0]["detail"]["kind"] == "extend" and "D1 was" in refusals[0]["detail"]["refused"]
     after = case_record(pipeline, ref)
     assert after["deadline"] == d1.isoformat() and not after["extended"]
@@ -85,7 +108,7 @@ def test_gs14_a_fee_for_a_repeated_request_is_noticed_first_and_holds_the_answer
 def test_gs14_a_request_a_year_after_the_previous_one_cannot_be_flagged(pipeline):
     email, name = new_person()
     # Her previous access request reached us 13 months ago (a letter); she asks again today.
-    last_year = (datetime.now(timezone.utc) - timedelta(days=395)).isoformat()
+    last_year = (datetime.now(UTC) - timedelta(days=395)).isoformat()
     pipeline.publish(request(email, name, "access", submitted_time=last_year))
     first = new_case(pipeline, email)
     pipeline.publish(request(email, name, "access"))

@@ -1,5 +1,6 @@
 """Transfers outside the EU in what people receive (R47-R49, GS-25). Runs after the other rights
 modules, so that its last check covers every e-mail the session's pipeline has sent."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,7 @@ def test_gs25_the_access_answer_names_the_us_recipient_and_its_safeguard(pipelin
     pipeline.publish(request(email, name, "access", language="en"))
     ref = new_case(pipeline, email)
     confirm(pipeline, email, ref)
-    outcome = message(pipeline, email, ref, subject="Your copy of your personal data is ready",
-                      contains="/download/")
+    outcome = message(pipeline, email, ref, subject="Your copy of your personal data is ready", contains="/download/")
     assert "Mailchimp" in outcome.text and "(United States)" in outcome.text
     assert "DPF-certified" in outcome.text and "SCC 2021/914 also in place" in outcome.text  # 15(2), R49
     documents = download(pipeline, outcome)

@@ -230,13 +230,11 @@ def test_mailbox_server_stop_releases_the_loop():
     assert server.url.startswith("http://127.0.0.1:")
     server.stop()
     with pytest.raises(RuntimeError):
-        server.url
+        _ = server.url
 
 
 async def test_async_wait_for_does_not_block_the_loop(sink):
-    waiting = asyncio.create_task(
-        sink.mailbox.async_wait_for(lambda m: m.subject == "plus tard", timeout=5)
-    )
+    waiting = asyncio.create_task(sink.mailbox.async_wait_for(lambda m: m.subject == "plus tard", timeout=5))
     await asyncio.sleep(0.05)
     assert not waiting.done()
     await send(sink, make_message(subject="plus tard"))

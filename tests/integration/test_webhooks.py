@@ -1,6 +1,7 @@
 """Systems reached by signed webhooks (DSR_WEBHOOKS, docs/webhooks.md), end to end: the worker calls
 `WebhookReceiver`s served in this process ("helpdesk", "loyalty"), each backed by an in-memory store.
 A system that keeps failing ends in the DLQ and the case shows it to the DPO, while the others complete."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,17 @@ import pytest
 from handlers.protocol import Subject
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
-    case_record, confirm, crm_count, line_with, message, messages, new_case, on_file_in_crm, prose, quote, request,
+    case_record,
+    confirm,
+    crm_count,
+    line_with,
+    message,
+    messages,
+    new_case,
+    on_file_in_crm,
+    prose,
+    quote,
+    request,
     wait_until,
 )
 from tests.integration.test_bad_input_and_shredding import read_topic
@@ -46,7 +57,8 @@ def test_an_erasure_erases_in_a_webhook_systems_store(pipeline, helpdesk_store):
 
 
 def test_a_system_that_keeps_failing_ends_in_the_dlq_and_the_dpo_is_told_while_the_others_complete(
-        pipeline, helpdesk_store, loyalty_store, loyalty_door):
+    pipeline, helpdesk_store, loyalty_store, loyalty_door
+):
     email, name = new_person()
     # A customer in the CRM and the newsletter, with a helpdesk ticket and a loyalty card.
     on_file_in_crm(pipeline, quote(email, name))
@@ -68,16 +80,23 @@ def test_a_system_that_keeps_failing_ends_in_the_dlq_and_the_dpo_is_told_while_t
     record = case_record(pipeline, ref)
     erase = tasks_of(record, "erase")
     assert erase["loyalty"]["status"] == "failed" and erase["loyalty"]["error"] == retried
-    assert {s: t["status"] for s, t in erase.items() if s != "loyalty"} == \
-        {"crm": "done", "newsletter": "done", "helpdesk": "done"}
+    assert {s: t["status"] for s, t in erase.items() if s != "loyalty"} == {
+        "crm": "done",
+        "newsletter": "done",
+        "helpdesk": "done",
+    }
     assert all(crm_count(pipeline, table, email) == 0 for table in CRM_TABLES)
     assert not holds(helpdesk_store, email)
     # The failed result is on dsr.task-results, and the task waits in the system's DLQ with the reason.
     results = [json.loads(m.value) for m in read_topic(pipeline.bootstrap, "dsr.task-results")]
     failed = [r for r in results if r["subject_request_id"] == record["request_id"] and r["system"] == "loyalty"]
     assert [(r["action"], r["status"]) for r in failed] == [("lookup", "done"), ("erase", "failed")]
-    dead = wait_until(lambda: [m for m in read_topic(pipeline.bootstrap, "dsr.tasks.loyalty.dlq")
-                               if m.key == record["request_id"].encode()], what="task in the DLQ")
+    dead = wait_until(
+        lambda: [
+            m for m in read_topic(pipeline.bootstrap, "dsr.tasks.loyalty.dlq") if m.key == record["request_id"].encode()
+        ],
+        what="task in the DLQ",
+    )
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert "failed after the retry budget" in headers["dsr-dlq-reason"] and retried in headers["dsr-dlq-reason"]
     assert headers["dsr-dlq-origin-topic"] == "dsr.tasks.loyalty"

@@ -1,21 +1,22 @@
 """An in-memory bus that delivers published messages to the same stream functions the agents call."""
+
 from __future__ import annotations
 
 import functools
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from dsr.register import load_register
 from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
 from streams import topics
 from streams.cases import on_case_event
-from dsr.register import load_register
-from streams.register_view import RegisterView
 from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
 from streams.notifications import on_email_requested
 from streams.ports import MemoryExportStore, MemoryKeyVault, MemoryMailTransport
+from streams.register_view import RegisterView
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 
@@ -36,7 +37,7 @@ class Clock:
 class Bus:
     """Publisher port + a loop that hands each message to its topic's stream function, like the agents do."""
 
-    def __init__(self, start=datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc), systems=SYSTEMS) -> None:
+    def __init__(self, start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC), systems=SYSTEMS) -> None:
         self.queue: deque = deque()
         self.log: list[tuple[str, str | None, bytes, dict]] = []
         self.cases: dict[str, bytes] = {}
@@ -44,14 +45,26 @@ class Bus:
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
         self.mail = MemoryMailTransport()
-        config = PipelineConfig(secret_key=b"k" * 32, public_url="http://dsr.test", systems=systems,
-                                mail_from="dpo@example.test", smtp_backoff=0.0)
-        self.ctx = Context(config=config, vault=MemoryKeyVault(), transport=self.mail,
-                           exports=MemoryExportStore(clock=self.clock), publisher=self, clock=self.clock,
-                           register=RegisterView(load_register()))
+        config = PipelineConfig(
+            secret_key=b"k" * 32,
+            public_url="http://dsr.test",
+            systems=systems,
+            mail_from="dpo@example.test",
+            smtp_backoff=0.0,
+        )
+        self.ctx = Context(
+            config=config,
+            vault=MemoryKeyVault(),
+            transport=self.mail,
+            exports=MemoryExportStore(clock=self.clock),
+            publisher=self,
+            clock=self.clock,
+            register=RegisterView(load_register()),
+        )
         self.ctx.task_runners = {
-            name: functools.partial(run_task, adapter, open_sealed=self.ctx.sealer.open,
-                                    seal=self.ctx.sealer.seal_existing, backoff=0.0)
+            name: functools.partial(
+                run_task, adapter, open_sealed=self.ctx.sealer.open, seal=self.ctx.sealer.seal_existing, backoff=0.0
+            )
             for name, adapter in self.adapters.items()
         }
 
@@ -96,9 +109,8 @@ class Bus:
         await self.drain()
 
     async def tick(self) -> None:
-        from streams.cases import due_ticks
-
         from streams.access_package import expire_downloads
+        from streams.cases import due_ticks
 
         for tick in due_ticks(self.cases, self.clock(), self.ctx):
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())

@@ -1,4 +1,5 @@
 """Whole requests through the stream functions on an in-memory bus: the logic of the pipeline, no Kafka."""
+
 import io
 import json
 import re
@@ -105,8 +106,14 @@ async def test_access_request_delivers_a_downloadable_copy():
 
 async def test_a_person_no_system_knows_gets_a_no_data_answer():
     bus = Bus()
-    await bus.submit(raw(example("dsr.rights.requested", data={"subject_identities": [
-        {"identity_type": "email", "identity_value": "nobody@example.test"}]})))
+    await bus.submit(
+        raw(
+            example(
+                "dsr.rights.requested",
+                data={"subject_identities": [{"identity_type": "email", "identity_value": "nobody@example.test"}]},
+            )
+        )
+    )
     await confirm(bus, "nobody@example.test")
     kinds = [a.message_type for a in audits(bus) if a.kind == "email_sent"]
     assert kinds == ["receipt", "verification", "outcome_no_data"]
@@ -121,13 +128,16 @@ async def test_a_duplicate_event_opens_one_case_and_sends_one_receipt():
     assert len(bus.emails_to(CAMILLE)) == 2  # receipt + verification, once each
 
 
-@pytest.mark.parametrize("payload, reason", [
-    (b"{not json", "Invalid JSON"),
-    (raw(example("dsr.rights.requested", specversion="0.3")), "specversion"),
-    (raw(example("dsr.rights.requested", type="dsr.unknown")), "type"),
-    (raw(example("dsr.rights.requested", data={"subject_identities": []})), "subject_identities"),
-    (b"{" + b" " * 1_000_001 + b"}", "exceeds"),
-])
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"{not json", "Invalid JSON"),
+        (raw(example("dsr.rights.requested", specversion="0.3")), "specversion"),
+        (raw(example("dsr.rights.requested", type="dsr.unknown")), "type"),
+        (raw(example("dsr.rights.requested", data={"subject_identities": []})), "subject_identities"),
+        (b"{" + b" " * 1_000_001 + b"}", "exceeds"),
+    ],
+)
 async def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(payload, reason):
     bus = Bus()
     await bus.submit(payload)
@@ -196,11 +206,14 @@ async def test_an_external_system_opens_only_its_own_tasks_and_only_while_the_ke
     assert open_task(bus.ctx, f"Bearer {system_token(secret, 'crm')}", task)[0] == 410
 
 
-@pytest.mark.parametrize("event_type, systems", [
-    ("dsr.form.job_application_submitted", {"recruitment"}),
-    ("dsr.form.contact_submitted", {"crm"}),
-    ("dsr.form.quote_requested", {"crm", "newsletter"}),  # the example opts in to e-mail marketing
-])
+@pytest.mark.parametrize(
+    "event_type, systems",
+    [
+        ("dsr.form.job_application_submitted", {"recruitment"}),
+        ("dsr.form.contact_submitted", {"crm"}),
+        ("dsr.form.quote_requested", {"crm", "newsletter"}),  # the example opts in to e-mail marketing
+    ],
+)
 async def test_each_form_goes_to_its_owning_system_and_is_acknowledged(event_type, systems):
     bus = Bus()
     event = example(event_type)

@@ -1,4 +1,5 @@
 """More rights through the stream functions on the in-memory bus: objection, the DPO's API, portability."""
+
 from __future__ import annotations
 
 import io
@@ -50,26 +51,39 @@ async def test_the_dpo_extends_once_and_the_second_time_is_refused_with_the_reas
     bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
     await bus.submit(request("access"))
     ref = case_ref(bus)
-    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo",
-                                                                     "reasons": ["volume_of_data"]})
+    status, answer = await dpo_api.decide(
+        bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
+    )
     assert status == 202 and answer["reference"] == ref
     await bus.drain()
     assert any("Prolongation" in s for s in subjects(bus))  # R10: the person is told, with the new date
-    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo",
-                                                                     "reasons": ["volume_of_data"]})
+    status, answer = await dpo_api.decide(
+        bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
+    )
     assert status == 409 and "one extension" in answer["error"]
-    status, answer = await dpo_api.decide(bus.ctx, bus.cases, ref, {
-        "kind": "flag_excessive", "by": "dpo", "facts": "Asked many times already, identical scope.",
-        "fee_cents": 1500})
+    status, answer = await dpo_api.decide(
+        bus.ctx,
+        bus.cases,
+        ref,
+        {
+            "kind": "flag_excessive",
+            "by": "dpo",
+            "facts": "Asked many times already, identical scope.",
+            "fee_cents": 1500,
+        },
+    )
     assert status == 409 and "first request cannot be flagged" in answer["error"]  # R21
 
 
 async def test_decisions_are_audited_with_who_and_when():
     bus = Bus()
     await bus.submit(request("access"))
-    await dpo_api.decide(bus.ctx, bus.cases, case_ref(bus), {"kind": "refuse", "by": "dpo-lyon",
-                                                            "reason": "manifestly_unfounded",
-                                                            "explanation": "Documented harassment."})
+    await dpo_api.decide(
+        bus.ctx,
+        bus.cases,
+        case_ref(bus),
+        {"kind": "refuse", "by": "dpo-lyon", "reason": "manifestly_unfounded", "explanation": "Documented harassment."},
+    )
     await bus.drain()
     audit = [a for a in bus.on("dsr.audit") if b'"dpo_decision"' in a]
     assert audit and b'"by":"dpo-lyon"' in audit[0]
@@ -107,7 +121,7 @@ async def test_a_system_that_keeps_failing_is_dead_lettered_and_shown_to_the_dpo
     await confirm(bus, CAMILLE)
     # The CRM erased; the newsletter's task failed after its retries and waits in its DLQ with the reason.
     assert not bus.adapters["crm"].lookup(Subject(CAMILLE)).holds_data
-    (dead,) = [h for h in bus.headers_on("dsr.tasks.newsletter.dlq")]
+    (dead,) = list(bus.headers_on("dsr.tasks.newsletter.dlq"))
     assert "failed after the retry budget" in dead["dsr-dlq-reason"] and "RuntimeError" in dead["dsr-dlq-reason"]
     # The DPO is told; the person gets no outcome until every system has answered.
     dpo = bus.emails_to("dpo@example.test")
@@ -116,14 +130,17 @@ async def test_a_system_that_keeps_failing_is_dead_lettered_and_shown_to_the_dpo
 
 async def test_the_access_copy_has_json_csv_and_readable_html_with_the_information():
     bus = Bus()
-    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "<b>Camille</b>", "lead_score": 20,
-                                                  "_inferred_fields": ["lead_score"]})
+    bus.adapters["crm"].seed(
+        CAMILLE, "person", {"first_name": "<b>Camille</b>", "lead_score": 20, "_inferred_fields": ["lead_score"]}
+    )
     await bus.submit(request("access"))
     await confirm(bus, CAMILLE)
     token = re.search(r"http://dsr\.test/download/(\S+)", body(bus.emails_to(CAMILLE)[-1])).group(1)
     request_id = verify_token(bus.ctx.config.secret_key, token, "download", bus.clock()).request_id
     archive = zipfile.ZipFile(io.BytesIO(open_access_package(bus.ctx, request_id)))
-    assert {"crm.json", "csv/crm-person.csv", "summary.html", "information.html", "README.txt"} <= set(archive.namelist())
+    assert {"crm.json", "csv/crm-person.csv", "summary.html", "information.html", "README.txt"} <= set(
+        archive.namelist()
+    )
     summary = archive.read("summary.html").decode()
     assert "&lt;b&gt;Camille&lt;/b&gt;" in summary and "lead_score *" in summary  # escaped; inferred marked
     assert "lead_score" in archive.read("csv/crm-person.csv").decode().splitlines()[0]

@@ -1,5 +1,6 @@
 """External systems' task API (open, seal) and the SDK on the in-memory bus: an export from outside
 reaches the person's access copy."""
+
 from __future__ import annotations
 
 import io

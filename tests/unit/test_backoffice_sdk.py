@@ -1,9 +1,10 @@
 """The back-office SDK without Kafka: a fake task API, a fake consumer and producer, a real SQLite record."""
+
 from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -38,9 +39,16 @@ def sealed(value: dict, ref: str = "ref-camille") -> Sealed:
 
 
 def task(action: str = "lookup", system: str = "billing", task_id: str | None = None, **fields) -> bytes:
-    return Task(task_id=task_id or f"task-{action}", subject_request_id="case-1", system=system,
-                action=TaskAction(action), subject_ref="ref-camille", subject=sealed(CAMILLE),
-                issued_at=datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc), **fields).to_bytes()
+    return Task(
+        task_id=task_id or f"task-{action}",
+        subject_request_id="case-1",
+        system=system,
+        action=TaskAction(action),
+        subject_ref="ref-camille",
+        subject=sealed(CAMILLE),
+        issued_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        **fields,
+    ).to_bytes()
 
 
 class FakeApi:
@@ -162,12 +170,15 @@ def test_an_action_without_handler_is_answered_failed_never_dropped(office):
     assert kafka.commits == [{0: 1}] and not kafka.on("dsr.tasks.billing.dlq")
 
 
-@pytest.mark.parametrize("value, why", [
-    (b"not json", "invalid task"),
-    (json.dumps({"task_id": "t"}).encode(), "invalid task"),
-    (None, "invalid task"),
-    (task("lookup", system="crm"), "task for system 'crm'"),
-])
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        (b"not json", "invalid task"),
+        (json.dumps({"task_id": "t"}).encode(), "invalid task"),
+        (None, "invalid task"),
+        (task("lookup", system="crm"), "task for system 'crm'"),
+    ],
+)
 def test_an_invalid_message_goes_to_the_dead_letter_topic_and_the_next_task_is_served(office, value, why):
     office.handles("lookup")(lambda t: Lookup(holds_data=True))
     kafka = serve(office, value, task("lookup"))
@@ -203,8 +214,11 @@ def test_a_failing_handler_gives_a_failed_result_without_personal_data_and_a_dea
     assert result.status == TaskStatus.FAILED and result.error == "KeyError after 3 attempt(s)"
     [dead] = kafka.on("dsr.tasks.billing.dlq")
     assert dead.headers["dsr-dlq-reason"] == b"handler failed: KeyError after 3 attempt(s)"
-    assert all(b"camille" not in m.value and b"camille" not in b"".join(m.headers.values())
-               for m in kafka.sent if m.topic != "dsr.tasks.billing.dlq")
+    assert all(
+        b"camille" not in m.value and b"camille" not in b"".join(m.headers.values())
+        for m in kafka.sent
+        if m.topic != "dsr.tasks.billing.dlq"
+    )
     assert kafka.commits == [{0: 1}]
 
 
@@ -264,7 +278,11 @@ def test_the_opened_task_carries_the_subject_and_the_action_fields(office):
     office.handles("notify_recipient")(lambda t: Acknowledged())
     serve(office, task("suppress_marketing", channels=["sms"]))
     assert (seen[0].email, seen[0].name, seen[0].channels, seen[0].action) == (
-        CAMILLE["email"], CAMILLE["name"], ["sms"], TaskAction.SUPPRESS_MARKETING)
+        CAMILLE["email"],
+        CAMILLE["name"],
+        ["sms"],
+        TaskAction.SUPPRESS_MARKETING,
+    )
 
 
 def test_registering_is_checked_at_once(office):
@@ -277,12 +295,18 @@ def test_registering_is_checked_at_once(office):
 
 def test_dead_letter_headers_are_the_pipelines():
     assert (sdk.DLQ_REASON, sdk.DLQ_ORIGIN_TOPIC, sdk.DLQ_ORIGIN_PARTITION, sdk.DLQ_ORIGIN_OFFSET, sdk.DLQ_AT) == (
-        topics.DLQ_REASON, topics.DLQ_ORIGIN_TOPIC, topics.DLQ_ORIGIN_PARTITION, topics.DLQ_ORIGIN_OFFSET,
-        topics.DLQ_AT)
+        topics.DLQ_REASON,
+        topics.DLQ_ORIGIN_TOPIC,
+        topics.DLQ_ORIGIN_PARTITION,
+        topics.DLQ_ORIGIN_OFFSET,
+        topics.DLQ_AT,
+    )
     assert sdk.TASK_RESULTS == topics.TASK_RESULTS
 
 
-@pytest.mark.parametrize("status, error", [(410, SubjectErased), (403, TokenRejected), (401, TokenRejected),
-                                           (503, PipelineUnavailable), (400, ValueError)])
+@pytest.mark.parametrize(
+    "status, error",
+    [(410, SubjectErased), (403, TokenRejected), (401, TokenRejected), (503, PipelineUnavailable), (400, ValueError)],
+)
 def test_http_answers_map_to_what_the_sdk_does(status, error):
     assert isinstance(_refusal(status, "/api/tasks/open"), error)

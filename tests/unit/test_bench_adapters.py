@@ -1,4 +1,5 @@
 """bench.adapters renders its report: 3 people on SQLite through the real runtime, no timing asserted."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,13 @@ def test_a_tiny_sqlite_run_writes_its_section_and_keeps_the_rest(tmp_path, capsy
     first = doc.read_text()
     assert "<!-- measured:begin -->\nthe pipeline's numbers\n<!-- measured:end -->\n\nafter\n" in first
     section = first.split(adapters.BEGIN, 1)[1].split(adapters.END, 1)[0]
-    for system, backend in (("crm", "SQLite"), ("recruitment", "SQLite"), ("newsletter", "SQLite"),
-                            ("webhook", "HTTP → memory"), ("webhook", "memory (direct)")):
+    for system, backend in (
+        ("crm", "SQLite"),
+        ("recruitment", "SQLite"),
+        ("newsletter", "SQLite"),
+        ("webhook", "HTTP → memory"),
+        ("webhook", "memory (direct)"),
+    ):
         for action in ("record_submission", "lookup", "export", "erase"):
             assert f"| {system} | {backend} | {action} |" in section
     assert "(errors)" not in section and "PostgreSQL:" not in section

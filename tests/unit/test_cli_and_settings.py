@@ -1,4 +1,5 @@
 """The `dsr` command line and settings, as a user types them."""
+
 import json
 
 import pytest
@@ -10,13 +11,16 @@ from dsr.settings import SettingsError, load_settings
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["2027-03-05T10:00:00Z"], "2027-04-05"),  # V1
-    (["2027-03-05T10:00:00Z", "--extended"], "2027-06-07"),  # V1, D3 reading (b)
-    (["2027-04-08T09:00:00Z"], "2027-05-10"),  # V6, GS-15
-    (["2026-11-25T09:00:00Z"], "2026-12-28"),  # V9
-    (["2028-01-31T09:00:00Z", "--extended"], "2028-05-02"),  # V4
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["2027-03-05T10:00:00Z"], "2027-04-05"),  # V1
+        (["2027-03-05T10:00:00Z", "--extended"], "2027-06-07"),  # V1, D3 reading (b)
+        (["2027-04-08T09:00:00Z"], "2027-05-10"),  # V6, GS-15
+        (["2026-11-25T09:00:00Z"], "2026-12-28"),  # V9
+        (["2028-01-31T09:00:00Z", "--extended"], "2028-05-02"),  # V4
+    ],
+)
 def test_deadline_prints_the_legal_date(args, expected):
     result = CliRunner().invoke(main, ["deadline", *args])
     assert result.exit_code == 0 and result.output.strip() == expected

@@ -1,4 +1,5 @@
 """The published contracts: JSON Schemas in sync with the models, examples valid, bad input explained."""
+
 import json
 from pathlib import Path
 
@@ -47,8 +48,9 @@ def test_nothing_the_project_ships_names_the_invalidated_transfer_framework():  
                 assert banned not in path.read_text(errors="ignore").lower(), path
 
 
-@pytest.mark.parametrize("path", sorted((EXAMPLES.parents[1] / "examples" / "requests").glob("*.json")),
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((EXAMPLES.parents[1] / "examples" / "requests").glob("*.json")), ids=lambda p: p.stem
+)
 def test_every_example_request_in_the_readme_is_valid(path):
     event, data = parse_intake(path.read_bytes())
     assert event.type == EventType.RIGHTS_REQUESTED and data.subject_request_type.value in path.read_text()

@@ -1,6 +1,6 @@
 """Deadline rules of LEGAL §2 (R8, R9, R10, R12): vectors, edge cases, holidays, properties."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import holidays
 import pytest
@@ -29,7 +29,7 @@ ALSACE = HolidayCalendar("57")
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def d(text: str) -> date:
@@ -37,6 +37,7 @@ def d(text: str) -> date:
 
 
 # --- LEGAL §2.5 test vectors and golden scenarios (R8, R10) -------------------------------
+
 
 @pytest.mark.parametrize(
     "vector, received_at, receipt, raw_d1, d1",
@@ -77,7 +78,7 @@ def test_gs01_access_from_known_sender():
     deadline = compute_deadline(utc(2027, 3, 5, 10))
     assert deadline.receipt_day == d("2027-03-05")
     assert deadline.d1 == d("2027-04-05")
-    assert deadline.d1_instant == datetime(2027, 4, 5, 21, 59, 59, 999000, tzinfo=timezone.utc)
+    assert deadline.d1_instant == datetime(2027, 4, 5, 21, 59, 59, 999000, tzinfo=UTC)
 
 
 def test_gs15_general_mailbox_counts_from_arrival():
@@ -86,6 +87,7 @@ def test_gs15_general_mailbox_counts_from_arrival():
 
 
 # --- Time zone: the Paris date decides (R2, §2.1(1)) --------------------------------------
+
 
 @pytest.mark.parametrize(
     "received_at, receipt, d1",
@@ -131,6 +133,7 @@ def test_deadline_instants_are_end_of_paris_day():
 
 
 # --- Month ends, year change, leap years, holidays (R1182 Art. 3(2)(c), 3(4)) --------------
+
 
 @pytest.mark.parametrize(
     "receipt, raw_d1, d1",
@@ -189,6 +192,7 @@ def test_working_day_arithmetic_skips_weekends_and_holidays():
 
 # --- R9: internal service level and alerts --------------------------------------------------
 
+
 def test_internal_target_is_raw_d1_minus_five_working_days():
     # V1: raw D1 Mon 5 Apr 2027; Easter Monday 29 Mar is skipped -> Fri 26 Mar.
     assert compute_deadline(utc(2027, 3, 5, 10)).internal_target == d("2027-03-26")
@@ -205,6 +209,7 @@ def test_reminder_dates_are_d1_minus_10_5_2_calendar_days():
 
 
 # --- R10: extension only up to D1's instant -------------------------------------------------
+
 
 def test_extension_allowed_until_d1_instant_and_blocked_after():
     deadline = compute_deadline(utc(2027, 3, 5, 10))  # D1 end = 2027-04-05T21:59:59.999Z
@@ -227,6 +232,7 @@ def test_extension_allowed_rejects_naive_now():
 
 
 # --- R12: suspension (§2.4) -----------------------------------------------------------------
+
 
 def test_gs02_suspension_shifts_the_whole_timeline():
     # Received Mon 1 Mar 2027, challenge sent 2 Mar, answered 10 Mar: 8 days suspended.
@@ -288,12 +294,45 @@ def test_suspension_inputs_in_wrong_order_fail():
 # --- §2.2 holidays --------------------------------------------------------------------------
 
 HOLIDAYS_2026_2028 = {  # LEGAL §2.2 table, with its weekdays
-    2026: ["01-01 Thu", "04-06 Mon", "05-01 Fri", "05-08 Fri", "05-14 Thu", "05-25 Mon",
-           "07-14 Tue", "08-15 Sat", "11-01 Sun", "11-11 Wed", "12-25 Fri"],
-    2027: ["01-01 Fri", "03-29 Mon", "05-01 Sat", "05-08 Sat", "05-06 Thu", "05-17 Mon",
-           "07-14 Wed", "08-15 Sun", "11-01 Mon", "11-11 Thu", "12-25 Sat"],
-    2028: ["01-01 Sat", "04-17 Mon", "05-01 Mon", "05-08 Mon", "05-25 Thu", "06-05 Mon",
-           "07-14 Fri", "08-15 Tue", "11-01 Wed", "11-11 Sat", "12-25 Mon"],
+    2026: [
+        "01-01 Thu",
+        "04-06 Mon",
+        "05-01 Fri",
+        "05-08 Fri",
+        "05-14 Thu",
+        "05-25 Mon",
+        "07-14 Tue",
+        "08-15 Sat",
+        "11-01 Sun",
+        "11-11 Wed",
+        "12-25 Fri",
+    ],
+    2027: [
+        "01-01 Fri",
+        "03-29 Mon",
+        "05-01 Sat",
+        "05-08 Sat",
+        "05-06 Thu",
+        "05-17 Mon",
+        "07-14 Wed",
+        "08-15 Sun",
+        "11-01 Mon",
+        "11-11 Thu",
+        "12-25 Sat",
+    ],
+    2028: [
+        "01-01 Sat",
+        "04-17 Mon",
+        "05-01 Mon",
+        "05-08 Mon",
+        "05-25 Thu",
+        "06-05 Mon",
+        "07-14 Fri",
+        "08-15 Tue",
+        "11-01 Wed",
+        "11-11 Sat",
+        "12-25 Mon",
+    ],
 }
 
 
@@ -371,9 +410,7 @@ def test_unsupported_subdivision_fails_loudly(subdivision):
 
 # --- Properties over 2020-2040 --------------------------------------------------------------
 
-received_ats = st.datetimes(
-    min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31), timezones=st.just(timezone.utc)
-)
+received_ats = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31), timezones=st.just(UTC))
 calendars = st.sampled_from([NATIONAL, ALSACE])
 
 

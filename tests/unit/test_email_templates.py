@@ -1,7 +1,7 @@
 """E-mail templates (LEGAL §4; R5, R11, R13, R34, R47): every message, both languages."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from jinja2 import UndefinedError
@@ -44,7 +44,11 @@ RIGHT_AWARE = (
 )
 # The message types of the first version, whose wording the FALSE_PROMISES check guards.
 FIRST_VERSION = (
-    "form_acknowledgement", "receipt", "verification", "outcome_erasure", "outcome_access",
+    "form_acknowledgement",
+    "receipt",
+    "verification",
+    "outcome_erasure",
+    "outcome_access",
     "outcome_no_data",
 )
 EVERY_CASE = [(t, lang) for t in MESSAGE_TYPES for lang in LANGUAGES]
@@ -104,16 +108,11 @@ BRANCHES: dict[str, list[dict]] = {
         {"changes": [{"field": f, "old": "A", "new": "B"} for f in ("first_name", "last_name")]},
     ],
     "outcome_restriction": [
-        {"ground": g, "recipients_notified": []}
-        for g in ("unlawful_processing", "legal_claims", "objection_pending")
+        {"ground": g, "recipients_notified": []} for g in ("unlawful_processing", "legal_claims", "objection_pending")
     ],
-    "restriction_lift_notice": [
-        {"reason": r} for r in ("objection_decided", "legal_claims_ended", "person_request")
-    ],
+    "restriction_lift_notice": [{"reason": r} for r in ("objection_decided", "legal_claims_ended", "person_request")],
     "outcome_portability": [{"excluded_inferred": False}],
-    "portability_not_applicable": [
-        {"access_offered": False, "bases": ["legitimate_interest", "legal_obligation"]}
-    ],
+    "portability_not_applicable": [{"access_offered": False, "bases": ["legitimate_interest", "legal_obligation"]}],
     "outcome_objection": [{"suppression_until": None, "profiling_stopped": False}],
     "objection_decision": [
         {"upheld": True, "erased": False, "explanation": ""},
@@ -121,8 +120,7 @@ BRANCHES: dict[str, list[dict]] = {
             "upheld": False,
             "erased": False,
             "explanation": {
-                "fr": "Les notes d'appel sont nécessaires à la défense de nos droits dans le"
-                " litige en cours.",
+                "fr": "Les notes d'appel sont nécessaires à la défense de nos droits dans le litige en cours.",
                 "en": "The call notes are needed to defend our rights in the ongoing dispute.",
             },
         },
@@ -133,9 +131,7 @@ BRANCHES: dict[str, list[dict]] = {
         {"directives_applied": True, "kept": []},
         {"kept": [{**legal_item(), "until": None}, suppression_item()]},
     ],
-    "dpo_decision_needed": [
-        {"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")
-    ],
+    "dpo_decision_needed": [{"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")],
 }
 
 
@@ -257,7 +253,7 @@ def test_long_dates_follow_the_language():
 
 def test_date_times_are_shown_in_paris_time():
     # 23:30 UTC on 31 Dec is already New Year's Day in Paris (UTC+1 in winter).
-    instant = datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
     assert longdatetime(instant, "fr") == "1er janvier 2027 à 0 h 30 (heure de Paris)"
     assert longdatetime(instant, "en") == "1 January 2027 at 00:30 (Paris time)"
     assert longdate(instant, "fr") == "1er janvier 2027"
@@ -309,9 +305,7 @@ def test_html_escapes_values_and_text_keeps_them_verbatim(renderer):
     systems = [{"name": hostile, "erased_items": 2}]
 
     for language in LANGUAGES:
-        email = render(
-            renderer, "outcome_erasure", language, controller=controller, systems=systems
-        )
+        email = render(renderer, "outcome_erasure", language, controller=controller, systems=systems)
         assert "<script>" not in email.html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
         assert hostile in email.text and "&lt;" not in email.text
@@ -413,7 +407,7 @@ def test_a_kept_item_without_ground_raises(renderer):
     ("until", "expected"),
     [
         (date(2036, 12, 31), "jusqu'au 31 décembre 2036"),
-        (datetime(2036, 12, 31, 23, 30, tzinfo=timezone.utc), "jusqu'au 1er janvier 2037"),
+        (datetime(2036, 12, 31, 23, 30, tzinfo=UTC), "jusqu'au 1er janvier 2037"),
         (None, "sans date de fin fixée à ce jour"),
     ],
 )
@@ -433,7 +427,7 @@ def test_until_as_an_unconverted_string_is_refused(renderer):
     ("issued_at", "expected"),
     [
         (
-            datetime(2027, 3, 8, 13, 30, tzinfo=timezone.utc),
+            datetime(2027, 3, 8, 13, 30, tzinfo=UTC),
             "8 mars 2027 à 14 h 30 (heure de Paris)",
         ),
         (datetime(2027, 3, 8, 14, 30), "8 mars 2027 à 14 h 30"),
@@ -451,8 +445,10 @@ def test_issued_at_is_a_datetime(renderer, issued_at, expected):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_verification_asks_for_no_identity_document(renderer, language):
     email = render(renderer, "verification", language)
-    words = {"fr": ("aucune pièce d'identité", "ignorez ce message", "12 mars 2027"),
-             "en": ("not asking for any identity document", "ignore this e-mail", "12 March 2027")}
+    words = {
+        "fr": ("aucune pièce d'identité", "ignorez ce message", "12 mars 2027"),
+        "en": ("not asking for any identity document", "ignore this e-mail", "12 March 2027"),
+    }
 
     for expected in words[language]:
         assert expected in email.text
@@ -462,8 +458,7 @@ def test_the_verification_asks_for_no_identity_document(renderer, language):
 def test_the_receipt_keeps_the_stated_deadline_when_confirmation_is_asked(renderer, language):
     # Level L1 confirmation (address on file) does not suspend the clock.
     expected = {
-        "fr": "Cela ne change pas la date de notre réponse\u00a0: nous vous\nrépondrons au plus"
-        " tard le 5 avril 2027",
+        "fr": "Cela ne change pas la date de notre réponse\u00a0: nous vous\nrépondrons au plus tard le 5 avril 2027",
         "en": "This does not change the date\nof our reply: we will answer by 5 April 2027",
     }[language]
 
@@ -474,10 +469,14 @@ def test_the_receipt_keeps_the_stated_deadline_when_confirmation_is_asked(render
 def test_the_verification_says_nothing_happens_before_confirmation(renderer, language):
     email = render(renderer, "verification", language)
     expected = {
-        "fr": ("Nous ne pouvons pas donner suite à votre demande tant que vous ne l'avez",
-               "date limite indiquée dans notre accusé de réception"),
-        "en": ("We cannot act on your request until you have confirmed it.",
-               "deadline stated in our acknowledgement of\nreceipt"),
+        "fr": (
+            "Nous ne pouvons pas donner suite à votre demande tant que vous ne l'avez",
+            "date limite indiquée dans notre accusé de réception",
+        ),
+        "en": (
+            "We cannot act on your request until you have confirmed it.",
+            "deadline stated in our acknowledgement of\nreceipt",
+        ),
     }[language]
 
     for sentence in expected:
@@ -487,25 +486,27 @@ def test_the_verification_says_nothing_happens_before_confirmation(renderer, lan
 
 @pytest.mark.parametrize("information", [True, False], ids=["with_15_1_block", "without"])
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_access_outcome_describes_the_archive_and_points_to_the_privacy_policy(
-    renderer, language, information
-):
-    context = sample_context("outcome_access") if information else without_optional_keys(
-        "outcome_access"
-    )
+def test_the_access_outcome_describes_the_archive_and_points_to_the_privacy_policy(renderer, language, information):
+    context = sample_context("outcome_access") if information else without_optional_keys("outcome_access")
     email = renderer.render("outcome_access", language, context)
     text = re.sub(r"[ \n]+", " ", email.text)  # line breaks move with the wording around
     url = context["controller"]["privacy_url"]
     body = {
-        "fr": ("un fichier par système", "JSON", "politique de confidentialité\u00a0: " + url,
-               "rectifier", "effacer", "limiter", "vous opposer"),
-        "en": ("one file per system", "JSON", "privacy policy: " + url,
-               "rectify", "erase", "restrict", "object"),
+        "fr": (
+            "un fichier par système",
+            "JSON",
+            "politique de confidentialité\u00a0: " + url,
+            "rectifier",
+            "effacer",
+            "limiter",
+            "vous opposer",
+        ),
+        "en": ("one file per system", "JSON", "privacy policy: " + url, "rectify", "erase", "restrict", "object"),
     }[language]
 
     for expected in body:
         assert expected in text
-    assert f'href="{url}"' in email.html.split("<td style=\"padding:16px 28px")[0]
+    assert f'href="{url}"' in email.html.split('<td style="padding:16px 28px')[0]
     assert has_remedies(email)
 
 

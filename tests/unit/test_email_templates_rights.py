@@ -90,8 +90,13 @@ def cases():
 def needs_remedies(message_type: str, context: dict) -> bool:
     """R11, §4: any outcome that is not full compliance names the CNIL and the courts."""
     if message_type in (
-        "identity_not_verified", "fee_notice", "refusal", "restriction_lift_notice",
-        "portability_not_applicable", "outcome_no_data", "outcome_access",
+        "identity_not_verified",
+        "fee_notice",
+        "refusal",
+        "restriction_lift_notice",
+        "portability_not_applicable",
+        "outcome_no_data",
+        "outcome_access",
     ):
         return True
     if message_type == "objection_decision":
@@ -119,9 +124,7 @@ def test_only_the_messages_that_wait_for_the_person_say_the_deadline_is_suspende
     # L2 challenge, ID document and death proof suspend the clock; an L1 reminder does not.
     for message_type, language, context in cases():
         email = renderer.render(message_type, language, context)
-        suspends = message_type in SUSPENDING or (
-            message_type == "verification_reminder" and context["suspended"]
-        )
+        suspends = message_type in SUSPENDING or (message_type == "verification_reminder" and context["suspended"])
         for part in (email.text, email.html):
             assert bool(re.search("suspen", part, re.IGNORECASE)) is suspends, message_type
 
@@ -180,9 +183,7 @@ def test_an_optional_key_left_out_or_empty_renders_as_before(renderer, message_t
     empty = {"priority": False, "recipients_notified": [], "information": None}
     context = without_optional_keys(message_type)
     absent = renderer.render(message_type, language, context)
-    emptied = renderer.render(
-        message_type, language, {**context, **{k: empty[k] for k in OPTIONAL_KEYS[message_type]}}
-    )
+    emptied = renderer.render(message_type, language, {**context, **{k: empty[k] for k in OPTIONAL_KEYS[message_type]}})
 
     assert absent == emptied
 
@@ -227,9 +228,7 @@ def test_every_label_exists_in_both_languages_with_french_typography():
         ("dpo_decision_needed", "kind", "lunch", "objection_general"),
     ],
 )
-def test_an_unknown_code_raises_and_names_the_valid_ones(
-    renderer, message_type, key, bad_value, named
-):
+def test_an_unknown_code_raises_and_names_the_valid_ones(renderer, message_type, key, bad_value, named):
     with pytest.raises(ValueError, match=named):
         render(renderer, message_type, "fr", **{key: bad_value})
 
@@ -301,14 +300,28 @@ def test_the_l2_challenge_asks_for_no_document_and_suspends_the_clock(renderer, 
     # GS-02: a request from an unknown address; we write to the address on file.
     email = render(renderer, "verification_challenge", language)
     expected = {
-        "fr": ("aucune pièce d'identité", "Ouvrir le lien ne suffit pas", "ignorez ce message",
-               "aucune de vos données ne sera communiquée",
-               "envoyée uniquement à cette adresse e-mail", "est suspendu",
-               "article 12, paragraphe 6", "2019-536", "1er avril 2027"),
-        "en": ("not asking for any identity document", "Opening the link alone confirms nothing",
-               "ignore this e-mail", "none of your data will be disclosed",
-               "only be sent to this e-mail address", "is suspended", "Article 12(6)",
-               "2019-536", "1 April 2027"),
+        "fr": (
+            "aucune pièce d'identité",
+            "Ouvrir le lien ne suffit pas",
+            "ignorez ce message",
+            "aucune de vos données ne sera communiquée",
+            "envoyée uniquement à cette adresse e-mail",
+            "est suspendu",
+            "article 12, paragraphe 6",
+            "2019-536",
+            "1er avril 2027",
+        ),
+        "en": (
+            "not asking for any identity document",
+            "Opening the link alone confirms nothing",
+            "ignore this e-mail",
+            "none of your data will be disclosed",
+            "only be sent to this e-mail address",
+            "is suspended",
+            "Article 12(6)",
+            "2019-536",
+            "1 April 2027",
+        ),
     }[language]
 
     for phrase in expected:
@@ -334,13 +347,26 @@ def test_an_unverified_request_is_closed_with_ways_to_be_identified(renderer, la
     # GS-03 / GS-04: nothing disclosed; a cookie ID or a quote number would let us identify.
     text = flat(render(renderer, "identity_not_verified", language).text)
     expected = {
-        "fr": ("2 mars 2027", "1er avril 2027", "rien communiqué, modifié ni effacé",
-               "numéro de devis ou de facture", "identifiant du cookie",
-               "refaire votre demande à tout moment", "nouvelle demande",
-               "article 11, paragraphe 2"),
-        "en": ("2 March 2027", "1 April 2027", "disclosed, changed and erased nothing",
-               "quote or invoice number", "identifier of the cookie",
-               "make the request again at any time", "new request", "Article 11(2)"),
+        "fr": (
+            "2 mars 2027",
+            "1er avril 2027",
+            "rien communiqué, modifié ni effacé",
+            "numéro de devis ou de facture",
+            "identifiant du cookie",
+            "refaire votre demande à tout moment",
+            "nouvelle demande",
+            "article 11, paragraphe 2",
+        ),
+        "en": (
+            "2 March 2027",
+            "1 April 2027",
+            "disclosed, changed and erased nothing",
+            "quote or invoice number",
+            "identifier of the cookie",
+            "make the request again at any time",
+            "new request",
+            "Article 11(2)",
+        ),
     }[language]
 
     for phrase in expected:
@@ -349,20 +375,30 @@ def test_an_unverified_request_is_closed_with_ways_to_be_identified(renderer, la
 
 @pytest.mark.parametrize("reason", list(ID_REASONS))
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_id_request_says_why_what_is_enough_and_that_the_copy_is_deleted(
-    renderer, language, reason
-):
+def test_the_id_request_says_why_what_is_enough_and_that_the_copy_is_deleted(renderer, language, reason):
     # L3 (R14, R16): an ID copy only on reasonable doubt, redacted, deleted after the check.
     email = render(renderer, "id_document_request", language, reason=reason)
     expected = {
-        "fr": (ID_REASONS[reason]["fr"], "doute raisonnable", "portant votre signature",
-               "sauf votre nom, la date de validité du titre et l'autorité qui l'a délivré",
-               "supprimerons dès la vérification faite", "«\u00a0identité vérifiée le",
-               "suspendu jusqu'à la réception", "dpo@maison-services.example"),
-        "en": (ID_REASONS[reason]["en"], "reasonable doubt", "bearing your signature",
-               "except your name, the validity date and the issuing authority",
-               "delete it as soon as the check is done", '"identity checked on',
-               "suspended until we receive", "dpo@maison-services.example"),
+        "fr": (
+            ID_REASONS[reason]["fr"],
+            "doute raisonnable",
+            "portant votre signature",
+            "sauf votre nom, la date de validité du titre et l'autorité qui l'a délivré",
+            "supprimerons dès la vérification faite",
+            "«\u00a0identité vérifiée le",
+            "suspendu jusqu'à la réception",
+            "dpo@maison-services.example",
+        ),
+        "en": (
+            ID_REASONS[reason]["en"],
+            "reasonable doubt",
+            "bearing your signature",
+            "except your name, the validity date and the issuing authority",
+            "delete it as soon as the check is done",
+            '"identity checked on',
+            "suspended until we receive",
+            "dpo@maison-services.example",
+        ),
     }[language]
 
     for phrase in expected:
@@ -373,18 +409,22 @@ def test_the_id_request_says_why_what_is_enough_and_that_the_copy_is_deleted(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_extension_gives_reasons_the_new_date_and_keeps_refusals_to_the_first(
-    renderer, language
-):
+def test_the_extension_gives_reasons_the_new_date_and_keeps_refusals_to_the_first(renderer, language):
     # GS-13: received Sunday 31 Jan 2027, D1 Mon 1 Mar, D3 28 Apr 2027.
     email = render(renderer, "extension", language)
     text = flat(email.text)
-    dates = {"fr": ("28 avril 2027", "informerons au plus tard le 1er mars 2027"),
-             "en": ("28 April 2027", "we will tell you by 1 March 2027")}[language]
+    dates = {
+        "fr": ("28 avril 2027", "informerons au plus tard le 1er mars 2027"),
+        "en": ("28 April 2027", "we will tell you by 1 March 2027"),
+    }[language]
     explanation = sample_context("extension")["explanation"][language]
 
-    for phrase in (*dates, explanation, REASON_LABELS["spread_across_systems"][language],
-                   REASON_LABELS["several_requests"][language]):
+    for phrase in (
+        *dates,
+        explanation,
+        REASON_LABELS["spread_across_systems"][language],
+        REASON_LABELS["several_requests"][language],
+    ):
         assert phrase in text and phrase in readable(email), phrase
     # An empty explanation adds nothing.
     assert explanation not in render(renderer, "extension", language, explanation="").text
@@ -395,25 +435,38 @@ def test_the_fee_notice_asks_before_charging_and_offers_to_withdraw(renderer, la
     # GS-14: a fourth identical request; a further copy costs 15 EUR if the person agrees.
     email = render(renderer, "fee_notice", language)
     expected = {
-        "fr": ("15,00\u00a0€", "19 mars 2027", "Nous ne vous facturerons rien sans votre accord",
-               "retirer votre demande", "préciser ou limiter votre demande",
-               "nous ne vous enverrons pas cette copie supplémentaire",
-               "première copie de vos données est toujours gratuite", "Quatrième demande"),
-        "en": ("€15.00", "19 March 2027", "We will not charge you anything without your agreement",
-               "withdraw your request", "clarify or narrow your request",
-               "we will not send you this further copy",
-               "first copy of your data is always free of charge", "Fourth identical request"),
+        "fr": (
+            "15,00\u00a0€",
+            "19 mars 2027",
+            "Nous ne vous facturerons rien sans votre accord",
+            "retirer votre demande",
+            "préciser ou limiter votre demande",
+            "nous ne vous enverrons pas cette copie supplémentaire",
+            "première copie de vos données est toujours gratuite",
+            "Quatrième demande",
+        ),
+        "en": (
+            "€15.00",
+            "19 March 2027",
+            "We will not charge you anything without your agreement",
+            "withdraw your request",
+            "clarify or narrow your request",
+            "we will not send you this further copy",
+            "first copy of your data is always free of charge",
+            "Fourth identical request",
+        ),
     }[language]
 
     for phrase in expected:
         assert phrase in flat(email.text) and phrase in readable(email), phrase
     excessive = render(renderer, "fee_notice", language, basis="manifestly_excessive")
-    consequence = {"fr": "nous ne donnerons pas suite à cette demande",
-                   "en": "we will not act on this request"}[language]
-    assert consequence in flat(excessive.text)
-    assert {"fr": "Il nous appartient de démontrer", "en": "It is for us to demonstrate"}[
+    consequence = {"fr": "nous ne donnerons pas suite à cette demande", "en": "we will not act on this request"}[
         language
-    ] in flat(excessive.text)
+    ]
+    assert consequence in flat(excessive.text)
+    assert {"fr": "Il nous appartient de démontrer", "en": "It is for us to demonstrate"}[language] in flat(
+        excessive.text
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -435,15 +488,14 @@ def test_a_refusal_gives_the_reason_and_says_when_the_rest_goes_on(renderer, lan
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_rectification_shows_old_and_new_values_and_the_recipients_told(
-    renderer, language
-):
+def test_the_rectification_shows_old_and_new_values_and_the_recipients_told(renderer, language):
     # GS-10: new postal address; the franchisee handling the quote is told (Art. 19).
     email = render(renderer, "outcome_rectification", language)
     text = flat(email.text)
     quote = {"fr": ("«\u00a0", "\u00a0»"), "en": ('"', '"')}[language]
-    moved = (f"{quote[0]}4 impasse des Lilas, 69100 Villeurbanne{quote[1]} → "
-             f"{quote[0]}18 cours Vitton, 69006 Lyon{quote[1]}")
+    moved = (
+        f"{quote[0]}4 impasse des Lilas, 69100 Villeurbanne{quote[1]} → {quote[0]}18 cours Vitton, 69006 Lyon{quote[1]}"
+    )
     completed = {"fr": "(champ complété)", "en": "(completed)"}[language]
     article = {"fr": "article 19 du RGPD", "en": "Article 19 GDPR"}[language]
 
@@ -462,19 +514,28 @@ def test_the_rectification_shows_old_and_new_values_and_the_recipients_told(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_restriction_says_the_data_are_only_stored_until_we_warn_before_lifting(
-    renderer, language
-):
+def test_the_restriction_says_the_data_are_only_stored_until_we_warn_before_lifting(renderer, language):
     # GS-11: accuracy contested.
     text = flat(render(renderer, "outcome_restriction", language).text)
     expected = {
-        "fr": ("nous nous contentons de conserver vos données", "aucune prospection commerciale",
-               "aucune transmission à des tiers", "aucun calcul de score",
-               "Avant de lever cette limitation, nous vous en informerons",
-               "article 18, paragraphe 1, point a", "8 mars 2027"),
-        "en": ("we only store your data", "no marketing", "no sharing with third parties",
-               "no scoring", "Before lifting this restriction, we will tell you",
-               "Art. 18(1)(a)", "8 March 2027"),
+        "fr": (
+            "nous nous contentons de conserver vos données",
+            "aucune prospection commerciale",
+            "aucune transmission à des tiers",
+            "aucun calcul de score",
+            "Avant de lever cette limitation, nous vous en informerons",
+            "article 18, paragraphe 1, point a",
+            "8 mars 2027",
+        ),
+        "en": (
+            "we only store your data",
+            "no marketing",
+            "no sharing with third parties",
+            "no scoring",
+            "Before lifting this restriction, we will tell you",
+            "Art. 18(1)(a)",
+            "8 March 2027",
+        ),
     }[language]
 
     for phrase in expected:
@@ -485,10 +546,18 @@ def test_the_restriction_says_the_data_are_only_stored_until_we_warn_before_lift
 def test_the_lift_notice_gives_the_date_the_reason_and_how_to_disagree(renderer, language):
     email = render(renderer, "restriction_lift_notice", language)
     expected = {
-        "fr": ("sera levée le 2 avril 2027", "avant le 2 avril 2027",
-               LIFT_REASONS["accuracy_verified"]["fr"], "Si vous n'êtes pas d'accord"),
-        "en": ("lifted on 2 April 2027", "before 2 April 2027",
-               LIFT_REASONS["accuracy_verified"]["en"], "If you disagree"),
+        "fr": (
+            "sera levée le 2 avril 2027",
+            "avant le 2 avril 2027",
+            LIFT_REASONS["accuracy_verified"]["fr"],
+            "Si vous n'êtes pas d'accord",
+        ),
+        "en": (
+            "lifted on 2 April 2027",
+            "before 2 April 2027",
+            LIFT_REASONS["accuracy_verified"]["en"],
+            "If you disagree",
+        ),
     }[language]
 
     for phrase in expected:
@@ -501,12 +570,26 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
     context = sample_context("outcome_portability")
     email = render(renderer, "outcome_portability", language)
     expected = {
-        "fr": ("JSON et CSV", "lisibles par machine", "note qui décrit chaque champ",
-               "score de prospect", "droit d'accès", "n'efface aucune donnée",
-               "n'est envoyé qu'à cette adresse e-mail", "19 avril 2027"),
-        "en": ("JSON and CSV", "machine-readable", "note describing each field", "lead score",
-               "right of access", "does not erase anything", "sent only to this e-mail address",
-               "19 April 2027"),
+        "fr": (
+            "JSON et CSV",
+            "lisibles par machine",
+            "note qui décrit chaque champ",
+            "score de prospect",
+            "droit d'accès",
+            "n'efface aucune donnée",
+            "n'est envoyé qu'à cette adresse e-mail",
+            "19 avril 2027",
+        ),
+        "en": (
+            "JSON and CSV",
+            "machine-readable",
+            "note describing each field",
+            "lead score",
+            "right of access",
+            "does not erase anything",
+            "sent only to this e-mail address",
+            "19 April 2027",
+        ),
     }[language]
 
     for phrase in expected:
@@ -521,13 +604,16 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
 def test_portability_refused_on_legitimate_interest_offers_an_access_copy(renderer, language):
     # GS-12b: a contact-form-only person; Art. 20 needs consent or a contract.
     offered = flat(render(renderer, "portability_not_applicable", language).text)
-    prepared = flat(render(renderer, "portability_not_applicable", language,
-                           access_offered=False).text)
+    prepared = flat(render(renderer, "portability_not_applicable", language, access_offered=False).text)
     basis = {"fr": "article 6, paragraphe 1, point f", "en": "Art. 6(1)(f)"}[language]
-    offer = {"fr": "Nous pouvons en revanche vous remettre gratuitement une copie",
-             "en": "We can, however, give you a copy"}[language]
-    already = {"fr": "Nous traitons déjà votre demande au titre de votre droit d'accès",
-               "en": "We are already handling your request under your right of access"}[language]
+    offer = {
+        "fr": "Nous pouvons en revanche vous remettre gratuitement une copie",
+        "en": "We can, however, give you a copy",
+    }[language]
+    already = {
+        "fr": "Nous traitons déjà votre demande au titre de votre droit d'accès",
+        "en": "We are already handling your request under your right of access",
+    }[language]
 
     assert basis in offered and offer in offered and already not in offered
     assert already in prepared and offer not in prepared
@@ -537,19 +623,37 @@ def test_portability_refused_on_legitimate_interest_offers_an_access_copy(render
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_marketing_objection_lists_the_channels_and_the_minimal_entry_kept(
-    renderer, language
-):
+def test_the_marketing_objection_lists_the_channels_and_the_minimal_entry_kept(renderer, language):
     # GS-08: "stop all marketing" by phone.
     email = render(renderer, "outcome_objection", language)
     text = flat(email.text)
     expected = {
-        "fr": ("e-mail", "SMS", "téléphone", "courrier postal", "gratuit",
-               "ne nécessite aucune justification", "6 mars 2027", "empreinte non réversible",
-               "jusqu'au 6 mars 2030", "au moins trois ans", "score de prospect"),
-        "en": ("e-mail", "text message (SMS)", "telephone", "post", "free of charge",
-               "needs no justification", "6 March 2027", "keyed fingerprint",
-               "until 6 March 2030", "at least three years", "lead score"),
+        "fr": (
+            "e-mail",
+            "SMS",
+            "téléphone",
+            "courrier postal",
+            "gratuit",
+            "ne nécessite aucune justification",
+            "6 mars 2027",
+            "empreinte non réversible",
+            "jusqu'au 6 mars 2030",
+            "au moins trois ans",
+            "score de prospect",
+        ),
+        "en": (
+            "e-mail",
+            "text message (SMS)",
+            "telephone",
+            "post",
+            "free of charge",
+            "needs no justification",
+            "6 March 2027",
+            "keyed fingerprint",
+            "until 6 March 2030",
+            "at least three years",
+            "lead score",
+        ),
     }[language]
 
     for phrase in expected:
@@ -562,8 +666,9 @@ def test_the_marketing_objection_lists_the_channels_and_the_minimal_entry_kept(
 def test_a_general_objection_decision_gives_the_grounds_only_when_rejected(renderer, language):
     upheld = render(renderer, "objection_decision", language)
     grounds = {"fr": "Les notes d'appel sont nécessaires", "en": "The call notes are needed"}
-    rejected = render(renderer, "objection_decision", language, upheld=False,
-                      explanation={k: v + "." for k, v in grounds.items()})
+    rejected = render(
+        renderer, "objection_decision", language, upheld=False, explanation={k: v + "." for k, v in grounds.items()}
+    )
     erased = {"fr": "article 17, paragraphe 1, point c", "en": "Article 17(1)(c)"}[language]
     marketing = {"fr": "prospection commerciale", "en": "direct marketing"}[language]
 
@@ -573,15 +678,21 @@ def test_a_general_objection_decision_gives_the_grounds_only_when_rejected(rende
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_consent_withdrawal_leaves_past_processing_lawful_and_erases_consent_only_data(
-    renderer, language
-):
+def test_consent_withdrawal_leaves_past_processing_lawful_and_erases_consent_only_data(renderer, language):
     text = flat(render(renderer, "outcome_consent_withdrawal", language).text)
     expected = {
-        "fr": ("ne remet pas en cause la licéité des traitements effectués avant",
-               "sans autre fondement juridique, ont été effacées", "e-mail", "SMS"),
-        "en": ("does not affect the lawfulness of the processing carried out before",
-               "with no other legal basis, have been erased", "e-mail", "text message (SMS)"),
+        "fr": (
+            "ne remet pas en cause la licéité des traitements effectués avant",
+            "sans autre fondement juridique, ont été effacées",
+            "e-mail",
+            "SMS",
+        ),
+        "en": (
+            "does not affect the lawfulness of the processing carried out before",
+            "with no other legal basis, have been erased",
+            "e-mail",
+            "text message (SMS)",
+        ),
     }[language]
 
     for phrase in expected:
@@ -597,8 +708,7 @@ def test_a_recorded_directive_rests_on_specific_consent_and_can_be_revoked(rende
     named = flat(render(renderer, "directive_recorded", language).text)
     unnamed = flat(render(renderer, "directive_recorded", language, executor_named=False).text)
     expected = {
-        "fr": ("consentement spécifique", "modifier ou les révoquer à tout moment",
-               "après votre décès"),
+        "fr": ("consentement spécifique", "modifier ou les révoquer à tout moment", "après votre décès"),
         "en": ("specific consent", "change or revoke them at any time", "after your death"),
     }[language]
     heirs = {"fr": "vos héritiers", "en": "your heirs"}[language]
@@ -615,13 +725,13 @@ def test_a_recorded_directive_rests_on_specific_consent_and_can_be_revoked(rende
 def test_a_death_report_asks_for_proof_and_changes_nothing_before(renderer, language):
     # GS-16 negative test: without proof, nothing is erased or disclosed.
     heir = flat(render(renderer, "death_proof_request", language).text)
-    executor = flat(render(renderer, "death_proof_request", language,
-                           requester_role="executor").text)
-    common = {"fr": ("acte de décès", "aucune donnée ne sera effacée ni communiquée", "suspendu"),
-              "en": ("death certificate", "no data will be erased or disclosed", "suspended")}
+    executor = flat(render(renderer, "death_proof_request", language, requester_role="executor").text)
+    common = {
+        "fr": ("acte de décès", "aucune donnée ne sera effacée ni communiquée", "suspendu"),
+        "en": ("death certificate", "no data will be erased or disclosed", "suspended"),
+    }
     heir_proof = ("acte de notoriété", "livret de famille")
-    named = {"fr": "la personne désignée dans les directives",
-             "en": "the person named in the directives"}[language]
+    named = {"fr": "la personne désignée dans les directives", "en": "the person named in the directives"}[language]
 
     for phrase in common[language]:
         assert phrase in heir and phrase in executor, phrase
@@ -637,21 +747,31 @@ def test_the_heirs_get_a_free_account_of_what_was_done(renderer, language):
     email = render(renderer, "heir_justification", language, kept=kept)
     text = flat(email.text)
     expected = {
-        "fr": ("gratuite", "5 mars 2027", "26 mars 2027", "Factures F-2025-0117",
-               "jusqu'au 31 décembre 2036", "au moins trois ans",
-               "aucune directive particulière"),
-        "en": ("free of charge", "5 March 2027", "26 March 2027", "Invoices F-2025-0117",
-               "until 31 December 2036", "at least three years",
-               "had not recorded any specific directives"),
+        "fr": (
+            "gratuite",
+            "5 mars 2027",
+            "26 mars 2027",
+            "Factures F-2025-0117",
+            "jusqu'au 31 décembre 2036",
+            "au moins trois ans",
+            "aucune directive particulière",
+        ),
+        "en": (
+            "free of charge",
+            "5 March 2027",
+            "26 March 2027",
+            "Invoices F-2025-0117",
+            "until 31 December 2036",
+            "at least three years",
+            "had not recorded any specific directives",
+        ),
     }[language]
 
     for phrase in expected:
         assert phrase in text, phrase
     # The objection-list wording speaks of "the address", not "your address", to an heir.
     assert KEEP_GROUNDS[SUPPRESSION_GROUND][language] not in text
-    assert {"fr": "empreinte non réversible de l'adresse", "en": "fingerprint of the address"}[
-        language
-    ] in text
+    assert {"fr": "empreinte non réversible de l'adresse", "en": "fingerprint of the address"}[language] in text
     assert not has_remedies(email)
 
 
@@ -688,21 +808,36 @@ def test_the_access_outcome_carries_the_article_15_information(renderer, languag
     # GS-01 / GS-25: named recipients, the US one with country and safeguard (R24, R48).
     email = render(renderer, "outcome_access", language)
     expected = {
-        "fr": ("Informations sur le traitement (article 15, paragraphe 1, du RGPD)",
-               "Suivi de votre demande de devis\u00a0: l'exécution d'un contrat",
-               "Identité et coordonnées", "Maison Services Lyon Est (France)",
-               "Envoimail Inc. (États-Unis)", "hors de l'Espace économique européen",
-               "article 15, paragraphe 2", "DPF, décision (UE) 2023/1795", "2021/914",
-               "Données de prospection\u00a0: 3 ans", "information.html",
-               "qui nous a transmis votre demande de devis",
-               "aucune décision fondée exclusivement sur un traitement automatisé"),
-        "en": ("Information about the processing (Art. 15(1) GDPR)",
-               "Handling your quote request: the performance of a contract",
-               "Identity and contact details", "Maison Services Lyon Est (France)",
-               "Envoimail Inc. (United States)", "Outside the European Economic Area",
-               "Art. 15(2) GDPR", "Data Privacy Framework (Decision (EU) 2023/1795)", "2021/914",
-               "Prospect data: 3 years", "information.html", "passed on your quote request",
-               "no decision about you based solely on automated processing"),
+        "fr": (
+            "Informations sur le traitement (article 15, paragraphe 1, du RGPD)",
+            "Suivi de votre demande de devis\u00a0: l'exécution d'un contrat",
+            "Identité et coordonnées",
+            "Maison Services Lyon Est (France)",
+            "Envoimail Inc. (États-Unis)",
+            "hors de l'Espace économique européen",
+            "article 15, paragraphe 2",
+            "DPF, décision (UE) 2023/1795",
+            "2021/914",
+            "Données de prospection\u00a0: 3 ans",
+            "information.html",
+            "qui nous a transmis votre demande de devis",
+            "aucune décision fondée exclusivement sur un traitement automatisé",
+        ),
+        "en": (
+            "Information about the processing (Art. 15(1) GDPR)",
+            "Handling your quote request: the performance of a contract",
+            "Identity and contact details",
+            "Maison Services Lyon Est (France)",
+            "Envoimail Inc. (United States)",
+            "Outside the European Economic Area",
+            "Art. 15(2) GDPR",
+            "Data Privacy Framework (Decision (EU) 2023/1795)",
+            "2021/914",
+            "Prospect data: 3 years",
+            "information.html",
+            "passed on your quote request",
+            "no decision about you based solely on automated processing",
+        ),
     }[language]
 
     for phrase in expected:
@@ -716,9 +851,7 @@ def test_the_access_outcome_carries_the_article_15_information(renderer, languag
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_article_15_block_says_so_when_there_is_no_recipient_source_or_none_automated(
-    renderer, language
-):
+def test_the_article_15_block_says_so_when_there_is_no_recipient_source_or_none_automated(renderer, language):
     information = {
         **sample_context("outcome_access")["information"],
         "recipients": [],
@@ -727,11 +860,18 @@ def test_the_article_15_block_says_so_when_there_is_no_recipient_source_or_none_
     }
     email = render(renderer, "outcome_access", language, information=information)
     expected = {
-        "fr": ("Nous n'avons communiqué vos données à aucun destinataire",
-               "directement auprès de vous", "Nous prenons à votre égard des décisions",
-               "Tri des CV."),
-        "en": ("We have not disclosed your data to any recipient", "directly from you",
-               "We make decisions about you", "CV triage."),
+        "fr": (
+            "Nous n'avons communiqué vos données à aucun destinataire",
+            "directement auprès de vous",
+            "Nous prenons à votre égard des décisions",
+            "Tri des CV.",
+        ),
+        "en": (
+            "We have not disclosed your data to any recipient",
+            "directly from you",
+            "We make decisions about you",
+            "CV triage.",
+        ),
     }[language]
 
     for phrase in expected:
@@ -739,28 +879,35 @@ def test_the_article_15_block_says_so_when_there_is_no_recipient_source_or_none_
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_register_may_tie_sources_to_categories_and_give_recipients_a_purpose(
-    renderer, language
-):
+def test_the_register_may_tie_sources_to_categories_and_give_recipients_a_purpose(renderer, language):
     # The shape streams.register_view sends: extra keys are welcome, labels stay localized.
     information = {
         **sample_context("outcome_access")["information"],
-        "sources": [{
-            "category": {"fr": "Demandes de devis", "en": "Quote requests"},
-            "system": {"fr": "CRM", "en": "CRM"},
-            "source": {"fr": "Notre franchisé de Lyon", "en": "Our Lyon franchisee"},
-        }],
-        "recipients": [{
-            "id": "aircall", "name": "Aircall SAS", "country": "FR", "third_country": False,
-            "role": "processor", "safeguard": "none_eea",
-            "safeguard_label": {"fr": "Pas de transfert", "en": "No transfer"},
-            "purpose": {"fr": "Téléphonie", "en": "Telephony"},
-        }],
+        "sources": [
+            {
+                "category": {"fr": "Demandes de devis", "en": "Quote requests"},
+                "system": {"fr": "CRM", "en": "CRM"},
+                "source": {"fr": "Notre franchisé de Lyon", "en": "Our Lyon franchisee"},
+            }
+        ],
+        "recipients": [
+            {
+                "id": "aircall",
+                "name": "Aircall SAS",
+                "country": "FR",
+                "third_country": False,
+                "role": "processor",
+                "safeguard": "none_eea",
+                "safeguard_label": {"fr": "Pas de transfert", "en": "No transfer"},
+                "purpose": {"fr": "Téléphonie", "en": "Telephony"},
+            }
+        ],
     }
     email = render(renderer, "outcome_access", language, information=information)
     colon = {"fr": "\u00a0: ", "en": ": "}[language]
     expected = (
-        {"fr": "Demandes de devis", "en": "Quote requests"}[language] + colon
+        {"fr": "Demandes de devis", "en": "Quote requests"}[language]
+        + colon
         + {"fr": "Notre franchisé de Lyon", "en": "Our Lyon franchisee"}[language],
         "Aircall SAS (France)" + colon + {"fr": "Téléphonie", "en": "Telephony"}[language],
     )
@@ -771,9 +918,7 @@ def test_the_register_may_tie_sources_to_categories_and_give_recipients_a_purpos
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_request_about_data_collected_from_a_minor_is_acknowledged_as_a_priority(
-    renderer, language
-):
+def test_a_request_about_data_collected_from_a_minor_is_acknowledged_as_a_priority(renderer, language):
     # GS-19, LIL 51-II.
     priority = flat(render(renderer, "receipt", language, priority=True).text)
     ordinary = flat(render(renderer, "receipt", language).text)

@@ -1,11 +1,22 @@
 """The request lifecycle: evolve and decide, pure, as a case moves from intake to closure."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gdpr.lifecycle import (
-    CasePolicy, DestroySubjectKey, IllegalTransition, IssueTask, RaiseAlert, SendEmail, Status, decide, evolve,
-    moved, record_done, task_id,
+    CasePolicy,
+    DestroySubjectKey,
+    IllegalTransition,
+    IssueTask,
+    RaiseAlert,
+    SendEmail,
+    Status,
+    decide,
+    evolve,
+    moved,
+    record_done,
+    task_id,
 )
 from schemas.cases import CaseOpened, ClockTicked, EmailSent, IdentityConfirmed, TaskAnswered
 from schemas.intake import Language, Right
@@ -14,14 +25,22 @@ from schemas.tasks import KeptItem, TaskAction, TaskResult, TaskStatus
 
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2027, 3, 5, 10, 0, tzinfo=timezone.utc)  # GS-01 / V1: D1 = 2027-04-05
+T0 = datetime(2027, 3, 5, 10, 0, tzinfo=UTC)  # GS-01 / V1: D1 = 2027-04-05
 SYSTEMS = ["crm", "recruitment", "newsletter"]
 SEALED = Sealed(subject_ref="ref", nonce="n", ciphertext="c")
 
 
 def opened(right=Right.ERASURE):
-    return CaseOpened(request_id="r1", source_event_id="e1", subject_ref="ref", right=right, language=Language.FR,
-                      received_at=T0, systems=SYSTEMS, subject=SEALED)
+    return CaseOpened(
+        request_id="r1",
+        source_event_id="e1",
+        subject_ref="ref",
+        right=right,
+        language=Language.FR,
+        received_at=T0,
+        systems=SYSTEMS,
+        subject=SEALED,
+    )
 
 
 def carry(state, now=T0):
@@ -33,8 +52,15 @@ def carry(state, now=T0):
 
 
 def answer(state, system, action, **fields):
-    result = TaskResult(task_id=task_id(state, system, action), subject_request_id="r1", system=system,
-                        action=action, status=fields.pop("status", TaskStatus.DONE), completed_at=T0, **fields)
+    result = TaskResult(
+        task_id=task_id(state, system, action),
+        subject_request_id="r1",
+        system=system,
+        action=action,
+        status=fields.pop("status", TaskStatus.DONE),
+        completed_at=T0,
+        **fields,
+    )
     return evolve(state, TaskAnswered(request_id="r1", result=result))
 
 
@@ -88,14 +114,26 @@ def test_a_wrong_or_second_confirmation_changes_nothing():
     state, _ = carry(discovered())
     assert evolve(state, IdentityConfirmed(request_id="r1", token_id="forged", confirmed_at=T0)) == state
     state = verified()
-    assert evolve(state, IdentityConfirmed(request_id="r1", token_id=state.verification_token_id,
-                                           confirmed_at=T0 + timedelta(hours=1))) == state
+    assert (
+        evolve(
+            state,
+            IdentityConfirmed(
+                request_id="r1", token_id=state.verification_token_id, confirmed_at=T0 + timedelta(hours=1)
+            ),
+        )
+        == state
+    )
 
 
 def test_erasure_outcome_then_key_destruction_after_the_email_was_sent():
     state, _ = carry(verified())
-    state = answer(state, "crm", TaskAction.ERASE, erased_items=7,
-                   kept=[KeptItem(item="invoices (1)", ground="legal_obligation", until="2036-11-26")])
+    state = answer(
+        state,
+        "crm",
+        TaskAction.ERASE,
+        erased_items=7,
+        kept=[KeptItem(item="invoices (1)", ground="legal_obligation", until="2036-11-26")],
+    )
     assert state.status == Status.ANSWERING
     state, commands = carry(state)
     assert [c.message_type for c in commands if isinstance(c, SendEmail)] == ["outcome_erasure"]
@@ -151,15 +189,25 @@ def test_a_silent_system_is_flagged_once_after_the_timeout():
     assert decide(state, T0 + timedelta(hours=5), policy) == []
 
 
-@pytest.mark.parametrize("today, expected", [
-    ("2027-03-25", []), ("2027-03-26", [10]), ("2027-03-31", [5]), ("2027-04-03", [2]), ("2027-04-05", [2]),
-])
+@pytest.mark.parametrize(
+    "today, expected",
+    [
+        ("2027-03-25", []),
+        ("2027-03-26", [10]),
+        ("2027-03-31", [5]),
+        ("2027-04-03", [2]),
+        ("2027-04-05", [2]),
+    ],
+)
 def test_dpo_reminders_at_d1_minus_10_5_2(today, expected):
     state, _ = carry(verified())
     state = state.model_copy(update={"tasks": {}})  # no overdue noise
     now = datetime.fromisoformat(today + "T09:00:00+00:00")
-    reminders = [c.params["days"] for c in decide(state, now) if isinstance(c, SendEmail)
-                 and c.message_type == "dpo_deadline_reminder"]
+    reminders = [
+        c.params["days"]
+        for c in decide(state, now)
+        if isinstance(c, SendEmail) and c.message_type == "dpo_deadline_reminder"
+    ]
     assert reminders == expected
 
 

@@ -1,4 +1,5 @@
 """Finding PostgreSQL's server binaries, running them as the right user, and the SQL dialect rewrite."""
+
 from __future__ import annotations
 
 import pytest
@@ -53,10 +54,14 @@ def test_as_root_the_server_runs_as_the_postgres_user(monkeypatch):
 
 
 def test_placeholders_are_rewritten_for_psycopg():
-    assert pyformat("SELECT 1 FROM t WHERE a = ? AND b LIKE 'hold:%'") == \
-        "SELECT 1 FROM t WHERE a = %s AND b LIKE 'hold:%%'"
-    assert pyformat("VALUES (:email, :now) ON CONFLICT (email) DO UPDATE SET x = excluded.x") == \
-        "VALUES (%(email)s, %(now)s) ON CONFLICT (email) DO UPDATE SET x = excluded.x"
+    assert (
+        pyformat("SELECT 1 FROM t WHERE a = ? AND b LIKE 'hold:%'")
+        == "SELECT 1 FROM t WHERE a = %s AND b LIKE 'hold:%%'"
+    )
+    assert (
+        pyformat("VALUES (:email, :now) ON CONFLICT (email) DO UPDATE SET x = excluded.x")
+        == "VALUES (%(email)s, %(now)s) ON CONFLICT (email) DO UPDATE SET x = excluded.x"
+    )
 
 
 def test_a_bad_postgres_dsn_names_its_variable(monkeypatch):

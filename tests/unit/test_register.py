@@ -1,8 +1,9 @@
 """The record of processing as data: validation, Art. 15 answers, retention dates, portability (R22-R28, R44-R49)."""
+
 import copy
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel
@@ -17,10 +18,10 @@ from gdpr.ropa import (
     recipients_of,
     retention_dates,
 )
+from handlers.protocol import Subject
 from handlers.reference.crm import CrmAdapter
 from handlers.reference.newsletter import NewsletterAdapter
 from handlers.reference.recruitment import RecruitmentAdapter
-from handlers.protocol import Subject
 
 pytestmark = pytest.mark.unit
 
@@ -33,13 +34,33 @@ def minimal() -> dict:
     """The smallest valid register: one purpose, one rule, one EEA recipient, one system."""
     return {
         "purposes": {"quotes": {"label": TEXT}},
-        "retention_rules": {"three_years": {"action": "delete", "description": TEXT,
-                                            "start": ["created_at"], "duration": {"years": 3}}},
-        "recipients": {"host": {"name": "Hébergeur SAS", "role": "processor", "country": "FR",
-                                "transfer_tool": "none_eea", "purpose": TEXT}},
-        "systems": {"crm": {"label": TEXT, "recipients": ["host"], "categories": {
-            "person": {"label": TEXT, "purposes": ["quotes"], "legal_basis": "contract", "origin": "provided",
-                       "retention": "three_years"}}}},
+        "retention_rules": {
+            "three_years": {"action": "delete", "description": TEXT, "start": ["created_at"], "duration": {"years": 3}}
+        },
+        "recipients": {
+            "host": {
+                "name": "Hébergeur SAS",
+                "role": "processor",
+                "country": "FR",
+                "transfer_tool": "none_eea",
+                "purpose": TEXT,
+            }
+        },
+        "systems": {
+            "crm": {
+                "label": TEXT,
+                "recipients": ["host"],
+                "categories": {
+                    "person": {
+                        "label": TEXT,
+                        "purposes": ["quotes"],
+                        "legal_basis": "contract",
+                        "origin": "provided",
+                        "retention": "three_years",
+                    }
+                },
+            }
+        },
     }
 
 
@@ -56,6 +77,7 @@ def error_of(data: dict) -> str:
 
 
 # --- The shipped register ------------------------------------------------------------------------
+
 
 def test_the_shipped_register_declares_every_category_the_reference_systems_export(tmp_path):
     # R44: no exported category without purposes, basis and retention rule.
@@ -108,6 +130,7 @@ def test_the_shipped_register_writes_french_with_no_break_spaces():
 
 # --- Validation: each rule fails with the recipient and the fix ----------------------------------
 
+
 def test_a_valid_minimal_register_loads():
     assert Register.from_dict(minimal()).systems["crm"].categories["person"].id == "person"
 
@@ -149,7 +172,8 @@ def test_adequacy_for_a_listed_country_is_accepted():
 
 def test_the_dpf_covers_us_recipients_only():
     assert "dpf covers certified US recipients only" in error_of(
-        with_recipient(country="IN", transfer_tool="dpf", scc_fallback=True, tia_done_on="2026-07-01"))
+        with_recipient(country="IN", transfer_tool="dpf", scc_fallback=True, tia_done_on="2026-07-01")
+    )
 
 
 def test_bcrs_need_the_group_that_holds_them():  # Art. 47
@@ -168,11 +192,16 @@ def test_declared_automated_decisions_must_be_explained():  # R33, Art. 15(1)(h)
 
 # --- Cross-references: the message names the path and the unknown id ----------------------------
 
+
 def test_an_unknown_rule_is_named_with_its_path():
     data = minimal()
     data["systems"]["crm"]["categories"]["call_notes"] = {
-        "label": TEXT, "purposes": ["quotes"], "legal_basis": "legitimate_interest", "origin": "observed",
-        "retention": "prospect_3y"}
+        "label": TEXT,
+        "purposes": ["quotes"],
+        "legal_basis": "legitimate_interest",
+        "origin": "observed",
+        "retention": "prospect_3y",
+    }
     assert "systems.crm.categories.call_notes.retention: unknown rule 'prospect_3y'" in error_of(data)
 
 
@@ -198,6 +227,7 @@ def test_field_errors_carry_their_path():
 
 
 # --- Loading the YAML file -----------------------------------------------------------------------
+
 
 def test_load_errors_name_the_file_and_the_path_inside_it(tmp_path):
     path = tmp_path / "register.yaml"
@@ -228,6 +258,7 @@ def test_norway_stays_a_country_code(tmp_path):
 
 # --- Access answers: Art. 15(1)(a)-(h) and 15(2) -------------------------------------------------
 
+
 def test_gs25_the_us_emailing_tool_is_named_with_country_and_safeguards():
     answer = access_information(REGISTER, ["crm", "newsletter"])
     us = [r for r in answer["recipients"] if r["country"] == "US"]
@@ -241,8 +272,15 @@ def test_gs01_the_answer_names_recipients_and_covers_every_item():  # R22, R24, 
     answer = access_information(REGISTER, ["crm"])
     names = {r["name"] for r in answer["recipients"]}
     assert "Exemple Services Lyon (franchisee)" in names and not any(r["third_country"] for r in answer["recipients"])
-    assert set(answer) == {"purposes", "categories", "recipients", "retention", "sources", "automated_decisions",
-                           "rights"}
+    assert set(answer) == {
+        "purposes",
+        "categories",
+        "recipients",
+        "retention",
+        "sources",
+        "automated_decisions",
+        "rights",
+    }
     decisions = answer["automated_decisions"]
     assert decisions["exists"] is False and "Art. 22" in decisions["label"]["en"]  # R33
     assert {"rectification", "erasure", "restriction", "objection", "portability", "complaint"} <= set(answer["rights"])
@@ -253,8 +291,12 @@ def test_gs01_the_answer_names_recipients_and_covers_every_item():  # R22, R24, 
 
 def test_with_records_the_answer_is_the_persons_own():
     # A contact-form-only person: no quote purpose, no portability right, and a dated retention.
-    records = {"crm": {"person": [{"created_at": "2026-03-02T09:00:00+00:00", "last_contact_at": None}],
-                       "contact_messages": [{"submitted_at": "2026-03-02T09:00:00+00:00"}]}}
+    records = {
+        "crm": {
+            "person": [{"created_at": "2026-03-02T09:00:00+00:00", "last_contact_at": None}],
+            "contact_messages": [{"submitted_at": "2026-03-02T09:00:00+00:00"}],
+        }
+    }
     answer = access_information(REGISTER, ["crm"], records)
     assert {(p["id"], p["legal_basis"]) for p in answer["purposes"]} == {("contact_followup", "legitimate_interest")}
     assert "portability" not in answer["rights"]
@@ -270,13 +312,17 @@ def test_recipients_for_art19_notices_and_an_undeclared_system():  # R35
 
 # --- Retention: the person's own dates (§5 rows 5-7, GS-20, GS-21) --------------------------------
 
+
 def until(system: str, records: dict, category: str) -> str | None:
     return next(e["until"] for e in retention_dates(REGISTER, system, records) if e["category"] == category)
 
 
-PROSPECT = {"person": [{"created_at": "2023-11-20T08:00:00+00:00", "last_contact_at": "2023-11-26T16:12:00+00:00"}],
-            "call_notes": [{"called_at": "2025-06-01T10:00:00+00:00", "direction": "outbound",
-                            "note": "Pas de réponse positive."}]}
+PROSPECT = {
+    "person": [{"created_at": "2023-11-20T08:00:00+00:00", "last_contact_at": "2023-11-26T16:12:00+00:00"}],
+    "call_notes": [
+        {"called_at": "2025-06-01T10:00:00+00:00", "direction": "outbound", "note": "Pas de réponse positive."}
+    ],
+}
 
 
 def test_gs20_an_outgoing_call_does_not_restart_the_prospect_clock():
@@ -297,15 +343,21 @@ def test_gs20_an_inbound_call_restarts_it():
 
 
 def test_gs20_opens_never_restart_a_subscribers_clock_clicks_do():
-    records = {"subscription": [{"subscribed_at": "2023-01-10T08:00:00+00:00"}],
-               "campaign_events": [{"event": "clicked", "at": "2024-02-01T08:00:00+00:00"},
-                                   {"event": "opened", "at": "2025-05-01T08:00:00+00:00"}]}
+    records = {
+        "subscription": [{"subscribed_at": "2023-01-10T08:00:00+00:00"}],
+        "campaign_events": [
+            {"event": "clicked", "at": "2024-02-01T08:00:00+00:00"},
+            {"event": "opened", "at": "2025-05-01T08:00:00+00:00"},
+        ],
+    }
     assert until("newsletter", records, "subscription") == "2027-02-01"
 
 
 def candidate(**fields) -> dict:
-    return {"candidate": [{"last_contact_at": "2026-01-15T11:00:00+00:00", **fields}],
-            "applications": [{"position": "Technicien", "submitted_at": "2025-11-02T08:00:00+00:00"}]}
+    return {
+        "candidate": [{"last_contact_at": "2026-01-15T11:00:00+00:00", **fields}],
+        "applications": [{"position": "Technicien", "submitted_at": "2025-11-02T08:00:00+00:00"}],
+    }
 
 
 def test_gs21_rejected_employee_without_talent_pool_consent():
@@ -317,8 +369,10 @@ def test_gs21_rejected_employee_without_talent_pool_consent():
 def test_gs21_employee_in_the_talent_pool_and_franchisee():
     in_pool = candidate(candidate_kind="employee", talent_pool_consent=True)
     assert until("recruitment", in_pool, "candidate") == "2028-01-15"
-    assert until("recruitment", candidate(candidate_kind="franchisee", talent_pool_consent=False),
-                 "candidate") == "2028-01-15"
+    assert (
+        until("recruitment", candidate(candidate_kind="franchisee", talent_pool_consent=False), "candidate")
+        == "2028-01-15"
+    )
 
 
 def test_a_missing_field_gives_the_rule_in_words_not_a_guess():
@@ -331,7 +385,8 @@ def test_a_missing_field_gives_the_rule_in_words_not_a_guess():
 def test_customers_active_data_invoices_and_archive():  # §5 row 6
     records = copy.deepcopy(PROSPECT) | {
         "invoices": [{"number": "F-1", "issued_at": "2025-03-14", "paid_at": "2025-03-28"}],
-        "archived_invoices": [{"number": "F-0", "issued_at": "2024-01-10", "paid_at": "2024-01-20"}]}
+        "archived_invoices": [{"number": "F-0", "issued_at": "2024-01-10", "paid_at": "2024-01-20"}],
+    }
     dates = {e["category"]: (e["until"], e["action"]) for e in retention_dates(REGISTER, "crm", records)}
     assert dates["person"] == ("2029-03-28", "delete")  # last payment + 4 years
     assert dates["invoices"] == ("2029-03-28", "archive")
@@ -345,18 +400,23 @@ def test_a_category_missing_from_the_register_is_shown_not_hidden():  # R44
 
 def test_dates_from_a_real_crm_export():
     # The reference CRM's own field names feed the rule: a quote on 2026-10-02 runs to 2029-10-02.
-    crm = CrmAdapter(":memory:", clock=lambda: datetime(2026, 10, 2, 9, tzinfo=timezone.utc))
+    crm = CrmAdapter(":memory:", clock=lambda: datetime(2026, 10, 2, 9, tzinfo=UTC))
     person = Subject(email="p@ex.fr")
-    crm.record_submission("q-1", "dsr.form.quote_requested", person,
-                          {"first_name": "P", "last_name": "Ex", "service": "plomberie"})
+    crm.record_submission(
+        "q-1", "dsr.form.quote_requested", person, {"first_name": "P", "last_name": "Ex", "service": "plomberie"}
+    )
     crm.add_call_note(person.email, "Relance.", "outbound", called_at="2027-01-05T10:00:00+00:00")
     records = crm.export(person).records
     assert {e["category"]: e["until"] for e in retention_dates(REGISTER, "crm", records)} == {
-        "person": "2029-10-02", "quote_requests": "2029-10-02", "call_notes": "2029-10-02",
-        "consents": "2029-10-02"}
+        "person": "2029-10-02",
+        "quote_requests": "2029-10-02",
+        "call_notes": "2029-10-02",
+        "consents": "2029-10-02",
+    }
 
 
 # --- Portability: consent or contract, provided or observed (R28, §4.5, GS-12) --------------------
+
 
 def test_portable_categories_exclude_legitimate_interest_and_legal_obligation():
     assert portable_categories(REGISTER, "crm") == {"person", "quote_requests", "invoices"}
@@ -367,16 +427,23 @@ def test_portable_categories_exclude_legitimate_interest_and_legal_obligation():
 def test_inferred_categories_are_never_ported():
     data = minimal()
     data["systems"]["crm"]["categories"]["lead_score"] = {
-        "label": TEXT, "purposes": ["quotes"], "legal_basis": "contract", "origin": "inferred",
-        "retention": "three_years"}
+        "label": TEXT,
+        "purposes": ["quotes"],
+        "legal_basis": "contract",
+        "origin": "inferred",
+        "retention": "three_years",
+    }
     assert portable_categories(Register.from_dict(data), "crm") == {"person"}
 
 
 def test_gs12a_the_customers_file_leaves_out_the_lead_score_and_the_contact_messages():
-    records = {"person": [{"email": "c@ex.fr", "lead_score": 20, "_origin": "provided",
-                           "_inferred_fields": ["lead_score"]}],
-               "quote_requests": [{"service": "plomberie"}], "contact_messages": [{"message": "Bonjour"}],
-               "call_notes": [{"note": "Rappel"}], "invoices": [{"number": "F-1"}]}
+    records = {
+        "person": [{"email": "c@ex.fr", "lead_score": 20, "_origin": "provided", "_inferred_fields": ["lead_score"]}],
+        "quote_requests": [{"service": "plomberie"}],
+        "contact_messages": [{"message": "Bonjour"}],
+        "call_notes": [{"note": "Rappel"}],
+        "invoices": [{"number": "F-1"}],
+    }
     ported = portable_records(REGISTER, "crm", records)
     assert set(ported) == {"person", "quote_requests", "invoices"}
     assert ported["person"] == [{"email": "c@ex.fr", "_origin": "provided"}]

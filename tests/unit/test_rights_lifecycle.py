@@ -1,22 +1,38 @@
 """Every right through the pure lifecycle: identity ladder, deadlines, the DPO's decisions, Art. 19 notices."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gdpr.commands import CasePolicy, DestroySubjectKey, IssueTask, PurgeCaseRecord, SendEmail
+from gdpr.deadlines import compute_deadline, end_of_day, receipt_day
 from gdpr.decisions import DecisionRefused, check
 from gdpr.identity import internal_target
-from gdpr.deadlines import compute_deadline, end_of_day, receipt_day
 from gdpr.lifecycle import Status, decide, evolve, record_done, task_id
 from schemas.cases import (
-    CaseOpened, DpoDecided, EmailSent, IdentityConfirmed, IdentityLevel, PostMortemFacts, RequestDetails,
+    CaseOpened,
+    DpoDecided,
+    EmailSent,
+    IdentityConfirmed,
+    IdentityLevel,
+    PostMortemFacts,
+    RequestDetails,
     TaskAnswered,
 )
 from schemas.decisions import (
-    ApplyDirectives, DecideObjection, Extend, FeePaid, FlagExcessive, Hold, LiftRestriction, Refuse, Release,
-    RequestId, VerifyId,
+    ApplyDirectives,
+    DecideObjection,
+    Extend,
+    FeePaid,
+    FlagExcessive,
+    Hold,
+    LiftRestriction,
+    Refuse,
+    Release,
+    RequestId,
+    VerifyId,
 )
 from schemas.intake import Channel, Language, ObjectionScope, PostMortemAction, RestrictionGround, Right
 from schemas.sealed import Sealed
@@ -31,13 +47,23 @@ POLICY = CasePolicy(recipients_by_system={"crm": ("franchise-lyon", "telephony")
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def opened(right: Right, at: datetime, **details) -> CaseOpened:
-    return CaseOpened(request_id="r1", source_event_id="e1", subject_ref="ref", right=right, language=Language.FR,
-                      received_at=at, systems=SYSTEMS, marketing_systems=MARKETING, subject=SEALED,
-                      payload=SEALED, details=RequestDetails(**details))
+    return CaseOpened(
+        request_id="r1",
+        source_event_id="e1",
+        subject_ref="ref",
+        right=right,
+        language=Language.FR,
+        received_at=at,
+        systems=SYSTEMS,
+        marketing_systems=MARKETING,
+        subject=SEALED,
+        payload=SEALED,
+        details=RequestDetails(**details),
+    )
 
 
 def carry(state, now):
@@ -48,8 +74,15 @@ def carry(state, now):
 
 
 def answer(state, system, action, at, key="", **fields):
-    result = TaskResult(task_id=task_id(state, system, action, key), subject_request_id="r1", system=system,
-                        action=action, status=fields.pop("status", TaskStatus.DONE), completed_at=at, **fields)
+    result = TaskResult(
+        task_id=task_id(state, system, action, key),
+        subject_request_id="r1",
+        system=system,
+        action=action,
+        status=fields.pop("status", TaskStatus.DONE),
+        completed_at=at,
+        **fields,
+    )
     return evolve(state, TaskAnswered(request_id="r1", result=result, portable_items=fields.get("exported_items")))
 
 
@@ -74,7 +107,9 @@ def sent(state, message_type, at):
 
 
 def issued(commands, action=None):
-    return [(c.system, c.action) for c in commands if isinstance(c, IssueTask) and (action is None or c.action == action)]
+    return [
+        (c.system, c.action) for c in commands if isinstance(c, IssueTask) and (action is None or c.action == action)
+    ]
 
 
 def emails(commands):
@@ -127,10 +162,11 @@ def test_l0_authenticated_requests_are_never_asked_anything():
 def test_marketing_objection_needs_no_verification_and_reaches_every_marketing_system():
     state = discovered(Right.OBJECTION, T0, holders=())  # R30: even when nobody knows the address
     _, commands = carry(state, T0)
-    assert issued(commands, TaskAction.SUPPRESS_MARKETING) == [("crm", TaskAction.SUPPRESS_MARKETING),
-                                                              ("newsletter", TaskAction.SUPPRESS_MARKETING)]
-    assert all(c.params["channels"] == ["email", "sms", "phone", "post"] for c in commands
-               if isinstance(c, IssueTask))
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) == [
+        ("crm", TaskAction.SUPPRESS_MARKETING),
+        ("newsletter", TaskAction.SUPPRESS_MARKETING),
+    ]
+    assert all(c.params["channels"] == ["email", "sms", "phone", "post"] for c in commands if isinstance(c, IssueTask))
 
 
 def test_erasure_suppresses_marketing_before_verification():
@@ -152,11 +188,16 @@ def test_l3_id_check_is_recorded_as_a_bare_note():
 # --- each right's tasks ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("right,action", [
-    (Right.ACCESS, TaskAction.EXPORT), (Right.PORTABILITY, TaskAction.EXPORT),
-    (Right.RECTIFICATION, TaskAction.RECTIFY), (Right.ERASURE, TaskAction.ERASE),
-    (Right.RESTRICTION, TaskAction.RESTRICT),
-])
+@pytest.mark.parametrize(
+    "right,action",
+    [
+        (Right.ACCESS, TaskAction.EXPORT),
+        (Right.PORTABILITY, TaskAction.EXPORT),
+        (Right.RECTIFICATION, TaskAction.RECTIFY),
+        (Right.ERASURE, TaskAction.ERASE),
+        (Right.RESTRICTION, TaskAction.RESTRICT),
+    ],
+)
 def test_each_right_sends_its_action_to_the_systems_holding_data(right, action):
     state = confirm(discovered(right, T0, holders=("crm", "recruitment")), T0)
     _, commands = carry(state, T0)
@@ -176,8 +217,12 @@ def test_rectification_notifies_every_recipient_before_the_outcome():
     _, commands = carry(state, T0)
     notices = [c for c in commands if isinstance(c, IssueTask)]
     assert [c.system for c in notices] == ["franchise-lyon", "telephony"]  # R35, GS-10
-    assert notices[0].params["notice"] == {"change": "rectification", "recipient": "franchise-lyon",
-                                           "systems": ["crm"], "fields": ["postal_address"]}
+    assert notices[0].params["notice"] == {
+        "change": "rectification",
+        "recipient": "franchise-lyon",
+        "systems": ["crm"],
+        "fields": ["postal_address"],
+    }
     assert emails(commands)[-1] == "outcome_rectification"
     assert commands.index(notices[-1]) < len(commands) - 1  # notices go out before the outcome e-mail
 
@@ -190,8 +235,15 @@ def test_portability_without_portable_data_says_why():
 
 
 def test_restriction_stays_until_lifted_after_notice():
-    state, _ = carry(confirm(discovered(Right.RESTRICTION, T0, holders=("crm",),
-                                        restriction_ground=RestrictionGround.ACCURACY_CONTESTED), T0), T0)
+    state, _ = carry(
+        confirm(
+            discovered(
+                Right.RESTRICTION, T0, holders=("crm",), restriction_ground=RestrictionGround.ACCURACY_CONTESTED
+            ),
+            T0,
+        ),
+        T0,
+    )
     state = answer(state, "crm", TaskAction.RESTRICT, T0, restricted_items=3)
     state, _ = carry(state, T0)
     state = sent(state, "outcome_restriction", T0)
@@ -210,8 +262,15 @@ def test_restriction_stays_until_lifted_after_notice():
 
 
 def test_general_objection_waits_for_the_dpo_restricted_meanwhile():
-    state = confirm(discovered(Right.OBJECTION, T0, objection_scope=ObjectionScope.LEGITIMATE_INTEREST,
-                               restriction_ground=RestrictionGround.OBJECTION_PENDING), T0)
+    state = confirm(
+        discovered(
+            Right.OBJECTION,
+            T0,
+            objection_scope=ObjectionScope.LEGITIMATE_INTEREST,
+            restriction_ground=RestrictionGround.OBJECTION_PENDING,
+        ),
+        T0,
+    )
     assert state.status == Status.AWAITING_DECISION
     state, commands = carry(state, T0)
     assert "dpo_decision_needed" in emails(commands)
@@ -242,8 +301,13 @@ def test_gs13_extension_after_d1_is_refused_with_the_reason():
 
 def test_gs14_a_request_a_year_after_the_previous_one_cannot_be_flagged():
     state = discovered(Right.ACCESS, T0)
-    flag = FlagExcessive(by="dpo", at=T0, facts="Fourth identical request in eight weeks, no data change.",
-                         fee_cents=1500, previous_request_at=T0 - timedelta(days=395))
+    flag = FlagExcessive(
+        by="dpo",
+        at=T0,
+        facts="Fourth identical request in eight weeks, no data change.",
+        fee_cents=1500,
+        previous_request_at=T0 - timedelta(days=395),
+    )
     with pytest.raises(DecisionRefused, match="never excessive"):
         check(state, flag)
     with pytest.raises(DecisionRefused, match="first copy is always free"):
@@ -252,8 +316,16 @@ def test_gs14_a_request_a_year_after_the_previous_one_cannot_be_flagged():
 
 def test_gs14_a_fee_is_noticed_first_and_holds_the_answer_until_paid():
     state, _ = carry(confirm(discovered(Right.ACCESS, T0), T0), T0)
-    state = decided(state, FlagExcessive(by="dpo", at=T0, facts="Fourth identical request in eight weeks.",
-                                         fee_cents=1500, previous_request_at=T0 - timedelta(days=14)))
+    state = decided(
+        state,
+        FlagExcessive(
+            by="dpo",
+            at=T0,
+            facts="Fourth identical request in eight weeks.",
+            fee_cents=1500,
+            previous_request_at=T0 - timedelta(days=14),
+        ),
+    )
     state = answer(state, "crm", TaskAction.EXPORT, T0, exported_items=4)
     state, commands = carry(state, T0)
     assert "fee_notice" in emails(commands) and "outcome_access" not in emails(commands)
@@ -262,23 +334,38 @@ def test_gs14_a_fee_is_noticed_first_and_holds_the_answer_until_paid():
 
 
 def test_refusal_answers_with_reasons_and_closes():
-    state = decided(discovered(Right.ACCESS, T0), Refuse(by="dpo", at=T0, reason="manifestly_unfounded",
-                                                         explanation="Harassment campaign documented."))
+    state = decided(
+        discovered(Right.ACCESS, T0),
+        Refuse(by="dpo", at=T0, reason="manifestly_unfounded", explanation="Harassment campaign documented."),
+    )
     state, commands = carry(state, T0)
     assert emails(commands)[-1] == "refusal"
     assert sent(state, "refusal", T0).status == Status.CLOSED
 
 
 def test_partial_refusal_is_notified_while_the_rest_goes_on():
-    state = decided(discovered(Right.ACCESS, T0), Refuse(by="dpo", at=T0, reason="rights_of_others",
-                                                         explanation="Notes about colleagues redacted.", partial=True))
+    state = decided(
+        discovered(Right.ACCESS, T0),
+        Refuse(
+            by="dpo", at=T0, reason="rights_of_others", explanation="Notes about colleagues redacted.", partial=True
+        ),
+    )
     assert "refusal" in emails(decide(state, T0, POLICY)) and state.status == Status.AWAITING_VERIFICATION
 
 
 def test_gs23_legal_hold_keeps_its_data_and_release_purges_them():
     state, _ = carry(discovered(Right.ERASURE, T0, holders=("crm",)), T0)
-    state = decided(state, Hold(by="dpo", at=T0, hold_id="dispute-1", categories=["quote_requests"],
-                                owner="legal", review_on=date(2027, 9, 1)))
+    state = decided(
+        state,
+        Hold(
+            by="dpo",
+            at=T0,
+            hold_id="dispute-1",
+            categories=["quote_requests"],
+            owner="legal",
+            review_on=date(2027, 9, 1),
+        ),
+    )
     state, commands = carry(confirm(state, T0), T0)
     erase = next(c for c in commands if isinstance(c, IssueTask) and c.action == TaskAction.ERASE)
     assert erase.params["holds"][0]["hold_id"] == "dispute-1"
@@ -289,8 +376,10 @@ def test_gs23_legal_hold_keeps_its_data_and_release_purges_them():
     assert state.status == Status.CLOSED and state.subject is not None  # kept sealed while the hold lasts
     assert not any(isinstance(c, DestroySubjectKey) for c in decide(state, T0, POLICY))
     with pytest.raises(DecisionRefused, match="before erasure"):
-        check(state.model_copy(update={"status": Status.PROCESSING}),
-              Hold(by="dpo", at=T0, hold_id="late", categories=["*"], owner="legal", review_on=date(2027, 9, 1)))
+        check(
+            state.model_copy(update={"status": Status.PROCESSING}),
+            Hold(by="dpo", at=T0, hold_id="late", categories=["*"], owner="legal", review_on=date(2027, 9, 1)),
+        )
     state = decided(state, Release(by="dpo", at=T0, hold_id="dispute-1"))
     state, commands = carry(state, T0)
     assert issued(commands, TaskAction.ERASE) == [("crm", TaskAction.ERASE)]  # the overdue data go
@@ -310,8 +399,15 @@ def test_closed_cases_are_purged_after_the_retention_period():
 
 
 def death(proof: bool) -> dict:
-    return {"post_mortem": PostMortemFacts(action=PostMortemAction.NOTIFY_DEATH, requester_role="heir",
-                                           proof_of_death=proof, proof_of_standing=proof, wants_justification=True)}
+    return {
+        "post_mortem": PostMortemFacts(
+            action=PostMortemAction.NOTIFY_DEATH,
+            requester_role="heir",
+            proof_of_death=proof,
+            proof_of_standing=proof,
+            wants_justification=True,
+        )
+    }
 
 
 def test_gs16_a_death_report_without_proof_erases_nothing():
@@ -350,7 +446,7 @@ def test_gs19_minor_at_collection_raises_a_priority_alert():
 
 # --- properties: the decisions and the ladder keep the deadline rules (R8, R10, R12) --------------
 
-instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 1), timezones=st.just(timezone.utc))
+instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 1), timezones=st.just(UTC))
 
 
 @given(instants, st.integers(min_value=0, max_value=24 * 80))
@@ -407,8 +503,9 @@ def test_the_internal_target_is_five_working_days_before_the_deadline_that_appli
 
 
 def test_gs24_a_representative_is_checked_by_a_person_and_the_check_is_logged():
-    state = discovered(Right.ACCESS, T0, identity_level=IdentityLevel.L3, representative_role="lawyer",
-                       mandate_provided=True)
+    state = discovered(
+        Right.ACCESS, T0, identity_level=IdentityLevel.L3, representative_role="lawyer", mandate_provided=True
+    )
     state, commands = carry(state, T0)
     assert emails(commands)[-1] == "dpo_decision_needed" and "verification" not in emails(commands)
     state = decided(state, VerifyId(by="dpo", at=utc("2027-03-08T10:00:00")))
@@ -422,6 +519,13 @@ def test_a_notice_that_fails_after_closure_still_alerts_the_dpo():
     state, _ = carry(state, T0)
     state = sent(state, "outcome_rectification", T0)
     assert state.status == Status.CLOSED
-    state = answer(state, "franchise-lyon", TaskAction.NOTIFY_RECIPIENT, T0, key="rectification",
-                   status=TaskStatus.FAILED, error="TimeoutError after 3 attempt(s)")
+    state = answer(
+        state,
+        "franchise-lyon",
+        TaskAction.NOTIFY_RECIPIENT,
+        T0,
+        key="rectification",
+        status=TaskStatus.FAILED,
+        error="TimeoutError after 3 attempt(s)",
+    )
     assert "dpo_task_failed" in emails(decide(state, T0, POLICY))  # R35: every notice is accounted for

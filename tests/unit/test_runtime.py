@@ -1,15 +1,16 @@
 """The task runtime: each action reaches its verb, and its result carries the fields the case reads."""
+
 from __future__ import annotations
 
 import functools
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
+from handlers.answers import AnswerRecord
 from handlers.memory import MemoryAdapter, MemoryInbox
 from handlers.protocol import MARKETING_CHANNELS, RESTRICTION_TAG, Subject
-from handlers.answers import AnswerRecord
 from handlers.runtime import remembered, run_task
 from schemas.sealed import Sealed
 from schemas.tasks import ChangeKind, KeepGround, LegalHold, RecipientNotice, Task, TaskAction, TaskStatus
@@ -18,8 +19,12 @@ pytestmark = pytest.mark.unit
 
 CAMILLE = Subject(email="camille.durand@example.test", name="Camille Durand")
 REF = "ref-camille"
-QUOTE = {"first_name": "Camille", "last_name": "Durand", "phone": "+33 6 12 34 56 78",
-         "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"}}
+QUOTE = {
+    "first_name": "Camille",
+    "last_name": "Durand",
+    "phone": "+33 6 12 34 56 78",
+    "postal_address": {"street": "12 rue des Lilas", "postal_code": "69003", "city": "Lyon", "country": "FR"},
+}
 
 
 def seal(ref: str, value: dict) -> Sealed:
@@ -32,10 +37,17 @@ def open_sealed(sealed: Sealed) -> dict:
 
 
 def task(action: TaskAction, system: str = "crm", payload: dict | None = None, **fields) -> Task:
-    return Task(task_id=f"task-{action.value}", subject_request_id="case-1", system=system, action=action,
-                subject_ref=REF, subject=seal(REF, {"email": CAMILLE.email, "name": CAMILLE.name}),
-                payload=seal(REF, payload) if payload is not None else None,
-                issued_at=datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc), **fields)
+    return Task(
+        task_id=f"task-{action.value}",
+        subject_request_id="case-1",
+        system=system,
+        action=action,
+        subject_ref=REF,
+        subject=seal(REF, {"email": CAMILLE.email, "name": CAMILLE.name}),
+        payload=seal(REF, payload) if payload is not None else None,
+        issued_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        **fields,
+    )
 
 
 async def run(adapter, t: Task):
@@ -83,12 +95,18 @@ async def test_restrict_without_a_reason_fails_and_says_why(crm):
 
 async def test_erase_passes_the_holds_and_reports_what_they_keep(crm):
     crm.seed(CAMILLE.email, "call_notes", {"note": "Conteste la facture.", "_origin": "observed"})
-    hold = LegalHold(hold_id="dispute-1", categories=["call_notes"], ground=KeepGround.LEGAL_CLAIMS,
-                     owner="legal", review_on=date(2027, 6, 30))
+    hold = LegalHold(
+        hold_id="dispute-1",
+        categories=["call_notes"],
+        ground=KeepGround.LEGAL_CLAIMS,
+        owner="legal",
+        review_on=date(2027, 6, 30),
+    )
     result = await run(crm, task(TaskAction.ERASE, holds=[hold]))
     assert result.erased_items == 1
     assert [(k.item, k.count, k.ground, k.until) for k in result.kept] == [
-        ("call_notes", 1, KeepGround.LEGAL_CLAIMS, "2027-06-30")]
+        ("call_notes", 1, KeepGround.LEGAL_CLAIMS, "2027-06-30")
+    ]
 
 
 @pytest.mark.parametrize("channels", [[], ["all"]])
@@ -117,8 +135,9 @@ async def test_an_unknown_channel_fails_without_personal_data(crm):
 
 async def test_notify_recipient_files_the_notice_once():
     inbox = MemoryInbox("franchise-lyon")
-    notice = RecipientNotice(change=ChangeKind.RECTIFICATION, recipient="franchise-lyon", systems=["crm"],
-                             fields=["postal_address"])
+    notice = RecipientNotice(
+        change=ChangeKind.RECTIFICATION, recipient="franchise-lyon", systems=["crm"], fields=["postal_address"]
+    )
     t = task(TaskAction.NOTIFY_RECIPIENT, system="franchise-lyon", notice=notice)
     assert (await run(inbox, t)).status == TaskStatus.DONE
     assert (await run(inbox, t)).status == TaskStatus.DONE
@@ -154,8 +173,10 @@ async def test_a_redelivered_task_gets_the_first_answer_without_a_second_run(tmp
     # would report 0 items erased, and the outcome would say "no data" where data were erased.
     adapter = MemoryAdapter("crm")
     adapter.seed("camille.durand@example.test", "person", {"first_name": "Camille"})
-    runner = remembered(functools.partial(run_task, adapter, open_sealed=open_sealed, seal=seal, backoff=0.0),
-                        AnswerRecord(tmp_path / "crm.sqlite3"))
+    runner = remembered(
+        functools.partial(run_task, adapter, open_sealed=open_sealed, seal=seal, backoff=0.0),
+        AnswerRecord(tmp_path / "crm.sqlite3"),
+    )
     erase = task(TaskAction.ERASE)
     first = await runner(erase)
     again = await runner(erase)

@@ -1,4 +1,5 @@
 """DSR_SQL_ADAPTERS: parsing the setting and building the declarative adapters it names."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -9,6 +10,7 @@ import pytest
 from dsr.sql_adapters import SqlAdapterEntry, location_of, parse_sql_adapters, sql_adapters
 from handlers.reference.db import PostgresStore
 
+pytestmark = pytest.mark.unit
 MAPPING = "system: legacy\ntables:\n  customers:\n    identity: {email: mail}\n"
 
 
@@ -46,8 +48,11 @@ def test_adapters_are_built_and_checked_at_start(tmp_path):
     [legacy] = sql_adapters(f"legacy={tmp_path / 'legacy.yaml'}@{db}")
     assert legacy.name == "legacy"
     (tmp_path / "legacy.yaml").write_text(MAPPING.replace("mail}", "email}"))
-    with pytest.raises(SystemExit, match="DSR_SQL_ADAPTERS: mapping legacy.yaml: tables.customers.identity.email: "
-                                         "no such column email in table customers"):
+    with pytest.raises(
+        SystemExit,
+        match="DSR_SQL_ADAPTERS: mapping legacy.yaml: tables.customers.identity.email: "
+        "no such column email in table customers",
+    ):
         sql_adapters(f"legacy={tmp_path / 'legacy.yaml'}@{db}")
 
 

@@ -1,5 +1,6 @@
 """Signed, expiring links and per-subject sealing."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +10,7 @@ from gdpr.tokens import Token, TokenError, sign_token, verify_token
 pytestmark = pytest.mark.unit
 
 SECRET = b"s" * 32
-NOW = datetime(2027, 3, 5, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 3, 5, 10, 0, tzinfo=UTC)
 
 
 def token(purpose="verify", expires=NOW + timedelta(days=14)):
@@ -27,8 +28,9 @@ def test_an_expired_token_is_refused():
     assert err.value.reason == "expired"
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: "x" + t, lambda t: t.split(".")[0],
-                                    lambda t: "", lambda t: "a.b"])
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t[:-2] + "xx", lambda t: "x" + t, lambda t: t.split(".")[0], lambda t: "", lambda t: "a.b"]
+)
 def test_a_tampered_token_is_refused(mangle):
     with pytest.raises(TokenError) as err:
         verify_token(SECRET, mangle(token()), "verify", NOW)

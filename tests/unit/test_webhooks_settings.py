@@ -1,4 +1,5 @@
 """DSR_WEBHOOKS as an operator writes it: systems, URLs, secrets and declared verbs, or a message naming the fix."""
+
 import pytest
 
 from dsr.settings import SettingsError
@@ -26,14 +27,17 @@ def test_nothing_configured_means_no_webhook_system():
     assert webhook_adapters(None, SYSTEMS, KEY, environ={}) == []
 
 
-@pytest.mark.parametrize("spec, says", [
-    ("billing", "NAME=URL"),
-    ("bill ing=https://x.example.test", "NAME=URL"),
-    ("billing=ftp://x.example.test", "https://host"),
-    ("billing=http://billing.example.test/dsr", "must use https"),
-    ("billing=https://user:pw@billing.example.test/dsr", "credentials"),
-    ("billing=https://a.example.test;billing=https://b.example.test", "twice"),
-])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("billing", "NAME=URL"),
+        ("bill ing=https://x.example.test", "NAME=URL"),
+        ("billing=ftp://x.example.test", "https://host"),
+        ("billing=http://billing.example.test/dsr", "must use https"),
+        ("billing=https://user:pw@billing.example.test/dsr", "credentials"),
+        ("billing=https://a.example.test;billing=https://b.example.test", "twice"),
+    ],
+)
 def test_a_bad_entry_names_the_variable_and_the_fix(spec, says):
     with pytest.raises(SettingsError) as err:
         parse_webhooks(spec, environ={})
