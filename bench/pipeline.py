@@ -1017,7 +1017,7 @@ class BenchPipeline(Pipeline):
         log_file = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "warn"],
+                [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "warning"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log_file,
@@ -1190,7 +1190,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx["settings"] = (
             f"one worker process, DSR_PARTITIONS={pipe.env.get('DSR_PARTITIONS', '1 (default)')}, "
             f"DSR_TICK_SECONDS={args.tick_seconds}, DSR_SYSTEMS=crm,recruitment,newsletter "
-            f"(built in), DSR_SAMPLE_DATA=false, --loglevel warn" + "".join(f", {item}" for item in args.worker_env)
+            f"(built in), DSR_SAMPLE_DATA=false, --loglevel warning" + "".join(f", {item}" for item in args.worker_env)
         )
         asyncio.run(bench(args, pipe, kafka, ctx))
         ok = True

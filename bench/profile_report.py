@@ -28,7 +28,7 @@ HANDLERS = [
         "built-in task runners (streams/tasks.py, handlers/)",
         ["streams/tasks.py:on_task", "asyncio/threads.py:to_thread"],
     ),
-    ("web: verification link (streams/web.py, aiohttp)", ["streams/web.py:", "aiohttp/"]),
+    ("web: listeners (streams/web/, aiohttp)", ["streams/web/", "aiohttp/"]),
     ("clock tick (streams/cases.py:due_ticks)", ["streams/cases.py:due_ticks"]),
     (
         "faust: consumer, dispatch, stream and agent loops",

@@ -23,7 +23,7 @@ API = click.option(
     "--api",
     envvar="DSR_API_URL",
     default=None,
-    help="Base URL of the worker's web server [default: http://127.0.0.1:$DSR_WEB_PORT].",
+    help="Base URL of a worker's admin listener [default: http://$DSR_ADMIN_HOST:$DSR_ADMIN_PORT].",
 )
 
 
@@ -32,16 +32,16 @@ def api_base(api: str | None) -> str:
         return api.rstrip("/")
     from dsr.settings import load_settings
 
-    return f"http://127.0.0.1:{load_settings().web_port}"
+    return load_settings().admin_url()
 
 
 def token() -> str:
     from dsr.composition import secret_from
     from dsr.settings import load_settings
-    from streams.dpo_api import dpo_token
+    from streams.web.dpo_api import dpo_token
 
     settings = load_settings()
-    return dpo_token(secret_from(settings, dev=not settings.secret_key))
+    return dpo_token(secret_from(settings))
 
 
 def call(api: str | None, method: str, path: str, body: dict | None = None) -> dict:

@@ -11,6 +11,14 @@ import click
 
 from gdpr.deadlines import PARIS, compute_deadline
 
+LOGLEVEL = click.option(
+    "--loglevel",
+    default=None,
+    type=click.Choice(["critical", "error", "warning", "info", "debug", "crit", "warn"]),
+    callback=lambda _ctx, _param, value: {"crit": "critical", "warn": "warning"}.get(value, value),
+    help="Overrides DSR_LOG_LEVEL (default warning).",
+)
+
 
 @click.group(help="GDPR data-subject requests on Kafka.")
 def main() -> None:
@@ -18,16 +26,16 @@ def main() -> None:
 
 
 @main.command(help="Run the workers against DSR_KAFKA_BOOTSTRAP and DSR_SMTP_HOST.")
-@click.option("--loglevel", default="warn", type=click.Choice(["crit", "error", "warn", "info", "debug"]))
-def run(loglevel: str) -> None:
+@LOGLEVEL
+def run(loglevel: str | None) -> None:
     from dsr.runner import run_pipeline
 
     run_pipeline(dev=False, loglevel=loglevel)
 
 
 @main.command(help="Everything on this machine: embedded Kafka, workers, sample adapters, SMTP sink + mailbox.")
-@click.option("--loglevel", default="warn", type=click.Choice(["crit", "error", "warn", "info", "debug"]))
-def dev(loglevel: str) -> None:
+@LOGLEVEL
+def dev(loglevel: str | None) -> None:
     from dsr.runner import run_pipeline
 
     run_pipeline(dev=True, loglevel=loglevel)
@@ -76,10 +84,10 @@ def deadline(received_at: str, extended: bool, suspended_days: int, as_json: boo
 def system_token_command(name: str) -> None:
     from dsr.composition import secret_from
     from dsr.settings import load_settings
-    from streams.web import system_token
+    from streams.web.task_api import system_token
 
     settings = load_settings()
-    click.echo(system_token(secret_from(settings, dev=not settings.secret_key), name))
+    click.echo(system_token(secret_from(settings), name))
 
 
 @main.command("webhook-secret", help="Print the secret with which webhook system NAME checks our signatures.")
@@ -90,7 +98,7 @@ def webhook_secret_command(name: str) -> None:
     from dsr.webhooks import webhook_secret
 
     settings = load_settings()
-    click.echo(webhook_secret(secret_from(settings, dev=not settings.secret_key), name).decode())
+    click.echo(webhook_secret(secret_from(settings), name).decode())
 
 
 @main.group(help="E-mails that could not be delivered (parked after their retries).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import faust
 from dsr.exports import FileExportStore
 from dsr.mail import SmtpTransport
 from dsr.register import load_register
-from dsr.settings import Settings
+from dsr.settings import Settings, SettingsError
 from dsr.sql_adapters import sql_adapters
 from dsr.vault import SqliteKeyVault
 from dsr.webhooks import webhook_adapters
@@ -30,41 +31,51 @@ from handlers.reference import (
 )
 from handlers.reference.db import Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
-from streams.app import FaustPublisher, make_faust_app, wire
+from streams import topics
+from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
+from streams.kafka_transport import TopicSizes
+from streams.metrics import DeadLetterGauges
 from streams.ports import MailTransport
 from streams.register_view import RegisterView
+from streams.web.server import WebListeners
+
+DEV_KEY_FILE = "secret.key"
 
 
-def secret_from(settings: Settings, dev: bool) -> bytes:
-    """DSR_SECRET_KEY; in dev only, a random one kept under the data dir."""
+def secret_from(settings: Settings, create: bool = False) -> bytes:
+    """DSR_SECRET_KEY; else the dev stack's key under the data dir, which only `dsr dev` creates (`create`).
+    A command never mints a key of its own: tokens derived from a key the worker does not have are useless."""
     if settings.secret_key:
         return settings.secret_key.encode()
-    if not dev:
-        raise SystemExit(
-            "DSR_SECRET_KEY is not set: give at least 32 random characters (it signs links "
-            "and keys subject hashes; keep it stable across restarts)"
-        )
-    path = settings.data_dir / "secret.key"
-    if not path.exists():
+    path = settings.data_dir / DEV_KEY_FILE
+    if create and not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
+    if not path.exists():
+        raise SettingsError(
+            f"DSR_SECRET_KEY is not set and there is no dev key in DSR_DATA_DIR ({path.parent.resolve()}): set "
+            "DSR_SECRET_KEY to the workers' key, or run this in the folder where `dsr dev` keeps its data"
+        )
     return path.read_text().strip().encode()
 
 
 def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | None = None) -> PipelineConfig:
+    given = {
+        "name": settings.controller_name,
+        "dpo_email": settings.dpo_email,
+        "postal_address": settings.controller_address,
+    }  # `dsr run` has refused to start without them
     controller = Controller(
-        name=settings.controller_name,
-        dpo_email=settings.dpo_email,
-        postal_address=settings.controller_address,
+        **{field: value for field, value in given.items() if value},
         privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy",
     )
     return PipelineConfig(
         secret_key=secret,
         public_url=settings.base_url(),
         systems=settings.system_names(),
-        mail_from=settings.mail_from,
+        mail_from=settings.sender() or Controller.dpo_email,
         controller=controller,
         dpo_language=settings.dpo_language,
         marketing_systems=register.marketing_systems() if register else (),
@@ -166,8 +177,17 @@ def smtp_transport(settings: Settings) -> SmtpTransport:
     )
 
 
-def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Context]:
-    """The whole pipeline as a faust app, nothing connected yet."""
+@dataclass(frozen=True)
+class Assembly:
+    """A worker ready to run: the faust app, the context its streams share, its two HTTP listeners."""
+
+    app: faust.App
+    ctx: Context
+    listeners: WebListeners
+
+
+def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
+    """The whole pipeline as a faust app and its listeners, nothing connected yet."""
     if not settings.kafka_bootstrap:
         raise SystemExit("DSR_KAFKA_BOOTSTRAP is not set: give host:port of a Kafka broker (or use `dsr dev`)")
     app = make_faust_app(
@@ -180,7 +200,30 @@ def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Co
         settings.replication_factor,
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
-    return wire(app, ctx), ctx
+    cases = wire(app, ctx)
+    _measure_dead_letters(settings, ctx)
+    listeners = web_listeners(
+        app,
+        ctx,
+        cases,
+        public=(settings.web_host, settings.web_port),
+        admin=(settings.admin_host, settings.admin_port),
+        privacy_placeholder=not settings.privacy_url,
+    )
+    return Assembly(app, ctx, listeners)
+
+
+def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
+    """/metrics counts the messages in every dead-letter topic the pipeline and its systems write to."""
+    names = [
+        topics.INTAKE,
+        topics.CASES,
+        topics.TASK_RESULTS,
+        topics.NOTIFICATIONS,
+        *(topics.tasks(s) for s in [*settings.system_names(), *ctx.register.register.recipients]),
+    ]
+    gauges = DeadLetterGauges([topics.dlq(name) for name in names], TopicSizes(settings.kafka_bootstrap))
+    ctx.metrics.collect_from(gauges, gauges.refresh)
 
 
 def _runner(ctx: Context, adapter: Adapter, answers: Path):

@@ -10,13 +10,20 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 
-from dsr.composition import build_app, secret_from
-from dsr.settings import Settings, load_settings
+from dsr.composition import Assembly, build_app, secret_from
+from dsr.logs import PipelineJsonFormatter, configure_logging
+from dsr.settings import Settings, for_development, for_production, load_settings
 from dsr.topics_admin import ensure_topics
+
+log = logging.getLogger("dsr")
 
 
 def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """Progress for the person starting the worker; a log record when logs are JSON (one object per line)."""
+    if any(isinstance(h.formatter, PipelineJsonFormatter) for h in logging.getLogger().handlers):
+        log.info(text)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
@@ -53,26 +60,30 @@ def banner(settings: Settings, dev: bool) -> str:
     lines = [
         "dsr-pipeline is starting" + (" (dev stack)" if dev else ""),
         f"  Kafka            {settings.kafka_bootstrap}",
-        f"  web / links      {settings.base_url()}   (health: {settings.base_url()}/health)",
+        f"  public listener  http://{settings.web_host}:{settings.web_port}   (links: {settings.base_url()})",
+        f"  admin listener   {settings.admin_url()}   (DPO API, systems' task API, /metrics, /livez, /readyz)",
         f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
         f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
         f"  data             {settings.data_dir.resolve()}",
         f"  register         {settings.register_file or 'packaged sample (set DSR_REGISTER_FILE)'}",
     ]
     if dev and settings.smtp_host == "127.0.0.1" and settings.smtp_port == settings.sink_smtp_port:
-        lines.insert(4, f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
+        lines.insert(5, f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
     lines.append("  publish an example:  .venv/bin/dsr publish --fresh schemas/examples/dsr.rights.requested.json")
     return "\n".join(lines)
 
 
-def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
+def run_pipeline(dev: bool, loglevel: str | None = None) -> None:
+    """`dsr dev` (demo values, embedded parts) or `dsr run` (production: real settings or no start)."""
     settings = load_settings()
-    secret = secret_from(settings, dev)
+    settings = for_development(settings) if dev else for_production(settings)
+    configure_logging(settings.log_format, loglevel or settings.log_level)
+    secret = secret_from(settings, create=dev)
     with ExitStack() as cleanup:
         if dev:
             settings = start_embedded(settings, cleanup)
-        app, ctx = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
-        recipients = tuple(ctx.register.register.recipients)  # Art. 19 notices go to their topics
+        built = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
+        recipients = tuple(built.ctx.register.register.recipients)  # Art. 19 notices go to their topics
         ensure_topics(
             settings.kafka_bootstrap,
             settings.system_names() + recipients,
@@ -80,8 +91,8 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
             settings.replication_factor,
         )
         say(banner(settings, dev))
-        announce_when_ready(f"http://127.0.0.1:{settings.web_port}/health")
-        run_worker(app, loglevel)
+        announce_when_ready(f"{settings.admin_url()}/readyz")
+        run_worker(built)
 
 
 def announce_when_ready(health_url: str, timeout: float = 300) -> None:
@@ -92,7 +103,7 @@ def announce_when_ready(health_url: str, timeout: float = 300) -> None:
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(health_url, timeout=2):
-                    say("ready: the pipeline is consuming (GET /health answers 200)")
+                    say("ready: the pipeline is consuming (GET /readyz answers 200)")
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(1)
@@ -101,11 +112,12 @@ def announce_when_ready(health_url: str, timeout: float = 300) -> None:
     threading.Thread(target=watch, name="ready-watch", daemon=True).start()
 
 
-def run_worker(app, loglevel: str) -> None:
+def run_worker(built: Assembly) -> None:
+    """The listeners start first (so /livez answers while tables recover), then the faust app."""
     from faust.worker import Worker
 
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
-    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = Worker(built.app, built.listeners, quiet=True, redirect_stdouts=False, override_logging=False)
+    worker.spinner = None  # its terminal escapes would break log lines (one JSON object per line)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,16 +27,23 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_attempts: int = Field(default=5, ge=1, le=50)
     smtp_backoff: float = Field(default=2.0, ge=0)
-    mail_from: str = "Protection des données <dpo@example.test>"
-    dpo_email: str = "dpo@example.test"
+    mail_from: str | None = Field(default=None, description="From: of every e-mail; default DSR_DPO_EMAIL.")
+    dpo_email: str | None = Field(default=None, description="Where the DPO's alerts go; named in every e-mail.")
     dpo_language: str = Field(default="fr", pattern="^(fr|en)$")
-    controller_name: str = "Exemple Services"
-    controller_address: str = "1 rue de l'Exemple, 69000 Lyon, France"
-    privacy_url: str | None = None
+    controller_name: str | None = Field(default=None, description="The company answering, as named in e-mails.")
+    controller_address: str | None = Field(default=None, description="Its postal address, as given in e-mails.")
+    privacy_url: str | None = Field(default=None, description="The privacy policy, linked from every e-mail.")
     public_url: str | None = Field(default=None, description="Base of links in e-mails; default http://127.0.0.1:PORT.")
     secret_key: str | None = Field(default=None, min_length=32, description="Signs links, keys subject hashes.")
-    web_host: str = "127.0.0.1"
+    web_host: str = Field(default="127.0.0.1", description="Public listener: people and websites.")
     web_port: int = Field(default=8080, ge=1, le=65535)
+    admin_host: str = Field(
+        default="127.0.0.1",
+        description="Admin listener: DPO API, systems' task API, probes, metrics; keep it on the internal network.",
+    )
+    admin_port: int = Field(default=8081, ge=1, le=65535)
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "warning"
     data_dir: Path = Path("var")
     postgres_dsn: str | None = Field(
         default=None,
@@ -63,7 +71,11 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=30.0, gt=0)
     verification_ttl_days: int = Field(default=14, ge=1, le=60)
     download_ttl_days: int = Field(default=7, ge=1, le=30)
-    sample_data: bool = True
+    sample_data: bool | None = Field(
+        default=None,
+        description="Seed the reference systems with sample people; "
+        "default: yes under `dsr dev`, never under `dsr run`.",
+    )
     register_file: Path | None = Field(
         default=None, description="The company's record of processing (YAML); unset: the packaged sample register."
     )
@@ -113,6 +125,63 @@ class Settings(BaseSettings):
 
     def base_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
+
+    def admin_url(self) -> str:
+        host = "127.0.0.1" if self.admin_host in ("0.0.0.0", "::", "") else self.admin_host  # noqa: S104
+        return f"http://{host}:{self.admin_port}"
+
+    def sender(self) -> str:
+        return self.mail_from or self.dpo_email or ""
+
+
+# `dsr dev` fills these in when they are unset; `dsr run` refuses to start without real values.
+DEMO = {
+    "controller_name": "Exemple Services",
+    "controller_address": "1 rue de l'Exemple, 69000 Lyon, France",
+    "dpo_email": "dpo@example.test",
+}
+REQUIRED_IN_PRODUCTION = (
+    "secret_key",
+    "controller_name",
+    "controller_address",
+    "privacy_url",
+    "dpo_email",
+    "public_url",
+)
+WHY = {
+    "secret_key": "at least 32 random characters; it signs links and keys subject hashes (keep it stable)",
+    "controller_name": "the company answering the requests, as e-mails name it",
+    "controller_address": "its postal address, as e-mails give it",
+    "privacy_url": "the address of the privacy policy that e-mails link to",
+    "dpo_email": "the DPO's address: alerts go there and e-mails name it",
+    "public_url": "the https:// base of the links people receive (verification, download)",
+}
+
+
+def for_development(settings: Settings) -> Settings:
+    """`dsr dev`: demo values where settings are unset, and sample people in the reference systems."""
+    filled = {name: value for name, value in DEMO.items() if getattr(settings, name) is None}
+    sample = settings.sample_data if settings.sample_data is not None else True
+    return settings.model_copy(update={**filled, "sample_data": sample})
+
+
+def for_production(settings: Settings) -> Settings:
+    """`dsr run`: refuse demo defaults, naming each setting to give; never seed sample people."""
+    problems = [
+        f"  DSR_{name.upper()}: not set: {WHY[name]}" for name in REQUIRED_IN_PRODUCTION if not getattr(settings, name)
+    ]
+    problems += [
+        f"  DSR_{name.upper()}: {value!r} is the demo value: {WHY[name]}"
+        for name, value in DEMO.items()
+        if getattr(settings, name) == value
+    ]
+    if settings.sample_data:
+        problems.append("  DSR_SAMPLE_DATA: sample people are for `dsr dev` only; unset it")
+    if problems:
+        raise SettingsError(
+            "dsr run needs real values for its settings (`dsr dev` runs on demo values):\n" + "\n".join(problems)
+        )
+    return settings.model_copy(update={"sample_data": False})
 
 
 def load_settings(**overrides) -> Settings:

@@ -83,7 +83,7 @@ def serve(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--dsr-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--dsr-url", default="http://127.0.0.1:8081", help="the worker's admin listener")
     parser.add_argument("--system", default="billing")
     parser.add_argument("--token", required=True, help="output of `dsr system-token <system>`")
     args = parser.parse_args()

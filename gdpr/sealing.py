@@ -39,22 +39,28 @@ def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def seal(key: bytes, ref: str, plaintext: bytes) -> Sealed:
-    """Encrypt for one subject; the subject ref is authenticated so a value cannot move between subjects."""
+def _associated_data(ref: str, audience: str | None) -> bytes:
+    """What AES-GCM authenticates beside the ciphertext: the subject, and the system a task is for."""
+    return ref.encode() if audience is None else f"{ref}\x1f{audience}".encode()
+
+
+def seal(key: bytes, ref: str, plaintext: bytes, audience: str | None = None) -> Sealed:
+    """Encrypt for one subject (and, for a task, one system): neither can be changed without breaking the seal."""
     nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, ref.encode())
-    return Sealed(subject_ref=ref, nonce=b64url(nonce), ciphertext=b64url(ciphertext))
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _associated_data(ref, audience))
+    return Sealed(subject_ref=ref, nonce=b64url(nonce), ciphertext=b64url(ciphertext), audience=audience)
 
 
 def open_sealed(key: bytes, sealed: Sealed) -> bytes:
+    data = _associated_data(sealed.subject_ref, sealed.audience)
     try:
-        return AESGCM(key).decrypt(unb64url(sealed.nonce), unb64url(sealed.ciphertext), sealed.subject_ref.encode())
+        return AESGCM(key).decrypt(unb64url(sealed.nonce), unb64url(sealed.ciphertext), data)
     except (InvalidTag, ValueError) as exc:
         raise SealBroken(f"cannot open value sealed for subject {sealed.subject_ref}") from exc
 
 
-def seal_json(key: bytes, ref: str, value: dict) -> Sealed:
-    return seal(key, ref, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+def seal_json(key: bytes, ref: str, value: dict, audience: str | None = None) -> Sealed:
+    return seal(key, ref, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), audience)
 
 
 def open_json(key: bytes, sealed: Sealed) -> dict:

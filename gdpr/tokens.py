@@ -58,6 +58,19 @@ def verify_token(secret: bytes, text: str, purpose: str, now: datetime) -> Token
     return token
 
 
+def signed_request_id(secret: bytes, text: str, purpose: str) -> str | None:
+    """The request a genuine link of `purpose` names, expired or not; None for anything else. Only for
+    choosing the language of the page that says the link cannot be honoured."""
+    body, _, mac = text.partition(".")
+    if not body or not mac or not hmac.compare_digest(mac, _mac(secret, body)):
+        return None
+    try:
+        token = _decode(body)
+    except TokenError:
+        return None
+    return token.request_id if token.purpose == purpose else None
+
+
 def _decode(body: str) -> Token:
     try:
         claims = json.loads(unb64url(body))

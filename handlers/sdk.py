@@ -1,7 +1,7 @@
 """The back-office SDK: a team writes `def erase(task) -> Erased`; this consumes, validates, deduplicates,
 retries, publishes the result and commits (kafka-python, no faust).
 
-    office = BackOffice(system="billing", bootstrap="127.0.0.1:9092", api_url="http://127.0.0.1:8080",
+    office = BackOffice(system="billing", bootstrap="127.0.0.1:9092", api_url="http://127.0.0.1:8081",
                         token=TOKEN)  # TOKEN: `dsr system-token billing`
 
     @office.handles("erase")
@@ -221,7 +221,7 @@ class BackOffice:
         self,
         system: str,
         bootstrap: str = "127.0.0.1:9092",
-        api_url: str = "http://127.0.0.1:8080",
+        api_url: str = "http://127.0.0.1:8081",
         token: str = "",
         *,
         state_dir: Path | str = Path("var") / "backoffice",

@@ -13,3 +13,8 @@ class Sealed(WireModel):
     subject_ref: str = Field(description="Keyed hash of the subject's identity; names the key.")
     nonce: str = Field(description="96-bit AES-GCM nonce, base64url.")
     ciphertext: str = Field(description="AES-GCM ciphertext and tag, base64url.")
+    audience: str | None = Field(
+        default=None,
+        description="The one system a task's value was sealed for; authenticated with the ciphertext, so a "
+        "task relabelled for another system opens for nobody.",
+    )

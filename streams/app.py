@@ -1,4 +1,4 @@
-"""Builds the faust app: topics, tables, one thin agent per consumed topic, the timer and the web views."""
+"""Builds the faust app: topics, tables, one thin agent per consumed topic, the timer; and its two listeners."""
 
 from __future__ import annotations
 
@@ -10,20 +10,24 @@ import faust
 
 from streams import topics
 from streams.access_package import expire_downloads
-from streams.cases import due_ticks, on_case_event
+from streams.cases import CaseTable, due_ticks, on_case_event, parsed
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
+from streams.metrics import CaseGauges, ConsumerLag
 from streams.notifications import on_email_requested
 from streams.task_results import on_task_result
 from streams.tasks import on_task
-from streams.web import register_views
+from streams.web.admin import Probes, admin_app
+from streams.web.public import public_app
+from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
 
 log = logging.getLogger(__name__)
 APP_ID = "dsr-pipeline"
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
-RAW = {"key_type": str, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+# Keys stay bytes: faust decoding a key that is not UTF-8 would drop the event before our own handling runs.
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
 class FaustPublisher:
@@ -34,10 +38,13 @@ class FaustPublisher:
         self._app = app
         self._topics: dict[str, faust.TopicT] = {}
 
-    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
         encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
-        pending = await target.send(key=key, value=value, headers=encoded or None)
+        raw_key = key.encode() if isinstance(key, str) else key
+        pending = await target.send(key=raw_key, value=value, headers=encoded or None)
         if faust.current_event() is None:
             # Outside an agent (a web view, the timer) nothing flushes before a commit: wait for the
             # broker's ack, so that "confirmed" shown to a person is never lost in a crash.
@@ -66,7 +73,7 @@ def make_faust_app(
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        web_in_thread=False,
+        web_enabled=False,  # faust's own views (/router, /table ...) would expose case records: see WebListeners
         producer_max_request_size=MAX_MESSAGE_BYTES,  # a dead letter is the original plus its headers
         key_serializer="raw",  # every message is JSON bytes validated by pydantic (parse once at the edge)
         value_serializer="raw",
@@ -80,10 +87,11 @@ def origin_of(event) -> Origin:
     return Origin(message.topic, message.partition, message.offset, message.key, message.value)
 
 
-def wire(app: faust.App, ctx: Context) -> faust.App:
-    """Declare every agent and table on `app`, bound to `ctx`."""
+def wire(app: faust.App, ctx: Context) -> CaseTable:
+    """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
     cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
+    _measure(app, ctx, cases)
 
     def agent_on(topic_name: str, name: str, handler):
         async def agent(stream):
@@ -105,8 +113,37 @@ def wire(app: faust.App, ctx: Context) -> faust.App:
             await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(ctx)
 
-    register_views(app, ctx, cases)
-    return app
+    return cases
+
+
+def web_listeners(
+    app: faust.App,
+    ctx: Context,
+    cases: CaseTable,
+    public: tuple[str, int],
+    admin: tuple[str, int],
+    privacy_placeholder: bool,
+) -> WebListeners:
+    """The public listener (people, websites) and the admin listener (DPO, systems, operators), apart."""
+    broker = BrokerProbe(app)
+
+    async def ready() -> bool:
+        return consuming(app) and await broker.reachable()
+
+    probes = Probes(alive=lambda: not app.crashed, ready=ready, metrics=ctx.metrics.exposition)
+    return WebListeners(
+        [
+            Listener("public", public_app(ctx, cases, lambda: consuming(app), privacy_placeholder), *public),
+            Listener("admin", admin_app(ctx, cases, probes), *admin),
+        ]
+    )
+
+
+def _measure(app: faust.App, ctx: Context, cases: CaseTable) -> None:
+    """/metrics: faust's sensors, the cases this worker holds, its consumer lag."""
+    app.monitor = monitor = ctx.metrics.faust_monitor()
+    ctx.metrics.collect_from(CaseGauges(lambda: (parsed(raw) for raw in list(cases.values())), ctx.clock))
+    ctx.metrics.collect_from(ConsumerLag(monitor))
 
 
 def _task_agent(agent_on, system: str, runner: TaskRunner, ctx: Context) -> None:

@@ -20,8 +20,9 @@ from gdpr.lifecycle import (
     record_done,
     task_id,
 )
-from schemas.cases import ClockTicked, DpoDecided, parse_case_event
+from schemas.cases import ClockTicked, DpoDecided, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
+from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.access_package import build_access_package
@@ -57,6 +58,8 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     before = load(cases, event.request_id)
     if isinstance(event, DpoDecided) and before is not None:
         await _audit_decision(ctx, before, event)
+    if isinstance(event, TaskAnswered) and before is not None:
+        _time_task(ctx, before, event)
     state = evolve(before, event)
     if state is None:
         return  # an event for a request that is not a case (a form submission): nothing to coordinate
@@ -68,6 +71,14 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     if state != before:
         cases[event.request_id] = state.to_bytes()
         await _audit_change(ctx, before, state, event)
+
+
+def _time_task(ctx: Context, state: CaseState, event: TaskAnswered) -> None:
+    """Metrics: from the task's issue to its first answer reaching the case."""
+    record = state.tasks.get(event.result.task_id)
+    if record is not None and record.status is None:
+        seconds = (ctx.clock() - record.issued_at).total_seconds()
+        ctx.metrics.task_latency.labels(record.system, record.action.value).observe(max(seconds, 0.0))
 
 
 async def _audit_decision(ctx: Context, state: CaseState, event: DpoDecided) -> None:
@@ -135,8 +146,8 @@ async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: d
         system=command.system,
         action=command.action,
         subject_ref=state.subject_ref,
-        subject=state.subject,
-        payload=state.payload if command.action in SEALED_PAYLOAD_ACTIONS else None,
+        subject=_addressed(ctx, state.subject, command.system),
+        payload=_payload_for(ctx, state, command),
         issued_at=now,
         **command.params,
     )
@@ -149,6 +160,21 @@ async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: d
         action=command.action.value,
         dedup=task.task_id,
     )
+
+
+def _payload_for(ctx: Context, state: CaseState, command: IssueTask) -> Sealed | None:
+    if command.action not in SEALED_PAYLOAD_ACTIONS or state.payload is None:
+        return None
+    return _addressed(ctx, state.payload, command.system)
+
+
+def _addressed(ctx: Context, sealed: Sealed, system: str) -> Sealed:
+    """Sealed anew for that one system. A key destroyed by another case of the same person leaves the value
+    as it is: unreadable for everyone, so the system answers that the subject is forgotten."""
+    try:
+        return ctx.sealer.address(sealed, system)
+    except SubjectForgotten:
+        return sealed
 
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from gdpr.lifecycle import CasePolicy
 from schemas.tasks import Task, TaskResult
 from streams.email_templates import EmailRenderer
+from streams.metrics import PipelineMetrics
 from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
 from streams.register_view import RegisterView
 from streams.sealing import Sealer
@@ -68,6 +69,7 @@ class Context:
     renderer: EmailRenderer = field(default_factory=EmailRenderer)
     task_runners: dict[str, TaskRunner] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
+    metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:

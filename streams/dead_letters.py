@@ -37,7 +37,7 @@ async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
         topics.DLQ_ORIGIN_OFFSET: str(origin.offset),
         topics.DLQ_AT: ctx.clock().isoformat(),
     }
-    key = origin.key.decode(errors="replace") if origin.key else None
+    key = origin.key  # as it came, bytes: a key that is not UTF-8 is kept as it is
     try:
         await ctx.publisher.publish(topics.dlq(origin.topic), key, origin.value, headers)
     except Exception as exc:  # noqa: BLE001 - e.g. too large for the producer; the agent must not die
@@ -47,6 +47,7 @@ async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
             "dsr-dlq-publish-error": type(exc).__name__,
         }
         await ctx.publisher.publish(topics.dlq(origin.topic), key, (origin.value or b"")[:TRUNCATED_BYTES], headers)
+    ctx.metrics.dead_letters.labels(topics.dlq(origin.topic)).inc()
     log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, reason)
 
 

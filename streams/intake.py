@@ -156,9 +156,8 @@ async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
     ref = ctx.sealer.ref(data.email)
     data = _with_valid_consent(data, receipt_day(event.time))
     systems = submission_systems(event.type, data.marketing_consent, ctx.config.systems)
-    payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
     for system in systems:
-        await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
+        await _send_submission_task(ctx, submission_id, system, ref, event, data)
     await audit(
         ctx,
         "submission_recorded",
@@ -173,9 +172,8 @@ async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
 async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChanged) -> None:
     submission_id = stable_id("submission", event.id)
     ref = ctx.sealer.ref(data.email)
-    payload = ctx.sealer.seal(ref, data.model_dump(mode="json"))
     for system in [s for s in ("newsletter",) if s in ctx.config.systems]:
-        await _send_submission_task(ctx, submission_id, system, ref, event, payload, data)
+        await _send_submission_task(ctx, submission_id, system, ref, event, data)
     await audit(
         ctx,
         "consent_changed",
@@ -186,15 +184,16 @@ async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChang
     )
 
 
-async def _send_submission_task(ctx, submission_id, system, ref, event, payload, data) -> None:
+async def _send_submission_task(ctx, submission_id, system, ref, event, data) -> None:
+    """One task per system, its values sealed for that system alone."""
     task = Task(
         task_id=stable_id(submission_id, system, TaskAction.RECORD_SUBMISSION.value),
         subject_request_id=submission_id,
         system=system,
         action=TaskAction.RECORD_SUBMISSION,
         subject_ref=ref,
-        subject=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),
-        payload=payload,
+        subject=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}, audience=system),
+        payload=ctx.sealer.seal(ref, data.model_dump(mode="json"), audience=system),
         submission_type=event.type.value,
         issued_at=ctx.clock(),
     )

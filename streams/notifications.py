@@ -115,6 +115,7 @@ async def deliver(ctx: Context, message: Message) -> str | None:
 async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
     now = ctx.clock()
     sent[request.message_id] = now.isoformat().encode()
+    ctx.metrics.emails_sent.labels(request.message_type).inc()
     event = EmailSent(
         request_id=request.request_id, message_type=request.message_type, message_id=request.message_id, sent_at=now
     )
@@ -132,6 +133,7 @@ async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -
 async def park(ctx: Context, request: EmailRequested, reason: str) -> None:
     """Never drop: keep the sealed request where the DPO sees it, tell the case and the DPO."""
     now = ctx.clock()
+    ctx.metrics.emails_parked.labels(request.message_type).inc()
     await ctx.publisher.publish(
         topics.NOTIFICATIONS_PARKED,
         request.request_id,

@@ -58,10 +58,11 @@ class ExportStore(Protocol):
 
 
 class Publisher(Protocol):
-    """Publishes bytes to a topic; what the stream functions return their effects through."""
+    """Publishes bytes to a topic; what the stream functions return their effects through. A str key is
+    sent as UTF-8, a bytes key as it is (a dead letter keeps the key it came with)."""
 
     async def publish(
-        self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
     ) -> None: ...
 
 
@@ -136,7 +137,9 @@ class MemoryPublisher:
     def __init__(self) -> None:
         self.messages: list[tuple[str, str | None, bytes, dict[str, str]]] = []
 
-    async def publish(self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.messages.append((topic, key, value, dict(headers or {})))
 
     def on(self, topic: str) -> list[bytes]:

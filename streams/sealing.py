@@ -11,6 +11,10 @@ class SubjectForgotten(Exception):
     """The subject's key was destroyed: their sealed values can no longer be read (by design)."""
 
 
+class NotAddressed(Exception):
+    """A value was not sealed for the system asking to open it (or was altered to look as if it were)."""
+
+
 class Sealer:
     def __init__(self, vault: KeyVault, secret: bytes) -> None:
         self._vault = vault
@@ -19,13 +23,27 @@ class Sealer:
     def ref(self, email: str) -> str:
         return subject_ref(self._secret, email)
 
-    def seal(self, ref: str, value: dict) -> Sealed:
-        """Seal for a subject, creating their key on first use (intake only)."""
-        return seal_json(self._vault.key_for(ref), ref, value)
+    def seal(self, ref: str, value: dict, audience: str | None = None) -> Sealed:
+        """Seal for a subject (and one system, for a task), creating their key on first use (intake only)."""
+        return seal_json(self._vault.key_for(ref), ref, value, audience)
 
     def seal_existing(self, ref: str, value: dict) -> Sealed:
         """Seal only if the subject still has a key (never resurrect an erased subject)."""
         return seal_json(self._key(ref), ref, value)
+
+    def address(self, sealed: Sealed, system: str) -> Sealed:
+        """The same value sealed anew for one system only: what a task carries (see `open_for`)."""
+        return seal(self._key(sealed.subject_ref), sealed.subject_ref, self.open_bytes(sealed), audience=system)
+
+    def open_for(self, system: str, sealed: Sealed) -> dict:
+        """Open a value for `system` only if it was sealed for that system; the audience is authenticated."""
+        if sealed.audience != system:
+            raise NotAddressed(f"this value was not sealed for system '{system}'")
+        key = self._key(sealed.subject_ref)
+        try:
+            return open_json(key, sealed)
+        except SealBroken:
+            raise NotAddressed(f"this value was not sealed for system '{system}'") from None
 
     def seal_bytes(self, ref: str, data: bytes) -> Sealed:
         return seal(self._key(ref), ref, data)

@@ -25,7 +25,7 @@ from dsr.devstack.postgres import create_database, drop_database
 from dsr.webhooks import webhook_secret
 from handlers.memory import MemoryAdapter
 from handlers.webhook_receiver import Answer, WebhookReceiver, serve
-from streams.web import system_token
+from streams.web.task_api import system_token
 from tests.integration.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
@@ -101,13 +101,13 @@ def pipeline(kafka, tmp_path_factory, billing_records, accounting_store, helpdes
     billing = threading.Thread(
         target=external_system.serve,
         daemon=True,
-        args=(kafka.bootstrap, running.url, system_token(secret, "billing"), "billing", billing_records, stop),
+        args=(kafka.bootstrap, running.admin_url, system_token(secret, "billing"), "billing", billing_records, stop),
     )
     accounting = backoffice_sdk.build_office(
         accounting_store,
         "accounting",
         bootstrap=kafka.bootstrap,
-        api_url=running.url,
+        api_url=running.admin_url,
         token=system_token(secret, "accounting"),
         state_dir=running.data_dir / "backoffice",
         backoff=0.2,

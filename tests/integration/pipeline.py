@@ -22,6 +22,7 @@ from dsr.devstack.smtp_sink import Mailbox, SmtpSink, StoredMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "schemas" / "examples"
+DPO_EMAIL = "dpo@services-essai.test"  # DSR_DPO_EMAIL of every pipeline under test
 
 
 class Pipeline:
@@ -31,7 +32,9 @@ class Pipeline:
         self.mailbox = Mailbox()
         self.sink = SmtpSink(self.mailbox).start()
         self.web_port = free_port()
-        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.url = f"http://127.0.0.1:{self.web_port}"  # the public listener
+        self.admin_port = free_port()
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"  # the admin listener
         self.env = {
             **os.environ,
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
@@ -41,12 +44,17 @@ class Pipeline:
             "DSR_SMTP_ATTEMPTS": "3",
             "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
             "DSR_WEB_PORT": str(self.web_port),
+            "DSR_ADMIN_PORT": str(self.admin_port),
+            "DSR_CONTROLLER_NAME": "Services Essai SARL",
+            "DSR_CONTROLLER_ADDRESS": "10 rue des Tests, 69000 Lyon, France",
+            "DSR_PRIVACY_URL": "https://www.example.test/confidentialite",
             "DSR_PUBLIC_URL": self.url,
             "DSR_DATA_DIR": str(data_dir),
             "DSR_TICK_SECONDS": "1",
             "DSR_SAMPLE_DATA": "false",
-            "DSR_DPO_EMAIL": "dpo@example.test",
+            "DSR_DPO_EMAIL": DPO_EMAIL,
             "PYTHONUNBUFFERED": "1",
+            "DSR_LOG_FORMAT": "json",  # every line one JSON object: test_deployment_surface reads them
             **env,
         }
         self.process: subprocess.Popen | None = None

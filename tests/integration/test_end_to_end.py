@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.integration.pipeline import example, link, new_person, rights_request
+from tests.integration.pipeline import DPO_EMAIL, example, link, new_person, rights_request
 
 pytestmark = pytest.mark.integration
 
@@ -105,20 +105,21 @@ def test_an_external_system_erases_through_plain_kafka(pipeline, billing_records
     assert "2" in outcome.text and BILLING_CUSTOMER not in billing_records
 
 
-def test_opening_a_task_needs_the_system_token(pipeline):
+def test_opening_a_task_needs_a_system_token_on_the_admin_listener(pipeline):
     import urllib.request
 
-    request = urllib.request.Request(
-        pipeline.url + "/api/tasks/open",
-        method="POST",
-        data=b'{"task_id": 1}',
-        headers={"Authorization": "Bearer nope"},
-    )
-    try:
-        urllib.request.urlopen(request, timeout=5)
-        raise AssertionError("an invalid task was opened")
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 400
+    def post(base: str) -> int:
+        request = urllib.request.Request(
+            base + "/api/tasks/open", method="POST", data=b'{"task_id": 1}', headers={"Authorization": "Bearer nope"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post(pipeline.admin_url) == 401  # a token no system has
+    assert post(pipeline.url) == 404  # the public listener knows no such route
 
 
 def test_smtp_refusals_are_retried_then_parked_and_the_dpo_told(pipeline):
@@ -131,9 +132,7 @@ def test_smtp_refusals_are_retried_then_parked_and_the_dpo_told(pipeline):
     pipeline.sink.fail_for(email, 3 + 2)
     pipeline.publish(rights_request(email, name))
     pipeline.email(email, "/verify/")
-    parked = pipeline.mailbox.wait_for(
-        lambda m: "dpo@example.test" in m.rcpt_tos and "receipt" in (m.text or ""), timeout=60
-    )
+    parked = pipeline.mailbox.wait_for(lambda m: DPO_EMAIL in m.rcpt_tos and "receipt" in (m.text or ""), timeout=60)
     assert email not in parked.text
     assert not [m for m in pipeline.emails_to(email) if "Date limite de réponse" in (m.text or "")]
     # Once the cause is fixed, the DPO sends it again, as the notice says.

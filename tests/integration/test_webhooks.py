@@ -9,7 +9,7 @@ import json
 import pytest
 
 from handlers.protocol import Subject
-from tests.integration.pipeline import new_person
+from tests.integration.pipeline import DPO_EMAIL, new_person
 from tests.integration.rights_support import (
     case_record,
     confirm,
@@ -27,7 +27,7 @@ from tests.integration.rights_support import (
 from tests.integration.test_bad_input_and_shredding import read_topic
 
 pytestmark = pytest.mark.integration
-DPO = "dpo@example.test"  # DSR_DPO_EMAIL of the pipeline fixture
+DPO = DPO_EMAIL
 CRM_TABLES = ("people", "quote_requests", "consents", "call_notes", "contact_messages", "invoices")
 
 

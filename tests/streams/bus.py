@@ -86,7 +86,7 @@ class Bus:
             offset += 1
             handler = self._handler(topic)
             if handler is not None:
-                origin = Origin(topic, 0, offset, key.encode() if key else None, value)
+                origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
                 await process_safely(self.ctx, origin, functools.partial(handler, value))
 
     def _handler(self, topic: str):

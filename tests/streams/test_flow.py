@@ -13,7 +13,7 @@ from schemas.audit import AuditRecord
 from streams import topics
 from streams.access_package import open_access_package
 from streams.ports import PermanentMailError, TransientMailError
-from streams.web import publish_confirmation, verify_page
+from streams.web.public import publish_confirmation, verify_page
 from tests.streams.bus import Bus
 
 pytestmark = pytest.mark.streams
@@ -192,7 +192,7 @@ async def test_no_personal_data_in_the_audit_trail():
 
 
 async def test_an_external_system_opens_only_its_own_tasks_and_only_while_the_key_exists():
-    from streams.web import open_task, system_token
+    from streams.web.task_api import open_task, system_token
 
     bus = Bus()
     await bus.submit(raw(example("dsr.rights.requested")))

@@ -11,9 +11,9 @@ import pytest
 
 from gdpr.tokens import verify_token
 from handlers.protocol import Subject
-from streams import dpo_api
 from streams.access_package import open_access_package
 from streams.intake import reference
+from streams.web import dpo_api
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body, confirm, example, raw
 

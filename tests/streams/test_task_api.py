@@ -15,7 +15,7 @@ from schemas.sealed import Sealed
 from schemas.tasks import Task
 from streams import topics
 from streams.access_package import open_access_package
-from streams.web import open_task, seal_export, system_token
+from streams.web.task_api import open_task, seal_export, system_token
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, confirm, example, raw
 
@@ -88,9 +88,33 @@ async def test_a_task_forged_for_another_subject_is_not_sealed_for():
     mine = f"Bearer {system_token(bus.ctx.config.secret_key, 'billing')}"
     body = json.dumps({"task": other, "export": {"records": RECORDS}}).encode()
     assert seal_export(bus.ctx, mine, body)[0] == 410
-    task["subject"]["ciphertext"] = task["subject"]["ciphertext"][:-4] + "AAAA"  # tampered: cannot be opened
+    task["subject"]["ciphertext"] = task["subject"]["ciphertext"][:-4] + "AAAA"  # tampered: opens for nobody
     body = json.dumps({"task": task, "export": {"records": RECORDS}}).encode()
-    assert seal_export(bus.ctx, mine, body)[0] == 410
+    assert seal_export(bus.ctx, mine, body)[0] == 403
+
+
+async def test_a_task_relabelled_for_another_system_opens_for_nobody():
+    # The newsletter's team reads a recruitment task off Kafka and relabels it as theirs, hoping its token
+    # opens the candidate's data. The values were sealed for "recruitment" alone.
+    bus = Bus(systems=("crm", "recruitment", "newsletter"))
+    await bus.submit(raw(example("dsr.form.job_application_submitted")))
+    task = json.loads(bus.on(topics.tasks("recruitment"))[0])
+    newsletter = f"Bearer {system_token(bus.ctx.config.secret_key, 'newsletter')}"
+    recruitment = f"Bearer {system_token(bus.ctx.config.secret_key, 'recruitment')}"
+    assert open_task(bus.ctx, recruitment, json.dumps(task).encode())[0] == 200  # its own system opens it
+    relabelled = {**task, "system": "newsletter"}
+    status, answer = open_task(bus.ctx, newsletter, json.dumps(relabelled).encode())
+    assert status == 403 and "subject" not in answer
+    # Relabelling the seal's audience too breaks the seal: the audience is authenticated.
+    forged = {
+        **relabelled,
+        "subject": {**task["subject"], "audience": "newsletter"},
+        "payload": {**task["payload"], "audience": "newsletter"},
+    }
+    status, answer = open_task(bus.ctx, newsletter, json.dumps(forged).encode())
+    assert status == 403 and "subject" not in answer and "payload" not in answer
+    body = json.dumps({"task": forged, "export": {"records": RECORDS}}).encode()
+    assert seal_export(bus.ctx, newsletter, body)[0] == 403
 
 
 async def answer_billing(bus: Bus, office: BackOffice) -> None:

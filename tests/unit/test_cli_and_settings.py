@@ -1,12 +1,15 @@
 """The `dsr` command line and settings, as a user types them."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 from dsr.cli import main
-from dsr.settings import SettingsError, load_settings
+from dsr.settings import Settings, SettingsError, for_development, for_production, load_settings
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +52,66 @@ def test_a_short_secret_is_refused(monkeypatch):
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert "DSR_SECRET_KEY" in str(err.value)
+
+
+PRODUCTION = {
+    "DSR_SECRET_KEY": "a-production-secret-of-at-least-32-characters",
+    "DSR_CONTROLLER_NAME": "AAS Amicale Assistances Services",
+    "DSR_CONTROLLER_ADDRESS": "2 rue de la Paix, 75002 Paris, France",
+    "DSR_PRIVACY_URL": "https://www.example.fr/confidentialite",
+    "DSR_DPO_EMAIL": "dpo@example.fr",
+    "DSR_PUBLIC_URL": "https://privacy.example.fr",
+}
+
+
+def dsr(*args: str, env: dict, cwd) -> subprocess.CompletedProcess:
+    """The installed command as a user runs it, with only the environment given (no DSR_ leaking in)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "dsr.cli", *args], env=clean, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("missing", sorted(PRODUCTION))
+def test_dsr_run_refuses_to_start_without_each_production_setting(missing, tmp_path):
+    done = dsr("run", env={k: v for k, v in PRODUCTION.items() if k != missing}, cwd=tmp_path)
+    assert done.returncode != 0
+    assert missing in done.stderr and "not set" in done.stderr
+    assert not (tmp_path / "var").exists()  # refused before touching anything
+
+
+def test_dsr_run_refuses_demo_values_and_sample_people(tmp_path):
+    env = PRODUCTION | {
+        "DSR_CONTROLLER_NAME": "Exemple Services",
+        "DSR_DPO_EMAIL": "dpo@example.test",
+        "DSR_SAMPLE_DATA": "true",
+    }
+    done = dsr("run", env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    for name in ("DSR_CONTROLLER_NAME", "DSR_DPO_EMAIL", "DSR_SAMPLE_DATA"):
+        assert name in done.stderr
+
+
+def test_production_settings_pass_and_seed_nobody():
+    settings = for_production(Settings(**{k.removeprefix("DSR_").lower(): v for k, v in PRODUCTION.items()}))
+    assert settings.sample_data is False and settings.sender() == "dpo@example.fr"
+
+
+def test_dev_settings_fill_in_demo_values_and_sample_people():
+    settings = for_development(Settings())
+    assert settings.controller_name == "Exemple Services" and settings.sample_data is True
+
+
+@pytest.mark.parametrize("command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"]])
+def test_commands_never_mint_a_secret_key(command, tmp_path):
+    done = dsr(*command, env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
+    assert done.returncode != 0 and "DSR_SECRET_KEY" in done.stderr
+    assert not (tmp_path / "var" / "secret.key").exists()
+
+
+def test_commands_use_the_dev_key_that_dsr_dev_made(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret.key").write_text("k" * 48)
+    first = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
+    again = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout == again.stdout and len(first.stdout.strip()) == 64

@@ -1,0 +1,1 @@
+"""HTTP: the public listener (people, websites) and the admin listener (DPO, systems, operators), kept apart."""

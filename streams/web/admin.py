@@ -1,0 +1,146 @@
+"""The admin listener (internal network): the DPO API, the systems' task API, probes and metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from streams.cases import CaseTable
+from streams.context import Context
+from streams.web import dpo_api
+from streams.web.guards import LIMITS, Limits, answer_errors, body_of, bounded_body
+from streams.web.task_api import known_system, open_task, seal_export
+
+# Only /livez, /readyz and /metrics answer without credentials; tests/streams/test_routes.py holds every other
+# route to refusing a request that has none.
+ERRORS = {
+    400: "bad request",
+    401: "missing or wrong credentials",
+    403: "forbidden",
+    404: "no such route",
+    405: "method not allowed",
+    408: "the body took too long to arrive",
+    413: "body too large",
+    500: "internal error (see the worker's log)",
+    503: "not ready",
+}
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What the probes and /metrics read from the running worker."""
+
+    alive: Callable[[], bool]
+    ready: Callable[[], Awaitable[bool]]
+    metrics: Callable[[], Awaitable[tuple[bytes, str]]]
+
+
+def json_error(request: web.Request, status: int) -> web.Response:
+    return web.json_response({"error": ERRORS.get(status, "error")}, status=status)
+
+
+def admin_app(ctx: Context, cases: CaseTable, probes: Probes, limits: Limits = Limits()) -> web.Application:
+    app = web.Application(middlewares=[answer_errors(json_error), bounded_body(limits)])
+    app[LIMITS] = limits
+    dpo, systems = DpoViews(ctx, cases), SystemViews(ctx)
+    app.router.add_get("/livez", _livez(probes), allow_head=False)
+    app.router.add_get("/readyz", _readyz(probes), allow_head=False)
+    app.router.add_get("/metrics", _metrics(probes), allow_head=False)
+    app.router.add_get("/api/cases", dpo.list, allow_head=False)
+    app.router.add_get("/api/cases/{ref}", dpo.show, allow_head=False)
+    app.router.add_post("/api/cases/{ref}/decisions", dpo.decide)
+    app.router.add_post("/api/tasks/open", systems.open)
+    app.router.add_post("/api/tasks/seal", systems.seal)
+    return app
+
+
+def _livez(probes: Probes):
+    async def livez(request: web.Request) -> web.Response:
+        alive = probes.alive()
+        return web.json_response({"status": "alive" if alive else "stopping"}, status=200 if alive else 503)
+
+    return livez
+
+
+def _readyz(probes: Probes):
+    async def readyz(request: web.Request) -> web.Response:
+        ready = await probes.ready()
+        return web.json_response({"status": "ready" if ready else "not ready"}, status=200 if ready else 503)
+
+    return readyz
+
+
+def _metrics(probes: Probes):
+    async def metrics(request: web.Request) -> web.Response:
+        body, content_type = await probes.metrics()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return metrics
+
+
+def _unauthorized(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+class DpoViews:
+    """`dsr case ...` talks to these; every call needs the DPO token."""
+
+    def __init__(self, ctx: Context, cases: CaseTable) -> None:
+        self.ctx, self.cases = ctx, cases
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if dpo_api.authorized(self.ctx, request.headers.get("Authorization", "")):
+            return None
+        return _unauthorized("missing or wrong DPO token (dsr case derives it from DSR_SECRET_KEY)")
+
+    async def list(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        return web.json_response({"cases": dpo_api.list_cases(self.cases, request.query.get("which", "open"))})
+
+    async def show(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        ref = request.match_info["ref"]
+        state = dpo_api.find(self.cases, ref)
+        if state is None:
+            return web.json_response({"error": f"no case '{ref}'"}, status=404)
+        return web.json_response(dpo_api.show_case(state))
+
+    async def decide(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        try:
+            body = json.loads(body_of(request))
+        except ValueError:
+            return web.json_response({"error": "the body must be a JSON object"}, status=400)
+        decision = body if isinstance(body, dict) else {}
+        status, answer = await dpo_api.decide(self.ctx, self.cases, request.match_info["ref"], decision)
+        return web.json_response(answer, status=status)
+
+
+class SystemViews:
+    """External systems open their tasks and seal their answers with their own token (`dsr system-token`)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if known_system(self.ctx, request.headers.get("Authorization", "")):
+            return None
+        return _unauthorized("missing or unknown system token (`dsr system-token NAME` prints it)")
+
+    async def open(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        status, answer = open_task(self.ctx, request.headers.get("Authorization", ""), body_of(request))
+        return web.json_response(answer, status=status)
+
+    async def seal(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        status, answer = seal_export(self.ctx, request.headers.get("Authorization", ""), body_of(request))
+        return web.json_response(answer, status=status)

@@ -1,0 +1,221 @@
+"""Both listeners, route by route: what is public is on the lists below, everything else refuses a request
+without credentials; hostile HTTP (huge or slow bodies, slow headers) is refused early; errors never leak."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from schemas.cases import IdentityConfirmed
+from streams import topics
+from streams.web.admin import Probes, admin_app
+from streams.web.guards import Limits, answer_errors
+from streams.web.pages import error_page
+from streams.web.public import public_app
+from tests.streams.bus import Bus
+from tests.streams.test_flow import CAMILLE, body, example, link, raw
+
+pytestmark = pytest.mark.streams
+
+# The short lists. A new route is either added here, with why it needs no credential, or refuses requests
+# that carry none (401/403): placing it is a conscious act.
+PUBLIC = {
+    "/health": "load balancers: ready or not, nothing else",
+    "/verify/{token}": "a person confirms a request; the signed, expiring token is the credential",
+    "/download/{token}": "a person downloads their access copy; the signed, expiring token is the credential",
+    "/privacy": "placeholder policy page, served only while DSR_PRIVACY_URL is unset",
+}
+ADMIN_OPEN = {
+    "/livez": "the orchestrator's liveness probe",
+    "/readyz": "the orchestrator's readiness probe",
+    "/metrics": "Prometheus; counts and durations, no personal data",
+}
+# What faust and the admin listener serve, that the internet must never reach.
+INTERNAL = [
+    "/api/cases",
+    "/api/cases/DSR-X",
+    "/api/tasks/open",
+    "/api/tasks/seal",
+    "/table/",
+    "/table/cases/x/",
+    "/router/",
+    "/metrics",
+    "/graph/",
+    "/stats/",
+    "/livez",
+    "/readyz",
+    "/console/",
+]
+
+
+async def _ready() -> bool:
+    return True
+
+
+async def _metrics() -> tuple[bytes, str]:
+    return b"# no metrics\n", "text/plain"
+
+
+PROBES = Probes(alive=lambda: True, ready=_ready, metrics=_metrics)
+
+
+@asynccontextmanager
+async def client(app: web.Application):
+    async with TestClient(TestServer(app, host="127.0.0.1")) as http:
+        yield http
+
+
+def listeners(bus: Bus, limits: Limits = Limits()) -> dict[str, web.Application]:
+    return {
+        "public": public_app(bus.ctx, bus.cases, lambda: True, privacy_placeholder=True, limits=limits),
+        "admin": admin_app(bus.ctx, bus.cases, PROBES, limits=limits),
+    }
+
+
+def routes(app: web.Application) -> list[tuple[str, str]]:
+    found = {(route.method, route.resource.canonical) for route in app.router.routes()}
+    return sorted(found - {("HEAD", path) for _, path in found})
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+async def test_every_route_is_public_by_design_or_refuses_a_request_without_credentials():
+    bus = Bus()
+    apps = listeners(bus)
+    assert {path for _, path in routes(apps["public"])} <= set(PUBLIC), "a public route not on the list"
+    async with client(apps["admin"]) as http:
+        for method, path in routes(apps["admin"]):
+            if path in ADMIN_OPEN:
+                continue
+            response = await http.request(method, concrete(path), data=b"{}")
+            assert response.status in (401, 403), f"{method} {path} answered {response.status} without credentials"
+            wrong = await http.request(method, concrete(path), data=b"{}", headers={"Authorization": "Bearer x"})
+            assert wrong.status in (401, 403), f"{method} {path} answered {wrong.status} to a wrong token"
+
+
+async def test_nothing_internal_answers_on_the_public_listener():
+    async with client(listeners(Bus())["public"]) as http:
+        for path in INTERNAL:
+            for method in ("GET", "POST"):
+                response = await http.request(method, path, headers={"Accept-Language": "en-GB,en;q=0.9"})
+                assert response.status == 404, f"{method} {path} on the public listener"
+                assert "This page does not exist." in await response.text()
+
+
+async def test_the_admin_probes_answer_without_credentials():
+    async with client(listeners(Bus())["admin"]) as http:
+        assert (await http.get("/livez")).status == 200
+        assert (await http.get("/readyz")).status == 200
+        assert (await http.get("/metrics")).status == 200
+
+
+async def verification_token(bus: Bus, language: str = "fr") -> str:
+    await bus.submit(raw(example("dsr.rights.requested", data={"language": language})))
+    message = [m for m in bus.emails_to(CAMILLE) if "verify/" in body(m)][-1]
+    return link(message, "verify")
+
+
+def confirmations(bus: Bus) -> list[bytes]:
+    return [
+        v for v in bus.on(topics.CASES) if json.loads(v).get("kind") == IdentityConfirmed.model_fields["kind"].default
+    ]
+
+
+async def test_a_body_over_the_limit_is_refused_unread_and_confirms_nothing():
+    bus = Bus()
+    token = await verification_token(bus)
+    async with client(listeners(bus)["public"]) as http:
+        huge = await http.post(f"/verify/{token}", data=b"x" * (2 * 1024 * 1024))
+        assert huge.status == 413
+        assert "trop volumineuse" in await huge.text()  # the case's language: French
+
+        async def chunks():
+            for _ in range(40):
+                yield b"y" * 65536  # 2.5 MiB without a Content-Length
+
+        chunked = await http.post(f"/verify/{token}", data=chunks())
+        assert chunked.status == 413
+    assert confirmations(bus) == []
+
+
+async def test_a_body_that_trickles_in_is_cut_off():
+    bus = Bus()
+    token = await verification_token(bus)
+    async with client(listeners(bus, Limits(body_seconds=0.5))["public"]) as http:
+
+        async def slowly():
+            yield b"a"
+            await asyncio.sleep(2)
+            yield b"b"
+
+        response = await http.post(f"/verify/{token}", data=slowly())
+        assert response.status == 408
+    assert confirmations(bus) == []
+
+
+async def test_a_client_that_never_finishes_its_headers_is_disconnected():
+    app = listeners(Bus(), Limits(header_seconds=0.5))["public"]
+    runner = web.AppRunner(app, **Limits(header_seconds=0.5).runner_options())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        await writer.drain()
+        closed = await asyncio.wait_for(reader.read(), timeout=5)  # b"" once the server closes
+        assert closed == b""
+        writer.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_error_pages_speak_the_persons_language_and_hide_the_cause():
+    bus = Bus()
+    english = await verification_token(bus, language="en")
+    async with client(listeners(bus)["public"]) as http:
+        response = await http.get(f"/verify/{english[:-6]}abcdef")  # a broken signature
+        assert response.status == 400
+        assert "Lien non valable" in await response.text()  # no case to ask: French by default
+        response = await http.get("/verify/x", headers={"Accept-Language": "en-US,en;q=0.8,fr;q=0.5"})
+        assert "Invalid link" in await response.text()
+        response = await http.delete(f"/verify/{english}")  # a method the route does not take
+        assert response.status == 405 and "This action is not possible on this page." in await response.text()
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+    async def failing(request: web.Request) -> web.Response:
+        raise ValueError("camille.durand@example.test could not be found")  # an exception that quotes data
+
+    app = web.Application(middlewares=[answer_errors(lambda request, status: error_page("en", status))])
+    app.router.add_get("/boom", failing)
+    async with client(app) as http:
+        response = await http.get("/boom")
+        text = await response.text()
+        assert response.status == 500 and "We could not process your request" in text
+        assert "camille" not in text and "Traceback" not in text and "ValueError" not in text
+
+
+def test_a_port_already_taken_is_named_in_the_error():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        from streams.web.server import Listener, WebListeners
+
+        app = listeners(Bus())["admin"]
+        service = WebListeners([Listener("admin", app, "127.0.0.1", taken.getsockname()[1])])
+        with pytest.raises(SystemExit, match="DSR_ADMIN_PORT"):
+            asyncio.run(service.on_start())
+    finally:
+        taken.close()
