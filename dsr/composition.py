@@ -19,7 +19,7 @@ from dsr.vault import SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.answers import AnswerRecord
-from handlers.protocol import Adapter, AdapterRegistry
+from handlers.protocol import Adapter, AdapterRegistry, utcnow
 from handlers.reference import (
     CrmAdapter,
     DirectivesRegister,
@@ -29,7 +29,7 @@ from handlers.reference import (
     RecruitmentAdapter,
     seed_sample_people,
 )
-from handlers.reference.db import Location, StoreUnavailable
+from handlers.reference.db import Clock, Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
 from streams import topics
 from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
@@ -93,28 +93,32 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
     )
 
 
-def reference_adapters(settings: Settings, secret: bytes, recipients: tuple[str, ...] = ()) -> AdapterRegistry:
+def reference_adapters(
+    settings: Settings, secret: bytes, recipients: tuple[str, ...] = (), clock: Clock = utcnow
+) -> AdapterRegistry:
     """The built-in CRM, recruitment, newsletter and directives systems, on SQLite files under the data dir
     or, with DSR_POSTGRES_DSN, in a PostgreSQL schema each; and an inbox standing in for each recipient that
     gets Art. 19 notices (R35). CV files stay under the data dir: the file store the records point to."""
     try:
-        return _reference_adapters(settings, secret, recipients)
+        return _reference_adapters(settings, secret, recipients, clock)
     except StoreUnavailable as exc:
         raise SystemExit(f"DSR_POSTGRES_DSN: {exc}") from exc
 
 
-def _reference_adapters(settings: Settings, secret: bytes, recipients: tuple[str, ...]) -> AdapterRegistry:
+def _reference_adapters(
+    settings: Settings, secret: bytes, recipients: tuple[str, ...], clock: Clock
+) -> AdapterRegistry:
     root = settings.data_dir / "systems"
     root.mkdir(parents=True, exist_ok=True)
-    crm = CrmAdapter(store_of(settings, "crm"))
-    recruitment = RecruitmentAdapter(store_of(settings, "recruitment"), cv_dir=root / "cv-files")
-    newsletter = NewsletterAdapter(store_of(settings, "newsletter"), secret=secret)
-    directives = DirectivesRegister(store_of(settings, "directives"))
+    crm = CrmAdapter(store_of(settings, "crm"), clock=clock)
+    recruitment = RecruitmentAdapter(store_of(settings, "recruitment"), cv_dir=root / "cv-files", clock=clock)
+    newsletter = NewsletterAdapter(store_of(settings, "newsletter"), secret=secret, clock=clock)
+    directives = DirectivesRegister(store_of(settings, "directives"), clock=clock)
     if settings.sample_data:
         seed_sample_people(crm, recruitment, newsletter)
     wanted = set(settings.builtin_names())
     systems = [a for a in (crm, recruitment, newsletter, directives) if a.name in wanted]
-    inboxes = [RecipientInbox(store_of(settings, "recipients"), name, secret) for name in recipients]
+    inboxes = [RecipientInbox(store_of(settings, "recipients"), name, secret, clock=clock) for name in recipients]
     return AdapterRegistry(systems + inboxes)
 
 
@@ -153,9 +157,12 @@ def build_context(
         register=register,
     )
     recipients = builtin_recipients(settings, register)
-    registry = registry if registry is not None else reference_adapters(settings, secret, recipients)
-    webhooks = webhook_adapters(settings.webhooks, settings.system_names(), secret, settings.webhook_timeout)
-    mapped = sql_adapters(settings.sql_adapters, set(register.register.retention_rules))
+    # One clock for everything that stamps a time: the context's (tests give theirs).
+    registry = registry if registry is not None else reference_adapters(settings, secret, recipients, ctx.clock)
+    webhooks = webhook_adapters(
+        settings.webhooks, settings.system_names(), secret, settings.webhook_timeout, clock=ctx.clock
+    )
+    mapped = sql_adapters(settings.sql_adapters, set(register.register.retention_rules), clock=ctx.clock)
     for adapter in [*webhooks, *mapped]:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in
         registry.register(adapter)
     names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in [*webhooks, *mapped])]), *recipients]
@@ -227,5 +234,7 @@ def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
 
 
 def _runner(ctx: Context, adapter: Adapter, answers: Path):
-    run = functools.partial(run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing)
-    return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3"))
+    run = functools.partial(
+        run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing, clock=ctx.clock
+    )
+    return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3", clock=ctx.clock))

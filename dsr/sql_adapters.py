@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from handlers.declarative import DeclarativeSqlAdapter
 from handlers.mapping import MappingError, load_mapping
+from handlers.protocol import utcnow
 from handlers.reference.db import Location, PostgresStore, StoreUnavailable
 
 SETTING = "DSR_SQL_ADAPTERS"
@@ -46,7 +49,9 @@ def location_of(database: str) -> Location:
     return Path(database)
 
 
-def sql_adapters(value: str | None, retention_rules: set[str] | None = None) -> list[DeclarativeSqlAdapter]:
+def sql_adapters(
+    value: str | None, retention_rules: set[str] | None = None, clock: Callable[[], datetime] = utcnow
+) -> list[DeclarativeSqlAdapter]:
     """One adapter per entry, each checked against its database now: a wrong mapping stops the start."""
     adapters = []
     for entry in parse_sql_adapters(value):
@@ -56,7 +61,7 @@ def sql_adapters(value: str | None, retention_rules: set[str] | None = None) -> 
                 raise MappingError(
                     f"mapping {entry.mapping.name}: system is '{mapping.system}', but {SETTING} names it '{entry.name}'"
                 )
-            adapters.append(DeclarativeSqlAdapter(mapping, location_of(entry.database)))
+            adapters.append(DeclarativeSqlAdapter(mapping, location_of(entry.database), clock=clock))
         except (MappingError, StoreUnavailable) as exc:
             raise SystemExit(f"{SETTING}: {exc}") from None
     return adapters

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from dsr.settings import SettingsError
 from gdpr.tokens import derived_secret
-from handlers.protocol import DATA_ACTIONS
+from handlers.protocol import DATA_ACTIONS, utcnow
 from handlers.webhook import DEFAULT_TIMEOUT, WebhookAdapter
 from schemas.tasks import TaskAction
 
@@ -61,6 +62,7 @@ def webhook_adapters(
     secret_key: bytes,
     timeout: float = DEFAULT_TIMEOUT,
     environ: Mapping[str, str] = os.environ,
+    clock: Callable[[], datetime] = utcnow,
 ) -> list[WebhookAdapter]:
     """One adapter per configured system; each must be in DSR_SYSTEMS, or no task would ever reach it."""
     configured, declared = parse_webhooks(spec, environ), set(systems)
@@ -69,7 +71,9 @@ def webhook_adapters(
             f"{WEBHOOKS_VAR}: {', '.join(missing)} missing from DSR_SYSTEMS; a webhook system must be listed there too"
         )
     return [
-        WebhookAdapter(w.name, w.url, webhook_secret(secret_key, w.name, environ), timeout=timeout, actions=w.actions)
+        WebhookAdapter(
+            w.name, w.url, webhook_secret(secret_key, w.name, environ), timeout=timeout, actions=w.actions, clock=clock
+        )
         for w in configured
     ]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from handlers.protocol import utcnow
 from schemas.tasks import TaskResult
 
 
@@ -16,8 +17,9 @@ class AnswerRecord:
     """Task ids this system answered, with the result sent (SQLite): a redelivered task is answered again
     from here, without running the handler twice. Results hold counts and sealed values, no plaintext."""
 
-    def __init__(self, path: Path, keep_days: int = 30) -> None:
+    def __init__(self, path: Path, keep_days: int = 30, clock: Callable[[], datetime] = utcnow) -> None:
         self.path = Path(path)
+        self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection for the record's life, behind a lock: it is used from worker threads. WAL with
         # synchronous=NORMAL survives a crash of the process (what redeliveries follow) without an fsync
@@ -31,7 +33,7 @@ class AnswerRecord:
                 "CREATE TABLE IF NOT EXISTS answers "
                 "(task_id TEXT PRIMARY KEY, result TEXT NOT NULL, answered_at TEXT NOT NULL)"
             )
-            cutoff = datetime.now(UTC) - timedelta(days=keep_days)  # redeliveries come within hours
+            cutoff = clock() - timedelta(days=keep_days)  # redeliveries come within hours
             db.execute("DELETE FROM answers WHERE answered_at < ?", (cutoff.isoformat(),))
 
     def get(self, task_id: str) -> TaskResult | None:
@@ -43,7 +45,7 @@ class AnswerRecord:
         with self._db() as db:
             db.execute(
                 "INSERT OR IGNORE INTO answers VALUES (?, ?, ?)",
-                (result.task_id, result.model_dump_json(exclude_none=True), datetime.now(UTC).isoformat()),
+                (result.task_id, result.model_dump_json(exclude_none=True), self._clock().isoformat()),
             )
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from handlers.answers import AnswerRecord
@@ -17,6 +17,7 @@ from handlers.protocol import (
     Subject,
     TaskRefused,
     UnsupportedAction,
+    utcnow,
 )
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
@@ -40,22 +41,23 @@ async def run_task(
     attempts: int = 3,
     backoff: float = 0.5,
     timeout: float = 60.0,
+    clock: Callable[[], datetime] = utcnow,
 ) -> TaskResult:
     """Run with retries on transient errors and a timeout; always return a result, never raise."""
     error = "not attempted"
     for attempt in range(1, attempts + 1):
         try:
             fields = await asyncio.wait_for(asyncio.to_thread(_act, adapter, task, open_sealed, seal), timeout)
-            return _result(task, TaskStatus.DONE, **fields)
+            return _result(task, clock(), TaskStatus.DONE, **fields)
         except (TransientAdapterError, TimeoutError) as exc:
             error = f"{type(exc).__name__} after {attempt} attempt(s)"
             if attempt < attempts:  # no pause after the last try: the result is due now
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))
         except TaskRefused as exc:  # its message is written to carry no personal data
-            return _result(task, TaskStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            return _result(task, clock(), TaskStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the case must hear about it, not lose the task
-            return _result(task, TaskStatus.FAILED, error=f"{type(exc).__name__}: the system could not act")
-    return _result(task, TaskStatus.FAILED, error=error)
+            return _result(task, clock(), TaskStatus.FAILED, error=f"{type(exc).__name__}: the system could not act")
+    return _result(task, clock(), TaskStatus.FAILED, error=error)
 
 
 @dataclass(frozen=True)
@@ -154,14 +156,14 @@ _VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
 }
 
 
-def _result(task: Task, status: TaskStatus, **fields) -> TaskResult:
+def _result(task: Task, completed_at: datetime, status: TaskStatus, **fields) -> TaskResult:
     return TaskResult(
         task_id=task.task_id,
         subject_request_id=task.subject_request_id,
         system=task.system,
         action=task.action,
         status=status,
-        completed_at=datetime.now(UTC),
+        completed_at=completed_at,
         **fields,
     )
 
