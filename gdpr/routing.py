@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.intake import EventType, MarketingConsent, Right
+from schemas.intake import Channel, EventType, MarketingConsent, Right
 from schemas.tasks import TaskAction
 
 FORM_OWNERS: dict[EventType, str] = {
@@ -14,7 +14,7 @@ NEWSLETTER = "newsletter"
 
 DIRECTIVES = "directives"  # the register of post-mortem directives (LIL 85, R38) is a system like the others
 DIRECTIVE_SUBMISSION = "dsr.post_mortem.directive"  # submission_type of the task that records a directive
-ALL_CHANNELS = ("email", "sms", "phone", "post")
+ALL_CHANNELS: tuple[Channel, ...] = tuple(Channel)  # R32: one lawful basis per channel
 # suppress_marketing reasons: why marketing stops. Before an erasure is verified only marketing stops;
 # the data wait for the verified erase (§3.2: a wrongful erasure is a breach too).
 OBJECTION, WITHDRAWAL, ERASURE_PENDING = "objection", "withdrawal", "erasure_pending"
@@ -29,6 +29,10 @@ RIGHT_ACTIONS: dict[Right, TaskAction] = {
     Right.OBJECTION: TaskAction.SUPPRESS_MARKETING,  # Art. 21(2); a general objection goes to the DPO first
     Right.CONSENT_WITHDRAWAL: TaskAction.SUPPRESS_MARKETING,
 }
+# The rights each action serves, derived from the table above; lifting a restriction ends Art. 18's.
+RIGHTS_OF_ACTION: dict[TaskAction, tuple[Right, ...]] = {
+    action: tuple(r for r, a in RIGHT_ACTIONS.items() if a == action) for action in set(RIGHT_ACTIONS.values())
+} | {TaskAction.LIFT_RESTRICTION: (Right.RESTRICTION,)}
 
 
 def submission_systems(form_type: EventType, consent: MarketingConsent, known: tuple[str, ...]) -> list[str]:

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handlers.protocol import ADDRESS_FIELDS, MARKETING_CHANNELS
+from schemas.intake import Channel
 from schemas.tasks import KeepGround
 
 Origin = Literal["provided", "observed", "inferred"]
@@ -138,11 +139,11 @@ class ConsentColumns(_Model):
     """Marketing choices as one boolean column per channel on a mapped table: suppressing sets false."""
 
     table: str
-    columns: dict[Literal["email", "sms", "phone", "post"], str] = Field(min_length=1)
+    columns: dict[Channel, str] = Field(min_length=1)
 
 
 class Marketing(_Model):
-    channels: tuple[Literal["email", "sms", "phone", "post"], ...] = MARKETING_CHANNELS
+    channels: tuple[Channel, ...] = MARKETING_CHANNELS
     consent_log: ConsentLog | None = None
     consent_columns: ConsentColumns | None = None
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gdpr.routing import ALL_CHANNELS, RIGHTS_OF_ACTION
 from schemas.intake import Right
 from schemas.tasks import KeptItem, LegalHold, RecipientNotice, TaskAction
 
 # Fields a rectification may change (R25); postal_address is a dict of ADDRESS_FIELDS.
 RECTIFIABLE_FIELDS = ("first_name", "last_name", "phone", "postal_address")
 ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
-MARKETING_CHANNELS = ("email", "sms", "phone", "post")  # R32: one lawful basis per channel
+MARKETING_CHANNELS = ALL_CHANNELS  # R32: one lawful basis per channel
 
 # Export tag on every record under restriction: its value says why. Art. 18(1) restrictions carry
 # the case (e.g. "accuracy_contested"); data kept under a legal hold carry "legal_hold:<hold_id>"
@@ -22,15 +23,6 @@ RESTRICTION_TAG = "_restriction"
 
 # Verbs of a system holding personal data; NOTIFY_RECIPIENT belongs to recipients (RecipientInbox).
 DATA_ACTIONS = frozenset(TaskAction) - {TaskAction.NOTIFY_RECIPIENT}
-
-_RIGHTS_OF_ACTION: dict[TaskAction, tuple[Right, ...]] = {
-    TaskAction.EXPORT: (Right.ACCESS, Right.PORTABILITY),
-    TaskAction.ERASE: (Right.ERASURE,),
-    TaskAction.RECTIFY: (Right.RECTIFICATION,),
-    TaskAction.RESTRICT: (Right.RESTRICTION,),
-    TaskAction.LIFT_RESTRICTION: (Right.RESTRICTION,),
-    TaskAction.SUPPRESS_MARKETING: (Right.OBJECTION, Right.CONSENT_WITHDRAWAL),
-}
 
 
 def utcnow() -> datetime:
@@ -111,7 +103,7 @@ class Capabilities:
 def capabilities_for(actions: Iterable[TaskAction]) -> Capabilities:
     """The rights a set of verbs can serve: export gives access and portability, erase erasure, and so on."""
     actions = frozenset(actions)
-    rights = frozenset(r for action in actions for r in _RIGHTS_OF_ACTION.get(action, ()))
+    rights = frozenset(r for action in actions for r in RIGHTS_OF_ACTION.get(action, ()))
     return Capabilities(actions=actions, rights=rights)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from handlers.protocol import MARKETING_CHANNELS
 from handlers.reference.base import Category, Conn, ReferenceSystem, add_years, plain_row, unsupported
 from handlers.reference.db import exists
 from handlers.reference.marks import NOT_RESTRICTED, is_restricted
@@ -15,7 +16,7 @@ from schemas.tasks import KeepGround, KeptItem
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
 INVOICE_YEARS = 10  # CCOM L123-22, LEGAL §4.3
 LEAD_POINTS_PER_QUOTE = 10
-CHANNELS = ("email", "sms", "phone", "post")
+CHANNELS = MARKETING_CHANNELS
 PROFILING = "profiling"  # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08)
 # CCONS L223-1 as amended by loi 2025-594 art. 13: telephone prospecting needs prior consent (R32, GS-09).
 PHONE_CONSENT_REQUIRED_FROM = datetime(2026, 8, 11, tzinfo=ZoneInfo("Europe/Paris"))
