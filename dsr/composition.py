@@ -9,12 +9,13 @@ from pathlib import Path
 
 import faust
 
-from dsr.exports import FileExportStore
+from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.mail import SmtpTransport
+from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
 from dsr.settings import Settings
 from dsr.sql_adapters import sql_adapters
-from dsr.vault import SqliteKeyVault
+from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.answers import AnswerRecord
@@ -32,7 +33,7 @@ from handlers.reference.db import Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
 from streams.app import FaustPublisher, make_faust_app, wire
 from streams.context import Context, Controller, PipelineConfig
-from streams.ports import MailTransport
+from streams.ports import ExportStore, KeyVault, MailTransport
 from streams.register_view import RegisterView
 
 
@@ -135,9 +136,9 @@ def build_context(
     register = register_view(settings)
     ctx = Context(
         config=pipeline_config(settings, secret, register),
-        vault=SqliteKeyVault(data_dir / "keys.sqlite3", secret),
+        vault=key_vault(settings, secret),
         transport=transport or smtp_transport(settings),
-        exports=FileExportStore(data_dir / "exports"),
+        exports=export_store(settings),
         publisher=publisher,
         register=register,
     )
@@ -151,6 +152,28 @@ def build_context(
     answers = data_dir / "answers"  # idempotency by task id, per system
     ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
     return ctx
+
+
+def key_vault(settings: Settings, secret: bytes) -> KeyVault:
+    """PostgreSQL when workers share it (DSR_VAULT_DSN), else the SQLite file under the data dir."""
+    if not settings.vault_dsn:
+        return SqliteKeyVault(Path(settings.data_dir) / "keys.sqlite3", secret)
+    try:
+        return PostgresKeyVault(settings.vault_dsn, secret)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def export_store(settings: Settings) -> ExportStore:
+    """Where access copies wait for their download: DSR_EXPORTS_DSN, else DSR_EXPORTS_DIR, else beside
+    a shared vault (DSR_VAULT_DSN: workers that share keys share downloads), else under the data dir."""
+    if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
+        setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
+        try:
+            return PostgresExportStore(settings.exports_dsn or settings.vault_dsn, setting)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+    return FileExportStore(settings.exports_dir or Path(settings.data_dir) / "exports")
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:

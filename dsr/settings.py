@@ -42,6 +42,18 @@ class Settings(BaseSettings):
         description="PostgreSQL server of the reference systems, a "
         "schema each; unset: SQLite files under the data dir.",
     )
+    vault_dsn: str | None = Field(
+        default=None,
+        description="PostgreSQL database of the key vault shared by every worker; unset: $DSR_DATA_DIR/keys.sqlite3.",
+    )
+    exports_dsn: str | None = Field(
+        default=None, description="PostgreSQL database of the sealed access copies; unset: see exports_dir."
+    )
+    exports_dir: Path | None = Field(
+        default=None,
+        description="Directory of the sealed access copies, mounted by every worker; unset: PostgreSQL at "
+        "DSR_VAULT_DSN if set, else $DSR_DATA_DIR/exports.",
+    )
     systems: str = DEFAULT_SYSTEMS
     builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
     webhooks: str | None = Field(
@@ -80,7 +92,7 @@ class Settings(BaseSettings):
         default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move."
     )
 
-    @field_validator("postgres_dsn")
+    @field_validator("postgres_dsn", "vault_dsn", "exports_dsn")
     @classmethod
     def _dsn(cls, value: str | None) -> str | None:
         if value and not (value.startswith(("postgresql://", "postgres://")) or "=" in value):
