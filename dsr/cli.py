@@ -93,6 +93,16 @@ def webhook_secret_command(name: str) -> None:
     click.echo(webhook_secret(secret_from(settings, dev=not settings.secret_key), name).decode())
 
 
+def checked_kafka(bootstrap: str):
+    """The DSR_KAFKA_* security settings, once a broker accepted them (else exit naming the setting at fault)."""
+    from dsr.kafka_access import check_kafka
+    from dsr.settings import load_settings
+
+    settings = load_settings()
+    check_kafka(settings, bootstrap)
+    return settings.kafka_security()
+
+
 @main.group(help="E-mails that could not be delivered (parked after their retries).")
 def mail() -> None:
     pass
@@ -103,7 +113,7 @@ def mail() -> None:
 def mail_parked(bootstrap: str) -> None:
     from dsr.parked_mail import parked_emails
 
-    found = parked_emails(bootstrap)
+    found = parked_emails(bootstrap, security=checked_kafka(bootstrap))
     for parked in found:
         click.echo(f"{parked.reference}  {parked.request.message_type:<24} {parked.parked_at}  {parked.reason}")
     click.echo(f"{len(found)} parked e-mail(s)")
@@ -115,7 +125,7 @@ def mail_parked(bootstrap: str) -> None:
 def mail_retry(reference: str, bootstrap: str) -> None:
     from dsr.parked_mail import retry
 
-    sent = retry(bootstrap, reference)
+    sent = retry(bootstrap, reference, security=checked_kafka(bootstrap))
     if not sent:
         raise click.ClickException(f"no parked e-mail for '{reference}' (see `dsr mail parked`)")
     for parked in sent:
@@ -144,7 +154,7 @@ def publish(event_file: Path, bootstrap: str, fresh: bool) -> None:
     from dsr.client import publish_event
 
     event = json.loads(event_file.read_text())
-    event_id = publish_event(bootstrap, event, fresh=fresh)
+    event_id = publish_event(bootstrap, event, fresh=fresh, security=checked_kafka(bootstrap))
     click.echo(f"published {event['type']} id={event_id} to dsr.intake at {bootstrap}")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import faust
 
 from dsr.exports import FileExportStore, PostgresExportStore
+from dsr.kafka_access import faust_credentials
 from dsr.mail import SmtpTransport
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
@@ -201,6 +202,8 @@ def build_app(settings: Settings, secret: bytes, **ports) -> tuple[faust.App, Co
         settings.partitions,
         settings.kafka_session_timeout,
         settings.replication_factor,
+        credentials=faust_credentials(settings.kafka_security()),
+        allow_declare=settings.create_topics,
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     return wire(app, ctx), ctx
