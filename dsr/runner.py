@@ -11,8 +11,19 @@ import urllib.request
 from contextlib import ExitStack
 
 from dsr.composition import build_app, secret_from
-from dsr.settings import Settings, load_settings
-from dsr.topics_admin import ensure_topics
+from dsr.kafka_access import check_kafka
+from dsr.settings import Settings, SettingsError, load_settings
+from dsr.topics_admin import ensure_topics, verify_topics
+
+PLAINTEXT = {
+    "kafka_security_protocol": "PLAINTEXT",
+    "kafka_sasl_mechanism": None,
+    "kafka_username": None,
+    "kafka_password": None,
+    "kafka_ca_file": None,
+    "kafka_cert_file": None,
+    "kafka_key_file": None,
+}
 
 
 def say(text: str) -> None:
@@ -30,7 +41,7 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
         kafka = EmbeddedKafka(settings.data_dir / "kafka", port=settings.kafka_port)
         kafka.start()
         cleanup.callback(kafka.stop)
-        changes["kafka_bootstrap"] = kafka.bootstrap
+        changes |= {"kafka_bootstrap": kafka.bootstrap, **PLAINTEXT}  # the embedded broker asks no credentials
     if not settings.smtp_host:
         from dsr.devstack.smtp_sink import Mailbox, MailboxServer, SmtpSink
 
@@ -52,7 +63,7 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
 def banner(settings: Settings, dev: bool) -> str:
     lines = [
         "dsr-pipeline is starting" + (" (dev stack)" if dev else ""),
-        f"  Kafka            {settings.kafka_bootstrap}",
+        f"  Kafka            {settings.kafka_bootstrap} ({settings.kafka_security()!r})",
         f"  web / links      {settings.base_url()}   (health: {settings.base_url()}/health)",
         f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
         f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
@@ -71,17 +82,27 @@ def run_pipeline(dev: bool, loglevel: str = "warn") -> None:
     with ExitStack() as cleanup:
         if dev:
             settings = start_embedded(settings, cleanup)
-        app, ctx = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
-        recipients = tuple(ctx.register.register.recipients)  # Art. 19 notices go to their topics
-        ensure_topics(
-            settings.kafka_bootstrap,
-            settings.system_names() + recipients,
-            settings.partitions,
-            settings.replication_factor,
-        )
+        app, ctx = build_app(settings, secret)  # connects to nothing yet: Kafka checked, topics, then the worker
+        check_kafka(settings)
+        prepare_topics(settings, tuple(ctx.register.register.recipients))  # Art. 19 notices go to their topics
         say(banner(settings, dev))
         announce_when_ready(f"http://127.0.0.1:{settings.web_port}/health")
         run_worker(app, loglevel)
+
+
+def prepare_topics(settings: Settings, recipients: tuple[str, ...]) -> None:
+    """Create the missing topics, or with DSR_CREATE_TOPICS=false check them and name what is wrong."""
+    args = (settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions)
+    options = {"replication": settings.replication_factor, "security": settings.kafka_security()}
+    if settings.create_topics:
+        ensure_topics(*args, **options)
+        return
+    problems = verify_topics(*args, **options)
+    if problems:
+        raise SettingsError(
+            "DSR_CREATE_TOPICS=false and these topics are not as the workers need them; nothing was created:\n  "
+            + "\n  ".join(problems)
+        )
 
 
 def announce_when_ready(health_url: str, timeout: float = 300) -> None:
