@@ -97,14 +97,20 @@ def verify_topics(
     admin = _connect(bootstrap, timeout, security)
     try:
         plan = topic_plan(systems, partitions, replication)
-        described = {t["topic"]: t for t in admin.describe_topics(list(plan)) if t.get("error_code", 0) == 0}
-        return [problem for name, spec in plan.items() for problem in topic_problems(name, spec, described.get(name))]
+        described = {t["name"]: t for t in admin.describe_topics(list(plan)) if t.get("error_code", 0) == 0}
+        configs = _min_insync_of(admin, list(described))
+        return [
+            problem
+            for name, spec in plan.items()
+            for problem in topic_problems(name, spec, described.get(name), configs.get(name))
+        ]
     finally:
         admin.close()
 
 
-def topic_problems(name: str, spec: TopicSpec, found: dict | None) -> list[str]:
-    """What `found` (kafka-python's description of the topic, None if missing) lacks against the plan."""
+def topic_problems(name: str, spec: TopicSpec, found: dict | None, min_insync_set: int | None = None) -> list[str]:
+    """What `found` (kafka-python's description of the topic, None if missing) lacks against the plan;
+    `min_insync_set` is the topic's min.insync.replicas in force (its own or the broker's default)."""
     if found is None:
         return [f"{name}: missing (create it with {_wanted(spec)})"]
     parts = found.get("partitions") or []
@@ -112,10 +118,24 @@ def topic_problems(name: str, spec: TopicSpec, found: dict | None) -> list[str]:
     if len(parts) < spec.partitions or (spec.exact and len(parts) != spec.partitions):
         rule = "exactly" if spec.exact else "at least"
         problems.append(f"{name}: {len(parts)} partition(s), needs {rule} {spec.partitions} (DSR_PARTITIONS)")
-    replicas = min((len(p.get("replicas") or []) for p in parts), default=0)
+    replicas = min((len(p.get("replica_nodes") or []) for p in parts), default=0)
     if replicas < spec.replication:
         problems.append(f"{name}: {replicas} replica(s), needs {spec.replication} (DSR_REPLICATION_FACTOR)")
+    wanted = int(spec.configs.get("min.insync.replicas", 1))
+    if min_insync_set is not None and min_insync_set < wanted:
+        problems.append(f"{name}: min.insync.replicas={min_insync_set}, needs {wanted} (DSR_REPLICATION_FACTOR)")
     return problems
+
+
+def _min_insync_of(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """min.insync.replicas in force per topic, the broker's default included (config_filter "all")."""
+    if not names:
+        return {}
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, configs={"min.insync.replicas": None}) for name in names
+    ]
+    described = admin.describe_configs(resources, config_filter="all").get("topic", {})
+    return {name: int(values["min.insync.replicas"]["value"]) for name, values in described.items()}
 
 
 def _wanted(spec: TopicSpec) -> str:

@@ -33,8 +33,9 @@ def test_faust_changelogs_and_leader_topic_are_planned_too():
 
 
 def described(partitions: int, replicas: int) -> dict:
-    layout = [{"partition": i, "replicas": list(range(replicas))} for i in range(partitions)]
-    return {"topic": "t", "partitions": layout}
+    """As kafka-python describes a topic."""
+    layout = [{"partition_index": i, "replica_nodes": list(range(replicas))} for i in range(partitions)]
+    return {"name": "t", "error_code": 0, "partitions": layout}
 
 
 def test_the_check_names_the_topic_and_what_it_lacks():
@@ -46,7 +47,10 @@ def test_the_check_names_the_topic_and_what_it_lacks():
         "dsr.audit: 4 partition(s), needs at least 6 (DSR_PARTITIONS)",
         "dsr.audit: 1 replica(s), needs 3 (DSR_REPLICATION_FACTOR)",
     ]
-    assert topic_problems("dsr.audit", spec, described(12, 3)) == []
+    assert topic_problems("dsr.audit", spec, described(12, 3), min_insync_set=2) == []
+    assert topic_problems("dsr.audit", spec, described(12, 3), min_insync_set=1) == [
+        "dsr.audit: min.insync.replicas=1, needs 2 (DSR_REPLICATION_FACTOR)"
+    ]
 
 
 def test_a_table_and_its_topic_need_exactly_the_partitions_planned():
