@@ -132,6 +132,37 @@ def mail_retry(reference: str, bootstrap: str) -> None:
         click.echo(f"requeued {parked.request.message_type} of {parked.reference}")
 
 
+@main.group(help="The key vault.")
+def vault() -> None:
+    pass
+
+
+@vault.command(
+    "replay-destructions",
+    help="After restoring the vault from a backup, before any worker starts: destroy again every key that "
+    "dsr.audit records as destroyed (key_destroyed). Idempotent.",
+)
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+def vault_replay(bootstrap: str) -> None:
+    from dsr.composition import key_vault, secret_from
+    from dsr.settings import load_settings
+    from dsr.shredding import audit_trail, replay_destructions
+
+    settings = load_settings()
+    security = checked_kafka(bootstrap)
+    secret = secret_from(settings, dev=not settings.secret_key)
+    done = replay_destructions(key_vault(settings, secret), audit_trail(bootstrap, security))
+    click.echo(
+        f"{done.records} audit records read, {done.destructions} key destructions replayed, "
+        f"{done.resurrected} of them on keys the restored vault still held"
+    )
+    if done.unreadable:
+        raise click.ClickException(
+            f"{done.unreadable} records of dsr.audit are not audit records: a key destruction in them was not "
+            "replayed; find them (kafka-console-consumer on dsr.audit) before any worker starts"
+        )
+
+
 @main.group(help="Wire contracts.")
 def schemas() -> None:
     pass
