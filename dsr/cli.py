@@ -163,6 +163,25 @@ def vault_replay(bootstrap: str) -> None:
         )
 
 
+@main.group(help="The pipeline's Kafka topics.")
+def topics() -> None:
+    pass
+
+
+@topics.command("plan", help="Print every topic the workers need, as DSR_PARTITIONS and DSR_REPLICATION_FACTOR say.")
+def topics_plan() -> None:
+    from dsr.composition import register_view
+    from dsr.settings import load_settings
+    from dsr.topics_admin import topic_plan
+
+    settings = load_settings()
+    systems = settings.system_names() + tuple(register_view(settings).register.recipients)  # as `dsr run` does
+    for name, spec in topic_plan(systems, settings.partitions, settings.replication_factor).items():
+        configs = " ".join(f"{key}={value}" for key, value in spec.configs.items())
+        exactly = "exactly " if spec.exact else ""
+        click.echo(f"{name}  partitions={exactly}{spec.partitions} replication={spec.replication} {configs}".rstrip())
+
+
 @main.group(help="Wire contracts.")
 def schemas() -> None:
     pass

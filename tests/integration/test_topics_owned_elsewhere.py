@@ -10,7 +10,7 @@ import sys
 import pytest
 from kafka import KafkaAdminClient
 
-from dsr.composition import builtin_recipients, register_view
+from dsr.composition import register_view
 from dsr.devstack.kafka import EmbeddedKafka, free_port
 from dsr.settings import load_settings
 from dsr.topics_admin import ensure_topics
@@ -57,7 +57,7 @@ def worker(broker, data_dir, **env) -> subprocess.CompletedProcess:
 def owners_create_topics(broker, partitions: int) -> None:
     """What the cluster's owners run: the plan `dsr.topics_admin` documents, here with partitions given."""
     settings = load_settings(systems=SYSTEMS)
-    systems = settings.system_names() + builtin_recipients(settings, register_view(settings))
+    systems = settings.system_names() + tuple(register_view(settings).register.recipients)
     ensure_topics(broker.bootstrap, systems, partitions, replication=1)
 
 

@@ -58,3 +58,15 @@ def test_a_table_and_its_topic_need_exactly_the_partitions_planned():
     assert topic_problems("dsr.cases", spec, described(12, 1)) == [
         "dsr.cases: 12 partition(s), needs exactly 6 (DSR_PARTITIONS)"
     ]
+
+
+def test_dsr_topics_plan_prints_what_the_owners_create(monkeypatch):
+    from click.testing import CliRunner
+
+    from dsr.cli import main
+
+    monkeypatch.setenv("DSR_REPLICATION_FACTOR", "3")
+    monkeypatch.setenv("DSR_PARTITIONS", "6")
+    printed = CliRunner().invoke(main, ["topics", "plan"]).output.splitlines()
+    assert "dsr.cases  partitions=exactly 6 replication=3 min.insync.replicas=2" in printed
+    assert "dsr-pipeline-__assignor-__leader  partitions=1 replication=3 min.insync.replicas=2" in printed
