@@ -46,7 +46,7 @@ def check_kafka(settings: Settings, bootstrap: str | None = None) -> None:
     try:
         asyncio.run(_check(target, settings.kafka_security(), settings.kafka_connect_timeout))
     except KafkaRefused as exc:
-        raise SettingsError(f"cannot use Kafka at {target}: {exc}") from None
+        raise SettingsError(f"cannot use Kafka: {exc}") from None
 
 
 async def _check(bootstrap: str, security: KafkaSecurity, timeout: float) -> None:
@@ -62,7 +62,8 @@ async def _check(bootstrap: str, security: KafkaSecurity, timeout: float) -> Non
                 reasons.append(f"{host}:{port}: {_unreachable(exc, security)}")
         if time.monotonic() >= deadline:
             raise KafkaRefused(
-                f"no broker answered within {timeout:.0f} s (DSR_KAFKA_CONNECT_TIMEOUT):\n  " + "\n  ".join(reasons)
+                f"no broker of {bootstrap} answered within {timeout:.0f} s (DSR_KAFKA_CONNECT_TIMEOUT):\n  "
+                + "\n  ".join(reasons)
             )
         await asyncio.sleep(1)
 
@@ -107,4 +108,9 @@ def _unreachable(exc: BaseException, security: KafkaSecurity) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return f"{BOOTSTRAP} / {PROTOCOL}={security.security_protocol}: no answer; does this listener speak it?"
     closed = f"the broker closed the connection ({type(exc).__name__})"
-    return f"{PROTOCOL}={security.security_protocol}: {closed}; does this listener speak it?"
+    hint = (
+        " (or does it want a client certificate: DSR_KAFKA_CERT_FILE?)"
+        if security.tls and not security.cert_file
+        else ""
+    )
+    return f"{PROTOCOL}={security.security_protocol}: {closed}; does this listener speak it?{hint}"
