@@ -230,3 +230,24 @@ def dsr(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.Comp
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="module")
+def mtls_broker(tmp_path_factory, certs):
+    listener = SecuredListener("SSL", certs, client_auth=True)
+    with EmbeddedKafka(tmp_path_factory.mktemp("mtls-kafka"), port=free_port(), listener=listener) as running:
+        yield running
+
+
+def test_mutual_tls_with_a_client_certificate(mtls_broker, certs):
+    security = KafkaSecurity(
+        "SSL", ca_file=certs.ca_file, cert_file=certs.client.cert_file, key_file=certs.client.key_file
+    )
+    event = json.loads((EXAMPLES / "dsr.rights.requested.json").read_text())
+    event_id = publish_event(mtls_broker.bootstrap, event, fresh=True, security=security)
+    values = asyncio.run(read_with_aiokafka(mtls_broker, security, "dsr.intake", 1))
+    assert [json.loads(v)["id"] for v in values] == [event_id]
+    # Without the certificate, the start names it once the timeout is over.
+    without = settings_for(KafkaSecurity("SSL", ca_file=certs.ca_file), kafka_connect_timeout=3)
+    with pytest.raises(SystemExit, match="DSR_KAFKA_CERT_FILE"):
+        check_kafka(without, mtls_broker.bootstrap)
