@@ -1,5 +1,4 @@
-"""The pipeline's topics: created with their configuration before the workers start (idempotent), or, on a
-cluster whose owners create topics (DSR_CREATE_TOPICS=false), checked and the missing ones named."""
+"""The pipeline's topics: created before the workers start, or checked where their owners create them."""
 
 from __future__ import annotations
 

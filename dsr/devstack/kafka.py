@@ -1,5 +1,4 @@
-"""Embedded Kafka 4.4.0 (KRaft) nodes for development and tests, fetched with Maven: one node, or one
-of a cluster (dsr.devstack.kafka_cluster), with a secured client listener if asked (dsr.devstack.listener)."""
+"""Embedded Kafka 4.4.0 (KRaft) nodes for development and tests, fetched with Maven."""
 
 from __future__ import annotations
 
