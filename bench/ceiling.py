@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from handlers.kafka_security import KafkaSecurity
+
 HOST_ONLY = "127.0.0.1"
 
 
@@ -68,8 +70,8 @@ def _check_local(bootstrap: str) -> None:
             raise SystemExit(f"the benchmark only talks to {HOST_ONLY}, not {host_port}")
 
 
-async def _create_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _create_topics(bootstrap: str, names: list[str], security: dict) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1) for name in names])
@@ -77,8 +79,8 @@ async def _create_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def _delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _delete_topics(bootstrap: str, names: list[str], security: dict) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security)
     await admin.start()
     try:
         await admin.delete_topics(names)
@@ -113,17 +115,23 @@ async def run_ceiling(
     unloaded: int = 200,
     timeout: float = 120.0,
     progress=print,
+    security: KafkaSecurity | None = None,
 ) -> CeilingResult:
-    """Run the loop on fresh topics of the broker at `bootstrap`; bounded by `timeout` seconds."""
+    """Run the loop on fresh topics of the broker at `bootstrap`; bounded by `timeout` seconds. `security`:
+    the pipeline's DSR_KAFKA_* settings, so that the ceiling is measured as the workers would connect."""
     _check_local(bootstrap)
+    secured = (security or KafkaSecurity()).client_kwargs()
     run = uuid.uuid4().hex[:8]
     topic_a, topic_b = f"bench.ceiling.{run}.a", f"bench.ceiling.{run}.b"
-    await _create_topics(bootstrap, [topic_a, topic_b])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer")
-    relay_producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay")
+    await _create_topics(bootstrap, [topic_a, topic_b], secured)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer", **secured)
+    relay_producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay", **secured
+    )
     relay_consumer = AIOKafkaConsumer(
         topic_a,
         bootstrap_servers=bootstrap,
+        **secured,
         group_id=f"bench-ceiling-relay-{run}",
         auto_offset_reset="earliest",
         client_id="bench-ceiling-relay",
@@ -131,6 +139,7 @@ async def run_ceiling(
     sink_consumer = AIOKafkaConsumer(
         topic_b,
         bootstrap_servers=bootstrap,
+        **secured,
         group_id=f"bench-ceiling-sink-{run}",
         auto_offset_reset="earliest",
         client_id="bench-ceiling-sink",
@@ -194,7 +203,7 @@ async def run_ceiling(
                 await client.stop()
             except Exception:  # noqa: BLE001
                 pass
-        await _delete_topics(bootstrap, [topic_a, topic_b])
+        await _delete_topics(bootstrap, [topic_a, topic_b], secured)
 
 
 def main() -> None:
@@ -204,7 +213,10 @@ def main() -> None:
     parser.add_argument("--value-bytes", type=int, default=1024)
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    result = asyncio.run(run_ceiling(args.bootstrap, args.messages, args.value_bytes, timeout=args.timeout))
+    security = KafkaSecurity.from_env()  # DSR_KAFKA_SECURITY_PROTOCOL, ... as for the workers
+    result = asyncio.run(
+        run_ceiling(args.bootstrap, args.messages, args.value_bytes, timeout=args.timeout, security=security)
+    )
     print(json.dumps(result.as_dict(), indent=2))
 
 

@@ -101,6 +101,16 @@ def webhook_secret_command(name: str) -> None:
     click.echo(webhook_secret(secret_from(settings), name).decode())
 
 
+def checked_kafka(bootstrap: str):
+    """The DSR_KAFKA_* security settings, once a broker accepted them (else exit naming the setting at fault)."""
+    from dsr.kafka_access import check_kafka
+    from dsr.settings import load_settings
+
+    settings = load_settings()
+    check_kafka(settings, bootstrap)
+    return settings.kafka_security()
+
+
 @main.group(help="E-mails that could not be delivered (parked after their retries).")
 def mail() -> None:
     pass
@@ -111,7 +121,7 @@ def mail() -> None:
 def mail_parked(bootstrap: str) -> None:
     from dsr.parked_mail import parked_emails
 
-    found = parked_emails(bootstrap)
+    found = parked_emails(bootstrap, security=checked_kafka(bootstrap))
     for parked in found:
         click.echo(f"{parked.reference}  {parked.request.message_type:<24} {parked.parked_at}  {parked.reason}")
     click.echo(f"{len(found)} parked e-mail(s)")
@@ -123,11 +133,61 @@ def mail_parked(bootstrap: str) -> None:
 def mail_retry(reference: str, bootstrap: str) -> None:
     from dsr.parked_mail import retry
 
-    sent = retry(bootstrap, reference)
+    sent = retry(bootstrap, reference, security=checked_kafka(bootstrap))
     if not sent:
         raise click.ClickException(f"no parked e-mail for '{reference}' (see `dsr mail parked`)")
     for parked in sent:
         click.echo(f"requeued {parked.request.message_type} of {parked.reference}")
+
+
+@main.group(help="The key vault.")
+def vault() -> None:
+    pass
+
+
+@vault.command(
+    "replay-destructions",
+    help="After restoring the vault from a backup, before any worker starts: destroy again every key that "
+    "dsr.audit records as destroyed (key_destroyed). Idempotent.",
+)
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+def vault_replay(bootstrap: str) -> None:
+    from dsr.composition import key_vault, secret_from
+    from dsr.settings import load_settings
+    from dsr.shredding import audit_trail, replay_destructions
+
+    settings = load_settings()
+    security = checked_kafka(bootstrap)
+    secret = secret_from(settings)
+    done = replay_destructions(key_vault(settings, secret), audit_trail(bootstrap, security))
+    click.echo(
+        f"{done.records} audit records read, {done.destructions} key destructions replayed, "
+        f"{done.resurrected} of them on keys the restored vault still held"
+    )
+    if done.unreadable:
+        raise click.ClickException(
+            f"{done.unreadable} records of dsr.audit are not audit records: a key destruction in them was not "
+            "replayed; find them (kafka-console-consumer on dsr.audit) before any worker starts"
+        )
+
+
+@main.group(help="The pipeline's Kafka topics.")
+def topics() -> None:
+    pass
+
+
+@topics.command("plan", help="Print every topic the workers need, as DSR_PARTITIONS and DSR_REPLICATION_FACTOR say.")
+def topics_plan() -> None:
+    from dsr.composition import register_view
+    from dsr.settings import load_settings
+    from dsr.topics_admin import topic_plan
+
+    settings = load_settings()
+    systems = settings.system_names() + tuple(register_view(settings).register.recipients)  # as `dsr run` does
+    for name, spec in topic_plan(systems, settings.partitions, settings.replication_factor).items():
+        configs = " ".join(f"{key}={value}" for key, value in spec.configs.items())
+        exactly = "exactly " if spec.exact else ""
+        click.echo(f"{name}  partitions={exactly}{spec.partitions} replication={spec.replication} {configs}".rstrip())
 
 
 @main.group(help="Wire contracts.")
@@ -152,7 +212,7 @@ def publish(event_file: Path, bootstrap: str, fresh: bool) -> None:
     from dsr.client import publish_event
 
     event = json.loads(event_file.read_text())
-    event_id = publish_event(bootstrap, event, fresh=fresh)
+    event_id = publish_event(bootstrap, event, fresh=fresh, security=checked_kafka(bootstrap))
     click.echo(f"published {event['type']} id={event_id} to dsr.intake at {bootstrap}")
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import faust
 
-from dsr.exports import FileExportStore
+from dsr.exports import FileExportStore, PostgresExportStore
+from dsr.kafka_access import faust_credentials
 from dsr.mail import SmtpTransport
+from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
 from dsr.settings import Settings, SettingsError
 from dsr.sql_adapters import sql_adapters
-from dsr.vault import SqliteKeyVault
+from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.answers import AnswerRecord
@@ -36,7 +38,7 @@ from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
-from streams.ports import MailTransport
+from streams.ports import ExportStore, KeyVault, MailTransport
 from streams.register_view import RegisterView
 from streams.web.server import WebListeners
 
@@ -150,9 +152,9 @@ def build_context(
     register = register_view(settings)
     ctx = Context(
         config=pipeline_config(settings, secret, register),
-        vault=SqliteKeyVault(data_dir / "keys.sqlite3", secret),
+        vault=key_vault(settings, secret),
         transport=transport or smtp_transport(settings),
-        exports=FileExportStore(data_dir / "exports"),
+        exports=export_store(settings),
         publisher=publisher,
         register=register,
     )
@@ -169,6 +171,28 @@ def build_context(
     answers = data_dir / "answers"  # idempotency by task id, per system
     ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
     return ctx
+
+
+def key_vault(settings: Settings, secret: bytes) -> KeyVault:
+    """PostgreSQL when workers share it (DSR_VAULT_DSN), else the SQLite file under the data dir."""
+    if not settings.vault_dsn:
+        return SqliteKeyVault(Path(settings.data_dir) / "keys.sqlite3", secret)
+    try:
+        return PostgresKeyVault(settings.vault_dsn, secret)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def export_store(settings: Settings) -> ExportStore:
+    """Where access copies wait for their download: DSR_EXPORTS_DSN, else DSR_EXPORTS_DIR, else beside
+    a shared vault (DSR_VAULT_DSN: workers that share keys share downloads), else under the data dir."""
+    if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
+        setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
+        try:
+            return PostgresExportStore(settings.exports_dsn or settings.vault_dsn, setting)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+    return FileExportStore(settings.exports_dir or Path(settings.data_dir) / "exports")
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -205,6 +229,8 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         settings.partitions,
         settings.kafka_session_timeout,
         settings.replication_factor,
+        credentials=faust_credentials(settings.kafka_security()),
+        allow_declare=settings.create_topics,
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     cases = wire(app, ctx)
@@ -229,7 +255,10 @@ def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
         topics.NOTIFICATIONS,
         *(topics.tasks(s) for s in [*settings.system_names(), *ctx.register.register.recipients]),
     ]
-    gauges = DeadLetterGauges([topics.dlq(name) for name in names], TopicSizes(settings.kafka_bootstrap))
+    gauges = DeadLetterGauges(
+        [topics.dlq(name) for name in names],
+        TopicSizes(settings.kafka_bootstrap, **settings.kafka_security().client_kwargs()),
+    )
     ctx.metrics.collect_from(gauges, gauges.refresh)
 
 

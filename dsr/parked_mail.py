@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from handlers.kafka_security import KafkaSecurity
 from schemas.notifications import EmailRequested
 from streams import topics
 
@@ -22,7 +23,7 @@ class ParkedEmail:
         return str(context.get("case_reference") or context.get("reference") or self.request.request_id)
 
 
-def parked_emails(bootstrap: str, timeout_ms: int = 3000) -> list[ParkedEmail]:
+def parked_emails(bootstrap: str, timeout_ms: int = 3000, security: KafkaSecurity | None = None) -> list[ParkedEmail]:
     """Every parked e-mail, oldest first; an e-mail parked twice appears once (its latest parking)."""
     consumer = KafkaConsumer(
         topics.NOTIFICATIONS_PARKED,
@@ -30,6 +31,7 @@ def parked_emails(bootstrap: str, timeout_ms: int = 3000) -> list[ParkedEmail]:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=timeout_ms,
+        **(security or KafkaSecurity()).client_kwargs(),
     )
     latest: dict[str, ParkedEmail] = {}
     try:
@@ -44,11 +46,12 @@ def parked_emails(bootstrap: str, timeout_ms: int = 3000) -> list[ParkedEmail]:
     return list(latest.values())
 
 
-def retry(bootstrap: str, reference: str) -> list[ParkedEmail]:
+def retry(bootstrap: str, reference: str, security: KafkaSecurity | None = None) -> list[ParkedEmail]:
     """Send the parked e-mails of one case (or all, with reference "all") to the mailer again.
     The mailer skips any that were delivered since: each keeps its Message-ID."""
-    chosen = [p for p in parked_emails(bootstrap) if reference in ("all", p.reference, p.request.request_id)]
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    parked = parked_emails(bootstrap, security=security)
+    chosen = [p for p in parked if reference in ("all", p.reference, p.request.request_id)]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **(security or KafkaSecurity()).client_kwargs())
     try:
         for parked in chosen:
             request = parked.request

@@ -11,9 +11,20 @@ import urllib.request
 from contextlib import ExitStack
 
 from dsr.composition import Assembly, build_app, secret_from
+from dsr.kafka_access import check_kafka
 from dsr.logs import PipelineJsonFormatter, configure_logging
-from dsr.settings import Settings, for_development, for_production, load_settings
-from dsr.topics_admin import ensure_topics
+from dsr.settings import Settings, SettingsError, for_development, for_production, load_settings
+from dsr.topics_admin import ensure_topics, verify_topics
+
+PLAINTEXT = {
+    "kafka_security_protocol": "PLAINTEXT",
+    "kafka_sasl_mechanism": None,
+    "kafka_username": None,
+    "kafka_password": None,
+    "kafka_ca_file": None,
+    "kafka_cert_file": None,
+    "kafka_key_file": None,
+}
 
 log = logging.getLogger("dsr")
 
@@ -37,7 +48,7 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
         kafka = EmbeddedKafka(settings.data_dir / "kafka", port=settings.kafka_port)
         kafka.start()
         cleanup.callback(kafka.stop)
-        changes["kafka_bootstrap"] = kafka.bootstrap
+        changes |= {"kafka_bootstrap": kafka.bootstrap, **PLAINTEXT}  # the embedded broker asks no credentials
     if not settings.smtp_host:
         from dsr.devstack.smtp_sink import Mailbox, MailboxServer, SmtpSink
 
@@ -59,7 +70,7 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
 def banner(settings: Settings, dev: bool) -> str:
     lines = [
         "dsr-pipeline is starting" + (" (dev stack)" if dev else ""),
-        f"  Kafka            {settings.kafka_bootstrap}",
+        f"  Kafka            {settings.kafka_bootstrap} ({settings.kafka_security()!r})",
         f"  public listener  http://{settings.web_host}:{settings.web_port}   (links: {settings.base_url()})",
         f"  admin listener   {settings.admin_url()}   (DPO API, systems' task API, /metrics, /livez, /readyz)",
         f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
@@ -82,17 +93,27 @@ def run_pipeline(dev: bool, loglevel: str | None = None) -> None:
     with ExitStack() as cleanup:
         if dev:
             settings = start_embedded(settings, cleanup)
-        built = build_app(settings, secret)  # connects to nothing yet: topics first, then the worker
-        recipients = tuple(built.ctx.register.register.recipients)  # Art. 19 notices go to their topics
-        ensure_topics(
-            settings.kafka_bootstrap,
-            settings.system_names() + recipients,
-            settings.partitions,
-            settings.replication_factor,
-        )
+        built = build_app(settings, secret)  # connects to nothing yet: Kafka checked, topics, then the worker
+        check_kafka(settings)
+        prepare_topics(settings, tuple(built.ctx.register.register.recipients))  # Art. 19 notices: their topics
         say(banner(settings, dev))
         announce_when_ready(f"{settings.admin_url()}/readyz")
         run_worker(built)
+
+
+def prepare_topics(settings: Settings, recipients: tuple[str, ...]) -> None:
+    """Create the missing topics, or with DSR_CREATE_TOPICS=false check them and name what is wrong."""
+    args = (settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions)
+    options = {"replication": settings.replication_factor, "security": settings.kafka_security()}
+    if settings.create_topics:
+        ensure_topics(*args, **options)
+        return
+    problems = verify_topics(*args, **options)
+    if problems:
+        raise SettingsError(
+            "DSR_CREATE_TOPICS=false and these topics are not as the workers need them; nothing was created:\n  "
+            + "\n  ".join(problems)
+        )
 
 
 def announce_when_ready(health_url: str, timeout: float = 300) -> None:

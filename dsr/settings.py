@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.kafka_security import KafkaSecurity, KafkaSecurityError
 
 DEFAULT_SYSTEMS = "crm,recruitment,newsletter,directives"
 
@@ -19,6 +21,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSR_", extra="ignore")
 
     kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]; unset: embedded broker.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = Field(default=None, description="CA of the brokers' certificates (PEM).")
+    kafka_cert_file: Path | None = Field(default=None, description="Client certificate (PEM), if the cluster asks.")
+    kafka_key_file: Path | None = Field(default=None, description="Its private key (PEM, unencrypted).")
+    kafka_connect_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds the start waits for a broker before naming the setting."
+    )
+    create_topics: bool = Field(
+        default=True, description="false: topics are created by the cluster's owners; the worker checks them."
+    )
     smtp_host: str | None = Field(default=None, description="Unset: the embedded SMTP sink with a web mailbox.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
@@ -49,6 +64,18 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL server of the reference systems, a "
         "schema each; unset: SQLite files under the data dir.",
+    )
+    vault_dsn: str | None = Field(
+        default=None,
+        description="PostgreSQL database of the key vault shared by every worker; unset: $DSR_DATA_DIR/keys.sqlite3.",
+    )
+    exports_dsn: str | None = Field(
+        default=None, description="PostgreSQL database of the sealed access copies; unset: see exports_dir."
+    )
+    exports_dir: Path | None = Field(
+        default=None,
+        description="Directory of the sealed access copies, mounted by every worker; unset: PostgreSQL at "
+        "DSR_VAULT_DSN if set, else $DSR_DATA_DIR/exports.",
     )
     systems: str = DEFAULT_SYSTEMS
     builtin_adapters: str | None = Field(default=None, description="Systems run in-process; default: all systems.")
@@ -92,12 +119,32 @@ class Settings(BaseSettings):
         default=10.0, ge=6, le=300, description="Seconds before a dead worker's partitions move."
     )
 
-    @field_validator("postgres_dsn")
+    @field_validator("postgres_dsn", "vault_dsn", "exports_dsn")
     @classmethod
     def _dsn(cls, value: str | None) -> str | None:
         if value and not (value.startswith(("postgresql://", "postgres://")) or "=" in value):
             raise ValueError("a PostgreSQL URI (postgresql://user:password@host:5432/db) or key=value string")
         return value or None
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        try:
+            self.kafka_security()
+        except KafkaSecurityError as exc:
+            raise ValueError(f"DSR_KAFKA_{exc.field.upper()}: {exc.problem}") from None
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        password = self.kafka_password.get_secret_value() if self.kafka_password else None
+        return KafkaSecurity(
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_username or None,
+            password or None,
+            self.kafka_ca_file,
+            self.kafka_cert_file,
+            self.kafka_key_file,
+        )
 
     @field_validator("systems", "builtin_adapters", "builtin_recipients")
     @classmethod
@@ -189,5 +236,12 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = [f"  DSR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
-        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+        raise SettingsError("invalid settings:\n" + "\n".join(map(_line, exc.errors()))) from None
+
+
+def _line(error) -> str:
+    """One error; a check across settings (empty location) names its variables in its message."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        return f"  {message}"
+    return f"  DSR_{'_'.join(str(p) for p in error['loc']).upper()}: {message}"

@@ -6,7 +6,8 @@ Against `make run`:
       DSR_BUILTIN_ADAPTERS=crm,recruitment,newsletter,directives make run
     .venv/bin/python examples/backoffice_sdk.py --token "$(.venv/bin/dsr system-token billing)"
 
-then publish an access or erasure request for camille.durand@example.test (README, "Try it").
+then publish an access or erasure request for camille.durand@example.test (README, "Try it"). On a cluster
+with TLS or credentials it reads the pipeline's DSR_KAFKA_* variables (KafkaSecurity.from_env()).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import threading
 from datetime import date
 
-from handlers.sdk import BackOffice, Erased, Exported, KeepGround, KeptItem, Lookup, OpenedTask
+from handlers.sdk import BackOffice, Erased, Exported, KafkaSecurity, KeepGround, KeptItem, Lookup, OpenedTask
 
 INVOICE_YEARS = 10  # Code de commerce L123-22: invoices stay, restricted, for 10 years (Art. 17(3)(b))
 
@@ -87,7 +88,13 @@ def main() -> None:
         [{"invoice": "F-2026-001", "date": "2026-03-14", "amount_eur": 240}],
     )
     office = build_office(
-        store, args.system, bootstrap=args.bootstrap, api_url=args.api_url, token=args.token, state_dir=args.state_dir
+        store,
+        args.system,
+        bootstrap=args.bootstrap,
+        api_url=args.api_url,
+        token=args.token,
+        state_dir=args.state_dir,
+        security=KafkaSecurity.from_env(),
     )
     print(f"serving dsr.tasks.{args.system} (lookup, export, erase); Ctrl-C to stop")
     try:

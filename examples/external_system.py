@@ -6,6 +6,10 @@ and publishes a result on `dsr.task-results`. Run it against `make run`:
 
     DSR_SYSTEMS=crm,recruitment,newsletter,billing DSR_BUILTIN_ADAPTERS=crm,recruitment,newsletter make run
     .venv/bin/python examples/external_system.py --system billing --token "$(.venv/bin/dsr system-token billing)"
+
+On a cluster with TLS or credentials it reads the pipeline's DSR_KAFKA_* variables (KafkaSecurity.from_env();
+in a program of your own, give kafka-python security_protocol, ssl_context, sasl_mechanism,
+sasl_plain_username and sasl_plain_password yourself).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import urllib.request
 from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, KafkaProducer
+
+from handlers.kafka_security import KafkaSecurity
 
 
 def open_task(dsr_url: str, token: str, raw_task: bytes) -> dict | None:
@@ -56,8 +62,15 @@ def act(task: dict, subject: dict | None, records: dict[str, list]) -> dict:
 
 
 def serve(
-    bootstrap: str, dsr_url: str, token: str, system: str, records: dict[str, list], stop: threading.Event | None = None
+    bootstrap: str,
+    dsr_url: str,
+    token: str,
+    system: str,
+    records: dict[str, list],
+    stop: threading.Event | None = None,
+    security: KafkaSecurity | None = None,
 ) -> None:
+    secured = (security or KafkaSecurity()).client_kwargs()
     consumer = KafkaConsumer(
         f"dsr.tasks.{system}",
         bootstrap_servers=bootstrap,
@@ -65,8 +78,9 @@ def serve(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=500,
+        **secured,
     )
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **secured)
     stop = stop or threading.Event()
     try:
         while not stop.is_set():
@@ -89,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     records = {"camille.durand@example.test": [{"invoice": "F-2026-001", "amount_eur": 240}]}
     print(f"serving dsr.tasks.{args.system}; Ctrl-C to stop")
-    serve(args.bootstrap, args.dsr_url, args.token, args.system, records)
+    serve(args.bootstrap, args.dsr_url, args.token, args.system, records, security=KafkaSecurity.from_env())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ retries, publishes the result and commits (kafka-python, no faust).
 
     office.run()  # until Ctrl-C, or office.run(stop_event)
 
+On a cluster that asks for TLS or credentials, give `security=KafkaSecurity(...)` (handlers/kafka_security.py;
+`KafkaSecurity.from_env()` reads the pipeline's DSR_KAFKA_* variables); `kafka_options` passes anything else
+to kafka-python's consumer and producer as is.
+
 One consumer, one thread: tasks are answered one at a time, in order per partition, so a slow handler
 delays the tasks behind it on its partition (never another system's). To work on several at once, start
 more processes with the same system name: the consumer group `backoffice-<system>` spreads the
@@ -32,6 +36,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from handlers.kafka_security import KafkaSecurity
 from handlers.sdk_ports import AnswerRecord, HttpTaskApi, SubjectErased, TaskApi, TokenRejected
 from schemas.intake import describe
 from schemas.sealed import Sealed
@@ -52,6 +57,8 @@ __all__ = [
     "KeptItem",
     "KeepGround",
     "TokenRejected",
+    "KafkaSecurity",
+    "KafkaUnreachable",
 ]
 
 log = logging.getLogger(__name__)
@@ -210,6 +217,10 @@ class Outcome:
     replayed: bool = False  # answered from the record, the handler not called
 
 
+class KafkaUnreachable(Exception):
+    """The consumer or producer could not start: wrong address, TLS or credentials (fatal, never a hang)."""
+
+
 class Stopped(Exception):
     """run() was asked to stop during a backoff: the task stays uncommitted and comes back on restart."""
 
@@ -231,8 +242,12 @@ class BackOffice:
         backoff: float = 0.5,
         publish_timeout: float = 30.0,
         max_poll_interval_ms: int = 300_000,
+        security: KafkaSecurity | None = None,
+        kafka_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.system, self.bootstrap = system, bootstrap
+        self.security = security or KafkaSecurity()
+        self.kafka_options = dict(kafka_options or {})
         self.topic = f"dsr.tasks.{system}"
         self.api = api or HttpTaskApi(api_url, token)
         self.answers = AnswerRecord(Path(answers_db) if answers_db else Path(state_dir) / f"{system}-answers.sqlite3")
@@ -343,16 +358,7 @@ class BackOffice:
     def run(self, stop: threading.Event | None = None) -> None:
         """Consume until `stop` is set (or Ctrl-C). A message is committed only once answered."""
         self._stop = stop or threading.Event()
-        consumer = KafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=f"backoffice-{self.system}",
-            client_id=f"backoffice-{self.system}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_interval_ms=self.max_poll_interval_ms,
-        )
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", client_id=f"backoffice-{self.system}")
+        consumer, producer = self._clients()
         try:
             self._loop(consumer, producer)
         except Stopped:
@@ -360,6 +366,36 @@ class BackOffice:
         finally:
             consumer.close(autocommit=False)
             producer.close()
+
+    def _clients(self) -> tuple[KafkaConsumer, KafkaProducer]:
+        common = {
+            "bootstrap_servers": self.bootstrap,
+            "client_id": f"backoffice-{self.system}",
+            **self.security.client_kwargs(),
+            **self.kafka_options,
+        }
+        try:
+            consumer = KafkaConsumer(
+                self.topic,
+                group_id=f"backoffice-{self.system}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_interval_ms=self.max_poll_interval_ms,
+                **common,
+            )
+        except KafkaError as exc:  # kafka-python gives up on the bootstrap after its timeout (30 s)
+            raise KafkaUnreachable(self._unreachable(exc)) from None
+        try:
+            return consumer, KafkaProducer(acks="all", **common)
+        except KafkaError as exc:
+            consumer.close(autocommit=False)
+            raise KafkaUnreachable(self._unreachable(exc)) from None
+
+    def _unreachable(self, exc: KafkaError) -> str:
+        return (
+            f"no Kafka broker accepted us at {self.bootstrap} with {self.security!r} ({type(exc).__name__}): check "
+            "`bootstrap`, then `security` (security_protocol, ca_file, username and password)"
+        )
 
     def _loop(self, consumer: Any, producer: Any) -> None:
         while not self._stop.is_set():

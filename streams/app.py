@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import faust
+from faust.types.auth import CredentialsT
 
 from streams import topics
 from streams.access_package import expire_downloads
@@ -59,7 +60,11 @@ def make_faust_app(
     partitions: int,
     session_timeout: float = 10.0,
     replication: int = 1,
+    credentials: CredentialsT | None = None,
+    allow_declare: bool = True,
 ) -> faust.App:
+    """`credentials`: faust's SASL or SSL credentials (None: PLAINTEXT). `allow_declare=False`: faust creates
+    no topic, changelogs included (they are made by the cluster's owners and checked before the start)."""
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
@@ -70,7 +75,8 @@ def make_faust_app(
         web_host=web_host,
         topic_partitions=partitions,
         topic_replication_factor=replication,  # also for the changelog topics faust creates
-        topic_allow_declare=True,
+        topic_allow_declare=allow_declare,
+        broker_credentials=credentials,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=False,  # faust's own views (/router, /table ...) would expose case records: see WebListeners

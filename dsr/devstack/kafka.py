@@ -1,4 +1,4 @@
-"""Embedded single-node Kafka 4.4.0 (KRaft) broker for development and tests, fetched with Maven."""
+"""Embedded Kafka 4.4.0 (KRaft) nodes for development and tests, fetched with Maven."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dsr.devstack.listener import SecuredListener
 
 KAFKA_VERSION = "4.4.0"
 POM_FILE = Path(__file__).with_name("kafka-pom.xml")
@@ -182,13 +185,37 @@ def _stop_leftovers() -> None:
 
 
 class EmbeddedKafka:
-    """A single KRaft node (broker + controller) whose data lives in data_dir and survives restarts."""
+    """A KRaft node (broker + controller) whose data lives in data_dir and survives restarts.
 
-    def __init__(self, data_dir: Path, port: int = 9092, controller_port: int | None = None, heap: str = "512m"):
+    Alone it is a one-node cluster (formatted `--standalone`). As a member of a cluster it is given its
+    node id, the cluster id and the static `controller.quorum.voters`. With a `listener`, clients reach it
+    on `port` through SSL, SASL_PLAINTEXT or SASL_SSL, while brokers and the readiness probe use a
+    PLAINTEXT listener on `internal_port`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 9092,
+        controller_port: int | None = None,
+        heap: str = "512m",
+        *,
+        node_id: int = NODE_ID,
+        cluster_id: str | None = None,
+        voters: str | None = None,
+        listener: SecuredListener | None = None,
+        internal_port: int | None = None,
+        replicas: int = 1,
+        auto_create_topics: bool = True,
+    ):
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.controller_port = controller_port if controller_port is not None else free_port()
         self.heap = heap
+        self.node_id, self.voters, self.listener = node_id, voters, listener
+        self.internal_port = (internal_port or free_port()) if listener is not None else port
+        self.replicas = replicas  # of the internal topics (offsets, transactions): the cluster's size, up to 3
+        self.auto_create_topics = auto_create_topics
+        self._given_cluster_id = cluster_id
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -196,7 +223,13 @@ class EmbeddedKafka:
 
     @property
     def bootstrap(self) -> str:
+        """Where clients connect (the secured listener, if any)."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def internal_bootstrap(self) -> str:
+        """The PLAINTEXT listener: brokers among themselves, and the readiness probe."""
+        return f"127.0.0.1:{self.internal_port}"
 
     @property
     def log_file(self) -> Path:
@@ -221,7 +254,8 @@ class EmbeddedKafka:
         """The cluster id kept in data_dir: made before the first format, recovered from the storage if lost."""
         if not self._cluster_id_file.is_file():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._cluster_id_file.write_text((self._formatted_cluster_id() or _new_cluster_id()) + "\n")
+            chosen = self._formatted_cluster_id() or self._given_cluster_id or _new_cluster_id()
+            self._cluster_id_file.write_text(chosen + "\n")
         return self._cluster_id_file.read_text().strip()
 
     def _formatted_cluster_id(self) -> str | None:
@@ -232,19 +266,42 @@ class EmbeddedKafka:
     # ---- configuration and storage
 
     def _properties(self) -> dict[str, Any]:
+        return self._node_properties() | self._listener_properties() | self._storage_properties()
+
+    def _node_properties(self) -> dict[str, Any]:
         controller = f"127.0.0.1:{self.controller_port}"
-        return {
-            "process.roles": "broker,controller",
-            "node.id": NODE_ID,
-            "controller.quorum.bootstrap.servers": controller,
-            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
+        quorum = (
+            {"controller.quorum.voters": self.voters}
+            if self.voters
+            else {"controller.quorum.bootstrap.servers": controller}
+        )
+        return {"process.roles": "broker,controller", "node.id": self.node_id, **quorum}
+
+    def _listener_properties(self) -> dict[str, Any]:
+        controller = f"CONTROLLER://127.0.0.1:{self.controller_port}"
+        internal = f"PLAINTEXT://{self.internal_bootstrap}"
+        protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        values: dict[str, Any] = {}
+        if self.listener is not None:
+            from dsr.devstack.listener import NAME
+
+            client = f"{NAME}://{self.bootstrap}"
+            internal, protocols = f"{client},{internal}", f"{NAME}:{self.listener.protocol},{protocols}"
+            values = self.listener.properties()
+        return values | {
+            "listeners": f"{internal},{controller}",
+            "advertised.listeners": internal,
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": protocols,
             "inter.broker.listener.name": "PLAINTEXT",
+        }
+
+    def _storage_properties(self) -> dict[str, Any]:
+        replicas, min_isr = self.replicas, min(self.replicas, 2)
+        return {
             "log.dirs": self._log_dirs,
             "num.partitions": 1,
-            "auto.create.topics.enable": "true",
+            "auto.create.topics.enable": str(self.auto_create_topics).lower(),
             "log.segment.bytes": 16 * 1024 * 1024,
             "log.cleaner.enable": "true",
             # The cleaner allocates its dedupe buffer on the heap up front (default 128 MiB).
@@ -252,14 +309,15 @@ class EmbeddedKafka:
             "num.network.threads": 2,
             "num.io.threads": 4,
             "group.initial.rebalance.delay.ms": 0,
-            # Internal topics: one replica, few partitions, so a first group or transaction is quick.
-            "offsets.topic.replication.factor": 1,
+            # Internal topics: few partitions, so a first group or transaction is quick; as many replicas
+            # as the cluster has nodes (up to 3).
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": 4,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_isr,
             "transaction.state.log.num.partitions": 4,
-            "share.coordinator.state.topic.replication.factor": 1,
-            "share.coordinator.state.topic.min.isr": 1,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "share.coordinator.state.topic.num.partitions": 4,
         }
 
@@ -286,16 +344,11 @@ class EmbeddedKafka:
         ]
 
     def _format(self, jars: Path) -> None:
-        cmd = self._java(
-            jars,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            self.cluster_id(),
-            "-c",
-            str(self._properties_file),
-            "--standalone",
-        )
+        # Alone: a one-voter quorum (--standalone); in a cluster the voters are static (controller.quorum.voters).
+        quorum = [] if self.voters else ["--standalone"]
+        users = self.listener.format_args() if self.listener is not None else []
+        args = ["format", "-t", self.cluster_id(), "-c", str(self._properties_file), *quorum, *users]
+        cmd = self._java(jars, "kafka.tools.StorageTool", *args)
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-3000:]
@@ -308,6 +361,11 @@ class EmbeddedKafka:
         """Start the broker and return once it answers metadata requests; idempotent."""
         if self.is_running():
             return self
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Format if needed and start the JVM without waiting: a cluster's nodes need each other to be ready."""
         jars = ensure_kafka_jars()
         self._check_not_in_use()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -315,6 +373,8 @@ class EmbeddedKafka:
         if not self._is_formatted():
             self._format(jars)
         self._launch(jars)
+
+    def wait_ready(self, timeout: float = 60) -> EmbeddedKafka:
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -333,7 +393,7 @@ class EmbeddedKafka:
         self._check_ports_free()
 
     def _check_ports_free(self) -> None:
-        for port in (self.port, self.controller_port):
+        for port in {self.port, self.internal_port, self.controller_port}:
             if not _port_is_free(port):
                 raise DevstackError(f"port {port} on 127.0.0.1 is already in use; pick another port.")
 
@@ -354,7 +414,7 @@ class EmbeddedKafka:
         while True:
             if not self.is_running():
                 raise DevstackError(f"Kafka exited during start-up; {self._startup_log()}")
-            if _port_accepts(self.port) and self._answers():
+            if _port_accepts(self.internal_port) and self._answers():
                 return
             if time.monotonic() > deadline:
                 raise DevstackError(f"Kafka did not answer within {timeout:.0f} s; {self._startup_log()}")
@@ -366,7 +426,7 @@ class EmbeddedKafka:
 
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, client_id="dsr-devstack-probe", request_timeout_ms=5000
+                bootstrap_servers=self.internal_bootstrap, client_id="dsr-devstack-probe", request_timeout_ms=5000
             )
         except Exception:  # noqa: BLE001 - not reachable yet, whatever kafka-python raises
             return False
@@ -377,9 +437,9 @@ class EmbeddedKafka:
         finally:
             admin.close()
         if cluster.get("cluster_id") != self.cluster_id():
-            raise DevstackError(f"another Kafka cluster answers on {self.bootstrap}.")
+            raise DevstackError(f"another Kafka cluster answers on {self.internal_bootstrap}.")
         brokers = cluster.get("brokers", [])
-        return any(b.get("broker_id") == NODE_ID and not b.get("is_fenced", False) for b in brokers)
+        return any(b.get("broker_id") == self.node_id and not b.get("is_fenced", False) for b in brokers)
 
     def stop(self, timeout: float = 20) -> None:
         """Stop the broker: SIGTERM for a clean shutdown, SIGKILL if it takes longer than timeout."""
@@ -392,6 +452,19 @@ class EmbeddedKafka:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             log.warning("Kafka did not stop within %.0f s; killing it", timeout)
+            proc.kill()
+            proc.wait()
+
+    def signal_stop(self) -> None:
+        """SIGTERM without waiting: a cluster's nodes shut down together, or the last ones lose their quorum."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a lost machine would: no clean shutdown."""
+        proc, self._proc = self._proc, None
+        _RUNNING.discard(self)
+        if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
 

@@ -10,9 +10,10 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from dsr.devstack.smtp_sink import SmtpSink
-from dsr.exports import FileExportStore
+from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.mail import SmtpTransport
-from dsr.vault import SqliteKeyVault
+from dsr.pg_link import StoreUnreachable
+from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from schemas.sealed import Sealed
 from streams.ports import (
     MemoryExportStore,
@@ -28,6 +29,18 @@ pytestmark = pytest.mark.contract
 class KeyVaultContract:
     def make(self, tmp_path):
         raise NotImplementedError
+
+    def another_worker(self, tmp_path, vault):
+        """A second vault on the same store, as a second worker process has."""
+        return self.make(tmp_path)
+
+    def test_a_key_destroyed_by_one_worker_is_gone_for_the_other_at_once(self, tmp_path):
+        first = self.make(tmp_path)
+        second = self.another_worker(tmp_path, first)
+        key = first.key_for("ref-a")
+        assert second.get("ref-a") == key and second.key_for("ref-a") == key
+        first.destroy("ref-a")
+        assert second.get("ref-a") is None and first.get("ref-a") is None
 
     def test_a_key_is_created_once_and_kept(self, tmp_path):
         vault = self.make(tmp_path)
@@ -53,6 +66,9 @@ class TestMemoryKeyVault(KeyVaultContract):
     def make(self, tmp_path):
         return MemoryKeyVault()
 
+    def another_worker(self, tmp_path, vault):
+        return vault  # one process: the twin is its own store
+
 
 class TestSqliteKeyVault(KeyVaultContract):
     def make(self, tmp_path):
@@ -75,6 +91,61 @@ class TestSqliteKeyVault(KeyVaultContract):
         vault.destroy("ref-a")
         files = b"".join(p.read_bytes() for p in tmp_path.iterdir())
         assert wrapped not in files
+
+
+class TestPostgresKeyVault(KeyVaultContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_dsn):
+        self.dsn = postgres_dsn
+
+    def make(self, tmp_path, secret: bytes = b"m" * 32):
+        return PostgresKeyVault(self.dsn, secret)
+
+    def stored(self) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as conn:
+            return conn.execute("SELECT subject_ref, nonce, wrapped FROM dsr_vault.subject_keys").fetchall()
+
+    def test_keys_are_wrapped_at_rest_and_need_the_master_secret(self, tmp_path):
+        key = self.make(tmp_path).key_for("ref-a")
+        [(ref, _, wrapped)] = self.stored()
+        assert ref == "ref-a" and key not in bytes(wrapped)
+        with pytest.raises(InvalidTag):
+            self.make(tmp_path, b"x" * 32).get("ref-a")
+
+    def test_workers_creating_the_same_key_at_once_agree_on_it(self, tmp_path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        vaults = [self.make(tmp_path) for _ in range(4)]
+        with ThreadPoolExecutor(4) as pool:
+            keys = set(pool.map(lambda vault: vault.key_for("ref-race"), vaults))
+        assert len(keys) == 1 and len(self.stored()) == 1
+
+    def test_the_destruction_removes_the_row(self, tmp_path):
+        vault = self.make(tmp_path)
+        vault.key_for("ref-a")
+        vault.key_for("ref-b")
+        vault.destroy("ref-a")
+        assert [row[0] for row in self.stored()] == ["ref-b"]
+
+    def test_a_vault_survives_the_server_closing_its_connection(self, tmp_path):
+        import psycopg
+
+        vault = self.make(tmp_path)
+        key = vault.key_for("ref-a")
+        with psycopg.connect(self.dsn, autocommit=True) as conn:  # as a server restart or a failover would
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert vault.get("ref-a") == key
+
+    def test_an_unreachable_server_names_the_setting(self, tmp_path):
+        from dsr.devstack.kafka import free_port
+
+        with pytest.raises(StoreUnreachable, match="DSR_VAULT_DSN"):
+            PostgresKeyVault(f"postgresql://nobody@127.0.0.1:{free_port()}/none", b"m" * 32)
 
 
 def message(to: str = "someone@example.test") -> EmailMessage:
@@ -181,6 +252,26 @@ class ExportStoreContract:
     def make(self, tmp_path):
         raise NotImplementedError
 
+    def another_worker(self, tmp_path, store):
+        """A second store on the same storage, as a second worker process has."""
+        return self.make(tmp_path)
+
+    def test_what_one_worker_stores_another_serves_and_deletes(self, tmp_path):
+        first = self.make(tmp_path)
+        second = self.another_worker(tmp_path, first)
+        first.put_part("req-1", "crm", SEALED)
+        first.put_package("req-1", SEALED)
+        assert second.package("req-1") == SEALED and list(second.parts("req-1")) == ["crm"]
+        second.delete("req-1")
+        assert first.package("req-1") is None
+
+    def test_a_part_stored_again_replaces_the_first(self, tmp_path):
+        store = self.make(tmp_path)
+        other = Sealed(subject_ref="ref", nonce="bm9uY2U", ciphertext="b3RoZXI")
+        store.put_part("req-1", "crm", SEALED)
+        store.put_part("req-1", "crm", other)
+        assert store.parts("req-1") == {"crm": other}
+
     def test_parts_then_package_then_delete(self, tmp_path):
         store = self.make(tmp_path)
         store.put_part("req-1", "crm", SEALED)
@@ -214,6 +305,9 @@ class TestMemoryExportStore(ExportStoreContract):
     def make(self, tmp_path):
         return MemoryExportStore()
 
+    def another_worker(self, tmp_path, store):
+        return store
+
 
 class TestFileExportStore(ExportStoreContract):
     def make(self, tmp_path):
@@ -222,3 +316,30 @@ class TestFileExportStore(ExportStoreContract):
     def test_path_tricks_are_refused(self, tmp_path):
         with pytest.raises(ValueError):
             self.make(tmp_path).put_part("../escape", "crm", SEALED)
+
+
+class TestPostgresExportStore(ExportStoreContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_dsn):
+        self.dsn = postgres_dsn
+
+    def make(self, tmp_path, clock=None):
+        return PostgresExportStore(self.dsn, clock=clock)
+
+    def test_expiry_counts_from_the_first_export_of_the_request(self, tmp_path):
+        from datetime import datetime, timedelta
+
+        now = [datetime(2027, 3, 1, tzinfo=UTC)]
+        store = self.make(tmp_path, clock=lambda: now[0])
+        store.put_part("req-old", "crm", SEALED)
+        now[0] += timedelta(days=6)
+        store.put_package("req-old", SEALED)
+        store.put_part("req-new", "crm", SEALED)
+        assert store.delete_older_than(datetime(2027, 3, 5, tzinfo=UTC)) == ["req-old"]
+        assert store.package("req-old") is None and store.parts("req-new")
+
+    def test_an_unreachable_server_names_the_setting(self, tmp_path):
+        from dsr.devstack.kafka import free_port
+
+        with pytest.raises(StoreUnreachable, match="DSR_EXPORTS_DSN"):
+            PostgresExportStore(f"postgresql://nobody@127.0.0.1:{free_port()}/none")

@@ -5,9 +5,9 @@ systems outside the worker: "billing" through plain Kafka and HTTP, "accounting"
 reached by signed webhooks, served here by `WebhookReceiver`s: "helpdesk", and "loyalty", which answers 503
 to the erasures of the people a test marks as failing (everyone else is served normally).
 
-`pg_pipeline`: a second worker whose reference systems are on PostgreSQL (a database of the session's
-server), on a Kafka broker of its own: the faust app id and topic names are fixed (streams/app.py,
-streams/topics.py), so two workers on one broker would share `dsr.intake` in one consumer group."""
+`pg_pipeline`: a second worker whose reference systems, key vault and access copies are on PostgreSQL (a
+database of the session's server), on a Kafka broker of its own: the faust app id and topic names are fixed
+(streams/app.py, streams/topics.py), so two workers on one broker would share `dsr.intake` in one consumer group."""
 
 from __future__ import annotations
 
@@ -147,8 +147,12 @@ def pg_pipeline(postgres, tmp_path_factory):
     broker = EmbeddedKafka(tmp_path_factory.mktemp("pg-kafka"), port=free_port()).start()
     running = None
     try:
-        running = Pipeline(
-            broker.bootstrap, data_dir, DSR_POSTGRES_DSN=dsn, DSR_SYSTEMS="crm,recruitment,newsletter,directives"
+        running = Pipeline(  # the key vault and the access copies in the same database (schemas dsr_vault, dsr_exports)
+            broker.bootstrap,
+            data_dir,
+            DSR_POSTGRES_DSN=dsn,
+            DSR_VAULT_DSN=dsn,
+            DSR_SYSTEMS="crm,recruitment,newsletter,directives",
         )
         running.dsn = dsn
         running.start()

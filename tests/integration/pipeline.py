@@ -19,14 +19,29 @@ from kafka import KafkaProducer
 
 from dsr.devstack.kafka import free_port
 from dsr.devstack.smtp_sink import Mailbox, SmtpSink, StoredMessage
+from handlers.kafka_security import KafkaSecurity
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "schemas" / "examples"
 DPO_EMAIL = "dpo@services-essai.test"  # DSR_DPO_EMAIL of every pipeline under test
 
 
+def security_env(security: KafkaSecurity) -> dict[str, str]:
+    """The DSR_KAFKA_* variables that say `security` to a worker or a CLI command."""
+    fields = {
+        "SECURITY_PROTOCOL": security.security_protocol,
+        "SASL_MECHANISM": security.sasl_mechanism,
+        "USERNAME": security.username,
+        "PASSWORD": security.password,
+        "CA_FILE": security.ca_file,
+        "CERT_FILE": security.cert_file,
+        "KEY_FILE": security.key_file,
+    }
+    return {f"DSR_KAFKA_{name}": str(value) for name, value in fields.items() if value}
+
+
 class Pipeline:
-    def __init__(self, bootstrap: str, data_dir: Path, **env) -> None:
+    def __init__(self, bootstrap: str, data_dir: Path, security: KafkaSecurity | None = None, **env) -> None:
         self.bootstrap = bootstrap
         self.data_dir = data_dir
         self.mailbox = Mailbox()
@@ -55,10 +70,13 @@ class Pipeline:
             "DSR_DPO_EMAIL": DPO_EMAIL,
             "PYTHONUNBUFFERED": "1",
             "DSR_LOG_FORMAT": "json",  # every line one JSON object: test_deployment_surface reads them
+            **security_env(security or KafkaSecurity()),
             **env,
         }
         self.process: subprocess.Popen | None = None
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.producer = KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", **(security or KafkaSecurity()).client_kwargs()
+        )
 
     # --- the worker process ---------------------------------------------------------------
     def start(self, timeout: float = 120) -> Pipeline:

@@ -1,5 +1,6 @@
 """The reference systems on PostgreSQL, end to end through real Kafka (DSR_POSTGRES_DSN: a schema per system):
-erasure across CRM, recruitment and newsletter, and an access copy that is what the tables hold."""
+erasure across CRM, recruitment and newsletter, and an access copy that is what the tables hold; the key vault
+and the access copies in PostgreSQL too (DSR_VAULT_DSN)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gdpr.sealing import subject_ref
 from handlers.reference import CrmAdapter, RecruitmentAdapter
 from streams.email_templates import longdate
 from tests.integration.pipeline import new_person
@@ -45,6 +47,11 @@ def on_file(pg_pipeline, email: str, name: str) -> Path:
     return Path(pg_select(pg_pipeline, "SELECT path FROM recruitment.cv_files WHERE email = %s", email)[0]["path"])
 
 
+def vault_rows(pg_pipeline, email: str) -> int:
+    ref = subject_ref(pg_pipeline.env["DSR_SECRET_KEY"].encode(), email)
+    return len(pg_select(pg_pipeline, "SELECT 1 FROM dsr_vault.subject_keys WHERE subject_ref = %s", ref))
+
+
 def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline):
     email, name = new_person()
     cv = on_file(pg_pipeline, email, name)
@@ -53,6 +60,7 @@ def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline
     number = f"F-{email[7:15]}"
     with pg_crm(pg_pipeline) as system:
         system.add_invoice(email, number, 24000, issued_at="2026-06-01", paid_at="2026-06-15")
+    assert vault_rows(pg_pipeline, email) == 1 and not (pg_pipeline.data_dir / "keys.sqlite3").exists()
     pg_pipeline.publish(request(email, name, "erasure"))
     ref = new_case(pg_pipeline, email)
     confirm(pg_pipeline, email, ref)
@@ -74,6 +82,8 @@ def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline
     assert "(CRM)" in line_with(outcome.text, "éléments effacés")
     assert "factures (1)" in outcome.text and "article 17, paragraphe 3, point b" in outcome.text
     assert f"jusqu'au {longdate(date(2036, 6, 1), 'fr')}" in outcome.text
+    # Her key is gone from the vault every worker shares.
+    wait_until(lambda: vault_rows(pg_pipeline, email) == 0, what="the key destroyed in PostgreSQL")
 
 
 def without_tags(record: dict) -> dict:
@@ -91,6 +101,10 @@ def test_access_copy_holds_what_the_postgresql_tables_hold(pg_pipeline):
     confirm(pg_pipeline, email, ref)
     outcome = message(pg_pipeline, email, ref, subject="La copie de vos données", contains="/download/")
     archive = download(pg_pipeline, outcome)
+    # The copy waits, sealed, in PostgreSQL, where any worker can serve it; nothing on this worker's disk.
+    stored = pg_select(pg_pipeline, "SELECT item, sealed FROM dsr_exports.items WHERE item = 'package'")
+    assert stored and all(email not in row["sealed"] for row in stored)
+    assert not any((pg_pipeline.data_dir / "exports").glob("*"))
     # Each system's file has, category by category, exactly her rows of the table behind it.
     for adapter in (CrmAdapter, RecruitmentAdapter):
         copy = json.loads(archive.read(f"{adapter.name}.json"))

@@ -1,0 +1,40 @@
+"""The composition root picks the key vault and the export store from the settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from dsr.composition import export_store, key_vault
+from dsr.devstack.kafka import free_port
+from dsr.exports import FileExportStore, PostgresExportStore
+from dsr.settings import load_settings
+from dsr.vault import PostgresKeyVault, SqliteKeyVault
+
+SECRET = b"s" * 32
+
+
+def test_alone_a_worker_keeps_keys_and_copies_under_its_data_dir(tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    assert isinstance(key_vault(settings, SECRET), SqliteKeyVault)
+    assert isinstance(export_store(settings), FileExportStore)
+    assert (tmp_path / "keys.sqlite3").exists() and (tmp_path / "exports").is_dir()
+
+
+def test_workers_sharing_a_vault_share_the_copies_too(tmp_path, postgres_dsn):
+    settings = load_settings(data_dir=tmp_path, vault_dsn=postgres_dsn)
+    assert isinstance(key_vault(settings, SECRET), PostgresKeyVault)
+    assert isinstance(export_store(settings), PostgresExportStore)
+
+
+def test_a_mounted_directory_or_another_database_for_the_copies(tmp_path, postgres_dsn):
+    mounted = load_settings(data_dir=tmp_path, vault_dsn=postgres_dsn, exports_dir=tmp_path / "shared")
+    assert isinstance(export_store(mounted), FileExportStore) and (tmp_path / "shared").is_dir()
+    elsewhere = load_settings(data_dir=tmp_path, exports_dsn=postgres_dsn)
+    assert isinstance(export_store(elsewhere), PostgresExportStore)
+
+
+@pytest.mark.parametrize("variable", ["vault_dsn", "exports_dsn"])
+def test_an_unreachable_database_stops_the_start_naming_the_variable(tmp_path, variable):
+    settings = load_settings(data_dir=tmp_path, **{variable: f"postgresql://dsr@127.0.0.1:{free_port()}/dsr"})
+    with pytest.raises(SystemExit, match=f"DSR_{variable.upper()}"):
+        key_vault(settings, SECRET) if variable == "vault_dsn" else export_store(settings)
