@@ -1013,20 +1013,9 @@ def write_doc(ctx: dict, path: Path = DOC) -> None:
 class BenchPipeline(Pipeline):
     """tests.integration.pipeline.Pipeline with the production log level (info logs cost CPU)."""
 
-    def start(self, timeout: float = 120) -> BenchPipeline:
-        log_file = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "warning"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            log_file.close()
-        self.wait_ready(timeout)
-        return self
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.loglevel = "warning"
 
 
 def plan(rates: list[float], seconds: float, cap: int) -> list[tuple[float, int]]:

@@ -223,8 +223,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         raise SystemExit("DSR_KAFKA_BOOTSTRAP is not set: give host:port of a Kafka broker (or use `dsr dev`)")
     app = make_faust_app(
         settings.kafka_bootstrap,
-        settings.web_host,
-        settings.web_port,
+        settings.advertised_admin_url(),
         settings.data_dir,
         settings.partitions,
         settings.kafka_session_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
         description="Admin listener: DPO API, systems' task API, probes, metrics; keep it on the internal network.",
     )
     admin_port: int = Field(default=8081, ge=1, le=65535)
+    admin_advertised_url: str | None = Field(
+        default=None,
+        description="How the other workers reach this worker's admin listener (they ask it for the cases it "
+        "holds); default http://DSR_ADMIN_HOST:DSR_ADMIN_PORT, this host's name for 0.0.0.0.",
+    )
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "warning"
     data_dir: Path = Path("var")
@@ -176,6 +182,12 @@ class Settings(BaseSettings):
     def admin_url(self) -> str:
         host = "127.0.0.1" if self.admin_host in ("0.0.0.0", "::", "") else self.admin_host  # noqa: S104
         return f"http://{host}:{self.admin_port}"
+
+    def advertised_admin_url(self) -> str:
+        if self.admin_advertised_url:
+            return self.admin_advertised_url.rstrip("/")
+        wildcard = self.admin_host in ("0.0.0.0", "::", "")  # noqa: S104
+        return f"http://{socket.gethostname() if wildcard else self.admin_host}:{self.admin_port}"
 
     def sender(self) -> str:
         return self.mail_from or self.dpo_email or ""

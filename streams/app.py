@@ -21,6 +21,8 @@ from streams.notifications import on_email_requested
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
+from streams.web.case_directory import Cluster, LocalCases
+from streams.web.peers import FaustPeers, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
 
@@ -54,8 +56,7 @@ class FaustPublisher:
 
 def make_faust_app(
     broker: str,
-    web_host: str,
-    web_port: int,
+    canonical_url: str,
     data_dir: Path,
     partitions: int,
     session_timeout: float = 10.0,
@@ -70,9 +71,7 @@ def make_faust_app(
         broker=f"kafka://{broker}",
         store="memory://",  # tables are rebuilt from their changelog topics: Kafka is the record
         datadir=str(data_dir / "faust"),
-        web_bind=web_host,
-        web_port=web_port,
-        web_host=web_host,
+        canonical_url=canonical_url,  # other workers reach this one's admin listener there (table routing)
         topic_partitions=partitions,
         topic_replication_factor=replication,  # also for the changelog topics faust creates
         topic_allow_declare=allow_declare,
@@ -137,11 +136,15 @@ def web_listeners(
         return consuming(app) and await broker.reachable()
 
     probes = Probes(alive=lambda: not app.crashed, ready=ready, metrics=ctx.metrics.exposition)
+    local = LocalCases(cases)
+    peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
+    directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked
     return WebListeners(
         [
-            Listener("public", public_app(ctx, cases, lambda: consuming(app), privacy_placeholder), *public),
-            Listener("admin", admin_app(ctx, cases, probes), *admin),
-        ]
+            Listener("public", public_app(ctx, directory, lambda: consuming(app), privacy_placeholder), *public),
+            Listener("admin", admin_app(ctx, directory, local, probes), *admin),
+        ],
+        on_stop=[peers.close],
     )
 
 

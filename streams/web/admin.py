@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from streams.cases import CaseTable
 from streams.context import Context
 from streams.web import dpo_api
+from streams.web.case_directory import CaseDirectory, LocalCases, local_answer
 from streams.web.guards import LIMITS, Limits, answer_errors, body_of, bounded_body
+from streams.web.peers import cluster_token
 from streams.web.task_api import known_system, open_task, seal_export
 
 # Only /livez, /readyz and /metrics answer without credentials; tests/streams/test_routes.py holds every other
@@ -38,14 +40,16 @@ class Probes:
     metrics: Callable[[], Awaitable[tuple[bytes, str]]]
 
 
-def json_error(request: web.Request, status: int) -> web.Response:
+async def json_error(request: web.Request, status: int) -> web.Response:
     return web.json_response({"error": ERRORS.get(status, "error")}, status=status)
 
 
-def admin_app(ctx: Context, cases: CaseTable, probes: Probes, limits: Limits = Limits()) -> web.Application:
+def admin_app(
+    ctx: Context, cases: CaseDirectory, local: LocalCases, probes: Probes, limits: Limits = Limits()
+) -> web.Application:
     app = web.Application(middlewares=[answer_errors(json_error), bounded_body(limits)])
     app[LIMITS] = limits
-    dpo, systems = DpoViews(ctx, cases), SystemViews(ctx)
+    dpo, systems, peers = DpoViews(ctx, cases), SystemViews(ctx), PeerViews(ctx, local)
     app.router.add_get("/livez", _livez(probes), allow_head=False)
     app.router.add_get("/readyz", _readyz(probes), allow_head=False)
     app.router.add_get("/metrics", _metrics(probes), allow_head=False)
@@ -54,6 +58,7 @@ def admin_app(ctx: Context, cases: CaseTable, probes: Probes, limits: Limits = L
     app.router.add_post("/api/cases/{ref}/decisions", dpo.decide)
     app.router.add_post("/api/tasks/open", systems.open)
     app.router.add_post("/api/tasks/seal", systems.seal)
+    app.router.add_get("/internal/cases", peers.cases, allow_head=False)
     return app
 
 
@@ -86,9 +91,10 @@ def _unauthorized(message: str) -> web.Response:
 
 
 class DpoViews:
-    """`dsr case ...` talks to these; every call needs the DPO token."""
+    """`dsr case ...` talks to these; every call needs the DPO token. Any worker answers: the directory asks
+    the worker that holds a case, or all of them for a list."""
 
-    def __init__(self, ctx: Context, cases: CaseTable) -> None:
+    def __init__(self, ctx: Context, cases: CaseDirectory) -> None:
         self.ctx, self.cases = ctx, cases
 
     def _refused(self, request: web.Request) -> web.Response | None:
@@ -99,13 +105,13 @@ class DpoViews:
     async def list(self, request: web.Request) -> web.Response:
         if refused := self._refused(request):
             return refused
-        return web.json_response({"cases": dpo_api.list_cases(self.cases, request.query.get("which", "open"))})
+        return web.json_response({"cases": await self.cases.summaries(request.query.get("which", "open"))})
 
     async def show(self, request: web.Request) -> web.Response:
         if refused := self._refused(request):
             return refused
         ref = request.match_info["ref"]
-        state = dpo_api.find(self.cases, ref)
+        state = await self.cases.find(ref)
         if state is None:
             return web.json_response({"error": f"no case '{ref}'"}, status=404)
         return web.json_response(dpo_api.show_case(state))
@@ -120,6 +126,20 @@ class DpoViews:
         decision = body if isinstance(body, dict) else {}
         status, answer = await dpo_api.decide(self.ctx, self.cases, request.match_info["ref"], decision)
         return web.json_response(answer, status=status)
+
+
+class PeerViews:
+    """Another worker asks about the cases this one holds (its partitions); the cluster token is required."""
+
+    def __init__(self, ctx: Context, local: LocalCases) -> None:
+        self.local = local
+        self._expected = f"Bearer {cluster_token(ctx.config.secret_key)}".encode()
+
+    async def cases(self, request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), self._expected):
+            return _unauthorized("missing or wrong cluster token (workers derive it from DSR_SECRET_KEY)")
+        answer = local_answer(self.local, dict(request.query))
+        return web.json_response(answer) if answer is not None else web.json_response({}, status=404)
 
 
 class SystemViews:

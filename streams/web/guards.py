@@ -38,7 +38,14 @@ SECURITY_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ErrorRenderer = Callable[[web.Request, int], web.StreamResponse]
+ErrorRenderer = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
+
+
+class TryAgain(Exception):
+    """The answer needs another worker that cannot be reached now (a rebalance, a restart): 503, retry soon."""
+
+
+RETRY_SECONDS = "5"
 
 
 def accepts_body(limit: int) -> Callable[[Handler], Handler]:
@@ -96,14 +103,18 @@ def answer_errors(render: ErrorRenderer) -> Callable:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            response = render(request, exc.status)
+            response = await render(request, exc.status)
             _keep_header(exc, response, "Allow")
             _keep_header(exc, response, "Retry-After")
+        except TryAgain as exc:
+            log.warning("%s %s: %s", request.method, _route_of(request), exc)
+            response = await render(request, 503)
+            response.headers["Retry-After"] = RETRY_SECONDS
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a person gets a page, never a trace
             log.error("%s %s failed: %s", request.method, _route_of(request), type(exc).__name__)
-            response = render(request, 500)
+            response = await render(request, 500)
         response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k not in response.headers})
         response.headers["Server"] = "dsr-pipeline"  # not the framework and its version
         return response

@@ -6,15 +6,16 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from gdpr.case_state import CaseState
 from gdpr.lifecycle import Status
 from gdpr.tokens import TokenError, signed_request_id, verify_token
 from schemas.cases import IdentityConfirmed
 from streams import topics
 from streams.access_package import open_access_package
-from streams.cases import CaseTable, load
 from streams.context import Context
 from streams.intake import reference
 from streams.sealing import SubjectForgotten
+from streams.web.case_directory import CaseDirectory, CasesUnavailable
 from streams.web.guards import LIMITS, Limits, answer_errors, bounded_body
 from streams.web.pages import error_page, html, page, preferred_language
 
@@ -22,10 +23,10 @@ from streams.web.pages import error_page, html, page, preferred_language
 
 
 def public_app(
-    ctx: Context, cases: CaseTable, ready: Callable[[], bool], privacy_placeholder: bool, limits: Limits = Limits()
+    ctx: Context, cases: CaseDirectory, ready: Callable[[], bool], privacy_placeholder: bool, limits: Limits = Limits()
 ) -> web.Application:
-    def render_error(request: web.Request, status: int) -> web.StreamResponse:
-        return error_page(link_language(ctx, cases, request), status)
+    async def render_error(request: web.Request, status: int) -> web.StreamResponse:
+        return error_page(await link_language(ctx, cases, request), status)
 
     app = web.Application(middlewares=[answer_errors(render_error), bounded_body(limits)])
     app[LIMITS] = limits
@@ -39,16 +40,26 @@ def public_app(
     return app
 
 
-def link_language(ctx: Context, cases: CaseTable, request: web.Request) -> str:
+async def link_language(ctx: Context, cases: CaseDirectory, request: web.Request) -> str:
     """The language of the case a link names (expired or not), else the browser's."""
     purpose, _, token = request.path.strip("/").partition("/")  # from the path: no route may have matched
     request_id = signed_request_id(ctx.config.secret_key, token, purpose) if token else None
-    state = load(cases, request_id) if request_id else None
+    state = await _case_or_none(cases, request_id)
     return state.language.value if state is not None else preferred_language(request)
 
 
+async def _case_or_none(cases: CaseDirectory, request_id: str | None) -> CaseState | None:
+    """For choosing a language only: an unreachable owner leaves the browser's language."""
+    if request_id is None:
+        return None
+    try:
+        return await cases.get(request_id)
+    except CasesUnavailable:
+        return None
+
+
 class PublicViews:
-    def __init__(self, ctx: Context, cases: CaseTable, ready: Callable[[], bool]) -> None:
+    def __init__(self, ctx: Context, cases: CaseDirectory, ready: Callable[[], bool]) -> None:
         self.ctx, self.cases, self.ready = ctx, cases, ready
 
     async def health(self, request: web.Request) -> web.Response:
@@ -56,20 +67,20 @@ class PublicViews:
         return web.json_response({"status": "ready" if ready else "starting"}, status=200 if ready else 503)
 
     async def verify_form(self, request: web.Request) -> web.Response:
-        body, status, _ = verify_page(
-            self.ctx, self.cases, request.match_info["token"], False, preferred_language(request)
-        )
+        token = request.match_info["token"]
+        body, status, _ = await verify_page(self.ctx, self.cases, token, False, preferred_language(request))
         return html(body, status)
 
     async def verify_confirm(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
-        body, status, confirmed = verify_page(self.ctx, self.cases, token, True, preferred_language(request))
+        body, status, confirmed = await verify_page(self.ctx, self.cases, token, True, preferred_language(request))
         if confirmed:
             await publish_confirmation(self.ctx, token)
         return html(body, status)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
-        return download(self.ctx, request.match_info["token"], link_language(self.ctx, self.cases, request))
+        language = await link_language(self.ctx, self.cases, request)
+        return download(self.ctx, request.match_info["token"], language)
 
     async def privacy(self, request: web.Request) -> web.Response:
         text = (
@@ -79,18 +90,18 @@ class PublicViews:
         return web.Response(text=text)
 
 
-def verify_page(
-    ctx: Context, cases: CaseTable, token_text: str, confirm: bool, fallback: str = "fr"
+async def verify_page(
+    ctx: Context, cases: CaseDirectory, token_text: str, confirm: bool, fallback: str = "fr"
 ) -> tuple[str, int, bool]:
     """(page, HTTP status, whether to confirm) for a verification link; a GET never confirms."""
     try:
         token = verify_token(ctx.config.secret_key, token_text, "verify", ctx.clock())
     except TokenError as exc:
         request_id = signed_request_id(ctx.config.secret_key, token_text, "verify")
-        state = load(cases, request_id) if request_id else None
+        state = await _case_or_none(cases, request_id)
         lang = state.language.value if state is not None else fallback
         return page(lang, "invalid_title", "expired" if exc.reason == "expired" else "invalid"), 400, False
-    state = load(cases, token.request_id)
+    state = await cases.get(token.request_id)
     if state is None or token.token_id != state.verification_token_id:
         return page(state.language.value if state else fallback, "invalid_title", "invalid"), 404, False
     lang, ref = state.language.value, reference(state.request_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import faust
@@ -28,10 +29,11 @@ class Listener:
 class WebListeners(Service):
     """Started by the worker before the faust app, so that /livez answers while tables recover."""
 
-    def __init__(self, listeners: list[Listener], **kwargs) -> None:
+    def __init__(self, listeners: list[Listener], on_stop: list[Callable[[], Awaitable[None]]] = (), **kwargs):
         super().__init__(**kwargs)
         self.listeners = listeners
         self._runners: list[web.AppRunner] = []
+        self._on_stop = list(on_stop)
 
     async def on_start(self) -> None:
         for listener in self.listeners:
@@ -53,6 +55,8 @@ class WebListeners(Service):
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        for close in self._on_stop:
+            await close()
 
 
 def consuming(app: faust.App) -> bool:

@@ -24,6 +24,15 @@ from handlers.kafka_security import KafkaSecurity
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "schemas" / "examples"
 DPO_EMAIL = "dpo@services-essai.test"  # DSR_DPO_EMAIL of every pipeline under test
+# What `dsr run` refuses to start without (production mode), as every worker under test is given it.
+PRODUCTION_ENV = {
+    "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
+    "DSR_CONTROLLER_NAME": "Services Essai SARL",
+    "DSR_CONTROLLER_ADDRESS": "10 rue des Tests, 69000 Lyon, France",
+    "DSR_PRIVACY_URL": "https://www.example.test/confidentialite",
+    "DSR_DPO_EMAIL": DPO_EMAIL,
+    "DSR_PUBLIC_URL": "https://privacy.example.test",
+}
 
 
 def security_env(security: KafkaSecurity) -> dict[str, str]:
@@ -57,32 +66,103 @@ class Pipeline:
             "DSR_SMTP_PORT": str(self.sink.port),
             "DSR_SMTP_BACKOFF": "0.2",
             "DSR_SMTP_ATTEMPTS": "3",
-            "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
+            **PRODUCTION_ENV,
             "DSR_WEB_PORT": str(self.web_port),
             "DSR_ADMIN_PORT": str(self.admin_port),
-            "DSR_CONTROLLER_NAME": "Services Essai SARL",
-            "DSR_CONTROLLER_ADDRESS": "10 rue des Tests, 69000 Lyon, France",
-            "DSR_PRIVACY_URL": "https://www.example.test/confidentialite",
             "DSR_PUBLIC_URL": self.url,
             "DSR_DATA_DIR": str(data_dir),
             "DSR_TICK_SECONDS": "1",
             "DSR_SAMPLE_DATA": "false",
-            "DSR_DPO_EMAIL": DPO_EMAIL,
             "PYTHONUNBUFFERED": "1",
             "DSR_LOG_FORMAT": "json",  # every line one JSON object: test_deployment_surface reads them
             **security_env(security or KafkaSecurity()),
             **env,
         }
-        self.process: subprocess.Popen | None = None
+        self.workers: list[Worker] = []
+        self.loglevel = "info"
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap, acks="all", **(security or KafkaSecurity()).client_kwargs()
         )
 
-    # --- the worker process ---------------------------------------------------------------
+    # --- the worker processes --------------------------------------------------------------
     def start(self, timeout: float = 120) -> Pipeline:
+        self.workers = [Worker(self.env, self.data_dir, self.web_port, self.admin_port, self.loglevel)]
+        self.workers[0].start(timeout)
+        return self
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.workers[0].process if self.workers else None
+
+    def add_worker(self, timeout: float = 120) -> Worker:
+        """Another `dsr run` in the same consumer group: same settings, its own listeners and data dir."""
+        data_dir = self.data_dir / f"worker-{len(self.workers)}"
+        data_dir.mkdir(exist_ok=True)
+        worker = Worker(self.env, data_dir, free_port(), free_port(), self.loglevel)
+        self.workers.append(worker)
+        return worker.start(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        self.workers[0].wait_ready(timeout)
+
+    def kill(self) -> None:
+        self.workers[0].kill()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.producer.close()
+        self.sink.stop()
+
+    def log_tail(self, lines: int = 60) -> str:
+        return self.workers[0].log_tail(lines)
+
+    # --- what a website and a person do ---------------------------------------------------
+    def publish(self, event: dict | bytes, key: bytes | None = None) -> None:
+        value = event if isinstance(event, bytes) else json.dumps(event).encode()
+        self.producer.send("dsr.intake", key=key, value=value).get(timeout=30)
+
+    def get(self, path: str) -> tuple[int, bytes, dict]:
+        return self._http("GET", path)
+
+    def post(self, path: str) -> tuple[int, bytes, dict]:
+        return self._http("POST", path)
+
+    def _http(self, method: str, path: str) -> tuple[int, bytes, dict]:
+        return http(method, path if path.startswith("http") else self.url + path)
+
+    def email(self, to: str, contains: str = "", timeout: float = 60) -> StoredMessage:
+        def match(m: StoredMessage) -> bool:
+            return to in m.rcpt_tos and contains in (m.text or "")
+
+        return self.mailbox.wait_for(match, timeout)
+
+    def emails_to(self, to: str) -> list[StoredMessage]:
+        return [m for m in self.mailbox.all() if to in m.rcpt_tos]
+
+
+class Worker:
+    """One `dsr run` process: the pipeline's settings with its own listeners and data dir."""
+
+    def __init__(self, env: dict, data_dir: Path, web_port: int, admin_port: int, loglevel: str = "info") -> None:
+        self.data_dir, self.loglevel = data_dir, loglevel
+        self.url = f"http://127.0.0.1:{web_port}"  # its public listener
+        self.admin_url = f"http://127.0.0.1:{admin_port}"  # its admin listener
+        self.env = {
+            **env,
+            "DSR_WEB_PORT": str(web_port),
+            "DSR_ADMIN_PORT": str(admin_port),
+            "DSR_DATA_DIR": str(data_dir),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> Worker:
         log = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dsr.cli", "run", "--loglevel", "info"],
+            [sys.executable, "-m", "dsr.cli", "run", "--loglevel", self.loglevel],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -96,7 +176,7 @@ class Pipeline:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
-            if self.get("/health")[0] == 200:
+            if http("GET", self.url + "/health")[0] == 200:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log_tail()}")
@@ -114,45 +194,22 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def close(self) -> None:
-        self.stop()
-        self.producer.close()
-        self.sink.stop()
-
     def log_tail(self, lines: int = 60) -> str:
         path = self.data_dir / "worker.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    # --- what a website and a person do ---------------------------------------------------
-    def publish(self, event: dict | bytes, key: bytes | None = None) -> None:
-        value = event if isinstance(event, bytes) else json.dumps(event).encode()
-        self.producer.send("dsr.intake", key=key, value=value).get(timeout=30)
 
-    def get(self, path: str) -> tuple[int, bytes, dict]:
-        return self._http("GET", path)
-
-    def post(self, path: str) -> tuple[int, bytes, dict]:
-        return self._http("POST", path)
-
-    def _http(self, method: str, path: str) -> tuple[int, bytes, dict]:
-        url = path if path.startswith("http") else self.url + path
-        request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read(), dict(response.headers)
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read(), dict(exc.headers)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return 0, b"", {}
-
-    def email(self, to: str, contains: str = "", timeout: float = 60) -> StoredMessage:
-        def match(m: StoredMessage) -> bool:
-            return to in m.rcpt_tos and contains in (m.text or "")
-
-        return self.mailbox.wait_for(match, timeout)
-
-    def emails_to(self, to: str) -> list[StoredMessage]:
-        return [m for m in self.mailbox.all() if to in m.rcpt_tos]
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes, dict]:
+    """One HTTP call as a browser or a script makes it: (status, body, headers); status 0 when unreachable."""
+    data = body if body is not None else (b"" if method == "POST" else None)
+    request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, b"", {}
 
 
 def new_person() -> tuple[str, str]:

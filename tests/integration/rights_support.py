@@ -140,12 +140,12 @@ def line_with(text: str, needle: str) -> str:
 # --- the DPO -------------------------------------------------------------------------------------
 
 
-def dpo(pipeline, *args: str) -> subprocess.CompletedProcess:
+def dpo(pipeline, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`dsr case ...` as the DPO types it; decisions are checked by the worker, refusals exit non-zero."""
     return subprocess.run(
         [sys.executable, "-m", "dsr.cli", "case", *args],
         cwd=ROOT,
-        env=pipeline.env,
+        env=env or pipeline.env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -28,7 +28,15 @@ from handlers.kafka_security import KafkaSecurity
 from handlers.sdk import BackOffice, KafkaUnreachable, Lookup, OpenedTask
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction
-from tests.integration.pipeline import EXAMPLES, ROOT, Pipeline, new_person, rights_request, security_env
+from tests.integration.pipeline import (
+    EXAMPLES,
+    PRODUCTION_ENV,
+    ROOT,
+    Pipeline,
+    new_person,
+    rights_request,
+    security_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -212,11 +220,12 @@ def settings_for(security: KafkaSecurity, **overrides):
 
 def worker_env(broker, data_dir: Path) -> dict[str, str]:
     return {
+        **PRODUCTION_ENV,
         "DSR_KAFKA_BOOTSTRAP": broker.bootstrap,
         "DSR_SMTP_HOST": "127.0.0.1",
-        "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
         "DSR_DATA_DIR": str(data_dir),
         "DSR_WEB_PORT": str(free_port()),
+        "DSR_ADMIN_PORT": str(free_port()),
         "DSR_KAFKA_CONNECT_TIMEOUT": "10",
     }
 

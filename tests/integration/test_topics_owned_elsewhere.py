@@ -14,7 +14,7 @@ from dsr.composition import register_view
 from dsr.devstack.kafka import EmbeddedKafka, free_port
 from dsr.settings import load_settings
 from dsr.topics_admin import ensure_topics
-from tests.integration.pipeline import ROOT, Pipeline
+from tests.integration.pipeline import PRODUCTION_ENV, ROOT, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +41,12 @@ def topic_names(broker) -> set[str]:
 def worker(broker, data_dir, **env) -> subprocess.CompletedProcess:
     variables = {
         **os.environ,
+        **PRODUCTION_ENV,
         "DSR_KAFKA_BOOTSTRAP": broker.bootstrap,
         "DSR_SMTP_HOST": "127.0.0.1",
-        "DSR_SECRET_KEY": "integration-test-secret-0123456789abcdef",
         "DSR_DATA_DIR": str(data_dir),
         "DSR_WEB_PORT": str(free_port()),
+        "DSR_ADMIN_PORT": str(free_port()),
         "DSR_SYSTEMS": SYSTEMS,
         "DSR_CREATE_TOPICS": "false",
         **env,

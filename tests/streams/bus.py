@@ -19,6 +19,7 @@ from streams.ports import MemoryExportStore, MemoryKeyVault, MemoryMailTransport
 from streams.register_view import RegisterView
 from streams.task_results import on_task_result
 from streams.tasks import on_task
+from streams.web.case_directory import LocalCases, SingleWorker
 
 SYSTEMS = ("crm", "recruitment", "newsletter")
 
@@ -61,6 +62,7 @@ class Bus:
             clock=self.clock,
             register=RegisterView(load_register()),
         )
+        self.directory = SingleWorker(LocalCases(self.cases))  # what the web views ask about cases
         self.ctx.task_runners = {
             name: functools.partial(
                 run_task, adapter, open_sealed=self.ctx.sealer.open, seal=self.ctx.sealer.seal_existing, backoff=0.0

@@ -46,9 +46,9 @@ def link(message, kind: str) -> str:
 async def confirm(bus: Bus, address: str) -> None:
     verification = [m for m in bus.emails_to(address) if "verify/" in body(m)][-1]
     token = link(verification, "verify")
-    page, status, confirmed = verify_page(bus.ctx, bus.cases, token, confirm=False)
+    page, status, confirmed = await verify_page(bus.ctx, bus.directory, token, confirm=False)
     assert status == 200 and not confirmed  # a GET (mail scanners prefetch) never verifies
-    _, status, confirmed = verify_page(bus.ctx, bus.cases, token, confirm=True)
+    _, status, confirmed = await verify_page(bus.ctx, bus.directory, token, confirm=True)
     assert status == 200 and confirmed
     await publish_confirmation(bus.ctx, token)
     await bus.drain()

@@ -52,18 +52,18 @@ async def test_the_dpo_extends_once_and_the_second_time_is_refused_with_the_reas
     await bus.submit(request("access"))
     ref = case_ref(bus)
     status, answer = await dpo_api.decide(
-        bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
+        bus.ctx, bus.directory, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
     )
     assert status == 202 and answer["reference"] == ref
     await bus.drain()
     assert any("Prolongation" in s for s in subjects(bus))  # R10: the person is told, with the new date
     status, answer = await dpo_api.decide(
-        bus.ctx, bus.cases, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
+        bus.ctx, bus.directory, ref, {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data"]}
     )
     assert status == 409 and "one extension" in answer["error"]
     status, answer = await dpo_api.decide(
         bus.ctx,
-        bus.cases,
+        bus.directory,
         ref,
         {
             "kind": "flag_excessive",
@@ -80,7 +80,7 @@ async def test_decisions_are_audited_with_who_and_when():
     await bus.submit(request("access"))
     await dpo_api.decide(
         bus.ctx,
-        bus.cases,
+        bus.directory,
         case_ref(bus),
         {"kind": "refuse", "by": "dpo-lyon", "reason": "manifestly_unfounded", "explanation": "Documented harassment."},
     )
@@ -102,7 +102,7 @@ async def test_portability_of_a_contact_form_only_person_says_why_not():
 
 async def test_unknown_reference_and_wrong_token_are_refused():
     bus = Bus()
-    status, answer = await dpo_api.decide(bus.ctx, bus.cases, "DSR-NOPE", {"kind": "withdraw", "by": "dpo"})
+    status, answer = await dpo_api.decide(bus.ctx, bus.directory, "DSR-NOPE", {"kind": "withdraw", "by": "dpo"})
     assert status == 404 and "dsr case list" in answer["error"]
     assert not dpo_api.authorized(bus.ctx, "Bearer wrong")
     assert dpo_api.authorized(bus.ctx, f"Bearer {dpo_api.dpo_token(bus.ctx.config.secret_key)}")

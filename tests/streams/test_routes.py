@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from schemas.cases import IdentityConfirmed
 from streams import topics
 from streams.web.admin import Probes, admin_app
+from streams.web.case_directory import LocalCases
 from streams.web.guards import Limits, answer_errors
 from streams.web.pages import error_page
 from streams.web.public import public_app
@@ -74,8 +75,8 @@ async def client(app: web.Application):
 
 def listeners(bus: Bus, limits: Limits = Limits()) -> dict[str, web.Application]:
     return {
-        "public": public_app(bus.ctx, bus.cases, lambda: True, privacy_placeholder=True, limits=limits),
-        "admin": admin_app(bus.ctx, bus.cases, PROBES, limits=limits),
+        "public": public_app(bus.ctx, bus.directory, lambda: True, privacy_placeholder=True, limits=limits),
+        "admin": admin_app(bus.ctx, bus.directory, LocalCases(bus.cases), PROBES, limits=limits),
     }
 
 
@@ -197,7 +198,10 @@ async def test_error_pages_speak_the_persons_language_and_hide_the_cause():
     async def failing(request: web.Request) -> web.Response:
         raise ValueError("camille.durand@example.test could not be found")  # an exception that quotes data
 
-    app = web.Application(middlewares=[answer_errors(lambda request, status: error_page("en", status))])
+    async def english(request: web.Request, status: int) -> web.Response:
+        return error_page("en", status)
+
+    app = web.Application(middlewares=[answer_errors(english)])
     app.router.add_get("/boom", failing)
     async with client(app) as http:
         response = await http.get("/boom")
