@@ -280,6 +280,92 @@ DECISION_COMMANDS: Mapping[str, str] = {
     "death_notified": "dsr case show {reference} → dsr case apply-directives {reference}",
 }
 
+# Case statuses, as the DPO reads them in reminders (gdpr.case_state.Status).
+STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
+    "discovering": {
+        "fr": "recherche des systèmes qui détiennent des données",
+        "en": "finding the systems that hold data",
+    },
+    "awaiting_verification": {
+        "fr": "en attente de la confirmation de l'identité",
+        "en": "waiting for the identity to be confirmed",
+    },
+    "awaiting_decision": {"fr": "en attente de votre décision", "en": "waiting for your decision"},
+    "processing": {"fr": "tâches en cours dans les systèmes", "en": "tasks under way in the systems"},
+    "answering": {"fr": "réponse en cours d'envoi", "en": "answer being sent"},
+    "restricted": {
+        "fr": "limitation en place, jusqu'à sa levée",
+        "en": "restriction in place until it is lifted",
+    },
+    "closed": {"fr": "clos", "en": "closed"},
+}
+
+# What a system was asked to do (schemas.tasks.TaskAction), in the DPO's alerts.
+ACTION_LABELS: Mapping[str, Mapping[str, str]] = {
+    "lookup": {"fr": "recherche des données", "en": "looking up the data"},
+    "export": {"fr": "extraction des données", "en": "data export"},
+    "erase": {"fr": "effacement", "en": "erasure"},
+    "rectify": {"fr": "rectification", "en": "rectification"},
+    "restrict": {"fr": "limitation", "en": "restriction"},
+    "lift_restriction": {"fr": "levée de la limitation", "en": "lifting of the restriction"},
+    "suppress_marketing": {"fr": "arrêt de la prospection", "en": "stopping marketing"},
+    "notify_recipient": {
+        "fr": "information d'un destinataire (article 19 du RGPD)",
+        "en": "notice to a recipient (Art. 19 GDPR)",
+    },
+    "record_submission": {"fr": "enregistrement d'un formulaire", "en": "recording a form"},
+}
+
+# The e-mails themselves, named in the DPO's alert about an undelivered one.
+MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "form_acknowledgement": {"fr": "accusé de réception d'un formulaire", "en": "form acknowledgement"},
+    "receipt": {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
+    "verification": {"fr": "demande de confirmation", "en": "request to confirm"},
+    "verification_challenge": {
+        "fr": "demande de confirmation à l'adresse enregistrée",
+        "en": "request to confirm, sent to the address on file",
+    },
+    "verification_reminder": {"fr": "rappel de confirmation", "en": "confirmation reminder"},
+    "identity_not_verified": {
+        "fr": "clôture faute de confirmation de l'identité",
+        "en": "closure: identity not confirmed",
+    },
+    "id_document_request": {"fr": "demande de justificatif d'identité", "en": "request for proof of identity"},
+    "extension": {"fr": "prolongation du délai", "en": "extension of the deadline"},
+    "fee_notice": {"fr": "avis de frais", "en": "fee notice"},
+    "refusal": {"fr": "refus motivé", "en": "reasoned refusal"},
+    "outcome_access": {"fr": "réponse à la demande d'accès", "en": "answer to the access request"},
+    "outcome_no_data": {"fr": "réponse\u00a0: aucune donnée", "en": "answer: no data held"},
+    "outcome_erasure": {"fr": "réponse à la demande d'effacement", "en": "answer to the erasure request"},
+    "outcome_rectification": {
+        "fr": "réponse à la demande de rectification",
+        "en": "answer to the rectification request",
+    },
+    "outcome_restriction": {
+        "fr": "réponse à la demande de limitation",
+        "en": "answer to the restriction request",
+    },
+    "restriction_lift_notice": {
+        "fr": "avis de levée de la limitation",
+        "en": "notice before lifting the restriction",
+    },
+    "outcome_portability": {"fr": "réponse à la demande de portabilité", "en": "answer to the portability request"},
+    "portability_not_applicable": {
+        "fr": "réponse\u00a0: portabilité non applicable",
+        "en": "answer: portability does not apply",
+    },
+    "outcome_objection": {"fr": "réponse à l'opposition à la prospection", "en": "answer to the marketing objection"},
+    "objection_decision": {"fr": "décision sur l'opposition", "en": "decision on the objection"},
+    "outcome_consent_withdrawal": {
+        "fr": "réponse au retrait du consentement",
+        "en": "answer to the withdrawal of consent",
+    },
+    "directive_recorded": {"fr": "enregistrement des directives", "en": "directives recorded"},
+    "directive_revoked": {"fr": "révocation des directives", "en": "directives revoked"},
+    "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
+    "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
+}
+
 # Recipients' countries in the access response (Art. 15(1)(c), 15(2), R48). An unlisted code is
 # shown as it is: it still tells the person where their data go.
 COUNTRY_LABELS: Mapping[str, Mapping[str, str]] = {
@@ -317,4 +403,7 @@ LABEL_TABLES: Mapping[str, tuple[Mapping[str, Mapping[str, str]], str]] = {
     "id_reason_label": (ID_REASONS, "ID reason"),
     "role_label": (REQUESTER_ROLES, "requester role"),
     "decision_label": (DECISION_KINDS, "decision kind"),
+    "status_label": (STATUS_LABELS, "case status"),
+    "action_label": (ACTION_LABELS, "task action"),
+    "message_label": (MESSAGE_LABELS, "message type"),
 }

@@ -170,7 +170,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     "outcome_no_data": {**_CASE, "right": "erasure"},
     "dpo_task_overdue": {
         "case_reference": _CASE["case_reference"],
-        "system": "crm",
+        "system": _CRM,
         "action": "erase",
         "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=UTC),
         "waited": "2 h",
@@ -178,7 +178,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     },
     "dpo_task_failed": {
         "case_reference": _CASE["case_reference"],
-        "system": "crm",
+        "system": _CRM,
         "action": "erase",
         "error": "OperationalError",
         "deadline": date(2027, 4, 5),
@@ -188,7 +188,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "right": "access",
         "deadline": date(2027, 4, 5),
         "days_left": 5,
-        "status": "in_progress",
+        "status": "processing",
     },
     "dpo_mail_parked": {
         "case_reference": _CASE["case_reference"],

@@ -336,7 +336,7 @@ def dpo_values(ctx, state, command, now) -> Values:
         }, {}
     if kind == "dpo_task_failed":
         return {
-            "system": command.params["system"],
+            "system": system_label(command.params["system"]),
             "action": command.params["action"],
             "error": command.params["error"],
             "deadline": deadline,
@@ -344,7 +344,7 @@ def dpo_values(ctx, state, command, now) -> Values:
     issued = datetime.fromisoformat(command.params["issued_at"])
     hours = int((now - issued).total_seconds() // 3600)
     return {
-        "system": command.params["system"],
+        "system": system_label(command.params["system"]),
         "action": command.params["action"],
         "issued_at": command.params["issued_at"],
         "waited": f"{hours} h",
