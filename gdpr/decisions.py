@@ -65,6 +65,17 @@ def _check_extend(state: CaseState, decision: Extend) -> None:
 def _check_refuse(state: CaseState, decision: Refuse) -> None:
     if state.status == Status.ANSWERING and not decision.partial:
         raise DecisionRefused("the outcome is already being sent; record a partial refusal instead")
+    _check_by_d1(state, decision, "a refusal, even a partial one,")
+
+
+def _check_by_d1(state: CaseState, decision: Decision, what: str) -> None:
+    """Art. 12(4), R11: not acting, in whole or in part, is notified by D1; an extension does not postpone it."""
+    if decision.at > end_of_day(state.d1):
+        extended = f", even though the case was extended to {state.deadline.isoformat()}" if state.extension else ""
+        raise DecisionRefused(
+            f"D1 was {state.d1.isoformat()} (end of day, Paris): {what} had to reach the person by then{extended} "
+            "(Art. 12(4), R11). It can no longer be notified in time: act on the request."
+        )
 
 
 def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
@@ -81,6 +92,7 @@ def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
         )
     if state.fee is not None:
         raise DecisionRefused("this case was already flagged")
+    _check_by_d1(state, decision, "a fee notice or a refusal (R21)")
 
 
 def _check_verify_id(state: CaseState, decision: VerifyId) -> None:

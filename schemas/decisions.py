@@ -26,6 +26,7 @@ class RefusalReason(StrEnum):
     MANIFESTLY_UNFOUNDED = "manifestly_unfounded"  # Art. 12(5)(b), R21
     MANIFESTLY_EXCESSIVE = "manifestly_excessive"
     LEGAL_OBLIGATION = "legal_obligation"
+    LEGAL_CLAIMS = "legal_claims"  # Art. 17(3)(e): kept for the establishment, exercise or defence of legal claims
     RIGHTS_OF_OTHERS = "rights_of_others"  # Art. 15(4)
     OTHER = "other"
 

@@ -208,6 +208,11 @@ REFUSAL_REASONS: Mapping[str, Mapping[str, str]] = {
         "fr": "une obligation légale nous impose de conserver ou de traiter ces données",
         "en": "a legal obligation requires us to keep or process these data",
     },
+    "legal_claims": {
+        "fr": "nous devons conserver ces données pour la constatation, l'exercice ou la défense de droits en"
+        " justice (article 17, paragraphe 3, point e, du RGPD)",
+        "en": "we must keep these data for the establishment, exercise or defence of legal claims (Art. 17(3)(e) GDPR)",
+    },
     "rights_of_others": {
         "fr": "y donner suite porterait atteinte aux droits et libertés d'autres personnes"
         " (article 15, paragraphe 4, du RGPD)",
@@ -267,6 +272,10 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
         "fr": "décès signalé, justificatifs à vérifier",
         "en": "death reported, proof to check",
     },
+    "partial_refusal_due": {
+        "fr": "refus partiel à notifier avant la date limite initiale (article 12, paragraphe 4, du RGPD)",
+        "en": "partial refusal to notify by the initial deadline (Art. 12(4) GDPR)",
+    },
 }
 # Spelt as dsr/case_cli.py defines them (a unit test parses each against it): `a|b` is a choice,
 # `[...]` is optional, " → " leads to the next step (the same arrow in both languages). Who decides
@@ -278,6 +287,8 @@ DECISION_COMMANDS: Mapping[str, str] = {
     " --reason challenge_failed|no_channel_on_file|sensitive_data"
     " → dsr case verify-id {reference}",
     "death_notified": "dsr case show {reference} → dsr case apply-directives {reference}",
+    "partial_refusal_due": "dsr case refuse {reference} --partial"
+    ' --reason legal_obligation|legal_claims|rights_of_others|other --explanation "..."',
 }
 
 # Case statuses, as the DPO reads them in reminders (gdpr.case_state.Status).

@@ -186,9 +186,11 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     "dpo_deadline_reminder": {
         "case_reference": _CASE["case_reference"],
         "right": "access",
-        "deadline": date(2027, 4, 5),
+        "deadline": date(2027, 6, 7),  # GS-13 extended: D3 (b); refusals were due by D1
         "days_left": 5,
         "status": "processing",
+        "extended": True,
+        "d1": date(2027, 4, 5),
     },
     "dpo_mail_parked": {
         "case_reference": _CASE["case_reference"],
@@ -361,6 +363,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "kind": "objection_general",
         "right": "objection",
         "deadline": date(2027, 4, 5),
+        "d1": date(2027, 4, 5),
         "detail": {
             "fr": "Opposition au suivi des formulaires de contact",
             "en": "Objection to the follow-up of contact forms",

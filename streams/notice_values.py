@@ -326,12 +326,15 @@ def dpo_values(ctx, state, command, now) -> Values:
             "deadline": deadline,
             "days_left": days_left,
             "status": state.status.value,
+            "extended": state.extension is not None,
+            "d1": state.d1.isoformat(),  # Art. 12(4), R11: refusals and fee notices, even when extended
         }, {}
     if kind == "dpo_decision_needed":
         return {
             "kind": command.params["kind"],
             "right": state.right.value,
             "deadline": deadline,
+            "d1": state.d1.isoformat(),
             "detail": decision_detail(state),
         }, {}
     if kind == "dpo_task_failed":

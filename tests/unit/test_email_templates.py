@@ -131,7 +131,11 @@ BRANCHES: dict[str, list[dict]] = {
         {"directives_applied": True, "kept": []},
         {"kept": [{**legal_item(), "until": None}, suppression_item()]},
     ],
-    "dpo_decision_needed": [{"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")],
+    "dpo_decision_needed": [
+        *({"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")),
+        {"kind": "partial_refusal_due", "deadline": date(2027, 6, 7)},
+    ],
+    "dpo_deadline_reminder": [{"extended": False, "deadline": date(2027, 4, 5)}],
 }
 
 

@@ -529,3 +529,51 @@ def test_a_notice_that_fails_after_closure_still_alerts_the_dpo():
         error="TimeoutError after 3 attempt(s)",
     )
     assert "dpo_task_failed" in emails(decide(state, T0, POLICY))  # R35: every notice is accounted for
+
+
+# --- Art. 12(4) after an extension (issue 10, item 1) ----------------------------------------------
+
+
+def extended_erasure(holders=("crm", "newsletter")):
+    state, _ = carry(confirm(discovered(Right.ERASURE, T0, holders=holders), T0), T0)  # D1 2027-04-05
+    return decided(state, Extend(by="dpo", at=utc("2027-03-20T10:00:00"), reasons=["spread_across_systems"]))
+
+
+def test_a_refusal_or_a_fee_after_d1_is_refused_even_when_the_case_is_extended():
+    state = extended_erasure()
+    assert state.deadline == date(2027, 6, 7)
+    late = utc("2027-04-20T10:00:00")
+    refuse = Refuse(by="dpo", at=late, reason="legal_obligation", explanation="Invoices kept.", partial=True)
+    with pytest.raises(DecisionRefused, match=r"D1 was 2027-04-05.*extended to 2027-06-07.*Art\. 12\(4\)"):
+        check(state, refuse)
+    flag = FlagExcessive(
+        by="dpo", at=late, facts="Fourth identical request in eight weeks.", previous_request_at=T0 - timedelta(days=9)
+    )
+    with pytest.raises(DecisionRefused, match="D1 was 2027-04-05"):
+        check(state, flag)
+    assert decided(state, refuse) == state
+    check(state, refuse.model_copy(update={"at": utc("2027-04-05T20:00:00")}))  # still in time on D1 itself
+
+
+def test_an_extended_case_that_will_keep_items_alerts_the_dpo_before_d1():
+    state = extended_erasure()
+    kept = KeptItem(item="invoices", count=1, ground=KeepGround.LEGAL_OBLIGATION, until="2036-05-02")
+    state = answer(state, "crm", TaskAction.ERASE, T0, erased_items=3, kept=[kept])  # newsletter still pending
+    _, commands = carry(state, utc("2027-03-21T09:00:00"))
+    due = [c for c in commands if isinstance(c, SendEmail) and c.params.get("kind") == "partial_refusal_due"]
+    assert due and due[0].recipient == "dpo"
+    assert not [c for c in decide(state, utc("2027-04-06T09:00:00"), POLICY) if c.command_id == due[0].command_id]
+    noticed = decided(
+        state,
+        Refuse(
+            by="dpo", at=utc("2027-03-22T10:00:00"), reason="legal_obligation", explanation="Invoices.", partial=True
+        ),
+    )
+    assert "partial_refusal_due" not in str(decide(noticed, utc("2027-03-23T09:00:00"), POLICY))
+
+
+def test_a_suppression_entry_alone_is_no_partial_refusal_to_notify():
+    state = extended_erasure()
+    entry = KeptItem(item="suppression_entry", ground=KeepGround.SUPPRESSION_LIST, until="2030-03-05")
+    state = answer(state, "newsletter", TaskAction.ERASE, T0, erased_items=2, kept=[entry])
+    assert "partial_refusal_due" not in str(decide(state, utc("2027-03-21T09:00:00"), POLICY))
