@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from gdpr.case_state import CaseState, Status, moved
 from gdpr.deadlines import (
@@ -45,15 +46,46 @@ def needs_verification(state: CaseState) -> bool:
     return not (marketing or state.right == Right.CONSENT_WITHDRAWAL)
 
 
+class ConfirmationStep(StrEnum):
+    """What the receipt tells the person will happen before anything is done (LEGAL §3.2)."""
+
+    NONE = "none"  # L0, or a marketing objection or withdrawal: nothing to confirm (R30)
+    LINK = "link"  # L1: a link to the address the request came from; the deadline does not move
+    CHALLENGE = "challenge"  # L2: a challenge to the channel on file; it may suspend the deadline (R12)
+    REVIEW = "review"  # R6: a person checks the representative's identity and mandate
+
+
+def confirmation_step(state: CaseState) -> ConfirmationStep:
+    if state.details.representative_role:
+        return ConfirmationStep.REVIEW
+    if not needs_verification(state):
+        return ConfirmationStep.NONE
+    return ConfirmationStep.CHALLENGE if state.details.identity_level == IdentityLevel.L2 else ConfirmationStep.LINK
+
+
 def verification_message(state: CaseState) -> str:
     return "verification_challenge" if state.level == IdentityLevel.L2 else "verification"
 
 
+def information_requested_at(state: CaseState) -> datetime | None:
+    """R12(a): when the request for the information that settles a reasonable doubt left: the challenge to
+    the channel on file (L2), else the request for an ID document (L3). An L1 link to the address the
+    request came from asks for nothing new: it suspends nothing. A person checking a representative's
+    mandate asks nothing either, until they request a document."""
+    if state.details.identity_level == IdentityLevel.L2:
+        return state.challenge_sent_at
+    return state.id_requested_at
+
+
+def suspension_if_asked_at(state: CaseState, at: datetime) -> bool:
+    """R12, §2.4 DESIGN: a request for information suspends only if it leaves within 3 working days."""
+    return suspension_applies(receipt_day(state.received_at), receipt_day(at), NATIONAL)
+
+
 def suspends(state: CaseState) -> bool:
-    """R12, §2.4: only an L2/L3 request for information sent within 3 working days suspends the clock."""
-    if state.level not in (IdentityLevel.L2, IdentityLevel.L3) or state.challenge_sent_at is None:
-        return False
-    return suspension_applies(receipt_day(state.received_at), receipt_day(state.challenge_sent_at), NATIONAL)
+    """R12, §2.4: the clock stands still while the information asked for is awaited, if asked in time."""
+    asked = information_requested_at(state)
+    return asked is not None and suspension_if_asked_at(state, asked)
 
 
 def deadlines_of(state: CaseState) -> Deadline:
@@ -83,7 +115,7 @@ def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
 def confirmed(state: CaseState, at: datetime) -> CaseState:
     """The person is known: the suspension ends (§2.4) and the work starts."""
     if suspends(state):
-        days = (receipt_day(at) - receipt_day(state.challenge_sent_at)).days
+        days = (receipt_day(at) - receipt_day(information_requested_at(state))).days
         state = state.model_copy(update={"suspended_days": days})
         deadline = deadlines_of(state)
         state = state.model_copy(

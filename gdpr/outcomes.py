@@ -96,6 +96,8 @@ def _decision_emails(state: CaseState) -> list[Command]:
         due.append(SendEmail("email:fee_notice", "fee_notice", "subject"))  # R21: before any fee
     if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
         due.append(SendEmail("email:id_document_request", "id_document_request", "subject"))  # R14
+    if state.suspended_days and state.status in (Status.PROCESSING, Status.AWAITING_DECISION):
+        due.append(SendEmail("email:deadline_update", "deadline_update", "subject"))  # R12, §2.4: the new date
     return due
 
 

@@ -342,6 +342,7 @@ MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
         "en": "closure: identity not confirmed",
     },
     "id_document_request": {"fr": "demande de justificatif d'identité", "en": "request for proof of identity"},
+    "deadline_update": {"fr": "nouvelle date limite de réponse", "en": "new deadline for the answer"},
     "extension": {"fr": "prolongation du délai", "en": "extension of the deadline"},
     "fee_notice": {"fr": "avis de frais", "en": "fee notice"},
     "refusal": {"fr": "refus motivé", "en": "reasoned refusal"},

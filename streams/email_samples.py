@@ -113,7 +113,13 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "form_kind": "quote",
         "submitted_on": date(2027, 3, 5),
     },
-    "receipt": {**_CASE, "right": "access", "deadline": date(2027, 4, 5), "priority": False},
+    "receipt": {
+        **_CASE,
+        "right": "access",
+        "deadline": date(2027, 4, 5),
+        "priority": False,
+        "confirmation": "link",
+    },
     "verification": {
         "case_reference": _CASE["case_reference"],
         "right": "access",
@@ -203,6 +209,8 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "right": "access",
         "expires_on": date(2027, 4, 1),
         "verify_url": _VERIFY_URL,
+        "suspended": True,
+        "deadline": date(2027, 4, 1),
     },
     "verification_reminder": {
         **_L2_CASE,
@@ -217,7 +225,23 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "challenge_sent_on": date(2027, 3, 2),
         "closed_on": date(2027, 4, 1),
     },
-    "id_document_request": {**_CASE, "right": "access", "reason": "challenge_failed"},
+    "id_document_request": {
+        **_CASE,
+        "right": "access",
+        "reason": "challenge_failed",
+        "suspended": True,
+        "deadline": date(2027, 4, 5),
+    },
+    # GS-02: challenge sent on 2 March, confirmed on 10 March: 8 days, raw D1 1 April + 8 = Fri 9 April.
+    "deadline_update": {
+        **_L2_CASE,
+        "right": "access",
+        "suspended_from": date(2027, 3, 2),
+        "confirmed_on": date(2027, 3, 10),
+        "suspended_days": 8,
+        "initial_deadline": date(2027, 4, 1),
+        "deadline": date(2027, 4, 9),
+    },
     # GS-13: received Sunday 31 Jan 2027; raw D1 Sun 28 Feb -> D1 Mon 1 Mar; D3 28 Apr 2027.
     "extension": {
         "case_reference": _CASE["case_reference"],

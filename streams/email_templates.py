@@ -45,6 +45,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "verification_reminder",
     "identity_not_verified",
     "id_document_request",
+    "deadline_update",
     # Deadlines, fees and refusals (R10, R11, R19-R21)
     "extension",
     "fee_notice",

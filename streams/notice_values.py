@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from gdpr.deadlines import receipt_day
-from gdpr.identity import suspends, verification_expiry
+from gdpr.deadlines import compute_deadline, receipt_day
+from gdpr.identity import (
+    confirmation_step,
+    information_requested_at,
+    suspends,
+    suspension_if_asked_at,
+    verification_expiry,
+)
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS
 from gdpr.tokens import Token, sign_token
@@ -43,12 +49,20 @@ def receipt(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "deadline": state.deadline.isoformat(),
         "priority": bool(command.params.get("priority")),
+        "confirmation": confirmation_step(state).value,  # R12: whether the date may move, said as it is
     }, {}
 
 
 def verification(ctx, state, command, now) -> Values:
     expires = now + ctx.config.verification_ttl
-    public = {"right": state.right.value, "received_on": received(state), "expires_on": day(expires)}
+    public = {
+        "right": state.right.value,
+        "received_on": received(state),
+        "expires_on": day(expires),
+        "deadline": state.deadline.isoformat(),
+        # R12, §2.4: this e-mail is the request for information; it suspends only if it leaves in time.
+        "suspended": suspension_if_asked_at(state, state.challenge_sent_at or now),
+    }
     return public, {"verify_url": _link(ctx, state, "verify", command.params["token_id"], expires)}
 
 
@@ -79,6 +93,22 @@ def id_document_request(ctx, state, command, now) -> Values:
         "right": state.right.value,
         "received_on": received(state),
         "reason": state.id_request_reason or "challenge_failed",
+        "suspended": suspends(state),  # R12: not when asked late, nor from a representative never asked before
+        "deadline": state.deadline.isoformat(),
+    }, {}
+
+
+def deadline_update(ctx, state, command, now) -> Values:
+    """R12, §2.4, GS-02: once the information arrived, the new date, and how long the clock stood still."""
+    unsuspended = compute_deadline(state.received_at)
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "suspended_from": day(information_requested_at(state) or now),
+        "confirmed_on": day(state.verified_at or now),
+        "suspended_days": state.suspended_days,
+        "initial_deadline": (unsuspended.d3 if state.extension else unsuspended.d1).isoformat(),
+        "deadline": state.deadline.isoformat(),
     }, {}
 
 
@@ -370,6 +400,7 @@ VALUES: dict[str, Maker] = {
     "verification_reminder": verification_reminder,
     "identity_not_verified": identity_not_verified,
     "id_document_request": id_document_request,
+    "deadline_update": deadline_update,
     "extension": extension,
     "fee_notice": fee_notice,
     "refusal": refusal,

@@ -88,11 +88,15 @@ def without_optional_keys(message_type: str) -> dict:
 
 # Every branch of the message types added for the other rights (one override set per branch).
 BRANCHES: dict[str, list[dict]] = {
-    "receipt": [{"priority": True}],
     "outcome_erasure": [{"recipients_notified": []}],
     "outcome_access": [{"information": None}],
     "verification_reminder": [{"suspended": False}],
-    "id_document_request": [{"reason": r} for r in ("no_channel_on_file", "sensitive_data")],
+    "verification_challenge": [{"suspended": False}],
+    "receipt": [{"priority": True}, *({"confirmation": c} for c in ("none", "challenge", "review"))],
+    "id_document_request": [
+        *({"reason": r} for r in ("no_channel_on_file", "sensitive_data")),
+        {"suspended": False},
+    ],
     "extension": [
         {"explanation": ""},
         {"reasons": ["volume_of_data", "redaction_needed", "exceptional_surge"]},

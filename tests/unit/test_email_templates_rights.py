@@ -54,8 +54,10 @@ pytestmark = pytest.mark.unit
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-# Only these ask the person for something while the clock stands still (R12, §2.4, §3.4).
-SUSPENDING = ("verification_challenge", "id_document_request", "death_proof_request")
+# Only these ask the person for something while the clock stands still (R12, §2.4, §3.4), when asked in
+# time; deadline_update gives the new date once it has moved.
+SUSPENDING = ("death_proof_request", "deadline_update")
+SUSPENDING_IF_ASKED_IN_TIME = ("verification_challenge", "id_document_request", "verification_reminder")
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +123,15 @@ def test_remedies_appear_exactly_where_the_answer_is_not_full_compliance(rendere
 
 
 def test_only_the_messages_that_wait_for_the_person_say_the_deadline_is_suspended(renderer):
-    # L2 challenge, ID document and death proof suspend the clock; an L1 reminder does not.
+    # L2 challenge, ID document and death proof suspend the clock when they leave within 3 working days;
+    # an L1 reminder does not.
     for message_type, language, context in cases():
         email = renderer.render(message_type, language, context)
-        suspends = message_type in SUSPENDING or (message_type == "verification_reminder" and context["suspended"])
+        suspends = (
+            message_type in SUSPENDING
+            or (message_type in SUSPENDING_IF_ASKED_IN_TIME and context["suspended"])
+            or (message_type == "receipt" and context["confirmation"] in ("challenge", "review"))  # may suspend
+        )
         for part in (email.text, email.html):
             assert bool(re.search("suspen", part, re.IGNORECASE)) is suspends, message_type
 

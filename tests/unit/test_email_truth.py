@@ -11,7 +11,7 @@ from schemas.decisions import Extend
 from schemas.intake import Right
 from streams.email_labels import MESSAGE_LABELS
 from streams.email_templates import MESSAGE_TYPES
-from tests.unit.messages import T0, context, discovered, email, opened
+from tests.unit.messages import T0, carry, confirm, context, discovered, email, opened
 
 pytestmark = pytest.mark.unit
 
@@ -78,3 +78,54 @@ def test_the_alert_before_d1_says_the_partial_refusal_cannot_wait_for_the_extend
     text = flat(alert.text)
     assert "Le refus partiel doit partir au plus tard le 5 avril 2027" in text
     assert "dsr case refuse" in text and "--partial" in text
+
+
+# --- 2. The deadline the person is told is the one that applies ------------------------------------
+
+
+def l2_case(ctx, received, challenge_at):
+    state = discovered(ctx, opened(ctx, Right.ACCESS, received, details={"identity_level": "L2"}), {"crm": {}})
+    state, _ = carry(ctx, state, challenge_at)
+    return state
+
+
+def test_a_challenge_sent_in_time_says_the_clock_stops_and_the_next_mail_gives_the_new_date():
+    ctx = context()
+    received, challenge_at = datetime(2027, 3, 1, 8, tzinfo=UTC), datetime(2027, 3, 2, 9, tzinfo=UTC)
+    state = l2_case(ctx, received, challenge_at)
+    challenge = flat(email(ctx, state, "verification_challenge", challenge_at, token_id="t").text)
+    assert "est suspendu à compter de l'envoi de ce message" in challenge
+    state = confirm(ctx, state, datetime(2027, 3, 10, 9, tzinfo=UTC))
+    update = flat(email(ctx, state, "deadline_update", datetime(2027, 3, 10, 9, tzinfo=UTC)).text)
+    assert "du 2 mars 2027 au 10 mars 2027 (8 jours)" in update
+    assert "initialement fixée au 1er avril 2027, est reportée au 9 avril 2027" in update
+
+
+def test_a_challenge_sent_late_does_not_claim_a_suspension():
+    ctx = context()
+    received, late = datetime(2027, 3, 1, 8, tzinfo=UTC), datetime(2027, 3, 5, 9, tzinfo=UTC)
+    state = discovered(ctx, opened(ctx, Right.ACCESS, received, details={"identity_level": "L2"}), {"crm": {}})
+    text = flat(email(ctx, state, "verification_challenge", late, token_id="t").text)
+    assert "suspendu" not in text
+    assert "continue donc de courir. Notre réponse reste due au plus tard le 1er avril 2027" in text
+
+
+def test_the_receipt_says_the_date_may_move_only_where_it_can():
+    ctx = context()
+    l1 = flat(email(ctx, opened(ctx, Right.ACCESS), "receipt", priority=False).text)
+    assert "Cela ne change pas la date de notre réponse" in l1 and "suspend" not in l1
+    l2 = flat(email(ctx, opened(ctx, Right.ACCESS, details={"identity_level": "L2"}), "receipt").text)
+    assert "Cela ne change pas la date" not in l2 and "peut suspendre le délai de réponse" in l2
+    objection = flat(email(ctx, opened(ctx, Right.OBJECTION), "receipt").text)
+    assert "confirmer" not in objection  # a marketing objection asks nothing (R30)
+
+
+def test_an_id_request_from_a_representative_case_says_whether_the_clock_stops():
+    ctx = context()
+    details = {"identity_level": "L3", "representative_role": "lawyer", "mandate_provided": True}
+    state = opened(ctx, Right.ACCESS, details=details)
+    late = state.model_copy(update={"id_requested_at": datetime(2027, 3, 15, 9, tzinfo=UTC)})
+    text = flat(email(ctx, late, "id_document_request").text)
+    assert "suspendu" not in text and "reste due au plus tard le 5 avril 2027" in text
+    early = state.model_copy(update={"id_requested_at": datetime(2027, 3, 8, 9, tzinfo=UTC)})
+    assert "est suspendu jusqu'à la réception de ce justificatif" in flat(email(ctx, early, "id_document_request").text)

@@ -577,3 +577,34 @@ def test_a_suppression_entry_alone_is_no_partial_refusal_to_notify():
     entry = KeptItem(item="suppression_entry", ground=KeepGround.SUPPRESSION_LIST, until="2030-03-05")
     state = answer(state, "newsletter", TaskAction.ERASE, T0, erased_items=2, kept=[entry])
     assert "partial_refusal_due" not in str(decide(state, utc("2027-03-21T09:00:00"), POLICY))
+
+
+# --- the deadline the person is told is the one that applies (issue 10, item 2) --------------------
+
+
+def test_gs02_the_new_date_is_sent_once_the_suspension_ends():
+    received = utc("2027-03-01T08:00:00")
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, _ = carry(state, utc("2027-03-02T09:00:00"))
+    state, commands = carry(confirm(state, utc("2027-03-10T09:00:00")), utc("2027-03-10T09:00:00"))
+    assert "deadline_update" in emails(commands) and state.deadline == date(2027, 4, 9)
+    assert "deadline_update" not in emails(decide(state, utc("2027-03-11T09:00:00"), POLICY))  # once
+
+
+def test_a_challenge_sent_after_three_working_days_suspends_nothing_and_moves_no_date():
+    received = utc("2027-03-01T08:00:00")  # Monday; 3 working days later is Thursday 4 March
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, _ = carry(state, utc("2027-03-05T09:00:00"))  # a slow system: the challenge leaves on Friday
+    state, commands = carry(confirm(state, utc("2027-03-10T09:00:00")), utc("2027-03-10T09:00:00"))
+    assert state.suspended_days == 0 and state.deadline == date(2027, 4, 1)
+    assert "deadline_update" not in emails(commands)
+
+
+def test_a_representative_suspends_the_clock_only_once_a_document_is_asked_for():
+    rep = {"identity_level": IdentityLevel.L3, "representative_role": "lawyer", "mandate_provided": True}
+    state, _ = carry(discovered(Right.ACCESS, T0, **rep), T0)
+    checked = decided(state, VerifyId(by="dpo", at=utc("2027-03-09T10:00:00")))
+    assert checked.suspended_days == 0 and checked.deadline == date(2027, 4, 5)  # nothing was asked of anyone
+    asked = decided(state, RequestId(by="dpo", at=utc("2027-03-08T10:00:00"), reason="challenge_failed"))
+    checked = decided(asked, VerifyId(by="dpo", at=utc("2027-03-12T10:00:00")))
+    assert checked.suspended_days == 4 and checked.deadline == date(2027, 4, 9)  # from the request to the check
