@@ -97,6 +97,7 @@ class CaseState(BaseModel):
     subject: Sealed | None = None
     payload: Sealed | None = None
     reply_to: Sealed | None = None
+    requester: Sealed | None = None  # L2: the address the request came from (Art. 11(2), 12(2))
     tasks: dict[str, TaskRecord] = {}
     verification_token_id: str | None = None
     challenge_sent_at: AwareDatetime | None = None
@@ -159,6 +160,9 @@ class CaseState(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> CaseState:
         return cls.model_validate_json(raw)
+
+
+FORGOTTEN = {"subject": None, "payload": None, "reply_to": None, "requester": None}  # R50: no sealed value left
 
 
 def moved(state: CaseState, to: Status, **changes) -> CaseState:

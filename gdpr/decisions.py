@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gdpr.case_state import OPEN, CaseState, DecisionRecord, Status, moved
+from gdpr.case_state import FORGOTTEN, OPEN, CaseState, DecisionRecord, Status, moved
 from gdpr.deadlines import end_of_day, receipt_day
 from gdpr.identity import confirmed, deadlines_of
 from gdpr.work import to_processing
@@ -231,7 +231,7 @@ def _fee_paid(state: CaseState, decision: FeePaid) -> CaseState:
 
 
 def _withdraw(state: CaseState, decision: Withdraw) -> CaseState:
-    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None, reply_to=None)
+    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, **FORGOTTEN)
 
 
 def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:

@@ -88,6 +88,12 @@ def suspends(state: CaseState) -> bool:
     return asked is not None and suspension_if_asked_at(state, asked)
 
 
+def answers_requester(state: CaseState) -> bool:
+    """R18, §3.2: answers go to a verified channel. After a failed L2 challenge, once a person checked the ID
+    of whoever wrote from the other address (L3), that address is one; until then only the address on file."""
+    return state.requester is not None and state.identity_checked is not None
+
+
 def deadlines_of(state: CaseState) -> Deadline:
     return compute_deadline(state.received_at, suspended_days=state.suspended_days)
 

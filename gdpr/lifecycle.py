@@ -7,6 +7,7 @@ from datetime import datetime
 
 from gdpr import decisions, work
 from gdpr.case_state import (  # noqa: F401 - re-exported: the lifecycle's vocabulary
+    FORGOTTEN,
     OPEN,
     TRANSITIONS,
     CaseState,
@@ -73,6 +74,7 @@ def open_case(event: CaseOpened) -> CaseState:
         subject=event.subject,
         payload=event.payload,
         reply_to=event.reply_to,
+        requester=event.requester,
     )
 
 
@@ -126,7 +128,7 @@ def closed(state: CaseState, at: datetime) -> CaseState:
     """R50: once closed, only procedural facts stay; the subject stays sealed while a hold may need it."""
     tasks = {tid: t.model_copy(update={"changes": None}) for tid, t in state.tasks.items()}
     subject = state.subject if state.active_holds() else None
-    return moved(state, Status.CLOSED, closed_at=at, subject=subject, payload=None, reply_to=None, tasks=tasks)
+    return moved(state, Status.CLOSED, closed_at=at, tasks=tasks, **{**FORGOTTEN, "subject": subject})
 
 
 def _lookups_answered(state: CaseState) -> bool:
@@ -192,7 +194,7 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
             }
         )
     if isinstance(command, DestroySubjectKey):
-        return state.model_copy(update={"key_destroyed": True, "subject": None, "payload": None, "reply_to": None})
+        return state.model_copy(update={"key_destroyed": True, **FORGOTTEN})
     return state
 
 

@@ -95,7 +95,8 @@ def _decision_emails(state: CaseState) -> list[Command]:
     if state.fee is not None and state.fee.fee_cents is not None:
         due.append(SendEmail("email:fee_notice", "fee_notice", "subject"))  # R21: before any fee
     if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
-        due.append(SendEmail("email:id_document_request", "id_document_request", "subject"))  # R14
+        to = "requester" if state.requester else "subject"  # L2 failed, the person insists from the other address
+        due.append(SendEmail("email:id_document_request", "id_document_request", to))  # R14
     if state.suspended_days and state.status in (Status.PROCESSING, Status.AWAITING_DECISION):
         due.append(SendEmail("email:deadline_update", "deadline_update", "subject"))  # R12, §2.4: the new date
     return due
@@ -112,12 +113,28 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
     due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
     if state.right == Right.ERASURE:
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
+    return due + _unconfirmed(state, now, policy)
+
+
+def _unconfirmed(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    """§3.4: a reminder, then the 'cannot identify' notice (R11). Art. 11(2), 12(2): whoever wrote from
+    another address (L2) hears it too, with how to prove who they are, and nothing about the data."""
+    due: list[Command] = []
     if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
         due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
+        due += _to_requester(state, closed=False)
     expiry = verification_expiry(state, policy.verification_expiry)
     if expiry is not None and now >= expiry:
-        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))  # §3.3, R11
+        due += _to_requester(state, closed=True)  # before the notice that closes the case
+        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))
     return due
+
+
+def _to_requester(state: CaseState, closed: bool) -> list[Command]:
+    if state.requester is None:
+        return []
+    suffix = "closed" if closed else "open"
+    return [SendEmail(f"email:challenge_unanswered:{suffix}", "challenge_unanswered", "requester", {"closed": closed})]
 
 
 def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:

@@ -21,7 +21,7 @@ from streams.context import Context
 from streams.intake import reference
 
 DecisionAdapter: TypeAdapter[Decision] = TypeAdapter(Decision)
-SEALED_FIELDS = {"subject", "payload", "reply_to", "done", "verification_token_id"}
+SEALED_FIELDS = {"subject", "payload", "reply_to", "requester", "done", "verification_token_id"}
 
 
 def dpo_token(secret: bytes) -> str:

@@ -343,6 +343,10 @@ MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
     },
     "id_document_request": {"fr": "demande de justificatif d'identité", "en": "request for proof of identity"},
     "deadline_update": {"fr": "nouvelle date limite de réponse", "en": "new deadline for the answer"},
+    "challenge_unanswered": {
+        "fr": "confirmation non reçue, au demandeur écrivant d'une autre adresse",
+        "en": "confirmation not received, to the requester writing from another address",
+    },
     "extension": {"fr": "prolongation du délai", "en": "extension of the deadline"},
     "fee_notice": {"fr": "avis de frais", "en": "fee notice"},
     "refusal": {"fr": "refus motivé", "en": "reasoned refusal"},

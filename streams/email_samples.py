@@ -219,6 +219,14 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "closes_on": date(2027, 4, 1),
         "suspended": True,
     },
+    # GS-03 seen from the address the request came from: told how to prove who they are, nothing more.
+    "challenge_unanswered": {
+        **_L2_CASE,
+        "right": "access",
+        "challenge_sent_on": date(2027, 3, 2),
+        "closes_on": date(2027, 4, 1),
+        "closed": False,
+    },
     "identity_not_verified": {
         **_L2_CASE,
         "right": "access",

@@ -46,6 +46,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "identity_not_verified",
     "id_document_request",
     "deadline_update",
+    "challenge_unanswered",
     # Deadlines, fees and refusals (R10, R11, R19-R21)
     "extension",
     "fee_notice",

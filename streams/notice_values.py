@@ -88,6 +88,19 @@ def identity_not_verified(ctx, state, command, now) -> Values:
     }, {}
 
 
+def challenge_unanswered(ctx, state, command, now) -> Values:
+    """Art. 11(2), 12(2): to the address an L2 request came from; nothing about what data exist."""
+    closes = verification_expiry(state, ctx.config.policy.verification_expiry) or now
+    closed = bool(command.params.get("closed"))
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "challenge_sent_on": day(state.challenge_sent_at or now),
+        "closes_on": day(now if closed else closes),
+        "closed": closed,
+    }, {}
+
+
 def id_document_request(ctx, state, command, now) -> Values:
     return {
         "right": state.right.value,
@@ -400,6 +413,7 @@ VALUES: dict[str, Maker] = {
     "verification_reminder": verification_reminder,
     "identity_not_verified": identity_not_verified,
     "id_document_request": id_document_request,
+    "challenge_unanswered": challenge_unanswered,
     "deadline_update": deadline_update,
     "extension": extension,
     "fee_notice": fee_notice,

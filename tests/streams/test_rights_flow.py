@@ -29,6 +29,10 @@ def case_ref(bus: Bus) -> str:
     return reference(request_id)
 
 
+def prose(message) -> str:
+    return " ".join(body(message).split())
+
+
 def subjects(bus: Bus) -> list[str]:
     return [str(make_header(decode_header(str(m["Subject"])))) for m in bus.emails_to(CAMILLE)]
 
@@ -144,3 +148,19 @@ async def test_the_access_copy_has_json_csv_and_readable_html_with_the_informati
     summary = archive.read("summary.html").decode()
     assert "&lt;b&gt;Camille&lt;/b&gt;" in summary and "lead_score *" in summary  # escaped; inferred marked
     assert "lead_score" in archive.read("csv/crm-person.csv").decode().splitlines()[0]
+
+
+async def test_a_request_from_another_address_tells_that_address_how_to_prove_who_it_is():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    await bus.submit(request("access", contact_email="camille.new@example.test"))
+    # The challenge goes to the address on file only; the new address is told nothing yet.
+    assert not bus.emails_to("camille.new@example.test")
+    bus.clock.advance(days=15)
+    await bus.tick()
+    (told,) = bus.emails_to("camille.new@example.test")
+    assert "justificatif d'identité" in prose(told) and "fichiers" not in prose(told)  # Art. 11(2), 12(2)
+    bus.clock.advance(days=16)
+    await bus.tick()
+    closed = bus.emails_to("camille.new@example.test")[-1]
+    assert "sans y donner suite" in prose(closed) and "CNIL" in prose(closed)

@@ -92,6 +92,7 @@ BRANCHES: dict[str, list[dict]] = {
     "outcome_access": [{"information": None}],
     "verification_reminder": [{"suspended": False}],
     "verification_challenge": [{"suspended": False}],
+    "challenge_unanswered": [{"closed": True}],
     "receipt": [{"priority": True}, *({"confirmation": c} for c in ("none", "challenge", "review"))],
     "id_document_request": [
         *({"reason": r} for r in ("no_channel_on_file", "sensitive_data")),

@@ -103,6 +103,8 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return True
     if message_type == "objection_decision":
         return not context["upheld"]
+    if message_type == "challenge_unanswered":
+        return context["closed"]  # closing without acting is a no-action decision (R11)
     if message_type == "outcome_erasure":
         return any(item["ground"] != SUPPRESSION_GROUND for item in context["kept"])
     return False

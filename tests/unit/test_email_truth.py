@@ -9,8 +9,10 @@ import pytest
 
 from schemas.decisions import Extend
 from schemas.intake import Right
+from schemas.notifications import Recipient
 from streams.email_labels import MESSAGE_LABELS
 from streams.email_templates import MESSAGE_TYPES
+from streams.notices import address
 from tests.unit.messages import T0, carry, confirm, context, discovered, email, opened
 
 pytestmark = pytest.mark.unit
@@ -129,3 +131,28 @@ def test_an_id_request_from_a_representative_case_says_whether_the_clock_stops()
     assert "suspendu" not in text and "reste due au plus tard le 5 avril 2027" in text
     early = state.model_copy(update={"id_requested_at": datetime(2027, 3, 8, 9, tzinfo=UTC)})
     assert "est suspendu jusqu'à la réception de ce justificatif" in flat(email(ctx, early, "id_document_request").text)
+
+
+# --- 3. A requester at a new address ---------------------------------------------------------------
+
+
+def test_the_requester_is_told_how_to_prove_who_they_are_without_learning_whether_data_exist():
+    ctx = context()
+    state = l2_case(ctx, datetime(2027, 3, 1, 8, tzinfo=UTC), datetime(2027, 3, 2, 8, tzinfo=UTC))
+    state = state.model_copy(update={"requester": ctx.sealer.seal(state.subject_ref, {"email": "new@example.test"})})
+    open_ = email(ctx, state, "challenge_unanswered", datetime(2027, 3, 16, 9, tzinfo=UTC), closed=False)
+    text = flat(open_.text)
+    assert "avant le 1er avril 2027" in text and "justificatif d'identité" in text
+    assert "fichiers" not in text and "CNIL" not in text  # nothing about what we hold; no decision yet
+    closed = flat(email(ctx, state, "challenge_unanswered", datetime(2027, 4, 1, 9, tzinfo=UTC), closed=True).text)
+    assert "close le 1er avril 2027 sans y donner suite" in closed and "CNIL" in closed  # R11: remedies
+
+
+def test_once_a_person_checked_the_requesters_id_the_answers_go_to_that_address():
+    ctx = context()
+    state = l2_case(ctx, datetime(2027, 3, 1, 8, tzinfo=UTC), datetime(2027, 3, 2, 8, tzinfo=UTC))
+    requester = ctx.sealer.seal(state.subject_ref, {"email": "new@example.test"})
+    state = state.model_copy(update={"requester": requester})
+    assert address(state, Recipient.SUBJECT) == state.subject  # not verified: only the address on file
+    checked = state.model_copy(update={"identity_checked": "ID checked on 2027-03-20 by dpo"})
+    assert address(checked, Recipient.SUBJECT) == requester  # R18: the channel whose ID a person checked

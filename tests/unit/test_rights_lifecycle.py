@@ -608,3 +608,35 @@ def test_a_representative_suspends_the_clock_only_once_a_document_is_asked_for()
     asked = decided(state, RequestId(by="dpo", at=utc("2027-03-08T10:00:00"), reason="challenge_failed"))
     checked = decided(asked, VerifyId(by="dpo", at=utc("2027-03-12T10:00:00")))
     assert checked.suspended_days == 4 and checked.deadline == date(2027, 4, 9)  # from the request to the check
+
+
+# --- a requester at a new address (issue 10, item 3) ----------------------------------------------
+
+
+def l2_with_requester():
+    received = utc("2027-03-01T08:00:00")
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state = state.model_copy(update={"requester": SEALED})  # the address the request came from
+    state, _ = carry(state, utc("2027-03-02T08:00:00"))
+    return state
+
+
+def test_gs03_the_requester_at_the_new_address_hears_that_the_check_failed_and_how_to_prove_who_they_are():
+    state = l2_with_requester()
+    state, commands = carry(state, utc("2027-03-16T09:00:00"))
+    told = [c for c in commands if isinstance(c, SendEmail) and c.recipient == "requester"]
+    assert [(c.message_type, c.params) for c in told] == [("challenge_unanswered", {"closed": False})]
+    _, commands = carry(state, utc("2027-04-01T09:00:00"))
+    closing = [(c.message_type, c.recipient) for c in commands if isinstance(c, SendEmail)]
+    assert closing == [("challenge_unanswered", "requester"), ("identity_not_verified", "subject")]
+
+
+def test_the_id_document_request_goes_to_the_requester_who_insists():
+    state = decided(l2_with_requester(), RequestId(by="dpo", at=utc("2027-03-20T09:00:00"), reason="challenge_failed"))
+    (request,) = [c for c in decide(state, utc("2027-03-20T09:00:00"), POLICY) if "id_document" in c.command_id]
+    assert request.recipient == "requester"
+
+
+def test_a_closed_case_forgets_the_requester_address():
+    state = sent(l2_with_requester(), "identity_not_verified", utc("2027-04-01T09:01:00"))
+    assert state.status == Status.CLOSED and state.requester is None
