@@ -8,6 +8,7 @@ from typing import Any
 
 from gdpr.register import (
     PORTABLE_BASES,
+    Category,
     Clock,
     LegalBasis,
     Origin,
@@ -74,9 +75,11 @@ def safeguard_label(recipient: Recipient) -> dict[str, str]:
     }
 
 
-def recipients_of(register: Register, systems: Iterable[str]) -> list[Recipient]:
-    """Who received data from these systems: Art. 19 notices (R35) and 15(1)(c) answers (R24, R36)."""
-    wanted = {rid for sid in systems for rid in register.system(sid).recipients}
+def recipients_of(register: Register, systems: Iterable[str] | Mapping[str, Iterable[str]]) -> list[Recipient]:
+    """Who received data from these systems: Art. 19 notices (R35) and 15(1)(c) answers (R24, R36).
+    Given `{system: the person's categories}`, only the recipients of those categories (C-154/21)."""
+    held = systems if isinstance(systems, Mapping) else dict.fromkeys(systems)
+    wanted = {link.id for sid, cats in held.items() for link in register.system(sid).recipients if link.receives(cats)}
     return [recipient for rid, recipient in register.recipients.items() if rid in wanted]
 
 
@@ -229,7 +232,7 @@ def access_information(
             _source_info(register.systems[sid], c)
             for sid, cats in held.items()
             for c in cats
-            if register.systems[sid].categories[c].source
+            if _sourced(register.systems[sid].categories[c], (records or {}).get(sid), records is None)
         ],
         "automated_decisions": {
             "exists": register.automated_decisions.exists,
@@ -267,6 +270,17 @@ def _category_info(system: SystemEntry, category_id: str) -> dict:
         "origin": category.origin.value,
         "inferred_fields": list(category.inferred_fields),
     }
+
+
+def _sourced(category: Category, records: Records | None, register_wide: bool) -> bool:
+    """Art. 15(1)(g): a source is named when it applies to the person's own rows (every row when the
+    register is read without them)."""
+    if category.source is None:
+        return False
+    if register_wide or not category.source_where:
+        return True
+    rows = (records or {}).get(category.id) or ()
+    return any(all(row.get(k) == v for k, v in category.source_where.items()) for row in rows)
 
 
 def _source_info(system: SystemEntry, category_id: str) -> dict:

@@ -41,11 +41,16 @@ Champs / Fields: "_origin" = provided (fourni) | observed (observé); other fiel
 """
 
 
+def person_records(ctx: Context, state: CaseState) -> dict[str, dict[str, list[dict]]]:
+    """The person's exported records, per system, as the systems answered the export tasks."""
+    return {system: ctx.sealer.open(part)["records"] for system, part in ctx.exports.parts(state.request_id).items()}
+
+
 def build_access_package(ctx: Context, state: CaseState) -> None:
     """Assemble once (idempotent) and seal under the subject's key."""
     if ctx.exports.package(state.request_id) is not None:
         return
-    parts = {system: ctx.sealer.open(part)["records"] for system, part in ctx.exports.parts(state.request_id).items()}
+    parts = person_records(ctx, state)
     portability = state.right == Right.PORTABILITY
     if portability:
         parts = {system: ctx.register.portable(system, records) for system, records in parts.items()}

@@ -18,6 +18,7 @@ from gdpr.routing import ALL_CHANNELS
 from gdpr.tokens import Token, sign_token
 from gdpr.work import notified_recipients
 from schemas.tasks import TaskAction
+from streams.access_package import person_records
 from streams.context import Context
 from streams.labels import item_label, system_label
 
@@ -210,13 +211,16 @@ def kept_items(ctx: Context, state: CaseState) -> list[dict]:
 def access(ctx, state, command, now) -> Values:
     expires = now + ctx.config.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
+    records = person_records(ctx, state)
     public = {
         "received_on": received(state),
         "download_expires_on": day(expires),
         "systems": [{"name": system_label(t.system), "item_count": t.exported_items} for t in exports],
-        "information": ctx.register.access_information([t.system for t in exports if t.exported_items]),
     }
-    return public, {"download_url": _link(ctx, state, "download", "package", expires)}
+    # R22, R24: the Art. 15(1) information of this person's own records, as information.html has it;
+    # it says which categories they have, so it travels sealed.
+    information = ctx.register.access_information(sorted(records), records)
+    return public, {"download_url": _link(ctx, state, "download", "package", expires), "information": information}
 
 
 def portability(ctx, state, command, now) -> Values:

@@ -61,7 +61,7 @@ async def on_email_requested(ctx: Context, sent: SentTable, raw: bytes) -> None:
 
 def render_request(ctx: Context, request: EmailRequested) -> RenderedEmail:
     """The e-mail exactly as it will be sent: public values, the sealed ones opened, the controller's name."""
-    values = {**revive(request.context), **(ctx.sealer.open(request.sealed_context) if request.sealed_context else {})}
+    values = revive({**request.context, **(ctx.sealer.open(request.sealed_context) if request.sealed_context else {})})
     values |= {"controller": ctx.config.controller.as_context(), "language": request.language}
     return ctx.renderer.render(request.message_type, request.language, values)
 

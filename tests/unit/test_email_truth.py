@@ -7,13 +7,25 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from gdpr.commands import SendEmail
 from schemas.decisions import Extend
 from schemas.intake import Right
 from schemas.notifications import Recipient
 from streams.email_labels import MESSAGE_LABELS
 from streams.email_templates import MESSAGE_TYPES
-from streams.notices import address
-from tests.unit.messages import T0, carry, confirm, context, discovered, email, opened
+from streams.notices import address, email_for
+from tests.unit.messages import (
+    CUSTOMER,
+    PROSPECT,
+    T0,
+    carry,
+    confirm,
+    context,
+    discovered,
+    email,
+    exported,
+    opened,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -156,3 +168,34 @@ def test_once_a_person_checked_the_requesters_id_the_answers_go_to_that_address(
     assert address(state, Recipient.SUBJECT) == state.subject  # not verified: only the address on file
     checked = state.model_copy(update={"identity_checked": "ID checked on 2027-03-20 by dpo"})
     assert address(checked, Recipient.SUBJECT) == requester  # R18: the channel whose ID a person checked
+
+
+# --- 4. The access e-mail is about this person ----------------------------------------------------
+
+
+def answered(ctx, right, holdings, **fields):
+    """A case of `right` whose holders all answered their main task, waiting for its outcome e-mail."""
+    state = confirm(ctx, discovered(ctx, opened(ctx, right, **fields), holdings), T0)
+    state, _ = carry(ctx, state, T0)
+    return exported(ctx, state, holdings, T0) if right in (Right.ACCESS, Right.PORTABILITY) else state
+
+
+def test_a_prospects_access_answer_names_only_what_concerns_her_and_the_readable_summary():
+    ctx = context()
+    text = flat(email(ctx, answered(ctx, Right.ACCESS, PROSPECT), "outcome_access").text)
+    assert "Cabinet Martin" not in text and "Factures" not in text and "franchisé Exemple" not in text
+    assert "Traitement de vos demandes de devis" in text and "Comptabilité" not in text
+    assert "summary.html" in text and "tableaux" in text
+
+
+def test_a_customers_access_answer_names_the_accountant_who_receives_her_invoices():
+    ctx = context()
+    text = flat(email(ctx, answered(ctx, Right.ACCESS, CUSTOMER), "outcome_access").text)
+    assert "Cabinet Martin" in text and "Factures et paiements" in text and "Mailchimp" in text
+
+
+def test_the_persons_own_information_travels_sealed():
+    ctx = context()
+    state = answered(ctx, Right.ACCESS, CUSTOMER)
+    request = email_for(ctx, state, SendEmail("email:outcome", "outcome_access", "subject"), T0)
+    assert "information" not in request.context and "Cabinet" not in request.model_dump_json()
