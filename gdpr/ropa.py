@@ -126,6 +126,38 @@ def portable_records(register: Register, system: str, records: Records) -> dict[
     return {c: [_without(row, entry.categories[c].inferred_fields) for row in records[c]] for c in held if c in keep}
 
 
+def portability_exclusions(register: Register, system: str, records: Records) -> list[dict]:
+    """R28, GS-12: each of the person's categories left out of the portable file, or cut, with its true
+    reason: `basis` (neither consent nor contract, Art. 20(1)(a)), `inferred` (derived by us, not provided
+    or observed), or `inferred_fields` (a portable category whose derived fields are removed)."""
+    entry, held = register.system(system), [c for c, rows in records.items() if rows]
+    portable = portable_categories(register, system, held)
+    return [e for c in held if (e := _exclusion(register, entry, c, held, records, portable)) is not None]
+
+
+def _exclusion(register, entry: SystemEntry, category_id, held, records, portable) -> dict | None:
+    category = entry.categories.get(category_id)
+    label = {"category": _label_of(category, category_id), "system": entry.label.model_dump()}
+    if category is None:
+        return {**label, "reason": "not_registered", "bases": []}  # R44: the DPO completes the register
+    if category.origin is Origin.INFERRED:
+        return {**label, "reason": "inferred", "bases": []}
+    if category_id not in portable:
+        bases = sorted({b.value for _, b in _uses(entry, category_id, held)} - {b.value for b in PORTABLE_BASES})
+        return {**label, "reason": "basis", "bases": bases}
+    inferred = {
+        *category.inferred_fields,
+        *(f for row in records[category_id] for f in row.get("_inferred_fields", ())),
+    }
+    if inferred & {k for row in records[category_id] for k in row}:
+        return {**label, "reason": "inferred_fields", "bases": []}
+    return None
+
+
+def _label_of(category: Category | None, category_id: str) -> dict:
+    return category.label.model_dump() if category else {"fr": category_id, "en": category_id}
+
+
 def _without(row: dict, inferred: list[str]) -> dict:
     dropped = {*inferred, *row.get("_inferred_fields", ()), "_inferred_fields"}
     return {k: v for k, v in row.items() if k not in dropped}

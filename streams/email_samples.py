@@ -329,12 +329,32 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             {"name": _CRM, "item_count": 12},
             {"name": _FORMS, "item_count": 2},
         ],
-        "excluded_inferred": True,
+        "excluded": [
+            {
+                "category": {"fr": "Messages du formulaire de contact", "en": "Contact form messages"},
+                "system": _CRM,
+                "reason": "basis",
+                "bases": ["legitimate_interest"],
+            },
+            {
+                "category": {"fr": "Identité et coordonnées", "en": "Identity and contact details"},
+                "system": _CRM,
+                "reason": "inferred_fields",
+                "bases": [],
+            },
+        ],
     },
     # GS-12b: contact-form follow-up on legitimate interest.
     "portability_not_applicable": {
         **_CASE,
-        "bases": ["legitimate_interest"],
+        "excluded": [
+            {
+                "category": {"fr": "Messages du formulaire de contact", "en": "Contact form messages"},
+                "system": _CRM,
+                "reason": "basis",
+                "bases": ["legitimate_interest"],
+            },
+        ],
         "access_offered": True,
     },
     # GS-08: "stop all marketing" by phone.

@@ -232,18 +232,17 @@ def portability(ctx, state, command, now) -> Values:
         "systems": [
             {"name": system_label(t.system), "item_count": t.portable_items or 0} for t in exports if t.portable_items
         ],
-        "excluded_inferred": any((t.portable_items or 0) < t.exported_items for t in exports),
     }
-    return public, {"download_url": _link(ctx, state, "download", "package", expires)}
+    secret = {
+        "download_url": _link(ctx, state, "download", "package", expires),
+        "excluded": ctx.register.portability_exclusions(person_records(ctx, state)),  # R28: each with its reason
+    }
+    return public, secret
 
 
 def portability_not_applicable(ctx, state, command, now) -> Values:
-    systems = [t.system for t in state.tasks_for(TaskAction.EXPORT) if t.exported_items]
-    return {
-        "received_on": received(state),
-        "bases": ctx.register.non_portable_bases(systems),
-        "access_offered": True,
-    }, {}
+    excluded = ctx.register.portability_exclusions(person_records(ctx, state))  # R28, GS-12b: the person's own
+    return {"received_on": received(state), "access_offered": True}, {"excluded": excluded}
 
 
 def rectification(ctx, state, command, now) -> Values:

@@ -86,6 +86,9 @@ def without_optional_keys(message_type: str) -> dict:
     return context
 
 
+EXCLUDED_BASIS = {"category": {"fr": "Notes d'appel", "en": "Call notes"}, "system": "CRM", "reason": "basis"}
+EXCLUDED_INFERRED = {"category": {"fr": "Évaluations", "en": "Assessments"}, "system": "ATS", "reason": "inferred"}
+EXCLUDED_UNREGISTERED = {"category": None, "system": "erp", "reason": "not_registered", "bases": []}
 # Every branch of the message types added for the other rights (one override set per branch).
 BRANCHES: dict[str, list[dict]] = {
     "outcome_erasure": [{"recipients_notified": []}],
@@ -116,8 +119,17 @@ BRANCHES: dict[str, list[dict]] = {
         {"ground": g, "recipients_notified": []} for g in ("unlawful_processing", "legal_claims", "objection_pending")
     ],
     "restriction_lift_notice": [{"reason": r} for r in ("objection_decided", "legal_claims_ended", "person_request")],
-    "outcome_portability": [{"excluded_inferred": False}],
-    "portability_not_applicable": [{"access_offered": False, "bases": ["legitimate_interest", "legal_obligation"]}],
+    "outcome_portability": [
+        {"excluded": []},
+        {"excluded": [{**EXCLUDED_INFERRED, "bases": []}, EXCLUDED_UNREGISTERED]},
+    ],
+    "portability_not_applicable": [
+        {
+            "access_offered": False,
+            "excluded": [{**EXCLUDED_BASIS, "bases": ["legitimate_interest", "legal_obligation"]}],
+        },
+        {"excluded": [{**EXCLUDED_INFERRED, "bases": []}, EXCLUDED_UNREGISTERED]},
+    ],
     "outcome_objection": [{"suppression_until": None, "profiling_stopped": False}],
     "objection_decision": [
         {"upheld": True, "erased": False, "explanation": ""},

@@ -103,6 +103,8 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return True
     if message_type == "objection_decision":
         return not context["upheld"]
+    if message_type == "outcome_portability":
+        return bool(context["excluded"])  # R28, R11: anything left out is a partial refusal
     if message_type == "challenge_unanswered":
         return context["closed"]  # closing without acting is a no-action decision (R11)
     if message_type == "outcome_erasure":
@@ -231,7 +233,12 @@ def test_every_label_exists_in_both_languages_with_french_typography():
         ("outcome_rectification", "changes", [{"field": "email", "old": "a", "new": "b"}], "phone"),
         ("outcome_restriction", "ground", "mood", "accuracy_contested"),
         ("restriction_lift_notice", "reason", "mood", "accuracy_verified"),
-        ("portability_not_applicable", "bases", ["vibes"], "legitimate_interest"),
+        (
+            "portability_not_applicable",
+            "excluded",
+            [{"category": None, "system": "crm", "reason": "basis", "bases": ["vibes"]}],
+            "legitimate_interest",
+        ),
         ("outcome_objection", "channels", ["fax"], "post"),
         ("death_proof_request", "requester_role", "cousin", "executor"),
         ("dpo_decision_needed", "kind", "lunch", "objection_general"),
@@ -583,7 +590,7 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
             "JSON et CSV",
             "lisibles par machine",
             "note qui décrit chaque champ",
-            "score de prospect",
+            "comme un score",
             "droit d'accès",
             "n'efface aucune donnée",
             "n'est envoyé qu'à cette adresse e-mail",
@@ -593,7 +600,7 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
             "JSON and CSV",
             "machine-readable",
             "note describing each field",
-            "lead score",
+            "such as a score",
             "right of access",
             "does not erase anything",
             "sent only to this e-mail address",
@@ -605,8 +612,8 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
         assert phrase in flat(email.text) and phrase in readable(email), phrase
     assert context["download_url"] in email.text
     assert context["download_url"].replace("&", "&amp;") in email.html
-    without = render(renderer, "outcome_portability", language, excluded_inferred=False)
-    assert expected[3] not in flat(without.text)
+    without = render(renderer, "outcome_portability", language, excluded=[])
+    assert expected[3] not in flat(without.text) and not has_remedies(without)  # nothing left out: no remedies
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -199,3 +199,31 @@ def test_the_persons_own_information_travels_sealed():
     state = answered(ctx, Right.ACCESS, CUSTOMER)
     request = email_for(ctx, state, SendEmail("email:outcome", "outcome_access", "subject"), T0)
     assert "information" not in request.context and "Cabinet" not in request.model_dump_json()
+
+
+# --- 5. Portability: each category left out, with its true reason ---------------------------------
+
+
+CONTACT_ONLY = {
+    "crm": {
+        "person": [{"first_name": "Camille", "created_at": "2026-06-01", "_origin": "provided"}],
+        "contact_messages": [{"message": "Bonjour", "submitted_at": "2026-06-01", "_origin": "provided"}],
+    }
+}
+
+
+def test_a_customers_portable_file_says_why_each_category_is_left_out_with_the_remedies():
+    ctx = context()
+    text = flat(email(ctx, answered(ctx, Right.PORTABILITY, CUSTOMER), "outcome_portability").text)
+    assert "Messages envoyés par notre formulaire de contact (Notre logiciel de gestion clients (CRM))" in text
+    assert "fondement juridique : notre intérêt légitime" in text  # not "inferred": its basis is the reason
+    assert "fondement juridique : le respect d'une obligation légale" in text  # the proof of her consents
+    assert "sans les informations que nous en avons déduites ou calculées" in text  # the lead score
+    assert "CNIL" in text  # something is left out: the remedies (R11)
+
+
+def test_portability_refused_names_the_bases_of_the_persons_own_data_only():
+    ctx = context()
+    state = answered(ctx, Right.PORTABILITY, CONTACT_ONLY)
+    text = flat(email(ctx, state, "portability_not_applicable").text)
+    assert "notre intérêt légitime" in text and "obligation légale" not in text  # GS-12b

@@ -13,6 +13,7 @@ from gdpr.register import PORTABLE_BASES, LegalBasis, Register, RegisterError, T
 from gdpr.ropa import (
     access_information,
     portability_bases,
+    portability_exclusions,
     portable_categories,
     portable_records,
     recipients_of,
@@ -483,3 +484,26 @@ def test_gs12b_a_contact_form_only_person_has_no_portable_basis():
     assert bases == {"crm": {LegalBasis.LEGITIMATE_INTEREST, LegalBasis.LEGAL_OBLIGATION}}
     assert not bases["crm"] & PORTABLE_BASES
     assert portable_categories(REGISTER, "crm", held["crm"]) == frozenset()
+
+
+def test_each_category_left_out_of_the_portable_file_has_its_true_reason():  # R28, issue 10 item 5
+    records = {
+        "person": [{"email": "c@ex.fr", "lead_score": 20, "_inferred_fields": ["lead_score"]}],
+        "quote_requests": [{"service": "plomberie"}],
+        "contact_messages": [{"message": "Bonjour"}],
+        "consents": [{"channel": "email", "granted": True}],
+    }
+    reasons = {e["category"]["en"]: (e["reason"], e["bases"]) for e in portability_exclusions(REGISTER, "crm", records)}
+    assert reasons == {
+        "Messages sent through our contact form": ("basis", ["legitimate_interest"]),
+        "Your marketing choices per channel (e-mail, SMS, phone, post) and their proof": (
+            "basis",
+            ["legal_obligation"],
+        ),
+        "Identity, contact details and sales-interest score (computed by us: 10 points per quote request)": (
+            "inferred_fields",
+            [],
+        ),
+    }
+    # Nothing inferred, nothing on another basis: nothing to explain.
+    assert portability_exclusions(REGISTER, "crm", {"quote_requests": [{"service": "plomberie"}]}) == []
