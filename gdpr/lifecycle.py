@@ -117,7 +117,7 @@ def _record_result(state: CaseState, event: TaskAnswered) -> CaseState:
 def _advance(state: CaseState) -> CaseState:
     if state.status == Status.DISCOVERING and _lookups_answered(state):
         return moved(state, Status.AWAITING_VERIFICATION) if needs_verification(state) else start_work(state)
-    if state.status == Status.PROCESSING and work.all_done(state, work.main_tasks(state)):
+    if state.status == Status.PROCESSING and work.main_work_over(state):
         return moved(state, Status.ANSWERING)
     if state.status == Status.RESTRICTED and state.lift and work.all_done(state, work.lift_tasks(state)):
         return closed(state, max(t.issued_at for t in state.tasks.values()))

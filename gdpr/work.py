@@ -105,6 +105,17 @@ def all_done(state: CaseState, tasks: list[IssueTask]) -> bool:
     return all(r is not None and r.status == TaskStatus.DONE for r in records)
 
 
+def main_work_over(state: CaseState) -> bool:
+    """PROCESSING ends when every system did its task. A rectification also ends when a system answered that
+    it could not apply the change: the person is told which, with the remedies (Art. 12(4), R11), instead of
+    waiting past the deadline; the DPO is alerted and the system may still answer later."""
+    tasks = main_tasks(state)
+    if state.right != Right.RECTIFICATION:
+        return all_done(state, tasks)
+    records = [_record(state, t) for t in tasks]
+    return all(r is not None and r.status is not None for r in records)
+
+
 def _record(state: CaseState, issued: IssueTask) -> TaskRecord | None:
     return next(
         (t for t in state.tasks.values() if (t.system, t.action, t.key) == (issued.system, issued.action, issued.key)),

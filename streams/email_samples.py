@@ -301,7 +301,9 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             },
             {"field": "phone", "old": None, "new": "+33 6 12 34 56 78"},
         ],
-        "systems": [{"name": _CRM}, {"name": _FORMS}],
+        "updated": [_CRM, _FORMS],
+        "checked": [_MAILING],  # it held neither field: nothing to change there
+        "failed": [],
         "recipients_notified": [_FRANCHISEE],
         "unchanged": False,
     },

@@ -17,7 +17,7 @@ from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS
 from gdpr.tokens import Token, sign_token
 from gdpr.work import notified_recipients
-from schemas.tasks import TaskAction
+from schemas.tasks import TaskAction, TaskStatus
 from streams.access_package import person_records
 from streams.context import Context
 from streams.labels import item_label, system_label
@@ -254,12 +254,16 @@ def rectification(ctx, state, command, now) -> Values:
                 changes.setdefault(
                     field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
                 )
+    done = [t for t in records if t.status == TaskStatus.DONE]
+    failed = [system_label(t.system) for t in records if t.status == TaskStatus.FAILED]
     public = {
         "received_on": received(state),
         "completed_on": day(now),
-        "systems": [{"name": system_label(t.system)} for t in records if t.fields_changed],
+        "updated": [system_label(t.system) for t in done if t.fields_changed],
+        "checked": [system_label(t.system) for t in done if not t.fields_changed],  # already right there
+        "failed": failed,  # could not apply it: named, with the remedies (R11)
         "recipients_notified": recipient_names(ctx, state),
-        "unchanged": not changes,
+        "unchanged": not changes and not failed,  # "no change was needed" only when every system said so
     }
     return public, {"changes": list(changes.values())}
 

@@ -111,7 +111,9 @@ BRANCHES: dict[str, list[dict]] = {
         for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
     ],
     "outcome_rectification": [
-        {"unchanged": True, "changes": []},
+        {"unchanged": True, "changes": [], "updated": []},
+        {"failed": [{"fr": "Facturation", "en": "Billing"}]},
+        {"failed": [{"fr": "Facturation", "en": "Billing"}], "changes": [], "updated": []},
         {"recipients_notified": []},
         {"changes": [{"field": f, "old": "A", "new": "B"} for f in ("first_name", "last_name")]},
     ],

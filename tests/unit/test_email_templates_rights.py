@@ -103,6 +103,8 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return True
     if message_type == "objection_decision":
         return not context["upheld"]
+    if message_type == "outcome_rectification":
+        return bool(context["failed"])  # a system that could not apply the change (R11)
     if message_type == "outcome_portability":
         return bool(context["excluded"])  # R28, R11: anything left out is a partial refusal
     if message_type == "challenge_unanswered":

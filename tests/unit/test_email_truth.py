@@ -11,13 +11,16 @@ from gdpr.commands import SendEmail
 from schemas.decisions import Extend
 from schemas.intake import Right
 from schemas.notifications import Recipient
+from schemas.tasks import TaskAction, TaskStatus
 from streams.email_labels import MESSAGE_LABELS
 from streams.email_templates import MESSAGE_TYPES
 from streams.notices import address, email_for
 from tests.unit.messages import (
     CUSTOMER,
+    EMAIL,
     PROSPECT,
     T0,
+    answer,
     carry,
     confirm,
     context,
@@ -227,3 +230,39 @@ def test_portability_refused_names_the_bases_of_the_persons_own_data_only():
     state = answered(ctx, Right.PORTABILITY, CONTACT_ONLY)
     text = flat(email(ctx, state, "portability_not_applicable").text)
     assert "notre intérêt légitime" in text and "obligation légale" not in text  # GS-12b
+
+
+# --- 6. Rectification: what each system answered --------------------------------------------------
+
+
+def rectified(ctx, **answers):
+    holdings = {system: {} for system in answers}
+    state = confirm(ctx, discovered(ctx, opened(ctx, Right.RECTIFICATION), holdings), T0)
+    state, _ = carry(ctx, state, T0)
+    for system, fields in answers.items():
+        state = answer(state, system, TaskAction.RECTIFY, T0, **fields)
+    return state
+
+
+def test_no_change_needed_only_when_every_system_says_so_and_never_an_empty_list():
+    ctx = context()
+    text = flat(email(ctx, rectified(ctx, crm={}, recruitment={}), "outcome_rectification").text)
+    assert "aucune modification n'a été nécessaire" in text and "Systèmes mis à jour" not in text
+    assert (
+        "Systèmes vérifiés, où aucune modification n'était nécessaire : - gestion de la relation client (CRM)" in text
+    )
+    assert "CNIL" not in text
+
+
+def test_a_system_that_could_not_apply_the_change_is_named_with_the_remedies():
+    ctx = context()
+    failed = {"status": TaskStatus.FAILED, "error": "RuntimeError"}
+    phone = ctx.sealer.seal(ctx.sealer.ref(EMAIL), {"phone": {"old": None, "new": "+33 6 12 34 56 78"}})
+    state = rectified(ctx, crm={"fields_changed": ["phone"], "changes": phone}, recruitment=failed)
+    email_ = email(ctx, state, "outcome_rectification")
+    text = flat(email_.text)
+    assert email_.subject.startswith("Rectification partielle") and "aucune modification n'a été nécessaire" not in text
+    assert "La modification n'a pas pu être appliquée dans : - recrutement" in text
+    assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text and "CNIL" in text
+    only_failed = flat(email(ctx, rectified(ctx, crm=failed), "outcome_rectification").text)
+    assert "aucune modification n'a été nécessaire" not in only_failed and "CNIL" in only_failed

@@ -640,3 +640,18 @@ def test_the_id_document_request_goes_to_the_requester_who_insists():
 def test_a_closed_case_forgets_the_requester_address():
     state = sent(l2_with_requester(), "identity_not_verified", utc("2027-04-01T09:01:00"))
     assert state.status == Status.CLOSED and state.requester is None
+
+
+# --- rectification answers what each system did (issue 10, item 6) --------------------------------
+
+
+def test_a_rectification_a_system_could_not_apply_is_answered_naming_it_while_an_erasure_waits():
+    state, _ = carry(confirm(discovered(Right.RECTIFICATION, T0, holders=("crm", "recruitment")), T0), T0)
+    state = answer(state, "crm", TaskAction.RECTIFY, T0, fields_changed=["phone"])
+    state = answer(state, "recruitment", TaskAction.RECTIFY, T0, status=TaskStatus.FAILED, error="Refused")
+    assert state.status == Status.ANSWERING  # the person is answered by the deadline, the DPO alerted
+    assert {"outcome_rectification", "dpo_task_failed"} <= set(emails(decide(state, T0, POLICY)))
+    erasure, _ = carry(confirm(discovered(Right.ERASURE, T0, holders=("crm", "recruitment")), T0), T0)
+    erasure = answer(erasure, "crm", TaskAction.ERASE, T0, erased_items=3)
+    erasure = answer(erasure, "recruitment", TaskAction.ERASE, T0, status=TaskStatus.FAILED, error="Down")
+    assert erasure.status == Status.PROCESSING  # nothing is said erased until it is
