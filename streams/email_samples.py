@@ -364,6 +364,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         **_CASE,
         "channels": ["email", "sms", "phone", "post"],
         "effective_on": date(2027, 3, 6),
+        "suppression_kept": True,
         "suppression_until": date(2030, 3, 6),
         "profiling_stopped": True,
     },
@@ -381,6 +382,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         **_CASE,
         "channels": ["email", "sms"],
         "effective_on": date(2027, 3, 5),
+        "erased": True,
     },
     # GS-18: directives particulières recorded through the dedicated form, then revoked.
     "directive_recorded": {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from gdpr.deadlines import compute_deadline, receipt_day
 from gdpr.identity import (
@@ -14,17 +14,16 @@ from gdpr.identity import (
     verification_expiry,
 )
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
-from gdpr.routing import ALL_CHANNELS
+from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.tokens import Token, sign_token
 from gdpr.work import notified_recipients
-from schemas.tasks import TaskAction, TaskStatus
+from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records
 from streams.context import Context
 from streams.labels import item_label, system_label
 
 Values = tuple[dict, dict]
 Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
-SUPPRESSION_YEARS = 3  # R45
 
 
 def day(moment: datetime) -> str:
@@ -300,20 +299,26 @@ def restriction_lift_notice(ctx, state, command, now) -> Values:
 
 
 def objection(ctx, state, command, now) -> Values:
-    suppressed = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
-    channels = sorted({c for t in suppressed for c in t.suppressed_channels}) or _asked_channels(state)
-    until = (receipt_day(now) + timedelta(days=SUPPRESSION_YEARS * 365 + 1)).isoformat()
+    """R30, R45: what the marketing systems reported, nothing assumed: channels, profiling, the entry kept."""
+    reported = _reported(state)
+    entries = [k for t in reported for k in t.kept if k.ground == KeepGround.SUPPRESSION_LIST]
     return {
         "received_on": received(state),
-        "channels": channels,
+        "channels": _stopped_channels(reported),
         "effective_on": day(now),
-        "suppression_until": until,
-        "profiling_stopped": True,
+        "profiling_stopped": any(PROFILING in t.suppressed_channels for t in reported),  # Art. 21(2)
+        "suppression_kept": bool(entries),
+        "suppression_until": max((k.until for k in entries if k.until), default=None),
     }, {}
 
 
-def _asked_channels(state: CaseState) -> list[str]:
-    return [c.value for c in state.details.channels] or list(ALL_CHANNELS)
+def _reported(state: CaseState) -> list[TaskRecord]:
+    return [t for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING) if t.status == TaskStatus.DONE]
+
+
+def _stopped_channels(reported: list[TaskRecord]) -> list[str]:
+    stopped = {c for t in reported for c in t.suppressed_channels}
+    return [c for c in ALL_CHANNELS if c in stopped]
 
 
 def objection_decision(ctx, state, command, now) -> Values:
@@ -327,9 +332,14 @@ def objection_decision(ctx, state, command, now) -> Values:
 
 
 def consent_withdrawal(ctx, state, command, now) -> Values:
-    suppressed = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
-    channels = sorted({c for t in suppressed for c in t.suppressed_channels}) or _asked_channels(state)
-    return {"received_on": received(state), "channels": channels, "effective_on": day(now)}, {}
+    """R31: the channels stopped and whether data went for want of another basis (17(1)(b)), as reported."""
+    reported = _reported(state)
+    return {
+        "received_on": received(state),
+        "channels": _stopped_channels(reported),
+        "effective_on": day(now),
+        "erased": any(t.erased_items for t in reported),
+    }, {}
 
 
 def directive_recorded(ctx, state, command, now) -> Values:

@@ -132,7 +132,11 @@ BRANCHES: dict[str, list[dict]] = {
         },
         {"excluded": [{**EXCLUDED_INFERRED, "bases": []}, EXCLUDED_UNREGISTERED]},
     ],
-    "outcome_objection": [{"suppression_until": None, "profiling_stopped": False}],
+    "outcome_objection": [
+        {"suppression_until": None, "profiling_stopped": False},
+        {"suppression_kept": False, "channels": []},
+    ],
+    "outcome_consent_withdrawal": [{"erased": False, "channels": []}],
     "objection_decision": [
         {"upheld": True, "erased": False, "explanation": ""},
         {

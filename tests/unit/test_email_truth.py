@@ -11,7 +11,7 @@ from gdpr.commands import SendEmail
 from schemas.decisions import Extend
 from schemas.intake import Right
 from schemas.notifications import Recipient
-from schemas.tasks import TaskAction, TaskStatus
+from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
 from streams.email_labels import MESSAGE_LABELS
 from streams.email_templates import MESSAGE_TYPES
 from streams.notices import address, email_for
@@ -266,3 +266,40 @@ def test_a_system_that_could_not_apply_the_change_is_named_with_the_remedies():
     assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text and "CNIL" in text
     only_failed = flat(email(ctx, rectified(ctx, crm=failed), "outcome_rectification").text)
     assert "aucune modification n'a été nécessaire" not in only_failed and "CNIL" in only_failed
+
+
+# --- 7. Objection and withdrawal: what the systems reported --------------------------------------
+
+
+def suppressed(ctx, right, **answers):
+    """A marketing objection or a withdrawal, with each marketing system's answer."""
+    state, _ = carry(ctx, discovered(ctx, opened(ctx, right), {"crm": {}, "newsletter": {}}), T0)
+    for system, fields in answers.items():
+        state = answer(state, system, TaskAction.SUPPRESS_MARKETING, T0, **fields)
+    return state
+
+
+def test_the_objection_answer_claims_profiling_and_an_entry_only_when_a_system_reported_them():
+    ctx = context()
+    entry = KeptItem(item="suppression_entry", ground=KeepGround.SUPPRESSION_LIST, until="2030-03-05")
+    reported = suppressed(
+        ctx,
+        Right.OBJECTION,
+        crm={"suppressed_channels": ["email", "sms", "phone", "post", "profiling"]},
+        newsletter={"suppressed_channels": ["email"], "kept": [entry]},
+    )
+    text = flat(email(ctx, reported, "outcome_objection").text)
+    assert "cessé d'utiliser vos données pour établir un profil" in text and "jusqu'au 5 mars 2030" in text
+    bare = suppressed(ctx, Right.OBJECTION, crm={"suppressed_channels": ["sms"]}, newsletter={})
+    text = flat(email(ctx, bare, "outcome_objection").text)
+    assert "profil" not in text and "inscription minimale" not in text
+    assert "- SMS" in text and "- e-mail" not in text  # only what a system said it stopped
+
+
+def test_the_withdrawal_answer_says_data_were_erased_only_when_a_system_erased_some():
+    ctx = context()
+    erased = suppressed(ctx, Right.CONSENT_WITHDRAWAL, newsletter={"suppressed_channels": ["email"], "erased_items": 2})
+    assert "ont été effacées" in flat(email(ctx, erased, "outcome_consent_withdrawal").text)
+    kept = suppressed(ctx, Right.CONSENT_WITHDRAWAL, crm={"suppressed_channels": ["email"]})
+    text = flat(email(ctx, kept, "outcome_consent_withdrawal").text)
+    assert "ont été effacées" not in text and "Aucune donnée n'a dû être effacée" in text
