@@ -111,7 +111,7 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
         return [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "identity_review"})]
     token = ids(state.request_id, "verification")
     due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
-    if state.right == Right.ERASURE:
+    if work.marketing_stops_first(state):
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
     return due + _unconfirmed(state, now, policy)
 

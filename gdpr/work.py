@@ -10,6 +10,7 @@ from gdpr.routing import (
     ALL_CHANNELS,
     DIRECTIVE_SUBMISSION,
     DIRECTIVES,
+    ERASURE_PENDING,
     OBJECTION,
     RIGHT_ACTIONS,
     WITHDRAWAL,
@@ -52,6 +53,12 @@ def suppress_marketing(state: CaseState, reason: str | None = None) -> list[Issu
     # R31: a withdrawal is recorded as such, and is no objection to the profiling behind marketing (21(2)).
     reason = reason or (WITHDRAWAL if state.right == Right.CONSENT_WITHDRAWAL else OBJECTION)
     return [task(s, TaskAction.SUPPRESS_MARKETING, channels=channels, reason=reason) for s in systems]
+
+
+def marketing_stops_first(state: CaseState) -> bool:
+    """§3.2: an erasure stops marketing before the identity is confirmed (the risk of harm is low); the
+    data themselves wait for the confirmation, as a wrongful erasure is a breach too."""
+    return state.right == Right.ERASURE and bool(suppress_marketing(state, ERASURE_PENDING))
 
 
 def erase(state: CaseState, systems: list[str], key: str = "") -> list[IssueTask]:

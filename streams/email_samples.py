@@ -125,6 +125,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "right": "access",
         "verify_url": "https://dsr.maison-services.example/confirmer/3f9c2a7e41b8?lang=fr&s=1",
         "expires_on": date(2027, 3, 12),
+        "marketing_stopped": False,
     },
     "outcome_erasure": {
         **_CASE,
@@ -211,13 +212,17 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "verify_url": _VERIFY_URL,
         "suspended": True,
         "deadline": date(2027, 4, 1),
+        "marketing_stopped": False,
     },
+    # An erasure: marketing stopped on receipt, before any confirmation (§3.2).
     "verification_reminder": {
         **_L2_CASE,
-        "right": "access",
+        "right": "erasure",
         "verify_url": _VERIFY_URL,
         "closes_on": date(2027, 4, 1),
         "suspended": True,
+        "marketing_stopped": True,
+        "marketing_stopped_on": date(2027, 3, 2),
     },
     # GS-03 seen from the address the request came from: told how to prove who they are, nothing more.
     "challenge_unanswered": {
@@ -229,9 +234,11 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     },
     "identity_not_verified": {
         **_L2_CASE,
-        "right": "access",
+        "right": "erasure",
         "challenge_sent_on": date(2027, 3, 2),
         "closed_on": date(2027, 4, 1),
+        "marketing_stopped": True,
+        "marketing_stopped_on": date(2027, 3, 2),
     },
     "id_document_request": {
         **_CASE,

@@ -16,7 +16,7 @@ from gdpr.identity import (
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.tokens import Token, sign_token
-from gdpr.work import notified_recipients
+from gdpr.work import marketing_stops_first, notified_recipients
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records
 from streams.context import Context
@@ -62,6 +62,7 @@ def verification(ctx, state, command, now) -> Values:
         "deadline": state.deadline.isoformat(),
         # R12, §2.4: this e-mail is the request for information; it suspends only if it leaves in time.
         "suspended": suspension_if_asked_at(state, state.challenge_sent_at or now),
+        "marketing_stopped": marketing_stops_first(state),  # §3.2: said, with why, not "nothing changed"
     }
     return public, {"verify_url": _link(ctx, state, "verify", command.params["token_id"], expires)}
 
@@ -74,8 +75,15 @@ def verification_reminder(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "closes_on": day(closes),
         "suspended": suspends(state),
+        **marketing_stopped(state, now),
     }
     return public, {"verify_url": url}
+
+
+def marketing_stopped(state: CaseState, now: datetime) -> dict:
+    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when."""
+    issued = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
+    return {"marketing_stopped": bool(issued), "marketing_stopped_on": day(min(issued) if issued else now)}
 
 
 def identity_not_verified(ctx, state, command, now) -> Values:
@@ -85,6 +93,7 @@ def identity_not_verified(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "challenge_sent_on": day(sent),
         "closed_on": day(now),
+        **marketing_stopped(state, now),
     }, {}
 
 

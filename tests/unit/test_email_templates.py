@@ -93,8 +93,10 @@ EXCLUDED_UNREGISTERED = {"category": None, "system": "erp", "reason": "not_regis
 BRANCHES: dict[str, list[dict]] = {
     "outcome_erasure": [{"recipients_notified": []}],
     "outcome_access": [{"information": None}],
-    "verification_reminder": [{"suspended": False}],
-    "verification_challenge": [{"suspended": False}],
+    "verification_reminder": [{"suspended": False}, {"marketing_stopped": False, "right": "access"}],
+    "verification_challenge": [{"suspended": False}, {"marketing_stopped": True, "right": "erasure"}],
+    "verification": [{"marketing_stopped": True, "right": "erasure"}],
+    "identity_not_verified": [{"marketing_stopped": False, "right": "access"}],
     "challenge_unanswered": [{"closed": True}],
     "receipt": [{"priority": True}, *({"confirmation": c} for c in ("none", "challenge", "review"))],
     "id_document_request": [

@@ -363,7 +363,7 @@ def test_the_reminder_mentions_the_suspension_only_at_level_l2(renderer, languag
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_unverified_request_is_closed_with_ways_to_be_identified(renderer, language):
     # GS-03 / GS-04: nothing disclosed; a cookie ID or a quote number would let us identify.
-    text = flat(render(renderer, "identity_not_verified", language).text)
+    text = flat(render(renderer, "identity_not_verified", language, marketing_stopped=False, right="access").text)
     expected = {
         "fr": (
             "2 mars 2027",

@@ -303,3 +303,20 @@ def test_the_withdrawal_answer_says_data_were_erased_only_when_a_system_erased_s
     kept = suppressed(ctx, Right.CONSENT_WITHDRAWAL, crm={"suppressed_channels": ["email"]})
     text = flat(email(ctx, kept, "outcome_consent_withdrawal").text)
     assert "ont été effacées" not in text and "Aucune donnée n'a dû être effacée" in text
+
+
+# --- 8. An erasure stops marketing before confirmation, and says so -------------------------------
+
+
+def test_an_unconfirmed_erasure_says_marketing_stopped_and_why_not_that_nothing_changed():
+    ctx = context()
+    state = discovered(ctx, opened(ctx, Right.ERASURE), {"crm": {}, "newsletter": {}})
+    link = flat(email(ctx, state, "verification", token_id="t").text)
+    assert "modifiée" not in link and "nous avons cessé de vous adresser de la prospection commerciale" in link
+    assert "ne peut pas vous nuire" in link  # why it did not wait
+    state, _ = carry(ctx, state, T0)  # the link and the suppress_marketing tasks go out
+    closed = flat(email(ctx, state, "identity_not_verified", datetime(2027, 3, 13, 9, tzinfo=UTC)).text)
+    assert "rien communiqué, modifié ni effacé" not in closed
+    assert "depuis le 5 mars 2027, nous ne vous adressons plus de prospection commerciale" in closed
+    access = discovered(ctx, opened(ctx, Right.ACCESS), {"crm": {}})
+    assert "prospection" not in flat(email(ctx, access, "verification", token_id="t").text)
