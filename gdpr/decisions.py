@@ -13,6 +13,7 @@ from schemas.decisions import (
     DecideObjection,
     Decision,
     Extend,
+    FeeBasis,
     FeePaid,
     FlagExcessive,
     Hold,
@@ -23,7 +24,7 @@ from schemas.decisions import (
     VerifyId,
     Withdraw,
 )
-from schemas.intake import PostMortemAction
+from schemas.intake import PostMortemAction, Right
 from schemas.tasks import LegalHold, TaskAction
 
 ONE_YEAR = timedelta(days=365)
@@ -92,6 +93,11 @@ def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
         )
     if state.fee is not None:
         raise DecisionRefused("this case was already flagged")
+    if decision.basis == FeeBasis.FURTHER_COPY and (state.right != Right.ACCESS or decision.fee_cents is None):
+        raise DecisionRefused(
+            "a further copy of the same data for the same period is an access copy, and only ever costs a fee "
+            "(Art. 15(3), R20); for anything else, flag it manifestly excessive with the facts (Art. 12(5), R21)"
+        )
     _check_by_d1(state, decision, "a fee notice or a refusal (R21)")
 
 

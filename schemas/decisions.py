@@ -31,6 +31,14 @@ class RefusalReason(StrEnum):
     OTHER = "other"
 
 
+class FeeBasis(StrEnum):
+    """What a fee rests on: a further copy of the same data and period (Art. 15(3), R20), or a manifestly
+    excessive request (Art. 12(5), R21)."""
+
+    FURTHER_COPY = "further_copy"
+    MANIFESTLY_EXCESSIVE = "manifestly_excessive"
+
+
 class LiftReason(StrEnum):
     ACCURACY_VERIFIED = "accuracy_verified"
     OBJECTION_DECIDED = "objection_decided"
@@ -66,6 +74,10 @@ class FlagExcessive(_Decision):
     kind: Literal["flag_excessive"] = "flag_excessive"
     facts: str = Field(min_length=20, max_length=2000, description="The documented facts; the burden of proof is ours.")
     fee_cents: int | None = Field(default=None, gt=0, le=100_000, description="Fee asked; None means refuse.")
+    basis: FeeBasis = Field(
+        default=FeeBasis.MANIFESTLY_EXCESSIVE,
+        description="further_copy: the same data for the same period again (access only, with a fee).",
+    )
     previous_request_at: AwareDatetime | None = Field(
         default=None, description="The subject's previous request of the same right, as found by the pipeline."
     )

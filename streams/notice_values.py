@@ -151,7 +151,7 @@ def extension(ctx, state, command, now) -> Values:
 
 def fee_notice(ctx, state, command, now) -> Values:
     fee = state.fee
-    basis = "further_copy" if state.right.value == "access" else "manifestly_excessive"  # R20 / R21
+    basis = fee.basis.value  # R20 / R21: as the DPO established it, never guessed from the right
     return {
         "right": state.right.value,
         "received_on": received(state),

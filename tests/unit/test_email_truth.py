@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gdpr.commands import SendEmail
-from schemas.decisions import Extend
+from schemas.decisions import Extend, FlagExcessive
 from schemas.intake import Right
 from schemas.notifications import Recipient
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
@@ -320,3 +320,28 @@ def test_an_unconfirmed_erasure_says_marketing_stopped_and_why_not_that_nothing_
     assert "depuis le 5 mars 2027, nous ne vous adressons plus de prospection commerciale" in closed
     access = discovered(ctx, opened(ctx, Right.ACCESS), {"crm": {}})
     assert "prospection" not in flat(email(ctx, access, "verification", token_id="t").text)
+
+
+# --- 9. The fee notice ----------------------------------------------------------------------------
+
+
+def flagged(ctx, basis):
+    fee = FlagExcessive(
+        by="dpo",
+        at=T0,
+        facts="Fourth identical request in eight weeks.",
+        fee_cents=1500,
+        basis=basis,
+        previous_request_at=T0 - timedelta(days=14),
+    )
+    return opened(ctx, Right.ACCESS).model_copy(update={"fee": fee})
+
+
+def test_the_fee_notice_speaks_of_a_further_copy_only_when_the_dpo_said_it_is_one():
+    ctx = context()
+    excessive = flat(email(ctx, flagged(ctx, "manifestly_excessive"), "fee_notice").text)
+    assert "copie des mêmes données" not in excessive and "manifestement excessive" in excessive
+    assert "Dans l'attente de votre accord, nous ne donnons pas suite à votre demande" in excessive
+    copy = flat(email(ctx, flagged(ctx, "further_copy"), "fee_notice").text)
+    assert "nouvelle copie des mêmes données, pour la même période" in copy
+    assert "Dans l'attente de votre accord, nous ne vous envoyons pas cette copie supplémentaire" in copy

@@ -655,3 +655,22 @@ def test_a_rectification_a_system_could_not_apply_is_answered_naming_it_while_an
     erasure = answer(erasure, "crm", TaskAction.ERASE, T0, erased_items=3)
     erasure = answer(erasure, "recruitment", TaskAction.ERASE, T0, status=TaskStatus.FAILED, error="Down")
     assert erasure.status == Status.PROCESSING  # nothing is said erased until it is
+
+
+# --- the fee notice says what the case is (issue 10, item 9) --------------------------------------
+
+
+def test_a_further_copy_fee_is_for_an_access_copy_only_and_only_as_a_fee():
+    flag = FlagExcessive(
+        by="dpo",
+        at=T0,
+        facts="Same data, same period, copy sent two weeks ago.",
+        fee_cents=1500,
+        basis="further_copy",
+        previous_request_at=T0 - timedelta(days=14),
+    )
+    check(discovered(Right.ACCESS, T0), flag)
+    with pytest.raises(DecisionRefused, match=r"Art\. 15\(3\), R20"):
+        check(discovered(Right.ERASURE, T0), flag)
+    with pytest.raises(DecisionRefused, match="only ever costs a fee"):
+        check(discovered(Right.ACCESS, T0), flag.model_copy(update={"fee_cents": None}))
