@@ -174,7 +174,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "information": _ACCESS_INFORMATION,
     },
-    "outcome_no_data": {**_CASE, "right": "erasure"},
+    "outcome_no_data": {**_CASE, "right": "erasure", "confirmed": True, "deceased": False},
     "dpo_task_overdue": {
         "case_reference": _CASE["case_reference"],
         "system": _CRM,

@@ -17,6 +17,7 @@ from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.tokens import Token, sign_token
 from gdpr.work import marketing_stops_first, notified_recipients
+from schemas.intake import PostMortemAction
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records
 from streams.context import Context
@@ -178,7 +179,12 @@ def refusal(ctx, state, command, now) -> Values:
 
 
 def no_data(ctx, state, command, now) -> Values:
-    return {"received_on": received(state), "right": state.right.value}, {}
+    return {
+        "received_on": received(state),
+        "right": state.right.value,
+        "confirmed": state.verified_at is not None,  # L0, heirs: nobody was asked to confirm anything
+        "deceased": state.post_mortem == PostMortemAction.NOTIFY_DEATH,  # LIL 85: about someone else
+    }, {}
 
 
 def erasure(ctx, state, command, now) -> Values:

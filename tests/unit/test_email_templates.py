@@ -92,6 +92,7 @@ EXCLUDED_UNREGISTERED = {"category": None, "system": "erp", "reason": "not_regis
 # Every branch of the message types added for the other rights (one override set per branch).
 BRANCHES: dict[str, list[dict]] = {
     "outcome_erasure": [{"recipients_notified": []}],
+    "outcome_no_data": [{"confirmed": False}, {"deceased": True, "right": "post_mortem", "confirmed": False}],
     "outcome_access": [{"information": None}],
     "verification_reminder": [{"suspended": False}, {"marketing_stopped": False, "right": "access"}],
     "verification_challenge": [{"suspended": False}, {"marketing_stopped": True, "right": "erasure"}],

@@ -345,3 +345,16 @@ def test_the_fee_notice_speaks_of_a_further_copy_only_when_the_dpo_said_it_is_on
     copy = flat(email(ctx, flagged(ctx, "further_copy"), "fee_notice").text)
     assert "nouvelle copie des mêmes données, pour la même période" in copy
     assert "Dans l'attente de votre accord, nous ne vous envoyons pas cette copie supplémentaire" in copy
+
+
+# --- 10. No data: the cookie route ----------------------------------------------------------------
+
+
+def test_the_no_data_answer_offers_the_cookie_identifier_route_and_thanks_only_who_confirmed():
+    ctx = context()
+    state = confirm(ctx, discovered(ctx, opened(ctx, Right.ACCESS), {}), T0)
+    text = flat(email(ctx, state, "outcome_no_data").text)
+    assert "cookies de mesure d'audience" in text and "identifiant du cookie" in text
+    assert "article 11, paragraphe 2" in text and "Vous avez confirmé" in text
+    authenticated = discovered(ctx, opened(ctx, Right.ACCESS, details={"identity_level": "L0"}), {})
+    assert "Vous avez confirmé" not in flat(email(ctx, authenticated, "outcome_no_data").text)  # asked nothing
