@@ -10,6 +10,7 @@ from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
 from gdpr.deadlines import receipt_day
 from gdpr.identity import verification_expiry, verification_message
+from gdpr.minors import erasure_priority
 from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
@@ -80,7 +81,7 @@ def _stays_restricted(state: CaseState) -> bool:
 
 
 def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
-    priority = {"priority": state.details.minor_at_collection}  # LIL 51-II, R42
+    priority = {"priority": erasure_priority(state.right, state.details.minor_at_collection)}  # LIL 51-II, R42
     due: list[Command] = [SendEmail("email:receipt", "receipt", "subject", priority)]  # R5
     due += _decision_emails(state)
     return due + BY_STATUS[state.status](state, now, policy, ids)

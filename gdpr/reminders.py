@@ -9,13 +9,14 @@ from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecord, RaiseAlert, SendEmail
 from gdpr.deadlines import end_of_day
 from gdpr.identity import suspends
+from gdpr.minors import erasure_priority
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 
 
 def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due = _overdue_tasks(state, now, policy) + _failed_tasks(state) + _reminders(state, now, policy)
     due += _refusal_due_by_d1(state, now)
-    if state.details.minor_at_collection:  # LIL 51-II, R42: as a priority
+    if erasure_priority(state.right, state.details.minor_at_collection):  # LIL 51-II, R42: erasure first
         due.append(RaiseAlert("alert:minor_priority", "minor_priority", {"deadline": state.deadline.isoformat()}))
     return due
 

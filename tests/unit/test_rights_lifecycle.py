@@ -674,3 +674,10 @@ def test_a_further_copy_fee_is_for_an_access_copy_only_and_only_as_a_fee():
         check(discovered(Right.ERASURE, T0), flag)
     with pytest.raises(DecisionRefused, match="only ever costs a fee"):
         check(discovered(Right.ACCESS, T0), flag.model_copy(update={"fee_cents": None}))
+
+
+def test_the_priority_of_lil_51_ii_is_the_erasures_only():
+    # Issue 10, item 11: an access request about data collected from a minor keeps the ordinary deadline.
+    commands = decide(evolve(None, opened(Right.ACCESS, T0, minor_at_collection=True)), T0, POLICY)
+    assert not any(getattr(c, "kind", "") == "minor_priority" for c in commands)
+    assert next(c for c in commands if getattr(c, "message_type", "") == "receipt").params == {"priority": False}
