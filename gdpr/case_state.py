@@ -148,6 +148,10 @@ class CaseState(BaseModel):
         facts = self.details.post_mortem
         return facts.action if facts else None
 
+    def for_the_deceased(self) -> bool:
+        """LIL 85: an heir or executor acts about someone who died; the answers are written to them."""
+        return self.post_mortem == PostMortemAction.NOTIFY_DEATH
+
     def is_general_objection(self) -> bool:
         return self.right == Right.OBJECTION and self.details.objection_scope == ObjectionScope.LEGITIMATE_INTEREST
 

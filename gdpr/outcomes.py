@@ -82,7 +82,8 @@ def _stays_restricted(state: CaseState) -> bool:
 
 def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     priority = {"priority": erasure_priority(state.right, state.details.minor_at_collection)}  # LIL 51-II, R42
-    due: list[Command] = [SendEmail("email:receipt", "receipt", "subject", priority)]  # R5
+    receipt = "heir_receipt" if state.for_the_deceased() else "receipt"  # LIL 85: written to the heir
+    due: list[Command] = [SendEmail("email:receipt", receipt, "subject", priority)]  # R5
     due += _decision_emails(state)
     return due + BY_STATUS[state.status](state, now, policy, ids)
 

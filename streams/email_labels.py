@@ -378,6 +378,7 @@ MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
     },
     "directive_recorded": {"fr": "enregistrement des directives", "en": "directives recorded"},
     "directive_revoked": {"fr": "révocation des directives", "en": "directives revoked"},
+    "heir_receipt": {"fr": "accusé de réception à l'héritier", "en": "acknowledgement to the heir"},
     "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
     "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
 }

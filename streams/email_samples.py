@@ -269,6 +269,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             "fr": "Vos données se trouvent dans quatre de nos systèmes et chez deux franchisés.",
             "en": "Your data are held in four of our systems and by two franchisees.",
         },
+        "deceased": False,
     },
     # GS-14: a fourth identical access request in eight weeks, nothing changed since.
     "fee_notice": {
@@ -295,6 +296,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             " full copy of your data on 15 January 2027.",
         },
         "partial": False,
+        "deceased": False,
     },
     # GS-10: a new postal address, updated everywhere; the franchisee handling the quote told.
     "outcome_rectification": {
@@ -402,6 +404,13 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "revoked_on": date(2027, 6, 14),
     },
     # GS-16: an heir reports a death.
+    "heir_receipt": {
+        **_CASE,
+        "deadline": date(2027, 4, 5),
+        "requester_role": "heir",
+        "action": "notify_death",
+        "proof_received": False,
+    },
     "death_proof_request": {**_CASE, "requester_role": "heir"},
     "heir_justification": {
         **_CASE,

@@ -63,6 +63,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     # Death and post-mortem directives (LIL 84-85, R37-R40)
     "directive_recorded",
     "directive_revoked",
+    "heir_receipt",
     "death_proof_request",
     "heir_justification",
     "dpo_decision_needed",

@@ -54,6 +54,18 @@ def receipt(ctx, state, command, now) -> Values:
     }, {}
 
 
+def heir_receipt(ctx, state, command, now) -> Values:
+    """R5 for LIL 85: an heir or executor is acknowledged as such, not as the person the data are about."""
+    facts = state.details.post_mortem
+    return {
+        "received_on": received(state),
+        "deadline": state.deadline.isoformat(),
+        "requester_role": facts.requester_role or "heir",
+        "action": facts.action.value,
+        "proof_received": bool(facts.proof_of_death and facts.proof_of_standing),
+    }, {}
+
+
 def verification(ctx, state, command, now) -> Values:
     expires = now + ctx.config.verification_ttl
     public = {
@@ -147,6 +159,7 @@ def extension(ctx, state, command, now) -> Values:
         "new_deadline": state.deadline.isoformat(),
         "reasons": [r.value for r in decided.reasons],
         "explanation": decided.explanation,
+        "deceased": state.for_the_deceased(),  # LIL 85: written to an heir
     }, {}
 
 
@@ -172,6 +185,7 @@ def refusal(ctx, state, command, now) -> Values:
         "reason": decided.reason.value,
         "explanation": decided.explanation,
         "partial": decided.partial,
+        "deceased": state.for_the_deceased(),  # LIL 85: written to an heir
     }, {}
 
 
@@ -440,6 +454,7 @@ def decision_detail(state: CaseState) -> str:
 
 VALUES: dict[str, Maker] = {
     "receipt": receipt,
+    "heir_receipt": heir_receipt,
     "verification": verification,
     "verification_challenge": verification,
     "verification_reminder": verification_reminder,

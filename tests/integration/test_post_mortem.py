@@ -55,6 +55,8 @@ def test_gs16_a_death_report_without_proof_only_asks_for_proof(pipeline):
     # An heir reports the death, without the certificate or the acte de notoriété yet.
     pipeline.publish(death_notice(deceased, name, heir, proven=False))
     ref = new_case(pipeline, heir)
+    receipt = message(pipeline, heir, ref, subject="Accusé de réception de votre signalement d'un décès")
+    assert "vos données personnelles" not in prose(receipt.text)  # written to the heir, not to the deceased
     answer = message(pipeline, heir, ref, subject="justificatifs nécessaires")
     assert "acte de notoriété" in prose(answer.text)
     # Nothing is erased on an unverified report (R39.1), and the deceased's address gets nothing.

@@ -106,12 +106,16 @@ BRANCHES: dict[str, list[dict]] = {
     ],
     "extension": [
         {"explanation": ""},
+        {"deceased": True},
         {"reasons": ["volume_of_data", "redaction_needed", "exceptional_surge"]},
     ],
     "fee_notice": [{"basis": "manifestly_excessive", "amount_cents": 123456}],
     "refusal": [
-        {"partial": True, "reason": r}
-        for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
+        {"deceased": True},
+        *(
+            {"partial": True, "reason": r}
+            for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
+        ),
     ],
     "outcome_rectification": [
         {"unchanged": True, "changes": [], "updated": []},
@@ -153,6 +157,7 @@ BRANCHES: dict[str, list[dict]] = {
     ],
     "directive_recorded": [{"executor_named": False}],
     "death_proof_request": [{"requester_role": "executor"}],
+    "heir_receipt": [{"proof_received": True, "requester_role": "executor"}],
     "heir_justification": [
         {"directives_applied": True, "kept": []},
         {"kept": [{**legal_item(), "until": None}, suppression_item()]},

@@ -137,6 +137,7 @@ def test_only_the_messages_that_wait_for_the_person_say_the_deadline_is_suspende
             message_type in SUSPENDING
             or (message_type in SUSPENDING_IF_ASKED_IN_TIME and context["suspended"])
             or (message_type == "receipt" and context["confirmation"] in ("challenge", "review"))  # may suspend
+            or message_type == "heir_receipt"  # proof may be awaited: "we will tell you whether ... suspended"
         )
         for part in (email.text, email.html):
             assert bool(re.search("suspen", part, re.IGNORECASE)) is suspends, message_type

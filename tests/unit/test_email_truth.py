@@ -358,3 +358,21 @@ def test_the_no_data_answer_offers_the_cookie_identifier_route_and_thanks_only_w
     assert "article 11, paragraphe 2" in text and "Vous avez confirmé" in text
     authenticated = discovered(ctx, opened(ctx, Right.ACCESS, details={"identity_level": "L0"}), {})
     assert "Vous avez confirmé" not in flat(email(ctx, authenticated, "outcome_no_data").text)  # asked nothing
+
+
+# --- 12. Heirs get their own receipt --------------------------------------------------------------
+
+
+DEATH = {"action": "notify_death", "requester_role": "heir", "wants_justification": True}
+
+
+def test_an_heir_is_acknowledged_as_an_heir_not_as_the_person_the_data_are_about():
+    ctx = context()
+    state = opened(ctx, Right.POST_MORTEM, details={"post_mortem": DEATH, "identity_level": "L1"})
+    state, commands = carry(ctx, state, T0)
+    (receipt,) = [c for c in commands if isinstance(c, SendEmail) and c.command_id == "email:receipt"]
+    assert receipt.message_type == "heir_receipt"
+    text = flat(email(ctx, state, "heir_receipt").text)
+    assert "vos données personnelles" not in text and "droit exercé" not in text.lower()
+    assert "le décès d'une personne" in text and "héritier ou héritière" in text
+    assert "article 85 de la loi Informatique et Libertés" in text
