@@ -146,7 +146,11 @@ def flag_excessive(
     decide(api, ref, {"kind": "flag_excessive", "by": by, "facts": facts, "fee_cents": cents, "basis": basis})
 
 
-@case.command("verify-id", help="L3: record that an ID document was checked (and deleted). Nothing else is kept.")
+@case.command(
+    "verify-id",
+    help="L3: record that an ID document was checked (and deleted); for a death reported without proof, that the"
+    " death certificate and the requester's standing were (R40). Nothing else is kept.",
+)
 @click.argument("ref")
 @BY
 @API

@@ -17,6 +17,7 @@ from schemas.tasks import KeptItem, LegalHold, TaskAction, TaskStatus
 class Status(StrEnum):
     DISCOVERING = "discovering"  # asking every system whether it holds data
     AWAITING_VERIFICATION = "awaiting_verification"  # a link or challenge sent to the channel on file
+    AWAITING_PROOF = "awaiting_proof"  # a death reported without proof of death and of standing (R39.1, R40)
     AWAITING_DECISION = "awaiting_decision"  # the law wants a person to decide (Art. 21(1), directives)
     PROCESSING = "processing"  # tasks out to the systems holding data
     ANSWERING = "answering"  # Art. 19 notices, then the outcome e-mail
@@ -29,12 +30,14 @@ OPEN = frozenset(Status) - {Status.CLOSED}
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.DISCOVERING: {
         Status.AWAITING_VERIFICATION,
+        Status.AWAITING_PROOF,
         Status.AWAITING_DECISION,
         Status.PROCESSING,
         Status.ANSWERING,
         Status.CLOSED,
     },
     Status.AWAITING_VERIFICATION: {Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
+    Status.AWAITING_PROOF: {Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.AWAITING_DECISION: {Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.PROCESSING: {Status.ANSWERING, Status.CLOSED},
     Status.ANSWERING: {Status.CLOSED, Status.RESTRICTED},

@@ -102,12 +102,13 @@ def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
 
 
 def _check_verify_id(state: CaseState, decision: VerifyId) -> None:
-    if state.status != Status.AWAITING_VERIFICATION:
-        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity")
+    if state.status not in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF):
+        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity or for proof of a death")
 
 
 def _check_request_id(state: CaseState, decision: RequestId) -> None:
-    _check_verify_id(state, decision)
+    if state.status != Status.AWAITING_VERIFICATION:
+        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity")
     if state.id_requested_at is not None:
         raise DecisionRefused("an ID document was already requested on this case")
 
@@ -197,9 +198,19 @@ def _flag(state: CaseState, decision: FlagExcessive) -> CaseState:
 
 
 def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
+    if state.status == Status.AWAITING_PROOF:
+        return confirmed(_proof_checked(state, decision), decision.at)
     what = "ID and mandate of the representative" if state.details.representative_role else "ID"
     note = f"{what} checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R6, R16: nothing else
     return confirmed(state.model_copy(update={"identity_checked": note}), decision.at)
+
+
+def _proof_checked(state: CaseState, decision: VerifyId) -> CaseState:
+    """R39.1, R40: the death certificate and the requester's standing were checked, then deleted (R16)."""
+    facts = state.details.post_mortem.model_copy(update={"proof_of_death": True, "proof_of_standing": True})
+    note = f"death and standing checked on {receipt_day(decision.at).isoformat()} by {decision.by}"
+    details = state.details.model_copy(update={"post_mortem": facts})
+    return state.model_copy(update={"details": details, "identity_checked": note})
 
 
 def _request_id(state: CaseState, decision: RequestId) -> CaseState:

@@ -40,7 +40,7 @@ def identity_level(
 
 def needs_verification(state: CaseState) -> bool:
     """Marketing objections and withdrawals need nothing beyond the address (R30, §3.2); a death needs proof."""
-    if state.level == IdentityLevel.L0 or state.post_mortem == PostMortemAction.NOTIFY_DEATH:
+    if state.level == IdentityLevel.L0 or state.for_the_deceased():
         return False
     marketing = state.right == Right.OBJECTION and state.details.objection_scope != ObjectionScope.LEGITIMATE_INTEREST
     return not (marketing or state.right == Right.CONSENT_WITHDRAWAL)
@@ -72,8 +72,8 @@ def information_requested_at(state: CaseState) -> datetime | None:
     the channel on file (L2), else the request for an ID document (L3). An L1 link to the address the
     request came from asks for nothing new: it suspends nothing. A person checking a representative's
     mandate asks nothing either, until they request a document."""
-    if state.details.identity_level == IdentityLevel.L2:
-        return state.challenge_sent_at
+    if state.details.identity_level == IdentityLevel.L2 or state.for_the_deceased():
+        return state.challenge_sent_at  # the challenge, or the request for proof of a death (R39.1, R40)
     return state.id_requested_at
 
 
@@ -133,8 +133,8 @@ def confirmed(state: CaseState, at: datetime) -> CaseState:
 def start_work(state: CaseState) -> CaseState:
     """Where a case goes once identity is settled."""
     pm = state.post_mortem
-    if pm == PostMortemAction.NOTIFY_DEATH and not _death_proven(state):
-        return moved(state, Status.ANSWERING)  # a report without proof erases nothing (GS-16)
+    if state.for_the_deceased() and not _death_proven(state):
+        return moved(state, Status.AWAITING_PROOF)  # a report without proof erases nothing, it waits (GS-16)
     if pm == PostMortemAction.NOTIFY_DEATH and DIRECTIVES in state.holders():
         return moved(state, Status.AWAITING_DECISION)  # R39: directives first, applied by a person
     if state.is_general_objection() and state.holders():

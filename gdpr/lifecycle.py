@@ -44,6 +44,7 @@ from schemas.tasks import TaskAction, TaskStatus
 
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3e0b-4c55-9a8e-2d4f0c1b7e90")
 VERIFICATION_MESSAGES = {"verification", "verification_challenge"}
+PROOF_REQUEST = "death_proof_request"
 
 
 def stable_id(*parts: str) -> str:
@@ -193,6 +194,8 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
                 "challenge_sent_at": state.challenge_sent_at or at,
             }
         )
+    if isinstance(command, SendEmail) and command.message_type == PROOF_REQUEST:  # R12: proof asked from then
+        return state.model_copy(update={"challenge_sent_at": state.challenge_sent_at or at})
     if isinstance(command, DestroySubjectKey):
         return state.model_copy(update={"key_destroyed": True, **FORGOTTEN})
     return state

@@ -51,8 +51,6 @@ def outcome_type(state: CaseState) -> str:
 
 def _post_mortem_outcome(state: CaseState) -> str:
     facts = state.details.post_mortem
-    if facts.action == PostMortemAction.NOTIFY_DEATH and not (facts.proof_of_death and facts.proof_of_standing):
-        return "death_proof_request"  # GS-16: nothing erased without proof
     if facts.action == PostMortemAction.REVOKE_DIRECTIVE and DIRECTIVES not in state.holders():
         return "outcome_no_data"
     return POST_MORTEM_OUTCOMES[facts.action]
@@ -61,6 +59,8 @@ def _post_mortem_outcome(state: CaseState) -> str:
 def closing_status(state: CaseState, message_type: str) -> Status | None:
     """Where an e-mail that was just sent leaves the case, if anywhere."""
     if message_type == "identity_not_verified" and state.status == Status.AWAITING_VERIFICATION:
+        return Status.CLOSED
+    if message_type == "death_proof_missing" and state.status == Status.AWAITING_PROOF:
         return Status.CLOSED
     if state.status != Status.ANSWERING or message_type != outcome_type(state):
         return None
@@ -139,6 +139,21 @@ def _to_requester(state: CaseState, closed: bool) -> list[Command]:
     return [SendEmail(f"email:challenge_unanswered:{suffix}", "challenge_unanswered", "requester", {"closed": closed})]
 
 
+def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    """R39.1, R40: a death reported without proof waits for it: a request, a reminder, then a closing notice
+    (§3.4 timings); the DPO records the check with `verify-id`. Nothing is erased or stopped meanwhile."""
+    due: list[Command] = [
+        SendEmail("email:death_proof_request", "death_proof_request", "subject"),
+        SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "death_notified"}),
+    ]
+    asked = state.challenge_sent_at
+    if asked and now >= asked + policy.verification_reminder:
+        due.append(SendEmail("email:death_proof_reminder", "death_proof_request", "subject", {"reminder": True}))
+    if asked and now >= asked + policy.verification_expiry:
+        due.append(SendEmail("email:death_proof_missing", "death_proof_missing", "subject"))
+    return due
+
+
 def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     kind = DECISION_KINDS["death" if state.post_mortem else "objection"]
     due: list[Command] = [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": kind})]
@@ -172,6 +187,7 @@ def _restricted(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMake
 BY_STATUS = {
     Status.DISCOVERING: _discovering,
     Status.AWAITING_VERIFICATION: _awaiting_verification,
+    Status.AWAITING_PROOF: _awaiting_proof,
     Status.AWAITING_DECISION: _awaiting_decision,
     Status.PROCESSING: _processing,
     Status.ANSWERING: _answering,

@@ -51,7 +51,8 @@ def _failed_tasks(state: CaseState) -> list[Command]:
 
 
 def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
-    if state.status == Status.RESTRICTED or (state.status == Status.AWAITING_VERIFICATION and suspends(state)):
+    waiting = state.status in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF)
+    if state.status == Status.RESTRICTED or (waiting and suspends(state)):
         return []  # answered already, or the clock is suspended (§2.4)
     today = now.date()
     return [

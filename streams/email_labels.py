@@ -286,7 +286,7 @@ DECISION_COMMANDS: Mapping[str, str] = {
     "identity_review": "dsr case request-id {reference}"
     " --reason challenge_failed|no_channel_on_file|sensitive_data"
     " → dsr case verify-id {reference}",
-    "death_notified": "dsr case show {reference} → dsr case apply-directives {reference}",
+    "death_notified": "dsr case verify-id {reference}",
     "partial_refusal_due": "dsr case refuse {reference} --partial"
     ' --reason legal_obligation|legal_claims|rights_of_others|other --explanation "..."',
 }
@@ -300,6 +300,10 @@ STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
     "awaiting_verification": {
         "fr": "en attente de la confirmation de l'identité",
         "en": "waiting for the identity to be confirmed",
+    },
+    "awaiting_proof": {
+        "fr": "en attente des justificatifs d'un décès",
+        "en": "waiting for proof of a death",
     },
     "awaiting_decision": {"fr": "en attente de votre décision", "en": "waiting for your decision"},
     "processing": {"fr": "tâches en cours dans les systèmes", "en": "tasks under way in the systems"},
@@ -380,6 +384,7 @@ MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
     "directive_revoked": {"fr": "révocation des directives", "en": "directives revoked"},
     "heir_receipt": {"fr": "accusé de réception à l'héritier", "en": "acknowledgement to the heir"},
     "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
+    "death_proof_missing": {"fr": "clôture faute de justificatifs du décès", "en": "closure: no proof of the death"},
     "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
 }
 

@@ -411,7 +411,19 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "action": "notify_death",
         "proof_received": False,
     },
-    "death_proof_request": {**_CASE, "requester_role": "heir"},
+    "death_proof_request": {
+        **_CASE,
+        "requester_role": "heir",
+        "reminder": False,
+        "closes_on": date(2027, 4, 4),
+        "suspended": True,
+        "deadline": date(2027, 4, 5),
+    },
+    "death_proof_missing": {
+        **_CASE,
+        "requested_on": date(2027, 3, 5),
+        "closed_on": date(2027, 4, 4),
+    },
     "heir_justification": {
         **_CASE,
         "completed_on": date(2027, 3, 26),

@@ -65,6 +65,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "directive_revoked",
     "heir_receipt",
     "death_proof_request",
+    "death_proof_missing",
     "heir_justification",
     "dpo_decision_needed",
 )

@@ -381,8 +381,24 @@ def directive_revoked(ctx, state, command, now) -> Values:
 
 
 def death_proof_request(ctx, state, command, now) -> Values:
-    facts = state.details.post_mortem
-    return {"received_on": received(state), "requester_role": facts.requester_role or "heir"}, {}
+    """R39.1, R40: what proves the death and the standing, by when, and whether the clock stands still."""
+    asked = state.challenge_sent_at or now
+    return {
+        "received_on": received(state),
+        "requester_role": state.details.post_mortem.requester_role or "heir",
+        "reminder": bool(command.params.get("reminder")),
+        "closes_on": day(asked + ctx.config.policy.verification_expiry),
+        "suspended": suspension_if_asked_at(state, asked),
+        "deadline": state.deadline.isoformat(),
+    }, {}
+
+
+def death_proof_missing(ctx, state, command, now) -> Values:
+    return {
+        "received_on": received(state),
+        "requested_on": day(state.challenge_sent_at or now),
+        "closed_on": day(now),
+    }, {}
 
 
 def heir_justification(ctx, state, command, now) -> Values:
@@ -479,5 +495,6 @@ VALUES: dict[str, Maker] = {
     "directive_recorded": directive_recorded,
     "directive_revoked": directive_revoked,
     "death_proof_request": death_proof_request,
+    "death_proof_missing": death_proof_missing,
     "heir_justification": heir_justification,
 }

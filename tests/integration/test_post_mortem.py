@@ -20,6 +20,7 @@ from tests.integration.rights_support import (
     quote,
     request,
     select,
+    wait_for_status,
     wait_until,
 )
 
@@ -62,6 +63,8 @@ def test_gs16_a_death_report_without_proof_only_asks_for_proof(pipeline):
     # Nothing is erased on an unverified report (R39.1), and the deceased's address gets nothing.
     assert crm_count(pipeline, "people", deceased) == 1 and crm_count(pipeline, "quote_requests", deceased) == 1
     assert not messages(pipeline, deceased, ref)
+    # The case waits for the proof rather than closing on the request (a reminder, then a closing notice).
+    wait_for_status(pipeline, ref, "awaiting_proof")
 
 
 def test_gs16_a_proven_death_erases_and_the_heir_gets_the_justification(pipeline):

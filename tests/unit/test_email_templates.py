@@ -156,7 +156,7 @@ BRANCHES: dict[str, list[dict]] = {
         },
     ],
     "directive_recorded": [{"executor_named": False}],
-    "death_proof_request": [{"requester_role": "executor"}],
+    "death_proof_request": [{"requester_role": "executor"}, {"reminder": True, "suspended": False}],
     "heir_receipt": [{"proof_received": True, "requester_role": "executor"}],
     "heir_justification": [
         {"directives_applied": True, "kept": []},

@@ -56,8 +56,13 @@ HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # Only these ask the person for something while the clock stands still (R12, §2.4, §3.4), when asked in
 # time; deadline_update gives the new date once it has moved.
-SUSPENDING = ("death_proof_request", "deadline_update")
-SUSPENDING_IF_ASKED_IN_TIME = ("verification_challenge", "id_document_request", "verification_reminder")
+SUSPENDING = ("deadline_update",)
+SUSPENDING_IF_ASKED_IN_TIME = (
+    "verification_challenge",
+    "id_document_request",
+    "verification_reminder",
+    "death_proof_request",
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +112,8 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return bool(context["failed"])  # a system that could not apply the change (R11)
     if message_type == "outcome_portability":
         return bool(context["excluded"])  # R28, R11: anything left out is a partial refusal
+    if message_type == "death_proof_missing":
+        return True  # closed without acting (R11; LIL 85)
     if message_type == "challenge_unanswered":
         return context["closed"]  # closing without acting is a no-action decision (R11)
     if message_type == "outcome_erasure":
@@ -750,7 +757,7 @@ def test_a_death_report_asks_for_proof_and_changes_nothing_before(renderer, lang
         "en": ("death certificate", "no data will be erased or disclosed", "suspended"),
     }
     heir_proof = ("acte de notoriété", "livret de famille")
-    named = {"fr": "la personne désignée dans les directives", "en": "the person named in the directives"}[language]
+    named = {"fr": "la personne désignée dans ses directives", "en": "the person named in their directives"}[language]
 
     for phrase in common[language]:
         assert phrase in heir and phrase in executor, phrase

@@ -414,7 +414,35 @@ def test_gs16_a_death_report_without_proof_erases_nothing():
     state = discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False))
     state, commands = carry(state, T0)
     assert not issued(commands, TaskAction.ERASE) and not issued(commands, TaskAction.SUPPRESS_MARKETING)
-    assert emails(commands)[-1] == "death_proof_request"
+    assert "death_proof_request" in emails(commands)
+
+
+# --- a death reported without proof waits for it (issue 10, item 13) -------------------------------
+
+
+def test_gs16_a_report_without_proof_waits_with_a_reminder_then_closes_with_a_notice():
+    state, commands = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    assert state.status == Status.AWAITING_PROOF  # not closed by the request itself
+    assert sent(state, "death_proof_request", T0).status == Status.AWAITING_PROOF
+    kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
+    assert kinds == ["death_notified"]  # the DPO records the check with verify-id
+    _, commands = carry(state, T0 + timedelta(days=14))
+    assert [c.params for c in commands if getattr(c, "command_id", "") == "email:death_proof_reminder"] == [
+        {"reminder": True}
+    ]
+    state, commands = carry(state, T0 + timedelta(days=30))
+    assert "death_proof_missing" in emails(commands) and not issued(commands, TaskAction.ERASE)
+    assert sent(state, "death_proof_missing", T0 + timedelta(days=30)).status == Status.CLOSED
+
+
+def test_gs16_proof_checked_by_the_dpo_resumes_the_case_and_moves_the_deadline():
+    state, _ = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    state = decided(state, VerifyId(by="dpo", at=utc("2027-03-12T10:00:00")))
+    assert state.identity_checked == "death and standing checked on 2027-03-12 by dpo"  # R16, R40: nothing else
+    assert state.suspended_days == 7 and state.deadline == date(2027, 4, 12)  # R12: from the request to the check
+    _, commands = carry(state, utc("2027-03-12T10:00:00"))
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and issued(commands, TaskAction.ERASE)
+    assert "deadline_update" in emails(commands)
 
 
 def test_gs16_a_proven_death_stops_marketing_then_erases():
