@@ -254,4 +254,15 @@ def apply_directives(ref: str, keep: bool, explanation: str, by: str, api: str |
     decide(api, ref, {"kind": "apply_directives", "by": by, "erase": not keep, "explanation": explanation})
 
 
+@case.command("estate-access", help="LIL 85-II: what an heir obtains to settle the estate (else refuse, R11).")
+@click.argument("ref")
+@click.option("--category", "categories", multiple=True, required=True, help="Export category, e.g. invoices.")
+@click.option("--explanation", required=True, help="Why these are needed for the estate; shown to the heir.")
+@BY
+@API
+def estate_access(ref: str, categories: tuple[str, ...], explanation: str, by: str, api: str | None) -> None:
+    body = {"kind": "decide_estate_access", "by": by, "categories": list(categories), "explanation": explanation}
+    decide(api, ref, body)
+
+
 __all__ = ["case", "date"]

@@ -8,10 +8,12 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas.cases import IdentityLevel, RequestDetails
-from schemas.decisions import Extend, FlagExcessive, LiftRestriction, Refuse
+from schemas.decisions import DecideEstateAccess, Extend, FlagExcessive, LiftRestriction, Refuse
 from schemas.intake import Language, ObjectionScope, PostMortemAction, Right
 from schemas.sealed import Sealed
 from schemas.tasks import KeptItem, LegalHold, TaskAction, TaskStatus
+
+HEIR_ACTIONS = frozenset({PostMortemAction.NOTIFY_DEATH, PostMortemAction.ESTATE_ACCESS})
 
 
 class Status(StrEnum):
@@ -121,6 +123,7 @@ class CaseState(BaseModel):
     objection_explanation: str = ""
     lift: LiftRestriction | None = None
     directives_erase: bool | None = None
+    estate: DecideEstateAccess | None = None  # LIL 85-II: what the DPO decided an heir obtains
     directive_revoked_at: AwareDatetime | None = None
     decisions: tuple[DecisionRecord, ...] = ()
     emails_sent: frozenset[str] = frozenset()
@@ -153,7 +156,7 @@ class CaseState(BaseModel):
 
     def for_the_deceased(self) -> bool:
         """LIL 85: an heir or executor acts about someone who died; the answers are written to them."""
-        return self.post_mortem == PostMortemAction.NOTIFY_DEATH
+        return self.post_mortem in HEIR_ACTIONS
 
     def is_general_objection(self) -> bool:
         return self.right == Right.OBJECTION and self.details.objection_scope == ObjectionScope.LEGITIMATE_INTEREST

@@ -10,6 +10,7 @@ from gdpr.identity import confirmed, deadlines_of
 from gdpr.work import to_processing
 from schemas.decisions import (
     ApplyDirectives,
+    DecideEstateAccess,
     DecideObjection,
     Decision,
     Extend,
@@ -157,6 +158,11 @@ def _check_withdraw(state: CaseState, decision: Withdraw) -> None:
     pass
 
 
+def _check_estate(state: CaseState, decision: DecideEstateAccess) -> None:
+    if state.post_mortem != PostMortemAction.ESTATE_ACCESS or state.status != Status.AWAITING_DECISION:
+        raise DecisionRefused("no heir's request for the estate is waiting for a decision on this case")
+
+
 def _check_directives(state: CaseState, decision: ApplyDirectives) -> None:
     if state.post_mortem != PostMortemAction.NOTIFY_DEATH or state.status != Status.AWAITING_DECISION:
         raise DecisionRefused("no directives waiting to be applied on this case")
@@ -175,6 +181,7 @@ CHECKS = {
     FeePaid: _check_fee_paid,
     Withdraw: _check_withdraw,
     ApplyDirectives: _check_directives,
+    DecideEstateAccess: _check_estate,
 }
 
 # --- effects --------------------------------------------------------------------------------------
@@ -255,6 +262,10 @@ def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
     return to_processing(state.model_copy(update={"directives_erase": decision.erase}))
 
 
+def _estate(state: CaseState, decision: DecideEstateAccess) -> CaseState:
+    return to_processing(state.model_copy(update={"estate": decision}))
+
+
 APPLY = {
     Extend: _extend,
     Refuse: _refuse,
@@ -268,4 +279,5 @@ APPLY = {
     FeePaid: _fee_paid,
     Withdraw: _withdraw,
     ApplyDirectives: _directives,
+    DecideEstateAccess: _estate,
 }

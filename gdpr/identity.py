@@ -137,6 +137,8 @@ def start_work(state: CaseState) -> CaseState:
         return moved(state, Status.AWAITING_PROOF)  # a report without proof erases nothing, it waits (GS-16)
     if pm == PostMortemAction.NOTIFY_DEATH and DIRECTIVES in state.holders():
         return moved(state, Status.AWAITING_DECISION)  # R39: directives first, applied by a person
+    if pm == PostMortemAction.ESTATE_ACCESS and state.holders():
+        return moved(state, Status.AWAITING_DECISION)  # LIL 85-II: a person decides what settling needs
     if state.is_general_objection() and state.holders():
         return moved(state, Status.AWAITING_DECISION)  # R29: the DPO weighs it
     return to_processing(state)

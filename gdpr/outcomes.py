@@ -29,8 +29,13 @@ POST_MORTEM_OUTCOMES = {
     PostMortemAction.RECORD_DIRECTIVE: "directive_recorded",
     PostMortemAction.REVOKE_DIRECTIVE: "directive_revoked",
     PostMortemAction.NOTIFY_DEATH: "heir_justification",
+    PostMortemAction.ESTATE_ACCESS: "estate_access",
 }
-DECISION_KINDS = {"objection": "objection_general", "death": "directives_on_file"}
+DECISION_KINDS = {
+    None: "objection_general",
+    PostMortemAction.NOTIFY_DEATH: "directives_on_file",
+    PostMortemAction.ESTATE_ACCESS: "estate_access",
+}
 
 
 def outcome_type(state: CaseState) -> str:
@@ -155,10 +160,10 @@ def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: Id
 
 
 def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
-    kind = DECISION_KINDS["death" if state.post_mortem else "objection"]
+    kind = DECISION_KINDS[state.post_mortem]
     due: list[Command] = [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": kind})]
-    if state.post_mortem == PostMortemAction.NOTIFY_DEATH:
-        due += work.suppress_marketing(state)  # R39: marketing stops at once
+    if state.for_the_deceased():
+        due += work.suppress_marketing(state)  # R39: once the death is proven, marketing stops at once
     elif state.details.restriction_ground is not None:
         due += work.restrict(state)  # 18(1)(d): restricted while the objection is weighed
     return due

@@ -96,6 +96,8 @@ def _post_mortem_tasks(state: CaseState) -> list[IssueTask]:
         return [task(DIRECTIVES, TaskAction.RECORD_SUBMISSION, submission_type=DIRECTIVE_SUBMISSION)]
     if action == PostMortemAction.REVOKE_DIRECTIVE:
         return erase(state, [DIRECTIVES]) if DIRECTIVES in state.holders() else []
+    if action == PostMortemAction.ESTATE_ACCESS:  # LIL 85-II: the copy, once the DPO decided its scope
+        return [task(system, TaskAction.EXPORT) for system in state.holders()] if state.estate else []
     stop = suppress_marketing(state)  # R39: marketing stops at once, directives or not
     if state.directives_erase is False:
         return stop

@@ -140,6 +140,19 @@ class Withdraw(_Decision):
     kind: Literal["withdraw"] = "withdraw"
 
 
+class DecideEstateAccess(_Decision):
+    """LIL 85-II, R39.3: what an heir obtains, limited to what settling the estate needs; a person decides.
+    To give nothing, refuse (R11) with the reasons instead."""
+
+    kind: Literal["decide_estate_access"] = "decide_estate_access"
+    categories: list[str] = Field(
+        min_length=1, description="Export categories the heir receives.", examples=[["invoices", "quote_requests"]]
+    )
+    explanation: str = Field(
+        min_length=1, max_length=2000, description="Why these are needed to settle the estate; shown to the heir."
+    )
+
+
 class ApplyDirectives(_Decision):
     """R39: the directives on file were carried out by hand; then erase (or keep, if they say so)."""
 
@@ -160,6 +173,7 @@ Decision = Annotated[
     | LiftRestriction
     | FeePaid
     | Withdraw
-    | ApplyDirectives,
+    | ApplyDirectives
+    | DecideEstateAccess,
     Field(discriminator="kind"),
 ]

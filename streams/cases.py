@@ -153,7 +153,7 @@ async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: d
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
     try:
-        if command.message_type in ("outcome_access", "outcome_portability"):
+        if command.message_type in ("outcome_access", "outcome_portability", "estate_access"):
             build_access_package(ctx, state)
         request = email_for(ctx, state, command, now)
     except SubjectForgotten:

@@ -272,6 +272,12 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
         "fr": "décès signalé, justificatifs à vérifier",
         "en": "death reported, proof to check",
     },
+    "estate_access": {
+        "fr": "héritier demandant les informations utiles au règlement de la succession (article 85, II, de la loi"
+        " Informatique et Libertés)",
+        "en": "heir asking for the information needed to settle the estate (Art. 85-II of the French Data"
+        " Protection Act)",
+    },
     "partial_refusal_due": {
         "fr": "refus partiel à notifier avant la date limite initiale (article 12, paragraphe 4, du RGPD)",
         "en": "partial refusal to notify by the initial deadline (Art. 12(4) GDPR)",
@@ -287,6 +293,7 @@ DECISION_COMMANDS: Mapping[str, str] = {
     " --reason challenge_failed|no_channel_on_file|sensitive_data"
     " → dsr case verify-id {reference}",
     "death_notified": "dsr case verify-id {reference}",
+    "estate_access": 'dsr case estate-access {reference} --category C [--category C2] --explanation "..."',
     "partial_refusal_due": "dsr case refuse {reference} --partial"
     ' --reason legal_obligation|legal_claims|rights_of_others|other --explanation "..."',
 }
@@ -386,6 +393,10 @@ MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
     "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
     "death_proof_missing": {"fr": "clôture faute de justificatifs du décès", "en": "closure: no proof of the death"},
     "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
+    "estate_access": {
+        "fr": "informations utiles au règlement de la succession, à l'héritier",
+        "en": "information to settle the estate, to the heir",
+    },
 }
 
 # Recipients' countries in the access response (Art. 15(1)(c), 15(2), R48). An unlisted code is

@@ -442,6 +442,17 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "directives_applied": False,
     },
+    # An heir's request under LIL 85-II, after the DPO chose what the estate needs.
+    "estate_access": {
+        **_CASE,
+        "download_url": "https://dsr.maison-services.example/telechargement/77ac01e2?t=h1&v=2",
+        "download_expires_on": date(2027, 4, 19),
+        "categories": [{"fr": "Factures et paiements", "en": "Invoices and payments"}],
+        "explanation": {
+            "fr": "Une facture de mars 2027 reste à régler\u00a0: le notaire en aura besoin.",
+            "en": "An invoice from March 2027 is still unpaid: the notary will need it.",
+        },
+    },
     "dpo_decision_needed": {
         "case_reference": _CASE["case_reference"],
         "kind": "objection_general",

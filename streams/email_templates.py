@@ -67,6 +67,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "death_proof_request",
     "death_proof_missing",
     "heir_justification",
+    "estate_access",
     "dpo_decision_needed",
 )
 # Keys a message type renders without; every other key of its sample context is required.

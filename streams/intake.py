@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gdpr.case_state import HEIR_ACTIONS
 from gdpr.deadlines import receipt_day
 from gdpr.identity import identity_level
 from gdpr.lifecycle import stable_id
@@ -103,7 +104,7 @@ def request_details(data: RightsRequested) -> RequestDetails:
             wants_justification=pm.wants_justification,
             executor_named=bool(pm.executor_name),
         )
-    death = pm is not None and pm.action == PostMortemAction.NOTIFY_DEATH
+    death = pm is not None and pm.action in HEIR_ACTIONS
     agent = data.representative
     level = identity_level(
         data.identity_assurance, data.email(), None if death else data.contact_email, represented=agent is not None
@@ -144,10 +145,10 @@ def _reply_to(ctx: Context, ref: str, data: RightsRequested):
     if agent is not None and agent.answer_to == "representative":
         return ctx.sealer.seal(ref, {"email": data.contact_email, "name": agent.name or ""})
     pm = data.post_mortem
-    if pm is None or pm.action != PostMortemAction.NOTIFY_DEATH:
+    if pm is None or pm.action not in HEIR_ACTIONS:
         return None
     if data.contact_email is None:
-        raise Rejected("a death notification needs contact_email: the address of the heir or executor reporting it")
+        raise Rejected(f"{pm.action.value} needs contact_email: the address of the heir or executor writing to us")
     return ctx.sealer.seal(ref, {"email": data.contact_email, "name": pm.requester_name or ""})
 
 

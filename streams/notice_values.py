@@ -17,9 +17,8 @@ from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.tokens import Token, sign_token
 from gdpr.work import marketing_stops_first, notified_recipients
-from schemas.intake import PostMortemAction
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
-from streams.access_package import person_records
+from streams.access_package import person_records, selected_records
 from streams.context import Context
 from streams.labels import item_label, system_label
 
@@ -197,7 +196,7 @@ def no_data(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "right": state.right.value,
         "confirmed": state.verified_at is not None,  # L0, heirs: nobody was asked to confirm anything
-        "deceased": state.post_mortem == PostMortemAction.NOTIFY_DEATH,  # LIL 85: about someone else
+        "deceased": state.for_the_deceased(),  # LIL 85: about someone else
     }, {}
 
 
@@ -414,6 +413,24 @@ def heir_justification(ctx, state, command, now) -> Values:
     }, {}
 
 
+def estate_access(ctx, state, command, now) -> Values:
+    """LIL 85-II: the copy an heir obtains, limited to what the DPO found the estate needs, and why."""
+    expires = now + ctx.config.download_ttl
+    kept = selected_records(ctx, state)
+    categories = [
+        ctx.register.category_label(system, c) or item_label(c, None)
+        for system, records in sorted(kept.items())
+        for c, rows in records.items()
+        if rows
+    ]
+    public = {
+        "received_on": received(state),
+        "download_expires_on": day(expires),
+        "explanation": state.estate.explanation,
+    }
+    return public, {"download_url": _link(ctx, state, "download", "package", expires), "categories": categories}
+
+
 def recipient_names(ctx: Context, state: CaseState) -> list[str]:
     return [ctx.register.recipient_name(r) for r in notified_recipients(state)]
 
@@ -497,4 +514,5 @@ VALUES: dict[str, Maker] = {
     "death_proof_request": death_proof_request,
     "death_proof_missing": death_proof_missing,
     "heir_justification": heir_justification,
+    "estate_access": estate_access,
 }

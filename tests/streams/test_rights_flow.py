@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from email.header import decode_header, make_header
@@ -164,3 +165,31 @@ async def test_a_request_from_another_address_tells_that_address_how_to_prove_wh
     await bus.tick()
     closed = bus.emails_to("camille.new@example.test")[-1]
     assert "sans y donner suite" in prose(closed) and "CNIL" in prose(closed)
+
+
+async def test_an_heir_obtains_what_the_dpo_found_the_estate_needs_and_nothing_else():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    bus.adapters["crm"].seed(CAMILLE, "invoices", {"number": "F-1", "amount_cents": 12000, "_origin": "observed"})
+    heir = "alex.durand@example.test"
+    proven = {"action": "estate_access", "requester_role": "heir", "proof_of_death": True, "proof_of_standing": True}
+    await bus.submit(request("post_mortem", contact_email=heir, post_mortem=proven))
+    receipt = str(make_header(decode_header(str(bus.emails_to(heir)[0]["Subject"]))))
+    assert receipt.startswith("Accusé de réception de votre demande d'héritier")  # LIL 85: their own receipt
+    # LIL 85-II: the DPO decides what settling the estate needs (the unpaid invoice), and why.
+    status, _ = await dpo_api.decide(
+        bus.ctx,
+        bus.cases,
+        case_ref(bus),
+        {"kind": "decide_estate_access", "by": "dpo", "categories": ["invoices"], "explanation": "Facture due."},
+    )
+    assert status == 202
+    await bus.drain()
+    answer = bus.emails_to(heir)[-1]
+    assert "règlement de la succession" in prose(answer) and "CNIL" in prose(answer)
+    token = re.search(r"http://dsr\.test/download/(\S+)", body(answer)).group(1)
+    request_id = verify_token(bus.ctx.config.secret_key, token, "download", bus.clock()).request_id
+    archive = zipfile.ZipFile(io.BytesIO(open_access_package(bus.ctx, request_id)))
+    crm = json.loads(archive.read("crm.json"))
+    assert set(crm["records"]) == {"invoices"} and "information.html" not in archive.namelist()
+    assert not bus.emails_to(CAMILLE)  # nothing to the deceased's address

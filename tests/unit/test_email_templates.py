@@ -157,13 +157,14 @@ BRANCHES: dict[str, list[dict]] = {
     ],
     "directive_recorded": [{"executor_named": False}],
     "death_proof_request": [{"requester_role": "executor"}, {"reminder": True, "suspended": False}],
-    "heir_receipt": [{"proof_received": True, "requester_role": "executor"}],
+    "heir_receipt": [{"proof_received": True, "requester_role": "executor"}, {"action": "estate_access"}],
+    "estate_access": [{"categories": []}],
     "heir_justification": [
         {"directives_applied": True, "kept": []},
         {"kept": [{**legal_item(), "until": None}, suppression_item()]},
     ],
     "dpo_decision_needed": [
-        *({"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")),
+        *({"kind": k} for k in ("directives_on_file", "identity_review", "death_notified", "estate_access")),
         {"kind": "partial_refusal_due", "deadline": date(2027, 6, 7)},
     ],
     "dpo_deadline_reminder": [{"extended": False, "deadline": date(2027, 4, 5)}],

@@ -112,6 +112,8 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return bool(context["failed"])  # a system that could not apply the change (R11)
     if message_type == "outcome_portability":
         return bool(context["excluded"])  # R28, R11: anything left out is a partial refusal
+    if message_type == "estate_access":
+        return True  # the law limits what heirs obtain: the rest is not disclosed (LIL 85-II, R11)
     if message_type == "death_proof_missing":
         return True  # closed without acting (R11; LIL 85)
     if message_type == "challenge_unanswered":

@@ -23,6 +23,7 @@ from schemas.cases import (
 )
 from schemas.decisions import (
     ApplyDirectives,
+    DecideEstateAccess,
     DecideObjection,
     Extend,
     FeePaid,
@@ -709,3 +710,37 @@ def test_the_priority_of_lil_51_ii_is_the_erasures_only():
     commands = decide(evolve(None, opened(Right.ACCESS, T0, minor_at_collection=True)), T0, POLICY)
     assert not any(getattr(c, "kind", "") == "minor_priority" for c in commands)
     assert next(c for c in commands if getattr(c, "message_type", "") == "receipt").params == {"priority": False}
+
+
+# --- an heir's access, limited to what settling the estate needs (issue 10, item 14) --------------
+
+
+def estate(proof: bool) -> dict:
+    facts = death(proof)["post_mortem"].model_copy(update={"action": PostMortemAction.ESTATE_ACCESS})
+    return {"post_mortem": facts}
+
+
+def test_an_heirs_access_waits_for_the_dpo_who_decides_what_the_estate_needs():
+    state = discovered(Right.POST_MORTEM, T0, holders=("crm", "newsletter"), **estate(True))
+    assert state.status == Status.AWAITING_DECISION
+    state, commands = carry(state, T0)
+    kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
+    assert kinds == ["estate_access"]
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and not issued(commands, TaskAction.EXPORT)
+    granted = DecideEstateAccess(by="dpo", at=T0, categories=["invoices"], explanation="An unpaid invoice.")
+    state, commands = carry(decided(state, granted), T0)
+    assert issued(commands, TaskAction.EXPORT) == [("crm", TaskAction.EXPORT), ("newsletter", TaskAction.EXPORT)]
+    for system in ("crm", "newsletter"):
+        state = answer(state, system, TaskAction.EXPORT, T0, exported_items=2)
+    _, commands = carry(state, T0)
+    assert emails(commands)[-1] == "estate_access" and not issued(commands, TaskAction.ERASE)
+
+
+def test_the_estate_decision_is_only_for_an_heirs_request_and_one_without_proof_waits_for_it():
+    granted = DecideEstateAccess(by="dpo", at=T0, categories=["invoices"], explanation="An unpaid invoice.")
+    with pytest.raises(DecisionRefused, match="no heir's request for the estate"):
+        check(discovered(Right.ACCESS, T0), granted)
+    waiting = discovered(Right.POST_MORTEM, T0, holders=("crm",), **estate(False))
+    assert waiting.status == Status.AWAITING_PROOF
+    with pytest.raises(DecisionRefused):
+        check(waiting, granted)
