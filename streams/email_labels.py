@@ -254,6 +254,14 @@ REQUESTER_ROLES: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+# Who acts for the person (R6, schemas.intake.Representative.role), in the DPO's e-mails.
+REPRESENTATIVE_ROLES: Mapping[str, Mapping[str, str]] = {
+    "lawyer": {"fr": "avocat", "en": "lawyer"},
+    "parent": {"fr": "titulaire de l'autorité parentale", "en": "holder of parental authority"},
+    "association": {"fr": "association", "en": "association"},
+    "other": {"fr": "autre mandataire", "en": "other representative"},
+}
+
 # What the DPO must decide, and the command that records it (R29, R14-R16, R39).
 DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
     "objection_general": {

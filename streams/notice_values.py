@@ -20,6 +20,7 @@ from gdpr.work import marketing_stops_first, notified_recipients
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
+from streams.email_labels import REPRESENTATIVE_ROLES, STATUS_LABELS
 from streams.labels import item_label, system_label
 
 Values = tuple[dict, dict]
@@ -477,12 +478,17 @@ def dpo_values(ctx, state, command, now) -> Values:
     }, {}
 
 
-def decision_detail(state: CaseState) -> str:
-    """Codes only: the DPO opens the case with `dsr case show` (R50: no personal data in e-mails to the DPO)."""
+def decision_detail(state: CaseState) -> dict:
+    """Procedural facts in words, no personal data (R50): the DPO opens the case with `dsr case show`."""
     if state.details.representative_role:
-        mandate = "mandate=provided" if state.details.mandate_provided else "mandate=missing"
-        return f"representative={state.details.representative_role} {mandate}"
-    return f"status={state.status.value}"
+        role = REPRESENTATIVE_ROLES.get(state.details.representative_role, REPRESENTATIVE_ROLES["other"])
+        given = state.details.mandate_provided
+        return {
+            "fr": f"représentant\u00a0: {role['fr']}\u00a0; mandat {'joint' if given else 'non joint'}",
+            "en": f"representative: {role['en']}; mandate {'enclosed' if given else 'not enclosed'}",
+        }
+    status = STATUS_LABELS[state.status.value]
+    return {"fr": f"statut du dossier\u00a0: {status['fr']}", "en": f"case status: {status['en']}"}
 
 
 VALUES: dict[str, Maker] = {
