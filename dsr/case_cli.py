@@ -131,16 +131,26 @@ def refuse(ref: str, reason: str, explanation: str, partial: bool, by: str, api:
 @click.option("--facts", required=True, help="The documented facts (at least 20 characters).")
 @click.option("--fee", type=float, default=None, help="Fee in euros; the person is told first and may withdraw.")
 @click.option("--refuse", "refusing", is_flag=True, help="Refuse instead of asking a fee.")
+@click.option(
+    "--further-copy", is_flag=True, help="The same data for the same period again (access, fee only: Art. 15(3))."
+)
 @BY
 @API
-def flag_excessive(ref: str, facts: str, fee: float | None, refusing: bool, by: str, api: str | None) -> None:
+def flag_excessive(
+    ref: str, facts: str, fee: float | None, refusing: bool, further_copy: bool, by: str, api: str | None
+) -> None:
     if (fee is None) == (not refusing):
         raise click.UsageError("give either --fee EUROS or --refuse")
     cents = None if refusing else round(fee * 100)
-    decide(api, ref, {"kind": "flag_excessive", "by": by, "facts": facts, "fee_cents": cents})
+    basis = "further_copy" if further_copy else "manifestly_excessive"
+    decide(api, ref, {"kind": "flag_excessive", "by": by, "facts": facts, "fee_cents": cents, "basis": basis})
 
 
-@case.command("verify-id", help="L3: record that an ID document was checked (and deleted). Nothing else is kept.")
+@case.command(
+    "verify-id",
+    help="L3: record that an ID document was checked (and deleted); for a death reported without proof, that the"
+    " death certificate and the requester's standing were (R40). Nothing else is kept.",
+)
 @click.argument("ref")
 @BY
 @API
@@ -242,6 +252,17 @@ def withdraw(ref: str, by: str, api: str | None) -> None:
 @API
 def apply_directives(ref: str, keep: bool, explanation: str, by: str, api: str | None) -> None:
     decide(api, ref, {"kind": "apply_directives", "by": by, "erase": not keep, "explanation": explanation})
+
+
+@case.command("estate-access", help="LIL 85-II: what an heir obtains to settle the estate (else refuse, R11).")
+@click.argument("ref")
+@click.option("--category", "categories", multiple=True, required=True, help="Export category, e.g. invoices.")
+@click.option("--explanation", required=True, help="Why these are needed for the estate; shown to the heir.")
+@BY
+@API
+def estate_access(ref: str, categories: tuple[str, ...], explanation: str, by: str, api: str | None) -> None:
+    body = {"kind": "decide_estate_access", "by": by, "categories": list(categories), "explanation": explanation}
+    decide(api, ref, body)
 
 
 __all__ = ["case", "date"]

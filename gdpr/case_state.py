@@ -8,15 +8,18 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas.cases import IdentityLevel, RequestDetails
-from schemas.decisions import Extend, FlagExcessive, LiftRestriction, Refuse
+from schemas.decisions import DecideEstateAccess, Extend, FlagExcessive, LiftRestriction, Refuse
 from schemas.intake import Language, ObjectionScope, PostMortemAction, Right
 from schemas.sealed import Sealed
 from schemas.tasks import KeptItem, LegalHold, TaskAction, TaskStatus
+
+HEIR_ACTIONS = frozenset({PostMortemAction.NOTIFY_DEATH, PostMortemAction.ESTATE_ACCESS})
 
 
 class Status(StrEnum):
     DISCOVERING = "discovering"  # asking every system whether it holds data
     AWAITING_VERIFICATION = "awaiting_verification"  # a link or challenge sent to the channel on file
+    AWAITING_PROOF = "awaiting_proof"  # a death reported without proof of death and of standing (R39.1, R40)
     AWAITING_DECISION = "awaiting_decision"  # the law wants a person to decide (Art. 21(1), directives)
     PROCESSING = "processing"  # tasks out to the systems holding data
     ANSWERING = "answering"  # Art. 19 notices, then the outcome e-mail
@@ -29,12 +32,14 @@ OPEN = frozenset(Status) - {Status.CLOSED}
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.DISCOVERING: {
         Status.AWAITING_VERIFICATION,
+        Status.AWAITING_PROOF,
         Status.AWAITING_DECISION,
         Status.PROCESSING,
         Status.ANSWERING,
         Status.CLOSED,
     },
     Status.AWAITING_VERIFICATION: {Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
+    Status.AWAITING_PROOF: {Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.AWAITING_DECISION: {Status.PROCESSING, Status.ANSWERING, Status.CLOSED},
     Status.PROCESSING: {Status.ANSWERING, Status.CLOSED},
     Status.ANSWERING: {Status.CLOSED, Status.RESTRICTED},
@@ -97,6 +102,7 @@ class CaseState(BaseModel):
     subject: Sealed | None = None
     payload: Sealed | None = None
     reply_to: Sealed | None = None
+    requester: Sealed | None = None  # L2: the address the request came from (Art. 11(2), 12(2))
     tasks: dict[str, TaskRecord] = {}
     verification_token_id: str | None = None
     challenge_sent_at: AwareDatetime | None = None
@@ -117,6 +123,7 @@ class CaseState(BaseModel):
     objection_explanation: str = ""
     lift: LiftRestriction | None = None
     directives_erase: bool | None = None
+    estate: DecideEstateAccess | None = None  # LIL 85-II: what the DPO decided an heir obtains
     directive_revoked_at: AwareDatetime | None = None
     decisions: tuple[DecisionRecord, ...] = ()
     emails_sent: frozenset[str] = frozenset()
@@ -147,6 +154,10 @@ class CaseState(BaseModel):
         facts = self.details.post_mortem
         return facts.action if facts else None
 
+    def for_the_deceased(self) -> bool:
+        """LIL 85: an heir or executor acts about someone who died; the answers are written to them."""
+        return self.post_mortem in HEIR_ACTIONS
+
     def is_general_objection(self) -> bool:
         return self.right == Right.OBJECTION and self.details.objection_scope == ObjectionScope.LEGITIMATE_INTEREST
 
@@ -159,6 +170,9 @@ class CaseState(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> CaseState:
         return cls.model_validate_json(raw)
+
+
+FORGOTTEN = {"subject": None, "payload": None, "reply_to": None, "requester": None}  # R50: no sealed value left
 
 
 def moved(state: CaseState, to: Status, **changes) -> CaseState:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gdpr.case_state import OPEN, CaseState, DecisionRecord, Status, moved
+from gdpr.case_state import FORGOTTEN, OPEN, CaseState, DecisionRecord, Status, moved
 from gdpr.deadlines import end_of_day, receipt_day
 from gdpr.identity import confirmed, deadlines_of
 from gdpr.work import to_processing
 from schemas.decisions import (
     ApplyDirectives,
+    DecideEstateAccess,
     DecideObjection,
     Decision,
     Extend,
+    FeeBasis,
     FeePaid,
     FlagExcessive,
     Hold,
@@ -23,7 +25,7 @@ from schemas.decisions import (
     VerifyId,
     Withdraw,
 )
-from schemas.intake import PostMortemAction
+from schemas.intake import PostMortemAction, Right
 from schemas.tasks import LegalHold, TaskAction
 
 ONE_YEAR = timedelta(days=365)
@@ -65,6 +67,17 @@ def _check_extend(state: CaseState, decision: Extend) -> None:
 def _check_refuse(state: CaseState, decision: Refuse) -> None:
     if state.status == Status.ANSWERING and not decision.partial:
         raise DecisionRefused("the outcome is already being sent; record a partial refusal instead")
+    _check_by_d1(state, decision, "a refusal, even a partial one,")
+
+
+def _check_by_d1(state: CaseState, decision: Decision, what: str) -> None:
+    """Art. 12(4), R11: not acting, in whole or in part, is notified by D1; an extension does not postpone it."""
+    if decision.at > end_of_day(state.d1):
+        extended = f", even though the case was extended to {state.deadline.isoformat()}" if state.extension else ""
+        raise DecisionRefused(
+            f"D1 was {state.d1.isoformat()} (end of day, Paris): {what} had to reach the person by then{extended} "
+            "(Art. 12(4), R11). It can no longer be notified in time: act on the request."
+        )
 
 
 def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
@@ -81,15 +94,22 @@ def _check_flag(state: CaseState, decision: FlagExcessive) -> None:
         )
     if state.fee is not None:
         raise DecisionRefused("this case was already flagged")
+    if decision.basis == FeeBasis.FURTHER_COPY and (state.right != Right.ACCESS or decision.fee_cents is None):
+        raise DecisionRefused(
+            "a further copy of the same data for the same period is an access copy, and only ever costs a fee "
+            "(Art. 15(3), R20); for anything else, flag it manifestly excessive with the facts (Art. 12(5), R21)"
+        )
+    _check_by_d1(state, decision, "a fee notice or a refusal (R21)")
 
 
 def _check_verify_id(state: CaseState, decision: VerifyId) -> None:
-    if state.status != Status.AWAITING_VERIFICATION:
-        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity")
+    if state.status not in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF):
+        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity or for proof of a death")
 
 
 def _check_request_id(state: CaseState, decision: RequestId) -> None:
-    _check_verify_id(state, decision)
+    if state.status != Status.AWAITING_VERIFICATION:
+        raise DecisionRefused(f"the case is {state.status.value}, not waiting for identity")
     if state.id_requested_at is not None:
         raise DecisionRefused("an ID document was already requested on this case")
 
@@ -138,6 +158,11 @@ def _check_withdraw(state: CaseState, decision: Withdraw) -> None:
     pass
 
 
+def _check_estate(state: CaseState, decision: DecideEstateAccess) -> None:
+    if state.post_mortem != PostMortemAction.ESTATE_ACCESS or state.status != Status.AWAITING_DECISION:
+        raise DecisionRefused("no heir's request for the estate is waiting for a decision on this case")
+
+
 def _check_directives(state: CaseState, decision: ApplyDirectives) -> None:
     if state.post_mortem != PostMortemAction.NOTIFY_DEATH or state.status != Status.AWAITING_DECISION:
         raise DecisionRefused("no directives waiting to be applied on this case")
@@ -156,6 +181,7 @@ CHECKS = {
     FeePaid: _check_fee_paid,
     Withdraw: _check_withdraw,
     ApplyDirectives: _check_directives,
+    DecideEstateAccess: _check_estate,
 }
 
 # --- effects --------------------------------------------------------------------------------------
@@ -179,9 +205,19 @@ def _flag(state: CaseState, decision: FlagExcessive) -> CaseState:
 
 
 def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
+    if state.status == Status.AWAITING_PROOF:
+        return confirmed(_proof_checked(state, decision), decision.at)
     what = "ID and mandate of the representative" if state.details.representative_role else "ID"
     note = f"{what} checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R6, R16: nothing else
     return confirmed(state.model_copy(update={"identity_checked": note}), decision.at)
+
+
+def _proof_checked(state: CaseState, decision: VerifyId) -> CaseState:
+    """R39.1, R40: the death certificate and the requester's standing were checked, then deleted (R16)."""
+    facts = state.details.post_mortem.model_copy(update={"proof_of_death": True, "proof_of_standing": True})
+    note = f"death and standing checked on {receipt_day(decision.at).isoformat()} by {decision.by}"
+    details = state.details.model_copy(update={"post_mortem": facts})
+    return state.model_copy(update={"details": details, "identity_checked": note})
 
 
 def _request_id(state: CaseState, decision: RequestId) -> CaseState:
@@ -219,11 +255,15 @@ def _fee_paid(state: CaseState, decision: FeePaid) -> CaseState:
 
 
 def _withdraw(state: CaseState, decision: Withdraw) -> CaseState:
-    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, subject=None, payload=None, reply_to=None)
+    return moved(state, Status.CLOSED, withdrawn=True, closed_at=decision.at, **FORGOTTEN)
 
 
 def _directives(state: CaseState, decision: ApplyDirectives) -> CaseState:
     return to_processing(state.model_copy(update={"directives_erase": decision.erase}))
+
+
+def _estate(state: CaseState, decision: DecideEstateAccess) -> CaseState:
+    return to_processing(state.model_copy(update={"estate": decision}))
 
 
 APPLY = {
@@ -239,4 +279,5 @@ APPLY = {
     FeePaid: _fee_paid,
     Withdraw: _withdraw,
     ApplyDirectives: _directives,
+    DecideEstateAccess: _estate,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from gdpr.case_state import CaseState, Status, moved
 from gdpr.deadlines import (
@@ -39,21 +40,58 @@ def identity_level(
 
 def needs_verification(state: CaseState) -> bool:
     """Marketing objections and withdrawals need nothing beyond the address (R30, §3.2); a death needs proof."""
-    if state.level == IdentityLevel.L0 or state.post_mortem == PostMortemAction.NOTIFY_DEATH:
+    if state.level == IdentityLevel.L0 or state.for_the_deceased():
         return False
     marketing = state.right == Right.OBJECTION and state.details.objection_scope != ObjectionScope.LEGITIMATE_INTEREST
     return not (marketing or state.right == Right.CONSENT_WITHDRAWAL)
+
+
+class ConfirmationStep(StrEnum):
+    """What the receipt tells the person will happen before anything is done (LEGAL §3.2)."""
+
+    NONE = "none"  # L0, or a marketing objection or withdrawal: nothing to confirm (R30)
+    LINK = "link"  # L1: a link to the address the request came from; the deadline does not move
+    CHALLENGE = "challenge"  # L2: a challenge to the channel on file; it may suspend the deadline (R12)
+    REVIEW = "review"  # R6: a person checks the representative's identity and mandate
+
+
+def confirmation_step(state: CaseState) -> ConfirmationStep:
+    if state.details.representative_role:
+        return ConfirmationStep.REVIEW
+    if not needs_verification(state):
+        return ConfirmationStep.NONE
+    return ConfirmationStep.CHALLENGE if state.details.identity_level == IdentityLevel.L2 else ConfirmationStep.LINK
 
 
 def verification_message(state: CaseState) -> str:
     return "verification_challenge" if state.level == IdentityLevel.L2 else "verification"
 
 
+def information_requested_at(state: CaseState) -> datetime | None:
+    """R12(a): when the request for the information that settles a reasonable doubt left: the challenge to
+    the channel on file (L2), else the request for an ID document (L3). An L1 link to the address the
+    request came from asks for nothing new: it suspends nothing. A person checking a representative's
+    mandate asks nothing either, until they request a document."""
+    if state.details.identity_level == IdentityLevel.L2 or state.for_the_deceased():
+        return state.challenge_sent_at  # the challenge, or the request for proof of a death (R39.1, R40)
+    return state.id_requested_at
+
+
+def suspension_if_asked_at(state: CaseState, at: datetime) -> bool:
+    """R12, §2.4 DESIGN: a request for information suspends only if it leaves within 3 working days."""
+    return suspension_applies(receipt_day(state.received_at), receipt_day(at), NATIONAL)
+
+
 def suspends(state: CaseState) -> bool:
-    """R12, §2.4: only an L2/L3 request for information sent within 3 working days suspends the clock."""
-    if state.level not in (IdentityLevel.L2, IdentityLevel.L3) or state.challenge_sent_at is None:
-        return False
-    return suspension_applies(receipt_day(state.received_at), receipt_day(state.challenge_sent_at), NATIONAL)
+    """R12, §2.4: the clock stands still while the information asked for is awaited, if asked in time."""
+    asked = information_requested_at(state)
+    return asked is not None and suspension_if_asked_at(state, asked)
+
+
+def answers_requester(state: CaseState) -> bool:
+    """R18, §3.2: answers go to a verified channel. After a failed L2 challenge, once a person checked the ID
+    of whoever wrote from the other address (L3), that address is one; until then only the address on file."""
+    return state.requester is not None and state.identity_checked is not None
 
 
 def deadlines_of(state: CaseState) -> Deadline:
@@ -83,7 +121,7 @@ def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
 def confirmed(state: CaseState, at: datetime) -> CaseState:
     """The person is known: the suspension ends (§2.4) and the work starts."""
     if suspends(state):
-        days = (receipt_day(at) - receipt_day(state.challenge_sent_at)).days
+        days = (receipt_day(at) - receipt_day(information_requested_at(state))).days
         state = state.model_copy(update={"suspended_days": days})
         deadline = deadlines_of(state)
         state = state.model_copy(
@@ -95,10 +133,12 @@ def confirmed(state: CaseState, at: datetime) -> CaseState:
 def start_work(state: CaseState) -> CaseState:
     """Where a case goes once identity is settled."""
     pm = state.post_mortem
-    if pm == PostMortemAction.NOTIFY_DEATH and not _death_proven(state):
-        return moved(state, Status.ANSWERING)  # a report without proof erases nothing (GS-16)
+    if state.for_the_deceased() and not _death_proven(state):
+        return moved(state, Status.AWAITING_PROOF)  # a report without proof erases nothing, it waits (GS-16)
     if pm == PostMortemAction.NOTIFY_DEATH and DIRECTIVES in state.holders():
         return moved(state, Status.AWAITING_DECISION)  # R39: directives first, applied by a person
+    if pm == PostMortemAction.ESTATE_ACCESS and state.holders():
+        return moved(state, Status.AWAITING_DECISION)  # LIL 85-II: a person decides what settling needs
     if state.is_general_objection() and state.holders():
         return moved(state, Status.AWAITING_DECISION)  # R29: the DPO weighs it
     return to_processing(state)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from gdpr import decisions, work
 from gdpr.case_state import (  # noqa: F401 - re-exported: the lifecycle's vocabulary
+    FORGOTTEN,
     OPEN,
     TRANSITIONS,
     CaseState,
@@ -43,6 +44,7 @@ from schemas.tasks import TaskAction, TaskStatus
 
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3e0b-4c55-9a8e-2d4f0c1b7e90")
 VERIFICATION_MESSAGES = {"verification", "verification_challenge"}
+PROOF_REQUEST = "death_proof_request"
 
 
 def stable_id(*parts: str) -> str:
@@ -73,6 +75,7 @@ def open_case(event: CaseOpened) -> CaseState:
         subject=event.subject,
         payload=event.payload,
         reply_to=event.reply_to,
+        requester=event.requester,
     )
 
 
@@ -115,7 +118,7 @@ def _record_result(state: CaseState, event: TaskAnswered) -> CaseState:
 def _advance(state: CaseState) -> CaseState:
     if state.status == Status.DISCOVERING and _lookups_answered(state):
         return moved(state, Status.AWAITING_VERIFICATION) if needs_verification(state) else start_work(state)
-    if state.status == Status.PROCESSING and work.all_done(state, work.main_tasks(state)):
+    if state.status == Status.PROCESSING and work.main_work_over(state):
         return moved(state, Status.ANSWERING)
     if state.status == Status.RESTRICTED and state.lift and work.all_done(state, work.lift_tasks(state)):
         return closed(state, max(t.issued_at for t in state.tasks.values()))
@@ -126,7 +129,7 @@ def closed(state: CaseState, at: datetime) -> CaseState:
     """R50: once closed, only procedural facts stay; the subject stays sealed while a hold may need it."""
     tasks = {tid: t.model_copy(update={"changes": None}) for tid, t in state.tasks.items()}
     subject = state.subject if state.active_holds() else None
-    return moved(state, Status.CLOSED, closed_at=at, subject=subject, payload=None, reply_to=None, tasks=tasks)
+    return moved(state, Status.CLOSED, closed_at=at, tasks=tasks, **{**FORGOTTEN, "subject": subject})
 
 
 def _lookups_answered(state: CaseState) -> bool:
@@ -191,8 +194,10 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
                 "challenge_sent_at": state.challenge_sent_at or at,
             }
         )
+    if isinstance(command, SendEmail) and command.message_type == PROOF_REQUEST:  # R12: proof asked from then
+        return state.model_copy(update={"challenge_sent_at": state.challenge_sent_at or at})
     if isinstance(command, DestroySubjectKey):
-        return state.model_copy(update={"key_destroyed": True, "subject": None, "payload": None, "reply_to": None})
+        return state.model_copy(update={"key_destroyed": True, **FORGOTTEN})
     return state
 
 

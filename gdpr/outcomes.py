@@ -10,6 +10,7 @@ from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
 from gdpr.deadlines import receipt_day
 from gdpr.identity import verification_expiry, verification_message
+from gdpr.minors import erasure_priority
 from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
@@ -28,8 +29,13 @@ POST_MORTEM_OUTCOMES = {
     PostMortemAction.RECORD_DIRECTIVE: "directive_recorded",
     PostMortemAction.REVOKE_DIRECTIVE: "directive_revoked",
     PostMortemAction.NOTIFY_DEATH: "heir_justification",
+    PostMortemAction.ESTATE_ACCESS: "estate_access",
 }
-DECISION_KINDS = {"objection": "objection_general", "death": "directives_on_file"}
+DECISION_KINDS = {
+    None: "objection_general",
+    PostMortemAction.NOTIFY_DEATH: "directives_on_file",
+    PostMortemAction.ESTATE_ACCESS: "estate_access",
+}
 
 
 def outcome_type(state: CaseState) -> str:
@@ -50,8 +56,6 @@ def outcome_type(state: CaseState) -> str:
 
 def _post_mortem_outcome(state: CaseState) -> str:
     facts = state.details.post_mortem
-    if facts.action == PostMortemAction.NOTIFY_DEATH and not (facts.proof_of_death and facts.proof_of_standing):
-        return "death_proof_request"  # GS-16: nothing erased without proof
     if facts.action == PostMortemAction.REVOKE_DIRECTIVE and DIRECTIVES not in state.holders():
         return "outcome_no_data"
     return POST_MORTEM_OUTCOMES[facts.action]
@@ -60,6 +64,8 @@ def _post_mortem_outcome(state: CaseState) -> str:
 def closing_status(state: CaseState, message_type: str) -> Status | None:
     """Where an e-mail that was just sent leaves the case, if anywhere."""
     if message_type == "identity_not_verified" and state.status == Status.AWAITING_VERIFICATION:
+        return Status.CLOSED
+    if message_type == "death_proof_missing" and state.status == Status.AWAITING_PROOF:
         return Status.CLOSED
     if state.status != Status.ANSWERING or message_type != outcome_type(state):
         return None
@@ -80,8 +86,9 @@ def _stays_restricted(state: CaseState) -> bool:
 
 
 def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
-    priority = {"priority": state.details.minor_at_collection}  # LIL 51-II, R42
-    due: list[Command] = [SendEmail("email:receipt", "receipt", "subject", priority)]  # R5
+    priority = {"priority": erasure_priority(state.right, state.details.minor_at_collection)}  # LIL 51-II, R42
+    receipt = "heir_receipt" if state.for_the_deceased() else "receipt"  # LIL 85: written to the heir
+    due: list[Command] = [SendEmail("email:receipt", receipt, "subject", priority)]  # R5
     due += _decision_emails(state)
     return due + BY_STATUS[state.status](state, now, policy, ids)
 
@@ -95,7 +102,10 @@ def _decision_emails(state: CaseState) -> list[Command]:
     if state.fee is not None and state.fee.fee_cents is not None:
         due.append(SendEmail("email:fee_notice", "fee_notice", "subject"))  # R21: before any fee
     if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
-        due.append(SendEmail("email:id_document_request", "id_document_request", "subject"))  # R14
+        to = "requester" if state.requester else "subject"  # L2 failed, the person insists from the other address
+        due.append(SendEmail("email:id_document_request", "id_document_request", to))  # R14
+    if state.suspended_days and state.status in (Status.PROCESSING, Status.AWAITING_DECISION):
+        due.append(SendEmail("email:deadline_update", "deadline_update", "subject"))  # R12, §2.4: the new date
     return due
 
 
@@ -108,21 +118,52 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
         return [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "identity_review"})]
     token = ids(state.request_id, "verification")
     due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
-    if state.right == Right.ERASURE:
+    if work.marketing_stops_first(state):
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
+    return due + _unconfirmed(state, now, policy)
+
+
+def _unconfirmed(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    """§3.4: a reminder, then the 'cannot identify' notice (R11). Art. 11(2), 12(2): whoever wrote from
+    another address (L2) hears it too, with how to prove who they are, and nothing about the data."""
+    due: list[Command] = []
     if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
         due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
+        due += _to_requester(state, closed=False)
     expiry = verification_expiry(state, policy.verification_expiry)
     if expiry is not None and now >= expiry:
-        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))  # §3.3, R11
+        due += _to_requester(state, closed=True)  # before the notice that closes the case
+        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))
+    return due
+
+
+def _to_requester(state: CaseState, closed: bool) -> list[Command]:
+    if state.requester is None:
+        return []
+    suffix = "closed" if closed else "open"
+    return [SendEmail(f"email:challenge_unanswered:{suffix}", "challenge_unanswered", "requester", {"closed": closed})]
+
+
+def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
+    """R39.1, R40: a death reported without proof waits for it: a request, a reminder, then a closing notice
+    (§3.4 timings); the DPO records the check with `verify-id`. Nothing is erased or stopped meanwhile."""
+    due: list[Command] = [
+        SendEmail("email:death_proof_request", "death_proof_request", "subject"),
+        SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "death_notified"}),
+    ]
+    asked = state.challenge_sent_at
+    if asked and now >= asked + policy.verification_reminder:
+        due.append(SendEmail("email:death_proof_reminder", "death_proof_request", "subject", {"reminder": True}))
+    if asked and now >= asked + policy.verification_expiry:
+        due.append(SendEmail("email:death_proof_missing", "death_proof_missing", "subject"))
     return due
 
 
 def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
-    kind = DECISION_KINDS["death" if state.post_mortem else "objection"]
+    kind = DECISION_KINDS[state.post_mortem]
     due: list[Command] = [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": kind})]
-    if state.post_mortem == PostMortemAction.NOTIFY_DEATH:
-        due += work.suppress_marketing(state)  # R39: marketing stops at once
+    if state.for_the_deceased():
+        due += work.suppress_marketing(state)  # R39: once the death is proven, marketing stops at once
     elif state.details.restriction_ground is not None:
         due += work.restrict(state)  # 18(1)(d): restricted while the objection is weighed
     return due
@@ -151,6 +192,7 @@ def _restricted(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMake
 BY_STATUS = {
     Status.DISCOVERING: _discovering,
     Status.AWAITING_VERIFICATION: _awaiting_verification,
+    Status.AWAITING_PROOF: _awaiting_proof,
     Status.AWAITING_DECISION: _awaiting_decision,
     Status.PROCESSING: _processing,
     Status.ANSWERING: _answering,

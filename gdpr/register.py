@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -194,6 +194,11 @@ class Category(_Model):
     origin: Origin
     inferred_fields: list[str] = Field(default_factory=list, examples=[["lead_score"]])
     source: Text | None = Field(default=None, description="Art. 15(1)(g): where the data came from, if not the person.")
+    source_where: dict[str, Scalar] = Field(
+        default_factory=dict,
+        examples=[{"received_via": "franchisee"}],
+        description="The source applies only to the person's rows with these values; empty: to every row.",
+    )
     retention: str = Field(description="Id of a retention rule.")
 
 
@@ -208,11 +213,30 @@ def _with_ids(data: Any, *keys: str) -> Any:
     return out
 
 
+class RecipientLink(_Model):
+    """A recipient of a system's data: of every category, or only of `categories` (Art. 15(1)(c): an access
+    answer names the recipients of the person's own data, not of the whole system)."""
+
+    id: str = Field(pattern=RECIPIENT_ID, examples=["cabinet-comptable"])
+    categories: list[str] = Field(default_factory=list, examples=[["invoices"]])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"id": data} if isinstance(data, str) else data
+
+    def receives(self, held: Iterable[str] | None) -> bool:
+        """Whether it received data of these categories (None: the whole system)."""
+        return held is None or not self.categories or bool(set(self.categories) & set(held))
+
+
 class SystemEntry(_Model):
     id: str = Field(pattern=ID, examples=["crm"])
     label: Text
     categories: dict[str, Category] = Field(min_length=1)
-    recipients: list[str] = Field(default_factory=list, description="Recipients this system's data go to (R35).")
+    recipients: list[RecipientLink] = Field(
+        default_factory=list, description="Recipients this system's data go to (R35), by id, or {id, categories}."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -368,9 +392,14 @@ def _id_problems(reg: Register) -> list[str]:
 def _reference_problems(reg: Register) -> Iterator[str]:
     """R24, R44: every purpose, rule, recipient and category named must be declared."""
     for sid, system in reg.systems.items():
-        yield from (
-            f"systems.{sid}.recipients: unknown recipient '{r}'" for r in system.recipients if r not in reg.recipients
-        )
+        for link in system.recipients:
+            if link.id not in reg.recipients:
+                yield f"systems.{sid}.recipients: unknown recipient '{link.id}'"
+            yield from (
+                f"systems.{sid}.recipients.{link.id}: unknown category '{c}'"
+                for c in link.categories
+                if c not in system.categories
+            )
         for cid, category in system.categories.items():
             yield from _category_problems(reg, system, category, f"systems.{sid}.categories.{cid}")
 

@@ -7,13 +7,16 @@ from datetime import datetime, timedelta
 from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecord, RaiseAlert, SendEmail
+from gdpr.deadlines import end_of_day
 from gdpr.identity import suspends
-from schemas.tasks import TaskAction, TaskStatus
+from gdpr.minors import erasure_priority
+from schemas.tasks import KeepGround, TaskAction, TaskStatus
 
 
 def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due = _overdue_tasks(state, now, policy) + _failed_tasks(state) + _reminders(state, now, policy)
-    if state.details.minor_at_collection:  # LIL 51-II, R42: as a priority
+    due += _refusal_due_by_d1(state, now)
+    if erasure_priority(state.right, state.details.minor_at_collection):  # LIL 51-II, R42: erasure first
         due.append(RaiseAlert("alert:minor_priority", "minor_priority", {"deadline": state.deadline.isoformat()}))
     return due
 
@@ -48,7 +51,8 @@ def _failed_tasks(state: CaseState) -> list[Command]:
 
 
 def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
-    if state.status == Status.RESTRICTED or (state.status == Status.AWAITING_VERIFICATION and suspends(state)):
+    waiting = state.status in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF)
+    if state.status == Status.RESTRICTED or (waiting and suspends(state)):
         return []  # answered already, or the clock is suspended (§2.4)
     today = now.date()
     return [
@@ -56,6 +60,29 @@ def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Comm
         for days in sorted(policy.reminder_days, reverse=True)
         if today >= state.deadline - timedelta(days=days)
     ][-1:]  # only the most urgent one due; earlier ones already sent or moot
+
+
+def _refusal_due_by_d1(state: CaseState, now: datetime) -> list[Command]:
+    """Art. 12(4), R11: an extended case that will keep or refuse something must say so by D1, not by D3.
+    Known from the erase answers (Art. 17(3) items) or from a legal hold; the DPO notifies it in time."""
+    if state.extension is None or state.partial_refusals or state.refusal or now > end_of_day(state.d1):
+        return []
+    if state.status not in (Status.AWAITING_DECISION, Status.PROCESSING, Status.ANSWERING):
+        return []
+    if not (state.active_holds() or refused_items(state)):
+        return []
+    detail = {"d1": state.d1.isoformat(), "deadline": state.deadline.isoformat()}
+    return [
+        RaiseAlert("alert:refusal_due_by_d1", "refusal_due_by_d1", detail),
+        SendEmail("email:dpo_refusal_due_by_d1", "dpo_decision_needed", "dpo", {"kind": "partial_refusal_due"}),
+    ]
+
+
+def refused_items(state: CaseState) -> list[str]:
+    """Items an erasure keeps on an Art. 17(3) ground: a partial refusal (R26). The suppression entry is not one."""
+    return [
+        k.item for t in state.tasks_for_any(TaskAction.ERASE) for k in t.kept if k.ground != KeepGround.SUPPRESSION_LIST
+    ]
 
 
 def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:

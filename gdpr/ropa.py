@@ -8,6 +8,7 @@ from typing import Any
 
 from gdpr.register import (
     PORTABLE_BASES,
+    Category,
     Clock,
     LegalBasis,
     Origin,
@@ -74,9 +75,11 @@ def safeguard_label(recipient: Recipient) -> dict[str, str]:
     }
 
 
-def recipients_of(register: Register, systems: Iterable[str]) -> list[Recipient]:
-    """Who received data from these systems: Art. 19 notices (R35) and 15(1)(c) answers (R24, R36)."""
-    wanted = {rid for sid in systems for rid in register.system(sid).recipients}
+def recipients_of(register: Register, systems: Iterable[str] | Mapping[str, Iterable[str]]) -> list[Recipient]:
+    """Who received data from these systems: Art. 19 notices (R35) and 15(1)(c) answers (R24, R36).
+    Given `{system: the person's categories}`, only the recipients of those categories (C-154/21)."""
+    held = systems if isinstance(systems, Mapping) else dict.fromkeys(systems)
+    wanted = {link.id for sid, cats in held.items() for link in register.system(sid).recipients if link.receives(cats)}
     return [recipient for rid, recipient in register.recipients.items() if rid in wanted]
 
 
@@ -121,6 +124,38 @@ def portable_records(register: Register, system: str, records: Records) -> dict[
     entry, held = register.system(system), [c for c, rows in records.items() if rows]
     keep = portable_categories(register, system, held)
     return {c: [_without(row, entry.categories[c].inferred_fields) for row in records[c]] for c in held if c in keep}
+
+
+def portability_exclusions(register: Register, system: str, records: Records) -> list[dict]:
+    """R28, GS-12: each of the person's categories left out of the portable file, or cut, with its true
+    reason: `basis` (neither consent nor contract, Art. 20(1)(a)), `inferred` (derived by us, not provided
+    or observed), or `inferred_fields` (a portable category whose derived fields are removed)."""
+    entry, held = register.system(system), [c for c, rows in records.items() if rows]
+    portable = portable_categories(register, system, held)
+    return [e for c in held if (e := _exclusion(register, entry, c, held, records, portable)) is not None]
+
+
+def _exclusion(register, entry: SystemEntry, category_id, held, records, portable) -> dict | None:
+    category = entry.categories.get(category_id)
+    label = {"category": _label_of(category, category_id), "system": entry.label.model_dump()}
+    if category is None:
+        return {**label, "reason": "not_registered", "bases": []}  # R44: the DPO completes the register
+    if category.origin is Origin.INFERRED:
+        return {**label, "reason": "inferred", "bases": []}
+    if category_id not in portable:
+        bases = sorted({b.value for _, b in _uses(entry, category_id, held)} - {b.value for b in PORTABLE_BASES})
+        return {**label, "reason": "basis", "bases": bases}
+    inferred = {
+        *category.inferred_fields,
+        *(f for row in records[category_id] for f in row.get("_inferred_fields", ())),
+    }
+    if inferred & {k for row in records[category_id] for k in row}:
+        return {**label, "reason": "inferred_fields", "bases": []}
+    return None
+
+
+def _label_of(category: Category | None, category_id: str) -> dict:
+    return category.label.model_dump() if category else {"fr": category_id, "en": category_id}
 
 
 def _without(row: dict, inferred: list[str]) -> dict:
@@ -229,7 +264,7 @@ def access_information(
             _source_info(register.systems[sid], c)
             for sid, cats in held.items()
             for c in cats
-            if register.systems[sid].categories[c].source
+            if _sourced(register.systems[sid].categories[c], (records or {}).get(sid), records is None)
         ],
         "automated_decisions": {
             "exists": register.automated_decisions.exists,
@@ -267,6 +302,17 @@ def _category_info(system: SystemEntry, category_id: str) -> dict:
         "origin": category.origin.value,
         "inferred_fields": list(category.inferred_fields),
     }
+
+
+def _sourced(category: Category, records: Records | None, register_wide: bool) -> bool:
+    """Art. 15(1)(g): a source is named when it applies to the person's own rows (every row when the
+    register is read without them)."""
+    if category.source is None:
+        return False
+    if register_wide or not category.source_where:
+        return True
+    rows = (records or {}).get(category.id) or ()
+    return any(all(row.get(k) == v for k, v in category.source_where.items()) for row in rows)
 
 
 def _source_info(system: SystemEntry, category_id: str) -> dict:

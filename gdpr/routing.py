@@ -18,6 +18,8 @@ ALL_CHANNELS: tuple[Channel, ...] = tuple(Channel)  # R32: one lawful basis per 
 # suppress_marketing reasons: why marketing stops. Before an erasure is verified only marketing stops;
 # the data wait for the verified erase (§3.2: a wrongful erasure is a breach too).
 OBJECTION, WITHDRAWAL, ERASURE_PENDING = "objection", "withdrawal", "erasure_pending"
+# Besides the channels, a suppress_marketing answer may report this: marketing profiling stopped (Art. 21(2)).
+PROFILING = "profiling"
 
 # The main action each right asks of the systems holding data (LEGAL §4).
 RIGHT_ACTIONS: dict[Right, TaskAction] = {

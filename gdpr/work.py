@@ -10,6 +10,7 @@ from gdpr.routing import (
     ALL_CHANNELS,
     DIRECTIVE_SUBMISSION,
     DIRECTIVES,
+    ERASURE_PENDING,
     OBJECTION,
     RIGHT_ACTIONS,
     WITHDRAWAL,
@@ -54,6 +55,12 @@ def suppress_marketing(state: CaseState, reason: str | None = None) -> list[Issu
     return [task(s, TaskAction.SUPPRESS_MARKETING, channels=channels, reason=reason) for s in systems]
 
 
+def marketing_stops_first(state: CaseState) -> bool:
+    """§3.2: an erasure stops marketing before the identity is confirmed (the risk of harm is low); the
+    data themselves wait for the confirmation, as a wrongful erasure is a breach too."""
+    return state.right == Right.ERASURE and bool(suppress_marketing(state, ERASURE_PENDING))
+
+
 def erase(state: CaseState, systems: list[str], key: str = "") -> list[IssueTask]:
     holds = [h.model_dump(mode="json") for h in state.active_holds()]
     return [task(s, TaskAction.ERASE, key, holds=holds) for s in systems]
@@ -89,6 +96,8 @@ def _post_mortem_tasks(state: CaseState) -> list[IssueTask]:
         return [task(DIRECTIVES, TaskAction.RECORD_SUBMISSION, submission_type=DIRECTIVE_SUBMISSION)]
     if action == PostMortemAction.REVOKE_DIRECTIVE:
         return erase(state, [DIRECTIVES]) if DIRECTIVES in state.holders() else []
+    if action == PostMortemAction.ESTATE_ACCESS:  # LIL 85-II: the copy, once the DPO decided its scope
+        return [task(system, TaskAction.EXPORT) for system in state.holders()] if state.estate else []
     stop = suppress_marketing(state)  # R39: marketing stops at once, directives or not
     if state.directives_erase is False:
         return stop
@@ -103,6 +112,17 @@ def to_processing(state: CaseState) -> CaseState:
 def all_done(state: CaseState, tasks: list[IssueTask]) -> bool:
     records = [_record(state, t) for t in tasks]
     return all(r is not None and r.status == TaskStatus.DONE for r in records)
+
+
+def main_work_over(state: CaseState) -> bool:
+    """PROCESSING ends when every system did its task. A rectification also ends when a system answered that
+    it could not apply the change: the person is told which, with the remedies (Art. 12(4), R11), instead of
+    waiting past the deadline; the DPO is alerted and the system may still answer later."""
+    tasks = main_tasks(state)
+    if state.right != Right.RECTIFICATION:
+        return all_done(state, tasks)
+    records = [_record(state, t) for t in tasks]
+    return all(r is not None and r.status is not None for r in records)
 
 
 def _record(state: CaseState, issued: IssueTask) -> TaskRecord | None:

@@ -78,10 +78,13 @@ class RestrictionReport:
 
 @dataclass(frozen=True)
 class SuppressionReport:
-    """Marketing channels this system no longer uses for the person, and what it keeps to honour that (R45)."""
+    """Marketing channels this system no longer uses for the person (and `profiling` when it also stopped
+    profiling them for marketing, Art. 21(2)), what it erased for want of another basis (Art. 17(1)(b)),
+    and what it keeps to honour that (R45)."""
 
     channels: tuple[str, ...]
     kept: tuple[KeptItem, ...] = ()
+    erased_items: int = 0
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,11 @@ def _suppress_marketing(call: _Call) -> dict:
         channels = MARKETING_CHANNELS
     source = call.task.reason or DEFAULT_SUPPRESSION_SOURCE
     report = call.adapter.suppress_marketing(call.subject, channels, source=source)
-    return {"suppressed_channels": list(report.channels), "kept": list(report.kept)}
+    return {
+        "suppressed_channels": list(report.channels),
+        "kept": list(report.kept),
+        "erased_items": report.erased_items,
+    }
 
 
 def _notify_recipient(call: _Call) -> dict:

@@ -180,11 +180,12 @@ class Restricted:
 
 @dataclass(frozen=True)
 class Suppressed:
-    channels: Sequence[str]
+    channels: Sequence[str]  # add "profiling" when marketing profiling stopped too (Art. 21(2))
     kept: Sequence[KeptItem] = ()  # e.g. the suppression entry (R45)
+    erased_items: int = 0  # data erased for want of another basis once consent went (Art. 17(1)(b))
 
     def fields(self, seal: Seal) -> dict:
-        return {"suppressed_channels": list(self.channels), "kept": list(self.kept)}
+        return {"suppressed_channels": list(self.channels), "kept": list(self.kept), "erased_items": self.erased_items}
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ class CaseOpened(WireModel):
     reply_to: Sealed | None = Field(
         default=None, description="Sealed {email, name} of an heir or executor, who gets the answers (LIL 85)."
     )
+    requester: Sealed | None = Field(
+        default=None,
+        description="Sealed {email, name} the request came from when it is not the address on file (L2): told "
+        "whether the check succeeded and how to prove who they are, never whether data exist (Art. 11(2), 12(2)).",
+    )
 
 
 class TaskAnswered(WireModel):

@@ -26,8 +26,17 @@ class RefusalReason(StrEnum):
     MANIFESTLY_UNFOUNDED = "manifestly_unfounded"  # Art. 12(5)(b), R21
     MANIFESTLY_EXCESSIVE = "manifestly_excessive"
     LEGAL_OBLIGATION = "legal_obligation"
+    LEGAL_CLAIMS = "legal_claims"  # Art. 17(3)(e): kept for the establishment, exercise or defence of legal claims
     RIGHTS_OF_OTHERS = "rights_of_others"  # Art. 15(4)
     OTHER = "other"
+
+
+class FeeBasis(StrEnum):
+    """What a fee rests on: a further copy of the same data and period (Art. 15(3), R20), or a manifestly
+    excessive request (Art. 12(5), R21)."""
+
+    FURTHER_COPY = "further_copy"
+    MANIFESTLY_EXCESSIVE = "manifestly_excessive"
 
 
 class LiftReason(StrEnum):
@@ -65,6 +74,10 @@ class FlagExcessive(_Decision):
     kind: Literal["flag_excessive"] = "flag_excessive"
     facts: str = Field(min_length=20, max_length=2000, description="The documented facts; the burden of proof is ours.")
     fee_cents: int | None = Field(default=None, gt=0, le=100_000, description="Fee asked; None means refuse.")
+    basis: FeeBasis = Field(
+        default=FeeBasis.MANIFESTLY_EXCESSIVE,
+        description="further_copy: the same data for the same period again (access only, with a fee).",
+    )
     previous_request_at: AwareDatetime | None = Field(
         default=None, description="The subject's previous request of the same right, as found by the pipeline."
     )
@@ -127,6 +140,19 @@ class Withdraw(_Decision):
     kind: Literal["withdraw"] = "withdraw"
 
 
+class DecideEstateAccess(_Decision):
+    """LIL 85-II, R39.3: what an heir obtains, limited to what settling the estate needs; a person decides.
+    To give nothing, refuse (R11) with the reasons instead."""
+
+    kind: Literal["decide_estate_access"] = "decide_estate_access"
+    categories: list[str] = Field(
+        min_length=1, description="Export categories the heir receives.", examples=[["invoices", "quote_requests"]]
+    )
+    explanation: str = Field(
+        min_length=1, max_length=2000, description="Why these are needed to settle the estate; shown to the heir."
+    )
+
+
 class ApplyDirectives(_Decision):
     """R39: the directives on file were carried out by hand; then erase (or keep, if they say so)."""
 
@@ -147,6 +173,7 @@ Decision = Annotated[
     | LiftRestriction
     | FeePaid
     | Withdraw
-    | ApplyDirectives,
+    | ApplyDirectives
+    | DecideEstateAccess,
     Field(discriminator="kind"),
 ]

@@ -147,6 +147,7 @@ class PostMortemAction(StrEnum):
     RECORD_DIRECTIVE = "record_directive"  # a living person leaves directives particulières
     REVOKE_DIRECTIVE = "revoke_directive"
     NOTIFY_DEATH = "notify_death"  # an heir or an executor reports a death
+    ESTATE_ACCESS = "estate_access"  # an heir asks for what is needed to settle the estate (LIL 85-II, R39.3)
 
 
 class PostMortem(WireModel):
@@ -164,9 +165,13 @@ class PostMortem(WireModel):
         default=False,
         description="record_directive: the separate consent box was ticked (R38). Accepting the terms is not consent.",
     )
-    requester_role: Literal["heir", "executor"] | None = Field(default=None, description="notify_death: who reports.")
+    requester_role: Literal["heir", "executor"] | None = Field(
+        default=None, description="notify_death, estate_access: who asks."
+    )
     requester_name: str | None = Field(default=None, max_length=200)
-    proof_of_death: bool = Field(default=False, description="notify_death: a death certificate is attached.")
+    proof_of_death: bool = Field(
+        default=False, description="notify_death, estate_access: a death certificate is attached."
+    )
     proof_of_standing: bool = Field(
         default=False, description="notify_death: acte de notoriété or livret de famille (heir), identity (executor)."
     )

@@ -11,7 +11,8 @@ from schemas.sealed import Sealed
 
 
 class Recipient(StrEnum):
-    SUBJECT = "subject"
+    SUBJECT = "subject"  # the address on file (or the heir, executor or representative who gets the answers)
+    REQUESTER = "requester"  # L2: the address an unconfirmed request came from (Art. 11(2), 12(2))
     DPO = "dpo"
 
 
@@ -23,7 +24,7 @@ class EmailRequested(WireModel):
     message_type: str
     language: str
     recipient: Recipient
-    to: Sealed | None = Field(default=None, description="Sealed address of the subject; None for the DPO.")
+    to: Sealed | None = Field(default=None, description="Sealed address of the person written to; None for the DPO.")
     context: dict = Field(default_factory=dict, description="Template values without personal data.")
     sealed_context: Sealed | None = Field(default=None, description="Template values that are personal or secret.")
     requested_at: AwareDatetime

@@ -110,13 +110,16 @@ class TaskResult(WireModel):
     status: TaskStatus
     holds_data: bool | None = Field(default=None, description="lookup: whether the system knows the subject.")
     channels: list[str] = Field(default_factory=list, description="lookup: contact channels on file.")
-    erased_items: int = 0
+    erased_items: int = Field(default=0, description="erase, suppress_marketing: records erased.")
     kept: list[KeptItem] = Field(default_factory=list)
     exported_items: int = 0
     export: Sealed | None = Field(default=None, description="export: the sealed JSON copy of the subject's data.")
     fields_changed: list[str] = Field(default_factory=list, description="rectify: names of the fields changed.")
     changes: Sealed | None = Field(default=None, description="rectify: sealed {field: {old, new}}.")
     restricted_items: int = Field(default=0, description="restrict / lift_restriction: records marked or unmarked.")
-    suppressed_channels: list[str] = Field(default_factory=list, description="suppress_marketing: channels stopped.")
+    suppressed_channels: list[str] = Field(
+        default_factory=list,
+        description="suppress_marketing: channels stopped, and `profiling` if marketing profiling stopped too.",
+    )
     error: str | None = Field(default=None, description="failed: why, without personal data.")
     completed_at: AwareDatetime

@@ -41,26 +41,53 @@ Champs / Fields: "_origin" = provided (fourni) | observed (observé); other fiel
 """
 
 
+ESTATE_README = """Informations utiles au règlement d'une succession / Information needed to settle an estate
+(article 85, II, de la loi Informatique et Libertés / Art. 85-II of the French Data Protection Act)
+Référence / Reference: {reference}
+
+Seules les catégories de données jugées utiles au règlement de la succession figurent ici ; summary.html
+les présente en tableaux, <système>.json et le dossier csv/ les reprennent.
+Only the categories of data found useful to settle the estate are included; summary.html shows them as
+tables, <system>.json and the csv/ folder hold the same.
+"""
+
+
+def person_records(ctx: Context, state: CaseState) -> dict[str, dict[str, list[dict]]]:
+    """The person's exported records, per system, as the systems answered the export tasks."""
+    return {system: ctx.sealer.open(part)["records"] for system, part in ctx.exports.parts(state.request_id).items()}
+
+
 def build_access_package(ctx: Context, state: CaseState) -> None:
     """Assemble once (idempotent) and seal under the subject's key."""
     if ctx.exports.package(state.request_id) is not None:
         return
-    parts = {system: ctx.sealer.open(part)["records"] for system, part in ctx.exports.parts(state.request_id).items()}
-    portability = state.right == Right.PORTABILITY
-    if portability:
-        parts = {system: ctx.register.portable(system, records) for system, records in parts.items()}
-    readme = (PORTABILITY_README if portability else ACCESS_README).format(reference=reference(state.request_id))
+    parts = selected_records(ctx, state)
+    portability, estate = state.right == Right.PORTABILITY, state.estate is not None
+    readme = PORTABILITY_README if portability else ESTATE_README if estate else ACCESS_README
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", readme)
+        archive.writestr("README.txt", readme.format(reference=reference(state.request_id)))
         for system, records in sorted(parts.items()):
             write_system(archive, system, records)
-        if not portability:  # Art. 15(1): the information about the processing, with the person's own dates
+        if not (portability or estate):  # Art. 15(1): the information about the processing, with own dates
             information = ctx.register.access_information(sorted(parts), parts)
             archive.writestr("information.json", json.dumps(information, ensure_ascii=False, indent=2))
             archive.writestr("information.html", render_information(information, reference(state.request_id)))
+        if not portability:
             archive.writestr("summary.html", render_summary(parts, reference(state.request_id)))
     ctx.exports.put_package(state.request_id, ctx.sealer.seal_bytes(state.subject_ref, buffer.getvalue()))
+
+
+def selected_records(ctx: Context, state: CaseState) -> dict[str, dict[str, list[dict]]]:
+    """What the copy holds: everything (access), the portable part (R28), or what the DPO decided an heir
+    obtains to settle the estate (LIL 85-II)."""
+    parts = person_records(ctx, state)
+    if state.right == Right.PORTABILITY:
+        return {system: ctx.register.portable(system, records) for system, records in parts.items()}
+    if state.estate is not None:
+        granted = set(state.estate.categories)
+        return {system: {c: rows for c, rows in records.items() if c in granted} for system, records in parts.items()}
+    return parts
 
 
 def write_system(archive: zipfile.ZipFile, system: str, records: dict[str, list[dict]]) -> None:

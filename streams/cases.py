@@ -179,7 +179,7 @@ def _addressed(ctx: Context, sealed: Sealed, system: str) -> Sealed:
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
     try:
-        if command.message_type in ("outcome_access", "outcome_portability"):
+        if command.message_type in ("outcome_access", "outcome_portability", "estate_access"):
             build_access_package(ctx, state)
         request = email_for(ctx, state, command, now)
     except SubjectForgotten:

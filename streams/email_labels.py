@@ -208,6 +208,11 @@ REFUSAL_REASONS: Mapping[str, Mapping[str, str]] = {
         "fr": "une obligation légale nous impose de conserver ou de traiter ces données",
         "en": "a legal obligation requires us to keep or process these data",
     },
+    "legal_claims": {
+        "fr": "nous devons conserver ces données pour la constatation, l'exercice ou la défense de droits en"
+        " justice (article 17, paragraphe 3, point e, du RGPD)",
+        "en": "we must keep these data for the establishment, exercise or defence of legal claims (Art. 17(3)(e) GDPR)",
+    },
     "rights_of_others": {
         "fr": "y donner suite porterait atteinte aux droits et libertés d'autres personnes"
         " (article 15, paragraphe 4, du RGPD)",
@@ -249,6 +254,14 @@ REQUESTER_ROLES: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+# Who acts for the person (R6, schemas.intake.Representative.role), in the DPO's e-mails.
+REPRESENTATIVE_ROLES: Mapping[str, Mapping[str, str]] = {
+    "lawyer": {"fr": "avocat", "en": "lawyer"},
+    "parent": {"fr": "titulaire de l'autorité parentale", "en": "holder of parental authority"},
+    "association": {"fr": "association", "en": "association"},
+    "other": {"fr": "autre mandataire", "en": "other representative"},
+}
+
 # What the DPO must decide, and the command that records it (R29, R14-R16, R39).
 DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
     "objection_general": {
@@ -267,6 +280,16 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
         "fr": "décès signalé, justificatifs à vérifier",
         "en": "death reported, proof to check",
     },
+    "estate_access": {
+        "fr": "héritier demandant les informations utiles au règlement de la succession (article 85, II, de la loi"
+        " Informatique et Libertés)",
+        "en": "heir asking for the information needed to settle the estate (Art. 85-II of the French Data"
+        " Protection Act)",
+    },
+    "partial_refusal_due": {
+        "fr": "refus partiel à notifier avant la date limite initiale (article 12, paragraphe 4, du RGPD)",
+        "en": "partial refusal to notify by the initial deadline (Art. 12(4) GDPR)",
+    },
 }
 # Spelt as dsr/case_cli.py defines them (a unit test parses each against it): `a|b` is a choice,
 # `[...]` is optional, " → " leads to the next step (the same arrow in both languages). Who decides
@@ -277,7 +300,111 @@ DECISION_COMMANDS: Mapping[str, str] = {
     "identity_review": "dsr case request-id {reference}"
     " --reason challenge_failed|no_channel_on_file|sensitive_data"
     " → dsr case verify-id {reference}",
-    "death_notified": "dsr case show {reference} → dsr case apply-directives {reference}",
+    "death_notified": "dsr case verify-id {reference}",
+    "estate_access": 'dsr case estate-access {reference} --category C [--category C2] --explanation "..."',
+    "partial_refusal_due": "dsr case refuse {reference} --partial"
+    ' --reason legal_obligation|legal_claims|rights_of_others|other --explanation "..."',
+}
+
+# Case statuses, as the DPO reads them in reminders (gdpr.case_state.Status).
+STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
+    "discovering": {
+        "fr": "recherche des systèmes qui détiennent des données",
+        "en": "finding the systems that hold data",
+    },
+    "awaiting_verification": {
+        "fr": "en attente de la confirmation de l'identité",
+        "en": "waiting for the identity to be confirmed",
+    },
+    "awaiting_proof": {
+        "fr": "en attente des justificatifs d'un décès",
+        "en": "waiting for proof of a death",
+    },
+    "awaiting_decision": {"fr": "en attente de votre décision", "en": "waiting for your decision"},
+    "processing": {"fr": "tâches en cours dans les systèmes", "en": "tasks under way in the systems"},
+    "answering": {"fr": "réponse en cours d'envoi", "en": "answer being sent"},
+    "restricted": {
+        "fr": "limitation en place, jusqu'à sa levée",
+        "en": "restriction in place until it is lifted",
+    },
+    "closed": {"fr": "clos", "en": "closed"},
+}
+
+# What a system was asked to do (schemas.tasks.TaskAction), in the DPO's alerts.
+ACTION_LABELS: Mapping[str, Mapping[str, str]] = {
+    "lookup": {"fr": "recherche des données", "en": "looking up the data"},
+    "export": {"fr": "extraction des données", "en": "data export"},
+    "erase": {"fr": "effacement", "en": "erasure"},
+    "rectify": {"fr": "rectification", "en": "rectification"},
+    "restrict": {"fr": "limitation", "en": "restriction"},
+    "lift_restriction": {"fr": "levée de la limitation", "en": "lifting of the restriction"},
+    "suppress_marketing": {"fr": "arrêt de la prospection", "en": "stopping marketing"},
+    "notify_recipient": {
+        "fr": "information d'un destinataire (article 19 du RGPD)",
+        "en": "notice to a recipient (Art. 19 GDPR)",
+    },
+    "record_submission": {"fr": "enregistrement d'un formulaire", "en": "recording a form"},
+}
+
+# The e-mails themselves, named in the DPO's alert about an undelivered one.
+MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "form_acknowledgement": {"fr": "accusé de réception d'un formulaire", "en": "form acknowledgement"},
+    "receipt": {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
+    "verification": {"fr": "demande de confirmation", "en": "request to confirm"},
+    "verification_challenge": {
+        "fr": "demande de confirmation à l'adresse enregistrée",
+        "en": "request to confirm, sent to the address on file",
+    },
+    "verification_reminder": {"fr": "rappel de confirmation", "en": "confirmation reminder"},
+    "identity_not_verified": {
+        "fr": "clôture faute de confirmation de l'identité",
+        "en": "closure: identity not confirmed",
+    },
+    "id_document_request": {"fr": "demande de justificatif d'identité", "en": "request for proof of identity"},
+    "deadline_update": {"fr": "nouvelle date limite de réponse", "en": "new deadline for the answer"},
+    "challenge_unanswered": {
+        "fr": "confirmation non reçue, au demandeur écrivant d'une autre adresse",
+        "en": "confirmation not received, to the requester writing from another address",
+    },
+    "extension": {"fr": "prolongation du délai", "en": "extension of the deadline"},
+    "fee_notice": {"fr": "avis de frais", "en": "fee notice"},
+    "refusal": {"fr": "refus motivé", "en": "reasoned refusal"},
+    "outcome_access": {"fr": "réponse à la demande d'accès", "en": "answer to the access request"},
+    "outcome_no_data": {"fr": "réponse\u00a0: aucune donnée", "en": "answer: no data held"},
+    "outcome_erasure": {"fr": "réponse à la demande d'effacement", "en": "answer to the erasure request"},
+    "outcome_rectification": {
+        "fr": "réponse à la demande de rectification",
+        "en": "answer to the rectification request",
+    },
+    "outcome_restriction": {
+        "fr": "réponse à la demande de limitation",
+        "en": "answer to the restriction request",
+    },
+    "restriction_lift_notice": {
+        "fr": "avis de levée de la limitation",
+        "en": "notice before lifting the restriction",
+    },
+    "outcome_portability": {"fr": "réponse à la demande de portabilité", "en": "answer to the portability request"},
+    "portability_not_applicable": {
+        "fr": "réponse\u00a0: portabilité non applicable",
+        "en": "answer: portability does not apply",
+    },
+    "outcome_objection": {"fr": "réponse à l'opposition à la prospection", "en": "answer to the marketing objection"},
+    "objection_decision": {"fr": "décision sur l'opposition", "en": "decision on the objection"},
+    "outcome_consent_withdrawal": {
+        "fr": "réponse au retrait du consentement",
+        "en": "answer to the withdrawal of consent",
+    },
+    "directive_recorded": {"fr": "enregistrement des directives", "en": "directives recorded"},
+    "directive_revoked": {"fr": "révocation des directives", "en": "directives revoked"},
+    "heir_receipt": {"fr": "accusé de réception à l'héritier", "en": "acknowledgement to the heir"},
+    "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
+    "death_proof_missing": {"fr": "clôture faute de justificatifs du décès", "en": "closure: no proof of the death"},
+    "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
+    "estate_access": {
+        "fr": "informations utiles au règlement de la succession, à l'héritier",
+        "en": "information to settle the estate, to the heir",
+    },
 }
 
 # Recipients' countries in the access response (Art. 15(1)(c), 15(2), R48). An unlisted code is
@@ -317,4 +444,7 @@ LABEL_TABLES: Mapping[str, tuple[Mapping[str, Mapping[str, str]], str]] = {
     "id_reason_label": (ID_REASONS, "ID reason"),
     "role_label": (REQUESTER_ROLES, "requester role"),
     "decision_label": (DECISION_KINDS, "decision kind"),
+    "status_label": (STATUS_LABELS, "case status"),
+    "action_label": (ACTION_LABELS, "task action"),
+    "message_label": (MESSAGE_LABELS, "message type"),
 }

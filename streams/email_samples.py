@@ -113,12 +113,19 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "form_kind": "quote",
         "submitted_on": date(2027, 3, 5),
     },
-    "receipt": {**_CASE, "right": "access", "deadline": date(2027, 4, 5), "priority": False},
+    "receipt": {
+        **_CASE,
+        "right": "access",
+        "deadline": date(2027, 4, 5),
+        "priority": False,
+        "confirmation": "link",
+    },
     "verification": {
         "case_reference": _CASE["case_reference"],
         "right": "access",
         "verify_url": "https://dsr.maison-services.example/confirmer/3f9c2a7e41b8?lang=fr&s=1",
         "expires_on": date(2027, 3, 12),
+        "marketing_stopped": False,
     },
     "outcome_erasure": {
         **_CASE,
@@ -167,10 +174,10 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "information": _ACCESS_INFORMATION,
     },
-    "outcome_no_data": {**_CASE, "right": "erasure"},
+    "outcome_no_data": {**_CASE, "right": "erasure", "confirmed": True, "deceased": False},
     "dpo_task_overdue": {
         "case_reference": _CASE["case_reference"],
-        "system": "crm",
+        "system": _CRM,
         "action": "erase",
         "issued_at": datetime(2027, 3, 8, 13, 30, tzinfo=UTC),
         "waited": "2 h",
@@ -178,7 +185,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     },
     "dpo_task_failed": {
         "case_reference": _CASE["case_reference"],
-        "system": "crm",
+        "system": _CRM,
         "action": "erase",
         "error": "OperationalError",
         "deadline": date(2027, 4, 5),
@@ -186,9 +193,11 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     "dpo_deadline_reminder": {
         "case_reference": _CASE["case_reference"],
         "right": "access",
-        "deadline": date(2027, 4, 5),
+        "deadline": date(2027, 6, 7),  # GS-13 extended: D3 (b); refusals were due by D1
         "days_left": 5,
-        "status": "in_progress",
+        "status": "processing",
+        "extended": True,
+        "d1": date(2027, 4, 5),
     },
     "dpo_mail_parked": {
         "case_reference": _CASE["case_reference"],
@@ -201,21 +210,53 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "right": "access",
         "expires_on": date(2027, 4, 1),
         "verify_url": _VERIFY_URL,
+        "suspended": True,
+        "deadline": date(2027, 4, 1),
+        "marketing_stopped": False,
     },
+    # An erasure: marketing stopped on receipt, before any confirmation (§3.2).
     "verification_reminder": {
         **_L2_CASE,
-        "right": "access",
+        "right": "erasure",
         "verify_url": _VERIFY_URL,
         "closes_on": date(2027, 4, 1),
         "suspended": True,
+        "marketing_stopped": True,
+        "marketing_stopped_on": date(2027, 3, 2),
     },
-    "identity_not_verified": {
+    # GS-03 seen from the address the request came from: told how to prove who they are, nothing more.
+    "challenge_unanswered": {
         **_L2_CASE,
         "right": "access",
         "challenge_sent_on": date(2027, 3, 2),
-        "closed_on": date(2027, 4, 1),
+        "closes_on": date(2027, 4, 1),
+        "closed": False,
     },
-    "id_document_request": {**_CASE, "right": "access", "reason": "challenge_failed"},
+    "identity_not_verified": {
+        **_L2_CASE,
+        "right": "erasure",
+        "challenge_sent_on": date(2027, 3, 2),
+        "closed_on": date(2027, 4, 1),
+        "marketing_stopped": True,
+        "marketing_stopped_on": date(2027, 3, 2),
+    },
+    "id_document_request": {
+        **_CASE,
+        "right": "access",
+        "reason": "challenge_failed",
+        "suspended": True,
+        "deadline": date(2027, 4, 5),
+    },
+    # GS-02: challenge sent on 2 March, confirmed on 10 March: 8 days, raw D1 1 April + 8 = Fri 9 April.
+    "deadline_update": {
+        **_L2_CASE,
+        "right": "access",
+        "suspended_from": date(2027, 3, 2),
+        "confirmed_on": date(2027, 3, 10),
+        "suspended_days": 8,
+        "initial_deadline": date(2027, 4, 1),
+        "deadline": date(2027, 4, 9),
+    },
     # GS-13: received Sunday 31 Jan 2027; raw D1 Sun 28 Feb -> D1 Mon 1 Mar; D3 28 Apr 2027.
     "extension": {
         "case_reference": _CASE["case_reference"],
@@ -228,6 +269,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             "fr": "Vos données se trouvent dans quatre de nos systèmes et chez deux franchisés.",
             "en": "Your data are held in four of our systems and by two franchisees.",
         },
+        "deceased": False,
     },
     # GS-14: a fourth identical access request in eight weeks, nothing changed since.
     "fee_notice": {
@@ -254,6 +296,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             " full copy of your data on 15 January 2027.",
         },
         "partial": False,
+        "deceased": False,
     },
     # GS-10: a new postal address, updated everywhere; the franchisee handling the quote told.
     "outcome_rectification": {
@@ -267,7 +310,9 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             },
             {"field": "phone", "old": None, "new": "+33 6 12 34 56 78"},
         ],
-        "systems": [{"name": _CRM}, {"name": _FORMS}],
+        "updated": [_CRM, _FORMS],
+        "checked": [_MAILING],  # it held neither field: nothing to change there
+        "failed": [],
         "recipients_notified": [_FRANCHISEE],
         "unchanged": False,
     },
@@ -295,12 +340,32 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             {"name": _CRM, "item_count": 12},
             {"name": _FORMS, "item_count": 2},
         ],
-        "excluded_inferred": True,
+        "excluded": [
+            {
+                "category": {"fr": "Messages du formulaire de contact", "en": "Contact form messages"},
+                "system": _CRM,
+                "reason": "basis",
+                "bases": ["legitimate_interest"],
+            },
+            {
+                "category": {"fr": "Identité et coordonnées", "en": "Identity and contact details"},
+                "system": _CRM,
+                "reason": "inferred_fields",
+                "bases": [],
+            },
+        ],
     },
     # GS-12b: contact-form follow-up on legitimate interest.
     "portability_not_applicable": {
         **_CASE,
-        "bases": ["legitimate_interest"],
+        "excluded": [
+            {
+                "category": {"fr": "Messages du formulaire de contact", "en": "Contact form messages"},
+                "system": _CRM,
+                "reason": "basis",
+                "bases": ["legitimate_interest"],
+            },
+        ],
         "access_offered": True,
     },
     # GS-08: "stop all marketing" by phone.
@@ -308,6 +373,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         **_CASE,
         "channels": ["email", "sms", "phone", "post"],
         "effective_on": date(2027, 3, 6),
+        "suppression_kept": True,
         "suppression_until": date(2030, 3, 6),
         "profiling_stopped": True,
     },
@@ -325,6 +391,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         **_CASE,
         "channels": ["email", "sms"],
         "effective_on": date(2027, 3, 5),
+        "erased": True,
     },
     # GS-18: directives particulières recorded through the dedicated form, then revoked.
     "directive_recorded": {
@@ -337,7 +404,26 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "revoked_on": date(2027, 6, 14),
     },
     # GS-16: an heir reports a death.
-    "death_proof_request": {**_CASE, "requester_role": "heir"},
+    "heir_receipt": {
+        **_CASE,
+        "deadline": date(2027, 4, 5),
+        "requester_role": "heir",
+        "action": "notify_death",
+        "proof_received": False,
+    },
+    "death_proof_request": {
+        **_CASE,
+        "requester_role": "heir",
+        "reminder": False,
+        "closes_on": date(2027, 4, 4),
+        "suspended": True,
+        "deadline": date(2027, 4, 5),
+    },
+    "death_proof_missing": {
+        **_CASE,
+        "requested_on": date(2027, 3, 5),
+        "closed_on": date(2027, 4, 4),
+    },
     "heir_justification": {
         **_CASE,
         "completed_on": date(2027, 3, 26),
@@ -356,11 +442,23 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "directives_applied": False,
     },
+    # An heir's request under LIL 85-II, after the DPO chose what the estate needs.
+    "estate_access": {
+        **_CASE,
+        "download_url": "https://dsr.maison-services.example/telechargement/77ac01e2?t=h1&v=2",
+        "download_expires_on": date(2027, 4, 19),
+        "categories": [{"fr": "Factures et paiements", "en": "Invoices and payments"}],
+        "explanation": {
+            "fr": "Une facture de mars 2027 reste à régler\u00a0: le notaire en aura besoin.",
+            "en": "An invoice from March 2027 is still unpaid: the notary will need it.",
+        },
+    },
     "dpo_decision_needed": {
         "case_reference": _CASE["case_reference"],
         "kind": "objection_general",
         "right": "objection",
         "deadline": date(2027, 4, 5),
+        "d1": date(2027, 4, 5),
         "detail": {
             "fr": "Opposition au suivi des formulaires de contact",
             "en": "Objection to the follow-up of contact forms",

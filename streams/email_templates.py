@@ -45,6 +45,8 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "verification_reminder",
     "identity_not_verified",
     "id_document_request",
+    "deadline_update",
+    "challenge_unanswered",
     # Deadlines, fees and refusals (R10, R11, R19-R21)
     "extension",
     "fee_notice",
@@ -61,8 +63,11 @@ MESSAGE_TYPES: tuple[str, ...] = (
     # Death and post-mortem directives (LIL 84-85, R37-R40)
     "directive_recorded",
     "directive_revoked",
+    "heir_receipt",
     "death_proof_request",
+    "death_proof_missing",
     "heir_justification",
+    "estate_access",
     "dpo_decision_needed",
 )
 # Keys a message type renders without; every other key of its sample context is required.

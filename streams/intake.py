@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gdpr.case_state import HEIR_ACTIONS
 from gdpr.deadlines import receipt_day
 from gdpr.identity import identity_level
 from gdpr.lifecycle import stable_id
 from gdpr.minors import consent_is_valid, minor_on
 from gdpr.routing import data_categories, submission_systems
-from schemas.cases import CaseOpened, PostMortemFacts, RequestDetails
+from schemas.cases import CaseOpened, IdentityLevel, PostMortemFacts, RequestDetails
 from schemas.intake import (
     FORM_TYPES,
     Channel,
@@ -71,6 +72,7 @@ async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsReque
         details=details,
         payload=_sealed_payload(ctx, ref, data),
         reply_to=_reply_to(ctx, ref, data),
+        requester=_requester(ctx, ref, data, details),
     )
     await ctx.publisher.publish(topics.CASES, request_id, opened.to_bytes())
     await audit(
@@ -102,7 +104,7 @@ def request_details(data: RightsRequested) -> RequestDetails:
             wants_justification=pm.wants_justification,
             executor_named=bool(pm.executor_name),
         )
-    death = pm is not None and pm.action == PostMortemAction.NOTIFY_DEATH
+    death = pm is not None and pm.action in HEIR_ACTIONS
     agent = data.representative
     level = identity_level(
         data.identity_assurance, data.email(), None if death else data.contact_email, represented=agent is not None
@@ -143,11 +145,18 @@ def _reply_to(ctx: Context, ref: str, data: RightsRequested):
     if agent is not None and agent.answer_to == "representative":
         return ctx.sealer.seal(ref, {"email": data.contact_email, "name": agent.name or ""})
     pm = data.post_mortem
-    if pm is None or pm.action != PostMortemAction.NOTIFY_DEATH:
+    if pm is None or pm.action not in HEIR_ACTIONS:
         return None
     if data.contact_email is None:
-        raise Rejected("a death notification needs contact_email: the address of the heir or executor reporting it")
+        raise Rejected(f"{pm.action.value} needs contact_email: the address of the heir or executor writing to us")
     return ctx.sealer.seal(ref, {"email": data.contact_email, "name": pm.requester_name or ""})
+
+
+def _requester(ctx: Context, ref: str, data: RightsRequested, details: RequestDetails):
+    """L2: the address the request came from hears whether the check succeeded (Art. 11(2), 12(2))."""
+    if details.identity_level != IdentityLevel.L2 or data.contact_email is None:
+        return None
+    return ctx.sealer.seal(ref, {"email": data.contact_email, "name": data.subject_name or ""})
 
 
 async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:

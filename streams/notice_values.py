@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from gdpr.deadlines import receipt_day
-from gdpr.identity import suspends, verification_expiry
+from gdpr.deadlines import compute_deadline, receipt_day
+from gdpr.identity import (
+    confirmation_step,
+    information_requested_at,
+    suspends,
+    suspension_if_asked_at,
+    verification_expiry,
+)
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
-from gdpr.routing import ALL_CHANNELS
+from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.tokens import Token, sign_token
-from gdpr.work import notified_recipients
-from schemas.tasks import TaskAction
+from gdpr.work import marketing_stops_first, notified_recipients
+from schemas.tasks import KeepGround, TaskAction, TaskStatus
+from streams.access_package import person_records, selected_records
 from streams.context import Context
+from streams.email_labels import REPRESENTATIVE_ROLES, STATUS_LABELS
 from streams.labels import item_label, system_label
 
 Values = tuple[dict, dict]
 Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
-SUPPRESSION_YEARS = 3  # R45
 
 
 def day(moment: datetime) -> str:
@@ -43,12 +50,33 @@ def receipt(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "deadline": state.deadline.isoformat(),
         "priority": bool(command.params.get("priority")),
+        "confirmation": confirmation_step(state).value,  # R12: whether the date may move, said as it is
+    }, {}
+
+
+def heir_receipt(ctx, state, command, now) -> Values:
+    """R5 for LIL 85: an heir or executor is acknowledged as such, not as the person the data are about."""
+    facts = state.details.post_mortem
+    return {
+        "received_on": received(state),
+        "deadline": state.deadline.isoformat(),
+        "requester_role": facts.requester_role or "heir",
+        "action": facts.action.value,
+        "proof_received": bool(facts.proof_of_death and facts.proof_of_standing),
     }, {}
 
 
 def verification(ctx, state, command, now) -> Values:
     expires = now + ctx.config.verification_ttl
-    public = {"right": state.right.value, "received_on": received(state), "expires_on": day(expires)}
+    public = {
+        "right": state.right.value,
+        "received_on": received(state),
+        "expires_on": day(expires),
+        "deadline": state.deadline.isoformat(),
+        # R12, §2.4: this e-mail is the request for information; it suspends only if it leaves in time.
+        "suspended": suspension_if_asked_at(state, state.challenge_sent_at or now),
+        "marketing_stopped": marketing_stops_first(state),  # §3.2: said, with why, not "nothing changed"
+    }
     return public, {"verify_url": _link(ctx, state, "verify", command.params["token_id"], expires)}
 
 
@@ -60,8 +88,15 @@ def verification_reminder(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "closes_on": day(closes),
         "suspended": suspends(state),
+        **marketing_stopped(state, now),
     }
     return public, {"verify_url": url}
+
+
+def marketing_stopped(state: CaseState, now: datetime) -> dict:
+    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when."""
+    issued = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
+    return {"marketing_stopped": bool(issued), "marketing_stopped_on": day(min(issued) if issued else now)}
 
 
 def identity_not_verified(ctx, state, command, now) -> Values:
@@ -71,6 +106,20 @@ def identity_not_verified(ctx, state, command, now) -> Values:
         "received_on": received(state),
         "challenge_sent_on": day(sent),
         "closed_on": day(now),
+        **marketing_stopped(state, now),
+    }, {}
+
+
+def challenge_unanswered(ctx, state, command, now) -> Values:
+    """Art. 11(2), 12(2): to the address an L2 request came from; nothing about what data exist."""
+    closes = verification_expiry(state, ctx.config.policy.verification_expiry) or now
+    closed = bool(command.params.get("closed"))
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "challenge_sent_on": day(state.challenge_sent_at or now),
+        "closes_on": day(now if closed else closes),
+        "closed": closed,
     }, {}
 
 
@@ -79,6 +128,22 @@ def id_document_request(ctx, state, command, now) -> Values:
         "right": state.right.value,
         "received_on": received(state),
         "reason": state.id_request_reason or "challenge_failed",
+        "suspended": suspends(state),  # R12: not when asked late, nor from a representative never asked before
+        "deadline": state.deadline.isoformat(),
+    }, {}
+
+
+def deadline_update(ctx, state, command, now) -> Values:
+    """R12, §2.4, GS-02: once the information arrived, the new date, and how long the clock stood still."""
+    unsuspended = compute_deadline(state.received_at)
+    return {
+        "right": state.right.value,
+        "received_on": received(state),
+        "suspended_from": day(information_requested_at(state) or now),
+        "confirmed_on": day(state.verified_at or now),
+        "suspended_days": state.suspended_days,
+        "initial_deadline": (unsuspended.d3 if state.extension else unsuspended.d1).isoformat(),
+        "deadline": state.deadline.isoformat(),
     }, {}
 
 
@@ -94,12 +159,13 @@ def extension(ctx, state, command, now) -> Values:
         "new_deadline": state.deadline.isoformat(),
         "reasons": [r.value for r in decided.reasons],
         "explanation": decided.explanation,
+        "deceased": state.for_the_deceased(),  # LIL 85: written to an heir
     }, {}
 
 
 def fee_notice(ctx, state, command, now) -> Values:
     fee = state.fee
-    basis = "further_copy" if state.right.value == "access" else "manifestly_excessive"  # R20 / R21
+    basis = fee.basis.value  # R20 / R21: as the DPO established it, never guessed from the right
     return {
         "right": state.right.value,
         "received_on": received(state),
@@ -119,6 +185,7 @@ def refusal(ctx, state, command, now) -> Values:
         "reason": decided.reason.value,
         "explanation": decided.explanation,
         "partial": decided.partial,
+        "deceased": state.for_the_deceased(),  # LIL 85: written to an heir
     }, {}
 
 
@@ -126,7 +193,12 @@ def refusal(ctx, state, command, now) -> Values:
 
 
 def no_data(ctx, state, command, now) -> Values:
-    return {"received_on": received(state), "right": state.right.value}, {}
+    return {
+        "received_on": received(state),
+        "right": state.right.value,
+        "confirmed": state.verified_at is not None,  # L0, heirs: nobody was asked to confirm anything
+        "deceased": state.for_the_deceased(),  # LIL 85: about someone else
+    }, {}
 
 
 def erasure(ctx, state, command, now) -> Values:
@@ -167,13 +239,16 @@ def kept_items(ctx: Context, state: CaseState) -> list[dict]:
 def access(ctx, state, command, now) -> Values:
     expires = now + ctx.config.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
+    records = person_records(ctx, state)
     public = {
         "received_on": received(state),
         "download_expires_on": day(expires),
         "systems": [{"name": system_label(t.system), "item_count": t.exported_items} for t in exports],
-        "information": ctx.register.access_information([t.system for t in exports if t.exported_items]),
     }
-    return public, {"download_url": _link(ctx, state, "download", "package", expires)}
+    # R22, R24: the Art. 15(1) information of this person's own records, as information.html has it;
+    # it says which categories they have, so it travels sealed.
+    information = ctx.register.access_information(sorted(records), records)
+    return public, {"download_url": _link(ctx, state, "download", "package", expires), "information": information}
 
 
 def portability(ctx, state, command, now) -> Values:
@@ -185,18 +260,17 @@ def portability(ctx, state, command, now) -> Values:
         "systems": [
             {"name": system_label(t.system), "item_count": t.portable_items or 0} for t in exports if t.portable_items
         ],
-        "excluded_inferred": any((t.portable_items or 0) < t.exported_items for t in exports),
     }
-    return public, {"download_url": _link(ctx, state, "download", "package", expires)}
+    secret = {
+        "download_url": _link(ctx, state, "download", "package", expires),
+        "excluded": ctx.register.portability_exclusions(person_records(ctx, state)),  # R28: each with its reason
+    }
+    return public, secret
 
 
 def portability_not_applicable(ctx, state, command, now) -> Values:
-    systems = [t.system for t in state.tasks_for(TaskAction.EXPORT) if t.exported_items]
-    return {
-        "received_on": received(state),
-        "bases": ctx.register.non_portable_bases(systems),
-        "access_offered": True,
-    }, {}
+    excluded = ctx.register.portability_exclusions(person_records(ctx, state))  # R28, GS-12b: the person's own
+    return {"received_on": received(state), "access_offered": True}, {"excluded": excluded}
 
 
 def rectification(ctx, state, command, now) -> Values:
@@ -208,12 +282,16 @@ def rectification(ctx, state, command, now) -> Values:
                 changes.setdefault(
                     field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
                 )
+    done = [t for t in records if t.status == TaskStatus.DONE]
+    failed = [system_label(t.system) for t in records if t.status == TaskStatus.FAILED]
     public = {
         "received_on": received(state),
         "completed_on": day(now),
-        "systems": [{"name": system_label(t.system)} for t in records if t.fields_changed],
+        "updated": [system_label(t.system) for t in done if t.fields_changed],
+        "checked": [system_label(t.system) for t in done if not t.fields_changed],  # already right there
+        "failed": failed,  # could not apply it: named, with the remedies (R11)
         "recipients_notified": recipient_names(ctx, state),
-        "unchanged": not changes,
+        "unchanged": not changes and not failed,  # "no change was needed" only when every system said so
     }
     return public, {"changes": list(changes.values())}
 
@@ -250,20 +328,26 @@ def restriction_lift_notice(ctx, state, command, now) -> Values:
 
 
 def objection(ctx, state, command, now) -> Values:
-    suppressed = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
-    channels = sorted({c for t in suppressed for c in t.suppressed_channels}) or _asked_channels(state)
-    until = (receipt_day(now) + timedelta(days=SUPPRESSION_YEARS * 365 + 1)).isoformat()
+    """R30, R45: what the marketing systems reported, nothing assumed: channels, profiling, the entry kept."""
+    reported = _reported(state)
+    entries = [k for t in reported for k in t.kept if k.ground == KeepGround.SUPPRESSION_LIST]
     return {
         "received_on": received(state),
-        "channels": channels,
+        "channels": _stopped_channels(reported),
         "effective_on": day(now),
-        "suppression_until": until,
-        "profiling_stopped": True,
+        "profiling_stopped": any(PROFILING in t.suppressed_channels for t in reported),  # Art. 21(2)
+        "suppression_kept": bool(entries),
+        "suppression_until": max((k.until for k in entries if k.until), default=None),
     }, {}
 
 
-def _asked_channels(state: CaseState) -> list[str]:
-    return [c.value for c in state.details.channels] or list(ALL_CHANNELS)
+def _reported(state: CaseState) -> list[TaskRecord]:
+    return [t for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING) if t.status == TaskStatus.DONE]
+
+
+def _stopped_channels(reported: list[TaskRecord]) -> list[str]:
+    stopped = {c for t in reported for c in t.suppressed_channels}
+    return [c for c in ALL_CHANNELS if c in stopped]
 
 
 def objection_decision(ctx, state, command, now) -> Values:
@@ -277,9 +361,14 @@ def objection_decision(ctx, state, command, now) -> Values:
 
 
 def consent_withdrawal(ctx, state, command, now) -> Values:
-    suppressed = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
-    channels = sorted({c for t in suppressed for c in t.suppressed_channels}) or _asked_channels(state)
-    return {"received_on": received(state), "channels": channels, "effective_on": day(now)}, {}
+    """R31: the channels stopped and whether data went for want of another basis (17(1)(b)), as reported."""
+    reported = _reported(state)
+    return {
+        "received_on": received(state),
+        "channels": _stopped_channels(reported),
+        "effective_on": day(now),
+        "erased": any(t.erased_items for t in reported),
+    }, {}
 
 
 def directive_recorded(ctx, state, command, now) -> Values:
@@ -292,8 +381,24 @@ def directive_revoked(ctx, state, command, now) -> Values:
 
 
 def death_proof_request(ctx, state, command, now) -> Values:
-    facts = state.details.post_mortem
-    return {"received_on": received(state), "requester_role": facts.requester_role or "heir"}, {}
+    """R39.1, R40: what proves the death and the standing, by when, and whether the clock stands still."""
+    asked = state.challenge_sent_at or now
+    return {
+        "received_on": received(state),
+        "requester_role": state.details.post_mortem.requester_role or "heir",
+        "reminder": bool(command.params.get("reminder")),
+        "closes_on": day(asked + ctx.config.policy.verification_expiry),
+        "suspended": suspension_if_asked_at(state, asked),
+        "deadline": state.deadline.isoformat(),
+    }, {}
+
+
+def death_proof_missing(ctx, state, command, now) -> Values:
+    return {
+        "received_on": received(state),
+        "requested_on": day(state.challenge_sent_at or now),
+        "closed_on": day(now),
+    }, {}
 
 
 def heir_justification(ctx, state, command, now) -> Values:
@@ -307,6 +412,24 @@ def heir_justification(ctx, state, command, now) -> Values:
         "kept": values["kept"],
         "directives_applied": state.directives_erase is not None,
     }, {}
+
+
+def estate_access(ctx, state, command, now) -> Values:
+    """LIL 85-II: the copy an heir obtains, limited to what the DPO found the estate needs, and why."""
+    expires = now + ctx.config.download_ttl
+    kept = selected_records(ctx, state)
+    categories = [
+        ctx.register.category_label(system, c) or item_label(c, None)
+        for system, records in sorted(kept.items())
+        for c, rows in records.items()
+        if rows
+    ]
+    public = {
+        "received_on": received(state),
+        "download_expires_on": day(expires),
+        "explanation": state.estate.explanation,
+    }
+    return public, {"download_url": _link(ctx, state, "download", "package", expires), "categories": categories}
 
 
 def recipient_names(ctx: Context, state: CaseState) -> list[str]:
@@ -326,17 +449,20 @@ def dpo_values(ctx, state, command, now) -> Values:
             "deadline": deadline,
             "days_left": days_left,
             "status": state.status.value,
+            "extended": state.extension is not None,
+            "d1": state.d1.isoformat(),  # Art. 12(4), R11: refusals and fee notices, even when extended
         }, {}
     if kind == "dpo_decision_needed":
         return {
             "kind": command.params["kind"],
             "right": state.right.value,
             "deadline": deadline,
+            "d1": state.d1.isoformat(),
             "detail": decision_detail(state),
         }, {}
     if kind == "dpo_task_failed":
         return {
-            "system": command.params["system"],
+            "system": system_label(command.params["system"]),
             "action": command.params["action"],
             "error": command.params["error"],
             "deadline": deadline,
@@ -344,7 +470,7 @@ def dpo_values(ctx, state, command, now) -> Values:
     issued = datetime.fromisoformat(command.params["issued_at"])
     hours = int((now - issued).total_seconds() // 3600)
     return {
-        "system": command.params["system"],
+        "system": system_label(command.params["system"]),
         "action": command.params["action"],
         "issued_at": command.params["issued_at"],
         "waited": f"{hours} h",
@@ -352,21 +478,29 @@ def dpo_values(ctx, state, command, now) -> Values:
     }, {}
 
 
-def decision_detail(state: CaseState) -> str:
-    """Codes only: the DPO opens the case with `dsr case show` (R50: no personal data in e-mails to the DPO)."""
+def decision_detail(state: CaseState) -> dict:
+    """Procedural facts in words, no personal data (R50): the DPO opens the case with `dsr case show`."""
     if state.details.representative_role:
-        mandate = "mandate=provided" if state.details.mandate_provided else "mandate=missing"
-        return f"representative={state.details.representative_role} {mandate}"
-    return f"status={state.status.value}"
+        role = REPRESENTATIVE_ROLES.get(state.details.representative_role, REPRESENTATIVE_ROLES["other"])
+        given = state.details.mandate_provided
+        return {
+            "fr": f"représentant\u00a0: {role['fr']}\u00a0; mandat {'joint' if given else 'non joint'}",
+            "en": f"representative: {role['en']}; mandate {'enclosed' if given else 'not enclosed'}",
+        }
+    status = STATUS_LABELS[state.status.value]
+    return {"fr": f"statut du dossier\u00a0: {status['fr']}", "en": f"case status: {status['en']}"}
 
 
 VALUES: dict[str, Maker] = {
     "receipt": receipt,
+    "heir_receipt": heir_receipt,
     "verification": verification,
     "verification_challenge": verification,
     "verification_reminder": verification_reminder,
     "identity_not_verified": identity_not_verified,
     "id_document_request": id_document_request,
+    "challenge_unanswered": challenge_unanswered,
+    "deadline_update": deadline_update,
     "extension": extension,
     "fee_notice": fee_notice,
     "refusal": refusal,
@@ -384,5 +518,7 @@ VALUES: dict[str, Maker] = {
     "directive_recorded": directive_recorded,
     "directive_revoked": directive_revoked,
     "death_proof_request": death_proof_request,
+    "death_proof_missing": death_proof_missing,
     "heir_justification": heir_justification,
+    "estate_access": estate_access,
 }

@@ -23,6 +23,7 @@ from streams import topics
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
+from streams.email_templates import RenderedEmail
 from streams.ports import PermanentMailError, TransientMailError
 from streams.sealing import SubjectForgotten
 
@@ -58,11 +59,16 @@ async def on_email_requested(ctx: Context, sent: SentTable, raw: bytes) -> None:
         await park(ctx, request, failure)
 
 
+def render_request(ctx: Context, request: EmailRequested) -> RenderedEmail:
+    """The e-mail exactly as it will be sent: public values, the sealed ones opened, the controller's name."""
+    values = revive({**request.context, **(ctx.sealer.open(request.sealed_context) if request.sealed_context else {})})
+    values |= {"controller": ctx.config.controller.as_context(), "language": request.language}
+    return ctx.renderer.render(request.message_type, request.language, values)
+
+
 def compose(ctx: Context, request: EmailRequested) -> Message:
     to = ctx.config.controller.dpo_email if request.recipient == Recipient.DPO else ctx.sealer.open(request.to)["email"]
-    values = {**revive(request.context), **(ctx.sealer.open(request.sealed_context) if request.sealed_context else {})}
-    values |= {"controller": ctx.config.controller.as_context(), "language": request.language}
-    rendered = ctx.renderer.render(request.message_type, request.language, values)
+    rendered = render_request(ctx, request)
     # The compat32 MIME classes build and serialise about three times faster than EmailMessage,
     # which was a fifth of the worker's CPU (docs/benchmarks.md).
     message = MIMEMultipart("alternative")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gdpr.register import LegalBasis, Register
-from gdpr.ropa import access_information, portability_bases, portable_records, recipients_of
+from gdpr.register import Register
+from gdpr.ropa import access_information, portability_exclusions, portable_records, recipients_of
+from streams.labels import system_label
 
 Records = dict[str, list[dict]]
 MARKETING_PURPOSE = "marketing"  # purposes whose id names marketing (email_marketing, marketing_choices)
@@ -32,10 +33,18 @@ class RegisterView:
             return {}
         return portable_records(self.register, system, records)
 
-    def non_portable_bases(self, systems: list[str]) -> list[str]:
-        bases = portability_bases(self.register, dict.fromkeys(self.known(systems)))
-        found = set().union(*bases.values()) - {LegalBasis.CONSENT, LegalBasis.CONTRACT}
-        return sorted(b.value for b in found) or [LegalBasis.LEGITIMATE_INTEREST.value]
+    def portability_exclusions(self, records_by_system: dict[str, Records]) -> list[dict]:
+        """R28: what the person's portable file leaves out or cuts, and why; an undescribed system's data
+        are left out until the register says on what basis they are processed (R44)."""
+        excluded: list[dict] = []
+        for system, records in sorted(records_by_system.items()):
+            if system in self.register.systems:
+                excluded += portability_exclusions(self.register, system, records)
+            elif any(records.values()):
+                excluded.append(
+                    {"category": None, "system": system_label(system), "reason": "not_registered", "bases": []}
+                )
+        return excluded
 
     def category_label(self, system: str, category: str) -> dict | None:
         entry = self.register.systems.get(system)

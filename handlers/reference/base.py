@@ -175,11 +175,14 @@ class ReferenceSystem:
         stopped = tuple(c for c in check_channels(channels) if c in self.MARKETING_CHANNELS)
         source, email = check_code(source, "suppression source"), normalize_email(subject.email)
         with self._db.transaction(email) as conn:
+            before = self._count(conn, email)
             kept = self._suppress(conn, email, stopped, source) if stopped else ()
-            if not self._count(conn, email):  # unsubscribing may leave nothing to mark
+            after = self._count(conn, email)
+            if not after:  # unsubscribing may leave nothing to mark
                 marks.unmark(conn, email)
+            also = self._also_stopped(conn, email, source) if stopped else ()
         self._db.scrub()
-        return SuppressionReport(channels=stopped, kept=kept)
+        return SuppressionReport(channels=stopped + also, kept=kept, erased_items=max(0, before - after))
 
     def _now(self) -> str:
         return self._clock().isoformat()
@@ -235,6 +238,10 @@ class ReferenceSystem:
         return ()
 
     def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:
+        return ()
+
+    def _also_stopped(self, conn: Conn, email: str, source: str) -> tuple[str, ...]:
+        """What else stopped with the channels, as the answer reports it (e.g. marketing profiling)."""
         return ()
 
 

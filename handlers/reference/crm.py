@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from gdpr import routing
 from handlers.protocol import MARKETING_CHANNELS
 from handlers.reference.base import Category, Conn, ReferenceSystem, add_years, plain_row, unsupported
 from handlers.reference.db import exists
@@ -17,7 +18,8 @@ INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce 
 INVOICE_YEARS = 10  # CCOM L123-22, LEGAL §4.3
 LEAD_POINTS_PER_QUOTE = 10
 CHANNELS = MARKETING_CHANNELS
-PROFILING = "profiling"  # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08)
+# Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08); reported as such.
+PROFILING = routing.PROFILING
 # CCONS L223-1 as amended by loi 2025-594 art. 13: telephone prospecting needs prior consent (R32, GS-09).
 PHONE_CONSENT_REQUIRED_FROM = datetime(2026, 8, 11, tzinfo=ZoneInfo("Europe/Paris"))
 
@@ -197,6 +199,13 @@ class CrmAdapter(ReferenceSystem):
             if not _refused(conn, email, channel, source):
                 conn.execute(RECORD_CONSENT, (email, channel, False, None, self._now(), source))
         return ()
+
+    def _also_stopped(self, conn: Conn, email: str, source: str) -> tuple[str, ...]:
+        return _stopped_profiling(conn, email, source) if source == "objection" else ()
+
+
+def _stopped_profiling(conn: Conn, email: str, source: str) -> tuple[str, ...]:
+    return (PROFILING,) if _refused(conn, email, PROFILING, source) else ()
 
 
 def _latest_choice(conn: Conn, email: str, channel: str):

@@ -19,7 +19,7 @@ from streams.intake import reference
 from streams.web.case_directory import CaseDirectory, summary
 
 DecisionAdapter: TypeAdapter[Decision] = TypeAdapter(Decision)
-SEALED_FIELDS = {"subject", "payload", "reply_to", "done", "verification_token_id"}
+SEALED_FIELDS = {"subject", "payload", "reply_to", "requester", "done", "verification_token_id"}
 
 
 def dpo_token(secret: bytes) -> str:

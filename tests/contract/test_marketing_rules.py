@@ -63,7 +63,7 @@ def test_before_the_opt_in_rule_only_a_refusal_kept_someone_off_the_list(crm):
 def test_crm_objection_is_recorded_per_channel_with_its_source(crm):
     crm.record_submission("sub-1", QUOTE, CAMILLE, consenting(CAMILLE.email, email=True, phone=True))
     report = crm.suppress_marketing(CAMILLE, MARKETING_CHANNELS, source="objection")
-    assert report.channels == MARKETING_CHANNELS
+    assert report.channels == (*MARKETING_CHANNELS, "profiling")  # what stopped, profiling included (21(2))
     latest = {c["channel"]: c for c in crm.export(CAMILLE).records["consents"]}
     expected = dict.fromkeys((*MARKETING_CHANNELS, "profiling"), (False, "objection"))
     assert {ch: (c["granted"], c["source"]) for ch, c in latest.items()} == expected
@@ -71,7 +71,8 @@ def test_crm_objection_is_recorded_per_channel_with_its_source(crm):
 
 def test_crm_withdrawal_of_one_channel_keeps_the_others(crm):
     crm.record_submission("sub-1", QUOTE, CAMILLE, consenting(CAMILLE.email, email=True, sms=True))
-    crm.suppress_marketing(CAMILLE, ("sms",), source="withdrawal")
+    report = crm.suppress_marketing(CAMILLE, ("sms",), source="withdrawal")
+    assert report.channels == ("sms",)  # no profiling claimed: a withdrawal does not stop it
     latest = {c["channel"]: c["granted"] for c in crm.export(CAMILLE).records["consents"]}
     assert latest["email"] is True and latest["sms"] is False
     assert "profiling" not in latest  # a withdrawal is not an objection to profiling
@@ -158,6 +159,7 @@ def test_someone_who_unsubscribed_today_is_absent_from_tomorrows_campaign(newsle
     newsletter.restrict(HUGO, "accuracy_contested")
     assert newsletter.send_list("2026-11-lettre") == [LEA.email]
     assert [(k.item, k.ground, k.until) for k in report.kept] == [(SUPPRESSION_ITEM, SUPPRESSION_GROUND, "2029-11-26")]
+    assert report.erased_items == 1  # her subscription had no basis left (Art. 17(1)(b)): reported, not assumed
 
 
 def test_a_campaign_is_not_sent_twice_to_the_same_person(newsletter):

@@ -24,7 +24,12 @@ from handlers.verbs import subject_hash
 from tests.integration.pipeline import ROOT, example, link, rights_request
 
 REFERENCE = re.compile(r"DSR-[0-9A-F]{10}")
-RECEIPT_SUBJECTS = ("Accusé de réception de votre demande", "We have received your request")
+RECEIPT_SUBJECTS = (
+    "Accusé de réception de votre demande",
+    "We have received your request",
+    "Accusé de réception de votre signalement d'un décès",  # LIL 85: an heir's own receipt
+    "We have received your notice of a death",
+)
 CRM_RECIPIENTS = ("aircall", "cabinet-comptable", "franchise-lyon", "ovhcloud")  # dsr/defaults/register.yaml
 ALL_CONSENTS = {"email": True, "sms": True, "phone": True, "post": True, "wording_version": "2026-09"}
 

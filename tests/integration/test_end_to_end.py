@@ -132,7 +132,9 @@ def test_smtp_refusals_are_retried_then_parked_and_the_dpo_told(pipeline):
     pipeline.sink.fail_for(email, 3 + 2)
     pipeline.publish(rights_request(email, name))
     pipeline.email(email, "/verify/")
-    parked = pipeline.mailbox.wait_for(lambda m: DPO_EMAIL in m.rcpt_tos and "receipt" in (m.text or ""), timeout=60)
+    parked = pipeline.mailbox.wait_for(
+        lambda m: DPO_EMAIL in m.rcpt_tos and "accusé de réception de la demande" in (m.text or ""), timeout=60
+    )  # the message named in words, never by its code
     assert email not in parked.text
     assert not [m for m in pipeline.emails_to(email) if "Date limite de réponse" in (m.text or "")]
     # Once the cause is fixed, the DPO sends it again, as the notice says.

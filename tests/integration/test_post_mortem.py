@@ -3,6 +3,7 @@ the CRM and the register of directives."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -10,8 +11,11 @@ import pytest
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
     confirm,
+    crm,
     crm_count,
     dead_letters,
+    decided,
+    download,
     message,
     messages,
     new_case,
@@ -20,6 +24,7 @@ from tests.integration.rights_support import (
     quote,
     request,
     select,
+    wait_for_status,
     wait_until,
 )
 
@@ -55,11 +60,15 @@ def test_gs16_a_death_report_without_proof_only_asks_for_proof(pipeline):
     # An heir reports the death, without the certificate or the acte de notoriété yet.
     pipeline.publish(death_notice(deceased, name, heir, proven=False))
     ref = new_case(pipeline, heir)
+    receipt = message(pipeline, heir, ref, subject="Accusé de réception de votre signalement d'un décès")
+    assert "vos données personnelles" not in prose(receipt.text)  # written to the heir, not to the deceased
     answer = message(pipeline, heir, ref, subject="justificatifs nécessaires")
     assert "acte de notoriété" in prose(answer.text)
     # Nothing is erased on an unverified report (R39.1), and the deceased's address gets nothing.
     assert crm_count(pipeline, "people", deceased) == 1 and crm_count(pipeline, "quote_requests", deceased) == 1
     assert not messages(pipeline, deceased, ref)
+    # The case waits for the proof rather than closing on the request (a reminder, then a closing notice).
+    wait_for_status(pipeline, ref, "awaiting_proof")
 
 
 def test_gs16_a_proven_death_erases_and_the_heir_gets_the_justification(pipeline):
@@ -126,3 +135,24 @@ def test_gs18_accepting_the_terms_is_not_consent_to_a_directive(pipeline):
     reason = dict(dead.headers)["dsr-dlq-reason"].decode()
     assert "specific_consent" in reason and "terms and conditions" in reason
     assert directives_of(pipeline, email) == [] and pipeline.emails_to(email) == []
+
+
+def test_an_heir_obtains_only_what_the_dpo_found_the_estate_needs(pipeline):
+    deceased, name = new_person()
+    heir, _ = new_person()
+    on_file_in_crm(pipeline, quote(deceased, name))
+    with crm(pipeline) as system:
+        system.add_invoice(deceased, f"F-{deceased[:8]}", 24000, issued_at="2026-06-01")  # still unpaid
+    # An heir asks, with the death certificate and the acte de notoriété, for what settling the estate needs.
+    proven = {"action": "estate_access", "requester_role": "heir", "proof_of_death": True, "proof_of_standing": True}
+    pipeline.publish(request(deceased, name, "post_mortem", contact_email=heir, post_mortem=proven))
+    ref = new_case(pipeline, heir)
+    wait_for_status(pipeline, ref, "awaiting_decision")
+    # LIL 85-II: the DPO decides; here the unpaid invoice, for the notary.
+    decided(pipeline, "estate-access", ref, "--category", "invoices", "--explanation", "Une facture reste due.")
+    answer = message(pipeline, heir, ref, subject="règlement de la succession", contains="/download/")
+    assert "Une facture reste due." in answer.text and "CNIL" in answer.text
+    crm_copy = json.loads(download(pipeline, answer).read("crm.json"))
+    assert set(crm_copy["records"]) == {"invoices"}  # nothing beyond what the estate needs
+    assert crm_count(pipeline, "people", deceased) == 1  # an heir's access erases nothing
+    assert not messages(pipeline, deceased, ref)

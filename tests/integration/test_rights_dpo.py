@@ -90,12 +90,14 @@ def test_gs14_a_fee_for_a_repeated_request_is_noticed_first_and_holds_the_answer
     assert refused.returncode != 0 and "first copy is always free" in refused.stderr
     confirm(pipeline, email, first)
     message(pipeline, email, first, subject="Your copy of your personal data is ready", contains="/download/")
-    # She asks again for the same copy: the DPO records the facts and asks a fee of 15 €.
+    # She asks again for the same copy: the DPO records the facts and asks a fee of 15 € for a further copy.
     pipeline.publish(request(email, name, "access", language="en"))
     second = new_case(pipeline, email, seen=(first,))
-    decided(pipeline, "flag-excessive", second, "--facts", FACTS, "--fee", "15")
+    decided(pipeline, "flag-excessive", second, "--facts", FACTS, "--fee", "15", "--further-copy")
     notice = message(pipeline, email, second, subject="A fee for your request")
     assert "€15.00" in notice.text and "withdraw your request" in notice.text  # amount, option to withdraw
+    assert "further copy of the same data, for the same period" in " ".join(notice.text.split())  # R20
+    assert "Until you agree, we are not sending you this further copy." in notice.text  # the answer is held
     assert "CNIL" in notice.text
     confirm(pipeline, email, second)
     wait_for_status(pipeline, second, "answering")

@@ -71,7 +71,7 @@ def test_a_system_that_keeps_failing_ends_in_the_dlq_and_the_dpo_is_told_while_t
     confirm(pipeline, email, ref)
     # After its retries the task fails, and the DPO is told by e-mail: system and verb, no personal data.
     alert = message(pipeline, DPO, ref, subject="Tâche en échec", timeout=90)
-    assert "erase sur loyalty" in prose(alert.subject)
+    assert "effacement sur loyalty" in prose(alert.subject)  # the verb in words; a plugged-in system by its name
     retried = "TransientAdapterError after 3 attempt(s)"  # handlers/runtime.py: 3 attempts, type only
     assert retried in alert.text and email not in alert.text and name not in alert.text
     assert loyalty_door.refused.count(email) == 3  # the runtime's retry budget, each a new signed call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from email.header import decode_header, make_header
@@ -27,6 +28,10 @@ def request(right: str, **data) -> bytes:
 def case_ref(bus: Bus) -> str:
     (request_id,) = list(bus.cases)
     return reference(request_id)
+
+
+def prose(message) -> str:
+    return " ".join(body(message).split())
 
 
 def subjects(bus: Bus) -> list[str]:
@@ -144,3 +149,47 @@ async def test_the_access_copy_has_json_csv_and_readable_html_with_the_informati
     summary = archive.read("summary.html").decode()
     assert "&lt;b&gt;Camille&lt;/b&gt;" in summary and "lead_score *" in summary  # escaped; inferred marked
     assert "lead_score" in archive.read("csv/crm-person.csv").decode().splitlines()[0]
+
+
+async def test_a_request_from_another_address_tells_that_address_how_to_prove_who_it_is():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    await bus.submit(request("access", contact_email="camille.new@example.test"))
+    # The challenge goes to the address on file only; the new address is told nothing yet.
+    assert not bus.emails_to("camille.new@example.test")
+    bus.clock.advance(days=15)
+    await bus.tick()
+    (told,) = bus.emails_to("camille.new@example.test")
+    assert "justificatif d'identité" in prose(told) and "fichiers" not in prose(told)  # Art. 11(2), 12(2)
+    bus.clock.advance(days=16)
+    await bus.tick()
+    closed = bus.emails_to("camille.new@example.test")[-1]
+    assert "sans y donner suite" in prose(closed) and "CNIL" in prose(closed)
+
+
+async def test_an_heir_obtains_what_the_dpo_found_the_estate_needs_and_nothing_else():
+    bus = Bus()
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    bus.adapters["crm"].seed(CAMILLE, "invoices", {"number": "F-1", "amount_cents": 12000, "_origin": "observed"})
+    heir = "alex.durand@example.test"
+    proven = {"action": "estate_access", "requester_role": "heir", "proof_of_death": True, "proof_of_standing": True}
+    await bus.submit(request("post_mortem", contact_email=heir, post_mortem=proven))
+    receipt = str(make_header(decode_header(str(bus.emails_to(heir)[0]["Subject"]))))
+    assert receipt.startswith("Accusé de réception de votre demande d'héritier")  # LIL 85: their own receipt
+    # LIL 85-II: the DPO decides what settling the estate needs (the unpaid invoice), and why.
+    status, _ = await dpo_api.decide(
+        bus.ctx,
+        bus.directory,
+        case_ref(bus),
+        {"kind": "decide_estate_access", "by": "dpo", "categories": ["invoices"], "explanation": "Facture due."},
+    )
+    assert status == 202
+    await bus.drain()
+    answer = bus.emails_to(heir)[-1]
+    assert "règlement de la succession" in prose(answer) and "CNIL" in prose(answer)
+    token = re.search(r"http://dsr\.test/download/(\S+)", body(answer)).group(1)
+    request_id = verify_token(bus.ctx.config.secret_key, token, "download", bus.clock()).request_id
+    archive = zipfile.ZipFile(io.BytesIO(open_access_package(bus.ctx, request_id)))
+    crm = json.loads(archive.read("crm.json"))
+    assert set(crm["records"]) == {"invoices"} and "information.html" not in archive.namelist()
+    assert not bus.emails_to(CAMILLE)  # nothing to the deceased's address

@@ -86,24 +86,41 @@ def without_optional_keys(message_type: str) -> dict:
     return context
 
 
+EXCLUDED_BASIS = {"category": {"fr": "Notes d'appel", "en": "Call notes"}, "system": "CRM", "reason": "basis"}
+EXCLUDED_INFERRED = {"category": {"fr": "Évaluations", "en": "Assessments"}, "system": "ATS", "reason": "inferred"}
+EXCLUDED_UNREGISTERED = {"category": None, "system": "erp", "reason": "not_registered", "bases": []}
 # Every branch of the message types added for the other rights (one override set per branch).
 BRANCHES: dict[str, list[dict]] = {
-    "receipt": [{"priority": True}],
     "outcome_erasure": [{"recipients_notified": []}],
+    "outcome_no_data": [{"confirmed": False}, {"deceased": True, "right": "post_mortem", "confirmed": False}],
     "outcome_access": [{"information": None}],
-    "verification_reminder": [{"suspended": False}],
-    "id_document_request": [{"reason": r} for r in ("no_channel_on_file", "sensitive_data")],
+    "verification_reminder": [{"suspended": False}, {"marketing_stopped": False, "right": "access"}],
+    "verification_challenge": [{"suspended": False}, {"marketing_stopped": True, "right": "erasure"}],
+    "verification": [{"marketing_stopped": True, "right": "erasure"}],
+    "identity_not_verified": [{"marketing_stopped": False, "right": "access"}],
+    "challenge_unanswered": [{"closed": True}],
+    "receipt": [{"priority": True}, *({"confirmation": c} for c in ("none", "challenge", "review"))],
+    "id_document_request": [
+        *({"reason": r} for r in ("no_channel_on_file", "sensitive_data")),
+        {"suspended": False},
+    ],
     "extension": [
         {"explanation": ""},
+        {"deceased": True},
         {"reasons": ["volume_of_data", "redaction_needed", "exceptional_surge"]},
     ],
     "fee_notice": [{"basis": "manifestly_excessive", "amount_cents": 123456}],
     "refusal": [
-        {"partial": True, "reason": r}
-        for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
+        {"deceased": True},
+        *(
+            {"partial": True, "reason": r}
+            for r in ("manifestly_unfounded", "legal_obligation", "rights_of_others", "other")
+        ),
     ],
     "outcome_rectification": [
-        {"unchanged": True, "changes": []},
+        {"unchanged": True, "changes": [], "updated": []},
+        {"failed": [{"fr": "Facturation", "en": "Billing"}]},
+        {"failed": [{"fr": "Facturation", "en": "Billing"}], "changes": [], "updated": []},
         {"recipients_notified": []},
         {"changes": [{"field": f, "old": "A", "new": "B"} for f in ("first_name", "last_name")]},
     ],
@@ -111,9 +128,22 @@ BRANCHES: dict[str, list[dict]] = {
         {"ground": g, "recipients_notified": []} for g in ("unlawful_processing", "legal_claims", "objection_pending")
     ],
     "restriction_lift_notice": [{"reason": r} for r in ("objection_decided", "legal_claims_ended", "person_request")],
-    "outcome_portability": [{"excluded_inferred": False}],
-    "portability_not_applicable": [{"access_offered": False, "bases": ["legitimate_interest", "legal_obligation"]}],
-    "outcome_objection": [{"suppression_until": None, "profiling_stopped": False}],
+    "outcome_portability": [
+        {"excluded": []},
+        {"excluded": [{**EXCLUDED_INFERRED, "bases": []}, EXCLUDED_UNREGISTERED]},
+    ],
+    "portability_not_applicable": [
+        {
+            "access_offered": False,
+            "excluded": [{**EXCLUDED_BASIS, "bases": ["legitimate_interest", "legal_obligation"]}],
+        },
+        {"excluded": [{**EXCLUDED_INFERRED, "bases": []}, EXCLUDED_UNREGISTERED]},
+    ],
+    "outcome_objection": [
+        {"suppression_until": None, "profiling_stopped": False},
+        {"suppression_kept": False, "channels": []},
+    ],
+    "outcome_consent_withdrawal": [{"erased": False, "channels": []}],
     "objection_decision": [
         {"upheld": True, "erased": False, "explanation": ""},
         {
@@ -126,12 +156,18 @@ BRANCHES: dict[str, list[dict]] = {
         },
     ],
     "directive_recorded": [{"executor_named": False}],
-    "death_proof_request": [{"requester_role": "executor"}],
+    "death_proof_request": [{"requester_role": "executor"}, {"reminder": True, "suspended": False}],
+    "heir_receipt": [{"proof_received": True, "requester_role": "executor"}, {"action": "estate_access"}],
+    "estate_access": [{"categories": []}],
     "heir_justification": [
         {"directives_applied": True, "kept": []},
         {"kept": [{**legal_item(), "until": None}, suppression_item()]},
     ],
-    "dpo_decision_needed": [{"kind": k} for k in ("directives_on_file", "identity_review", "death_notified")],
+    "dpo_decision_needed": [
+        *({"kind": k} for k in ("directives_on_file", "identity_review", "death_notified", "estate_access")),
+        {"kind": "partial_refusal_due", "deadline": date(2027, 6, 7)},
+    ],
+    "dpo_deadline_reminder": [{"extended": False, "deadline": date(2027, 4, 5)}],
 }
 
 

@@ -54,8 +54,15 @@ pytestmark = pytest.mark.unit
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-# Only these ask the person for something while the clock stands still (R12, §2.4, §3.4).
-SUSPENDING = ("verification_challenge", "id_document_request", "death_proof_request")
+# Only these ask the person for something while the clock stands still (R12, §2.4, §3.4), when asked in
+# time; deadline_update gives the new date once it has moved.
+SUSPENDING = ("deadline_update",)
+SUSPENDING_IF_ASKED_IN_TIME = (
+    "verification_challenge",
+    "id_document_request",
+    "verification_reminder",
+    "death_proof_request",
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +108,16 @@ def needs_remedies(message_type: str, context: dict) -> bool:
         return True
     if message_type == "objection_decision":
         return not context["upheld"]
+    if message_type == "outcome_rectification":
+        return bool(context["failed"])  # a system that could not apply the change (R11)
+    if message_type == "outcome_portability":
+        return bool(context["excluded"])  # R28, R11: anything left out is a partial refusal
+    if message_type == "estate_access":
+        return True  # the law limits what heirs obtain: the rest is not disclosed (LIL 85-II, R11)
+    if message_type == "death_proof_missing":
+        return True  # closed without acting (R11; LIL 85)
+    if message_type == "challenge_unanswered":
+        return context["closed"]  # closing without acting is a no-action decision (R11)
     if message_type == "outcome_erasure":
         return any(item["ground"] != SUPPRESSION_GROUND for item in context["kept"])
     return False
@@ -121,10 +138,16 @@ def test_remedies_appear_exactly_where_the_answer_is_not_full_compliance(rendere
 
 
 def test_only_the_messages_that_wait_for_the_person_say_the_deadline_is_suspended(renderer):
-    # L2 challenge, ID document and death proof suspend the clock; an L1 reminder does not.
+    # L2 challenge, ID document and death proof suspend the clock when they leave within 3 working days;
+    # an L1 reminder does not.
     for message_type, language, context in cases():
         email = renderer.render(message_type, language, context)
-        suspends = message_type in SUSPENDING or (message_type == "verification_reminder" and context["suspended"])
+        suspends = (
+            message_type in SUSPENDING
+            or (message_type in SUSPENDING_IF_ASKED_IN_TIME and context["suspended"])
+            or (message_type == "receipt" and context["confirmation"] in ("challenge", "review"))  # may suspend
+            or message_type == "heir_receipt"  # proof may be awaited: "we will tell you whether ... suspended"
+        )
         for part in (email.text, email.html):
             assert bool(re.search("suspen", part, re.IGNORECASE)) is suspends, message_type
 
@@ -222,7 +245,12 @@ def test_every_label_exists_in_both_languages_with_french_typography():
         ("outcome_rectification", "changes", [{"field": "email", "old": "a", "new": "b"}], "phone"),
         ("outcome_restriction", "ground", "mood", "accuracy_contested"),
         ("restriction_lift_notice", "reason", "mood", "accuracy_verified"),
-        ("portability_not_applicable", "bases", ["vibes"], "legitimate_interest"),
+        (
+            "portability_not_applicable",
+            "excluded",
+            [{"category": None, "system": "crm", "reason": "basis", "bases": ["vibes"]}],
+            "legitimate_interest",
+        ),
         ("outcome_objection", "channels", ["fax"], "post"),
         ("death_proof_request", "requester_role", "cousin", "executor"),
         ("dpo_decision_needed", "kind", "lunch", "objection_general"),
@@ -345,7 +373,7 @@ def test_the_reminder_mentions_the_suspension_only_at_level_l2(renderer, languag
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_unverified_request_is_closed_with_ways_to_be_identified(renderer, language):
     # GS-03 / GS-04: nothing disclosed; a cookie ID or a quote number would let us identify.
-    text = flat(render(renderer, "identity_not_verified", language).text)
+    text = flat(render(renderer, "identity_not_verified", language, marketing_stopped=False, right="access").text)
     expected = {
         "fr": (
             "2 mars 2027",
@@ -574,7 +602,7 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
             "JSON et CSV",
             "lisibles par machine",
             "note qui décrit chaque champ",
-            "score de prospect",
+            "comme un score",
             "droit d'accès",
             "n'efface aucune donnée",
             "n'est envoyé qu'à cette adresse e-mail",
@@ -584,7 +612,7 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
             "JSON and CSV",
             "machine-readable",
             "note describing each field",
-            "lead score",
+            "such as a score",
             "right of access",
             "does not erase anything",
             "sent only to this e-mail address",
@@ -596,8 +624,8 @@ def test_portability_delivers_json_and_csv_without_inferred_data_or_erasure(rend
         assert phrase in flat(email.text) and phrase in readable(email), phrase
     assert context["download_url"] in email.text
     assert context["download_url"].replace("&", "&amp;") in email.html
-    without = render(renderer, "outcome_portability", language, excluded_inferred=False)
-    assert expected[3] not in flat(without.text)
+    without = render(renderer, "outcome_portability", language, excluded=[])
+    assert expected[3] not in flat(without.text) and not has_remedies(without)  # nothing left out: no remedies
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -731,7 +759,7 @@ def test_a_death_report_asks_for_proof_and_changes_nothing_before(renderer, lang
         "en": ("death certificate", "no data will be erased or disclosed", "suspended"),
     }
     heir_proof = ("acte de notoriété", "livret de famille")
-    named = {"fr": "la personne désignée dans les directives", "en": "the person named in the directives"}[language]
+    named = {"fr": "la personne désignée dans ses directives", "en": "the person named in their directives"}[language]
 
     for phrase in common[language]:
         assert phrase in heir and phrase in executor, phrase

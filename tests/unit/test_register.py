@@ -13,6 +13,7 @@ from gdpr.register import PORTABLE_BASES, LegalBasis, Register, RegisterError, T
 from gdpr.ropa import (
     access_information,
     portability_bases,
+    portability_exclusions,
     portable_categories,
     portable_records,
     recipients_of,
@@ -303,6 +304,34 @@ def test_with_records_the_answer_is_the_persons_own():
     assert {r["until"] for r in answer["retention"]} == {"2029-03-02"}
 
 
+def test_a_prospects_answer_names_the_recipients_and_sources_of_her_own_data_only():  # Art. 15(1)(c), (g)
+    # Issue 10, item 4: a prospect who only filled the quote form is told of no invoice, no accountant
+    # and no franchisee source; a customer whose quote came through the franchisee is told of both.
+    prospect = {"crm": {"person": [{"created_at": "2027-02-01"}], "quote_requests": [{"submitted_at": "2027-02-01"}]}}
+    answer = access_information(REGISTER, ["crm"], prospect)
+    assert "cabinet-comptable" not in {r["id"] for r in answer["recipients"]}
+    assert answer["sources"] == [] and {p["id"] for p in answer["purposes"]} == {"quote_handling"}
+    assert not any("Factures" in r["category"]["fr"] for r in answer["retention"])
+    customer = {
+        "crm": {
+            **prospect["crm"],
+            "quote_requests": [{"submitted_at": "2026-02-01", "received_via": "franchisee"}],
+            "invoices": [{"issued_at": "2026-05-02", "paid_at": "2026-05-20"}],
+        }
+    }
+    answer = access_information(REGISTER, ["crm"], customer)
+    assert "cabinet-comptable" in {r["id"] for r in answer["recipients"]}
+    assert [s["source"]["en"] for s in answer["sources"]] == [
+        "Our franchisee Exemple Services Lyon, to which you sent your request directly"
+    ]
+
+
+def test_a_recipient_scoped_to_categories_must_name_categories_of_its_system():
+    data = minimal()
+    data["systems"]["crm"]["recipients"] = [{"id": "host", "categories": ["invoices"]}]
+    assert "systems.crm.recipients.host: unknown category 'invoices'" in error_of(data)
+
+
 def test_recipients_for_art19_notices_and_an_undeclared_system():  # R35
     assert [r.id for r in recipients_of(REGISTER, ["newsletter"])] == ["mailchimp"]
     assert "franchise-lyon" in {r.id for r in recipients_of(REGISTER, ["crm", "recruitment"])}
@@ -455,3 +484,26 @@ def test_gs12b_a_contact_form_only_person_has_no_portable_basis():
     assert bases == {"crm": {LegalBasis.LEGITIMATE_INTEREST, LegalBasis.LEGAL_OBLIGATION}}
     assert not bases["crm"] & PORTABLE_BASES
     assert portable_categories(REGISTER, "crm", held["crm"]) == frozenset()
+
+
+def test_each_category_left_out_of_the_portable_file_has_its_true_reason():  # R28, issue 10 item 5
+    records = {
+        "person": [{"email": "c@ex.fr", "lead_score": 20, "_inferred_fields": ["lead_score"]}],
+        "quote_requests": [{"service": "plomberie"}],
+        "contact_messages": [{"message": "Bonjour"}],
+        "consents": [{"channel": "email", "granted": True}],
+    }
+    reasons = {e["category"]["en"]: (e["reason"], e["bases"]) for e in portability_exclusions(REGISTER, "crm", records)}
+    assert reasons == {
+        "Messages sent through our contact form": ("basis", ["legitimate_interest"]),
+        "Your marketing choices per channel (e-mail, SMS, phone, post) and their proof": (
+            "basis",
+            ["legal_obligation"],
+        ),
+        "Identity, contact details and sales-interest score (computed by us: 10 points per quote request)": (
+            "inferred_fields",
+            [],
+        ),
+    }
+    # Nothing inferred, nothing on another basis: nothing to explain.
+    assert portability_exclusions(REGISTER, "crm", {"quote_requests": [{"service": "plomberie"}]}) == []

@@ -23,6 +23,7 @@ from schemas.cases import (
 )
 from schemas.decisions import (
     ApplyDirectives,
+    DecideEstateAccess,
     DecideObjection,
     Extend,
     FeePaid,
@@ -414,7 +415,35 @@ def test_gs16_a_death_report_without_proof_erases_nothing():
     state = discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False))
     state, commands = carry(state, T0)
     assert not issued(commands, TaskAction.ERASE) and not issued(commands, TaskAction.SUPPRESS_MARKETING)
-    assert emails(commands)[-1] == "death_proof_request"
+    assert "death_proof_request" in emails(commands)
+
+
+# --- a death reported without proof waits for it (issue 10, item 13) -------------------------------
+
+
+def test_gs16_a_report_without_proof_waits_with_a_reminder_then_closes_with_a_notice():
+    state, commands = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    assert state.status == Status.AWAITING_PROOF  # not closed by the request itself
+    assert sent(state, "death_proof_request", T0).status == Status.AWAITING_PROOF
+    kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
+    assert kinds == ["death_notified"]  # the DPO records the check with verify-id
+    _, commands = carry(state, T0 + timedelta(days=14))
+    assert [c.params for c in commands if getattr(c, "command_id", "") == "email:death_proof_reminder"] == [
+        {"reminder": True}
+    ]
+    state, commands = carry(state, T0 + timedelta(days=30))
+    assert "death_proof_missing" in emails(commands) and not issued(commands, TaskAction.ERASE)
+    assert sent(state, "death_proof_missing", T0 + timedelta(days=30)).status == Status.CLOSED
+
+
+def test_gs16_proof_checked_by_the_dpo_resumes_the_case_and_moves_the_deadline():
+    state, _ = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    state = decided(state, VerifyId(by="dpo", at=utc("2027-03-12T10:00:00")))
+    assert state.identity_checked == "death and standing checked on 2027-03-12 by dpo"  # R16, R40: nothing else
+    assert state.suspended_days == 7 and state.deadline == date(2027, 4, 12)  # R12: from the request to the check
+    _, commands = carry(state, utc("2027-03-12T10:00:00"))
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and issued(commands, TaskAction.ERASE)
+    assert "deadline_update" in emails(commands)
 
 
 def test_gs16_a_proven_death_stops_marketing_then_erases():
@@ -529,3 +558,189 @@ def test_a_notice_that_fails_after_closure_still_alerts_the_dpo():
         error="TimeoutError after 3 attempt(s)",
     )
     assert "dpo_task_failed" in emails(decide(state, T0, POLICY))  # R35: every notice is accounted for
+
+
+# --- Art. 12(4) after an extension (issue 10, item 1) ----------------------------------------------
+
+
+def extended_erasure(holders=("crm", "newsletter")):
+    state, _ = carry(confirm(discovered(Right.ERASURE, T0, holders=holders), T0), T0)  # D1 2027-04-05
+    return decided(state, Extend(by="dpo", at=utc("2027-03-20T10:00:00"), reasons=["spread_across_systems"]))
+
+
+def test_a_refusal_or_a_fee_after_d1_is_refused_even_when_the_case_is_extended():
+    state = extended_erasure()
+    assert state.deadline == date(2027, 6, 7)
+    late = utc("2027-04-20T10:00:00")
+    refuse = Refuse(by="dpo", at=late, reason="legal_obligation", explanation="Invoices kept.", partial=True)
+    with pytest.raises(DecisionRefused, match=r"D1 was 2027-04-05.*extended to 2027-06-07.*Art\. 12\(4\)"):
+        check(state, refuse)
+    flag = FlagExcessive(
+        by="dpo", at=late, facts="Fourth identical request in eight weeks.", previous_request_at=T0 - timedelta(days=9)
+    )
+    with pytest.raises(DecisionRefused, match="D1 was 2027-04-05"):
+        check(state, flag)
+    assert decided(state, refuse) == state
+    check(state, refuse.model_copy(update={"at": utc("2027-04-05T20:00:00")}))  # still in time on D1 itself
+
+
+def test_an_extended_case_that_will_keep_items_alerts_the_dpo_before_d1():
+    state = extended_erasure()
+    kept = KeptItem(item="invoices", count=1, ground=KeepGround.LEGAL_OBLIGATION, until="2036-05-02")
+    state = answer(state, "crm", TaskAction.ERASE, T0, erased_items=3, kept=[kept])  # newsletter still pending
+    _, commands = carry(state, utc("2027-03-21T09:00:00"))
+    due = [c for c in commands if isinstance(c, SendEmail) and c.params.get("kind") == "partial_refusal_due"]
+    assert due and due[0].recipient == "dpo"
+    assert not [c for c in decide(state, utc("2027-04-06T09:00:00"), POLICY) if c.command_id == due[0].command_id]
+    noticed = decided(
+        state,
+        Refuse(
+            by="dpo", at=utc("2027-03-22T10:00:00"), reason="legal_obligation", explanation="Invoices.", partial=True
+        ),
+    )
+    assert "partial_refusal_due" not in str(decide(noticed, utc("2027-03-23T09:00:00"), POLICY))
+
+
+def test_a_suppression_entry_alone_is_no_partial_refusal_to_notify():
+    state = extended_erasure()
+    entry = KeptItem(item="suppression_entry", ground=KeepGround.SUPPRESSION_LIST, until="2030-03-05")
+    state = answer(state, "newsletter", TaskAction.ERASE, T0, erased_items=2, kept=[entry])
+    assert "partial_refusal_due" not in str(decide(state, utc("2027-03-21T09:00:00"), POLICY))
+
+
+# --- the deadline the person is told is the one that applies (issue 10, item 2) --------------------
+
+
+def test_gs02_the_new_date_is_sent_once_the_suspension_ends():
+    received = utc("2027-03-01T08:00:00")
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, _ = carry(state, utc("2027-03-02T09:00:00"))
+    state, commands = carry(confirm(state, utc("2027-03-10T09:00:00")), utc("2027-03-10T09:00:00"))
+    assert "deadline_update" in emails(commands) and state.deadline == date(2027, 4, 9)
+    assert "deadline_update" not in emails(decide(state, utc("2027-03-11T09:00:00"), POLICY))  # once
+
+
+def test_a_challenge_sent_after_three_working_days_suspends_nothing_and_moves_no_date():
+    received = utc("2027-03-01T08:00:00")  # Monday; 3 working days later is Thursday 4 March
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state, _ = carry(state, utc("2027-03-05T09:00:00"))  # a slow system: the challenge leaves on Friday
+    state, commands = carry(confirm(state, utc("2027-03-10T09:00:00")), utc("2027-03-10T09:00:00"))
+    assert state.suspended_days == 0 and state.deadline == date(2027, 4, 1)
+    assert "deadline_update" not in emails(commands)
+
+
+def test_a_representative_suspends_the_clock_only_once_a_document_is_asked_for():
+    rep = {"identity_level": IdentityLevel.L3, "representative_role": "lawyer", "mandate_provided": True}
+    state, _ = carry(discovered(Right.ACCESS, T0, **rep), T0)
+    checked = decided(state, VerifyId(by="dpo", at=utc("2027-03-09T10:00:00")))
+    assert checked.suspended_days == 0 and checked.deadline == date(2027, 4, 5)  # nothing was asked of anyone
+    asked = decided(state, RequestId(by="dpo", at=utc("2027-03-08T10:00:00"), reason="challenge_failed"))
+    checked = decided(asked, VerifyId(by="dpo", at=utc("2027-03-12T10:00:00")))
+    assert checked.suspended_days == 4 and checked.deadline == date(2027, 4, 9)  # from the request to the check
+
+
+# --- a requester at a new address (issue 10, item 3) ----------------------------------------------
+
+
+def l2_with_requester():
+    received = utc("2027-03-01T08:00:00")
+    state = discovered(Right.ACCESS, received, identity_level=IdentityLevel.L2)
+    state = state.model_copy(update={"requester": SEALED})  # the address the request came from
+    state, _ = carry(state, utc("2027-03-02T08:00:00"))
+    return state
+
+
+def test_gs03_the_requester_at_the_new_address_hears_that_the_check_failed_and_how_to_prove_who_they_are():
+    state = l2_with_requester()
+    state, commands = carry(state, utc("2027-03-16T09:00:00"))
+    told = [c for c in commands if isinstance(c, SendEmail) and c.recipient == "requester"]
+    assert [(c.message_type, c.params) for c in told] == [("challenge_unanswered", {"closed": False})]
+    _, commands = carry(state, utc("2027-04-01T09:00:00"))
+    closing = [(c.message_type, c.recipient) for c in commands if isinstance(c, SendEmail)]
+    assert closing == [("challenge_unanswered", "requester"), ("identity_not_verified", "subject")]
+
+
+def test_the_id_document_request_goes_to_the_requester_who_insists():
+    state = decided(l2_with_requester(), RequestId(by="dpo", at=utc("2027-03-20T09:00:00"), reason="challenge_failed"))
+    (request,) = [c for c in decide(state, utc("2027-03-20T09:00:00"), POLICY) if "id_document" in c.command_id]
+    assert request.recipient == "requester"
+
+
+def test_a_closed_case_forgets_the_requester_address():
+    state = sent(l2_with_requester(), "identity_not_verified", utc("2027-04-01T09:01:00"))
+    assert state.status == Status.CLOSED and state.requester is None
+
+
+# --- rectification answers what each system did (issue 10, item 6) --------------------------------
+
+
+def test_a_rectification_a_system_could_not_apply_is_answered_naming_it_while_an_erasure_waits():
+    state, _ = carry(confirm(discovered(Right.RECTIFICATION, T0, holders=("crm", "recruitment")), T0), T0)
+    state = answer(state, "crm", TaskAction.RECTIFY, T0, fields_changed=["phone"])
+    state = answer(state, "recruitment", TaskAction.RECTIFY, T0, status=TaskStatus.FAILED, error="Refused")
+    assert state.status == Status.ANSWERING  # the person is answered by the deadline, the DPO alerted
+    assert {"outcome_rectification", "dpo_task_failed"} <= set(emails(decide(state, T0, POLICY)))
+    erasure, _ = carry(confirm(discovered(Right.ERASURE, T0, holders=("crm", "recruitment")), T0), T0)
+    erasure = answer(erasure, "crm", TaskAction.ERASE, T0, erased_items=3)
+    erasure = answer(erasure, "recruitment", TaskAction.ERASE, T0, status=TaskStatus.FAILED, error="Down")
+    assert erasure.status == Status.PROCESSING  # nothing is said erased until it is
+
+
+# --- the fee notice says what the case is (issue 10, item 9) --------------------------------------
+
+
+def test_a_further_copy_fee_is_for_an_access_copy_only_and_only_as_a_fee():
+    flag = FlagExcessive(
+        by="dpo",
+        at=T0,
+        facts="Same data, same period, copy sent two weeks ago.",
+        fee_cents=1500,
+        basis="further_copy",
+        previous_request_at=T0 - timedelta(days=14),
+    )
+    check(discovered(Right.ACCESS, T0), flag)
+    with pytest.raises(DecisionRefused, match=r"Art\. 15\(3\), R20"):
+        check(discovered(Right.ERASURE, T0), flag)
+    with pytest.raises(DecisionRefused, match="only ever costs a fee"):
+        check(discovered(Right.ACCESS, T0), flag.model_copy(update={"fee_cents": None}))
+
+
+def test_the_priority_of_lil_51_ii_is_the_erasures_only():
+    # Issue 10, item 11: an access request about data collected from a minor keeps the ordinary deadline.
+    commands = decide(evolve(None, opened(Right.ACCESS, T0, minor_at_collection=True)), T0, POLICY)
+    assert not any(getattr(c, "kind", "") == "minor_priority" for c in commands)
+    assert next(c for c in commands if getattr(c, "message_type", "") == "receipt").params == {"priority": False}
+
+
+# --- an heir's access, limited to what settling the estate needs (issue 10, item 14) --------------
+
+
+def estate(proof: bool) -> dict:
+    facts = death(proof)["post_mortem"].model_copy(update={"action": PostMortemAction.ESTATE_ACCESS})
+    return {"post_mortem": facts}
+
+
+def test_an_heirs_access_waits_for_the_dpo_who_decides_what_the_estate_needs():
+    state = discovered(Right.POST_MORTEM, T0, holders=("crm", "newsletter"), **estate(True))
+    assert state.status == Status.AWAITING_DECISION
+    state, commands = carry(state, T0)
+    kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
+    assert kinds == ["estate_access"]
+    assert issued(commands, TaskAction.SUPPRESS_MARKETING) and not issued(commands, TaskAction.EXPORT)
+    granted = DecideEstateAccess(by="dpo", at=T0, categories=["invoices"], explanation="An unpaid invoice.")
+    state, commands = carry(decided(state, granted), T0)
+    assert issued(commands, TaskAction.EXPORT) == [("crm", TaskAction.EXPORT), ("newsletter", TaskAction.EXPORT)]
+    for system in ("crm", "newsletter"):
+        state = answer(state, system, TaskAction.EXPORT, T0, exported_items=2)
+    _, commands = carry(state, T0)
+    assert emails(commands)[-1] == "estate_access" and not issued(commands, TaskAction.ERASE)
+
+
+def test_the_estate_decision_is_only_for_an_heirs_request_and_one_without_proof_waits_for_it():
+    granted = DecideEstateAccess(by="dpo", at=T0, categories=["invoices"], explanation="An unpaid invoice.")
+    with pytest.raises(DecisionRefused, match="no heir's request for the estate"):
+        check(discovered(Right.ACCESS, T0), granted)
+    waiting = discovered(Right.POST_MORTEM, T0, holders=("crm",), **estate(False))
+    assert waiting.status == Status.AWAITING_PROOF
+    with pytest.raises(DecisionRefused):
+        check(waiting, granted)
