@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import yaml
 
 from gdpr.register import Register, RegisterError
 
-DEFAULT_REGISTER = Path(__file__).resolve().parent / "defaults" / "register.yaml"
+DEFAULT_REGISTER: Traversable = files("dsr") / "defaults" / "register.yaml"  # in the wheel too
 
 
 class _Loader(yaml.SafeLoader):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from dsr.devstack.listener import SecuredListener
 
 KAFKA_VERSION = "4.4.0"
-POM_FILE = Path(__file__).with_name("kafka-pom.xml")
+POM_FILE = files(__package__) / "kafka-pom.xml"
 JARS_ENV = "DSR_KAFKA_JARS"
 MARKER_NAME = ".complete"
 NODE_ID = 1
@@ -116,17 +117,9 @@ def _jars_complete(jars_dir: Path) -> bool:
 
 def _run_maven(target: Path) -> None:
     mvn = _require_tool("mvn", "to fetch the Kafka broker jars (install Apache Maven)")
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(POM_FILE),
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={target}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    with as_file(POM_FILE) as pom:
+        cmd = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime"]
+        result = subprocess.run([*cmd, f"-DoutputDirectory={target}"], capture_output=True, text=True)
     if result.returncode != 0:
         output = (result.stdout + result.stderr)[-3000:]
         raise DevstackError(f"Maven could not fetch the Kafka jars (exit {result.returncode}):\n{output}")
