@@ -7,13 +7,15 @@ STAMP := $(VENV)/.installed
 # run time plus the test tools (same versions) for .venv, which make run, make test and CI use.
 LOCK := requirements.lock
 TEST_LOCK := requirements-test.lock
+# The other Pythons that requires-python admits; the unit tier runs on each (make test-unit-pythons).
+UNIT_PYTHONS := 3.12 3.13
 UV_VERSION := 0.13.9
 UV := $(VENV)-tools/bin/uv
 COMPILE = $(UV) pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench bench-adapters install \
-	postgres lock lock-upgrade clean
+.PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint schemas bench \
+	bench-adapters install postgres lock lock-upgrade clean
 
 $(STAMP): pyproject.toml $(TEST_LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -48,6 +50,20 @@ test-contract: $(STAMP) postgres
 	$(BIN)/python -m pytest -m contract -q
 test-integration: install
 	$(BIN)/python -m pytest -m integration -q
+
+## make test-unit-pythons: the unit tier on Python 3.12 and 3.13, in a virtualenv each (.venv-3.12 ...)
+test-unit-pythons: $(UNIT_PYTHONS:%=$(VENV)-%/.installed)
+	@for version in $(UNIT_PYTHONS); do \
+		echo "==> the unit tier on Python $$version"; \
+		$(VENV)-$$version/bin/python -m pytest -m unit -q -p no:cacheprovider || exit 1; \
+	done
+
+$(VENV)-%/.installed: pyproject.toml $(TEST_LOCK)
+	@test -x $(VENV)-$*/bin/python || { echo "==> creating $(VENV)-$*"; "$$(scripts/find-python $*)" -m venv $(VENV)-$*; }
+	@echo "==> installing the Python packages pinned in $(TEST_LOCK) into $(VENV)-$*"
+	$(VENV)-$*/bin/pip install --quiet --no-compile -r $(TEST_LOCK)
+	$(VENV)-$*/bin/pip install --quiet --no-deps -e .
+	@touch $@
 
 ## make lint: import layers, ruff's checks and its formatting
 lint: $(STAMP)
