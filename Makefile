@@ -14,7 +14,7 @@ UV := $(VENV)-tools/bin/uv
 COMPILE = $(UV) pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint schemas bench \
+.PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint wheel schemas bench \
 	bench-adapters install postgres lock lock-upgrade clean
 
 $(STAMP): pyproject.toml $(TEST_LOCK)
@@ -82,6 +82,10 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)-tools
 	$(VENV)-tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+## make wheel: dist/ gets the sdist, then the wheel built from it (README, "Installing")
+wheel: $(STAMP)
+	$(BIN)/python -m build --outdir dist
+
 schemas: $(STAMP)
 	$(BIN)/dsr schemas export
 
@@ -93,4 +97,4 @@ bench-adapters: $(STAMP) postgres
 	$(BIN)/python -m bench.adapters
 
 clean:
-	rm -rf $(VENV) $(VENV)-* var .pytest_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) $(VENV)-* var dist .pytest_cache .hypothesis .import_linter_cache
