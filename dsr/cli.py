@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from gdpr.deadlines import PARIS, compute_deadline
+from streams.email_templates import LANGUAGES, MESSAGE_TYPES
 
 LOGLEVEL = click.option(
     "--loglevel",
@@ -138,6 +139,30 @@ def mail_retry(reference: str, bootstrap: str) -> None:
         raise click.ClickException(f"no parked e-mail for '{reference}' (see `dsr mail parked`)")
     for parked in sent:
         click.echo(f"requeued {parked.request.message_type} of {parked.reference}")
+
+
+@mail.command("preview", help="Render message TYPE with sample values: the subject and text, or the HTML part.")
+@click.argument("message_type", metavar="TYPE", required=False)
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True)
+@click.option("--html", "as_html", is_flag=True, help="The HTML part (e.g. to save and open in a browser).")
+@click.option("--list", "list_types", is_flag=True, help="List the message types.")
+def mail_preview(message_type: str | None, language: str, as_html: bool, list_types: bool) -> None:
+    if list_types:
+        click.echo("\n".join(MESSAGE_TYPES))
+        return
+    if message_type not in MESSAGE_TYPES:
+        hint = f"unknown message type '{message_type}'" if message_type else "give a message type"
+        raise click.UsageError(f"{hint}; one of: {', '.join(MESSAGE_TYPES)} (dsr mail preview --list)")
+    click.echo(_preview(message_type, language, as_html), nl=False)
+
+
+def _preview(message_type: str, language: str, as_html: bool) -> str:
+    from streams.email_samples import sample_context
+    from streams.email_templates import EmailRenderer
+
+    email = EmailRenderer().render(message_type, language, sample_context(message_type))
+    body = email.html if as_html else f"Subject: {email.subject}\n\n{email.text}"
+    return body if body.endswith("\n") else body + "\n"
 
 
 @main.group(help="The key vault.")

@@ -1,8 +1,10 @@
-"""Loads the company's record of processing (RoPA) from YAML: the packaged one, or DSR_REGISTER's (R44)."""
+"""Loads the company's record of processing (RoPA) from YAML: the packaged one, or DSR_REGISTER_FILE's (R44)."""
 
 from __future__ import annotations
 
 import re
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import yaml
 
 from gdpr.register import Register, RegisterError
 
-DEFAULT_REGISTER = Path(__file__).resolve().parent / "defaults" / "register.yaml"
+DEFAULT_REGISTER: Traversable = files("dsr") / "defaults" / "register.yaml"  # in the wheel too
 
 
 class _Loader(yaml.SafeLoader):
@@ -48,7 +50,7 @@ def load_register(path: Path | None = None) -> Register:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
         raise RegisterError(
-            f"{path}: cannot read the register ({exc.strerror}); set DSR_REGISTER to its path"
+            f"{path}: cannot read the register ({exc.strerror}); set DSR_REGISTER_FILE to its path"
         ) from None
     except yaml.YAMLError as exc:
         raise RegisterError(f"{path}: not valid YAML: {exc}") from None

@@ -21,6 +21,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from dsr_pipeline_templates import template_folder
 from streams.email_labels import (
     COUNTRY_LABELS,
     DECISION_COMMANDS,
@@ -78,7 +79,7 @@ OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {
     "outcome_access": ("information",),
 }
 LANGUAGES: tuple[str, ...] = ("fr", "en")
-DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
+DEFAULT_TEMPLATE_DIR = template_folder("email")
 PARIS = ZoneInfo("Europe/Paris")  # legal days are Paris days (LEGAL §2.1)
 
 # Keys the renderer sets itself; a caller passing them would be silently overridden.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import collections
 import fcntl
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from dsr.devstack.listener import SecuredListener
 
 KAFKA_VERSION = "4.4.0"
-POM_FILE = Path(__file__).with_name("kafka-pom.xml")
+POM_FILE = files(__package__) / "kafka-pom.xml"
 JARS_ENV = "DSR_KAFKA_JARS"
 MARKER_NAME = ".complete"
 NODE_ID = 1
@@ -115,21 +118,31 @@ def _jars_complete(jars_dir: Path) -> bool:
 
 
 def _run_maven(target: Path) -> None:
+    """Maven's copy of the broker's runtime jars into `target`, with a line per jar it downloads:
+    the first run fetches about a hundred of them, which takes a while in silence otherwise."""
     mvn = _require_tool("mvn", "to fetch the Kafka broker jars (install Apache Maven)")
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-f",
-        str(POM_FILE),
-        "dependency:copy-dependencies",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={target}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr)[-3000:]
-        raise DevstackError(f"Maven could not fetch the Kafka jars (exit {result.returncode}):\n{output}")
+    tail: collections.deque[str] = collections.deque(maxlen=40)  # for the error message
+    with as_file(POM_FILE) as pom:
+        cmd = [mvn, "-B", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime"]
+        with subprocess.Popen(
+            [*cmd, f"-DoutputDirectory={target}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as maven:
+            assert maven.stdout is not None
+            for line in maven.stdout:
+                tail.append(line)
+                _show_download(line)
+    if maven.returncode != 0:
+        output = "".join(tail)[-3000:]
+        raise DevstackError(f"Maven could not fetch the Kafka jars (exit {maven.returncode}):\n{output}")
+
+
+_DOWNLOADED_JAR = re.compile(r"Downloaded from [^:]+: \S*/(?P<name>[^/\s]+\.jar) \((?P<size>[\d.]+ [kMG]?B)")
+
+
+def _show_download(maven_line: str) -> None:
+    found = _DOWNLOADED_JAR.search(maven_line)
+    if found:
+        print(f"  downloaded {found['name']} ({found['size']})", file=sys.stderr, flush=True)
 
 
 def _install_jars(jars_dir: Path) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from dsr_pipeline_templates import template_folder
+
 LANGUAGES = ("fr", "en")
 PAGES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parents[2] / "templates" / "web"),
+    loader=FileSystemLoader(template_folder("web")),
     autoescape=select_autoescape(["html", "j2"]),
 )
 TEXT = {

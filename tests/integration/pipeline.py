@@ -23,6 +23,7 @@ from handlers.kafka_security import KafkaSecurity
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "schemas" / "examples"
+CHECKOUT_DSR = ((sys.executable, "-m", "dsr.cli"), ROOT)  # the `dsr` command a worker runs, and from where
 DPO_EMAIL = "dpo@services-essai.test"  # DSR_DPO_EMAIL of every pipeline under test
 # What `dsr run` refuses to start without (production mode), as every worker under test is given it.
 PRODUCTION_ENV = {
@@ -80,13 +81,14 @@ class Pipeline:
         }
         self.workers: list[Worker] = []
         self.loglevel = "info"
+        self.launch = CHECKOUT_DSR  # the installed-wheel test runs another `dsr`
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap, acks="all", **(security or KafkaSecurity()).client_kwargs()
         )
 
     # --- the worker processes --------------------------------------------------------------
     def start(self, timeout: float = 120) -> Pipeline:
-        self.workers = [Worker(self.env, self.data_dir, self.web_port, self.admin_port, self.loglevel)]
+        self.workers = [self._worker(self.data_dir, self.web_port, self.admin_port)]
         self.workers[0].start(timeout)
         return self
 
@@ -98,9 +100,12 @@ class Pipeline:
         """Another `dsr run` in the same consumer group: same settings, its own listeners and data dir."""
         data_dir = self.data_dir / f"worker-{len(self.workers)}"
         data_dir.mkdir(exist_ok=True)
-        worker = Worker(self.env, data_dir, free_port(), free_port(), self.loglevel)
+        worker = self._worker(data_dir, free_port(), free_port())
         self.workers.append(worker)
         return worker.start(timeout)
+
+    def _worker(self, data_dir: Path, web_port: int, admin_port: int) -> Worker:
+        return Worker(self.env, data_dir, web_port, admin_port, self.loglevel, self.launch)
 
     def wait_ready(self, timeout: float) -> None:
         self.workers[0].wait_ready(timeout)
@@ -147,8 +152,17 @@ class Pipeline:
 class Worker:
     """One `dsr run` process: the pipeline's settings with its own listeners and data dir."""
 
-    def __init__(self, env: dict, data_dir: Path, web_port: int, admin_port: int, loglevel: str = "info") -> None:
+    def __init__(
+        self,
+        env: dict,
+        data_dir: Path,
+        web_port: int,
+        admin_port: int,
+        loglevel: str = "info",
+        launch: tuple[tuple[str, ...], Path] = CHECKOUT_DSR,
+    ) -> None:
         self.data_dir, self.loglevel = data_dir, loglevel
+        self.command, self.cwd = launch
         self.url = f"http://127.0.0.1:{web_port}"  # its public listener
         self.admin_url = f"http://127.0.0.1:{admin_port}"  # its admin listener
         self.env = {
@@ -162,8 +176,8 @@ class Worker:
     def start(self, timeout: float = 120) -> Worker:
         log = open(self.data_dir / "worker.log", "ab")  # noqa: SIM115 - the worker's stdout while it lives
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dsr.cli", "run", "--loglevel", self.loglevel],
-            cwd=ROOT,
+            [*self.command, "run", "--loglevel", self.loglevel],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

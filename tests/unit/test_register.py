@@ -246,7 +246,7 @@ def test_duplicate_keys_and_bad_yaml_are_refused(tmp_path):
     path.write_text("purposes: [unclosed\n")
     with pytest.raises(RegisterError, match="not valid YAML"):
         load_register(path)
-    with pytest.raises(RegisterError, match="DSR_REGISTER"):
+    with pytest.raises(RegisterError, match="DSR_REGISTER_FILE"):
         load_register(tmp_path / "missing.yaml")
 
 
