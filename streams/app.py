@@ -92,20 +92,27 @@ def origin_of(event) -> Origin:
     return Origin(message.topic, message.partition, message.offset, message.key, message.value)
 
 
+def headers_of(event) -> list[tuple[str, bytes]]:
+    headers = event.message.headers or ()
+    return list(headers.items()) if isinstance(headers, dict) else [(k, v) for k, v in headers]
+
+
 def wire(app: faust.App, ctx: Context) -> CaseTable:
     """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
     cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
-    def agent_on(topic_name: str, name: str, handler):
+    def agent_on(topic_name: str, name: str, handler, with_headers: bool = False):
         async def agent(stream):
             async for event in stream.events():
-                await process_safely(ctx, origin_of(event), functools.partial(handler, event.value))
+                args = (event.value, headers_of(event)) if with_headers else (event.value,)
+                await process_safely(ctx, origin_of(event), functools.partial(handler, *args))
 
         return app.agent(app.topic(topic_name, **RAW), name=name)(agent)
 
-    agent_on(topics.INTAKE, "intake", lambda raw: on_intake_message(ctx, raw))
+    # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
+    agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
     agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
     agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))

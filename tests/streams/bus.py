@@ -84,17 +84,18 @@ class Bus:
     async def drain(self, limit: int = 10_000) -> None:
         offset = 0
         while self.queue and offset < limit:
-            topic, key, value, _ = self.queue.popleft()
+            topic, key, value, headers = self.queue.popleft()
             offset += 1
             handler = self._handler(topic)
             if handler is not None:
                 origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
-                await process_safely(self.ctx, origin, functools.partial(handler, value))
+                args = (value, [(k, v.encode()) for k, v in headers.items()]) if topic == topics.INTAKE else (value,)
+                await process_safely(self.ctx, origin, functools.partial(handler, *args))
 
     def _handler(self, topic: str):
         ctx = self.ctx
         if topic == topics.INTAKE:
-            return lambda raw: on_intake_message(ctx, raw)
+            return lambda raw, headers: on_intake_message(ctx, raw, headers)
         if topic == topics.CASES:
             return lambda raw: on_case_event(ctx, self.cases, raw)
         if topic == topics.TASK_RESULTS:
