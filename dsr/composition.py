@@ -10,6 +10,7 @@ from pathlib import Path
 
 import faust
 
+from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
 from dsr.mail import SmtpTransport
@@ -36,6 +37,7 @@ from handlers.runtime import remembered, run_task
 from streams import topics
 from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
+from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
 from streams.ports import ExportStore, KeyVault, MailTransport
@@ -157,6 +159,7 @@ def build_context(
         exports=export_store(settings),
         publisher=publisher,
         register=register,
+        doors=doors_store(settings),
     )
     recipients = builtin_recipients(settings, register)
     # One clock for everything that stamps a time: the context's (tests give theirs).
@@ -179,6 +182,17 @@ def key_vault(settings: Settings, secret: bytes) -> KeyVault:
         return SqliteKeyVault(Path(settings.data_dir) / "keys.sqlite3", secret)
     try:
         return PostgresKeyVault(settings.vault_dsn, secret)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def doors_store(settings: Settings) -> FrontDoorStore:
+    """Console accounts, sessions, rate limits and intake answers: where the key vault is (DSR_VAULT_DSN, schema
+    dsr_doors, when workers share it), else a SQLite file beside the vault's."""
+    if not settings.vault_dsn:
+        return sqlite_store(Path(settings.data_dir) / "doors.sqlite3")
+    try:
+        return postgres_store(settings.vault_dsn)
     except StoreUnreachable as exc:
         raise SystemExit(str(exc)) from None
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
 from schemas.tasks import Task, TaskResult
+from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
 from streams.email_templates import EmailRenderer
 from streams.metrics import PipelineMetrics
 from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
@@ -70,6 +71,7 @@ class Context:
     task_runners: dict[str, TaskRunner] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
+    doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:
