@@ -40,7 +40,8 @@ class SqlFrontDoorStore:
 
     def add_account(self, name: str, role: Role, password_hash: str) -> None:
         inserted = self._q(
-            "INSERT INTO {p}accounts VALUES (%s, %s, %s, TRUE, 0, NULL, 0) ON CONFLICT (name) DO NOTHING RETURNING name",
+            "INSERT INTO {p}accounts VALUES (%s, %s, %s, TRUE, 0, NULL, 0) "
+            "ON CONFLICT (name) DO NOTHING RETURNING name",
             name,
             Role(role).value,
             password_hash,
