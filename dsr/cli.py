@@ -90,6 +90,19 @@ def system_token_command(name: str) -> None:
     click.echo(system_token(secret_from(settings), name))
 
 
+@main.command("site-key", help="Print the key with which website NAME posts CloudEvents to POST /intake (Bearer).")
+@click.argument("name")
+def site_key_command(name: str) -> None:
+    from dsr.composition import secret_from
+    from dsr.settings import load_settings
+    from streams.web.intake_api import site_key
+
+    try:
+        click.echo(site_key(secret_from(load_settings()), name))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+
+
 @main.command("webhook-secret", help="Print the secret with which webhook system NAME checks our signatures.")
 @click.argument("name")
 def webhook_secret_command(name: str) -> None:

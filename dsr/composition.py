@@ -94,6 +94,10 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         smtp_backoff=settings.smtp_backoff,
         tick_seconds=settings.tick_seconds,
         partitions=settings.partitions,
+        intake_per_minute=settings.intake_per_minute,
+        requests_per_address=settings.requests_per_address,
+        requests_per_ip=settings.requests_per_ip,
+        trust_forwarded_for=settings.trust_forwarded_for,
     )
 
 

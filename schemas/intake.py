@@ -344,7 +344,12 @@ class CloudEvent(WireModel):
 
 
 class IntakeError(ValueError):
-    """Why an ingress message cannot be processed; the reason goes to the dead-letter header."""
+    """Why an ingress message cannot be processed; the reason goes to the dead-letter header. `reasons`: the
+    same, field by field, for an HTTP answer."""
+
+    def __init__(self, reason: str, reasons: list[dict] | None = None) -> None:
+        super().__init__(reason)
+        self.reasons = reasons if reasons is not None else [{"field": "", "reason": reason}]
 
 
 def parse_intake(raw: bytes) -> tuple[CloudEvent, WireModel]:
@@ -355,13 +360,17 @@ def parse_intake(raw: bytes) -> tuple[CloudEvent, WireModel]:
         event = CloudEvent.model_validate_json(raw)
         return event, DATA_MODELS[event.type].model_validate(event.data)
     except ValidationError as exc:
-        raise IntakeError(describe(exc)) from None
+        raise IntakeError(describe(exc), field_reasons(exc)) from None
+
+
+def field_reasons(exc: ValidationError, limit: int = 20) -> list[dict]:
+    """Each field at fault and why, never its value (it may be personal data)."""
+    return [
+        {"field": ".".join(str(p) for p in error["loc"]) or "message", "reason": error["msg"]}
+        for error in exc.errors(include_input=False, include_url=False)[:limit]
+    ]
 
 
 def describe(exc: ValidationError) -> str:
     """A readable reason that never echoes input values (they may be personal data)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "message"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{r['field']}: {r['reason']}" for r in field_reasons(exc, 5))

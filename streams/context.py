@@ -57,6 +57,11 @@ class PipelineConfig:
     processing_attempts: int = 3  # transient failures of a stream function before dead-lettering
     tick_seconds: float = 30.0
     partitions: int = 1
+    intake_per_minute: int = 120  # events a website may post a minute (POST /intake), every worker counted
+    requests_per_address: int = 5  # privacy center: submissions per address per hour
+    requests_per_ip: int = 20  # privacy center: submissions per client address per hour
+    trust_forwarded_for: bool = False  # per-IP limits count the client X-Forwarded-For names (behind a proxy)
+    status_ttl: timedelta = timedelta(days=400)  # the receipt's status link: the longest a case stays open
 
 
 @dataclass

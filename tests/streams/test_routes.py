@@ -32,6 +32,7 @@ PUBLIC = {
     "/verify/{token}": "a person confirms a request; the signed, expiring token is the credential",
     "/download/{token}": "a person downloads their access copy; the signed, expiring token is the credential",
     "/privacy": "placeholder policy page, served only while DSR_PRIVACY_URL is unset",
+    "/intake": "websites post CloudEvents; it answers 401 without a site key and 403 with a bad one (test_intake_api)",
 }
 ADMIN_OPEN = {
     "/livez": "the orchestrator's liveness probe",

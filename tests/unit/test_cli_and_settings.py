@@ -102,7 +102,9 @@ def test_dev_settings_fill_in_demo_values_and_sample_people():
     assert settings.controller_name == "Exemple Services" and settings.sample_data is True
 
 
-@pytest.mark.parametrize("command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"]])
+@pytest.mark.parametrize(
+    "command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"], ["site-key", "shop"]]
+)
 def test_commands_never_mint_a_secret_key(command, tmp_path):
     done = dsr(*command, env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     assert done.returncode != 0 and "DSR_SECRET_KEY" in done.stderr
@@ -115,3 +117,14 @@ def test_commands_use_the_dev_key_that_dsr_dev_made(tmp_path):
     first = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     again = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     assert first.returncode == 0 and first.stdout == again.stdout and len(first.stdout.strip()) == 64
+
+
+def test_a_site_key_names_its_site_and_is_checked_against_the_key(tmp_path):
+    from streams.web.intake_api import site_of
+
+    env = {"DSR_SECRET_KEY": "s" * 40}
+    done = dsr("site-key", "shop", env=env, cwd=tmp_path)
+    key = done.stdout.strip()
+    assert done.returncode == 0 and key.startswith("shop.")
+    assert site_of(b"s" * 40, f"Bearer {key}") == "shop" and site_of(b"t" * 40, f"Bearer {key}") is None
+    assert dsr("site-key", "Bad Name", env=env, cwd=tmp_path).returncode != 0
