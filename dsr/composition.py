@@ -10,6 +10,7 @@ from pathlib import Path
 
 import faust
 
+from dsr.documents import FileDocumentStore, PostgresDocumentStore
 from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
@@ -40,7 +41,7 @@ from streams.context import Context, Controller, PipelineConfig
 from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
-from streams.ports import ExportStore, KeyVault, MailTransport
+from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport
 from streams.register_view import RegisterView
 from streams.web.server import WebListeners
 
@@ -164,6 +165,7 @@ def build_context(
         publisher=publisher,
         register=register,
         doors=doors_store(settings),
+        documents=document_store(settings),
     )
     recipients = builtin_recipients(settings, register)
     # One clock for everything that stamps a time: the context's (tests give theirs).
@@ -211,6 +213,20 @@ def export_store(settings: Settings) -> ExportStore:
         except StoreUnreachable as exc:
             raise SystemExit(str(exc)) from None
     return FileExportStore(settings.exports_dir or Path(settings.data_dir) / "exports")
+
+
+def document_store(settings: Settings) -> DocumentStore:
+    """Uploaded documents go where the access copies go: the same PostgreSQL database (schema dsr_documents), or
+    a directory beside DSR_EXPORTS_DIR (`<it>-documents`), or `$DSR_DATA_DIR/documents`."""
+    if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
+        setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
+        try:
+            return PostgresDocumentStore(settings.exports_dsn or settings.vault_dsn, setting)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+    if settings.exports_dir:
+        return FileDocumentStore(settings.exports_dir.with_name(settings.exports_dir.name + "-documents"))
+    return FileDocumentStore(Path(settings.data_dir) / "documents")
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:

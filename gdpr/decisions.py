@@ -158,6 +158,24 @@ def _check_withdraw(state: CaseState, decision: Withdraw) -> None:
     pass
 
 
+def person_may_withdraw(state: CaseState) -> bool:
+    """The person can withdraw from the status page until the answer is on its way (or while a fee is awaited,
+    R21); what the systems already did stays done."""
+    waiting_for_fee = state.status == Status.ANSWERING and state.fee is not None and not state.fee_paid
+    return state.status in WITHDRAWABLE or waiting_for_fee
+
+
+WITHDRAWABLE = frozenset(
+    {
+        Status.DISCOVERING,
+        Status.AWAITING_VERIFICATION,
+        Status.AWAITING_PROOF,
+        Status.AWAITING_DECISION,
+        Status.PROCESSING,
+    }
+)
+
+
 def _check_estate(state: CaseState, decision: DecideEstateAccess) -> None:
     if state.post_mortem != PostMortemAction.ESTATE_ACCESS or state.status != Status.AWAITING_DECISION:
         raise DecisionRefused("no heir's request for the estate is waiting for a decision on this case")

@@ -14,6 +14,7 @@ from streams.access_package import expire_downloads
 from streams.cases import CaseTable, due_ticks, on_case_event, parsed
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
+from streams.documents import expire_documents
 from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
@@ -22,6 +23,7 @@ from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import Cluster, LocalCases
+from streams.web.intake_api import ANSWERS_KEPT
 from streams.web.peers import FaustPeers, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
@@ -124,6 +126,8 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
         for tick in due_ticks(cases, ctx.clock(), ctx):
             await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(ctx)
+        await expire_documents(ctx)
+        ctx.doors.forget_expired(ctx.clock(), ANSWERS_KEPT)
 
     return cases
 

@@ -11,7 +11,7 @@ from schemas.tasks import Task, TaskResult
 from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
 from streams.email_templates import EmailRenderer
 from streams.metrics import PipelineMetrics
-from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
+from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport, MemoryDocumentStore, Publisher
 from streams.register_view import RegisterView
 from streams.sealing import Sealer
 
@@ -61,6 +61,7 @@ class PipelineConfig:
     requests_per_address: int = 5  # privacy center: submissions per address per hour
     requests_per_ip: int = 20  # privacy center: submissions per client address per hour
     trust_forwarded_for: bool = False  # per-IP limits count the client X-Forwarded-For names (behind a proxy)
+    document_ttl: timedelta = timedelta(days=30)  # an uploaded document nobody checked is deleted after this (R16)
     status_ttl: timedelta = timedelta(days=400)  # the receipt's status link: the longest a case stays open
 
 
@@ -77,6 +78,7 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
     doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
+    documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:

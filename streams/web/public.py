@@ -16,6 +16,8 @@ from streams.context import Context
 from streams.intake import reference
 from streams.sealing import SubjectForgotten
 from streams.web.case_directory import CaseDirectory, CasesUnavailable
+from streams.web.center.status import CaseViews, UploadViews
+from streams.web.center.views import CenterViews
 from streams.web.guards import LIMITS, Limits, answer_errors, bounded_body
 from streams.web.intake_api import IntakeViews
 from streams.web.pages import error_page, html, page, preferred_language
@@ -43,6 +45,14 @@ def public_app(
     views = PublicViews(ctx, cases, ready)
     app.router.add_get("/health", views.health, allow_head=False)
     app.router.add_post("/intake", IntakeViews(ctx).post)
+    center, case_pages, uploads = CenterViews(ctx), CaseViews(ctx, cases), UploadViews(ctx, cases)
+    app.router.add_get("/", center.home, allow_head=False)
+    app.router.add_get("/request/{form}", center.form, allow_head=False)
+    app.router.add_post("/request/{form}", center.submit)
+    app.router.add_get("/status/{token}", case_pages.status, allow_head=False)
+    app.router.add_post("/status/{token}", case_pages.withdraw)
+    app.router.add_get("/upload/{token}", uploads.form, allow_head=False)
+    app.router.add_post("/upload/{token}", uploads.upload)
     app.router.add_get("/verify/{token}", views.verify_form, allow_head=False)
     app.router.add_post("/verify/{token}", views.verify_confirm)
     app.router.add_get("/download/{token}", views.download, allow_head=False)

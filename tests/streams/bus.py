@@ -114,10 +114,12 @@ class Bus:
     async def tick(self) -> None:
         from streams.access_package import expire_downloads
         from streams.cases import due_ticks
+        from streams.documents import expire_documents
 
         for tick in due_ticks(self.cases, self.clock(), self.ctx):
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(self.ctx)
+        await expire_documents(self.ctx)
         await self.drain()
 
     def emails_to(self, address: str):

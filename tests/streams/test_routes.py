@@ -32,6 +32,10 @@ PUBLIC = {
     "/verify/{token}": "a person confirms a request; the signed, expiring token is the credential",
     "/download/{token}": "a person downloads their access copy; the signed, expiring token is the credential",
     "/privacy": "placeholder policy page, served only while DSR_PRIVACY_URL is unset",
+    "/": "the privacy center: the list of rights",
+    "/request/{form}": "a person files a request (CSRF token, limits per address and per client)",
+    "/status/{token}": "a person follows or withdraws a request; the signed, expiring token is the credential",
+    "/upload/{token}": "a person uploads the document asked for; the signed, expiring token is the credential",
     "/intake": "websites post CloudEvents; it answers 401 without a site key and 403 with a bad one (test_intake_api)",
 }
 ADMIN_OPEN = {
