@@ -233,5 +233,9 @@ from dsr.case_cli import case  # noqa: E402 - its own module: the DPO's commands
 
 main.add_command(case)
 
+from dsr.user_cli import user  # noqa: E402 - its own module: the console's accounts
+
+main.add_command(user)
+
 if __name__ == "__main__":
     sys.exit(main())

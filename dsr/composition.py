@@ -14,6 +14,7 @@ from dsr.documents import FileDocumentStore, PostgresDocumentStore
 from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
+from dsr.kafka_records import KafkaRecords
 from dsr.mail import SmtpTransport
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
@@ -43,6 +44,7 @@ from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
 from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport
 from streams.register_view import RegisterView
+from streams.web.console.accounts import ConsolePolicy
 from streams.web.server import WebListeners
 
 DEV_KEY_FILE = "secret.key"
@@ -196,6 +198,7 @@ def doors_store(settings: Settings) -> FrontDoorStore:
     """Console accounts, sessions, rate limits and intake answers: where the key vault is (DSR_VAULT_DSN, schema
     dsr_doors, when workers share it), else a SQLite file beside the vault's."""
     if not settings.vault_dsn:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         return sqlite_store(Path(settings.data_dir) / "doors.sqlite3")
     try:
         return postgres_store(settings.vault_dsn)
@@ -275,8 +278,18 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         public=(settings.web_host, settings.web_port),
         admin=(settings.admin_host, settings.admin_port),
         privacy_placeholder=not settings.privacy_url,
+        records=KafkaRecords(settings.kafka_bootstrap, settings.kafka_security()),
+        console=console_policy(settings),
     )
     return Assembly(app, ctx, listeners)
+
+
+def console_policy(settings: Settings) -> ConsolePolicy:
+    return ConsolePolicy(
+        max_failures=settings.console_max_failures,
+        lock_for=timedelta(minutes=settings.console_lock_minutes),
+        session_for=timedelta(hours=settings.console_session_hours),
+    )
 
 
 def _measure_dead_letters(settings: Settings, ctx: Context) -> None:

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         default=False,
         description="The public listener is behind a proxy that sets X-Forwarded-For: count per-IP limits on it.",
     )
+    console_max_failures: int = Field(
+        default=5, ge=1, le=100, description="DPO console: failed logins in a row that lock an account."
+    )
+    console_lock_minutes: int = Field(default=15, ge=1, le=10_080, description="DPO console: how long a lock lasts.")
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7, description="DPO console: session lifetime.")
     mailbox_port: int = Field(default=8025, ge=1, le=65535)
     sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
     kafka_port: int = Field(default=9092, ge=1, le=65535)

@@ -23,6 +23,9 @@ from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import Cluster, LocalCases
+from streams.web.console.accounts import ConsolePolicy
+from streams.web.console.records import Records
+from streams.web.console.views import ConsoleViews
 from streams.web.intake_api import ANSWERS_KEPT
 from streams.web.peers import FaustPeers, cluster_token
 from streams.web.public import public_app
@@ -139,6 +142,8 @@ def web_listeners(
     public: tuple[str, int],
     admin: tuple[str, int],
     privacy_placeholder: bool,
+    records: Records | None = None,
+    console: ConsolePolicy = ConsolePolicy(),
 ) -> WebListeners:
     """The public listener (people, websites) and the admin listener (DPO, systems, operators), apart."""
     broker = BrokerProbe(app)
@@ -150,13 +155,21 @@ def web_listeners(
     local = LocalCases(cases)
     peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
     directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked
+    views = ConsoleViews(ctx, directory, records, console, dlq_topics(ctx)) if records is not None else None
     return WebListeners(
         [
             Listener("public", public_app(ctx, directory, lambda: consuming(app), privacy_placeholder), *public),
-            Listener("admin", admin_app(ctx, directory, local, probes), *admin),
+            Listener("admin", admin_app(ctx, directory, local, probes, console=views), *admin),
         ],
         on_stop=[peers.close],
     )
+
+
+def dlq_topics(ctx: Context) -> list[str]:
+    """Every dead-letter topic the pipeline and its systems write to."""
+    consumed = [topics.INTAKE, topics.CASES, topics.TASK_RESULTS, topics.NOTIFICATIONS]
+    systems = [topics.tasks(s) for s in [*ctx.config.systems, *ctx.register.register.recipients]]
+    return [topics.dlq(name) for name in [*consumed, *systems]]
 
 
 def _measure(app: faust.App, ctx: Context, cases: CaseTable) -> None:

@@ -20,6 +20,7 @@ from streams.register_view import RegisterView
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.case_directory import LocalCases, SingleWorker
+from streams.web.console.records import LogRecords
 
 SYSTEMS = ("crm", "recruitment", "newsletter")
 
@@ -74,6 +75,16 @@ class Bus:
         entry = (topic, key, value, dict(headers or {}))
         self.log.append(entry)
         self.queue.append(entry)
+
+    def records(self) -> LogRecords:
+        """The console's Records port over this bus: what it replays or retries is queued like any message."""
+
+        def send(topic, key, value, headers) -> None:
+            entry = (topic, key, value, dict(headers))
+            self.log.append(entry)
+            self.queue.append(entry)
+
+        return LogRecords(lambda: list(self.log), send)
 
     def on(self, topic: str) -> list[bytes]:
         return [value for t, _, value, _ in self.log if t == topic]
