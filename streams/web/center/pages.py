@@ -42,13 +42,15 @@ def render(
     """A page of the center; every page carries a CSRF token for its forms (the cookie is renewed with it)."""
     token = csrf.token_for(request, ctx.config.secret_key, ctx.clock())
     other = "en" if language == "fr" else "fr"
+    words = labels(language)
+    words["t"]["intro"] = words["t"]["intro"].format(name=ctx.config.controller.name)
     body = PAGES.get_template(f"center/{template}.html.j2").render(
         lang=language,
         title=title,
         controller=ctx.config.controller,
         switch_url=f"{request.path}?lang={other}",
         csrf=token,
-        **labels(language),
+        **words,
         **values,
     )
     response = html(body, status)

@@ -98,7 +98,7 @@ def status_values(ctx: Context, state: CaseState, language: str, s: dict) -> dic
     upload = case_link(ctx, state.request_id, "upload", ctx.clock() + UPLOAD_LINK_DAYS) if kind else None
     return {
         "reference": reference(state.request_id),
-        "right": RIGHT_LABELS[state.right.value][language],
+        "right": _capital(RIGHT_LABELS[state.right.value][language]),
         "received_on": day(receipt_day(state.received_at), language),
         "deadline": day(state.deadline, language),
         "initial_deadline": day(state.d1, language) if extended else None,
@@ -108,6 +108,10 @@ def status_values(ctx: Context, state: CaseState, language: str, s: dict) -> dic
         "upload_url": upload if kind and not state.document_received_at else None,
         "can_withdraw": person_may_withdraw(state),
     }
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def where(state: CaseState, language: str, s: dict) -> str:
