@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench bench-adapters install postgres clean
+.PHONY: run test test-unit test-streams test-contract test-integration lint schemas bench bench-adapters install postgres chromium clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -20,12 +20,16 @@ install: $(STAMP)
 postgres:
 	scripts/ensure-postgres
 
+## make chromium: Debian's Chromium at /usr/bin/chromium, installed when missing (the browser tests drive it)
+chromium:
+	scripts/ensure-chromium
+
 ## make run: embedded Kafka, workers, web, sample CRM/recruitment/newsletter, SMTP sink + web mailbox
 run: install
 	$(BIN)/dsr dev
 
 ## make test: every tier; starts a real Kafka broker, PostgreSQL and real SMTP servers itself
-test: install lint postgres
+test: install lint postgres chromium
 	$(BIN)/python -m pytest -p no:cacheprovider -ra
 
 test-unit: $(STAMP)
@@ -34,7 +38,7 @@ test-streams: $(STAMP)
 	$(BIN)/python -m pytest -m streams -q
 test-contract: $(STAMP) postgres
 	$(BIN)/python -m pytest -m contract -q
-test-integration: install
+test-integration: install chromium
 	$(BIN)/python -m pytest -m integration -q
 
 ## make lint: import layers, ruff's checks and its formatting

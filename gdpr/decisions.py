@@ -47,6 +47,9 @@ def possible_now(state: CaseState, now: datetime) -> dict[str, str | None]:
     the allowed ones; what the DPO then fills in is checked again by `check`, as for `dsr case`."""
     answers: dict[str, str | None] = {}
     for kind, probe in _probes(state, now).items():
+        if kind == "release" and not state.holds:
+            answers[kind] = "no legal hold on this case"
+            continue
         try:
             check(state, probe)
             answers[kind] = None

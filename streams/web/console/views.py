@@ -27,10 +27,6 @@ from streams.web.guards import body_of
 WAITING_FOR_PERSON = ("awaiting_verification", "awaiting_proof")
 
 
-class Unauthorized(Exception):
-    pass
-
-
 class ConsoleViews:
     def __init__(self, ctx: Context, cases: CaseDirectory, records: Records, policy: ConsolePolicy, dlqs: list[str]):
         self.ctx, self.cases, self.records, self.policy, self.dlqs = ctx, cases, records, policy, dlqs
