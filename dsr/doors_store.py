@@ -1,5 +1,4 @@
-"""The front doors' shared state (streams.doors_port) in SQLite beside the key vault, or in PostgreSQL
-(schema `dsr_doors` in the vault's database) when workers share it: one statement per call, no cache."""
+"""The front doors' shared state in SQLite beside the vault, or in PostgreSQL (schema dsr_doors)."""
 
 from __future__ import annotations
 

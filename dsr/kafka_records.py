@@ -1,5 +1,4 @@
-"""The console's Records port on the broker, with kafka-python: a case's audit trail (its partition only), parked
-e-mails, dead letters per topic, and the retry and replay that publish back with acks=all."""
+"""The console's Records port on the broker with kafka-python: audit trail, parked mail, dead letters."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`dsr user ...`: the DPO console's personal accounts, in the store every worker shares (DSR_VAULT_DSN or the
-data dir); passwords are asked, never taken from the command line."""
+"""`dsr user ...`: the DPO console's personal accounts; passwords are asked, never on the command line."""
 
 from __future__ import annotations
 

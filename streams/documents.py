@@ -1,5 +1,4 @@
-"""Documents a person uploads because we asked for them (ID, proof of a death): sealed on arrival, the case told
-when, the DPO opens them in the console, and they go once checked or after a time limit (R14, R16, R39.1, R40)."""
+"""Documents a person uploads because we asked (an ID, proof of a death): sealed, checked, then deleted."""
 
 from __future__ import annotations
 

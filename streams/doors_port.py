@@ -1,5 +1,4 @@
-"""The state the front doors share between workers (console accounts and sessions, rate limits, the answers
-given to websites), as a port with its in-memory twin; dsr/doors_store.py holds it in SQLite or PostgreSQL."""
+"""The state the front doors share between workers (accounts, sessions, rate limits, answers): port and twin."""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from gdpr.lifecycle import stable_id
-from gdpr.tokens import Token, sign_token
+from gdpr.tokens import PURPOSES, Token, sign_token
 from streams.context import Context
 
-PATHS = {"verify": "verify", "download": "download", "status": "status", "upload": "upload"}  # purpose -> path
+PATHS = {purpose: purpose for purpose in PURPOSES}  # each purpose has its page, named after it
 
 
 def case_link(ctx: Context, request_id: str, purpose: str, expires: datetime, token_id: str | None = None) -> str:

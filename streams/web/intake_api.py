@@ -1,5 +1,4 @@
-"""POST /intake: websites that cannot reach Kafka post CloudEvents over HTTP (structured, binary or batch mode),
-with their own key; an answer only once the broker holds the event (acks=all)."""
+"""POST /intake: websites post CloudEvents over HTTP with their own key; 202 once the broker acked."""
 
 from __future__ import annotations
 

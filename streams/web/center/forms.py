@@ -1,5 +1,4 @@
-"""One form per right the policy promises: the fields each needs (never an ID document, never a reason), and
-the `dsr.rights.requested` data a filled form becomes."""
+"""One form per right the policy promises, and the dsr.rights.requested data a filled form becomes."""
 
 from __future__ import annotations
 

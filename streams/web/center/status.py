@@ -1,5 +1,4 @@
-"""The status page behind the receipt's signed link: where the request stands, its dates, a withdraw button; and
-the upload page behind the ID or proof request's link (R14, R16, R39.1)."""
+"""The case's own pages behind signed links: its status with a withdraw button, and the upload page."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Who is at the console: argon2id passwords, lock-out after repeated failures, sessions and personal API tokens,
-all in the store every worker shares (a second worker refuses what the first revoked)."""
+"""Who is at the console: argon2id passwords, lock-out, sessions and personal API tokens (shared store)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The console's decision forms: which fields each decision takes (as `dsr case` asks them), and the decision
-body a filled form becomes; the DPO API then checks it with gdpr.decisions, exactly as for the CLI."""
+"""The console's decision forms, and the decision body a filled form becomes (as `dsr case` builds it)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What the console reads from Kafka besides the cases: a case's audit trail, parked e-mails, dead letters; and
-what it writes back (a retry, a replay). A port: dsr/kafka_records.py reads the broker, LogRecords a log."""
+"""What the console reads from Kafka and writes back (audit trail, parked mail, dead letters): a port."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The console's pages: login, the open cases with filters, a case with its timeline and the decisions the rules
-allow now, parked e-mails, dead letters and systems. Every page needs a session; deciding needs the dpo role."""
+"""The console's pages: login, cases, a case and its decisions, parked e-mails, dead letters, systems."""
 
 from __future__ import annotations
 
