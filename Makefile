@@ -15,7 +15,7 @@ COMPILE = $(UV) pip compile pyproject.toml --quiet --universal --python-version 
 	--custom-compile-command "make lock"
 
 .PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint wheel schemas bench \
-	bench-adapters install postgres lock lock-upgrade clean
+	bench-adapters install postgres chromium lock lock-upgrade clean
 
 $(STAMP): pyproject.toml $(TEST_LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -34,12 +34,16 @@ install: $(STAMP)
 postgres:
 	scripts/ensure-postgres
 
+## make chromium: Debian's Chromium at /usr/bin/chromium, installed when missing (the browser tests drive it)
+chromium:
+	scripts/ensure-chromium
+
 ## make run: embedded Kafka, workers, web, sample CRM/recruitment/newsletter, SMTP sink + web mailbox
 run: install
 	$(BIN)/dsr dev
 
 ## make test: every tier; starts a real Kafka broker, PostgreSQL and real SMTP servers itself
-test: install lint postgres
+test: install lint postgres chromium
 	$(BIN)/python -m pytest -p no:cacheprovider -ra
 
 test-unit: $(STAMP)
@@ -48,7 +52,7 @@ test-streams: $(STAMP)
 	$(BIN)/python -m pytest -m streams -q
 test-contract: $(STAMP) postgres
 	$(BIN)/python -m pytest -m contract -q
-test-integration: install
+test-integration: install chromium
 	$(BIN)/python -m pytest -m integration -q
 
 ## make test-unit-pythons: the unit tier on Python 3.12 and 3.13, in a virtualenv each (.venv-3.12 ...)

@@ -36,6 +36,12 @@ def api_base(api: str | None) -> str:
 
 
 def token() -> str:
+    """A person's own token (DSR_API_TOKEN, from `dsr user token NAME`: decisions are recorded as theirs), else
+    the DPO token derived from DSR_SECRET_KEY (decisions recorded as --by)."""
+    import os
+
+    if os.environ.get("DSR_API_TOKEN"):
+        return os.environ["DSR_API_TOKEN"].strip()
     from dsr.composition import secret_from
     from dsr.settings import load_settings
     from streams.web.dpo_api import dpo_token

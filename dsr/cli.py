@@ -91,6 +91,19 @@ def system_token_command(name: str) -> None:
     click.echo(system_token(secret_from(settings), name))
 
 
+@main.command("site-key", help="Print the key with which website NAME posts CloudEvents to POST /intake (Bearer).")
+@click.argument("name")
+def site_key_command(name: str) -> None:
+    from dsr.composition import secret_from
+    from dsr.settings import load_settings
+    from streams.web.intake_api import site_key
+
+    try:
+        click.echo(site_key(secret_from(load_settings()), name))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+
+
 @main.command("webhook-secret", help="Print the secret with which webhook system NAME checks our signatures.")
 @click.argument("name")
 def webhook_secret_command(name: str) -> None:
@@ -244,6 +257,10 @@ def publish(event_file: Path, bootstrap: str, fresh: bool) -> None:
 from dsr.case_cli import case  # noqa: E402 - its own module: the DPO's commands
 
 main.add_command(case)
+
+from dsr.user_cli import user  # noqa: E402 - its own module: the console's accounts
+
+main.add_command(user)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import faust
 
+from dsr.documents import FileDocumentStore, PostgresDocumentStore
+from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
+from dsr.kafka_records import KafkaRecords
 from dsr.mail import SmtpTransport
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
@@ -36,10 +39,12 @@ from handlers.runtime import remembered, run_task
 from streams import topics
 from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
+from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
-from streams.ports import ExportStore, KeyVault, MailTransport
+from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport
 from streams.register_view import RegisterView
+from streams.web.console.accounts import ConsolePolicy
 from streams.web.server import WebListeners
 
 DEV_KEY_FILE = "secret.key"
@@ -92,6 +97,10 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         smtp_backoff=settings.smtp_backoff,
         tick_seconds=settings.tick_seconds,
         partitions=settings.partitions,
+        intake_per_minute=settings.intake_per_minute,
+        requests_per_address=settings.requests_per_address,
+        requests_per_ip=settings.requests_per_ip,
+        trust_forwarded_for=settings.trust_forwarded_for,
     )
 
 
@@ -157,6 +166,8 @@ def build_context(
         exports=export_store(settings),
         publisher=publisher,
         register=register,
+        doors=doors_store(settings),
+        documents=document_store(settings),
     )
     recipients = builtin_recipients(settings, register)
     # One clock for everything that stamps a time: the context's (tests give theirs).
@@ -183,6 +194,18 @@ def key_vault(settings: Settings, secret: bytes) -> KeyVault:
         raise SystemExit(str(exc)) from None
 
 
+def doors_store(settings: Settings) -> FrontDoorStore:
+    """Console accounts, sessions, rate limits and intake answers: where the key vault is (DSR_VAULT_DSN, schema
+    dsr_doors, when workers share it), else a SQLite file beside the vault's."""
+    if not settings.vault_dsn:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        return sqlite_store(Path(settings.data_dir) / "doors.sqlite3")
+    try:
+        return postgres_store(settings.vault_dsn)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def export_store(settings: Settings) -> ExportStore:
     """Where access copies wait for their download: DSR_EXPORTS_DSN, else DSR_EXPORTS_DIR, else beside
     a shared vault (DSR_VAULT_DSN: workers that share keys share downloads), else under the data dir."""
@@ -193,6 +216,20 @@ def export_store(settings: Settings) -> ExportStore:
         except StoreUnreachable as exc:
             raise SystemExit(str(exc)) from None
     return FileExportStore(settings.exports_dir or Path(settings.data_dir) / "exports")
+
+
+def document_store(settings: Settings) -> DocumentStore:
+    """Uploaded documents go where the access copies go: the same PostgreSQL database (schema dsr_documents), or
+    a directory beside DSR_EXPORTS_DIR (`<it>-documents`), or `$DSR_DATA_DIR/documents`."""
+    if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
+        setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
+        try:
+            return PostgresDocumentStore(settings.exports_dsn or settings.vault_dsn, setting)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+    if settings.exports_dir:
+        return FileDocumentStore(settings.exports_dir.with_name(settings.exports_dir.name + "-documents"))
+    return FileDocumentStore(Path(settings.data_dir) / "documents")
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -241,8 +278,18 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         public=(settings.web_host, settings.web_port),
         admin=(settings.admin_host, settings.admin_port),
         privacy_placeholder=not settings.privacy_url,
+        records=KafkaRecords(settings.kafka_bootstrap, settings.kafka_security()),
+        console=console_policy(settings),
     )
     return Assembly(app, ctx, listeners)
+
+
+def console_policy(settings: Settings) -> ConsolePolicy:
+    return ConsolePolicy(
+        max_failures=settings.console_max_failures,
+        lock_for=timedelta(minutes=settings.console_lock_minutes),
+        session_for=timedelta(hours=settings.console_session_hours),
+    )
 
 
 def _measure_dead_letters(settings: Settings, ctx: Context) -> None:

@@ -118,6 +118,24 @@ class Settings(BaseSettings):
         "in-process inbox records; default: every recipient in the register.",
     )
     case_retention_days: int = Field(default=1826, ge=30, le=3660, description="R51: case records kept after closure.")
+    intake_per_minute: int = Field(
+        default=120, ge=1, le=100_000, description="Events one website may post a minute to POST /intake."
+    )
+    requests_per_address: int = Field(
+        default=5, ge=1, le=1000, description="Privacy center: requests per e-mail address per hour."
+    )
+    requests_per_ip: int = Field(
+        default=20, ge=1, le=10_000, description="Privacy center: requests per client per hour."
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="The public listener is behind a proxy that sets X-Forwarded-For: count per-IP limits on it.",
+    )
+    console_max_failures: int = Field(
+        default=5, ge=1, le=100, description="DPO console: failed logins in a row that lock an account."
+    )
+    console_lock_minutes: int = Field(default=15, ge=1, le=10_080, description="DPO console: how long a lock lasts.")
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7, description="DPO console: session lifetime.")
     mailbox_port: int = Field(default=8025, ge=1, le=65535)
     sink_smtp_port: int = Field(default=2525, ge=1, le=65535)
     kafka_port: int = Field(default=9092, ge=1, le=65535)

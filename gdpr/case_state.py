@@ -110,6 +110,7 @@ class CaseState(BaseModel):
     id_request_reason: str | None = None
     verified_at: AwareDatetime | None = None
     identity_checked: str | None = None  # "ID checked on <date> by <role>", nothing else (R16)
+    document_received_at: AwareDatetime | None = None  # an uploaded ID or proof of death arrived (R12: ends suspension)
     suspended_days: int = 0
     extension: Extend | None = None
     refusal: Refuse | None = None

@@ -46,7 +46,14 @@ class PurgeCaseRecord:
     command_id: str
 
 
-Command = IssueTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord
+@dataclass(frozen=True)
+class DeleteDocument:
+    """R16: an uploaded ID document or proof of death goes once checked, or when the case closes."""
+
+    command_id: str
+
+
+Command = IssueTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
 
 EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gdpr.case_state import FORGOTTEN, OPEN, CaseState, DecisionRecord, Status, moved
 from gdpr.deadlines import end_of_day, receipt_day
@@ -40,6 +40,43 @@ def check(state: CaseState, decision: Decision) -> None:
     if state.status not in OPEN and not isinstance(decision, Release):
         raise DecisionRefused(f"the case is closed (since {state.closed_at:%Y-%m-%d}); only a hold can be released")
     CHECKS[type(decision)](state, decision)
+
+
+def possible_now(state: CaseState, now: datetime) -> dict[str, str | None]:
+    """Each kind of decision, and why the rules refuse it on this case now (None: allowed). The console offers
+    the allowed ones; what the DPO then fills in is checked again by `check`, as for `dsr case`."""
+    answers: dict[str, str | None] = {}
+    for kind, probe in _probes(state, now).items():
+        if kind == "release" and not state.holds:
+            answers[kind] = "no legal hold on this case"
+            continue
+        try:
+            check(state, probe)
+            answers[kind] = None
+        except DecisionRefused as exc:
+            answers[kind] = str(exc)
+    return answers
+
+
+def _probes(state: CaseState, now: datetime) -> dict[str, Decision]:
+    """The least a decision of each kind needs, so that only the state decides whether it is possible."""
+    by, later = {"by": "console", "at": now}, receipt_day(now) + timedelta(days=30)
+    hold = state.holds[0].hold_id if state.holds else "-"
+    return {
+        "extend": Extend(**by, reasons=["volume_of_data"]),
+        "refuse": Refuse(**by, reason="other", explanation="-", partial=state.status == Status.ANSWERING),
+        "flag_excessive": FlagExcessive(**by, facts="-" * 20, fee_cents=100, previous_request_at=state.received_at),
+        "request_id": RequestId(**by, reason="challenge_failed"),
+        "verify_id": VerifyId(**by),
+        "hold": Hold(**by, hold_id="-probe-", categories=["*"], owner="-", review_on=later),
+        "release": Release(**by, hold_id=hold),
+        "decide_objection": DecideObjection(**by, upheld=True, explanation="-"),
+        "lift_restriction": LiftRestriction(**by, lift_on=later, reason="accuracy_verified"),
+        "fee_paid": FeePaid(**by),
+        "withdraw": Withdraw(**by),
+        "apply_directives": ApplyDirectives(**by),
+        "decide_estate_access": DecideEstateAccess(**by, categories=["-"], explanation="-"),
+    }
 
 
 def apply(state: CaseState, decision: Decision) -> CaseState:
@@ -156,6 +193,24 @@ def _check_fee_paid(state: CaseState, decision: FeePaid) -> None:
 
 def _check_withdraw(state: CaseState, decision: Withdraw) -> None:
     pass
+
+
+def person_may_withdraw(state: CaseState) -> bool:
+    """The person can withdraw from the status page until the answer is on its way (or while a fee is awaited,
+    R21); what the systems already did stays done."""
+    waiting_for_fee = state.status == Status.ANSWERING and state.fee is not None and not state.fee_paid
+    return state.status in WITHDRAWABLE or waiting_for_fee
+
+
+WITHDRAWABLE = frozenset(
+    {
+        Status.DISCOVERING,
+        Status.AWAITING_VERIFICATION,
+        Status.AWAITING_PROOF,
+        Status.AWAITING_DECISION,
+        Status.PROCESSING,
+    }
+)
 
 
 def _check_estate(state: CaseState, decision: DecideEstateAccess) -> None:

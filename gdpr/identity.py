@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from gdpr.case_state import CaseState, Status, moved
+from gdpr.commands import DeleteDocument
 from gdpr.deadlines import (
     NATIONAL,
     Deadline,
@@ -119,15 +120,24 @@ def verification_expiry(state: CaseState, after: timedelta) -> datetime | None:
 
 
 def confirmed(state: CaseState, at: datetime) -> CaseState:
-    """The person is known: the suspension ends (§2.4) and the work starts."""
+    """The person is known: the suspension ends (§2.4) and the work starts. When the information asked for came
+    as an uploaded document, the suspension ended when it arrived, not when a person checked it (R12)."""
     if suspends(state):
-        days = (receipt_day(at) - receipt_day(information_requested_at(state))).days
+        arrived = state.document_received_at or at
+        days = (receipt_day(min(arrived, at)) - receipt_day(information_requested_at(state))).days
         state = state.model_copy(update={"suspended_days": days})
         deadline = deadlines_of(state)
         state = state.model_copy(
             update={"d1": deadline.d1, "deadline": deadline.d3 if state.extension else deadline.d1}
         )
     return start_work(state.model_copy(update={"verified_at": at}))
+
+
+def document_deletion(state: CaseState) -> list[DeleteDocument]:
+    """R16: an uploaded document is deleted once a person checked it, or once the case closed unchecked."""
+    if state.document_received_at is None or not (state.identity_checked or state.status == Status.CLOSED):
+        return []
+    return [DeleteDocument("document:delete")]
 
 
 def start_work(state: CaseState) -> CaseState:

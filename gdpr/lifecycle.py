@@ -20,6 +20,7 @@ from gdpr.case_state import (  # noqa: F401 - re-exported: the lifecycle's vocab
 from gdpr.commands import (  # noqa: F401 - re-exported
     CasePolicy,
     Command,
+    DeleteDocument,
     DestroySubjectKey,
     IssueTask,
     PurgeCaseRecord,
@@ -34,17 +35,22 @@ from schemas.cases import (
     CaseOpened,
     ClockTicked,
     DirectiveRevoked,
+    DocumentReceived,
     DpoDecided,
     EmailParked,
     EmailSent,
     IdentityConfirmed,
     TaskAnswered,
+    WithdrawnByPerson,
 )
+from schemas.decisions import Withdraw
 from schemas.tasks import TaskAction, TaskStatus
 
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3e0b-4c55-9a8e-2d4f0c1b7e90")
 VERIFICATION_MESSAGES = {"verification", "verification_challenge"}
 PROOF_REQUEST = "death_proof_request"
+PERSON = "data_subject"  # `by` of what the person did themselves (a withdrawal from the status page)
+WAITING_FOR_DOCUMENTS = frozenset({Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF})
 
 
 def stable_id(*parts: str) -> str:
@@ -165,6 +171,18 @@ def _parked(state: CaseState, event: EmailParked) -> CaseState:
     return state.model_copy(update={"emails_parked": state.emails_parked | {event.message_type}})
 
 
+def _withdrawn(state: CaseState, event: WithdrawnByPerson) -> CaseState:
+    if not decisions.person_may_withdraw(state):
+        return state  # answered meanwhile: the withdrawal comes too late, nothing changes
+    return decisions.apply(state, Withdraw(by=PERSON, at=event.withdrawn_at))
+
+
+def _document(state: CaseState, event: DocumentReceived) -> CaseState:
+    if state.document_received_at is not None or state.status not in WAITING_FOR_DOCUMENTS:
+        return state  # the first arrival ends the suspension (R12); a later one changes no date
+    return state.model_copy(update={"document_received_at": event.received_at})
+
+
 def _revoked(state: CaseState, event: DirectiveRevoked) -> CaseState:
     return state if state.directive_revoked_at else state.model_copy(update={"directive_revoked_at": event.revoked_at})
 
@@ -176,6 +194,8 @@ HANDLERS = {
     EmailSent: _email_sent,
     EmailParked: _parked,
     DirectiveRevoked: _revoked,
+    WithdrawnByPerson: _withdrawn,
+    DocumentReceived: _document,
     ClockTicked: lambda state, event: state,
 }
 

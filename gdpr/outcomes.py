@@ -9,7 +9,7 @@ from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, SendEmail
 from gdpr.deadlines import receipt_day
-from gdpr.identity import verification_expiry, verification_message
+from gdpr.identity import document_deletion, verification_expiry, verification_message
 from gdpr.minors import erasure_priority
 from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
@@ -89,7 +89,7 @@ def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMa
     priority = {"priority": erasure_priority(state.right, state.details.minor_at_collection)}  # LIL 51-II, R42
     receipt = "heir_receipt" if state.for_the_deceased() else "receipt"  # LIL 85: written to the heir
     due: list[Command] = [SendEmail("email:receipt", receipt, "subject", priority)]  # R5
-    due += _decision_emails(state)
+    due += _decision_emails(state) + document_deletion(state)
     return due + BY_STATUS[state.status](state, now, policy, ids)
 
 
@@ -104,6 +104,9 @@ def _decision_emails(state: CaseState) -> list[Command]:
     if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
         to = "requester" if state.requester else "subject"  # L2 failed, the person insists from the other address
         due.append(SendEmail("email:id_document_request", "id_document_request", to))  # R14
+    if state.document_received_at and state.status in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF):
+        kind = {"kind": "document_received"}  # a person checks it, then records it (verify-id)
+        due.append(SendEmail("email:dpo_document_received", "dpo_decision_needed", "dpo", kind))
     if state.suspended_days and state.status in (Status.PROCESSING, Status.AWAITING_DECISION):
         due.append(SendEmail("email:deadline_update", "deadline_update", "subject"))  # R12, §2.4: the new date
     return due
@@ -127,6 +130,8 @@ def _unconfirmed(state: CaseState, now: datetime, policy: CasePolicy) -> list[Co
     """§3.4: a reminder, then the 'cannot identify' notice (R11). Art. 11(2), 12(2): whoever wrote from
     another address (L2) hears it too, with how to prove who they are, and nothing about the data."""
     due: list[Command] = []
+    if state.document_received_at:
+        return due  # the document asked for arrived: no reminder, no closure while a person checks it
     if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
         due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
         due += _to_requester(state, closed=False)
@@ -151,7 +156,7 @@ def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: Id
         SendEmail("email:death_proof_request", "death_proof_request", "subject"),
         SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "death_notified"}),
     ]
-    asked = state.challenge_sent_at
+    asked = None if state.document_received_at else state.challenge_sent_at  # arrived: wait for the check
     if asked and now >= asked + policy.verification_reminder:
         due.append(SendEmail("email:death_proof_reminder", "death_proof_request", "subject", {"reminder": True}))
     if asked and now >= asked + policy.verification_expiry:

@@ -8,7 +8,7 @@ from gdpr import work
 from gdpr.case_state import CaseState, Status
 from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecord, RaiseAlert, SendEmail
 from gdpr.deadlines import end_of_day
-from gdpr.identity import suspends
+from gdpr.identity import document_deletion, suspends
 from gdpr.minors import erasure_priority
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 
@@ -52,7 +52,7 @@ def _failed_tasks(state: CaseState) -> list[Command]:
 
 def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     waiting = state.status in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF)
-    if state.status == Status.RESTRICTED or (waiting and suspends(state)):
+    if state.status == Status.RESTRICTED or (waiting and suspends(state) and not state.document_received_at):
         return []  # answered already, or the clock is suspended (§2.4)
     today = now.date()
     return [
@@ -88,6 +88,7 @@ def refused_items(state: CaseState) -> list[str]:
 def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due: list[Command] = list(work.release_tasks(state)) if state.subject is not None else []
     due += _failed_tasks(state)  # an Art. 19 notice or a purge may fail after the outcome went out
+    due += document_deletion(state)
     if not state.key_destroyed and _nothing_left(state):
         due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5)
     if state.closed_at and now >= state.closed_at + policy.case_retention and not state.active_holds():

@@ -1,4 +1,4 @@
-"""Signed, expiring tokens for verification and download links (HMAC-SHA256); single use is enforced by the case."""
+"""Signed, expiring tokens for a case's links (HMAC-SHA256); single use, where needed, is enforced by the case."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gdpr.sealing import b64url, unb64url
+
+# Each page checks the purpose of its token, so a link of one kind never opens another: confirm a request (a POST
+# only), download its copy, follow it (status, withdraw), upload the document asked for (R14, R16).
+PURPOSES = ("verify", "download", "status", "upload")
 
 
 class TokenError(ValueError):

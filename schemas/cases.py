@@ -143,6 +143,29 @@ class DirectiveRevoked(WireModel):
     by_request_id: str
 
 
+class WithdrawnByPerson(WireModel):
+    """The person withdrew the request from the status page behind the receipt's signed link."""
+
+    kind: Literal["withdrawn_by_person"] = "withdrawn_by_person"
+    request_id: str
+    withdrawn_at: AwareDatetime
+
+
+class DocumentKind(StrEnum):
+    ID_DOCUMENT = "id_document"  # L3: an identity document (R14, R16)
+    DEATH_PROOF = "death_proof"  # a death certificate and proof of standing (R39.1, R40)
+
+
+class DocumentReceived(WireModel):
+    """A document asked for arrived on the upload page: what and when, never its content. The suspension of the
+    deadline ends at receipt (R12, LEGAL §2.4), whenever a person then checks it."""
+
+    kind: Literal["document_received"] = "document_received"
+    request_id: str
+    document: DocumentKind
+    received_at: AwareDatetime
+
+
 CaseEvent = Annotated[
     CaseOpened
     | TaskAnswered
@@ -151,7 +174,9 @@ CaseEvent = Annotated[
     | EmailParked
     | ClockTicked
     | DpoDecided
-    | DirectiveRevoked,
+    | DirectiveRevoked
+    | WithdrawnByPerson
+    | DocumentReceived,
     Field(discriminator="kind"),
 ]
 CaseEventAdapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -280,22 +282,74 @@ DATA_MODELS: dict[EventType, type[WireModel]] = {
 FORM_TYPES = (EventType.QUOTE_REQUESTED, EventType.CONTACT_SUBMITTED, EventType.JOB_APPLICATION_SUBMITTED)
 
 
+# CloudEvents 1.0 §3.1.1: attribute names are lower-case ASCII letters and digits; extensions are any such
+# name beyond the context attributes (traceparent, partitionkey ...). Their values are scalars (§3.1.3).
+EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+CONTEXT_ATTRIBUTES = frozenset(
+    {"specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject", "data"}
+)
+MAX_EXTENSIONS = 20
+ExtensionValue = Annotated[str, Field(max_length=2000)] | bool | int
+
+
 class CloudEvent(WireModel):
-    """CloudEvents 1.0 envelope, structured JSON mode."""
+    """CloudEvents 1.0 envelope, structured JSON mode. Extension attributes are kept aside, never interpreted."""
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; only 1.0 is accepted.")
     id: str = Field(min_length=1, max_length=200, description="Unique per event; used to deduplicate.")
     source: str = Field(min_length=1, max_length=500, examples=["https://www.example.fr/devis"])
     type: EventType
     time: AwareDatetime = Field(description="When the event happened (RFC 3339).")
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: str = Field(
+        default="application/json",
+        max_length=100,
+        description="application/json, parameters allowed (application/json; charset=utf-8).",
+    )
     dataschema: str | None = None
     subject: str | None = None
     data: dict
+    extensions: dict[str, ExtensionValue] = Field(
+        default_factory=dict,
+        max_length=MAX_EXTENSIONS,
+        description="CloudEvents extension attributes (traceparent, partitionkey ...), as top-level attributes "
+        "on the wire; carried along, never interpreted.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_extensions(cls, raw):
+        if not isinstance(raw, dict):
+            return raw
+        extensions = {k: v for k, v in raw.items() if k not in CONTEXT_ATTRIBUTES}
+        bad = sorted(k for k in extensions if not EXTENSION_NAME.match(str(k)))
+        if bad:
+            raise ValueError(f"{len(bad)} attribute name(s) that are neither CloudEvents attributes nor extensions")
+        return {**{k: v for k, v in raw.items() if k in CONTEXT_ATTRIBUTES}, "extensions": extensions}
+
+    @field_validator("datacontenttype")
+    @classmethod
+    def _json_data(cls, value: str) -> str:
+        media, _, params = value.partition(";")
+        if media.strip().lower() != "application/json":
+            raise ValueError("datacontenttype must be application/json (parameters such as charset are allowed)")
+        charset = [p.split("=", 1)[1].strip().strip('"').lower() for p in params.split(";") if "charset=" in p.lower()]
+        if charset and charset[0] not in ("utf-8", "utf8"):
+            raise ValueError("data must be UTF-8 JSON")
+        return value
+
+    def to_structured(self) -> bytes:
+        """Structured mode again (extensions back at the top level), as dsr.intake carries it."""
+        envelope = self.model_dump(mode="json", exclude_none=True, exclude={"extensions"})
+        return json.dumps({**envelope, **self.extensions}, ensure_ascii=False).encode()
 
 
 class IntakeError(ValueError):
-    """Why an ingress message cannot be processed; the reason goes to the dead-letter header."""
+    """Why an ingress message cannot be processed; the reason goes to the dead-letter header. `reasons`: the
+    same, field by field, for an HTTP answer."""
+
+    def __init__(self, reason: str, reasons: list[dict] | None = None) -> None:
+        super().__init__(reason)
+        self.reasons = reasons if reasons is not None else [{"field": "", "reason": reason}]
 
 
 def parse_intake(raw: bytes) -> tuple[CloudEvent, WireModel]:
@@ -306,13 +360,17 @@ def parse_intake(raw: bytes) -> tuple[CloudEvent, WireModel]:
         event = CloudEvent.model_validate_json(raw)
         return event, DATA_MODELS[event.type].model_validate(event.data)
     except ValidationError as exc:
-        raise IntakeError(describe(exc)) from None
+        raise IntakeError(describe(exc), field_reasons(exc)) from None
+
+
+def field_reasons(exc: ValidationError, limit: int = 20) -> list[dict]:
+    """Each field at fault and why, never its value (it may be personal data)."""
+    return [
+        {"field": ".".join(str(p) for p in error["loc"]) or "message", "reason": error["msg"]}
+        for error in exc.errors(include_input=False, include_url=False)[:limit]
+    ]
 
 
 def describe(exc: ValidationError) -> str:
     """A readable reason that never echoes input values (they may be personal data)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "message"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{r['field']}: {r['reason']}" for r in field_reasons(exc, 5))

@@ -14,6 +14,7 @@ from streams.access_package import expire_downloads
 from streams.cases import CaseTable, due_ticks, on_case_event, parsed
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
+from streams.documents import expire_documents
 from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
@@ -22,6 +23,10 @@ from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import Cluster, LocalCases
+from streams.web.console.accounts import ConsolePolicy
+from streams.web.console.records import Records
+from streams.web.console.views import ConsoleViews
+from streams.web.intake_api import ANSWERS_KEPT
 from streams.web.peers import FaustPeers, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
@@ -92,20 +97,27 @@ def origin_of(event) -> Origin:
     return Origin(message.topic, message.partition, message.offset, message.key, message.value)
 
 
+def headers_of(event) -> list[tuple[str, bytes]]:
+    headers = event.message.headers or ()
+    return list(headers.items()) if isinstance(headers, dict) else [(k, v) for k, v in headers]
+
+
 def wire(app: faust.App, ctx: Context) -> CaseTable:
     """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
     cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
-    def agent_on(topic_name: str, name: str, handler):
+    def agent_on(topic_name: str, name: str, handler, with_headers: bool = False):
         async def agent(stream):
             async for event in stream.events():
-                await process_safely(ctx, origin_of(event), functools.partial(handler, event.value))
+                args = (event.value, headers_of(event)) if with_headers else (event.value,)
+                await process_safely(ctx, origin_of(event), functools.partial(handler, *args))
 
         return app.agent(app.topic(topic_name, **RAW), name=name)(agent)
 
-    agent_on(topics.INTAKE, "intake", lambda raw: on_intake_message(ctx, raw))
+    # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
+    agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
     agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
     agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
@@ -117,6 +129,8 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
         for tick in due_ticks(cases, ctx.clock(), ctx):
             await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(ctx)
+        await expire_documents(ctx)
+        ctx.doors.forget_expired(ctx.clock(), ANSWERS_KEPT)
 
     return cases
 
@@ -128,6 +142,8 @@ def web_listeners(
     public: tuple[str, int],
     admin: tuple[str, int],
     privacy_placeholder: bool,
+    records: Records | None = None,
+    console: ConsolePolicy = ConsolePolicy(),
 ) -> WebListeners:
     """The public listener (people, websites) and the admin listener (DPO, systems, operators), apart."""
     broker = BrokerProbe(app)
@@ -139,13 +155,21 @@ def web_listeners(
     local = LocalCases(cases)
     peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
     directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked
+    views = ConsoleViews(ctx, directory, records, console, dlq_topics(ctx)) if records is not None else None
     return WebListeners(
         [
             Listener("public", public_app(ctx, directory, lambda: consuming(app), privacy_placeholder), *public),
-            Listener("admin", admin_app(ctx, directory, local, probes), *admin),
+            Listener("admin", admin_app(ctx, directory, local, probes, console=views), *admin),
         ],
         on_stop=[peers.close],
     )
+
+
+def dlq_topics(ctx: Context) -> list[str]:
+    """Every dead-letter topic the pipeline and its systems write to."""
+    consumed = [topics.INTAKE, topics.CASES, topics.TASK_RESULTS, topics.NOTIFICATIONS]
+    systems = [topics.tasks(s) for s in [*ctx.config.systems, *ctx.register.register.recipients]]
+    return [topics.dlq(name) for name in [*consumed, *systems]]
 
 
 def _measure(app: faust.App, ctx: Context, cases: CaseTable) -> None:

@@ -10,6 +10,7 @@ from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
     CaseState,
     Command,
+    DeleteDocument,
     DestroySubjectKey,
     IssueTask,
     PurgeCaseRecord,
@@ -127,6 +128,9 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         )
     elif isinstance(command, DestroySubjectKey):
         await _destroy_key(ctx, state)
+    elif isinstance(command, DeleteDocument):
+        ctx.documents.delete(state.request_id)
+        await audit(ctx, "document_deleted", request_id=state.request_id, dedup="document", detail=_why_deleted(state))
     elif isinstance(command, PurgeCaseRecord):
         await audit(
             ctx,
@@ -135,6 +139,11 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
             dedup="purged",
             detail={"closed_at": state.closed_at.isoformat() if state.closed_at else None},
         )
+
+
+def _why_deleted(state: CaseState) -> dict:
+    """R16: the record keeps that a document existed and when it went, never what it showed."""
+    return {"after": "check" if state.identity_checked else "closure", "checked": state.identity_checked}
 
 
 async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
@@ -196,6 +205,7 @@ async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: d
 
 async def _destroy_key(ctx: Context, state: CaseState) -> None:
     ctx.exports.delete(state.request_id)
+    ctx.documents.delete(state.request_id)
     ctx.sealer.forget(state.subject_ref)
     await audit(ctx, "key_destroyed", request_id=state.request_id, subject_ref=state.subject_ref, dedup="key")
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
 from schemas.tasks import Task, TaskResult
+from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
 from streams.email_templates import EmailRenderer
 from streams.metrics import PipelineMetrics
-from streams.ports import ExportStore, KeyVault, MailTransport, Publisher
+from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport, MemoryDocumentStore, Publisher
 from streams.register_view import RegisterView
 from streams.sealing import Sealer
 
@@ -56,6 +57,12 @@ class PipelineConfig:
     processing_attempts: int = 3  # transient failures of a stream function before dead-lettering
     tick_seconds: float = 30.0
     partitions: int = 1
+    intake_per_minute: int = 120  # events a website may post a minute (POST /intake), every worker counted
+    requests_per_address: int = 5  # privacy center: submissions per address per hour
+    requests_per_ip: int = 20  # privacy center: submissions per client address per hour
+    trust_forwarded_for: bool = False  # per-IP limits count the client X-Forwarded-For names (behind a proxy)
+    document_ttl: timedelta = timedelta(days=30)  # an uploaded document nobody checked is deleted after this (R16)
+    status_ttl: timedelta = timedelta(days=400)  # the receipt's status link: the longest a case stays open
 
 
 @dataclass
@@ -70,6 +77,8 @@ class Context:
     task_runners: dict[str, TaskRunner] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
+    doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
+    documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:

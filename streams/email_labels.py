@@ -286,6 +286,11 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = {
         "en": "heir asking for the information needed to settle the estate (Art. 85-II of the French Data"
         " Protection Act)",
     },
+    "document_received": {
+        "fr": "justificatif déposé sur la page sécurisée, à vérifier dans la console (il sera supprimé après la"
+        " vérification)",
+        "en": "document uploaded on the secure page, to check in the console (it is deleted once checked)",
+    },
     "partial_refusal_due": {
         "fr": "refus partiel à notifier avant la date limite initiale (article 12, paragraphe 4, du RGPD)",
         "en": "partial refusal to notify by the initial deadline (Art. 12(4) GDPR)",
@@ -301,6 +306,7 @@ DECISION_COMMANDS: Mapping[str, str] = {
     " --reason challenge_failed|no_channel_on_file|sensitive_data"
     " → dsr case verify-id {reference}",
     "death_notified": "dsr case verify-id {reference}",
+    "document_received": "dsr case verify-id {reference}",
     "estate_access": 'dsr case estate-access {reference} --category C [--category C2] --explanation "..."',
     "partial_refusal_due": "dsr case refuse {reference} --partial"
     ' --reason legal_obligation|legal_claims|rights_of_others|other --explanation "..."',

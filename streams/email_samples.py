@@ -114,6 +114,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "submitted_on": date(2027, 3, 5),
     },
     "receipt": {
+        "status_url": "https://dsr.maison-services.example/status/eyJwIjoic3RhdHVzIn0.c2ln",
         **_CASE,
         "right": "access",
         "deadline": date(2027, 4, 5),
@@ -241,6 +242,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "marketing_stopped_on": date(2027, 3, 2),
     },
     "id_document_request": {
+        "upload_url": "https://dsr.maison-services.example/upload/eyJwIjoidXBsb2FkIn0.c2ln",
         **_CASE,
         "right": "access",
         "reason": "challenge_failed",
@@ -405,6 +407,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
     },
     # GS-16: an heir reports a death.
     "heir_receipt": {
+        "status_url": "https://dsr.maison-services.example/status/eyJwIjoic3RhdHVzIn0.c2ln",
         **_CASE,
         "deadline": date(2027, 4, 5),
         "requester_role": "heir",
@@ -412,6 +415,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "proof_received": False,
     },
     "death_proof_request": {
+        "upload_url": "https://dsr.maison-services.example/upload/eyJwIjoidXBsb2FkIn0.c2ln",
         **_CASE,
         "requester_role": "heir",
         "reminder": False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from gdpr.case_state import HEIR_ACTIONS
@@ -11,6 +12,7 @@ from gdpr.lifecycle import stable_id
 from gdpr.minors import consent_is_valid, minor_on
 from gdpr.routing import data_categories, submission_systems
 from schemas.cases import CaseOpened, IdentityLevel, PostMortemFacts, RequestDetails
+from schemas.cloudevents_binding import from_kafka
 from schemas.intake import (
     FORM_TYPES,
     Channel,
@@ -38,9 +40,10 @@ FORM_KINDS = {
 }
 
 
-async def on_intake_message(ctx: Context, raw: bytes) -> None:
+async def on_intake_message(ctx: Context, raw: bytes, headers: Iterable[tuple[str, bytes]] | None = None) -> None:
+    """One message of `dsr.intake`, in structured mode or in binary mode (ce_ headers, Kafka binding)."""
     try:
-        event, data = parse_intake(raw)
+        event, data = parse_intake(from_kafka(headers, raw))
     except IntakeError as exc:
         raise Rejected(str(exc)) from None
     if event.type in FORM_TYPES:
@@ -54,7 +57,7 @@ async def on_intake_message(ctx: Context, raw: bytes) -> None:
 async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsRequested) -> None:
     """Open a case; the request id derives from the CloudEvent id, so a duplicate opens nothing new."""
     try:
-        details = request_details(data)
+        details = checked_request(data)
     except ValueError as exc:
         raise Rejected(str(exc)) from None
     request_id = stable_id("request", event.id)
@@ -83,6 +86,15 @@ async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsReque
         dedup=event.id,
         detail={"right": data.subject_request_type.value, "source": event.source},
     )
+
+
+def checked_request(data: RightsRequested) -> RequestDetails:
+    """The request's procedural facts, or ValueError with what the law does not let us accept; the HTTP intake
+    asks this before publishing, so that a website hears the reason at once (400) instead of a dead letter."""
+    pm = data.post_mortem
+    if pm is not None and pm.action in HEIR_ACTIONS and data.contact_email is None:
+        raise ValueError(f"{pm.action.value} needs contact_email: the address of the heir or executor writing to us")
+    return request_details(data)
 
 
 def request_details(data: RightsRequested) -> RequestDetails:

@@ -15,13 +15,13 @@ from gdpr.identity import (
 )
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS, PROFILING
-from gdpr.tokens import Token, sign_token
 from gdpr.work import marketing_stops_first, notified_recipients
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
 from streams.email_labels import REPRESENTATIVE_ROLES, STATUS_LABELS
 from streams.labels import item_label, system_label
+from streams.links import case_link
 
 Values = tuple[dict, dict]
 Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
@@ -36,9 +36,17 @@ def received(state: CaseState) -> str:
 
 
 def _link(ctx: Context, state: CaseState, purpose: str, token_id: str, expires: datetime) -> str:
-    token = sign_token(ctx.config.secret_key, Token(purpose, state.request_id, token_id, expires))
-    path = "verify" if purpose == "verify" else "download"
-    return f"{ctx.config.public_url}/{path}/{token}"
+    return case_link(ctx, state.request_id, purpose, expires, token_id)
+
+
+def status_link(ctx: Context, state: CaseState, now: datetime) -> dict:
+    """The receipt's signed link to the status page: where the case stands, a button to withdraw it."""
+    return {"status_url": case_link(ctx, state.request_id, "status", now + ctx.config.status_ttl)}
+
+
+def upload_link(ctx: Context, state: CaseState, closes: datetime) -> dict:
+    """R14, R16: the ID or proof asked for is uploaded behind this link, never sent by plain e-mail."""
+    return {"upload_url": case_link(ctx, state.request_id, "upload", closes)}
 
 
 # --- receipt and identity ------------------------------------------------------------------------
@@ -51,7 +59,7 @@ def receipt(ctx, state, command, now) -> Values:
         "deadline": state.deadline.isoformat(),
         "priority": bool(command.params.get("priority")),
         "confirmation": confirmation_step(state).value,  # R12: whether the date may move, said as it is
-    }, {}
+    }, status_link(ctx, state, now)
 
 
 def heir_receipt(ctx, state, command, now) -> Values:
@@ -63,7 +71,7 @@ def heir_receipt(ctx, state, command, now) -> Values:
         "requester_role": facts.requester_role or "heir",
         "action": facts.action.value,
         "proof_received": bool(facts.proof_of_death and facts.proof_of_standing),
-    }, {}
+    }, status_link(ctx, state, now)
 
 
 def verification(ctx, state, command, now) -> Values:
@@ -130,7 +138,7 @@ def id_document_request(ctx, state, command, now) -> Values:
         "reason": state.id_request_reason or "challenge_failed",
         "suspended": suspends(state),  # R12: not when asked late, nor from a representative never asked before
         "deadline": state.deadline.isoformat(),
-    }, {}
+    }, upload_link(ctx, state, (state.id_requested_at or now) + ctx.config.policy.verification_expiry)
 
 
 def deadline_update(ctx, state, command, now) -> Values:
@@ -390,7 +398,7 @@ def death_proof_request(ctx, state, command, now) -> Values:
         "closes_on": day(asked + ctx.config.policy.verification_expiry),
         "suspended": suspension_if_asked_at(state, asked),
         "deadline": state.deadline.isoformat(),
-    }, {}
+    }, upload_link(ctx, state, asked + ctx.config.policy.verification_expiry)
 
 
 def death_proof_missing(ctx, state, command, now) -> Values:

@@ -57,6 +57,22 @@ class ExportStore(Protocol):
         """Remove every request's exports stored before `cutoff`; return those request ids."""
 
 
+class DocumentStore(Protocol):
+    """Documents a person uploads because we asked for them (an ID, proof of a death): at most one per case,
+    sealed under the subject's key, with its media type; deleted once checked (R16) or after a time limit."""
+
+    def put(self, request_id: str, content_type: str, document: Sealed) -> None:
+        """Store (or replace) the case's document."""
+
+    def get(self, request_id: str) -> tuple[str, Sealed] | None: ...
+
+    def delete(self, request_id: str) -> None:
+        """Idempotent."""
+
+    def delete_older_than(self, cutoff: datetime) -> list[str]:
+        """Remove every document stored before `cutoff`; return those request ids."""
+
+
 class Publisher(Protocol):
     """Publishes bytes to a topic; what the stream functions return their effects through. A str key is
     sent as UTF-8, a bytes key as it is (a dead letter keeps the key it came with)."""
@@ -128,6 +144,28 @@ class MemoryExportStore:
 
     def delete_older_than(self, cutoff: datetime) -> list[str]:
         expired = [r for r, at in self._stored_at.items() if at < cutoff]
+        for request_id in expired:
+            self.delete(request_id)
+        return expired
+
+
+class MemoryDocumentStore:
+    def __init__(self, clock=lambda: datetime.now(UTC)) -> None:
+        self._documents: dict[str, tuple[str, Sealed, datetime]] = {}
+        self._clock = clock
+
+    def put(self, request_id: str, content_type: str, document: Sealed) -> None:
+        self._documents[request_id] = (content_type, document, self._clock())
+
+    def get(self, request_id: str) -> tuple[str, Sealed] | None:
+        found = self._documents.get(request_id)
+        return (found[0], found[1]) if found else None
+
+    def delete(self, request_id: str) -> None:
+        self._documents.pop(request_id, None)
+
+    def delete_older_than(self, cutoff: datetime) -> list[str]:
+        expired = [r for r, (_, _, at) in self._documents.items() if at < cutoff]
         for request_id in expired:
             self.delete(request_id)
         return expired

@@ -12,7 +12,11 @@ from aiohttp import web
 from streams.context import Context
 from streams.web import dpo_api
 from streams.web.case_directory import CaseDirectory, LocalCases, local_answer
+from streams.web.console.accounts import User, token_user
+from streams.web.console.pages import console_language
+from streams.web.console.views import ConsoleViews, add_console
 from streams.web.guards import LIMITS, Limits, answer_errors, body_of, bounded_body
+from streams.web.pages import error_page
 from streams.web.peers import cluster_token
 from streams.web.task_api import known_system, open_task, seal_export
 
@@ -45,9 +49,19 @@ async def json_error(request: web.Request, status: int) -> web.Response:
 
 
 def admin_app(
-    ctx: Context, cases: CaseDirectory, local: LocalCases, probes: Probes, limits: Limits = Limits()
+    ctx: Context,
+    cases: CaseDirectory,
+    local: LocalCases,
+    probes: Probes,
+    limits: Limits = Limits(),
+    console: ConsoleViews | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[answer_errors(json_error), bounded_body(limits)])
+    async def render_error(request: web.Request, status: int) -> web.StreamResponse:
+        if request.path.startswith("/console/"):  # people read pages
+            return error_page(console_language(ctx, request), status)
+        return await json_error(request, status)
+
+    app = web.Application(middlewares=[answer_errors(render_error), bounded_body(limits)])
     app[LIMITS] = limits
     dpo, systems, peers = DpoViews(ctx, cases), SystemViews(ctx), PeerViews(ctx, local)
     app.router.add_get("/livez", _livez(probes), allow_head=False)
@@ -59,6 +73,8 @@ def admin_app(
     app.router.add_post("/api/tasks/open", systems.open)
     app.router.add_post("/api/tasks/seal", systems.seal)
     app.router.add_get("/internal/cases", peers.cases, allow_head=False)
+    if console is not None:
+        add_console(app, console)
     return app
 
 
@@ -98,9 +114,13 @@ class DpoViews:
         self.ctx, self.cases = ctx, cases
 
     def _refused(self, request: web.Request) -> web.Response | None:
-        if dpo_api.authorized(self.ctx, request.headers.get("Authorization", "")):
+        authorization = request.headers.get("Authorization", "")
+        if dpo_api.authorized(self.ctx, authorization) or self._person(request) is not None:
             return None
-        return _unauthorized("missing or wrong DPO token (dsr case derives it from DSR_SECRET_KEY)")
+        return _unauthorized("missing or wrong token (DSR_API_TOKEN from `dsr user token NAME`, or DSR_SECRET_KEY)")
+
+    def _person(self, request: web.Request) -> User | None:
+        return token_user(self.ctx.doors, self.ctx.config.secret_key, request.headers.get("Authorization", ""))
 
     async def list(self, request: web.Request) -> web.Response:
         if refused := self._refused(request):
@@ -124,6 +144,10 @@ class DpoViews:
         except ValueError:
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
         decision = body if isinstance(body, dict) else {}
+        if (person := self._person(request)) is not None:  # a personal token decides as that person (R50)
+            if not person.decides:
+                return web.json_response({"error": f"'{person.name}' is a viewer: viewers cannot decide"}, status=403)
+            decision = {**decision, "by": person.name}
         status, answer = await dpo_api.decide(self.ctx, self.cases, request.match_info["ref"], decision)
         return web.json_response(answer, status=status)
 

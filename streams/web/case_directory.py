@@ -42,7 +42,23 @@ def summary(state: CaseState) -> dict:
         "identity_level": state.level.value,
         "minor": state.details.minor_at_collection,
         "holds": [h.hold_id for h in state.active_holds()],
+        "tasks": task_counts(state),
     }
+
+
+def task_counts(state: CaseState) -> dict[str, dict]:
+    """Per system: tasks awaiting an answer (the oldest's issue time) and failed ones; what the console's
+    systems page adds up over every worker's cases."""
+    counts: dict[str, dict] = {}
+    for task in state.tasks.values():
+        entry = counts.setdefault(task.system, {"open": 0, "failed": 0, "oldest": None})
+        if task.status is None:
+            entry["open"] += 1
+            issued = task.issued_at.isoformat()
+            entry["oldest"] = min(entry["oldest"] or issued, issued)
+        elif task.status.value == "failed":
+            entry["failed"] += 1
+    return counts
 
 
 def by_deadline(summaries: Iterable[dict]) -> list[dict]:

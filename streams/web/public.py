@@ -16,9 +16,19 @@ from streams.context import Context
 from streams.intake import reference
 from streams.sealing import SubjectForgotten
 from streams.web.case_directory import CaseDirectory, CasesUnavailable
+from streams.web.center.status import CaseViews, UploadViews
+from streams.web.center.views import CenterViews
 from streams.web.guards import LIMITS, Limits, answer_errors, bounded_body
+from streams.web.intake_api import IntakeViews
 from streams.web.pages import error_page, html, page, preferred_language
 
+INTAKE_ERRORS = {
+    405: "POST CloudEvents here",
+    408: "the body took too long to arrive",
+    413: "body over 1 MiB: send fewer events per batch",
+    500: "internal error",
+    503: "not ready, retry later",
+}
 # Every route here is public by design; tests/streams/test_routes.py lists them, with why, and fails on any other.
 
 
@@ -26,12 +36,23 @@ def public_app(
     ctx: Context, cases: CaseDirectory, ready: Callable[[], bool], privacy_placeholder: bool, limits: Limits = Limits()
 ) -> web.Application:
     async def render_error(request: web.Request, status: int) -> web.StreamResponse:
+        if request.path == "/intake":  # websites read JSON, people read pages
+            return web.json_response({"error": INTAKE_ERRORS.get(status, "error")}, status=status)
         return error_page(await link_language(ctx, cases, request), status)
 
     app = web.Application(middlewares=[answer_errors(render_error), bounded_body(limits)])
     app[LIMITS] = limits
     views = PublicViews(ctx, cases, ready)
     app.router.add_get("/health", views.health, allow_head=False)
+    app.router.add_post("/intake", IntakeViews(ctx).post)
+    center, case_pages, uploads = CenterViews(ctx), CaseViews(ctx, cases), UploadViews(ctx, cases)
+    app.router.add_get("/", center.home, allow_head=False)
+    app.router.add_get("/request/{form}", center.form, allow_head=False)
+    app.router.add_post("/request/{form}", center.submit)
+    app.router.add_get("/status/{token}", case_pages.status, allow_head=False)
+    app.router.add_post("/status/{token}", case_pages.withdraw)
+    app.router.add_get("/upload/{token}", uploads.form, allow_head=False)
+    app.router.add_post("/upload/{token}", uploads.upload)
     app.router.add_get("/verify/{token}", views.verify_form, allow_head=False)
     app.router.add_post("/verify/{token}", views.verify_confirm)
     app.router.add_get("/download/{token}", views.download, allow_head=False)

@@ -20,6 +20,7 @@ from streams.register_view import RegisterView
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.case_directory import LocalCases, SingleWorker
+from streams.web.console.records import LogRecords
 
 SYSTEMS = ("crm", "recruitment", "newsletter")
 
@@ -75,6 +76,16 @@ class Bus:
         self.log.append(entry)
         self.queue.append(entry)
 
+    def records(self) -> LogRecords:
+        """The console's Records port over this bus: what it replays or retries is queued like any message."""
+
+        def send(topic, key, value, headers) -> None:
+            entry = (topic, key, value, dict(headers))
+            self.log.append(entry)
+            self.queue.append(entry)
+
+        return LogRecords(lambda: list(self.log), send)
+
     def on(self, topic: str) -> list[bytes]:
         return [value for t, _, value, _ in self.log if t == topic]
 
@@ -84,17 +95,18 @@ class Bus:
     async def drain(self, limit: int = 10_000) -> None:
         offset = 0
         while self.queue and offset < limit:
-            topic, key, value, _ = self.queue.popleft()
+            topic, key, value, headers = self.queue.popleft()
             offset += 1
             handler = self._handler(topic)
             if handler is not None:
                 origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
-                await process_safely(self.ctx, origin, functools.partial(handler, value))
+                args = (value, [(k, v.encode()) for k, v in headers.items()]) if topic == topics.INTAKE else (value,)
+                await process_safely(self.ctx, origin, functools.partial(handler, *args))
 
     def _handler(self, topic: str):
         ctx = self.ctx
         if topic == topics.INTAKE:
-            return lambda raw: on_intake_message(ctx, raw)
+            return lambda raw, headers: on_intake_message(ctx, raw, headers)
         if topic == topics.CASES:
             return lambda raw: on_case_event(ctx, self.cases, raw)
         if topic == topics.TASK_RESULTS:
@@ -113,10 +125,12 @@ class Bus:
     async def tick(self) -> None:
         from streams.access_package import expire_downloads
         from streams.cases import due_ticks
+        from streams.documents import expire_documents
 
         for tick in due_ticks(self.cases, self.clock(), self.ctx):
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(self.ctx)
+        await expire_documents(self.ctx)
         await self.drain()
 
     def emails_to(self, address: str):

@@ -225,3 +225,16 @@ async def test_each_form_goes_to_its_owning_system_and_is_acknowledged(event_typ
     assert recorded[0].detail["systems"] == sorted(systems, key=["crm", "recruitment", "newsletter"].index)
     tasks = [v for t, _, v, _ in bus.log if t.startswith("dsr.tasks.")]
     assert tasks and not any(email.encode() in v or b"cv-7f3a" in v for v in tasks)  # sealed, CV by reference
+
+
+async def test_a_binary_mode_event_with_extensions_opens_a_case_as_a_structured_one_does():
+    # The Kafka binding's binary mode: attributes in ce_ headers (a traceparent among them), the data as the value.
+    bus = Bus()
+    event = example("dsr.rights.requested")
+    headers = {f"ce_{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
+    headers |= {"ce_traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    headers |= {"content-type": "application/json; charset=utf-8"}
+    await bus.publish(topics.INTAKE, None, json.dumps(event["data"]).encode(), headers)
+    await bus.drain()
+    assert bus.on(topics.dlq(topics.INTAKE)) == []
+    assert len(bus.cases) == 1 and "Accusé de réception" in str(bus.emails_to(CAMILLE)[0]["Subject"])

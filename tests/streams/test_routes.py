@@ -15,8 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from schemas.cases import IdentityConfirmed
 from streams import topics
+from streams.app import dlq_topics
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import LocalCases
+from streams.web.console.accounts import ConsolePolicy
+from streams.web.console.views import ConsoleViews
 from streams.web.guards import Limits, answer_errors
 from streams.web.pages import error_page
 from streams.web.public import public_app
@@ -32,11 +35,17 @@ PUBLIC = {
     "/verify/{token}": "a person confirms a request; the signed, expiring token is the credential",
     "/download/{token}": "a person downloads their access copy; the signed, expiring token is the credential",
     "/privacy": "placeholder policy page, served only while DSR_PRIVACY_URL is unset",
+    "/": "the privacy center: the list of rights",
+    "/request/{form}": "a person files a request (CSRF token, limits per address and per client)",
+    "/status/{token}": "a person follows or withdraws a request; the signed, expiring token is the credential",
+    "/upload/{token}": "a person uploads the document asked for; the signed, expiring token is the credential",
+    "/intake": "websites post CloudEvents; it answers 401 without a site key and 403 with a bad one (test_intake_api)",
 }
 ADMIN_OPEN = {
     "/livez": "the orchestrator's liveness probe",
     "/readyz": "the orchestrator's readiness probe",
     "/metrics": "Prometheus; counts and durations, no personal data",
+    "/console/login": "the console's login form; its POST checks a CSRF token, then the password (lock-out)",
 }
 # What faust and the admin listener serve, that the internet must never reach.
 INTERNAL = [
@@ -73,10 +82,13 @@ async def client(app: web.Application):
         yield http
 
 
-def listeners(bus: Bus, limits: Limits = Limits()) -> dict[str, web.Application]:
+def listeners(
+    bus: Bus, limits: Limits = Limits(), policy: ConsolePolicy = ConsolePolicy()
+) -> dict[str, web.Application]:
+    console = ConsoleViews(bus.ctx, bus.directory, bus.records(), policy, dlq_topics(bus.ctx))
     return {
         "public": public_app(bus.ctx, bus.directory, lambda: True, privacy_placeholder=True, limits=limits),
-        "admin": admin_app(bus.ctx, bus.directory, LocalCases(bus.cases), PROBES, limits=limits),
+        "admin": admin_app(bus.ctx, bus.directory, LocalCases(bus.cases), PROBES, limits=limits, console=console),
     }
 
 

@@ -102,7 +102,9 @@ def test_dev_settings_fill_in_demo_values_and_sample_people():
     assert settings.controller_name == "Exemple Services" and settings.sample_data is True
 
 
-@pytest.mark.parametrize("command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"]])
+@pytest.mark.parametrize(
+    "command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"], ["site-key", "shop"]]
+)
 def test_commands_never_mint_a_secret_key(command, tmp_path):
     done = dsr(*command, env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     assert done.returncode != 0 and "DSR_SECRET_KEY" in done.stderr
@@ -115,3 +117,39 @@ def test_commands_use_the_dev_key_that_dsr_dev_made(tmp_path):
     first = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     again = dsr("system-token", "crm", env={"DSR_DATA_DIR": str(tmp_path / "var")}, cwd=tmp_path)
     assert first.returncode == 0 and first.stdout == again.stdout and len(first.stdout.strip()) == 64
+
+
+def test_a_site_key_names_its_site_and_is_checked_against_the_key(tmp_path):
+    from streams.web.intake_api import site_of
+
+    env = {"DSR_SECRET_KEY": "s" * 40}
+    done = dsr("site-key", "shop", env=env, cwd=tmp_path)
+    key = done.stdout.strip()
+    assert done.returncode == 0 and key.startswith("shop.")
+    assert site_of(b"s" * 40, f"Bearer {key}") == "shop" and site_of(b"t" * 40, f"Bearer {key}") is None
+    assert dsr("site-key", "Bad Name", env=env, cwd=tmp_path).returncode != 0
+
+
+def test_dsr_user_asks_the_password_and_keeps_only_its_argon2id_hash(tmp_path):
+    from dsr.doors_store import sqlite_store
+    from streams.web.console.accounts import token_user
+
+    env = {"DSR_SECRET_KEY": "s" * 40, "DSR_DATA_DIR": str(tmp_path / "var")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")} | env
+
+    def user(*args: str, given: str = "") -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "dsr.cli", "user", *args]
+        return subprocess.run(command, env=clean, cwd=tmp_path, input=given, capture_output=True, text=True, timeout=60)
+
+    assert user("add", "dana", "--role", "dpo", given="short\nshort\n").returncode != 0  # under 12 characters
+    created = user("add", "dana", "--role", "dpo", given="a long passphrase\na long passphrase\n")
+    assert created.returncode == 0 and "a long passphrase" not in created.stdout
+    assert user("add", "dana", "--role", "viewer", given="another passphrase\nanother passphrase\n").returncode != 0
+    stored = sqlite_store(tmp_path / "var" / "doors.sqlite3").account("dana")
+    assert stored.password_hash.startswith("$argon2id$") and "passphrase" not in stored.password_hash
+    token = user("token", "dana").stdout.strip()
+    store = sqlite_store(tmp_path / "var" / "doors.sqlite3")
+    assert token_user(store, b"s" * 40, f"Bearer {token}").name == "dana"
+    assert user("disable", "dana").returncode == 0
+    assert token_user(store, b"s" * 40, f"Bearer {token}") is None
+    assert user("disable", "nobody").returncode != 0 and user("add", "Dana Smith", "--role", "dpo").returncode != 0

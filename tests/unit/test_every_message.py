@@ -110,6 +110,12 @@ def _waiting(ctx, shape: Shape):
     estate = {**PROVEN, "action": "estate_access"}
     yield "estate_access", started(ctx, Right.POST_MORTEM, shape, post_mortem=estate)
     yield "partial_refusal_due", worked(ctx, Right.ERASURE, Shape(shape.holdings, extended=True))
+    asked = {
+        "id_requested_at": T0,
+        "id_request_reason": "sensitive_data",
+        "document_received_at": T0 + timedelta(days=1),
+    }
+    yield "document_received", started(ctx, Right.ACCESS, Shape(shape.holdings)).model_copy(update=asked)
 
 
 def parked_alert(ctx, language: str) -> RenderedEmail:
