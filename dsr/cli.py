@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from gdpr.deadlines import PARIS, compute_deadline
-from streams.email_templates import LANGUAGES, MESSAGE_TYPES
+from mail.templates import LANGUAGES, MESSAGE_TYPES
 
 LOGLEVEL = click.option(
     "--loglevel",
@@ -170,8 +170,8 @@ def mail_preview(message_type: str | None, language: str, as_html: bool, list_ty
 
 
 def _preview(message_type: str, language: str, as_html: bool) -> str:
-    from streams.email_samples import sample_context
-    from streams.email_templates import EmailRenderer
+    from mail.samples import sample_context
+    from mail.templates import EmailRenderer
 
     email = EmailRenderer().render(message_type, language, sample_context(message_type))
     body = email.html if as_html else f"Subject: {email.subject}\n\n{email.text}"

@@ -15,7 +15,6 @@ from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
 from dsr.kafka_records import KafkaRecords
-from dsr.mail import SmtpTransport
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
 from dsr.settings import Settings, SettingsError
@@ -36,13 +35,15 @@ from handlers.reference import (
 )
 from handlers.reference.db import Clock, Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
+from mail.smtp import SmtpTransport
+from mail.transport import MailTransport
 from streams import topics
 from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
 from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
-from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport
+from streams.ports import DocumentStore, ExportStore, KeyVault
 from streams.register_view import RegisterView
 from streams.web.console.accounts import ConsolePolicy
 from streams.web.server import WebListeners

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
+from mail.templates import EmailRenderer
+from mail.transport import MailTransport
 from schemas.tasks import Task, TaskResult
 from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
-from streams.email_templates import EmailRenderer
 from streams.metrics import PipelineMetrics
-from streams.ports import DocumentStore, ExportStore, KeyVault, MailTransport, MemoryDocumentStore, Publisher
+from streams.ports import DocumentStore, ExportStore, KeyVault, MemoryDocumentStore, Publisher
 from streams.register_view import RegisterView
 from streams.sealing import Sealer
 

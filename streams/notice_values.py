@@ -16,11 +16,11 @@ from gdpr.identity import (
 from gdpr.lifecycle import CaseState, SendEmail, TaskRecord
 from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.work import marketing_stops_first, notified_recipients
+from mail.labels import REPRESENTATIVE_ROLES, STATUS_LABELS
+from mail.names import item_label, system_label
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
-from streams.email_labels import REPRESENTATIVE_ROLES, STATUS_LABELS
-from streams.labels import item_label, system_label
 from streams.links import case_link
 
 Values = tuple[dict, dict]

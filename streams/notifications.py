@@ -16,6 +16,8 @@ from jinja2 import TemplateError
 from pydantic import ValidationError
 
 from gdpr.lifecycle import stable_id
+from mail.templates import RenderedEmail
+from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
 from schemas.notifications import EmailRequested, Recipient
@@ -23,8 +25,6 @@ from streams import topics
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
-from streams.email_templates import RenderedEmail
-from streams.ports import PermanentMailError, TransientMailError
 from streams.sealing import SubjectForgotten
 
 SentTable = MutableMapping[str, bytes]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from email.message import Message
 from typing import Protocol
 
 from gdpr.sealing import new_key
@@ -23,20 +22,6 @@ class KeyVault(Protocol):
 
     def destroy(self, subject_ref: str) -> None:
         """Forget the key for good; idempotent."""
-
-
-class TransientMailError(Exception):
-    """The SMTP server may accept the message later (4xx, connection refused, timeout)."""
-
-
-class PermanentMailError(Exception):
-    """The SMTP server will never accept this message (5xx)."""
-
-
-class MailTransport(Protocol):
-    """Hands one message to an SMTP server; raises TransientMailError or PermanentMailError."""
-
-    async def send(self, message: Message) -> None: ...
 
 
 class ExportStore(Protocol):
@@ -100,20 +85,6 @@ class MemoryKeyVault:
     def destroy(self, subject_ref: str) -> None:
         with self._lock:
             self._keys.pop(subject_ref, None)
-
-
-class MemoryMailTransport:
-    def __init__(self) -> None:
-        self.sent: list[Message] = []
-        self.failures: list[Exception] = []
-
-    def fail_next(self, *errors: Exception) -> None:
-        self.failures.extend(errors)
-
-    async def send(self, message: Message) -> None:
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append(message)
 
 
 class MemoryExportStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gdpr.register import Register
 from gdpr.ropa import access_information, portability_exclusions, portable_records, recipients_of
-from streams.labels import system_label
+from mail.names import system_label
 
 Records = dict[str, list[dict]]
 MARKETING_PURPOSE = "marketing"  # purposes whose id names marketing (email_marketing, marketing_choices)

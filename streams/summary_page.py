@@ -6,7 +6,7 @@ import json
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
-from streams.labels import system_label
+from mail.names import system_label
 
 PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>{{ reference }}</title>

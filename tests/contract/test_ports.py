@@ -11,17 +11,12 @@ from cryptography.exceptions import InvalidTag
 
 from dsr.devstack.smtp_sink import SmtpSink
 from dsr.exports import FileExportStore, PostgresExportStore
-from dsr.mail import SmtpTransport
 from dsr.pg_link import StoreUnreachable
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
+from mail.smtp import SmtpTransport
+from mail.transport import MemoryMailTransport, PermanentMailError, TransientMailError
 from schemas.sealed import Sealed
-from streams.ports import (
-    MemoryExportStore,
-    MemoryKeyVault,
-    MemoryMailTransport,
-    PermanentMailError,
-    TransientMailError,
-)
+from streams.ports import MemoryExportStore, MemoryKeyVault
 
 pytestmark = pytest.mark.contract
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dsr.devstack.kafka import EmbeddedKafka, free_port
-from streams.email_templates import LANGUAGES, MESSAGE_TYPES
+from mail.templates import LANGUAGES, MESSAGE_TYPES
 from tests.integration.pipeline import ROOT, Pipeline, example, link, new_person, rights_request
 
 pytestmark = pytest.mark.integration

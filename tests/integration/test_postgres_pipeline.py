@@ -12,7 +12,7 @@ import pytest
 
 from gdpr.sealing import subject_ref
 from handlers.reference import CrmAdapter, RecruitmentAdapter
-from streams.email_templates import longdate
+from mail.templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.postgres_support import (
     pg_count,

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from gdpr.minors import age_on
-from streams.email_templates import longdate
+from mail.templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
     ALL_CONSENTS,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gdpr.deadlines import compute_deadline
-from streams.email_templates import longdate
+from mail.templates import longdate
 from tests.integration.pipeline import new_person
 from tests.integration.rights_support import (
     audit_records,

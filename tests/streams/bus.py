@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from dsr.register import load_register
 from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
+from mail.transport import MemoryMailTransport
 from streams import topics
 from streams.cases import on_case_event
 from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
 from streams.notifications import on_email_requested
-from streams.ports import MemoryExportStore, MemoryKeyVault, MemoryMailTransport
+from streams.ports import MemoryExportStore, MemoryKeyVault
 from streams.register_view import RegisterView
 from streams.task_results import on_task_result
 from streams.tasks import on_task

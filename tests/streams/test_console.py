@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from mail.transport import PermanentMailError
 from schemas.audit import AuditRecord
 from streams import topics
 from streams.doors_port import Role
-from streams.ports import PermanentMailError
 from streams.web.console.accounts import ConsolePolicy, api_token, hash_password
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, example, raw

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from handlers.protocol import Subject
+from mail.transport import PermanentMailError, TransientMailError
 from schemas.audit import AuditRecord
 from streams import topics
 from streams.access_package import open_access_package
-from streams.ports import PermanentMailError, TransientMailError
 from streams.web.public import publish_confirmation, verify_page
 from tests.streams.bus import Bus
 

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from dsr.register import load_register
 from gdpr.commands import CasePolicy, SendEmail
 from gdpr.lifecycle import CaseState, decide, evolve, record_done, task_id
+from mail.templates import RenderedEmail
+from mail.transport import MemoryMailTransport
 from schemas.cases import CaseOpened, IdentityConfirmed, RequestDetails, TaskAnswered
 from schemas.intake import Language, Right
 from schemas.tasks import TaskAction, TaskResult, TaskStatus
 from streams.context import Context, PipelineConfig
-from streams.email_templates import RenderedEmail
 from streams.notices import email_for
 from streams.notifications import render_request
-from streams.ports import MemoryExportStore, MemoryKeyVault, MemoryMailTransport
+from streams.ports import MemoryExportStore, MemoryKeyVault
 from streams.register_view import RegisterView
 
 SYSTEMS = ("crm", "recruitment", "newsletter", "directives")

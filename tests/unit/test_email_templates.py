@@ -7,10 +7,9 @@ import pytest
 from jinja2 import UndefinedError
 from markupsafe import escape
 
-from schemas.tasks import KeepGround
-from streams.email_labels import KEEP_GROUNDS, RIGHT_LABELS, SUPPRESSION_GROUND
-from streams.email_samples import sample_context
-from streams.email_templates import (
+from mail.labels import KEEP_GROUNDS, RIGHT_LABELS, SUPPRESSION_GROUND
+from mail.samples import sample_context
+from mail.templates import (
     DEFAULT_TEMPLATE_DIR,
     FORM_KINDS,
     LANGUAGES,
@@ -22,6 +21,7 @@ from streams.email_templates import (
     longdate,
     longdatetime,
 )
+from schemas.tasks import KeepGround
 
 pytestmark = pytest.mark.unit
 

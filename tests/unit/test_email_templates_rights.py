@@ -11,9 +11,7 @@ import pytest
 from markupsafe import escape
 
 from dsr.case_cli import case
-from schemas.decisions import ExtensionReason, LiftReason, RefusalReason, RequestId
-from schemas.intake import PostMortem, Rectification
-from streams.email_labels import (
+from mail.labels import (
     COUNTRY_LABELS,
     DECISION_COMMANDS,
     DECISION_KINDS,
@@ -27,8 +25,8 @@ from streams.email_labels import (
     REQUESTER_ROLES,
     SUPPRESSION_GROUND,
 )
-from streams.email_samples import sample_context
-from streams.email_templates import (
+from mail.samples import sample_context
+from mail.templates import (
     DEFAULT_TEMPLATE_DIR,
     LANGUAGES,
     MESSAGE_TYPES,
@@ -39,6 +37,8 @@ from streams.email_templates import (
     decision_command,
     money,
 )
+from schemas.decisions import ExtensionReason, LiftReason, RefusalReason, RequestId
+from schemas.intake import PostMortem, Rectification
 from tests.unit.test_email_templates import (
     BRANCHES,
     INVALIDATED_FRAMEWORK,

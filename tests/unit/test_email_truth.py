@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gdpr.commands import SendEmail
+from mail.labels import MESSAGE_LABELS
+from mail.templates import MESSAGE_TYPES
 from schemas.decisions import Extend, FlagExcessive
 from schemas.intake import Right
 from schemas.notifications import Recipient
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
-from streams.email_labels import MESSAGE_LABELS
-from streams.email_templates import MESSAGE_TYPES
 from streams.notices import address, email_for
 from tests.unit.messages import (
     CUSTOMER,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from gdpr.commands import SendEmail
+from mail.templates import MESSAGE_TYPES, RenderedEmail
 from schemas.intake import Language, Right
 from schemas.notifications import EmailRequested
 from streams import topics
-from streams.email_templates import MESSAGE_TYPES, RenderedEmail
 from streams.intake import on_intake_message
 from streams.notices import email_for
 from streams.notifications import park, render_request

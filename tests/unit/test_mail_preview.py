@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from dsr.cli import main
-from streams.email_templates import MESSAGE_TYPES
+from mail.templates import MESSAGE_TYPES
 
 pytestmark = pytest.mark.unit
 

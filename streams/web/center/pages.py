@@ -6,8 +6,8 @@ from datetime import date
 
 from aiohttp import web
 
+from mail.templates import longdate
 from streams.context import Context
-from streams.email_templates import longdate
 from streams.web import csrf
 from streams.web.center.text import FIELDS, OPTIONS, RIGHTS, french, text
 from streams.web.pages import LANGUAGES, PAGES, html, preferred_language

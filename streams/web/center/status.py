@@ -12,11 +12,11 @@ from gdpr.case_state import CaseState, Status
 from gdpr.deadlines import receipt_day
 from gdpr.decisions import person_may_withdraw
 from gdpr.tokens import TokenError, verify_token
+from mail.labels import REASON_LABELS, RIGHT_LABELS
 from schemas.cases import DocumentKind, WithdrawnByPerson
 from streams import topics
 from streams.context import Context
 from streams.documents import MAX_DOCUMENT_BYTES, awaited, receive_document, sniffed_type
-from streams.email_labels import REASON_LABELS, RIGHT_LABELS
 from streams.intake import reference
 from streams.links import case_link
 from streams.web import csrf

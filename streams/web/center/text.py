@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.email_labels import CHANNEL_LABELS, REQUESTER_ROLES, RESTRICTION_GROUNDS
+from mail.labels import CHANNEL_LABELS, REQUESTER_ROLES, RESTRICTION_GROUNDS
 
 NBSP = "\u00a0"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mail.labels import LABEL_TABLES
 from streams.context import Context
-from streams.email_labels import LABEL_TABLES
 from streams.web.console.accounts import User
 from streams.web.console.decision_forms import LABELS
 from streams.web.console.text import console_text

@@ -22,7 +22,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 
 from dsr_pipeline_templates import template_folder
-from streams.email_labels import (
+from mail.labels import (
     COUNTRY_LABELS,
     DECISION_COMMANDS,
     KEEP_GROUNDS,

@@ -6,8 +6,8 @@ import copy
 from datetime import UTC, date, datetime
 from typing import Any
 
-from streams.email_labels import SUPPRESSION_GROUND
-from streams.email_templates import MESSAGE_TYPES
+from mail.labels import SUPPRESSION_GROUND
+from mail.templates import MESSAGE_TYPES
 
 
 def sample_context(message_type: str) -> dict[str, Any]:

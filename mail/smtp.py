@@ -7,7 +7,7 @@ from email.message import Message
 
 import aiosmtplib
 
-from streams.ports import PermanentMailError, TransientMailError
+from mail.transport import PermanentMailError, TransientMailError
 
 
 class SmtpTransport:
