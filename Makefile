@@ -14,7 +14,7 @@ UV := $(VENV)-tools/bin/uv
 COMPILE = $(UV) pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test screenshots test-unit test-streams test-contract test-integration test-unit-pythons lint wheel schemas bench \
+.PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint wheel schemas bench \
 	bench-adapters install postgres chromium lock lock-upgrade clean
 
 $(STAMP): pyproject.toml $(TEST_LOCK)
@@ -54,11 +54,6 @@ test-contract: $(STAMP) postgres
 	$(BIN)/python -m pytest -m contract -q
 test-integration: install chromium
 	$(BIN)/python -m pytest -m integration -q
-
-## make screenshots: the browser tests, saving their screenshots to docs/screenshots for the README
-## (a plain test run saves them under var/screenshots and leaves the checkout clean)
-screenshots: install chromium
-	DSR_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/integration/test_front_doors.py -q
 
 ## make test-unit-pythons: the unit tier on Python 3.12 and 3.13, in a virtualenv each (.venv-3.12 ...)
 test-unit-pythons: $(UNIT_PYTHONS:%=$(VENV)-%/.installed)

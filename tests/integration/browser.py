@@ -25,9 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Each run writes its screenshots under var/ (ignored by git), so that a test run leaves the checkout clean;
-# `make screenshots` points DSR_SCREENSHOTS at docs/screenshots to refresh the README's pictures.
-SCREENSHOTS = Path(os.environ.get("DSR_SCREENSHOTS") or ROOT / "var" / "screenshots")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = (files("axe_playwright_python") / "axe.min.js").read_text()  # axe-core, pinned by the test dependencies
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
