@@ -87,13 +87,15 @@ async def _audit_decision(ctx: Context, state: CaseState, event: DpoDecided) -> 
         check(state, event.decision)
         refused = None
     except DecisionRefused as exc:
-        refused = str(exc)
+        refused = exc
     await audit_decision(ctx, state, event.decision, refused)
 
 
-async def audit_decision(ctx: Context, state: CaseState, decision: Decision, refused: str | None) -> None:
-    """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason."""
-    detail = decision.model_dump(mode="json", exclude={"by", "at", "kind"}) | {"refused": refused}
+async def audit_decision(ctx: Context, state: CaseState, decision: Decision, refused: DecisionRefused | None) -> None:
+    """Every decision is in dsr.audit with who, when and why (R50), refused ones too, with the reason (in English,
+    and in French for the console)."""
+    why = {"refused": str(refused), "refused_fr": refused.fr} if refused else {"refused": None}
+    detail = decision.model_dump(mode="json", exclude={"by", "at", "kind"}) | why
     await audit(
         ctx,
         "dpo_decision_refused" if refused else "dpo_decision",

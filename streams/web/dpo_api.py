@@ -58,8 +58,8 @@ async def decide(ctx: Context, cases: CaseDirectory, ref: str, body: dict) -> tu
     except ValidationError as exc:
         return 400, {"error": describe(exc)}
     except DecisionRefused as exc:
-        await audit_decision(ctx, state, decision, str(exc))  # R10, R50: a blocked decision is on record too
-        return 409, {"error": str(exc)}
+        await audit_decision(ctx, state, decision, exc)  # R10, R50: a blocked decision is on record too
+        return 409, {"error": str(exc), "error_fr": exc.fr}
     event = DpoDecided(request_id=state.request_id, decision=decision)
     await ctx.publisher.publish(topics.CASES, state.request_id, event.to_bytes())
     return 202, {"accepted": decision.kind, "reference": reference(state.request_id), "at": decision.at.isoformat()}

@@ -191,8 +191,8 @@ def test_an_id_asked_for_is_uploaded_checked_in_the_console_then_deleted(pipelin
     assert console.request.get(document).body() == PDF
     console.get_by_text("Consigner la vérification").click()
     console.locator("form:has(input[value=verify_id]) button").click()
-    expect(console.get_by_role("status")).to_contain_text("verify_id, par uploads-dpo")
-    wait_text(console, f"{pipeline.admin_url}/console/cases/{reference}", "document_deleted")
+    expect(console.get_by_role("status")).to_contain_text("Consigner la vérification du justificatif")
+    wait_text(console, f"{pipeline.admin_url}/console/cases/{reference}", "justificatif supprimé")
     assert console.request.get(document).status == 404
 
 
@@ -280,15 +280,17 @@ def test_the_dpo_works_in_the_console_and_a_viewer_only_sees(pipeline, browser):
     page.get_by_text("Prolonger le délai").click()
     page.get_by_label("vos données sont réparties", exact=False).first.check()
     page.locator("form:has(input[value=extend]) button").click()
-    expect(page.get_by_role("status")).to_contain_text("extend, par dana")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Prolonger le délai de deux mois (article 12, paragraphe 3), par dana"
+    )
     page.get_by_text("Signaler comme manifestement excessive").click()
     page.locator("form:has(input[value=flag_excessive]) textarea[name=facts]").fill(
         "Four identical requests in eight weeks."
     )
     page.locator("form:has(input[value=flag_excessive]) input[name=fee]").fill("15")
     page.locator("form:has(input[value=flag_excessive]) button").click()
-    expect(page.get_by_role("alert")).to_contain_text("no previous request from this person")
-    wait_text(page, f"{pipeline.admin_url}/console/cases/{reference}", "dpo_decision_refused")
+    expect(page.get_by_role("alert")).to_contain_text("aucune demande antérieure de cette personne")
+    wait_text(page, f"{pipeline.admin_url}/console/cases/{reference}", "décision refusée")
     shoot(page, "console-case")
     viewer = log_in(browser, pipeline, "victor")
     viewer.goto(f"{pipeline.admin_url}/console/cases/{reference}")

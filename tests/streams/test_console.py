@@ -88,10 +88,14 @@ async def test_the_dpo_filters_extends_and_is_refused_an_unlawful_decision_with_
         assert ref in listed
         assert ref not in await (await http.get("/console/?right=erasure")).text()
         page = await (await http.get(f"/console/cases/{ref}")).text()
-        assert "request_received" in page and "Prolonger le délai" in page  # the timeline, the decisions allowed
+        assert "demande reçue" in page and "Prolonger le délai" in page  # the timeline, the decisions allowed
         form = {"csrf": csrf_of(page), "kind": "extend", "reasons": "volume_of_data", "by": "someone-else"}
         extended = await http.post(f"/console/cases/{ref}/decisions", data=form)
-        assert extended.status == 200 and "Décision enregistrée\u00a0: extend, par dana" in await extended.text()
+        assert (
+            extended.status == 200
+            and "Décision enregistrée\u00a0: Prolonger le délai de deux mois (article 12, paragraphe 3), par dana"
+            in await extended.text()
+        )
         await bus.drain()
         flag = {
             "csrf": csrf_of(page),
@@ -100,7 +104,7 @@ async def test_the_dpo_filters_extends_and_is_refused_an_unlawful_decision_with_
             "fee": "10",
         }
         refused = await http.post(f"/console/cases/{ref}/decisions", data=flag)
-        assert refused.status == 409 and "no previous request from this person" in await refused.text()
+        assert refused.status == 409 and "aucune demande antérieure de cette personne" in await refused.text()
     decisions = [a for a in map(AuditRecord.model_validate_json, bus.on(topics.AUDIT)) if a.kind.startswith("dpo_")]
     assert [(a.kind, a.detail["by"]) for a in decisions] == [("dpo_decision", "dana"), ("dpo_decision_refused", "dana")]
 

@@ -8,7 +8,7 @@ from mail.labels import LABEL_TABLES
 from streams.context import Context
 from streams.web.console.accounts import User
 from streams.web.console.decision_forms import LABELS
-from streams.web.console.text import console_text
+from streams.web.console.text import console_text, kind_label
 from streams.web.pages import LANGUAGES, PAGES, html
 
 
@@ -44,6 +44,7 @@ def render(
         status_label=label("status_label", language),
         action_label=label("action_label", language),
         message_label=label("message_label", language),
+        kind_label=kind_label(language),
         option_label=lambda name, code: _option(name, code, language),
         colon="\u00a0:" if language == "fr" else ":",
         **values,

@@ -55,6 +55,12 @@ TEXT = {
         "issued": "Émise le",
         "answer": "Réponse",
         "pending": "en attente",
+        "task_done": "fait",
+        "task_failed": "échec",
+        "holds_yes": "données trouvées",
+        "holds_no": "aucune donnée",
+        "erased": "{n} élément(s) effacé(s)",
+        "exported": "{n} élément(s) exporté(s)",
         "emails": "E-mails envoyés",
         "no_emails": "Aucun e-mail envoyé pour l'instant.",
         "decisions": "Décisions possibles maintenant",
@@ -141,6 +147,12 @@ TEXT = {
         "issued": "Issued on",
         "answer": "Answer",
         "pending": "pending",
+        "task_done": "done",
+        "task_failed": "failed",
+        "holds_yes": "data found",
+        "holds_no": "no data",
+        "erased": "{n} item(s) erased",
+        "exported": "{n} item(s) exported",
         "emails": "E-mails sent",
         "no_emails": "No e-mail sent yet.",
         "decisions": "Decisions possible now",
@@ -178,6 +190,36 @@ TEXT = {
         "not_found": "No such case.",
     },
 }
+
+
+# What each kind of audit record means, for the timeline; a kind missing here shows as its code.
+AUDIT_KINDS: dict[str, dict[str, str]] = {
+    "request_received": {"fr": "demande reçue", "en": "request received"},
+    "submission_recorded": {"fr": "formulaire enregistré", "en": "form recorded"},
+    "consent_changed": {"fr": "consentement modifié", "en": "consent changed"},
+    "case_status_changed": {"fr": "changement de statut", "en": "status changed"},
+    "task_issued": {"fr": "tâche envoyée", "en": "task sent"},
+    "task_result": {"fr": "réponse d'un système", "en": "system answered"},
+    "email_sent": {"fr": "e-mail envoyé", "en": "e-mail sent"},
+    "email_parked": {"fr": "e-mail en attente", "en": "e-mail parked"},
+    "email_skipped_subject_forgotten": {
+        "fr": "e-mail non envoyé (clé détruite)",
+        "en": "e-mail skipped (key destroyed)",
+    },
+    "dpo_decision": {"fr": "décision du délégué", "en": "DPO decision"},
+    "dpo_decision_refused": {"fr": "décision refusée", "en": "decision refused"},
+    "document_received": {"fr": "justificatif reçu", "en": "document received"},
+    "document_deleted": {"fr": "justificatif supprimé", "en": "document deleted"},
+    "document_expired": {"fr": "justificatif expiré", "en": "document expired"},
+    "download_expired": {"fr": "copie expirée", "en": "download expired"},
+    "key_destroyed": {"fr": "clé détruite (données effacées)", "en": "key destroyed (data shredded)"},
+    "case_purged": {"fr": "dossier purgé", "en": "case purged"},
+}
+
+
+def kind_label(language: str):
+    """A filter: the words for an audit record's kind, its code when unknown."""
+    return lambda kind: AUDIT_KINDS.get(kind, {}).get(language, kind)
 
 
 def console_text(language: str) -> dict:

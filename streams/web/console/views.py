@@ -17,7 +17,7 @@ from streams.web import csrf, dpo_api
 from streams.web.case_directory import CaseDirectory, summary
 from streams.web.center.forms import form_fields
 from streams.web.console.accounts import COOKIE, ConsolePolicy, User, current_user, login, session_key
-from streams.web.console.decision_forms import FORMS, decision_body
+from streams.web.console.decision_forms import FORMS, LABELS, decision_body
 from streams.web.console.pages import console_language, render
 from streams.web.console.records import Records
 from streams.web.console.text import console_text
@@ -102,8 +102,10 @@ class ConsoleViews:
         body = decision_body(form.get("kind", ""), form, by=user.name)  # R50: who decided is who is logged in
         status, answer = await dpo_api.decide(self.ctx, self.cases, request.match_info["ref"], body)
         if status != 202:
-            return await self.case(request, user, refused=t["refused"].format(reason=answer["error"]), status=status)
-        notice = t["accepted"].format(kind=answer["accepted"], by=user.name)
+            reason = answer.get(f"error_{_lang(self, request)}", answer["error"])  # the French DPO reads French
+            return await self.case(request, user, refused=t["refused"].format(reason=reason), status=status)
+        kind = LABELS[_lang(self, request)].get(answer["accepted"], answer["accepted"])
+        notice = t["accepted"].format(kind=kind, by=user.name)
         return await self.case(request, user, notice=notice)
 
     async def document(self, request: web.Request, user: User) -> web.StreamResponse:
