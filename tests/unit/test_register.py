@@ -272,7 +272,9 @@ def test_gs25_the_us_emailing_tool_is_named_with_country_and_safeguards():
 def test_gs01_the_answer_names_recipients_and_covers_every_item():  # R22, R24, R33
     answer = access_information(REGISTER, ["crm"])
     names = {r["name"] for r in answer["recipients"]}
-    assert "Exemple Services Lyon (franchisee)" in names and not any(r["third_country"] for r in answer["recipients"])
+    assert "Agence Vivaservices de Lyon (franchisee)" in names and not any(
+        r["third_country"] for r in answer["recipients"]
+    )
     assert set(answer) == {
         "purposes",
         "categories",
@@ -322,7 +324,7 @@ def test_a_prospects_answer_names_the_recipients_and_sources_of_her_own_data_onl
     answer = access_information(REGISTER, ["crm"], customer)
     assert "cabinet-comptable" in {r["id"] for r in answer["recipients"]}
     assert [s["source"]["en"] for s in answer["sources"]] == [
-        "Our franchisee Exemple Services Lyon, to which you sent your request directly"
+        "The Vivaservices agency in Lyon, our franchisee, to which you sent your request directly"
     ]
 
 
@@ -419,7 +421,7 @@ def test_customers_active_data_invoices_and_archive():  # §5 row 6
     dates = {e["category"]: (e["until"], e["action"]) for e in retention_dates(REGISTER, "crm", records)}
     assert dates["person"] == ("2029-03-28", "delete")  # last payment + 4 years
     assert dates["invoices"] == ("2029-03-28", "archive")
-    assert dates["archived_invoices"] == ("2034-01-10", "delete")
+    assert dates["archived_invoices"] == ("2034-12-31", "delete")  # 10 years from the close of FY 2024
 
 
 def test_a_category_missing_from_the_register_is_shown_not_hidden():  # R44
