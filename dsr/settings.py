@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dsr.register import load_register
 from handlers.kafka_security import KafkaSecurity, KafkaSecurityError
 
 DEFAULT_SYSTEMS = "crm,recruitment,newsletter,directives"
@@ -211,12 +212,23 @@ class Settings(BaseSettings):
         return self.mail_from or self.dpo_email or ""
 
 
-# `dsr dev` fills these in when they are unset; `dsr run` refuses to start without real values.
-DEMO = {
-    "controller_name": "Exemple Services",
-    "controller_address": "1 rue de l'Exemple, 69000 Lyon, France",
-    "dpo_email": "dpo@example.test",
+# `dsr dev` fills in the controller of the packaged register and a demo DPO address when they are unset;
+# `dsr run` requires every one of them set, and refuses the placeholders (and the former sample company).
+PLACEHOLDERS = {
+    "controller_name": ("Exemple Services",),
+    "controller_address": ("1 rue de l'Exemple, 69000 Lyon, France",),
+    "dpo_email": ("dpo@example.test",),
 }
+DEMO_DPO = PLACEHOLDERS["dpo_email"][0]
+
+
+def demo_values() -> dict[str, str]:
+    """The dev stack's values: the controller as the packaged register names it (R24), a demo DPO address."""
+    controller = load_register().controller
+    named = {"controller_name": controller.name, "controller_address": controller.address} if controller else {}
+    return {**named, "dpo_email": DEMO_DPO}
+
+
 REQUIRED_IN_PRODUCTION = (
     "secret_key",
     "controller_name",
@@ -237,7 +249,7 @@ WHY = {
 
 def for_development(settings: Settings) -> Settings:
     """`dsr dev`: demo values where settings are unset, and sample people in the reference systems."""
-    filled = {name: value for name, value in DEMO.items() if getattr(settings, name) is None}
+    filled = {name: value for name, value in demo_values().items() if getattr(settings, name) is None}
     sample = settings.sample_data if settings.sample_data is not None else True
     return settings.model_copy(update={**filled, "sample_data": sample})
 
@@ -248,9 +260,9 @@ def for_production(settings: Settings) -> Settings:
         f"  DSR_{name.upper()}: not set: {WHY[name]}" for name in REQUIRED_IN_PRODUCTION if not getattr(settings, name)
     ]
     problems += [
-        f"  DSR_{name.upper()}: {value!r} is the demo value: {WHY[name]}"
-        for name, value in DEMO.items()
-        if getattr(settings, name) == value
+        f"  DSR_{name.upper()}: {getattr(settings, name)!r} is a placeholder: {WHY[name]}"
+        for name, values in PLACEHOLDERS.items()
+        if getattr(settings, name) in values
     ]
     if settings.sample_data:
         problems.append("  DSR_SAMPLE_DATA: sample people are for `dsr dev` only; unset it")

@@ -147,6 +147,15 @@ class Clock(_Model):
     when: dict[FieldRef, Scalar] = Field(default_factory=dict, examples=[{"candidate.talent_pool_consent": True}])
     start: list[StartField] = Field(min_length=1)
     duration: Duration = Field(default_factory=Duration, description="Zero: the end is the start event itself.")
+    from_financial_year_end: str | None = Field(
+        default=None,
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        examples=["12-31"],
+        description=(
+            "MM-DD of the close of the financial year: the duration runs from the first close on or after the "
+            "start event, not from the event (accounting documents, Code de commerce L123-22)."
+        ),
+    )
 
 
 class RetentionRule(_Model):
@@ -163,7 +172,7 @@ class RetentionRule(_Model):
     def _single_clock(cls, data: Any) -> Any:
         if not isinstance(data, Mapping) or "clocks" in data or "start" not in data:
             return data
-        clock = {k: v for k, v in data.items() if k in ("when", "start", "duration")}
+        clock = {k: v for k, v in data.items() if k in ("when", "start", "duration", "from_financial_year_end")}
         return {k: v for k, v in data.items() if k not in clock} | {"clocks": [clock]}
 
     def field_refs(self) -> Iterator[str]:
@@ -190,6 +199,19 @@ class Category(_Model):
             "Sibling categories whose purposes and bases this one takes when the person has them (the CRM "
             "person record serves the quote or message that created it); its own apply when none is held."
         ),
+    )
+    purpose_where: dict[str, list[dict[str, Scalar]]] = Field(
+        default_factory=dict,
+        examples=[{"phone_sms_marketing": [{"channel": "phone", "granted": True}]}],
+        description=(
+            "Purposes that apply only to a person with a row matching one of the conditions (with the person's "
+            "records); the register read without records lists them all."
+        ),
+    )
+    field_purposes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        examples=[{"lead_score": ["prospect_scoring"]}],
+        description="Purposes a field serves whenever the person's rows carry it, whatever the category follows.",
     )
     origin: Origin
     inferred_fields: list[str] = Field(default_factory=list, examples=[["lead_score"]])
@@ -324,9 +346,18 @@ class AutomatedDecisions(_Model):
         return self
 
 
+class Controller(_Model):
+    """Who answers for the processing (Art. 13(1)(a), 30(1)(a)): named in e-mails and access answers."""
+
+    name: str = Field(min_length=1, examples=["AAS Amicale Assistances Services"])
+    address: str = Field(min_length=1, description="Postal address, as e-mails give it.")
+    network: Text | None = Field(default=None, description="The brand or network the company runs, if any.")
+
+
 class Register(_Model):
     """The company's record of processing, edited as data, not code (R44, R48)."""
 
+    controller: Controller | None = None
     automated_decisions: AutomatedDecisions = Field(default_factory=AutomatedDecisions)
     purposes: dict[str, Purpose] = Field(min_length=1)
     retention_rules: dict[str, RetentionRule] = Field(min_length=1)
@@ -405,10 +436,17 @@ def _reference_problems(reg: Register) -> Iterator[str]:
 
 
 def _category_problems(reg: Register, system: SystemEntry, category: Category, where: str) -> Iterator[str]:
+    field_purposes = {p for purposes in category.field_purposes.values() for p in purposes}
     yield from (f"{where}.purposes: unknown purpose '{p}'" for p in category.purposes if p not in reg.purposes)
+    yield from (f"{where}.field_purposes: unknown purpose '{p}'" for p in field_purposes if p not in reg.purposes)
     yield from (
         f"{where}.purpose_bases: '{p}' is not among its purposes"
         for p in category.purpose_bases
+        if p not in {*category.purposes, *field_purposes}
+    )
+    yield from (
+        f"{where}.purpose_where: '{p}' is not among its purposes"
+        for p in category.purpose_where
         if p not in category.purposes
     )
     for followed in category.follows:

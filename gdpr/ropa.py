@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
 from typing import Any
 
 from gdpr.register import (
     PORTABLE_BASES,
     Category,
-    Clock,
     LegalBasis,
     Origin,
     Recipient,
     Register,
-    RetentionRule,
-    Scalar,
     SystemEntry,
     Text,
 )
 from gdpr.register import TransferTool as T
+from gdpr.retention import Records, retention_end
 
-Records = Mapping[str, list[dict]]  # one system's export: category -> rows
-_UNKNOWN = object()  # a clock that applies but cannot be dated from the records: never guess
+_EVERY_ROW = object()  # the register read without a person's records: every conditional purpose is listed
 
 BASIS_LABELS = {
     LegalBasis.CONSENT: Text(fr="Votre consentement (art. 6(1)(a) RGPD)", en="Your consent (GDPR Art. 6(1)(a))"),
@@ -83,28 +79,55 @@ def recipients_of(register: Register, systems: Iterable[str] | Mapping[str, Iter
     return [recipient for rid, recipient in register.recipients.items() if rid in wanted]
 
 
-def _uses(system: SystemEntry, category_id: str, held: Iterable[str]) -> set[tuple[str, LegalBasis]]:
-    """(purpose, basis) pairs of a category for a person holding `held` categories of this system."""
+def _uses(
+    system: SystemEntry, category_id: str, held: Iterable[str], records: Any = None
+) -> set[tuple[str, LegalBasis]]:
+    """(purpose, basis) pairs of a category for a person holding `held` categories of this system. With the
+    person's `records`, purposes bound to rows or fields apply only when those rows or fields are there."""
     category = system.categories[category_id]
+    rows = records if records is _EVERY_ROW or records is None else list(records.get(category_id) or ())
     followed = [c for c in category.follows if c in held]
     if followed:
-        return {use for c in followed for use in _uses(system, c, held)}
-    return {(p, category.purpose_bases.get(p, category.legal_basis)) for p in category.purposes}
+        uses = {use for c in followed for use in _uses(system, c, held, records)}
+    else:
+        uses = {(p, _basis(category, p)) for p in category.purposes if _row_purpose(category, p, rows)}
+    return uses | {
+        (p, _basis(category, p))
+        for field, purposes in category.field_purposes.items()
+        if not isinstance(rows, list) or any(row.get(field) for row in rows)
+        for p in purposes
+    }
+
+
+def _basis(category: Category, purpose: str) -> LegalBasis:
+    return category.purpose_bases.get(purpose, category.legal_basis)
+
+
+def _row_purpose(category: Category, purpose: str, rows: Any) -> bool:
+    """A purpose bound to rows (`purpose_where`) applies when one of the person's rows matches a condition;
+    without the person's records, only when the whole register is described."""
+    conditions = category.purpose_where.get(purpose)
+    if conditions is None or rows is _EVERY_ROW:
+        return True
+    return isinstance(rows, list) and any(all(r.get(k) == v for k, v in c.items()) for c in conditions for r in rows)
 
 
 def _held(system: SystemEntry, categories: Iterable[str] | None) -> list[str]:
     return list(system.categories) if categories is None else [c for c in system.categories if c in categories]
 
 
-def portable_categories(register: Register, system: str, held: Iterable[str] | None = None) -> frozenset[str]:
-    """R28: consent or contract, provided or observed. `held`: the person's categories (default: all)."""
+def portable_categories(
+    register: Register, system: str, held: Iterable[str] | None = None, records: Records | None = None
+) -> frozenset[str]:
+    """R28: consent or contract, provided or observed. `held`: the person's categories (default: all);
+    `records`: the person's rows, which decide the purposes bound to rows (e.g. a consent given)."""
     entry = register.system(system)
     categories = _held(entry, held)
     return frozenset(
         c
         for c in categories
         if entry.categories[c].origin is not Origin.INFERRED
-        and {basis for _, basis in _uses(entry, c, categories)} & PORTABLE_BASES
+        and {basis for _, basis in _uses(entry, c, categories, records)} & PORTABLE_BASES
     )
 
 
@@ -115,14 +138,15 @@ def portability_bases(register: Register, holdings: Mapping[str, Iterable[str] |
     for sid, held in holdings.items():
         entry = register.system(sid)
         categories = _held(entry, held)
-        out[sid] = {basis for c in categories for _, basis in _uses(entry, c, categories)}
+        records = held if isinstance(held, Mapping) else None
+        out[sid] = {basis for c in categories for _, basis in _uses(entry, c, categories, records)}
     return out
 
 
 def portable_records(register: Register, system: str, records: Records) -> dict[str, list[dict]]:
     """The portability copy: portable categories only, inferred fields removed (R28, GS-12a)."""
     entry, held = register.system(system), [c for c, rows in records.items() if rows]
-    keep = portable_categories(register, system, held)
+    keep = portable_categories(register, system, held, records)
     return {c: [_without(row, entry.categories[c].inferred_fields) for row in records[c]] for c in held if c in keep}
 
 
@@ -131,7 +155,7 @@ def portability_exclusions(register: Register, system: str, records: Records) ->
     reason: `basis` (neither consent nor contract, Art. 20(1)(a)), `inferred` (derived by us, not provided
     or observed), or `inferred_fields` (a portable category whose derived fields are removed)."""
     entry, held = register.system(system), [c for c, rows in records.items() if rows]
-    portable = portable_categories(register, system, held)
+    portable = portable_categories(register, system, held, records)
     return [e for c in held if (e := _exclusion(register, entry, c, held, records, portable)) is not None]
 
 
@@ -143,7 +167,9 @@ def _exclusion(register, entry: SystemEntry, category_id, held, records, portabl
     if category.origin is Origin.INFERRED:
         return {**label, "reason": "inferred", "bases": []}
     if category_id not in portable:
-        bases = sorted({b.value for _, b in _uses(entry, category_id, held)} - {b.value for b in PORTABLE_BASES})
+        bases = sorted(
+            {b.value for _, b in _uses(entry, category_id, held, records)} - {b.value for b in PORTABLE_BASES}
+        )
         return {**label, "reason": "basis", "bases": bases}
     inferred = {
         *category.inferred_fields,
@@ -182,7 +208,7 @@ def _retention(register: Register, system: SystemEntry, category_id: str, record
             "until": None,
         }
     rule = register.retention_rules[category.retention]
-    until = _end(rule, records, category_id)
+    until = retention_end(rule, records, category_id)
     return {
         "category": category_id,
         "label": category.label.model_dump(),
@@ -193,70 +219,16 @@ def _retention(register: Register, system: SystemEntry, category_id: str, record
     }
 
 
-def _end(rule: RetentionRule, records: Records, own: str) -> date | None:
-    """The latest end among the clocks that apply; None as soon as one applies but cannot be dated."""
-    ends = []
-    for clock in rule.clocks:
-        end = _clock_end(clock, records, own)
-        if end is _UNKNOWN:
-            return None
-        if end is not None:
-            ends.append(end)
-    return max(ends, default=None)
-
-
-def _clock_end(clock: Clock, records: Records, own: str) -> Any:
-    """A date; None if the clock does not apply (condition false, no such rows); else _UNKNOWN."""
-    applies = _condition(clock.when, records, own)
-    if applies is not True:
-        return None if applies is False else _UNKNOWN
-    rows = [
-        (ref, row)
-        for ref in clock.start
-        for row in _rows(records, own, ref.field)
-        if all(row.get(k) == v for k, v in ref.where.items())
-    ]
-    days = [day for ref, row in rows if (day := _day(row.get(ref.field.rpartition(".")[2])))]
-    if days:
-        return clock.duration.after(max(days))
-    return _UNKNOWN if rows else None
-
-
-def _condition(when: Mapping[str, Scalar], records: Records, own: str) -> bool | None:
-    """False if a field has another value; None if a field is absent from the records."""
-    results = {_holds(records, own, ref, expected) for ref, expected in when.items()}
-    return False if False in results else None if None in results else True
-
-
-def _holds(records: Records, own: str, ref: str, expected: Scalar) -> bool | None:
-    name = ref.rpartition(".")[2]
-    values = [row[name] for row in _rows(records, own, ref) if row.get(name) is not None]
-    return expected in values if values else None
-
-
-def _rows(records: Records, own: str, ref: str) -> list[dict]:
-    return list(records.get(ref.rpartition(".")[0] or own) or ())
-
-
-def _day(value: Any) -> date | None:
-    """ISO date or date-time strings, as the systems export them; the calendar date is kept."""
-    if isinstance(value, date):
-        return value.date() if isinstance(value, datetime) else value
-    try:
-        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def access_information(
     register: Register, systems: Iterable[str], records: Mapping[str, Records] | None = None
 ) -> dict:
     """Art. 15(1)(a)-(h) and 15(2) for the systems holding the person's data (R22, R24, R33).
     With `records` ({system: export records}) the categories are the person's and `until` is dated."""
     held = {sid: _held(register.system(sid), _categories_in((records or {}).get(sid))) for sid in systems}
+    rows = {sid: (records.get(sid) or {}) if records is not None else _EVERY_ROW for sid in held}
     retention = [_retention_info(register, sid, cats, (records or {}).get(sid)) for sid, cats in held.items()]
     return {
-        "purposes": _purposes(register, held),
+        "purposes": _purposes(register, held, rows),
         "categories": [_category_info(register.systems[sid], c) for sid, cats in held.items() for c in cats],
         "recipients": [_recipient_info(r) for r in recipients_of(register, held)],
         "retention": [entry for entries in retention for entry in entries],
@@ -270,7 +242,7 @@ def access_information(
             "exists": register.automated_decisions.exists,
             "label": register.automated_decisions.label.model_dump(),
         },
-        "rights": _rights(register, held),
+        "rights": _rights(register, held, rows),
     }
 
 
@@ -278,8 +250,8 @@ def _categories_in(records: Records | None) -> list[str] | None:
     return None if records is None else [c for c, rows in records.items() if rows]
 
 
-def _purposes(register: Register, held: Mapping[str, list[str]]) -> list[dict]:
-    uses = {use for sid, cats in held.items() for c in cats for use in _uses(register.systems[sid], c, cats)}
+def _purposes(register: Register, held: Mapping[str, list[str]], rows: Mapping[str, Any]) -> list[dict]:
+    uses = {use for sid, cats in held.items() for c in cats for use in _uses(register.systems[sid], c, cats, rows[sid])}
     return [
         {
             "id": p.id,
@@ -353,10 +325,16 @@ def _retention_info(register: Register, sid: str, held: list[str], records: Reco
     ]
 
 
-def _rights(register: Register, held: Mapping[str, list[str]]) -> list[str]:
+def _rights(register: Register, held: Mapping[str, list[str]], rows: Mapping[str, Any]) -> list[str]:
     """15(1)(e), (f): the rights the answer must state, with portability only where it applies (R28)."""
-    bases = set().union(*portability_bases(register, held).values())
-    portable = any(portable_categories(register, sid, cats) for sid, cats in held.items())
+    systems = [register.systems[sid] for sid in held]
+    bases = {b for s in systems for c in held[s.id] for _, b in _uses(s, c, held[s.id], rows[s.id])}
+    portable = any(
+        register.systems[sid].categories[c].origin is not Origin.INFERRED
+        and {b for _, b in _uses(register.systems[sid], c, cats, rows[sid])} & PORTABLE_BASES
+        for sid, cats in held.items()
+        for c in cats
+    )
     return [
         *RIGHTS_15_1_E,
         *(["portability"] if portable else []),

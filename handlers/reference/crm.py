@@ -6,8 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from gdpr import routing
+from gdpr.retention import ACCOUNTING_YEARS, INITIATOR, ContactKind, accounting_end
 from handlers.protocol import MARKETING_CHANNELS
-from handlers.reference.base import Category, Conn, ReferenceSystem, add_years, plain_row, unsupported
+from handlers.reference.base import Category, Conn, ReferenceSystem, plain_row, unsupported
 from handlers.reference.db import exists
 from handlers.reference.marks import NOT_RESTRICTED, is_restricted
 from schemas.identity import normalize_email
@@ -15,7 +16,7 @@ from schemas.intake import EventType
 from schemas.tasks import KeepGround, KeptItem
 
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
-INVOICE_YEARS = 10  # CCOM L123-22, LEGAL §4.3
+INVOICE_YEARS = ACCOUNTING_YEARS.years  # from the close of the financial year, LEGAL §4.3, §5 row 6
 LEAD_POINTS_PER_QUOTE = 10
 CHANNELS = MARKETING_CHANNELS
 # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08); reported as such.
@@ -33,7 +34,10 @@ CREATE TABLE IF NOT EXISTS quote_requests (id {id}, submission_id TEXT NOT NULL 
 CREATE TABLE IF NOT EXISTS contact_messages (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
   message TEXT, submitted_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS call_notes (id {id}, email TEXT NOT NULL, note TEXT NOT NULL, called_at TEXT NOT NULL,
-  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')));
+  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+  positive_answer BOOLEAN NOT NULL DEFAULT FALSE);
+CREATE TABLE IF NOT EXISTS contact_events (id {id}, email TEXT NOT NULL, kind TEXT NOT NULL,
+  initiated_by TEXT NOT NULL CHECK (initiated_by IN ('person', 'company')), at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS invoices (id {id}, email TEXT NOT NULL, number TEXT NOT NULL UNIQUE,
   amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL, paid_at TEXT);
 CREATE TABLE IF NOT EXISTS consents (id {id}, email TEXT NOT NULL, channel TEXT NOT NULL, granted BOOLEAN NOT NULL,
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS invoice_archive (id {id}, email TEXT NOT NULL, number
 CREATE INDEX IF NOT EXISTS quote_requests_email ON quote_requests (email);
 CREATE INDEX IF NOT EXISTS contact_messages_email ON contact_messages (email);
 CREATE INDEX IF NOT EXISTS call_notes_email ON call_notes (email);
+CREATE INDEX IF NOT EXISTS contact_events_email ON contact_events (email);
 CREATE INDEX IF NOT EXISTS invoices_email ON invoices (email);
 CREATE INDEX IF NOT EXISTS consents_email ON consents (email, channel);
 CREATE INDEX IF NOT EXISTS invoice_archive_email ON invoice_archive (email);
@@ -92,15 +97,30 @@ class CrmAdapter(ReferenceSystem):
         Category("quote_requests", "quote_requests", "provided"),
         Category("contact_messages", "contact_messages", "provided"),
         Category("call_notes", "call_notes", "observed"),
+        Category("contact_events", "contact_events", "observed"),
         Category("invoices", "invoices", "observed"),
         Category("consents", "consents", "provided"),
     )
 
     def add_call_note(
-        self, email: str, note: str, direction: str = "outbound", called_at: str | None = None, key: str | None = None
+        self,
+        email: str,
+        note: str,
+        direction: str = "outbound",
+        called_at: str | None = None,
+        key: str | None = None,
+        positive_answer: bool = False,
     ) -> None:
-        row = (normalize_email(email), note, called_at or self._now(), direction)
-        insert = "INSERT INTO call_notes (email, note, called_at, direction) VALUES (?, ?, ?, ?)"
+        """`positive_answer`: the person said yes to hearing from us during the call (§5 row 5)."""
+        row = (normalize_email(email), note, called_at or self._now(), direction, positive_answer)
+        insert = "INSERT INTO call_notes (email, note, called_at, direction, positive_answer) VALUES (?, ?, ?, ?, ?)"
+        self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
+
+    def add_contact_event(self, email: str, kind: ContactKind, at: str | None = None, key: str | None = None) -> None:
+        """An exchange with the person, recorded with who initiated it: only the person's own restart the
+        3-year prospect clock (§5 row 5, CNIL-COM)."""
+        row = (normalize_email(email), ContactKind(kind).value, INITIATOR[ContactKind(kind)].value, at or self._now())
+        insert = "INSERT INTO contact_events (email, kind, initiated_by, at) VALUES (?, ?, ?, ?)"
         self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
 
     def add_invoice(
@@ -173,13 +193,14 @@ class CrmAdapter(ReferenceSystem):
         return {"archived_invoices": archived} if archived else {}
 
     def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
-        """Invoices are not erased: they move to the restricted archive for 10 years (R26, §5 row 6);
+        """Invoices are not erased: they move to the restricted archive until 10 years after the close of their
+        financial year (L123-22, R26, §5 row 6);
         invoices under a legal hold stay where they are, marked, until the hold is released (R46)."""
         if "invoices" in held:
             return
         now = self._now()
         for invoice in conn.execute("SELECT * FROM invoices WHERE email = ? ORDER BY id", (email,)).fetchall():
-            until = add_years(date.fromisoformat(invoice["issued_at"][:10]), INVOICE_YEARS).isoformat()
+            until = accounting_end(date.fromisoformat(invoice["issued_at"][:10])).isoformat()
             conn.execute(ARCHIVE_INVOICE, {**invoice, "archived_at": now, "retain_until": until})
         conn.execute("DELETE FROM invoices WHERE email = ?", (email,))
 

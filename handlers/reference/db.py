@@ -26,7 +26,7 @@ from handlers.protocol import utcnow  # noqa: F401 - the reference systems' cloc
 
 Clock = Callable[[], datetime]
 
-BOOL_FIELDS = frozenset({"granted", "talent_pool_consent", "specific_consent"})
+BOOL_FIELDS = frozenset({"granted", "talent_pool_consent", "specific_consent", "positive_answer"})
 ID_PLACEHOLDER = "{id}"
 
 

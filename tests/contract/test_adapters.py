@@ -278,11 +278,11 @@ def test_crm_invoices_survive_erasure_in_a_restricted_archive_for_ten_years(crm)
     [kept] = report.kept
     assert (kept.item, kept.count) == ("invoices", 1)
     assert kept.ground == INVOICE_GROUND
-    assert kept.until == "2035-03-14"
+    assert kept.until == "2035-12-31"  # 10 years from the close of FY 2025 (L123-22)
     assert crm.lookup(CAMILLE).holds_data is False
     [archived] = crm.export(CAMILLE).records["archived_invoices"]
     assert archived["number"] == "F-2025-0142" and archived["_restricted"] is True
-    assert archived["retain_until"] == "2035-03-14"
+    assert archived["retain_until"] == "2035-12-31"
 
 
 def test_crm_erasure_counts_what_went_and_not_what_was_archived(crm):

@@ -68,7 +68,9 @@ def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline
     # No table of any system's schema holds her address any more, except the restricted invoice archive.
     assert tables_holding(pg_pipeline, email) == {"crm.invoice_archive": 1}
     archived = pg_select(pg_pipeline, "SELECT number, retain_until FROM crm.invoice_archive WHERE email = %s", email)
-    assert [(row["number"], row["retain_until"]) for row in archived] == [(number, "2036-06-01")]
+    assert [(row["number"], row["retain_until"]) for row in archived] == [
+        (number, "2036-12-31")
+    ]  # FY 2026 closes 31 Dec
     # The CV file is gone from the file store, not just its row.
     assert not cv.exists()
     # The newsletter keeps only the keyed fingerprint, so she is never re-imported (R45).

@@ -37,7 +37,7 @@ def test_gs01_access_names_the_recipients_and_delivers_every_system_with_the_lea
     outcome = message(pipeline, email, ref, subject="La copie de vos données", contains="/download/")
     # The e-mail gives the Art. 15(1) information tailored to her: named recipients, the CNIL (R22, R24);
     # as a prospect she has no invoice, so the accountant who keeps the books is not among them.
-    for recipient in ("Mailchimp", "OVH SAS", "Aircall SAS", "Exemple Services Lyon"):
+    for recipient in ("Mailchimp", "OVH SAS", "Aircall SAS", "Agence Vivaservices de Lyon"):
         assert recipient in outcome.text
     assert "Cabinet Martin" not in outcome.text and "summary.html" in outcome.text
     assert "États-Unis" in outcome.text and "CCT 2021/914 également en place" in outcome.text  # 15(2), R49

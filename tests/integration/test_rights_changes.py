@@ -61,7 +61,7 @@ def test_gs05_erasure_by_a_prospect(pipeline):
         lambda: (n := notices_about(pipeline, email)) and set(CRM_RECIPIENTS) <= set(n) and n, what="Art. 19 notices"
     )
     assert {n["change"] for recipient in CRM_RECIPIENTS for n in notices[recipient]} == {"erasure"}
-    assert "OVH SAS" in outcome.text and "Exemple Services Lyon" in outcome.text
+    assert "OVH SAS" in outcome.text and "Agence Vivaservices de Lyon" in outcome.text
     # Marketing stopped before she confirmed, but her newsletter data waited for the verified
     # erasure (§3.2): so the e-mailing processor is told of the erasure too, and named.
     notices = wait_until(
@@ -107,7 +107,7 @@ def test_gs06_gs23_erasure_keeps_invoices_and_held_data_with_grounds_until_the_h
     # The partial-action notice: each kept item with its Art. 17(3) ground and end date, and the remedies.
     text = outcome.text
     assert "factures (1)" in text and "article 17, paragraphe 3, point b" in text
-    assert f"jusqu'au {longdate(date(2036, 6, 1), 'fr')}" in text  # issued 2026-06-01, kept 10 years
+    assert f"jusqu'au {longdate(date(2036, 12, 31), 'fr')}" in text  # issued 2026-06-01: FY close + 10 years
     assert "Demandes de devis (1)" in text and "article 17, paragraphe 3, point e" in text  # named, not coded
     assert f"jusqu'au {longdate(review, 'fr')}" in text  # the hold's review date (R46)
     assert "CNIL" in text and "recours juridictionnel" in text
@@ -173,7 +173,7 @@ def test_gs10_rectification_of_the_postal_address(pipeline):
     assert tuple(row) == ("3 place Bellecour", "69002", "Lyon")
     change = line_with(outcome.text, "Adresse postale")
     assert change.index("12 rue des Lilas") < change.index("→") < change.index("3 place Bellecour")
-    assert "(CRM)" in outcome.text and "Exemple Services Lyon" in outcome.text
+    assert "(CRM)" in outcome.text and "Agence Vivaservices de Lyon" in outcome.text
     notices = wait_until(lambda: notices_about(pipeline, email).get("franchise-lyon"), what="franchisee notice")
     assert notices[0]["change"] == "rectification" and notices[0]["fields"] == ["postal_address"]
     assert notices[0]["systems"] == ["crm"]

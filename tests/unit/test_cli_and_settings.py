@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dsr.cli import main
+from dsr.register import load_register
 from dsr.settings import Settings, SettingsError, for_development, for_production, load_settings
 
 pytestmark = pytest.mark.unit
@@ -99,7 +100,8 @@ def test_production_settings_pass_and_seed_nobody():
 
 def test_dev_settings_fill_in_demo_values_and_sample_people():
     settings = for_development(Settings())
-    assert settings.controller_name == "Exemple Services" and settings.sample_data is True
+    assert settings.controller_name == "AAS Amicale Assistances Services" and settings.sample_data is True
+    assert settings.controller_address == load_register().controller.address  # the register's controller
 
 
 @pytest.mark.parametrize(

@@ -272,7 +272,9 @@ def test_gs25_the_us_emailing_tool_is_named_with_country_and_safeguards():
 def test_gs01_the_answer_names_recipients_and_covers_every_item():  # R22, R24, R33
     answer = access_information(REGISTER, ["crm"])
     names = {r["name"] for r in answer["recipients"]}
-    assert "Exemple Services Lyon (franchisee)" in names and not any(r["third_country"] for r in answer["recipients"])
+    assert "Agence Vivaservices de Lyon (franchisee)" in names and not any(
+        r["third_country"] for r in answer["recipients"]
+    )
     assert set(answer) == {
         "purposes",
         "categories",
@@ -322,7 +324,7 @@ def test_a_prospects_answer_names_the_recipients_and_sources_of_her_own_data_onl
     answer = access_information(REGISTER, ["crm"], customer)
     assert "cabinet-comptable" in {r["id"] for r in answer["recipients"]}
     assert [s["source"]["en"] for s in answer["sources"]] == [
-        "Our franchisee Exemple Services Lyon, to which you sent your request directly"
+        "The Vivaservices agency in Lyon, our franchisee, to which you sent your request directly"
     ]
 
 
@@ -419,7 +421,7 @@ def test_customers_active_data_invoices_and_archive():  # §5 row 6
     dates = {e["category"]: (e["until"], e["action"]) for e in retention_dates(REGISTER, "crm", records)}
     assert dates["person"] == ("2029-03-28", "delete")  # last payment + 4 years
     assert dates["invoices"] == ("2029-03-28", "archive")
-    assert dates["archived_invoices"] == ("2034-01-10", "delete")
+    assert dates["archived_invoices"] == ("2034-12-31", "delete")  # 10 years from the close of FY 2024
 
 
 def test_a_category_missing_from_the_register_is_shown_not_hidden():  # R44
@@ -507,3 +509,78 @@ def test_each_category_left_out_of_the_portable_file_has_its_true_reason():  # R
     }
     # Nothing inferred, nothing on another basis: nothing to explain.
     assert portability_exclusions(REGISTER, "crm", {"quote_requests": [{"service": "plomberie"}]}) == []
+
+
+# --- Access answers from the company's register: a prospect, a customer, a candidate (issue 12) ---
+
+
+def answer_for(system, records: dict) -> dict:
+    return access_information(REGISTER, [system], {system: records})
+
+
+def uses(answer: dict) -> set[tuple[str, str]]:
+    return {(p["id"], p["legal_basis"]) for p in answer["purposes"]}
+
+
+def dated(answer: dict) -> dict[str, str | None]:
+    return {r["category"]["en"].split(",")[0].split(":")[0]: r["until"] for r in answer["retention"]}
+
+
+def a_crm_prospect() -> tuple[CrmAdapter, Subject]:
+    # Inès asks for a quote on 2 Feb 2027 and agrees to text messages: a prospect with a lead score.
+    crm = CrmAdapter(":memory:", clock=lambda: datetime(2027, 2, 2, 9, tzinfo=UTC))
+    ines = Subject(email="ines@ex.fr")
+    data = {"first_name": "Inès", "phone": "+33 6 00 00 00 00", "service": "ménage", "marketing_consent": {"sms": True}}
+    crm.record_submission("q-1", "dsr.form.quote_requested", ines, data)
+    return crm, ines
+
+
+def test_a_prospects_answer_names_her_purposes_recipients_and_end_date():
+    crm, ines = a_crm_prospect()
+    answer = answer_for("crm", crm.export(ines).records)
+    assert uses(answer) == {
+        ("quote_handling", "contract"),
+        ("prospect_scoring", "legitimate_interest"),  # the lead score: profiling she may object to (Art. 21(2))
+        ("marketing_choices", "legal_obligation"),
+        ("phone_sms_marketing", "consent"),  # she ticked text messages
+        ("postal_marketing", "legitimate_interest"),
+    }
+    assert {r["id"] for r in answer["recipients"]} == {"ovhcloud", "aircall", "franchise-lyon"}  # no accountant
+    assert dated(answer)["Identity"] == "2030-02-02"  # 3 years from her quote (§5 row 5)
+    assert "objection" in answer["rights"] and "consent_withdrawal" in answer["rights"]
+
+
+def test_a_customers_answer_adds_invoices_the_accountant_and_the_four_year_end():
+    crm, ines = a_crm_prospect()
+    crm.add_invoice(ines.email, "F-2027-0001", 9000, "2027-03-01", paid_at="2027-03-15")
+    answer = answer_for("crm", crm.export(ines).records)
+    assert {
+        ("customer_relationship", "contract"),
+        ("accounting", "legal_obligation"),
+        ("disputes", "legitimate_interest"),
+    } <= uses(answer)
+    assert "Cabinet Martin & Associés, expertise comptable (SARL)" in {r["name"] for r in answer["recipients"]}
+    assert dated(answer)["Identity"] == dated(answer)["Invoices and payments"] == "2031-03-15"  # payment + 4 years
+    crm.erase(ines)  # her invoice moves to the restricted archive: 10 years from the close of FY 2027
+    archived = answer_for("crm", crm.export(ines).records)
+    assert dated(archived) == {"Invoices in the restricted archive": "2037-12-31"}
+    assert uses(archived) == {("accounting", "legal_obligation"), ("disputes", "legitimate_interest")}
+
+
+def test_a_candidates_answer_names_recruitment_its_recipients_and_end_date(tmp_path):
+    recruitment = RecruitmentAdapter(":memory:", tmp_path, clock=lambda: datetime(2027, 1, 15, 11, tzinfo=UTC))
+    hugo = Subject(email="hugo@ex.fr")
+    data = {"first_name": "Hugo", "position": "Jardinier", "candidate_kind": "employee", "talent_pool_consent": True}
+    recruitment.record_submission("a-1", "dsr.form.job_application_submitted", hugo, data)
+    answer = answer_for("recruitment", recruitment.export(hugo).records)
+    assert uses(answer) == {("recruitment", "contract"), ("talent_pool", "consent")}
+    assert {r["name"] for r in answer["recipients"]} == {"OVH SAS", "WTTJ SAS (Welcome to the Jungle)"}
+    assert set(dated(answer).values()) == {"2029-01-15"}  # talent pool: 2 years from the last contact (§5 row 7)
+
+
+def test_the_register_names_the_company_and_its_network():
+    assert REGISTER.controller.name == "AAS Amicale Assistances Services"
+    assert "Vivaservices" in REGISTER.controller.network.fr
+    # The register read as a whole lists every purpose its categories may serve.
+    every = {p["id"] for p in access_information(REGISTER, list(REGISTER.systems))["purposes"]}
+    assert every == set(REGISTER.purposes)
