@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import faust
 
+from dsr.answers_store import PostgresAnswerRecord
 from dsr.documents import FileDocumentStore, PostgresDocumentStore
 from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
@@ -22,7 +24,7 @@ from dsr.sql_adapters import sql_adapters
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
-from handlers.answers import AnswerRecord
+from handlers.answers import AnswerRecord, SqliteAnswerRecord
 from handlers.protocol import Adapter, AdapterRegistry, utcnow
 from handlers.reference import (
     CrmAdapter,
@@ -180,9 +182,23 @@ def build_context(
     for adapter in [*webhooks, *mapped]:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in
         registry.register(adapter)
     names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in [*webhooks, *mapped])]), *recipients]
-    answers = data_dir / "answers"  # idempotency by task id, per system
-    ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
+    answers = answer_records(settings, ctx.clock)  # idempotency by task id, every action
+    ctx.task_runners = {name: _runner(ctx, registry.get(name), answers(name)) for name in names}
     return ctx
+
+
+def answer_records(settings: Settings, clock: Clock = utcnow) -> Callable[[str], AnswerRecord]:
+    """The record of answered tasks, per system: where the key vault is, so that a task redelivered to another
+    worker is answered from it (DSR_VAULT_DSN: one PostgreSQL table, schema dsr_answers), else a SQLite file per
+    system under `$DSR_DATA_DIR/answers/`."""
+    if settings.vault_dsn:
+        try:
+            shared = PostgresAnswerRecord(settings.vault_dsn, clock=clock)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+        return lambda system: shared
+    folder = Path(settings.data_dir) / "answers"
+    return lambda system: SqliteAnswerRecord(folder / f"{system}.sqlite3", clock=clock)
 
 
 def key_vault(settings: Settings, secret: bytes) -> KeyVault:
@@ -309,8 +325,8 @@ def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
     ctx.metrics.collect_from(gauges, gauges.refresh)
 
 
-def _runner(ctx: Context, adapter: Adapter, answers: Path):
+def _runner(ctx: Context, adapter: Adapter, record: AnswerRecord):
     run = functools.partial(
         run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing, clock=ctx.clock
     )
-    return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3", clock=ctx.clock))
+    return remembered(run, record)
