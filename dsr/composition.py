@@ -37,6 +37,7 @@ from handlers.reference import (
 )
 from handlers.reference.db import Clock, Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
+from mail.retry import RetryPolicy
 from mail.smtp import SmtpTransport
 from mail.transport import MailTransport
 from streams import topics
@@ -96,8 +97,11 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         ),
         verification_ttl=timedelta(days=settings.verification_ttl_days),
         download_ttl=timedelta(days=settings.download_ttl_days),
-        smtp_attempts=settings.smtp_attempts,
-        smtp_backoff=settings.smtp_backoff,
+        mail_retry=RetryPolicy(
+            first=timedelta(seconds=settings.smtp_backoff),
+            cap=timedelta(seconds=max(settings.smtp_max_backoff, settings.smtp_backoff)),
+            budget=timedelta(hours=settings.mail_retry_hours),
+        ),
         tick_seconds=settings.tick_seconds,
         partitions=settings.partitions,
         intake_per_minute=settings.intake_per_minute,
