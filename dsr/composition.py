@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import faust
 
+from dsr.answers_store import PostgresAnswerRecord
 from dsr.documents import FileDocumentStore, PostgresDocumentStore
 from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
@@ -22,7 +24,7 @@ from dsr.sql_adapters import sql_adapters
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
-from handlers.answers import AnswerRecord
+from handlers.answers import AnswerRecord, SqliteAnswerRecord
 from handlers.protocol import Adapter, AdapterRegistry, utcnow
 from handlers.reference import (
     CrmAdapter,
@@ -35,6 +37,7 @@ from handlers.reference import (
 )
 from handlers.reference.db import Clock, Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
+from mail.retry import RetryPolicy
 from mail.smtp import SmtpTransport
 from mail.transport import MailTransport
 from streams import topics
@@ -94,8 +97,11 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         ),
         verification_ttl=timedelta(days=settings.verification_ttl_days),
         download_ttl=timedelta(days=settings.download_ttl_days),
-        smtp_attempts=settings.smtp_attempts,
-        smtp_backoff=settings.smtp_backoff,
+        mail_retry=RetryPolicy(
+            first=timedelta(seconds=settings.smtp_backoff),
+            cap=timedelta(seconds=max(settings.smtp_max_backoff, settings.smtp_backoff)),
+            budget=timedelta(hours=settings.mail_retry_hours),
+        ),
         tick_seconds=settings.tick_seconds,
         partitions=settings.partitions,
         intake_per_minute=settings.intake_per_minute,
@@ -180,9 +186,23 @@ def build_context(
     for adapter in [*webhooks, *mapped]:  # in-process whatever DSR_BUILTIN_ADAPTERS says; replaces a built-in
         registry.register(adapter)
     names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in [*webhooks, *mapped])]), *recipients]
-    answers = data_dir / "answers"  # idempotency by task id, per system
-    ctx.task_runners = {name: _runner(ctx, registry.get(name), answers) for name in names}
+    answers = answer_records(settings, ctx.clock)  # idempotency by task id, every action
+    ctx.task_runners = {name: _runner(ctx, registry.get(name), answers(name)) for name in names}
     return ctx
+
+
+def answer_records(settings: Settings, clock: Clock = utcnow) -> Callable[[str], AnswerRecord]:
+    """The record of answered tasks, per system: where the key vault is, so that a task redelivered to another
+    worker is answered from it (DSR_VAULT_DSN: one PostgreSQL table, schema dsr_answers), else a SQLite file per
+    system under `$DSR_DATA_DIR/answers/`."""
+    if settings.vault_dsn:
+        try:
+            shared = PostgresAnswerRecord(settings.vault_dsn, clock=clock)
+        except StoreUnreachable as exc:
+            raise SystemExit(str(exc)) from None
+        return lambda system: shared
+    folder = Path(settings.data_dir) / "answers"
+    return lambda system: SqliteAnswerRecord(folder / f"{system}.sqlite3", clock=clock)
 
 
 def key_vault(settings: Settings, secret: bytes) -> KeyVault:
@@ -309,8 +329,8 @@ def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
     ctx.metrics.collect_from(gauges, gauges.refresh)
 
 
-def _runner(ctx: Context, adapter: Adapter, answers: Path):
+def _runner(ctx: Context, adapter: Adapter, record: AnswerRecord):
     run = functools.partial(
         run_task, adapter, open_sealed=ctx.sealer.open, seal=ctx.sealer.seal_existing, clock=ctx.clock
     )
-    return remembered(run, AnswerRecord(answers / f"{adapter.name}.sqlite3", clock=ctx.clock))
+    return remembered(run, record)

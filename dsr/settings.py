@@ -42,8 +42,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout: float = Field(default=30.0, gt=0)
-    smtp_attempts: int = Field(default=5, ge=1, le=50)
-    smtp_backoff: float = Field(default=2.0, ge=0)
+    smtp_backoff: float = Field(
+        default=30.0, gt=0, description="Seconds before the first retry of an e-mail after a transient failure."
+    )
+    smtp_max_backoff: float = Field(default=900.0, gt=0, description="The longest pause between two retries (s).")
+    mail_retry_hours: float = Field(
+        default=48.0, gt=0, le=24 * 30, description="How long transient failures are retried before parking."
+    )
     mail_from: str | None = Field(default=None, description="From: of every e-mail; default DSR_DPO_EMAIL.")
     dpo_email: str | None = Field(default=None, description="Where the DPO's alerts go; named in every e-mail.")
     dpo_language: str = Field(default="fr", pattern="^(fr|en)$")

@@ -19,7 +19,11 @@ DEAD_LETTERS = {"max.message.bytes": str(2 * 1024 * 1024)}  # the original messa
 COMPACTED = {"cleanup.policy": "compact"}
 # faust's own topics: a table's changelog is `<app id>-<table>-changelog`, partitioned as the topic that
 # writes the table (co-partitioning), and the leader-election topic has one partition.
-CHANGELOGS = {f"{APP_ID}-cases-changelog": topics.CASES, f"{APP_ID}-sent-emails-changelog": topics.NOTIFICATIONS}
+CHANGELOGS = {
+    f"{APP_ID}-cases-changelog": topics.CASES,
+    f"{APP_ID}-sent-emails-changelog": topics.NOTIFICATIONS,
+    f"{APP_ID}-mail-retries-changelog": topics.NOTIFICATIONS,
+}
 LEADER = f"{APP_ID}-__assignor-__leader"
 
 

@@ -88,9 +88,10 @@ def refused_items(state: CaseState) -> list[str]:
 def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due: list[Command] = list(work.release_tasks(state)) if state.subject is not None else []
     due += _failed_tasks(state)  # an Art. 19 notice or a purge may fail after the outcome went out
+    due += _overdue_tasks(state, now, policy)  # R35: a recipient silent past the timeout; the DPO follows it up
     due += document_deletion(state)
-    if not state.key_destroyed and _nothing_left(state):
-        due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5)
+    if not state.key_destroyed and _nothing_left(state) and not work.awaiting_answers(state, now, policy):
+        due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5), once no task needs it
     if state.closed_at and now >= state.closed_at + policy.case_retention and not state.active_holds():
         due.append(PurgeCaseRecord("case:purge"))  # R51
     return due

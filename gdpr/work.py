@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from gdpr.case_state import CaseState, Status, TaskRecord, moved
 from gdpr.commands import CasePolicy, IssueTask
@@ -160,6 +160,12 @@ def _changed(record: TaskRecord) -> bool:
 
 def _recipients(records: list[TaskRecord], policy: CasePolicy) -> list[str]:
     return sorted({r for record in records for r in policy.recipients_by_system.get(record.system, ())})
+
+
+def awaiting_answers(state: CaseState, now: datetime, policy: CasePolicy) -> list[TaskRecord]:
+    """Tasks out with the person's sealed identity, not answered yet and not overdue: the key must outlive them,
+    or an Art. 19 notice queued behind the outcome e-mail could no longer be opened (R35, principle 5)."""
+    return [t for t in state.tasks.values() if t.status is None and now - t.issued_at < policy.task_timeout]
 
 
 def notified_recipients(state: CaseState) -> list[str]:

@@ -172,34 +172,20 @@ def _result(task: Task, completed_at: datetime, status: TaskStatus, **fields) ->
     )
 
 
-# Actions whose second run would answer differently from the first (a second erase finds nothing):
-# their first answer is recorded. Lookups, exports and notices answer the same when run again.
-CHANGING = frozenset(
-    {
-        TaskAction.ERASE,
-        TaskAction.RECTIFY,
-        TaskAction.RESTRICT,
-        TaskAction.LIFT_RESTRICTION,
-        TaskAction.SUPPRESS_MARKETING,
-        TaskAction.RECORD_SUBMISSION,
-    }
-)
-
-
 def remembered(runner: Callable[[Task], Awaitable[TaskResult]], record: AnswerRecord):
-    """Idempotent by task id: a redelivered task gets the answer recorded the first time, not a second run
-    (a second erase would report 0 items and turn "erased" into "no data" in the outcome). The record is a
-    small local SQLite file: read and written inline, a thread hop would cost more than the query."""
+    """Idempotent by task id, whatever the action: a redelivered task gets the answer recorded the first time,
+    not a second run. A second erase would report 0 items and turn "erased" into "no data"; a second Art. 19
+    notice after the key was destroyed would fail and send the DPO a false alarm. Only successes are recorded:
+    a task that failed runs again when redelivered (the case keeps the first success). The record is read and
+    written inline: one indexed statement, cheaper than a thread hop."""
 
     async def run(task: Task) -> TaskResult:
-        if task.action not in CHANGING:
-            return await runner(task)
         answered = record.get(task.task_id)
         if answered is not None:
             return answered
         result = await runner(task)
         if result.status == TaskStatus.DONE:
-            record.put(result)
+            record.put(result)  # before the result is published: a crash after this replays, never re-runs
         return result
 
     return run

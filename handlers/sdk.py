@@ -37,7 +37,7 @@ from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from handlers.kafka_security import KafkaSecurity
-from handlers.sdk_ports import AnswerRecord, HttpTaskApi, SubjectErased, TaskApi, TokenRejected
+from handlers.sdk_ports import HttpTaskApi, SqliteAnswerRecord, SubjectErased, TaskApi, TokenRejected
 from schemas.intake import describe
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, KeptItem, LegalHold, RecipientNotice, Task, TaskAction, TaskResult, TaskStatus
@@ -251,7 +251,9 @@ class BackOffice:
         self.kafka_options = dict(kafka_options or {})
         self.topic = f"dsr.tasks.{system}"
         self.api = api or HttpTaskApi(api_url, token)
-        self.answers = AnswerRecord(Path(answers_db) if answers_db else Path(state_dir) / f"{system}-answers.sqlite3")
+        self.answers = SqliteAnswerRecord(
+            Path(answers_db) if answers_db else Path(state_dir) / f"{system}-answers.sqlite3"
+        )
         self.attempts, self.backoff, self.publish_timeout = attempts, backoff, publish_timeout
         self.max_poll_interval_ms = max_poll_interval_ms
         self._handlers: dict[TaskAction, Callable[[OpenedTask], Any]] = {}

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Protocol
 
-from handlers.answers import AnswerRecord  # noqa: F401 - the SDK's record of answers
+from handlers.answers import SqliteAnswerRecord  # noqa: F401 - the SDK's record of answers
 from schemas.sealed import Sealed
 from schemas.tasks import Task
 

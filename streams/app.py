@@ -18,7 +18,7 @@ from streams.documents import expire_documents
 from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
-from streams.notifications import on_email_requested
+from streams.notifications import on_email_requested, send_due_retries
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
@@ -106,6 +106,7 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
     cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
+    retries = app.Table("mail-retries", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
     def agent_on(topic_name: str, name: str, handler, with_headers: bool = False):
@@ -120,7 +121,12 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
     agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
-    agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
+    agent_on(
+        topics.NOTIFICATIONS,
+        "mailer",
+        lambda raw, headers: on_email_requested(ctx, sent, retries, raw, headers),
+        with_headers=True,  # a retry the clock sends back says whose turn it is
+    )
     for system, runner in ctx.task_runners.items():
         _task_agent(agent_on, system, runner, ctx)
 
@@ -131,6 +137,12 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
         await expire_downloads(ctx)
         await expire_documents(ctx)
         ctx.doors.forget_expired(ctx.clock(), ANSWERS_KEPT)
+
+    turns_sent: dict[str, int] = {}
+
+    @app.timer(interval=ctx.config.mail_tick_seconds, name="mail-retries")
+    async def mail_retries() -> None:
+        await send_due_retries(ctx, retries, ctx.clock(), turns_sent)
 
     return cases
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
+from mail.retry import RetryPolicy
 from mail.templates import EmailRenderer
 from mail.transport import MailTransport
 from schemas.tasks import Task, TaskResult
@@ -53,8 +54,7 @@ class PipelineConfig:
     policy: CasePolicy = CasePolicy()
     verification_ttl: timedelta = timedelta(days=14)
     download_ttl: timedelta = timedelta(days=7)
-    smtp_attempts: int = 5
-    smtp_backoff: float = 1.0  # seconds; doubles at each attempt
+    mail_retry: RetryPolicy = RetryPolicy()  # transient SMTP failures: capped backoff within a budget
     processing_attempts: int = 3  # transient failures of a stream function before dead-lettering
     tick_seconds: float = 30.0
     partitions: int = 1
@@ -64,6 +64,11 @@ class PipelineConfig:
     trust_forwarded_for: bool = False  # per-IP limits count the client X-Forwarded-For names (behind a proxy)
     document_ttl: timedelta = timedelta(days=30)  # an uploaded document nobody checked is deleted after this (R16)
     status_ttl: timedelta = timedelta(days=400)  # the receipt's status link: the longest a case stays open
+
+    @property
+    def mail_tick_seconds(self) -> float:
+        """How often the clock looks for e-mails due again: as often as the first pause, within [0.5 s, tick]."""
+        return max(0.5, min(self.tick_seconds, self.mail_retry.first.total_seconds()))
 
 
 @dataclass

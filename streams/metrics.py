@@ -46,6 +46,12 @@ class PipelineMetrics:
             ["message_type"],
             registry=self.registry,
         )
+        self.emails_deferred = Counter(
+            "dsr_emails_deferred",
+            "Transient SMTP failures, each followed by a later retry, by message type",
+            ["message_type"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "dsr_dead_letters", "Messages this worker sent to a dead-letter topic", ["topic"], registry=self.registry
         )

@@ -1,10 +1,9 @@
-"""Consumes `dsr.notifications`: renders and sends each e-mail once, retries, parks what cannot be sent."""
+"""Consumes `dsr.notifications`: renders and sends each e-mail once; defers transient failures, parks the rest."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from datetime import date, datetime
 from email.header import Header
 from email.message import Message
@@ -16,6 +15,7 @@ from jinja2 import TemplateError
 from pydantic import ValidationError
 
 from gdpr.lifecycle import stable_id
+from mail.retry import PendingRetry
 from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
@@ -28,6 +28,9 @@ from streams.dead_letters import Rejected
 from streams.sealing import SubjectForgotten
 
 SentTable = MutableMapping[str, bytes]
+RetryTable = MutableMapping[str, bytes]  # message id -> PendingRetry; written by the mailer only
+Headers = Sequence[tuple[str, bytes]]
+RETRY_TURN = "dsr-mail-retry-turn"  # on an e-mail the clock sends back: the failures count whose retry it is
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
@@ -38,25 +41,111 @@ def scrub(text: str) -> str:
     return _ADDRESS.sub("<address>", text)
 
 
-async def on_email_requested(ctx: Context, sent: SentTable, raw: bytes) -> None:
+async def on_email_requested(
+    ctx: Context, sent: SentTable, retries: RetryTable, raw: bytes, headers: Headers = ()
+) -> None:
     try:
         request = EmailRequested.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid e-mail request: {describe(exc)}") from None
     if request.message_id in sent:
+        retries.pop(request.message_id, None)
         return  # already accepted by the SMTP server once: never twice
+    pending = _pending(retries, request.message_id)
+    if not _its_turn(pending, _turn(headers)):
+        return  # a stale copy: the e-mail waits for the clock, or went out or was parked meanwhile
     try:
         message = compose(ctx, request)
     except SubjectForgotten:
+        retries.pop(request.message_id, None)
         raise Rejected("the subject's key was destroyed before this e-mail could be sent") from None
     except (ValueError, TemplateError) as exc:  # a template or its values are wrong: the DPO must see it
-        await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}")
+        retries.pop(request.message_id, None)
+        await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}", _tries(pending))
         return
-    failure = await deliver(ctx, message)
-    if failure is None:
-        await _record_sent(ctx, sent, request)
-    else:
-        await park(ctx, request, failure)
+    await _attempt(ctx, sent, retries, request, pending, message)
+
+
+def _pending(retries: RetryTable, message_id: str) -> PendingRetry | None:
+    raw = retries.get(message_id)
+    return PendingRetry.from_bytes(raw) if raw else None
+
+
+def _turn(headers: Headers) -> int | None:
+    value = next((v for k, v in headers if k == RETRY_TURN), None)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _its_turn(pending: PendingRetry | None, turn: int | None) -> bool:
+    """A new e-mail (or one the DPO sends again) goes at once; one waiting goes only on the clock's copy of its
+    current turn, so replays and duplicates neither jump the queue nor count as failures."""
+    return turn is None if pending is None else turn == pending.failures
+
+
+def _tries(pending: PendingRetry | None) -> int:
+    return (pending.failures if pending else 0) + 1
+
+
+async def _attempt(
+    ctx: Context, sent: SentTable, retries: RetryTable, request: EmailRequested, pending, message: Message
+) -> None:
+    """One attempt, never a pause: a transient failure waits in the retry table, the mailer goes on."""
+    try:
+        await ctx.transport.send(message)
+    except PermanentMailError as exc:
+        retries.pop(request.message_id, None)
+        await park(ctx, request, scrub(f"permanent SMTP failure: {exc}"), _tries(pending))
+        return
+    except TransientMailError as exc:
+        await _defer(ctx, retries, request, pending, scrub(f"transient SMTP failure: {exc}"))
+        return
+    retries.pop(request.message_id, None)
+    await _record_sent(ctx, sent, request)
+
+
+async def _defer(
+    ctx: Context, retries: RetryTable, request: EmailRequested, pending: PendingRetry | None, reason: str
+) -> None:
+    """Capped backoff within the budget (DSR_MAIL_RETRY_HOURS), as a mail server queues; parked only after it."""
+    now = ctx.clock()
+    failures, first = _tries(pending), pending.first_failure if pending else now
+    policy = ctx.config.mail_retry
+    next_at = policy.next_attempt(first, failures, now)
+    if next_at is None:
+        retries.pop(request.message_id, None)
+        hours = policy.budget.total_seconds() / 3600
+        await park(ctx, request, f"{reason} (still failing after {hours:g} h of retries)", failures)
+        return
+    waiting = PendingRetry(
+        request=request.model_dump_json(), failures=failures, first_failure=first, next_at=next_at, last_error=reason
+    )
+    retries[request.message_id] = waiting.to_bytes()
+    ctx.metrics.emails_deferred.labels(request.message_type).inc()
+    if pending is None:
+        detail = {"reason": reason[:500], "retry_until": (first + policy.budget).isoformat()}
+        await audit(
+            ctx,
+            "email_deferred",
+            request_id=request.request_id,
+            message_type=request.message_type,
+            dedup=request.message_id,
+            detail=detail,
+        )
+
+
+async def send_due_retries(ctx: Context, retries: RetryTable, now, turns_sent: dict[str, int]) -> None:
+    """For the clock: each e-mail whose next attempt is due goes back to the mailer, once per turn
+    (`turns_sent` remembers them in this process; a copy sent twice is dropped by the mailer)."""
+    for message_id, raw in list(retries.items()):
+        pending = PendingRetry.from_bytes(raw)
+        if pending.next_at > now or turns_sent.get(message_id) == pending.failures:
+            continue
+        request = EmailRequested.model_validate_json(pending.request)
+        turn = {RETRY_TURN: str(pending.failures)}
+        await ctx.publisher.publish(topics.NOTIFICATIONS, request.request_id, pending.request.encode(), turn)
+        turns_sent[message_id] = pending.failures
+    for gone in set(turns_sent) - set(retries.keys()):
+        del turns_sent[gone]
 
 
 def render_request(ctx: Context, request: EmailRequested) -> RenderedEmail:
@@ -102,22 +191,6 @@ def revive(values):
     return values
 
 
-async def deliver(ctx: Context, message: Message) -> str | None:
-    """Send with exponential backoff; return None when accepted, else the last failure (no addresses in it)."""
-    reason = "not attempted"
-    for attempt in range(1, ctx.config.smtp_attempts + 1):
-        try:
-            await ctx.transport.send(message)
-            return None
-        except PermanentMailError as exc:
-            return scrub(f"permanent SMTP failure: {exc}")
-        except TransientMailError as exc:
-            reason = scrub(f"transient SMTP failure after {attempt} attempt(s): {exc}")
-        if attempt < ctx.config.smtp_attempts:
-            await asyncio.sleep(ctx.config.smtp_backoff * 2 ** (attempt - 1))
-    return reason
-
-
 async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
     now = ctx.clock()
     sent[request.message_id] = now.isoformat().encode()
@@ -136,7 +209,7 @@ async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -
     )
 
 
-async def park(ctx: Context, request: EmailRequested, reason: str) -> None:
+async def park(ctx: Context, request: EmailRequested, reason: str, attempts: int = 1) -> None:
     """Never drop: keep the sealed request where the DPO sees it, tell the case and the DPO."""
     now = ctx.clock()
     ctx.metrics.emails_parked.labels(request.message_type).inc()
@@ -160,13 +233,13 @@ async def park(ctx: Context, request: EmailRequested, reason: str) -> None:
         request_id=request.request_id,
         message_type=request.message_type,
         dedup=request.message_id,
-        detail={"reason": reason[:500], "attempts": ctx.config.smtp_attempts},
+        detail={"reason": reason[:500], "attempts": attempts},
     )
     if request.recipient != Recipient.DPO:
-        await _tell_dpo(ctx, request, reason, now)
+        await _tell_dpo(ctx, request, reason, now, attempts)
 
 
-async def _tell_dpo(ctx: Context, request: EmailRequested, reason: str, now: datetime) -> None:
+async def _tell_dpo(ctx: Context, request: EmailRequested, reason: str, now: datetime, attempts: int) -> None:
     notice = EmailRequested(
         message_id=stable_id(request.message_id, "parked"),
         request_id=request.request_id,
@@ -176,7 +249,7 @@ async def _tell_dpo(ctx: Context, request: EmailRequested, reason: str, now: dat
         context={
             "case_reference": request.context.get("case_reference") or request.context.get("reference", ""),
             "message_type": request.message_type,
-            "attempts": ctx.config.smtp_attempts,
+            "attempts": attempts,
             "last_error": reason[:300],
         },
         requested_at=now,

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from schemas.cases import TaskAnswered
 from schemas.intake import describe
-from schemas.tasks import TaskAction, TaskResult, TaskStatus
+from schemas.tasks import TaskResult
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -34,9 +34,9 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
             "error": result.error,
         },
     )
-    if result.action == TaskAction.NOTIFY_RECIPIENT and result.status == TaskStatus.DONE:
-        return  # R35: the acknowledgement is logged above; only a failed notice needs the case (the DPO is told)
-    # Form submissions are not cases: forwarded like the rest, the coordinator finds no case and stops there.
+    # Every answer goes to its case, Art. 19 acknowledgements too: the case keeps the person's key until every
+    # task that needs it has been answered (R35). Form submissions are not cases: forwarded like the rest, the
+    # coordinator finds no case and stops there.
     portable = None
     if result.export is not None:
         ctx.exports.put_part(result.subject_request_id, result.system, result.export)

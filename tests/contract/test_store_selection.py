@@ -38,3 +38,14 @@ def test_an_unreachable_database_stops_the_start_naming_the_variable(tmp_path, v
     settings = load_settings(data_dir=tmp_path, **{variable: f"postgresql://dsr@127.0.0.1:{free_port()}/dsr"})
     with pytest.raises(SystemExit, match=f"DSR_{variable.upper()}"):
         key_vault(settings, SECRET) if variable == "vault_dsn" else export_store(settings)
+
+
+def test_the_record_of_answered_tasks_is_shared_where_the_vault_is(tmp_path, postgres_dsn):
+    from dsr.answers_store import PostgresAnswerRecord
+    from dsr.composition import answer_records
+    from handlers.answers import SqliteAnswerRecord
+
+    alone = answer_records(load_settings(data_dir=tmp_path))
+    assert isinstance(alone("crm"), SqliteAnswerRecord) and (tmp_path / "answers" / "crm.sqlite3").exists()
+    shared = answer_records(load_settings(data_dir=tmp_path, vault_dsn=postgres_dsn))
+    assert isinstance(shared("crm"), PostgresAnswerRecord) and shared("crm") is shared("telephony")

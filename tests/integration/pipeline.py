@@ -65,8 +65,8 @@ class Pipeline:
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
             "DSR_SMTP_HOST": "127.0.0.1",
             "DSR_SMTP_PORT": str(self.sink.port),
-            "DSR_SMTP_BACKOFF": "0.2",
-            "DSR_SMTP_ATTEMPTS": "3",
+            "DSR_SMTP_BACKOFF": "0.2",  # transient SMTP failures retried within a second or two
+            "DSR_SMTP_MAX_BACKOFF": "1",
             **PRODUCTION_ENV,
             "DSR_WEB_PORT": str(self.web_port),
             "DSR_ADMIN_PORT": str(self.admin_port),

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from dsr.register import load_register
 from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
+from mail.retry import RetryPolicy
 from mail.transport import MemoryMailTransport
 from streams import topics
 from streams.cases import on_case_event
 from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
-from streams.notifications import on_email_requested
+from streams.notifications import on_email_requested, send_due_retries
 from streams.ports import MemoryExportStore, MemoryKeyVault
 from streams.register_view import RegisterView
 from streams.task_results import on_task_result
@@ -45,6 +46,8 @@ class Bus:
         self.log: list[tuple[str, str | None, bytes, dict]] = []
         self.cases: dict[str, bytes] = {}
         self.sent: dict[str, bytes] = {}
+        self.retries: dict[str, bytes] = {}  # the mailer's table of e-mails waiting for their next attempt
+        self.turns_sent: dict[str, int] = {}
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
         self.mail = MemoryMailTransport()
@@ -53,7 +56,7 @@ class Bus:
             public_url="http://dsr.test",
             systems=systems,
             mail_from="dpo@example.test",
-            smtp_backoff=0.0,
+            mail_retry=RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=15), budget=timedelta(hours=48)),
         )
         self.ctx = Context(
             config=config,
@@ -101,7 +104,8 @@ class Bus:
             handler = self._handler(topic)
             if handler is not None:
                 origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
-                args = (value, [(k, v.encode()) for k, v in headers.items()]) if topic == topics.INTAKE else (value,)
+                with_headers = topic in (topics.INTAKE, topics.NOTIFICATIONS)
+                args = (value, [(k, v.encode()) for k, v in headers.items()]) if with_headers else (value,)
                 await process_safely(self.ctx, origin, functools.partial(handler, *args))
 
     def _handler(self, topic: str):
@@ -113,7 +117,7 @@ class Bus:
         if topic == topics.TASK_RESULTS:
             return lambda raw: on_task_result(ctx, raw)
         if topic == topics.NOTIFICATIONS:
-            return lambda raw: on_email_requested(ctx, self.sent, raw)
+            return lambda raw, headers: on_email_requested(ctx, self.sent, self.retries, raw, headers)
         if topic.startswith(topics.TASKS_PREFIX) and not topic.endswith(".dlq"):
             runner = ctx.task_runners.get(topic.removeprefix(topics.TASKS_PREFIX))
             return (lambda raw: on_task(ctx, runner, raw)) if runner else None
@@ -132,6 +136,7 @@ class Bus:
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(self.ctx)
         await expire_documents(self.ctx)
+        await send_due_retries(self.ctx, self.retries, self.clock(), self.turns_sent)
         await self.drain()
 
     def emails_to(self, address: str):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from handlers.protocol import Subject
-from mail.transport import PermanentMailError, TransientMailError
+from mail.transport import PermanentMailError
 from schemas.audit import AuditRecord
 from streams import topics
 from streams.access_package import open_access_package
@@ -145,23 +145,6 @@ async def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(payload, 
     dead = bus.headers_on(topics.dlq(topics.INTAKE))
     assert len(dead) == 1 and reason in dead[0][topics.DLQ_REASON]
     assert len(bus.cases) == 1
-
-
-async def test_transient_smtp_failures_are_retried_then_sent_once():
-    bus = Bus()
-    bus.mail.fail_next(TransientMailError("451"), TransientMailError("451"))
-    await bus.submit(raw(example("dsr.rights.requested")))
-    assert [m["To"] for m in bus.mail.sent].count(CAMILLE) == 2
-
-
-async def test_an_undeliverable_email_is_parked_and_the_dpo_told():
-    bus = Bus()
-    bus.mail.fail_next(*[TransientMailError("451 try later")] * bus.ctx.config.smtp_attempts)
-    await bus.submit(raw(example("dsr.rights.requested")))
-    parked = bus.on(topics.NOTIFICATIONS_PARKED)
-    assert len(parked) == 1 and CAMILLE.encode() not in parked[0]
-    assert [a.kind for a in audits(bus)].count("email_parked") == 1
-    assert any(m["To"] == "dpo@example.test" for m in bus.mail.sent)
 
 
 async def test_a_permanent_smtp_failure_is_parked_without_retrying():

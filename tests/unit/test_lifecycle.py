@@ -144,6 +144,61 @@ def test_erasure_outcome_then_key_destruction_after_the_email_was_sent():
     assert state.key_destroyed and decide(state, T0) == []
 
 
+NOTIFYING = CasePolicy(recipients_by_system={"crm": ("franchise-lyon", "telephony")}, task_timeout=timedelta(hours=4))
+
+
+def erased_and_answered(policy=NOTIFYING):
+    """An erasure whose outcome e-mail went out while its two Art. 19 notices were still queued."""
+    state, _ = carry(verified())
+    state = answer(state, "crm", TaskAction.ERASE, erased_items=7)
+    commands = decide(state, T0, policy)
+    for command in commands:
+        state = record_done(state, command, T0)
+    notices = [c for c in commands if isinstance(c, IssueTask) and c.action == TaskAction.NOTIFY_RECIPIENT]
+    assert sorted(c.system for c in notices) == ["franchise-lyon", "telephony"]
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_erasure", message_id="m", sent_at=T0))
+    assert state.status == Status.CLOSED
+    return state
+
+
+def notified(state, recipient, status=TaskStatus.DONE):
+    result = TaskResult(
+        task_id=task_id(state, recipient, TaskAction.NOTIFY_RECIPIENT, "erasure"),
+        subject_request_id="r1",
+        system=recipient,
+        action=TaskAction.NOTIFY_RECIPIENT,
+        status=status,
+        completed_at=T0,
+        **({"error": "SubjectForgotten"} if status == TaskStatus.FAILED else {}),
+    )
+    return evolve(state, TaskAnswered(request_id="r1", result=result))
+
+
+def test_the_key_outlives_the_outcome_until_every_art_19_notice_is_answered():
+    state = erased_and_answered()
+    assert decide(state, T0 + timedelta(minutes=5), NOTIFYING) == []  # R35: the notices still need the key
+    state = notified(state, "telephony")
+    assert decide(state, T0 + timedelta(minutes=5), NOTIFYING) == []
+    state = notified(state, "franchise-lyon")
+    assert decide(state, T0 + timedelta(minutes=5), NOTIFYING) == [DestroySubjectKey("key:destroy")]
+
+
+def test_a_notice_that_failed_still_lets_the_key_go_and_the_dpo_is_told():
+    state = notified(notified(erased_and_answered(), "telephony"), "franchise-lyon", TaskStatus.FAILED)
+    due = decide(state, T0, NOTIFYING)
+    assert DestroySubjectKey("key:destroy") in due
+    assert [c.kind for c in due if isinstance(c, RaiseAlert)] == ["task_failed"]
+
+
+def test_a_silent_recipient_holds_the_key_only_until_its_timeout_and_the_dpo_is_told():
+    state = notified(erased_and_answered(), "telephony")
+    assert decide(state, T0 + timedelta(hours=3, minutes=59), NOTIFYING) == []
+    due = decide(state, T0 + timedelta(hours=4), NOTIFYING)
+    assert DestroySubjectKey("key:destroy") in due
+    assert {c.kind for c in due if isinstance(c, RaiseAlert)} == {"task_overdue"}
+    assert [c.message_type for c in due if isinstance(c, SendEmail)] == ["dpo_task_overdue"]
+
+
 def test_nobody_knows_the_person_so_they_get_a_no_data_answer_once_verified():
     state, _ = carry(verified(right=Right.ACCESS, holders=()))
     assert state.status == Status.ANSWERING

@@ -385,6 +385,11 @@ def test_gs23_legal_hold_keeps_its_data_and_release_purges_them():
     state, commands = carry(state, T0)
     assert issued(commands, TaskAction.ERASE) == [("crm", TaskAction.ERASE)]  # the overdue data go
     state = answer(state, "crm", TaskAction.ERASE, T0, key="release-dispute-1", erased_items=2)
+    assert not any(isinstance(c, DestroySubjectKey) for c in decide(state, T0, POLICY))  # R35: notices pending
+    for recipient in ("franchise-lyon", "telephony"):
+        state = answer(state, recipient, TaskAction.NOTIFY_RECIPIENT, T0, key="erasure")
+    for system in ("crm", "newsletter"):  # §3.2: marketing stopped before the confirmation; answered at last
+        state = answer(state, system, TaskAction.SUPPRESS_MARKETING, T0)
     assert any(isinstance(c, DestroySubjectKey) for c in decide(state, T0, POLICY))
 
 

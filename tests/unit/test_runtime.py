@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from handlers.answers import AnswerRecord
+from handlers.answers import SqliteAnswerRecord
 from handlers.memory import MemoryAdapter, MemoryInbox
 from handlers.protocol import MARKETING_CHANNELS, RESTRICTION_TAG, Subject
 from handlers.runtime import remembered, run_task
@@ -175,7 +175,7 @@ async def test_a_redelivered_task_gets_the_first_answer_without_a_second_run(tmp
     adapter.seed("camille.durand@example.test", "person", {"first_name": "Camille"})
     runner = remembered(
         functools.partial(run_task, adapter, open_sealed=open_sealed, seal=seal, backoff=0.0),
-        AnswerRecord(tmp_path / "crm.sqlite3"),
+        SqliteAnswerRecord(tmp_path / "crm.sqlite3"),
     )
     erase = task(TaskAction.ERASE)
     first = await runner(erase)
