@@ -27,7 +27,6 @@ from mail.labels import (
     DECISION_COMMANDS,
     KEEP_GROUNDS,
     LABEL_TABLES,
-    RIGHT_LABELS,
 )
 from schemas.notifications import MessageType
 
@@ -121,10 +120,6 @@ def longdatetime(value: datetime, language: str) -> str:
         text = f"{day} à {local.hour} h {local.minute:02d}"
         return text + (" (heure de Paris)" if value.tzinfo else "")
     return f"{day} at {local:%H:%M}" + (" (Paris time)" if value.tzinfo else "")
-
-
-def right_label(right: str, language: str) -> str:
-    return _label(RIGHT_LABELS, right, language, "right")
 
 
 def ground_label(ground: str, language: str) -> str:
