@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import shutil
 import tempfile
+import weakref
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +28,8 @@ SYSTEMS = ("crm", "recruitment", "newsletter")
 SECRET = b"k" * 32
 
 
-def bus_settings(systems: tuple[str, ...]) -> Settings:
-    """The settings of a worker whose systems are all in memory; its answer records go to a folder of its own."""
+def bus_settings(systems: tuple[str, ...], data_dir: Path) -> Settings:
+    """The settings of a worker whose systems are all in memory; its answer records go to `data_dir`."""
     return Settings(
         secret_key=SECRET.decode(),
         public_url="http://dsr.test",
@@ -35,7 +37,7 @@ def bus_settings(systems: tuple[str, ...]) -> Settings:
         systems=",".join(systems),
         mail_from="dpo@example.test",
         smtp_backoff=0.0,
-        data_dir=Path(tempfile.mkdtemp(prefix="dsr-bus-")),
+        data_dir=data_dir,
     )
 
 
@@ -66,8 +68,10 @@ class Bus:
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
         self.mail = MemoryMailTransport()
+        data_dir = Path(tempfile.mkdtemp(prefix="dsr-bus-"))
+        weakref.finalize(self, shutil.rmtree, data_dir, True)  # the folder goes with the bus
         self.ctx = build_context(
-            bus_settings(systems),
+            bus_settings(systems, data_dir),
             SECRET,
             self,
             transport=self.mail,
