@@ -241,7 +241,7 @@ def schemas_export(out: Path | None) -> None:
     from schemas.export import default_out, export_all, in_checkout
 
     if out is None and not in_checkout():
-        click.echo(f"installed package: writing to {default_out().resolve()} (--out DIR to choose)", err=True)
+        click.echo(f"installed package: writing to {default_out()} (--out DIR to choose)", err=True)
     for path in export_all(out):
         click.echo(str(path))
 

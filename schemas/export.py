@@ -20,7 +20,7 @@ def in_checkout() -> bool:
 
 def default_out() -> Path:
     """schemas/json/ of the checkout; from an installed wheel, ./dsr-schemas (never into site-packages)."""
-    return JSON_DIR if in_checkout() else INSTALLED_OUT
+    return JSON_DIR if in_checkout() else Path.cwd() / INSTALLED_OUT
 
 
 def contracts() -> dict[str, type]:

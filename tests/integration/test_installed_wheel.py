@@ -85,7 +85,8 @@ def test_schemas_export_writes_beside_the_user_never_into_the_installed_package(
     (packaged,) = installed.bin.parent.glob("lib/python*/site-packages/schemas/json")
     before = {path.name: path.stat().st_mtime_ns for path in packaged.iterdir()}
     written = [Path(line) for line in installed.run("dsr", "schemas", "export").split()]
-    assert written and all(path.parent == installed.cwd / "dsr-schemas" and path.is_file() for path in written)
+    folder = (installed.cwd / "dsr-schemas").resolve()
+    assert written and all(path.parent.resolve() == folder and path.is_file() for path in written), written
     assert {path.name: path.stat().st_mtime_ns for path in packaged.iterdir()} == before
 
 
