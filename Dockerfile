@@ -8,13 +8,14 @@ COPY schemas schemas
 COPY gdpr gdpr
 COPY handlers handlers
 COPY streams streams
+COPY mail mail
 COPY dsr dsr
 COPY templates templates
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 FROM python:3.11.14-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DSR_DATA_DIR=/data DSR_WEB_HOST=0.0.0.0
+    DSR_DATA_DIR=/data DSR_WEB_HOST=0.0.0.0 DSR_ADMIN_HOST=0.0.0.0
 COPY requirements.lock /tmp/requirements.lock
 RUN pip install --no-cache-dir -r /tmp/requirements.lock
 COPY --from=wheel /dist /tmp/dist
@@ -24,6 +25,9 @@ RUN pip install --no-cache-dir --no-deps /tmp/dist/dsr_pipeline-*.whl && pip che
 USER dsr
 WORKDIR /data
 VOLUME /data
-EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=60s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)" || exit 1
+# Public listener (people, websites) and admin listener (DPO, systems, /metrics: publish it on the internal
+# network only), as dsr/settings.py's defaults; the health check asks the admin listener's /livez.
+EXPOSE 8080 8081
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('DSR_ADMIN_PORT', '8081'), timeout=2)" || exit 1
 CMD ["dsr", "run", "--loglevel", "info"]

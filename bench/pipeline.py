@@ -55,6 +55,7 @@ from bench.ceiling import CeilingResult, percentile, run_ceiling
 from dsr.devstack.kafka import KAFKA_VERSION, EmbeddedKafka, free_port
 from dsr.devstack.smtp_sink import StoredMessage
 from gdpr.lifecycle import stable_id
+from schemas.notifications import MessageType
 from tests.integration.pipeline import Pipeline, example, link, new_person, rights_request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -328,7 +329,7 @@ class Case:
             marketing_consent={"email": True},
         )
         submission_id = stable_id("submission", event["id"])
-        self.kinds[stable_id(submission_id, "email", "form_acknowledgement")] = "ack"
+        self.kinds[stable_id(submission_id, "email", MessageType.FORM_ACKNOWLEDGEMENT)] = "ack"
         return json.dumps(event).encode()
 
     @property

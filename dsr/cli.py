@@ -233,11 +233,15 @@ def schemas() -> None:
     pass
 
 
-@schemas.command("export", help="Write the JSON Schemas of every contract to schemas/json/.")
-@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path))
+@schemas.command(
+    "export", help="Write the JSON Schemas of every contract: to schemas/json/ in a checkout, else to ./dsr-schemas."
+)
+@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path), help="The folder to write to.")
 def schemas_export(out: Path | None) -> None:
-    from schemas.export import export_all
+    from schemas.export import default_out, export_all, in_checkout
 
+    if out is None and not in_checkout():
+        click.echo(f"installed package: writing to {default_out()} (--out DIR to choose)", err=True)
     for path in export_all(out):
         click.echo(str(path))
 

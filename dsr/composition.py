@@ -155,6 +155,20 @@ def builtin_recipients(settings: Settings, register: RegisterView) -> tuple[str,
     return settings.builtin_recipient_names(tuple(register.register.recipients))
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The context's stores, when a test gives its fakes (each one passes the contract suite of its port)."""
+
+    vault: KeyVault
+    exports: ExportStore
+    doors: FrontDoorStore
+    documents: DocumentStore
+
+
+def real_stores(settings: Settings, secret: bytes) -> Stores:
+    return Stores(key_vault(settings, secret), export_store(settings), doors_store(settings), document_store(settings))
+
+
 def build_context(
     settings: Settings,
     secret: bytes,
@@ -162,19 +176,24 @@ def build_context(
     *,
     transport: MailTransport | None = None,
     registry: AdapterRegistry | None = None,
+    stores: Stores | None = None,
+    clock: Clock | None = None,
 ) -> Context:
+    """The context every stream function shares, from the settings; tests give fakes for the ports and a clock."""
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     register = register_view(settings)
+    stores = stores or real_stores(settings, secret)
     ctx = Context(
         config=pipeline_config(settings, secret, register),
-        vault=key_vault(settings, secret),
+        vault=stores.vault,
         transport=transport or smtp_transport(settings),
-        exports=export_store(settings),
+        exports=stores.exports,
         publisher=publisher,
         register=register,
-        doors=doors_store(settings),
-        documents=document_store(settings),
+        doors=stores.doors,
+        documents=stores.documents,
+        **({"clock": clock} if clock else {}),
     )
     recipients = builtin_recipients(settings, register)
     # One clock for everything that stamps a time: the context's (tests give theirs).

@@ -235,6 +235,8 @@ def demo_values() -> dict[str, str]:
 
 
 REQUIRED_IN_PRODUCTION = (
+    "kafka_bootstrap",
+    "smtp_host",
     "secret_key",
     "controller_name",
     "controller_address",
@@ -243,6 +245,8 @@ REQUIRED_IN_PRODUCTION = (
     "public_url",
 )
 WHY = {
+    "kafka_bootstrap": "host:port[,host:port] of the Kafka brokers (`dsr dev` starts one of its own)",
+    "smtp_host": "the SMTP server that sends the e-mails (`dsr dev` runs a sink with a web mailbox)",
     "secret_key": "at least 32 random characters; it signs links and keys subject hashes (keep it stable)",
     "controller_name": "the company answering the requests, as e-mails name it",
     "controller_address": "its postal address, as e-mails give it",

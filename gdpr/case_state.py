@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas.cases import IdentityLevel, RequestDetails
 from schemas.decisions import DecideEstateAccess, Extend, FlagExcessive, LiftRestriction, Refuse
 from schemas.intake import Language, ObjectionScope, PostMortemAction, Right
+from schemas.notifications import MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import KeptItem, LegalHold, TaskAction, TaskStatus
 
@@ -127,8 +128,8 @@ class CaseState(BaseModel):
     estate: DecideEstateAccess | None = None  # LIL 85-II: what the DPO decided an heir obtains
     directive_revoked_at: AwareDatetime | None = None
     decisions: tuple[DecisionRecord, ...] = ()
-    emails_sent: frozenset[str] = frozenset()
-    emails_parked: frozenset[str] = frozenset()
+    emails_sent: frozenset[MessageType] = frozenset()
+    emails_parked: frozenset[MessageType] = frozenset()
     done: frozenset[str] = frozenset()
     key_destroyed: bool = False
     closed_at: AwareDatetime | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from schemas.notifications import MessageType, Recipient
 from schemas.tasks import TaskAction
 
 
@@ -22,9 +23,14 @@ class IssueTask:
 @dataclass(frozen=True)
 class SendEmail:
     command_id: str
-    message_type: str
-    recipient: str  # "subject" or "dpo"
+    message_type: MessageType
+    recipient: Recipient
     params: dict = field(default_factory=dict, hash=False, compare=False)  # non-personal template values
+
+    def __post_init__(self) -> None:
+        """A message type or recipient that is not one of ours fails here, not as a parked e-mail."""
+        object.__setattr__(self, "message_type", MessageType(self.message_type))
+        object.__setattr__(self, "recipient", Recipient(self.recipient))
 
 
 @dataclass(frozen=True)

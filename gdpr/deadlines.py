@@ -172,11 +172,6 @@ class Deadline:
     def d3_instant(self) -> datetime:
         return end_of_day(self.d3)
 
-    def reminder_dates(self) -> tuple[date, date, date]:
-        # R9 DESIGN: alerts at D1-10, D1-5 and D1-2 calendar days.
-        d1 = self.d1
-        return d1 - timedelta(days=10), d1 - timedelta(days=5), d1 - timedelta(days=2)
-
 
 def compute_deadline(
     received_at: datetime,
@@ -216,9 +211,3 @@ def suspended_days(requested_on: date, received_on: date) -> int:
     if received_on < requested_on:
         raise ValueError(f"information received on {received_on} before it was requested on {requested_on}")
     return (received_on - requested_on).days
-
-
-def extension_allowed(deadline: Deadline, now: datetime) -> bool:
-    """R10: an extension may be decided (and notified) up to D1's instant, never after."""
-    _require_aware(now, "now")
-    return now <= deadline.d1_instant

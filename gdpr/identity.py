@@ -21,6 +21,7 @@ from gdpr.work import to_processing
 from schemas.cases import IdentityLevel
 from schemas.identity import normalize_email
 from schemas.intake import IdentityAssurance, ObjectionScope, PostMortemAction, Right
+from schemas.notifications import MessageType
 
 MINIMUM_TO_CONFIRM = timedelta(days=7)  # DESIGN: even a request entered late leaves a week to confirm
 
@@ -64,8 +65,8 @@ def confirmation_step(state: CaseState) -> ConfirmationStep:
     return ConfirmationStep.CHALLENGE if state.details.identity_level == IdentityLevel.L2 else ConfirmationStep.LINK
 
 
-def verification_message(state: CaseState) -> str:
-    return "verification_challenge" if state.level == IdentityLevel.L2 else "verification"
+def verification_message(state: CaseState) -> MessageType:
+    return MessageType.VERIFICATION_CHALLENGE if state.level == IdentityLevel.L2 else MessageType.VERIFICATION
 
 
 def information_requested_at(state: CaseState) -> datetime | None:

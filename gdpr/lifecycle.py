@@ -44,11 +44,11 @@ from schemas.cases import (
     WithdrawnByPerson,
 )
 from schemas.decisions import Withdraw
+from schemas.notifications import MessageType
 from schemas.tasks import TaskAction, TaskStatus
 
 ID_NAMESPACE = uuid.UUID("6f1c9a52-3e0b-4c55-9a8e-2d4f0c1b7e90")
-VERIFICATION_MESSAGES = {"verification", "verification_challenge"}
-PROOF_REQUEST = "death_proof_request"
+VERIFICATION_MESSAGES = frozenset({MessageType.VERIFICATION, MessageType.VERIFICATION_CHALLENGE})
 PERSON = "data_subject"  # `by` of what the person did themselves (a withdrawal from the status page)
 WAITING_FOR_DOCUMENTS = frozenset({Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF})
 
@@ -214,7 +214,9 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
                 "challenge_sent_at": state.challenge_sent_at or at,
             }
         )
-    if isinstance(command, SendEmail) and command.message_type == PROOF_REQUEST:  # R12: proof asked from then
+    if (
+        isinstance(command, SendEmail) and command.message_type == MessageType.DEATH_PROOF_REQUEST
+    ):  # R12: proof asked from then
         return state.model_copy(update={"challenge_sent_at": state.challenge_sent_at or at})
     if isinstance(command, DestroySubjectKey):
         return state.model_copy(update={"key_destroyed": True, **FORGOTTEN})

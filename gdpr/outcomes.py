@@ -14,58 +14,59 @@ from gdpr.minors import erasure_priority
 from gdpr.routing import DIRECTIVES, ERASURE_PENDING
 from gdpr.work import task
 from schemas.intake import PostMortemAction, Right
+from schemas.notifications import MessageType, Recipient
 from schemas.tasks import TaskAction
 
 IdMaker = Callable[..., str]
 
 RIGHT_OUTCOMES = {
-    Right.ACCESS: "outcome_access",
-    Right.RECTIFICATION: "outcome_rectification",
-    Right.ERASURE: "outcome_erasure",
-    Right.RESTRICTION: "outcome_restriction",
-    Right.CONSENT_WITHDRAWAL: "outcome_consent_withdrawal",
+    Right.ACCESS: MessageType.OUTCOME_ACCESS,
+    Right.RECTIFICATION: MessageType.OUTCOME_RECTIFICATION,
+    Right.ERASURE: MessageType.OUTCOME_ERASURE,
+    Right.RESTRICTION: MessageType.OUTCOME_RESTRICTION,
+    Right.CONSENT_WITHDRAWAL: MessageType.OUTCOME_CONSENT_WITHDRAWAL,
 }
 POST_MORTEM_OUTCOMES = {
-    PostMortemAction.RECORD_DIRECTIVE: "directive_recorded",
-    PostMortemAction.REVOKE_DIRECTIVE: "directive_revoked",
-    PostMortemAction.NOTIFY_DEATH: "heir_justification",
-    PostMortemAction.ESTATE_ACCESS: "estate_access",
+    PostMortemAction.RECORD_DIRECTIVE: MessageType.DIRECTIVE_RECORDED,
+    PostMortemAction.REVOKE_DIRECTIVE: MessageType.DIRECTIVE_REVOKED,
+    PostMortemAction.NOTIFY_DEATH: MessageType.HEIR_JUSTIFICATION,
+    PostMortemAction.ESTATE_ACCESS: MessageType.ESTATE_ACCESS,
 }
 DECISION_KINDS = {
     None: "objection_general",
     PostMortemAction.NOTIFY_DEATH: "directives_on_file",
-    PostMortemAction.ESTATE_ACCESS: "estate_access",
+    PostMortemAction.ESTATE_ACCESS: MessageType.ESTATE_ACCESS,
 }
 
 
 def outcome_type(state: CaseState) -> str:
     """The e-mail that answers the case (R34): the action taken, or why not (R11)."""
     if state.refusal is not None:
-        return "refusal"
+        return MessageType.REFUSAL
     if state.post_mortem is not None:
         return _post_mortem_outcome(state)
     if state.right == Right.OBJECTION:
-        return "objection_decision" if state.is_general_objection() else "outcome_objection"
+        return MessageType.OBJECTION_DECISION if state.is_general_objection() else MessageType.OUTCOME_OBJECTION
     if not state.holders() and state.right != Right.CONSENT_WITHDRAWAL:
-        return "outcome_no_data"
+        return MessageType.OUTCOME_NO_DATA
     if state.right == Right.PORTABILITY:
         portable = sum(t.portable_items or 0 for t in state.tasks_for(TaskAction.EXPORT))
-        return "outcome_portability" if portable else "portability_not_applicable"  # R28
+        return MessageType.OUTCOME_PORTABILITY if portable else MessageType.PORTABILITY_NOT_APPLICABLE  # R28
     return RIGHT_OUTCOMES[state.right]
 
 
 def _post_mortem_outcome(state: CaseState) -> str:
     facts = state.details.post_mortem
     if facts.action == PostMortemAction.REVOKE_DIRECTIVE and DIRECTIVES not in state.holders():
-        return "outcome_no_data"
+        return MessageType.OUTCOME_NO_DATA
     return POST_MORTEM_OUTCOMES[facts.action]
 
 
 def closing_status(state: CaseState, message_type: str) -> Status | None:
     """Where an e-mail that was just sent leaves the case, if anywhere."""
-    if message_type == "identity_not_verified" and state.status == Status.AWAITING_VERIFICATION:
+    if message_type == MessageType.IDENTITY_NOT_VERIFIED and state.status == Status.AWAITING_VERIFICATION:
         return Status.CLOSED
-    if message_type == "death_proof_missing" and state.status == Status.AWAITING_PROOF:
+    if message_type == MessageType.DEATH_PROOF_MISSING and state.status == Status.AWAITING_PROOF:
         return Status.CLOSED
     if state.status != Status.ANSWERING or message_type != outcome_type(state):
         return None
@@ -87,8 +88,10 @@ def _stays_restricted(state: CaseState) -> bool:
 
 def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     priority = {"priority": erasure_priority(state.right, state.details.minor_at_collection)}  # LIL 51-II, R42
-    receipt = "heir_receipt" if state.for_the_deceased() else "receipt"  # LIL 85: written to the heir
-    due: list[Command] = [SendEmail("email:receipt", receipt, "subject", priority)]  # R5
+    receipt = (
+        MessageType.HEIR_RECEIPT if state.for_the_deceased() else MessageType.RECEIPT
+    )  # LIL 85: written to the heir
+    due: list[Command] = [SendEmail("email:receipt", receipt, Recipient.SUBJECT, priority)]  # R5
     due += _decision_emails(state) + document_deletion(state)
     return due + BY_STATUS[state.status](state, now, policy, ids)
 
@@ -96,19 +99,25 @@ def due_by_status(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMa
 def _decision_emails(state: CaseState) -> list[Command]:
     due: list[Command] = []
     if state.extension is not None:
-        due.append(SendEmail("email:extension", "extension", "subject"))  # R10: by D1
+        due.append(SendEmail("email:extension", MessageType.EXTENSION, Recipient.SUBJECT))  # R10: by D1
     for index, _ in enumerate(state.partial_refusals):
-        due.append(SendEmail(f"email:refusal:partial:{index}", "refusal", "subject", {"index": index}))  # R11
+        due.append(
+            SendEmail(f"email:refusal:partial:{index}", MessageType.REFUSAL, Recipient.SUBJECT, {"index": index})
+        )  # R11
     if state.fee is not None and state.fee.fee_cents is not None:
-        due.append(SendEmail("email:fee_notice", "fee_notice", "subject"))  # R21: before any fee
+        due.append(SendEmail("email:fee_notice", MessageType.FEE_NOTICE, Recipient.SUBJECT))  # R21: before any fee
     if state.id_requested_at is not None and state.status == Status.AWAITING_VERIFICATION:
-        to = "requester" if state.requester else "subject"  # L2 failed, the person insists from the other address
-        due.append(SendEmail("email:id_document_request", "id_document_request", to))  # R14
+        to = (
+            Recipient.REQUESTER if state.requester else Recipient.SUBJECT
+        )  # L2 failed, the person insists from the other address
+        due.append(SendEmail("email:id_document_request", MessageType.ID_DOCUMENT_REQUEST, to))  # R14
     if state.document_received_at and state.status in (Status.AWAITING_VERIFICATION, Status.AWAITING_PROOF):
         kind = {"kind": "document_received"}  # a person checks it, then records it (verify-id)
-        due.append(SendEmail("email:dpo_document_received", "dpo_decision_needed", "dpo", kind))
+        due.append(SendEmail("email:dpo_document_received", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, kind))
     if state.suspended_days and state.status in (Status.PROCESSING, Status.AWAITING_DECISION):
-        due.append(SendEmail("email:deadline_update", "deadline_update", "subject"))  # R12, §2.4: the new date
+        due.append(
+            SendEmail("email:deadline_update", MessageType.DEADLINE_UPDATE, Recipient.SUBJECT)
+        )  # R12, §2.4: the new date
     return due
 
 
@@ -118,9 +127,15 @@ def _discovering(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMak
 
 def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     if state.details.representative_role:  # R6: a person checks the representative's identity and mandate
-        return [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "identity_review"})]
+        return [
+            SendEmail(
+                "email:dpo_decision_needed", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, {"kind": "identity_review"}
+            )
+        ]
     token = ids(state.request_id, "verification")
-    due: list[Command] = [SendEmail("email:verification", verification_message(state), "subject", {"token_id": token})]
+    due: list[Command] = [
+        SendEmail("email:verification", verification_message(state), Recipient.SUBJECT, {"token_id": token})
+    ]
     if work.marketing_stops_first(state):
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
     return due + _unconfirmed(state, now, policy)
@@ -133,12 +148,12 @@ def _unconfirmed(state: CaseState, now: datetime, policy: CasePolicy) -> list[Co
     if state.document_received_at:
         return due  # the document asked for arrived: no reminder, no closure while a person checks it
     if state.challenge_sent_at and now >= state.challenge_sent_at + policy.verification_reminder:
-        due.append(SendEmail("email:verification_reminder", "verification_reminder", "subject"))
+        due.append(SendEmail("email:verification_reminder", MessageType.VERIFICATION_REMINDER, Recipient.SUBJECT))
         due += _to_requester(state, closed=False)
     expiry = verification_expiry(state, policy.verification_expiry)
     if expiry is not None and now >= expiry:
         due += _to_requester(state, closed=True)  # before the notice that closes the case
-        due.append(SendEmail("email:identity_not_verified", "identity_not_verified", "subject"))
+        due.append(SendEmail("email:identity_not_verified", MessageType.IDENTITY_NOT_VERIFIED, Recipient.SUBJECT))
     return due
 
 
@@ -146,27 +161,42 @@ def _to_requester(state: CaseState, closed: bool) -> list[Command]:
     if state.requester is None:
         return []
     suffix = "closed" if closed else "open"
-    return [SendEmail(f"email:challenge_unanswered:{suffix}", "challenge_unanswered", "requester", {"closed": closed})]
+    return [
+        SendEmail(
+            f"email:challenge_unanswered:{suffix}",
+            MessageType.CHALLENGE_UNANSWERED,
+            Recipient.REQUESTER,
+            {"closed": closed},
+        )
+    ]
 
 
 def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     """R39.1, R40: a death reported without proof waits for it: a request, a reminder, then a closing notice
     (§3.4 timings); the DPO records the check with `verify-id`. Nothing is erased or stopped meanwhile."""
     due: list[Command] = [
-        SendEmail("email:death_proof_request", "death_proof_request", "subject"),
-        SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": "death_notified"}),
+        SendEmail("email:death_proof_request", MessageType.DEATH_PROOF_REQUEST, Recipient.SUBJECT),
+        SendEmail(
+            "email:dpo_decision_needed", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, {"kind": "death_notified"}
+        ),
     ]
     asked = None if state.document_received_at else state.challenge_sent_at  # arrived: wait for the check
     if asked and now >= asked + policy.verification_reminder:
-        due.append(SendEmail("email:death_proof_reminder", "death_proof_request", "subject", {"reminder": True}))
+        due.append(
+            SendEmail(
+                "email:death_proof_reminder", MessageType.DEATH_PROOF_REQUEST, Recipient.SUBJECT, {"reminder": True}
+            )
+        )
     if asked and now >= asked + policy.verification_expiry:
-        due.append(SendEmail("email:death_proof_missing", "death_proof_missing", "subject"))
+        due.append(SendEmail("email:death_proof_missing", MessageType.DEATH_PROOF_MISSING, Recipient.SUBJECT))
     return due
 
 
 def _awaiting_decision(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     kind = DECISION_KINDS[state.post_mortem]
-    due: list[Command] = [SendEmail("email:dpo_decision_needed", "dpo_decision_needed", "dpo", {"kind": kind})]
+    due: list[Command] = [
+        SendEmail("email:dpo_decision_needed", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, {"kind": kind})
+    ]
     if state.for_the_deceased():
         due += work.suppress_marketing(state)  # R39: once the death is proven, marketing stops at once
     elif state.details.restriction_ground is not None:
@@ -182,14 +212,16 @@ def _answering(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker
     if state.fee is not None and state.fee.fee_cents is not None and not state.fee_paid and state.refusal is None:
         return []  # R21: nothing is delivered before the fee is agreed
     notices = work.recipient_notices(state, policy) if state.refusal is None else []  # R35: before the outcome
-    return [*notices, SendEmail("email:outcome", outcome_type(state), "subject")]
+    return [*notices, SendEmail("email:outcome", outcome_type(state), Recipient.SUBJECT)]
 
 
 def _restricted(state: CaseState, now: datetime, policy: CasePolicy, ids: IdMaker) -> list[Command]:
     if state.lift is None:
         return []
-    due: list[Command] = [SendEmail("email:restriction_lift_notice", "restriction_lift_notice", "subject")]
-    if "restriction_lift_notice" in state.emails_sent and work.lift_due(state, receipt_day(now)):
+    due: list[Command] = [
+        SendEmail("email:restriction_lift_notice", MessageType.RESTRICTION_LIFT_NOTICE, Recipient.SUBJECT)
+    ]
+    if MessageType.RESTRICTION_LIFT_NOTICE in state.emails_sent and work.lift_due(state, receipt_day(now)):
         due += work.lift_tasks(state)  # Art. 18(3): only after the person was told
     return due
 

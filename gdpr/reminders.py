@@ -10,6 +10,7 @@ from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecor
 from gdpr.deadlines import end_of_day
 from gdpr.identity import document_deletion, suspends
 from gdpr.minors import erasure_priority
+from schemas.notifications import MessageType, Recipient
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 
 
@@ -32,7 +33,9 @@ def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[
             "issued_at": task.issued_at.isoformat(),
         }
         commands.append(RaiseAlert(f"alert:overdue:{task.task_id}", "task_overdue", detail))
-        commands.append(SendEmail(f"email:dpo_task_overdue:{task.task_id}", "dpo_task_overdue", "dpo", detail))
+        commands.append(
+            SendEmail(f"email:dpo_task_overdue:{task.task_id}", MessageType.DPO_TASK_OVERDUE, Recipient.DPO, detail)
+        )
     return commands
 
 
@@ -46,7 +49,9 @@ def _failed_tasks(state: CaseState) -> list[Command]:
             "error": task.error or "",
         }
         commands.append(RaiseAlert(f"alert:failed:{task.task_id}", "task_failed", detail))
-        commands.append(SendEmail(f"email:dpo_task_failed:{task.task_id}", "dpo_task_failed", "dpo", detail))
+        commands.append(
+            SendEmail(f"email:dpo_task_failed:{task.task_id}", MessageType.DPO_TASK_FAILED, Recipient.DPO, detail)
+        )
     return commands
 
 
@@ -56,7 +61,9 @@ def _reminders(state: CaseState, now: datetime, policy: CasePolicy) -> list[Comm
         return []  # answered already, or the clock is suspended (§2.4)
     today = now.date()
     return [
-        SendEmail(f"email:dpo_deadline_reminder:{days}", "dpo_deadline_reminder", "dpo", {"days": days})
+        SendEmail(
+            f"email:dpo_deadline_reminder:{days}", MessageType.DPO_DEADLINE_REMINDER, Recipient.DPO, {"days": days}
+        )
         for days in sorted(policy.reminder_days, reverse=True)
         if today >= state.deadline - timedelta(days=days)
     ][-1:]  # only the most urgent one due; earlier ones already sent or moot
@@ -74,7 +81,12 @@ def _refusal_due_by_d1(state: CaseState, now: datetime) -> list[Command]:
     detail = {"d1": state.d1.isoformat(), "deadline": state.deadline.isoformat()}
     return [
         RaiseAlert("alert:refusal_due_by_d1", "refusal_due_by_d1", detail),
-        SendEmail("email:dpo_refusal_due_by_d1", "dpo_decision_needed", "dpo", {"kind": "partial_refusal_due"}),
+        SendEmail(
+            "email:dpo_refusal_due_by_d1",
+            MessageType.DPO_DECISION_NEEDED,
+            Recipient.DPO,
+            {"kind": "partial_refusal_due"},
+        ),
     ]
 
 

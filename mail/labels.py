@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from schemas.notifications import MessageType
+
 RIGHT_LABELS: Mapping[str, Mapping[str, str]] = {
     "access": {"fr": "droit d'accès", "en": "right of access"},
     "erasure": {"fr": "droit à l'effacement", "en": "right to erasure"},
@@ -353,61 +355,76 @@ ACTION_LABELS: Mapping[str, Mapping[str, str]] = {
 }
 
 # The e-mails themselves, named in the DPO's alert about an undelivered one.
-MESSAGE_LABELS: Mapping[str, Mapping[str, str]] = {
-    "form_acknowledgement": {"fr": "accusé de réception d'un formulaire", "en": "form acknowledgement"},
-    "receipt": {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
-    "verification": {"fr": "demande de confirmation", "en": "request to confirm"},
-    "verification_challenge": {
+MESSAGE_LABELS: Mapping[MessageType, Mapping[str, str]] = {
+    MessageType.FORM_ACKNOWLEDGEMENT: {"fr": "accusé de réception d'un formulaire", "en": "form acknowledgement"},
+    MessageType.RECEIPT: {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
+    MessageType.VERIFICATION: {"fr": "demande de confirmation", "en": "request to confirm"},
+    MessageType.VERIFICATION_CHALLENGE: {
         "fr": "demande de confirmation à l'adresse enregistrée",
         "en": "request to confirm, sent to the address on file",
     },
-    "verification_reminder": {"fr": "rappel de confirmation", "en": "confirmation reminder"},
-    "identity_not_verified": {
+    MessageType.VERIFICATION_REMINDER: {"fr": "rappel de confirmation", "en": "confirmation reminder"},
+    MessageType.IDENTITY_NOT_VERIFIED: {
         "fr": "clôture faute de confirmation de l'identité",
         "en": "closure: identity not confirmed",
     },
-    "id_document_request": {"fr": "demande de justificatif d'identité", "en": "request for proof of identity"},
-    "deadline_update": {"fr": "nouvelle date limite de réponse", "en": "new deadline for the answer"},
-    "challenge_unanswered": {
+    MessageType.ID_DOCUMENT_REQUEST: {
+        "fr": "demande de justificatif d'identité",
+        "en": "request for proof of identity",
+    },
+    MessageType.DEADLINE_UPDATE: {"fr": "nouvelle date limite de réponse", "en": "new deadline for the answer"},
+    MessageType.CHALLENGE_UNANSWERED: {
         "fr": "confirmation non reçue, au demandeur écrivant d'une autre adresse",
         "en": "confirmation not received, to the requester writing from another address",
     },
-    "extension": {"fr": "prolongation du délai", "en": "extension of the deadline"},
-    "fee_notice": {"fr": "avis de frais", "en": "fee notice"},
-    "refusal": {"fr": "refus motivé", "en": "reasoned refusal"},
-    "outcome_access": {"fr": "réponse à la demande d'accès", "en": "answer to the access request"},
-    "outcome_no_data": {"fr": "réponse\u00a0: aucune donnée", "en": "answer: no data held"},
-    "outcome_erasure": {"fr": "réponse à la demande d'effacement", "en": "answer to the erasure request"},
-    "outcome_rectification": {
+    MessageType.EXTENSION: {"fr": "prolongation du délai", "en": "extension of the deadline"},
+    MessageType.FEE_NOTICE: {"fr": "avis de frais", "en": "fee notice"},
+    MessageType.REFUSAL: {"fr": "refus motivé", "en": "reasoned refusal"},
+    MessageType.OUTCOME_ACCESS: {"fr": "réponse à la demande d'accès", "en": "answer to the access request"},
+    MessageType.OUTCOME_NO_DATA: {"fr": "réponse\u00a0: aucune donnée", "en": "answer: no data held"},
+    MessageType.OUTCOME_ERASURE: {"fr": "réponse à la demande d'effacement", "en": "answer to the erasure request"},
+    MessageType.OUTCOME_RECTIFICATION: {
         "fr": "réponse à la demande de rectification",
         "en": "answer to the rectification request",
     },
-    "outcome_restriction": {
+    MessageType.OUTCOME_RESTRICTION: {
         "fr": "réponse à la demande de limitation",
         "en": "answer to the restriction request",
     },
-    "restriction_lift_notice": {
+    MessageType.RESTRICTION_LIFT_NOTICE: {
         "fr": "avis de levée de la limitation",
         "en": "notice before lifting the restriction",
     },
-    "outcome_portability": {"fr": "réponse à la demande de portabilité", "en": "answer to the portability request"},
-    "portability_not_applicable": {
+    MessageType.OUTCOME_PORTABILITY: {
+        "fr": "réponse à la demande de portabilité",
+        "en": "answer to the portability request",
+    },
+    MessageType.PORTABILITY_NOT_APPLICABLE: {
         "fr": "réponse\u00a0: portabilité non applicable",
         "en": "answer: portability does not apply",
     },
-    "outcome_objection": {"fr": "réponse à l'opposition à la prospection", "en": "answer to the marketing objection"},
-    "objection_decision": {"fr": "décision sur l'opposition", "en": "decision on the objection"},
-    "outcome_consent_withdrawal": {
+    MessageType.OUTCOME_OBJECTION: {
+        "fr": "réponse à l'opposition à la prospection",
+        "en": "answer to the marketing objection",
+    },
+    MessageType.OBJECTION_DECISION: {"fr": "décision sur l'opposition", "en": "decision on the objection"},
+    MessageType.OUTCOME_CONSENT_WITHDRAWAL: {
         "fr": "réponse au retrait du consentement",
         "en": "answer to the withdrawal of consent",
     },
-    "directive_recorded": {"fr": "enregistrement des directives", "en": "directives recorded"},
-    "directive_revoked": {"fr": "révocation des directives", "en": "directives revoked"},
-    "heir_receipt": {"fr": "accusé de réception à l'héritier", "en": "acknowledgement to the heir"},
-    "death_proof_request": {"fr": "demande de justificatifs du décès", "en": "request for proof of the death"},
-    "death_proof_missing": {"fr": "clôture faute de justificatifs du décès", "en": "closure: no proof of the death"},
-    "heir_justification": {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
-    "estate_access": {
+    MessageType.DIRECTIVE_RECORDED: {"fr": "enregistrement des directives", "en": "directives recorded"},
+    MessageType.DIRECTIVE_REVOKED: {"fr": "révocation des directives", "en": "directives revoked"},
+    MessageType.HEIR_RECEIPT: {"fr": "accusé de réception à l'héritier", "en": "acknowledgement to the heir"},
+    MessageType.DEATH_PROOF_REQUEST: {
+        "fr": "demande de justificatifs du décès",
+        "en": "request for proof of the death",
+    },
+    MessageType.DEATH_PROOF_MISSING: {
+        "fr": "clôture faute de justificatifs du décès",
+        "en": "closure: no proof of the death",
+    },
+    MessageType.HEIR_JUSTIFICATION: {"fr": "justification des opérations aux héritiers", "en": "account to the heirs"},
+    MessageType.ESTATE_ACCESS: {
         "fr": "informations utiles au règlement de la succession, à l'héritier",
         "en": "information to settle the estate, to the heir",
     },

@@ -1,4 +1,4 @@
-"""Sample contexts of the e-mails: one realistic, fictitious context per message type."""
+"""Sample values of the e-mails, one fictitious context per type: `dsr mail preview` renders them (so they ship)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 
 from mail.labels import SUPPRESSION_GROUND
 from mail.templates import MESSAGE_TYPES
+from schemas.notifications import MessageType
 
 
 def sample_context(message_type: str) -> dict[str, Any]:
-    """Fictitious but realistic values for each message type (tests, dev preview)."""
+    """Fictitious but realistic values for each message type (`dsr mail preview`, and the template tests)."""
     if message_type not in MESSAGE_TYPES:
         choices = ", ".join(MESSAGE_TYPES)
         raise ValueError(f"unknown message type {message_type!r}; expected one of: {choices}")
@@ -107,13 +108,13 @@ _ACCESS_INFORMATION = {
         },
     },
 }
-_SAMPLES: dict[str, dict[str, Any]] = {
-    "form_acknowledgement": {
+_SAMPLES: dict[MessageType, dict[str, Any]] = {
+    MessageType.FORM_ACKNOWLEDGEMENT: {
         "reference": "DEV-2027-01183",
         "form_kind": "quote",
         "submitted_on": date(2027, 3, 5),
     },
-    "receipt": {
+    MessageType.RECEIPT: {
         "status_url": "https://dsr.maison-services.example/status/eyJwIjoic3RhdHVzIn0.c2ln",
         **_CASE,
         "right": "access",
@@ -121,14 +122,14 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "priority": False,
         "confirmation": "link",
     },
-    "verification": {
+    MessageType.VERIFICATION: {
         "case_reference": _CASE["case_reference"],
         "right": "access",
         "verify_url": "https://dsr.maison-services.example/confirmer/3f9c2a7e41b8?lang=fr&s=1",
         "expires_on": date(2027, 3, 12),
         "marketing_stopped": False,
     },
-    "outcome_erasure": {
+    MessageType.OUTCOME_ERASURE: {
         **_CASE,
         "completed_on": date(2027, 4, 1),
         "systems": [
@@ -164,7 +165,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "recipients_notified": [_FRANCHISEE, "Envoimail Inc."],
     },
-    "outcome_access": {
+    MessageType.OUTCOME_ACCESS: {
         **_CASE,
         "download_url": "https://dsr.maison-services.example/telechargement/8d41c0f2?t=a1&v=2",
         "download_expires_on": date(2027, 4, 19),
@@ -175,8 +176,8 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "information": _ACCESS_INFORMATION,
     },
-    "outcome_no_data": {**_CASE, "right": "erasure", "confirmed": True, "deceased": False},
-    "dpo_task_overdue": {
+    MessageType.OUTCOME_NO_DATA: {**_CASE, "right": "erasure", "confirmed": True, "deceased": False},
+    MessageType.DPO_TASK_OVERDUE: {
         "case_reference": _CASE["case_reference"],
         "system": _CRM,
         "action": "erase",
@@ -184,14 +185,14 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "waited": "2 h",
         "deadline": date(2027, 4, 5),
     },
-    "dpo_task_failed": {
+    MessageType.DPO_TASK_FAILED: {
         "case_reference": _CASE["case_reference"],
         "system": _CRM,
         "action": "erase",
         "error": "OperationalError",
         "deadline": date(2027, 4, 5),
     },
-    "dpo_deadline_reminder": {
+    MessageType.DPO_DEADLINE_REMINDER: {
         "case_reference": _CASE["case_reference"],
         "right": "access",
         "deadline": date(2027, 6, 7),  # GS-13 extended: D3 (b); refusals were due by D1
@@ -200,13 +201,13 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "extended": True,
         "d1": date(2027, 4, 5),
     },
-    "dpo_mail_parked": {
+    MessageType.DPO_MAIL_PARKED: {
         "case_reference": _CASE["case_reference"],
         "message_type": "outcome_access",
         "attempts": 5,
         "last_error": "550 5.1.1 <jeanne.exemple@example.org>: Recipient address rejected",
     },
-    "verification_challenge": {
+    MessageType.VERIFICATION_CHALLENGE: {
         **_L2_CASE,
         "right": "access",
         "expires_on": date(2027, 4, 1),
@@ -216,7 +217,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "marketing_stopped": False,
     },
     # An erasure: marketing stopped on receipt, before any confirmation (§3.2).
-    "verification_reminder": {
+    MessageType.VERIFICATION_REMINDER: {
         **_L2_CASE,
         "right": "erasure",
         "verify_url": _VERIFY_URL,
@@ -226,14 +227,14 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "marketing_stopped_on": date(2027, 3, 2),
     },
     # GS-03 seen from the address the request came from: told how to prove who they are, nothing more.
-    "challenge_unanswered": {
+    MessageType.CHALLENGE_UNANSWERED: {
         **_L2_CASE,
         "right": "access",
         "challenge_sent_on": date(2027, 3, 2),
         "closes_on": date(2027, 4, 1),
         "closed": False,
     },
-    "identity_not_verified": {
+    MessageType.IDENTITY_NOT_VERIFIED: {
         **_L2_CASE,
         "right": "erasure",
         "challenge_sent_on": date(2027, 3, 2),
@@ -241,7 +242,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "marketing_stopped": True,
         "marketing_stopped_on": date(2027, 3, 2),
     },
-    "id_document_request": {
+    MessageType.ID_DOCUMENT_REQUEST: {
         "upload_url": "https://dsr.maison-services.example/upload/eyJwIjoidXBsb2FkIn0.c2ln",
         **_CASE,
         "right": "access",
@@ -250,7 +251,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "deadline": date(2027, 4, 5),
     },
     # GS-02: challenge sent on 2 March, confirmed on 10 March: 8 days, raw D1 1 April + 8 = Fri 9 April.
-    "deadline_update": {
+    MessageType.DEADLINE_UPDATE: {
         **_L2_CASE,
         "right": "access",
         "suspended_from": date(2027, 3, 2),
@@ -260,7 +261,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "deadline": date(2027, 4, 9),
     },
     # GS-13: received Sunday 31 Jan 2027; raw D1 Sun 28 Feb -> D1 Mon 1 Mar; D3 28 Apr 2027.
-    "extension": {
+    MessageType.EXTENSION: {
         "case_reference": _CASE["case_reference"],
         "right": "access",
         "received_on": date(2027, 1, 31),
@@ -274,7 +275,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "deceased": False,
     },
     # GS-14: a fourth identical access request in eight weeks, nothing changed since.
-    "fee_notice": {
+    MessageType.FEE_NOTICE: {
         **_CASE,
         "right": "access",
         "amount_cents": 1500,
@@ -287,7 +288,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         },
         "respond_by": date(2027, 3, 19),
     },
-    "refusal": {
+    MessageType.REFUSAL: {
         **_CASE,
         "right": "access",
         "reason": "manifestly_excessive",
@@ -301,7 +302,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "deceased": False,
     },
     # GS-10: a new postal address, updated everywhere; the franchisee handling the quote told.
-    "outcome_rectification": {
+    MessageType.OUTCOME_RECTIFICATION: {
         **_CASE,
         "completed_on": date(2027, 3, 10),
         "changes": [
@@ -319,14 +320,14 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "unchanged": False,
     },
     # GS-11: restriction pending an accuracy dispute.
-    "outcome_restriction": {
+    MessageType.OUTCOME_RESTRICTION: {
         **_CASE,
         "completed_on": date(2027, 3, 8),
         "ground": "accuracy_contested",
         "systems": [{"name": _CRM}, {"name": _MAILING}],
         "recipients_notified": [_FRANCHISEE],
     },
-    "restriction_lift_notice": {
+    MessageType.RESTRICTION_LIFT_NOTICE: {
         "case_reference": _CASE["case_reference"],
         "ground": "accuracy_contested",
         "lift_on": date(2027, 4, 2),
@@ -334,7 +335,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "accuracy_verified",
     },
     # GS-12a: provided and observed data, lead score excluded.
-    "outcome_portability": {
+    MessageType.OUTCOME_PORTABILITY: {
         **_CASE,
         "download_expires_on": date(2027, 4, 19),
         "download_url": "https://dsr.maison-services.example/telechargement/5be07a9d?t=p1&v=2",
@@ -358,7 +359,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         ],
     },
     # GS-12b: contact-form follow-up on legitimate interest.
-    "portability_not_applicable": {
+    MessageType.PORTABILITY_NOT_APPLICABLE: {
         **_CASE,
         "excluded": [
             {
@@ -371,7 +372,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "access_offered": True,
     },
     # GS-08: "stop all marketing" by phone.
-    "outcome_objection": {
+    MessageType.OUTCOME_OBJECTION: {
         **_CASE,
         "channels": ["email", "sms", "phone", "post"],
         "effective_on": date(2027, 3, 6),
@@ -380,7 +381,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "profiling_stopped": True,
     },
     # Upheld, so that every key is read (`erased` only matters then); tests render the rejection.
-    "objection_decision": {
+    MessageType.OBJECTION_DECISION: {
         **_CASE,
         "upheld": True,
         "explanation": {
@@ -389,24 +390,24 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         },
         "erased": True,
     },
-    "outcome_consent_withdrawal": {
+    MessageType.OUTCOME_CONSENT_WITHDRAWAL: {
         **_CASE,
         "channels": ["email", "sms"],
         "effective_on": date(2027, 3, 5),
         "erased": True,
     },
     # GS-18: directives particulières recorded through the dedicated form, then revoked.
-    "directive_recorded": {
+    MessageType.DIRECTIVE_RECORDED: {
         "case_reference": _CASE["case_reference"],
         "recorded_on": date(2027, 3, 5),
         "executor_named": True,
     },
-    "directive_revoked": {
+    MessageType.DIRECTIVE_REVOKED: {
         "case_reference": _CASE["case_reference"],
         "revoked_on": date(2027, 6, 14),
     },
     # GS-16: an heir reports a death.
-    "heir_receipt": {
+    MessageType.HEIR_RECEIPT: {
         "status_url": "https://dsr.maison-services.example/status/eyJwIjoic3RhdHVzIn0.c2ln",
         **_CASE,
         "deadline": date(2027, 4, 5),
@@ -414,7 +415,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "action": "notify_death",
         "proof_received": False,
     },
-    "death_proof_request": {
+    MessageType.DEATH_PROOF_REQUEST: {
         "upload_url": "https://dsr.maison-services.example/upload/eyJwIjoidXBsb2FkIn0.c2ln",
         **_CASE,
         "requester_role": "heir",
@@ -423,12 +424,12 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "suspended": True,
         "deadline": date(2027, 4, 5),
     },
-    "death_proof_missing": {
+    MessageType.DEATH_PROOF_MISSING: {
         **_CASE,
         "requested_on": date(2027, 3, 5),
         "closed_on": date(2027, 4, 4),
     },
-    "heir_justification": {
+    MessageType.HEIR_JUSTIFICATION: {
         **_CASE,
         "completed_on": date(2027, 3, 26),
         "marketing_stopped_on": date(2027, 3, 5),
@@ -447,7 +448,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "directives_applied": False,
     },
     # An heir's request under LIL 85-II, after the DPO chose what the estate needs.
-    "estate_access": {
+    MessageType.ESTATE_ACCESS: {
         **_CASE,
         "download_url": "https://dsr.maison-services.example/telechargement/77ac01e2?t=h1&v=2",
         "download_expires_on": date(2027, 4, 19),
@@ -457,7 +458,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             "en": "An invoice from March 2027 is still unpaid: the notary will need it.",
         },
     },
-    "dpo_decision_needed": {
+    MessageType.DPO_DECISION_NEEDED: {
         "case_reference": _CASE["case_reference"],
         "kind": "objection_general",
         "right": "objection",

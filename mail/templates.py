@@ -27,50 +27,10 @@ from mail.labels import (
     DECISION_COMMANDS,
     KEEP_GROUNDS,
     LABEL_TABLES,
-    RIGHT_LABELS,
 )
+from schemas.notifications import MessageType
 
-MESSAGE_TYPES: tuple[str, ...] = (
-    "form_acknowledgement",
-    "receipt",
-    "verification",
-    "outcome_erasure",
-    "outcome_access",
-    "outcome_no_data",
-    "dpo_task_overdue",
-    "dpo_task_failed",
-    "dpo_deadline_reminder",
-    "dpo_mail_parked",
-    # Identity (LEGAL §3.2-3.4, R14-R17)
-    "verification_challenge",
-    "verification_reminder",
-    "identity_not_verified",
-    "id_document_request",
-    "deadline_update",
-    "challenge_unanswered",
-    # Deadlines, fees and refusals (R10, R11, R19-R21)
-    "extension",
-    "fee_notice",
-    "refusal",
-    # The other rights (LEGAL §4.2-4.6, R25-R31)
-    "outcome_rectification",
-    "outcome_restriction",
-    "restriction_lift_notice",
-    "outcome_portability",
-    "portability_not_applicable",
-    "outcome_objection",
-    "objection_decision",
-    "outcome_consent_withdrawal",
-    # Death and post-mortem directives (LIL 84-85, R37-R40)
-    "directive_recorded",
-    "directive_revoked",
-    "heir_receipt",
-    "death_proof_request",
-    "death_proof_missing",
-    "heir_justification",
-    "estate_access",
-    "dpo_decision_needed",
-)
+MESSAGE_TYPES: tuple[MessageType, ...] = tuple(MessageType)
 # Keys a message type renders without; every other key of its sample context is required.
 # Free text from the DPO (explanation, facts, detail) may be a string or a {"fr", "en"} mapping.
 OPTIONAL_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -160,10 +120,6 @@ def longdatetime(value: datetime, language: str) -> str:
         text = f"{day} à {local.hour} h {local.minute:02d}"
         return text + (" (heure de Paris)" if value.tzinfo else "")
     return f"{day} at {local:%H:%M}" + (" (Paris time)" if value.tzinfo else "")
-
-
-def right_label(right: str, language: str) -> str:
-    return _label(RIGHT_LABELS, right, language, "right")
 
 
 def ground_label(ground: str, language: str) -> str:

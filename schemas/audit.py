@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field
 
 from schemas.base import WireModel
+from schemas.notifications import MessageType
 
 
 class AuditRecord(WireModel):
@@ -18,5 +19,5 @@ class AuditRecord(WireModel):
     system: str | None = None
     action: str | None = None
     status: str | None = None
-    message_type: str | None = None
+    message_type: MessageType | None = None
     detail: dict = Field(default_factory=dict, description="Counts, dates, reasons; never personal data.")

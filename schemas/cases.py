@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 from schemas.base import WireModel
 from schemas.decisions import Decision
 from schemas.intake import Channel, Language, ObjectionScope, PostMortemAction, RestrictionGround, Right
+from schemas.notifications import MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import TaskResult
 
@@ -102,7 +103,7 @@ class EmailSent(WireModel):
 
     kind: Literal["email_sent"] = "email_sent"
     request_id: str
-    message_type: str
+    message_type: MessageType
     message_id: str
     sent_at: AwareDatetime
 
@@ -112,7 +113,7 @@ class EmailParked(WireModel):
 
     kind: Literal["email_parked"] = "email_parked"
     request_id: str
-    message_type: str
+    message_type: MessageType
     message_id: str
     parked_at: AwareDatetime
     reason: str

@@ -10,6 +10,17 @@ from schemas.intake import DATA_MODELS, CloudEvent
 from schemas.tasks import Task, TaskResult
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
+INSTALLED_OUT = Path("dsr-schemas")  # relative to the current folder: an installed package is not written to
+
+
+def in_checkout() -> bool:
+    """True when these modules are the repository's sources (pyproject.toml beside them), not an installed wheel."""
+    return (JSON_DIR.parent.parent / "pyproject.toml").is_file()
+
+
+def default_out() -> Path:
+    """schemas/json/ of the checkout; from an installed wheel, ./dsr-schemas (never into site-packages)."""
+    return JSON_DIR if in_checkout() else Path.cwd() / INSTALLED_OUT
 
 
 def contracts() -> dict[str, type]:
@@ -23,7 +34,7 @@ def render(model: type) -> str:
 
 
 def export_all(out: Path | None = None) -> list[Path]:
-    out = out or JSON_DIR
+    out = out or default_out()
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, model in contracts().items():

@@ -16,12 +16,56 @@ class Recipient(StrEnum):
     DPO = "dpo"
 
 
+class MessageType(StrEnum):
+    """Every e-mail the pipeline sends: one folder per member in templates/email/, in French and English."""
+
+    FORM_ACKNOWLEDGEMENT = "form_acknowledgement"
+    RECEIPT = "receipt"
+    VERIFICATION = "verification"
+    OUTCOME_ERASURE = "outcome_erasure"
+    OUTCOME_ACCESS = "outcome_access"
+    OUTCOME_NO_DATA = "outcome_no_data"
+    DPO_TASK_OVERDUE = "dpo_task_overdue"
+    DPO_TASK_FAILED = "dpo_task_failed"
+    DPO_DEADLINE_REMINDER = "dpo_deadline_reminder"
+    DPO_MAIL_PARKED = "dpo_mail_parked"
+    # Identity (LEGAL §3.2-3.4, R14-R17)
+    VERIFICATION_CHALLENGE = "verification_challenge"
+    VERIFICATION_REMINDER = "verification_reminder"
+    IDENTITY_NOT_VERIFIED = "identity_not_verified"
+    ID_DOCUMENT_REQUEST = "id_document_request"
+    DEADLINE_UPDATE = "deadline_update"
+    CHALLENGE_UNANSWERED = "challenge_unanswered"
+    # Deadlines, fees and refusals (R10, R11, R19-R21)
+    EXTENSION = "extension"
+    FEE_NOTICE = "fee_notice"
+    REFUSAL = "refusal"
+    # The other rights (LEGAL §4.2-4.6, R25-R31)
+    OUTCOME_RECTIFICATION = "outcome_rectification"
+    OUTCOME_RESTRICTION = "outcome_restriction"
+    RESTRICTION_LIFT_NOTICE = "restriction_lift_notice"
+    OUTCOME_PORTABILITY = "outcome_portability"
+    PORTABILITY_NOT_APPLICABLE = "portability_not_applicable"
+    OUTCOME_OBJECTION = "outcome_objection"
+    OBJECTION_DECISION = "objection_decision"
+    OUTCOME_CONSENT_WITHDRAWAL = "outcome_consent_withdrawal"
+    # Death and post-mortem directives (LIL 84-85, R37-R40)
+    DIRECTIVE_RECORDED = "directive_recorded"
+    DIRECTIVE_REVOKED = "directive_revoked"
+    HEIR_RECEIPT = "heir_receipt"
+    DEATH_PROOF_REQUEST = "death_proof_request"
+    DEATH_PROOF_MISSING = "death_proof_missing"
+    HEIR_JUSTIFICATION = "heir_justification"
+    ESTATE_ACCESS = "estate_access"
+    DPO_DECISION_NEEDED = "dpo_decision_needed"
+
+
 class EmailRequested(WireModel):
     """Send one e-mail once: `message_id` is deterministic, so replays are recognised and skipped."""
 
     message_id: str = Field(description="uuid5 of the case and the message type; also the Message-ID header.")
     request_id: str = Field(description="Case reference (or form submission id).")
-    message_type: str
+    message_type: MessageType
     language: str
     recipient: Recipient
     to: Sealed | None = Field(default=None, description="Sealed address of the person written to; None for the DPO.")

@@ -10,23 +10,18 @@ import faust
 from faust.types.auth import CredentialsT
 
 from streams import topics
-from streams.access_package import expire_downloads
-from streams.cases import CaseTable, due_ticks, on_case_event, parsed
-from streams.context import Context, TaskRunner
+from streams.cases import CaseTable, parsed
+from streams.context import Context
 from streams.dead_letters import Origin, process_safely
-from streams.documents import expire_documents
-from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
-from streams.notifications import on_email_requested, send_due_retries
-from streams.task_results import on_task_result
-from streams.tasks import on_task
+from streams.notifications import send_due_retries
+from streams.routes import Route, on_clock, routes
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import Cluster, LocalCases
 from streams.web.console.accounts import ConsolePolicy
 from streams.web.console.records import Records
 from streams.web.console.views import ConsoleViews
-from streams.web.intake_api import ANSWERS_KEPT
 from streams.web.peers import FaustPeers, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
@@ -109,34 +104,12 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     retries = app.Table("mail-retries", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
-    def agent_on(topic_name: str, name: str, handler, with_headers: bool = False):
-        async def agent(stream):
-            async for event in stream.events():
-                args = (event.value, headers_of(event)) if with_headers else (event.value,)
-                await process_safely(ctx, origin_of(event), functools.partial(handler, *args))
-
-        return app.agent(app.topic(topic_name, **RAW), name=name)(agent)
-
-    # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
-    agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
-    agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
-    agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
-    agent_on(
-        topics.NOTIFICATIONS,
-        "mailer",
-        lambda raw, headers: on_email_requested(ctx, sent, retries, raw, headers),
-        with_headers=True,  # a retry the clock sends back says whose turn it is
-    )
-    for system, runner in ctx.task_runners.items():
-        _task_agent(agent_on, system, runner, ctx)
+    for route in routes(ctx, cases, sent, retries):
+        _agent(app, ctx, route)
 
     @app.timer(interval=ctx.config.tick_seconds, name="clock")
     async def clock() -> None:
-        for tick in due_ticks(cases, ctx.clock(), ctx):
-            await ctx.publisher.publish(topics.CASES, tick.request_id, tick.to_bytes())
-        await expire_downloads(ctx)
-        await expire_documents(ctx)
-        ctx.doors.forget_expired(ctx.clock(), ANSWERS_KEPT)
+        await on_clock(ctx, cases)
 
     turns_sent: dict[str, int] = {}
 
@@ -191,5 +164,12 @@ def _measure(app: faust.App, ctx: Context, cases: CaseTable) -> None:
     ctx.metrics.collect_from(ConsumerLag(monitor))
 
 
-def _task_agent(agent_on, system: str, runner: TaskRunner, ctx: Context) -> None:
-    agent_on(topics.tasks(system), f"tasks-{system}", lambda raw: on_task(ctx, runner, raw))
+def _agent(app: faust.App, ctx: Context, route: Route) -> None:
+    """A thin agent: each message to its route's function, dead-lettered if it cannot be processed."""
+
+    async def agent(stream):
+        async for event in stream.events():
+            handler = functools.partial(route.handler, event.value, headers_of(event))
+            await process_safely(ctx, origin_of(event), handler)
+
+    app.agent(app.topic(route.topic, **RAW), name=route.agent)(agent)

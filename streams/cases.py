@@ -23,6 +23,7 @@ from gdpr.lifecycle import (
 )
 from schemas.cases import ClockTicked, DpoDecided, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
+from schemas.notifications import MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction
 from streams import topics
@@ -36,6 +37,9 @@ from streams.sealing import SubjectForgotten
 CaseTable = MutableMapping[str, bytes]
 PURGE = "case:purge"
 SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
+
+# The outcomes that hand over a copy: the package is built before their e-mail links to it.
+COPY_MESSAGES = frozenset({MessageType.OUTCOME_ACCESS, MessageType.OUTCOME_PORTABILITY, MessageType.ESTATE_ACCESS})
 
 
 def load(cases: CaseTable, request_id: str) -> CaseState | None:
@@ -190,7 +194,7 @@ def _addressed(ctx: Context, sealed: Sealed, system: str) -> Sealed:
 
 async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> None:
     try:
-        if command.message_type in ("outcome_access", "outcome_portability", "estate_access"):
+        if command.message_type in COPY_MESSAGES:
             build_access_package(ctx, state)
         request = email_for(ctx, state, command, now)
     except SubjectForgotten:

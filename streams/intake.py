@@ -26,7 +26,7 @@ from schemas.intake import (
     RightsRequested,
     parse_intake,
 )
-from schemas.notifications import EmailRequested, Recipient
+from schemas.notifications import EmailRequested, MessageType, Recipient
 from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.audit import audit
@@ -249,9 +249,9 @@ def _submission_facts(event: CloudEvent, data, systems: list[str]) -> dict:
 
 async def _acknowledge(ctx: Context, submission_id: str, ref: str, event: CloudEvent, data) -> None:
     request = EmailRequested(
-        message_id=stable_id(submission_id, "email", "form_acknowledgement"),
+        message_id=stable_id(submission_id, "email", MessageType.FORM_ACKNOWLEDGEMENT),
         request_id=submission_id,
-        message_type="form_acknowledgement",
+        message_type=MessageType.FORM_ACKNOWLEDGEMENT,
         language=data.language.value,
         recipient=Recipient.SUBJECT,
         to=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),

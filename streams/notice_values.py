@@ -18,6 +18,7 @@ from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.work import marketing_stops_first, notified_recipients
 from mail.labels import REPRESENTATIVE_ROLES, STATUS_LABELS
 from mail.names import item_label, system_label
+from schemas.notifications import MessageType
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
@@ -450,7 +451,7 @@ def recipient_names(ctx: Context, state: CaseState) -> list[str]:
 def dpo_values(ctx, state, command, now) -> Values:
     deadline = state.deadline.isoformat()
     kind = command.message_type
-    if kind == "dpo_deadline_reminder":
+    if kind == MessageType.DPO_DEADLINE_REMINDER:
         days_left = (state.deadline - receipt_day(now)).days
         return {
             "right": state.right.value,
@@ -460,7 +461,7 @@ def dpo_values(ctx, state, command, now) -> Values:
             "extended": state.extension is not None,
             "d1": state.d1.isoformat(),  # Art. 12(4), R11: refusals and fee notices, even when extended
         }, {}
-    if kind == "dpo_decision_needed":
+    if kind == MessageType.DPO_DECISION_NEEDED:
         return {
             "kind": command.params["kind"],
             "right": state.right.value,
@@ -468,7 +469,7 @@ def dpo_values(ctx, state, command, now) -> Values:
             "d1": state.d1.isoformat(),
             "detail": decision_detail(state),
         }, {}
-    if kind == "dpo_task_failed":
+    if kind == MessageType.DPO_TASK_FAILED:
         return {
             "system": system_label(command.params["system"]),
             "action": command.params["action"],
@@ -499,34 +500,34 @@ def decision_detail(state: CaseState) -> dict:
     return {"fr": f"statut du dossier\u00a0: {status['fr']}", "en": f"case status: {status['en']}"}
 
 
-VALUES: dict[str, Maker] = {
-    "receipt": receipt,
-    "heir_receipt": heir_receipt,
-    "verification": verification,
-    "verification_challenge": verification,
-    "verification_reminder": verification_reminder,
-    "identity_not_verified": identity_not_verified,
-    "id_document_request": id_document_request,
-    "challenge_unanswered": challenge_unanswered,
-    "deadline_update": deadline_update,
-    "extension": extension,
-    "fee_notice": fee_notice,
-    "refusal": refusal,
-    "outcome_no_data": no_data,
-    "outcome_erasure": erasure,
-    "outcome_access": access,
-    "outcome_portability": portability,
-    "portability_not_applicable": portability_not_applicable,
-    "outcome_rectification": rectification,
-    "outcome_restriction": restriction,
-    "restriction_lift_notice": restriction_lift_notice,
-    "outcome_objection": objection,
-    "objection_decision": objection_decision,
-    "outcome_consent_withdrawal": consent_withdrawal,
-    "directive_recorded": directive_recorded,
-    "directive_revoked": directive_revoked,
-    "death_proof_request": death_proof_request,
-    "death_proof_missing": death_proof_missing,
-    "heir_justification": heir_justification,
-    "estate_access": estate_access,
+VALUES: dict[MessageType, Maker] = {
+    MessageType.RECEIPT: receipt,
+    MessageType.HEIR_RECEIPT: heir_receipt,
+    MessageType.VERIFICATION: verification,
+    MessageType.VERIFICATION_CHALLENGE: verification,
+    MessageType.VERIFICATION_REMINDER: verification_reminder,
+    MessageType.IDENTITY_NOT_VERIFIED: identity_not_verified,
+    MessageType.ID_DOCUMENT_REQUEST: id_document_request,
+    MessageType.CHALLENGE_UNANSWERED: challenge_unanswered,
+    MessageType.DEADLINE_UPDATE: deadline_update,
+    MessageType.EXTENSION: extension,
+    MessageType.FEE_NOTICE: fee_notice,
+    MessageType.REFUSAL: refusal,
+    MessageType.OUTCOME_NO_DATA: no_data,
+    MessageType.OUTCOME_ERASURE: erasure,
+    MessageType.OUTCOME_ACCESS: access,
+    MessageType.OUTCOME_PORTABILITY: portability,
+    MessageType.PORTABILITY_NOT_APPLICABLE: portability_not_applicable,
+    MessageType.OUTCOME_RECTIFICATION: rectification,
+    MessageType.OUTCOME_RESTRICTION: restriction,
+    MessageType.RESTRICTION_LIFT_NOTICE: restriction_lift_notice,
+    MessageType.OUTCOME_OBJECTION: objection,
+    MessageType.OBJECTION_DECISION: objection_decision,
+    MessageType.OUTCOME_CONSENT_WITHDRAWAL: consent_withdrawal,
+    MessageType.DIRECTIVE_RECORDED: directive_recorded,
+    MessageType.DIRECTIVE_REVOKED: directive_revoked,
+    MessageType.DEATH_PROOF_REQUEST: death_proof_request,
+    MessageType.DEATH_PROOF_MISSING: death_proof_missing,
+    MessageType.HEIR_JUSTIFICATION: heir_justification,
+    MessageType.ESTATE_ACCESS: estate_access,
 }

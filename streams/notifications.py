@@ -20,7 +20,7 @@ from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
-from schemas.notifications import EmailRequested, Recipient
+from schemas.notifications import EmailRequested, MessageType, Recipient
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -243,7 +243,7 @@ async def _tell_dpo(ctx: Context, request: EmailRequested, reason: str, now: dat
     notice = EmailRequested(
         message_id=stable_id(request.message_id, "parked"),
         request_id=request.request_id,
-        message_type="dpo_mail_parked",
+        message_type=MessageType.DPO_MAIL_PARKED,
         language=ctx.config.dpo_language,
         recipient=Recipient.DPO,
         context={

@@ -140,16 +140,3 @@ class MemoryDocumentStore:
         for request_id in expired:
             self.delete(request_id)
         return expired
-
-
-class MemoryPublisher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str | None, bytes, dict[str, str]]] = []
-
-    async def publish(
-        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        self.messages.append((topic, key, value, dict(headers or {})))
-
-    def on(self, topic: str) -> list[bytes]:
-        return [value for t, _, value, _ in self.messages if t == topic]

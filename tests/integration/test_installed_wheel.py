@@ -81,6 +81,15 @@ def test_deadline(installed):
     assert installed.run("dsr", "deadline", "2027-03-05T10:00:00Z").strip() == "2027-04-05"
 
 
+def test_schemas_export_writes_beside_the_user_never_into_the_installed_package(installed):
+    (packaged,) = installed.bin.parent.glob("lib/python*/site-packages/schemas/json")
+    before = {path.name: path.stat().st_mtime_ns for path in packaged.iterdir()}
+    written = [Path(line) for line in installed.run("dsr", "schemas", "export").split()]
+    folder = (installed.cwd / "dsr-schemas").resolve()
+    assert written and all(path.parent.resolve() == folder and path.is_file() for path in written), written
+    assert {path.name: path.stat().st_mtime_ns for path in packaged.iterdir()} == before
+
+
 # Runs `dsr` (the installed click command) once per argument list in one interpreter: 124 processes
 # would take a minute of start-ups; the console script itself is run as a process below.
 DSR_IN_ONE_PROCESS = """

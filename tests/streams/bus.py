@@ -3,28 +3,48 @@
 from __future__ import annotations
 
 import functools
+import shutil
+import tempfile
+import weakref
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from dsr.composition import Stores, build_context
 from dsr.register import load_register
-from handlers.memory import MemoryAdapter
-from handlers.runtime import run_task
-from mail.retry import RetryPolicy
+from dsr.settings import Settings
+from handlers.memory import MemoryAdapter, MemoryInbox
+from handlers.protocol import AdapterRegistry
 from mail.transport import MemoryMailTransport
 from streams import topics
-from streams.cases import on_case_event
-from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
-from streams.intake import on_intake_message
-from streams.notifications import on_email_requested, send_due_retries
-from streams.ports import MemoryExportStore, MemoryKeyVault
-from streams.register_view import RegisterView
-from streams.task_results import on_task_result
-from streams.tasks import on_task
+from streams.doors_port import MemoryFrontDoorStore
+from streams.notifications import send_due_retries
+from streams.ports import MemoryDocumentStore, MemoryExportStore, MemoryKeyVault
+from streams.routes import on_clock, routes
 from streams.web.case_directory import LocalCases, SingleWorker
 from streams.web.console.records import LogRecords
 
 SYSTEMS = ("crm", "recruitment", "newsletter")
+SECRET = b"k" * 32
+
+
+def bus_settings(systems: tuple[str, ...], data_dir: Path) -> Settings:
+    """The settings of a worker whose systems are all in memory; its answer records go to `data_dir`."""
+    return Settings(
+        secret_key=SECRET.decode(),
+        public_url="http://dsr.test",
+        privacy_url="http://127.0.0.1:8080/privacy",
+        systems=",".join(systems),
+        mail_from="dpo@example.test",
+        smtp_backoff=30.0,  # the mail retries wait on the bus's clock, which the tests advance
+        data_dir=data_dir,
+    )
+
+
+def recipients() -> tuple[str, ...]:
+    """The register's recipients: each gets Art. 19 notices in an in-memory inbox (R35)."""
+    return tuple(load_register().recipients)
 
 
 class Clock:
@@ -51,29 +71,20 @@ class Bus:
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
         self.mail = MemoryMailTransport()
-        config = PipelineConfig(
-            secret_key=b"k" * 32,
-            public_url="http://dsr.test",
-            systems=systems,
-            mail_from="dpo@example.test",
-            mail_retry=RetryPolicy(first=timedelta(seconds=30), cap=timedelta(minutes=15), budget=timedelta(hours=48)),
-        )
-        self.ctx = Context(
-            config=config,
-            vault=MemoryKeyVault(),
+        data_dir = Path(tempfile.mkdtemp(prefix="dsr-bus-"))
+        weakref.finalize(self, shutil.rmtree, data_dir, True)  # the folder goes with the bus
+        self.ctx = build_context(
+            bus_settings(systems, data_dir),
+            SECRET,
+            self,
             transport=self.mail,
-            exports=MemoryExportStore(clock=self.clock),
-            publisher=self,
+            registry=AdapterRegistry([*self.adapters.values(), *map(MemoryInbox, recipients())]),
+            stores=Stores(
+                MemoryKeyVault(), MemoryExportStore(clock=self.clock), MemoryFrontDoorStore(), MemoryDocumentStore()
+            ),
             clock=self.clock,
-            register=RegisterView(load_register()),
         )
         self.directory = SingleWorker(LocalCases(self.cases))  # what the web views ask about cases
-        self.ctx.task_runners = {
-            name: functools.partial(
-                run_task, adapter, open_sealed=self.ctx.sealer.open, seal=self.ctx.sealer.seal_existing, backoff=0.0
-            )
-            for name, adapter in self.adapters.items()
-        }
 
     async def publish(self, topic, key, value, headers=None):
         entry = (topic, key, value, dict(headers or {}))
@@ -97,45 +108,23 @@ class Bus:
         return [headers for t, _, _, headers in self.log if t == topic]
 
     async def drain(self, limit: int = 10_000) -> None:
+        """Deliver what is queued as the agents would: the same routing table (streams.routes), in order."""
         offset = 0
         while self.queue and offset < limit:
             topic, key, value, headers = self.queue.popleft()
             offset += 1
-            handler = self._handler(topic)
-            if handler is not None:
+            route = {r.topic: r for r in routes(self.ctx, self.cases, self.sent, self.retries)}.get(topic)
+            if route is not None:
                 origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
-                with_headers = topic in (topics.INTAKE, topics.NOTIFICATIONS)
-                args = (value, [(k, v.encode()) for k, v in headers.items()]) if with_headers else (value,)
-                await process_safely(self.ctx, origin, functools.partial(handler, *args))
-
-    def _handler(self, topic: str):
-        ctx = self.ctx
-        if topic == topics.INTAKE:
-            return lambda raw, headers: on_intake_message(ctx, raw, headers)
-        if topic == topics.CASES:
-            return lambda raw: on_case_event(ctx, self.cases, raw)
-        if topic == topics.TASK_RESULTS:
-            return lambda raw: on_task_result(ctx, raw)
-        if topic == topics.NOTIFICATIONS:
-            return lambda raw, headers: on_email_requested(ctx, self.sent, self.retries, raw, headers)
-        if topic.startswith(topics.TASKS_PREFIX) and not topic.endswith(".dlq"):
-            runner = ctx.task_runners.get(topic.removeprefix(topics.TASKS_PREFIX))
-            return (lambda raw: on_task(ctx, runner, raw)) if runner else None
-        return None
+                encoded = [(k, v.encode()) for k, v in headers.items()]
+                await process_safely(self.ctx, origin, functools.partial(route.handler, value, encoded))
 
     async def submit(self, raw: bytes) -> None:
         await self.publish(topics.INTAKE, None, raw)
         await self.drain()
 
     async def tick(self) -> None:
-        from streams.access_package import expire_downloads
-        from streams.cases import due_ticks
-        from streams.documents import expire_documents
-
-        for tick in due_ticks(self.cases, self.clock(), self.ctx):
-            await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
-        await expire_downloads(self.ctx)
-        await expire_documents(self.ctx)
+        await on_clock(self.ctx, self.cases)
         await send_due_retries(self.ctx, self.retries, self.clock(), self.turns_sent)
         await self.drain()
 

@@ -59,6 +59,8 @@ PRODUCTION = {
     "DSR_SECRET_KEY": "a-production-secret-of-at-least-32-characters",
     "DSR_CONTROLLER_NAME": "AAS Amicale Assistances Services",
     "DSR_CONTROLLER_ADDRESS": "2 rue de la Paix, 75002 Paris, France",
+    "DSR_KAFKA_BOOTSTRAP": "kafka.internal:9092",
+    "DSR_SMTP_HOST": "smtp.internal",
     "DSR_PRIVACY_URL": "https://www.example.fr/confidentialite",
     "DSR_DPO_EMAIL": "dpo@example.fr",
     "DSR_PUBLIC_URL": "https://privacy.example.fr",

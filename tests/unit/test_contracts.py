@@ -54,3 +54,22 @@ def test_nothing_the_project_ships_names_the_invalidated_transfer_framework():  
 def test_every_example_request_in_the_readme_is_valid(path):
     event, data = parse_intake(path.read_bytes())
     assert event.type == EventType.RIGHTS_REQUESTED and data.subject_request_type.value in path.read_text()
+
+
+def test_schemas_export_writes_to_the_checkout_here_and_beside_the_user_from_a_wheel(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dsr.cli import main
+    from schemas import export
+
+    assert export.default_out() == JSON_DIR  # the tests run from the checkout
+    # An installed wheel: the package folder has no pyproject.toml beside it; nothing is written there.
+    monkeypatch.setattr(export, "JSON_DIR", tmp_path / "site-packages" / "schemas" / "json")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["schemas", "export"])
+    assert result.exit_code == 0, result.output
+    assert "installed package: writing to" in result.output
+    assert sorted(p.name for p in (tmp_path / "dsr-schemas").iterdir()) == sorted(
+        f"{n}.schema.json" for n in contracts()
+    )
+    assert not (tmp_path / "site-packages").exists()

@@ -14,7 +14,6 @@ from gdpr.deadlines import (
     add_months_clamped,
     add_working_days,
     compute_deadline,
-    extension_allowed,
     receipt_day,
     roll_forward,
     subtract_working_days,
@@ -201,34 +200,6 @@ def test_internal_target_is_raw_d1_minus_five_working_days():
 def test_internal_target_uses_raw_d1_not_rolled_d1():
     # V9: raw D1 Fri 25 Dec 2026 -> 24, 23, 22, 21, 18 Dec.
     assert compute_deadline(utc(2026, 11, 25, 9)).internal_target == d("2026-12-18")
-
-
-def test_reminder_dates_are_d1_minus_10_5_2_calendar_days():
-    deadline = compute_deadline(utc(2027, 3, 5, 10))  # D1 5 Apr 2027
-    assert deadline.reminder_dates() == (d("2027-03-26"), d("2027-03-31"), d("2027-04-03"))
-
-
-# --- R10: extension only up to D1's instant -------------------------------------------------
-
-
-def test_extension_allowed_until_d1_instant_and_blocked_after():
-    deadline = compute_deadline(utc(2027, 3, 5, 10))  # D1 end = 2027-04-05T21:59:59.999Z
-    last = utc(2027, 4, 5, 21, 59, 59) + timedelta(microseconds=999000)
-    assert extension_allowed(deadline, last)
-    assert extension_allowed(deadline, utc(2027, 3, 20, 8))
-    assert not extension_allowed(deadline, last + timedelta(microseconds=1))
-    assert not extension_allowed(deadline, utc(2027, 4, 5, 22, 0))  # 00:00 on 6 Apr in Paris
-
-
-def test_extension_allowed_uses_rolled_d1():
-    deadline = compute_deadline(utc(2027, 4, 8, 9))  # raw D1 Sat 8 May, D1 Mon 10 May
-    assert extension_allowed(deadline, datetime(2027, 5, 10, 18, 0, tzinfo=PARIS))
-    assert not extension_allowed(deadline, datetime(2027, 5, 11, 0, 0, tzinfo=PARIS))
-
-
-def test_extension_allowed_rejects_naive_now():
-    with pytest.raises(ValueError, match="timezone-aware"):
-        extension_allowed(compute_deadline(utc(2027, 3, 5, 10)), datetime(2027, 4, 1))
 
 
 # --- R12: suspension (§2.4) -----------------------------------------------------------------

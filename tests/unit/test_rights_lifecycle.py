@@ -300,6 +300,14 @@ def test_gs13_extension_after_d1_is_refused_with_the_reason():
     assert decided(state, late) == state
 
 
+def test_an_extension_is_allowed_up_to_the_last_instant_of_d1_in_paris():
+    # R10: D1 is 2027-04-05; its day ends at 23:59:59.999 in Paris (21:59:59.999 UTC, summer time).
+    state = discovered(Right.ACCESS, T0)
+    check(state, Extend(by="dpo", at=utc("2027-04-05T21:59:59.999+00:00"), reasons=["volume_of_data"]))
+    with pytest.raises(DecisionRefused, match="D1 was 2027-04-05"):
+        check(state, Extend(by="dpo", at=utc("2027-04-05T21:59:59.999001+00:00"), reasons=["volume_of_data"]))
+
+
 def test_gs14_a_request_a_year_after_the_previous_one_cannot_be_flagged():
     state = discovered(Right.ACCESS, T0)
     flag = FlagExcessive(
