@@ -8,7 +8,6 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from schemas.base import WireModel
-from schemas.intake import Channel
 from schemas.sealed import Sealed
 
 
@@ -85,7 +84,7 @@ class Task(WireModel):
         description="Sealed action data: the form (record_submission); {'changes': {field: new value}} (rectify).",
     )
     submission_type: str | None = Field(default=None, description="For record_submission: the CloudEvents type.")
-    channels: list[Channel] = Field(default_factory=list, description="suppress_marketing: the channels to stop.")
+    channels: list[str] = Field(default_factory=list, description="suppress_marketing: email, sms, phone, post.")
     holds: list[LegalHold] = Field(default_factory=list, description="erase: what must not be erased (R46).")
     reason: str | None = Field(default=None, description="restrict: the Art. 18(1) case, e.g. accuracy_contested.")
     notice: RecipientNotice | None = Field(default=None, description="notify_recipient: the Art. 19 notice.")
