@@ -26,7 +26,7 @@ from handlers.protocol import (
     capabilities_for,
 )
 from handlers.reference.base import unsupported
-from handlers.reference.db import Clock, Conn, Location, PostgresStore, add_years, open_database, utcnow
+from handlers.reference.db import Clock, Conn, Location, PostgresStore, open_database, utcnow
 from handlers.sql_side import Side
 from handlers.sql_verbs import MarketingWriter
 from handlers.verbs import (
@@ -231,7 +231,7 @@ class DeclarativeSqlAdapter:
             return []
         until = None
         if spec.keep and (starts := [r[spec.keep.start] for r in rows if r[spec.keep.start] is not None]):
-            until = add_years(date.fromisoformat(str(max(starts))[:10]), spec.keep.years).isoformat()
+            until = spec.keep.until(date.fromisoformat(str(max(starts))[:10])).isoformat()
         assignments = ", ".join(f"{c} = ?" for c in spec.anonymise)
         conn.execute(f"UPDATE {table} SET {assignments} WHERE {self._match(table)}", (*spec.anonymise.values(), email))
         return [KeptItem(item=self._m.category(table), count=len(rows), ground=spec.ground, until=until)]

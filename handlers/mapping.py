@@ -8,13 +8,16 @@ against the live database by handlers/mapping_check.py.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gdpr.retention import financial_year_close
 from handlers.protocol import ADDRESS_FIELDS, MARKETING_CHANNELS
+from handlers.reference.db import add_years
 from schemas.intake import Channel
 from schemas.tasks import KeepGround
 
@@ -54,6 +57,17 @@ class Via(_Model):
 class KeepFor(_Model):
     years: int = Field(ge=1, le=100)
     start: str = Field(description="Date column the period runs from (ISO text or date).", examples=["issued_at"])
+    from_financial_year_end: str | None = Field(
+        default=None,
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        examples=["12-31"],
+        description="MM-DD: the period runs from the close of the financial year of `start` (L123-22).",
+    )
+
+    def until(self, start: date) -> date:
+        if self.from_financial_year_end:
+            start = financial_year_close(start, self.from_financial_year_end)
+        return add_years(start, self.years)
 
 
 class Anonymise(_Model):

@@ -83,7 +83,7 @@ def test_erasure_across_crm_recruitment_and_newsletter_on_postgresql(pg_pipeline
     # The outcome names what was erased where, and the invoice kept with its ground and end date.
     assert "(CRM)" in line_with(outcome.text, "éléments effacés")
     assert "factures (1)" in outcome.text and "article 17, paragraphe 3, point b" in outcome.text
-    assert f"jusqu'au {longdate(date(2036, 6, 1), 'fr')}" in outcome.text
+    assert f"jusqu'au {longdate(date(2036, 12, 31), 'fr')}" in outcome.text  # FY 2026 close + 10 years
     # Her key is gone from the vault every worker shares.
     wait_until(lambda: vault_rows(pg_pipeline, email) == 0, what="the key destroyed in PostgreSQL")
 

@@ -584,3 +584,19 @@ def test_the_register_names_the_company_and_its_network():
     # The register read as a whole lists every purpose its categories may serve.
     every = {p["id"] for p in access_information(REGISTER, list(REGISTER.systems))["purposes"]}
     assert every == set(REGISTER.purposes)
+
+
+def test_purposes_bound_to_rows_or_fields_must_be_declared():
+    data = minimal()
+    person = data["systems"]["crm"]["categories"]["person"]
+    person["field_purposes"] = {"lead_score": ["scoring"]}
+    person["purpose_where"] = {"newsletter": [{"channel": "email"}]}
+    message = error_of(data)
+    assert "field_purposes: unknown purpose 'scoring'" in message
+    assert "purpose_where: 'newsletter' is not among its purposes" in message
+
+
+def test_a_financial_year_end_must_be_a_month_and_day():
+    data = minimal()
+    data["retention_rules"]["three_years"]["from_financial_year_end"] = "31-12"
+    assert "from_financial_year_end" in error_of(data)
