@@ -11,14 +11,15 @@ from faust.types.auth import CredentialsT
 
 from streams import topics
 from streams.access_package import expire_downloads
-from streams.cases import CaseTable, due_ticks, on_case_event, parsed
+from streams.agenda import Agenda, IndexedCases, parsed
+from streams.cases import CaseTable, due_ticks, on_case_event
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, process_safely
 from streams.documents import expire_documents
 from streams.intake import on_intake_message
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
-from streams.notifications import on_email_requested
+from streams.notifications import on_mailer_command
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.admin import Probes, admin_app
@@ -104,7 +105,11 @@ def headers_of(event) -> list[tuple[str, bytes]]:
 
 def wire(app: faust.App, ctx: Context) -> CaseTable:
     """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
-    cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
+    agenda = Agenda(ctx.config.policy)  # what the clock reads: rebuilt from the table's changelog on recovery
+    table = app.Table(
+        "cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes, on_changelog_event=agenda.recovered
+    )
+    cases = IndexedCases(table, agenda)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
@@ -120,7 +125,7 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
     agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
-    agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
+    agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_mailer_command(ctx, sent, raw))
     for system, runner in ctx.task_runners.items():
         _task_agent(agent_on, system, runner, ctx)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import MutableMapping
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
-from schemas.notifications import EmailRequested, Recipient
+from schemas.notifications import EmailRequested, ForgetSentEmails, Recipient, parse_mailer_command
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -38,12 +39,39 @@ def scrub(text: str) -> str:
     return _ADDRESS.sub("<address>", text)
 
 
-async def on_email_requested(ctx: Context, sent: SentTable, raw: bytes) -> None:
+async def on_mailer_command(ctx: Context, sent: SentTable, raw: bytes) -> None:
+    """The topic's entry: an e-mail to send, or a purged case's sent-e-mail record to forget."""
     try:
-        request = EmailRequested.model_validate_json(raw)
+        command = parse_mailer_command(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid e-mail request: {describe(exc)}") from None
-    if request.message_id in sent:
+    if isinstance(command, ForgetSentEmails):
+        await on_forget_sent_emails(ctx, sent, command)
+    else:
+        await on_email_requested(ctx, sent, command)
+
+
+def sent_of(sent: SentTable, request_id: str) -> dict[str, str]:
+    """The sent-e-mail record of one case (or form submission): message id -> when the SMTP server took it."""
+    raw = sent.get(request_id)
+    return json.loads(raw) if raw else {}
+
+
+def was_sent(sent: SentTable, request: EmailRequested) -> bool:
+    # Records written before they were grouped by case are keyed by the message id itself.
+    return request.message_id in sent_of(sent, request.request_id) or request.message_id in sent
+
+
+async def on_forget_sent_emails(ctx: Context, sent: SentTable, command: ForgetSentEmails) -> None:
+    """R51: the record goes with its case; the audit keeps how many e-mails it listed, not to whom."""
+    forgotten = len(sent_of(sent, command.request_id))
+    if command.request_id in sent:
+        del sent[command.request_id]  # `del`, not `pop`: only a delete leaves a tombstone in the changelog
+    await audit(ctx, "sent_emails_forgotten", request_id=command.request_id, dedup="sent", detail={"emails": forgotten})
+
+
+async def on_email_requested(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
+    if was_sent(sent, request):
         return  # already accepted by the SMTP server once: never twice
     try:
         message = compose(ctx, request)
@@ -120,7 +148,8 @@ async def deliver(ctx: Context, message: Message) -> str | None:
 
 async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
     now = ctx.clock()
-    sent[request.message_id] = now.isoformat().encode()
+    record = sent_of(sent, request.request_id) | {request.message_id: now.isoformat()}
+    sent[request.request_id] = json.dumps(record).encode()  # keyed by case: purged with it in one delete (R51)
     ctx.metrics.emails_sent.labels(request.message_type).inc()
     event = EmailSent(
         request_id=request.request_id, message_type=request.message_type, message_id=request.message_id, sent_at=now

@@ -11,11 +11,12 @@ from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
 from mail.transport import MemoryMailTransport
 from streams import topics
+from streams.agenda import Agenda, IndexedCases
 from streams.cases import on_case_event
 from streams.context import Context, PipelineConfig
 from streams.dead_letters import Origin, process_safely
 from streams.intake import on_intake_message
-from streams.notifications import on_email_requested
+from streams.notifications import on_mailer_command
 from streams.ports import MemoryExportStore, MemoryKeyVault
 from streams.register_view import RegisterView
 from streams.task_results import on_task_result
@@ -40,10 +41,9 @@ class Clock:
 class Bus:
     """Publisher port + a loop that hands each message to its topic's stream function, like the agents do."""
 
-    def __init__(self, start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC), systems=SYSTEMS) -> None:
+    def __init__(self, start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC), systems=SYSTEMS, **config_changes) -> None:
         self.queue: deque = deque()
         self.log: list[tuple[str, str | None, bytes, dict]] = []
-        self.cases: dict[str, bytes] = {}
         self.sent: dict[str, bytes] = {}
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
@@ -54,7 +54,9 @@ class Bus:
             systems=systems,
             mail_from="dpo@example.test",
             smtp_backoff=0.0,
+            **config_changes,
         )
+        self.cases = IndexedCases({}, Agenda(config.policy))  # the table and the clock's agenda, as `wire` makes
         self.ctx = Context(
             config=config,
             vault=MemoryKeyVault(),
@@ -113,7 +115,7 @@ class Bus:
         if topic == topics.TASK_RESULTS:
             return lambda raw: on_task_result(ctx, raw)
         if topic == topics.NOTIFICATIONS:
-            return lambda raw: on_email_requested(ctx, self.sent, raw)
+            return lambda raw: on_mailer_command(ctx, self.sent, raw)
         if topic.startswith(topics.TASKS_PREFIX) and not topic.endswith(".dlq"):
             runner = ctx.task_runners.get(topic.removeprefix(topics.TASKS_PREFIX))
             return (lambda raw: on_task(ctx, runner, raw)) if runner else None
@@ -127,11 +129,13 @@ class Bus:
         from streams.access_package import expire_downloads
         from streams.cases import due_ticks
         from streams.documents import expire_documents
+        from streams.web.intake_api import ANSWERS_KEPT
 
         for tick in due_ticks(self.cases, self.clock(), self.ctx):
             await self.publish(topics.CASES, tick.request_id, tick.to_bytes())
         await expire_downloads(self.ctx)
         await expire_documents(self.ctx)
+        self.ctx.doors.forget_expired(self.clock(), ANSWERS_KEPT)
         await self.drain()
 
     def emails_to(self, address: str):
