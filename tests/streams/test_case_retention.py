@@ -3,13 +3,14 @@
 import json
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from gdpr.lifecycle import Status
 from schemas.audit import AuditRecord
 from streams import topics
-from streams.agenda import parsed
+from streams.agenda import Agenda, parsed
 from tests.streams.bus import Bus
 from tests.streams.test_flow import confirm, example, raw
 
@@ -94,3 +95,16 @@ async def test_the_clock_reads_the_same_number_of_cases_whatever_the_closed_ones
     sent_before = len(bus.mail.sent)
     await bus.tick()
     assert len(bus.mail.sent) > sent_before and examined(bus) - before == 2 * per_tick
+
+
+async def test_a_worker_rebuilding_its_cases_from_the_changelog_rebuilds_the_clocks_agenda():
+    # A closed case comes back from the changelog on a restarted worker, then its tombstone: the agenda follows.
+    bus = Bus()
+    closed = await closed_case(bus, CAMILLE)
+    raw_state = bus.cases[closed]
+    agenda = Agenda(bus.ctx.config.policy)
+    await agenda.recovered(SimpleNamespace(key=closed, value=raw_state))
+    purge_date = parsed(raw_state).closed_at + RETENTION
+    assert agenda.due(purge_date - timedelta(seconds=1)) == [] and agenda.due(purge_date) == [closed]
+    await agenda.recovered(SimpleNamespace(key=closed.encode(), value=None))
+    assert agenda.due(purge_date) == [] and len(agenda) == 0
