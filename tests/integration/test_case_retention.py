@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer
 
+from dsr.devstack.kafka import EmbeddedKafka, free_port
 from gdpr.lifecycle import stable_id
 from schemas.cases import EmailSent
 from streams.app import APP_ID
@@ -87,3 +88,55 @@ def test_a_case_closed_longer_ago_than_the_retention_is_purged_and_a_younger_one
     (purged,) = [r for r in audit_records(pipeline, old_id) if r["kind"] == "case_purged"]
     assert purged["detail"]["retention_days"] == 1826 and "subject_ref" not in purged
     assert not [r for r in audit_records(pipeline, young_id) if r["kind"] == "case_purged"]
+    # A restarted worker rebuilds its table from the changelog: the purged case does not come back.
+    pipeline.stop()
+    pipeline.start()
+    assert case_record(pipeline, young_ref)["status"] == "closed"
+    assert "404" in dpo(pipeline, "show", old_ref).stderr
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """A broker of its own: the module's worker, in the same consumer group, would take this test's requests."""
+    with EmbeddedKafka(tmp_path / "kafka", port=free_port()) as broker:
+        yield broker
+
+
+def test_a_restarted_worker_rebuilds_the_clocks_agenda_from_the_changelog(own_broker, tmp_path):
+    # A system that never answers, and a task timeout that ends only after the worker was restarted.
+    timeout = timedelta(hours=0.05)  # 180 s
+    pipeline = Pipeline(
+        own_broker.bootstrap,
+        tmp_path,
+        DSR_SYSTEMS="crm,recruitment,newsletter,directives,silent",
+        DSR_BUILTIN_ADAPTERS="crm,recruitment,newsletter,directives",
+        DSR_TASK_TIMEOUT_HOURS=str(timeout.total_seconds() / 3600),
+    )
+    try:
+        pipeline.start()
+        email, name = new_person()
+        event = rights_request(email, name, right="access")
+        published_at = datetime.now(UTC)  # the lookup tasks are issued after this
+        pipeline.publish(event)
+        request_id = stable_id("request", event["id"])
+        reference = new_case(pipeline, email)
+        # Once the other systems have answered, nothing writes to the case until the clock flags the silent one.
+        wait_until(lambda: settled(pipeline, reference), 120, "the other systems' answers")
+        pipeline.stop()
+        pipeline.start()
+        assert datetime.now(UTC) < published_at + timeout, "restarted too slowly: the timeout may have passed before"
+        assert not overdue(pipeline, request_id)
+        # The case came back from the changelog, and the clock still looks at it: the overdue task is flagged.
+        assert wait_until(lambda: overdue(pipeline, request_id), 300, "the silent system's task flagged")
+    finally:
+        pipeline.close()
+
+
+def settled(pipeline, reference: str) -> bool:
+    record = case_record(pipeline, reference)["record"]
+    answered = [t for t in record["tasks"].values() if t["status"] is not None]
+    return len(answered) == 4 and bool(record["emails_sent"])
+
+
+def overdue(pipeline, request_id: str) -> list[dict]:
+    return [r for r in audit_records(pipeline, request_id) if r["kind"] == "task_overdue"]
