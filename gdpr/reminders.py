@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from gdpr import work
 from gdpr.case_state import CaseState, Status
@@ -12,6 +12,10 @@ from gdpr.identity import document_deletion, suspends
 from gdpr.minors import erasure_priority
 from schemas.notifications import MessageType, Recipient
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
+
+PURGE = "case:purge"
+EVERY_TICK = datetime.min.replace(tzinfo=UTC)  # `next_look` of a case the clock looks at on every tick
+LONG_AFTER = datetime(9000, 1, 1, tzinfo=UTC)  # when every silent task is overdue
 
 
 def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
@@ -104,9 +108,44 @@ def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[C
     due += document_deletion(state)
     if not state.key_destroyed and _nothing_left(state) and not work.awaiting_answers(state, now, policy):
         due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5), once no task needs it
-    if state.closed_at and now >= state.closed_at + policy.case_retention and not state.active_holds():
-        due.append(PurgeCaseRecord("case:purge"))  # R51
+    if purge_due(state, now, policy):
+        due.append(PurgeCaseRecord(PURGE))  # R51
     return due
+
+
+def purge_at(state: CaseState, policy: CasePolicy) -> datetime | None:
+    """R51: when the case record goes: `case_retention` after closure; never while a legal hold is active (R46)."""
+    if state.status != Status.CLOSED or state.closed_at is None or state.active_holds():
+        return None
+    return state.closed_at + policy.case_retention
+
+
+def purge_due(state: CaseState, now: datetime, policy: CasePolicy) -> bool:
+    at = purge_at(state, policy)
+    return at is not None and now >= at
+
+
+def next_look(state: CaseState, policy: CasePolicy) -> datetime | None:
+    """When the clock must next look at a case. An open case's alerts and reminders depend on the time: every
+    tick. A closed one has only time-free work left (tasks, key, document) and then its purge (R51): every tick
+    while that work is pending, else on its purge date. None: never, until an event changes the case."""
+    if state.status != Status.CLOSED:
+        return EVERY_TICK
+    if any(c.command_id not in state.done for c in after_closure(state, EVERY_TICK, policy)):
+        return EVERY_TICK
+    if _waits_for_silence(state, policy):
+        # R35: a task still unanswered turns overdue with time; the DPO is told, then the key may go.
+        return min(t.issued_at + policy.task_timeout for t in state.tasks.values() if t.status is None)
+    at = purge_at(state, policy)
+    return None if at is None or PURGE in state.done else at
+
+
+def _waits_for_silence(state: CaseState, policy: CasePolicy) -> bool:
+    """Work a closed case will have once its silent tasks are overdue, besides its purge."""
+    if not any(t.status is None for t in state.tasks.values()):
+        return False
+    later = after_closure(state, LONG_AFTER, policy)
+    return any(c.command_id not in state.done and c.command_id != PURGE for c in later)
 
 
 def _nothing_left(state: CaseState) -> bool:

@@ -1,10 +1,11 @@
-"""E-mail requests on `dsr.notifications`: what to send to whom, personal parts sealed."""
+"""The mailer's commands on `dsr.notifications`: e-mails to send (personal parts sealed), records to forget."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Discriminator, Field, Tag, TypeAdapter
 
 from schemas.base import WireModel
 from schemas.sealed import Sealed
@@ -72,3 +73,27 @@ class EmailRequested(WireModel):
     context: dict = Field(default_factory=dict, description="Template values without personal data.")
     sealed_context: Sealed | None = Field(default=None, description="Template values that are personal or secret.")
     requested_at: AwareDatetime
+
+
+class ForgetSentEmails(WireModel):
+    """R51: the case record was purged; the mailer forgets which of its e-mails were sent."""
+
+    kind: Literal["forget_sent_emails"] = "forget_sent_emails"
+    request_id: str = Field(description="The purged case.")
+
+
+def _kind(value) -> str:
+    """E-mail requests carry no `kind` (they came first): anything without one is an e-mail request."""
+    found = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return "forget_sent_emails" if found == "forget_sent_emails" else "email_requested"
+
+
+MailerCommand = Annotated[
+    Annotated[EmailRequested, Tag("email_requested")] | Annotated[ForgetSentEmails, Tag("forget_sent_emails")],
+    Discriminator(_kind),
+]
+MailerCommandAdapter: TypeAdapter[MailerCommand] = TypeAdapter(MailerCommand)
+
+
+def parse_mailer_command(raw: bytes) -> EmailRequested | ForgetSentEmails:
+    return MailerCommandAdapter.validate_json(raw)

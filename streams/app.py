@@ -10,7 +10,8 @@ import faust
 from faust.types.auth import CredentialsT
 
 from streams import topics
-from streams.cases import CaseTable, parsed
+from streams.agenda import Agenda, IndexedCases, parsed
+from streams.cases import CaseTable
 from streams.context import Context
 from streams.dead_letters import Origin, process_safely
 from streams.kafka_transport import PipelineApp
@@ -99,7 +100,11 @@ def headers_of(event) -> list[tuple[str, bytes]]:
 
 def wire(app: faust.App, ctx: Context) -> CaseTable:
     """Declare every agent and table on `app`, bound to `ctx`; the case table is what the web views read."""
-    cases = app.Table("cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
+    agenda = Agenda(ctx.config.policy)  # what the clock reads: rebuilt from the table's changelog on recovery
+    table = app.Table(
+        "cases", partitions=ctx.config.partitions, key_type=str, value_type=bytes, on_changelog_event=agenda.recovered
+    )
+    cases = IndexedCases(table, agenda)
     sent = app.Table("sent-emails", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     retries = app.Table("mail-retries", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import MutableMapping
 from datetime import datetime
 
 from gdpr.decisions import DecisionRefused, check
@@ -21,21 +19,22 @@ from gdpr.lifecycle import (
     record_done,
     task_id,
 )
+from gdpr.reminders import PURGE
 from schemas.cases import ClockTicked, DpoDecided, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
-from schemas.notifications import MessageType
+from schemas.notifications import ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.access_package import build_access_package
+from streams.agenda import IndexedCases, parsed
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
 from streams.notices import email_for
 from streams.sealing import SubjectForgotten
 
-CaseTable = MutableMapping[str, bytes]
-PURGE = "case:purge"
+CaseTable = IndexedCases
 SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
 
 # The outcomes that hand over a copy: the package is built before their e-mail links to it.
@@ -45,13 +44,6 @@ COPY_MESSAGES = frozenset({MessageType.OUTCOME_ACCESS, MessageType.OUTCOME_PORTA
 def load(cases: CaseTable, request_id: str) -> CaseState | None:
     raw = cases.get(request_id)
     return parsed(raw) if raw else None
-
-
-@functools.lru_cache(maxsize=1024)
-def parsed(raw: bytes) -> CaseState:
-    """The state a stored value holds. Cached by the bytes themselves: the coordinator reads back what it just
-    wrote on almost every event, and parsing the whole case is its largest cost. States are frozen."""
-    return CaseState.from_bytes(raw)
 
 
 async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
@@ -71,7 +63,8 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     now = ctx.clock()
     state = await carry_out(ctx, state, decide(state, now, ctx.config.policy), now)
     if PURGE in state.done:
-        cases.pop(event.request_id, None)  # R51: the case record itself is gone
+        if event.request_id in cases:
+            del cases[event.request_id]  # R51: the record itself goes; its changelog keeps only a tombstone
         return
     if state != before:
         cases[event.request_id] = state.to_bytes()
@@ -138,18 +131,24 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         ctx.documents.delete(state.request_id)
         await audit(ctx, "document_deleted", request_id=state.request_id, dedup="document", detail=_why_deleted(state))
     elif isinstance(command, PurgeCaseRecord):
-        await audit(
-            ctx,
-            "case_purged",
-            request_id=state.request_id,
-            dedup="purged",
-            detail={"closed_at": state.closed_at.isoformat() if state.closed_at else None},
-        )
+        await _purge(ctx, state)
 
 
 def _why_deleted(state: CaseState) -> dict:
     """R16: the record keeps that a document existed and when it went, never what it showed."""
     return {"after": "check" if state.identity_checked else "closure", "checked": state.identity_checked}
+
+
+async def _purge(ctx: Context, state: CaseState) -> None:
+    """R51: nothing kept for the case outlives its record: stored files, the mailer's record of its e-mails.
+    The audit keeps that it went and when it had closed, nothing about the person."""
+    ctx.exports.delete(state.request_id)
+    ctx.documents.delete(state.request_id)
+    forget = ForgetSentEmails(request_id=state.request_id)
+    await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, forget.to_bytes())
+    closed_at = state.closed_at.isoformat() if state.closed_at else None
+    detail = {"closed_at": closed_at, "retention_days": ctx.config.policy.case_retention.days}
+    await audit(ctx, "case_purged", request_id=state.request_id, dedup="purged", detail=detail)
 
 
 async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
@@ -236,10 +235,14 @@ async def _audit_change(ctx: Context, before: CaseState | None, after: CaseState
 
 
 def due_ticks(cases: CaseTable, now: datetime, ctx: Context) -> list[ClockTicked]:
-    """For the timer: one tick per case that has something due at `now` (read-only on the table)."""
+    """For the timer: one tick per case that has something due at `now`. Reads only the cases the agenda
+    says are due, so closed cases waiting for their purge date cost nothing (read-only on the table)."""
     ticks = []
-    for request_id, raw in list(cases.items()):
-        state = parsed(raw)
-        if decide(state, now, ctx.config.policy):
+    for request_id in cases.agenda.due(now):
+        ctx.metrics.clock_examined.inc()
+        state = load(cases, request_id)
+        if state is None:
+            cases.agenda.note(request_id, None)  # its partition went to another worker
+        elif decide(state, now, ctx.config.policy):
             ticks.append(ClockTicked(request_id=request_id, now=now))
     return ticks

@@ -62,6 +62,9 @@ class PipelineMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.clock_examined = Counter(
+            "dsr_clock_cases_examined", "Cases the clock read to find what is due", registry=self.registry
+        )
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
 
     def faust_monitor(self) -> PrometheusMonitor:

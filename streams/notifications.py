@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import MutableMapping, Sequence
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
-from schemas.notifications import EmailRequested, MessageType, Recipient
+from schemas.notifications import EmailRequested, ForgetSentEmails, MessageType, Recipient, parse_mailer_command
 from streams import topics
 from streams.audit import audit
 from streams.context import Context
@@ -41,15 +42,49 @@ def scrub(text: str) -> str:
     return _ADDRESS.sub("<address>", text)
 
 
-async def on_email_requested(
+async def on_mailer_command(
     ctx: Context, sent: SentTable, retries: RetryTable, raw: bytes, headers: Headers = ()
 ) -> None:
+    """The topic's entry: an e-mail to send, or a purged case's sent-e-mail record to forget."""
     try:
-        request = EmailRequested.model_validate_json(raw)
+        command = parse_mailer_command(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid e-mail request: {describe(exc)}") from None
-    if request.message_id in sent:
-        retries.pop(request.message_id, None)
+    if isinstance(command, ForgetSentEmails):
+        await on_forget_sent_emails(ctx, sent, command)
+    else:
+        await on_email_requested(ctx, sent, retries, command, headers)
+
+
+def forget_retry(retries: RetryTable, message_id: str) -> None:
+    if message_id in retries:
+        del retries[message_id]  # `del`, not `pop`: only a delete leaves a tombstone in the changelog
+
+
+def sent_of(sent: SentTable, request_id: str) -> dict[str, str]:
+    """The sent-e-mail record of one case (or form submission): message id -> when the SMTP server took it."""
+    raw = sent.get(request_id)
+    return json.loads(raw) if raw else {}
+
+
+def was_sent(sent: SentTable, request: EmailRequested) -> bool:
+    # Records written before they were grouped by case are keyed by the message id itself.
+    return request.message_id in sent_of(sent, request.request_id) or request.message_id in sent
+
+
+async def on_forget_sent_emails(ctx: Context, sent: SentTable, command: ForgetSentEmails) -> None:
+    """R51: the record goes with its case; the audit keeps how many e-mails it listed, not to whom."""
+    forgotten = len(sent_of(sent, command.request_id))
+    if command.request_id in sent:
+        del sent[command.request_id]  # `del`, not `pop`: only a delete leaves a tombstone in the changelog
+    await audit(ctx, "sent_emails_forgotten", request_id=command.request_id, dedup="sent", detail={"emails": forgotten})
+
+
+async def on_email_requested(
+    ctx: Context, sent: SentTable, retries: RetryTable, request: EmailRequested, headers: Headers = ()
+) -> None:
+    if was_sent(sent, request):
+        forget_retry(retries, request.message_id)
         return  # already accepted by the SMTP server once: never twice
     pending = _pending(retries, request.message_id)
     if not _its_turn(pending, _turn(headers)):
@@ -57,10 +92,10 @@ async def on_email_requested(
     try:
         message = compose(ctx, request)
     except SubjectForgotten:
-        retries.pop(request.message_id, None)
+        forget_retry(retries, request.message_id)
         raise Rejected("the subject's key was destroyed before this e-mail could be sent") from None
     except (ValueError, TemplateError) as exc:  # a template or its values are wrong: the DPO must see it
-        retries.pop(request.message_id, None)
+        forget_retry(retries, request.message_id)
         await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}", _tries(pending))
         return
     await _attempt(ctx, sent, retries, request, pending, message)
@@ -93,13 +128,13 @@ async def _attempt(
     try:
         await ctx.transport.send(message)
     except PermanentMailError as exc:
-        retries.pop(request.message_id, None)
+        forget_retry(retries, request.message_id)
         await park(ctx, request, scrub(f"permanent SMTP failure: {exc}"), _tries(pending))
         return
     except TransientMailError as exc:
         await _defer(ctx, retries, request, pending, scrub(f"transient SMTP failure: {exc}"))
         return
-    retries.pop(request.message_id, None)
+    forget_retry(retries, request.message_id)
     await _record_sent(ctx, sent, request)
 
 
@@ -112,7 +147,7 @@ async def _defer(
     policy = ctx.config.mail_retry
     next_at = policy.next_attempt(first, failures, now)
     if next_at is None:
-        retries.pop(request.message_id, None)
+        forget_retry(retries, request.message_id)
         hours = policy.budget.total_seconds() / 3600
         await park(ctx, request, f"{reason} (still failing after {hours:g} h of retries)", failures)
         return
@@ -193,7 +228,8 @@ def revive(values):
 
 async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
     now = ctx.clock()
-    sent[request.message_id] = now.isoformat().encode()
+    record = sent_of(sent, request.request_id) | {request.message_id: now.isoformat()}
+    sent[request.request_id] = json.dumps(record).encode()  # keyed by case: purged with it in one delete (R51)
     ctx.metrics.emails_sent.labels(request.message_type).inc()
     event = EmailSent(
         request_id=request.request_id, message_type=request.message_type, message_id=request.message_id, sent_at=now

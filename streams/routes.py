@@ -11,7 +11,7 @@ from streams.cases import CaseTable, due_ticks, on_case_event
 from streams.context import Context, TaskRunner
 from streams.documents import expire_documents
 from streams.intake import on_intake_message
-from streams.notifications import RetryTable, SentTable, on_email_requested
+from streams.notifications import RetryTable, SentTable, on_mailer_command
 from streams.task_results import on_task_result
 from streams.tasks import on_task
 from streams.web.intake_api import ANSWERS_KEPT
@@ -35,9 +35,7 @@ def routes(ctx: Context, cases: CaseTable, sent: SentTable, retries: RetryTable)
         Route(topics.CASES, "coordinator", lambda raw, _: on_case_event(ctx, cases, raw)),
         Route(topics.TASK_RESULTS, "task-results", lambda raw, _: on_task_result(ctx, raw)),
         # A retry the clock sends back says in a header whose turn it is.
-        Route(
-            topics.NOTIFICATIONS, "mailer", lambda raw, headers: on_email_requested(ctx, sent, retries, raw, headers)
-        ),
+        Route(topics.NOTIFICATIONS, "mailer", lambda raw, mail: on_mailer_command(ctx, sent, retries, raw, mail)),
     ]
     return fixed + [_task_route(ctx, system, runner) for system, runner in ctx.task_runners.items()]
 

@@ -133,7 +133,7 @@ class DpoViews:
         ref = request.match_info["ref"]
         state = await self.cases.find(ref)
         if state is None:
-            return web.json_response({"error": f"no case '{ref}'"}, status=404)
+            return web.json_response(dpo_api.no_case(self.ctx, ref), status=404)
         return web.json_response(dpo_api.show_case(state))
 
     async def decide(self, request: web.Request) -> web.Response:

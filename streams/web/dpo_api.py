@@ -32,6 +32,15 @@ def authorized(ctx: Context, authorization: str) -> bool:
     return hmac.compare_digest(authorization.encode(), expected.encode())
 
 
+def no_case(ctx: Context, ref: str) -> dict:
+    """The 404's answer: a case may never have existed, or may have been purged after its retention (R51)."""
+    days = ctx.config.policy.case_retention.days
+    return {
+        "error": f"no case '{ref}': unknown, or purged {days} days after it closed (R51, DSR_CASE_RETENTION_DAYS); "
+        "a purge is in dsr.audit as case_purged (see `dsr case list --all` for the cases kept)"
+    }
+
+
 def show_case(state: CaseState) -> dict:
     record = state.model_dump(mode="json", exclude=SEALED_FIELDS)
     for task in record["tasks"].values():
@@ -51,7 +60,7 @@ async def decide(ctx: Context, cases: CaseDirectory, ref: str, body: dict) -> tu
     it again against the case as it stands when the decision arrives (gdpr.decisions, one rule for both)."""
     state = await cases.find(ref)
     if state is None:
-        return 404, {"error": f"no case '{ref}' (see `dsr case list --all`)"}
+        return 404, no_case(ctx, ref)
     try:
         decision = await parse_decision(ctx, cases, state, body)
         check(state, decision)

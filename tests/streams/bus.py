@@ -17,6 +17,7 @@ from handlers.memory import MemoryAdapter, MemoryInbox
 from handlers.protocol import AdapterRegistry
 from mail.transport import MemoryMailTransport
 from streams import topics
+from streams.agenda import Agenda, IndexedCases
 from streams.dead_letters import Origin, process_safely
 from streams.doors_port import MemoryFrontDoorStore
 from streams.notifications import send_due_retries
@@ -64,7 +65,6 @@ class Bus:
     def __init__(self, start=datetime(2026, 11, 26, 10, 0, tzinfo=UTC), systems=SYSTEMS) -> None:
         self.queue: deque = deque()
         self.log: list[tuple[str, str | None, bytes, dict]] = []
-        self.cases: dict[str, bytes] = {}
         self.sent: dict[str, bytes] = {}
         self.retries: dict[str, bytes] = {}  # the mailer's table of e-mails waiting for their next attempt
         self.turns_sent: dict[str, int] = {}
@@ -84,6 +84,9 @@ class Bus:
             ),
             clock=self.clock,
         )
+        self.cases = IndexedCases(
+            {}, Agenda(self.ctx.config.policy)
+        )  # the table and the clock's agenda, as wire() makes them
         self.directory = SingleWorker(LocalCases(self.cases))  # what the web views ask about cases
 
     async def publish(self, topic, key, value, headers=None):
