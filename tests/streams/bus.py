@@ -10,6 +10,7 @@ from dsr.register import load_register
 from handlers.memory import MemoryAdapter
 from handlers.runtime import run_task
 from mail.transport import MemoryMailTransport
+from schemas.audit import AuditRecord, parse_audit
 from streams import topics
 from streams.cases import on_case_event
 from streams.context import Context, PipelineConfig
@@ -89,6 +90,10 @@ class Bus:
 
     def on(self, topic: str) -> list[bytes]:
         return [value for t, _, value, _ in self.log if t == topic]
+
+    def audits(self) -> list[AuditRecord]:
+        """Every audit record published, single or batched (parse_audit, as every reader of dsr.audit)."""
+        return [record for value in self.on(topics.AUDIT) for record in parse_audit(value)]
 
     def headers_on(self, topic: str) -> list[dict]:
         return [headers for t, _, _, headers in self.log if t == topic]
