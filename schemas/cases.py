@@ -105,6 +105,7 @@ class EmailSent(WireModel):
     message_type: str
     message_id: str
     sent_at: AwareDatetime
+    recipient: str | None = Field(default=None, description="subject, requester or dpo (for the audit record).")
 
 
 class EmailParked(WireModel):

@@ -21,7 +21,7 @@ from gdpr.lifecycle import (
     record_done,
     task_id,
 )
-from schemas.cases import ClockTicked, DpoDecided, TaskAnswered, parse_case_event
+from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction
@@ -65,6 +65,8 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
 
 
 async def _coordinate(ctx: Context, before: CaseState | None, event) -> CaseState | None:
+    if isinstance(event, EmailSent):
+        await _audit_sent(ctx, event)
     if isinstance(event, TaskAnswered):
         await audit_result(ctx, event.result)
         if before is not None:
@@ -79,6 +81,18 @@ async def _coordinate(ctx: Context, before: CaseState | None, event) -> CaseStat
     if PURGE not in state.done:
         await _audit_change(ctx, before, state, event)
     return state
+
+
+async def _audit_sent(ctx: Context, event: EmailSent) -> None:
+    """R50: which e-mail the SMTP server accepted and for whom (a role, never an address)."""
+    await audit(
+        ctx,
+        "email_sent",
+        request_id=event.request_id,
+        message_type=event.message_type,
+        dedup=event.message_id,
+        detail={"recipient": event.recipient},
+    )
 
 
 def _store(cases: CaseTable, request_id: str, before: CaseState | None, state: CaseState) -> None:
