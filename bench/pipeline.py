@@ -124,10 +124,12 @@ async def _phases(
     args: argparse.Namespace, plan: Plan, pipe: BenchPipeline, kafka: EmbeddedKafka, load: Load, ctx: dict
 ) -> None:
     bounds = Bounds(args.grace, args.finish_timeout, args.drain_timeout)
-    rows, diagnosis = [], []
+    rows, diagnosis, saturated = [], [], set()
     for workers, rate, cases in plan.phases:
+        if workers in saturated:
+            continue  # a higher rate would measure the previous phase's backlog
         if len(pipe.workers) < workers:
-            await _add_workers(pipe, workers, load.watch, args.drain_timeout)
+            await _add_workers(pipe, workers, load.watch, 3 * args.drain_timeout)  # the backlog, then the new one
         load.sampler = Sampler(_pids(pipe, kafka))
         say(f"phase: {workers} worker(s), {rate:g} cases/s offered, {len(cases)} cases")
         result = await Phase(rate, cases, load, bounds, workers).run()
@@ -138,9 +140,8 @@ async def _phases(
         print_table(diagnosis)
         _judge(result, ctx)
         if not result.drained:
-            ctx["stopped_early"] = f"after {workers} worker(s) at {rate:g}/s: backlog not drained"
-            say(f"  the pipeline did not drain within {args.drain_timeout:.0f} s: stopping here")
-            break
+            saturated.add(workers)
+            say(f"  not drained within {args.drain_timeout:.0f} s: no higher rate with {workers} worker(s)")
 
 
 def _judge(result: PhaseResult, ctx: dict) -> None:
