@@ -93,8 +93,9 @@ wheel: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/dsr schemas export
 
-bench: install
-	$(BIN)/python -m bench.pipeline
+## make bench: the raw Kafka ceiling, then one worker, then two, through the same erasure phases (bench/README.md)
+bench: install postgres
+	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 
 ## make bench-adapters: tasks/s per adapter on PostgreSQL and SQLite (own cluster), 2-4 min; not part of `make bench`
 bench-adapters: $(STAMP) postgres

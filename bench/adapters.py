@@ -423,8 +423,14 @@ def _p50(rows: list[Row], adapter: str, backend: str, action: str) -> float:
 def observations(ctx: dict) -> list[str]:
     """Ratios computed from this run; the reading of them is in the text after the section."""
     rows: list[Row] = ctx["rows"]
-    out = []
     systems = [s for s in REFERENCE if any(r.adapter == s for r in rows)]
+    parts = (_backends_compared, _concurrency_gain, _slow_tasks, _connection_cost, _scrub_cost, _webhook_cost)
+    return [line for part in parts for line in part(ctx, rows, systems)]
+
+
+def _backends_compared(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """SQLite against PostgreSQL, sequential."""
+    out: list[str] = []
     if "postgres" in ctx["backends"] and "sqlite" in ctx["backends"] and systems:
         parts = []
         for action in ("lookup", "erase"):
@@ -433,6 +439,12 @@ def observations(ctx: dict) -> list[str]:
             if ratios:
                 parts.append(f"{action} {min(ratios):.1f}–{max(ratios):.1f}×")
         out.append("SQLite over PostgreSQL, sequential tasks/s: " + ", ".join(parts) + ".")
+    return out
+
+
+def _concurrency_gain(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """Tasks in flight against one at a time, per backend."""
+    out: list[str] = []
     for backend in ("postgres", "sqlite"):
         if backend not in ctx["backends"]:
             continue
@@ -449,6 +461,12 @@ def observations(ctx: dict) -> list[str]:
                 + (f" (erase {min(erase):.2f}–{max(erase):.2f}×)" if erase else "")
                 + "."
             )
+    return out
+
+
+def _slow_tasks(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """Tasks of 1 s or more with several in flight."""
+    out: list[str] = []
     slow = [(r, [x for x in r.concurrent.latencies if x >= 1.0]) for r in rows if r.concurrent]
     slow = [(r, xs) for r, xs in slow if xs]
     if slow:
@@ -463,6 +481,12 @@ def observations(ctx: dict) -> list[str]:
         )
     else:
         out.append(f"No task took 1 s or more with {ctx['concurrency']} in flight.")
+    return out
+
+
+def _connection_cost(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """What a new PostgreSQL connection costs against a query on an open one."""
+    out: list[str] = []
     probes = ctx.get("probes")
     if probes:
         lookups = [_p50(rows, s, "postgres", "lookup") for s in systems]
@@ -472,6 +496,12 @@ def observations(ctx: dict) -> list[str]:
             f"systems open one per transaction (lookup p50 on PostgreSQL: "
             f"{', '.join(_f(x, 1) for x in lookups)} ms for {', '.join(systems)})."
         )
+    return out
+
+
+def _scrub_cost(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """The scrub after each erase (VACUUM, WAL checkpoint)."""
+    out: list[str] = []
     for backend, what in (
         ("postgres", "VACUUM of the system's tables, on a connection of its own"),
         ("sqlite", "`PRAGMA wal_checkpoint(TRUNCATE)`"),
@@ -495,6 +525,12 @@ def observations(ctx: dict) -> list[str]:
                 + "; ".join(parts)
                 + "."
             )
+    return out
+
+
+def _webhook_cost(ctx: dict, rows: list[Row], systems: list[str]) -> list[str]:
+    """What the signed HTTP round trip adds over the adapter itself."""
+    out: list[str] = []
     webhook = [
         (a.value, _rate(rows, "webhook", "http→memory", a.value), _rate(rows, "webhook", "memory (direct)", a.value))
         for a in ACTIONS
@@ -520,7 +556,37 @@ def section(ctx: dict) -> str:
         "This section is rewritten by every run of `python -m bench.adapters` (bench/README.md); the text "
         "after its end marker is kept.",
         "",
+        *_run_lines(ctx),
+        *_store_lines(ctx),
     ]
+    lines += [
+        "",
+        f"Per system and backend: {ctx['people']} distinct people one task at a time (record_submission "
+        "of a form, then lookup, export, erase of each), then "
+        f"{ctx['people']} other people with {ctx['concurrency']} `run_task` calls in flight "
+        "(asyncio.gather behind a semaphore). Latency is one `run_task` call. Each system starts from empty "
+        "tables; a few untimed tasks warm it up first.",
+        "",
+    ]
+    lines += table(ctx["rows"], ctx["concurrency"])
+    lines += [""]
+    if any(r.sequential.failed or (r.concurrent and r.concurrent.failed) for r in ctx["rows"]):
+        lines += [
+            '**Some tasks failed** (rows marked "errors"): '
+            + "; ".join(
+                sorted({e for r in ctx["rows"] for run in (r.sequential, r.concurrent) if run for e in run.failed})
+            ),
+            "",
+        ]
+    obs = observations(ctx)
+    if obs:
+        lines += ["Computed from this run:", ""] + [f"- {o}" for o in obs] + [""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def _run_lines(ctx: dict) -> list[str]:
+    lines: list[str] = []
     lines += [
         f"- **Date:** {ctx['date']}",
         f"- **Command:** `{ctx['command']}` (from the repository root; `make bench-adapters` runs "
@@ -535,6 +601,12 @@ def section(ctx: dict) -> str:
         f"machine (min(32, cores + 4)), so at most that many tasks of the {ctx['concurrency']} in flight "
         "run a verb at once. Sealing and opening: plain JSON callables (no encryption)."
     )
+    return lines
+
+
+def _store_lines(ctx: dict) -> list[str]:
+    """How each backend was set up (PostgreSQL, SQLite, the webhook receiver)."""
+    lines: list[str] = []
     if ctx.get("postgres"):
         pg = ctx["postgres"]
         lines.append(
@@ -560,30 +632,7 @@ def section(ctx: dict) -> str:
             "ThreadingHTTPServer) → `MemoryAdapter`, all in this process on 127.0.0.1, HMAC-SHA256 "
             "signatures, replay ledger on; `memory (direct)` is the same MemoryAdapter without HTTP."
         )
-    lines += [
-        "",
-        f"Per system and backend: {ctx['people']} distinct people one task at a time (record_submission "
-        "of a form, then lookup, export, erase of each), then "
-        f"{ctx['people']} other people with {ctx['concurrency']} `run_task` calls in flight "
-        "(asyncio.gather behind a semaphore). Latency is one `run_task` call. Each system starts from empty "
-        "tables; a few untimed tasks warm it up first.",
-        "",
-    ]
-    lines += table(ctx["rows"], ctx["concurrency"])
-    lines += [""]
-    if any(r.sequential.failed or (r.concurrent and r.concurrent.failed) for r in ctx["rows"]):
-        lines += [
-            '**Some tasks failed** (rows marked "errors"): '
-            + "; ".join(
-                sorted({e for r in ctx["rows"] for run in (r.sequential, r.concurrent) if run for e in run.failed})
-            ),
-            "",
-        ]
-    obs = observations(ctx)
-    if obs:
-        lines += ["Computed from this run:", ""] + [f"- {o}" for o in obs] + [""]
-    lines.append(END)
-    return "\n".join(lines)
+    return lines
 
 
 def write_doc(ctx: dict, path: Path = DOC) -> None:
@@ -629,18 +678,7 @@ async def bench(args: argparse.Namespace, work: Path, ctx: dict) -> list[Row]:
             say("  " + ", ".join(f"{k} {v:.2f}" for k, v in ctx["probes"].items()))
         for system in systems:
             for backend in args.backends:
-                if backend == "postgres":
-                    where: Any = PostgresStore(server.dsn, f"bench_{system}")
-                else:
-                    where = work / f"{system}.sqlite3"
-                adapter = reference_adapter(system, where, work)
-                try:
-                    rows += await bench_adapter(system, backend, adapter, system, args.people, args.concurrency)
-                finally:
-                    adapter.close()
-                if backend == "sqlite" and "sqlite" not in ctx:
-                    ctx["sqlite"] = sqlite_facts(work / f"{system}.sqlite3")
-                    ctx["sqlite_fs"] = filesystem(work)
+                rows += await _bench_reference(args, work, ctx, server, system, backend)
     if "webhook" in args.systems:
         ctx["webhook"] = True
         with running(WebhookReceiver(MemoryAdapter("billing"), SECRET)) as url:
@@ -655,6 +693,21 @@ async def bench(args: argparse.Namespace, work: Path, ctx: dict) -> list[Row]:
         rows += await bench_adapter(
             "webhook", "memory (direct)", MemoryAdapter("billing"), "billing", args.people, args.concurrency
         )
+    return rows
+
+
+async def _bench_reference(
+    args: argparse.Namespace, work: Path, ctx: dict, server: Any, system: str, backend: str
+) -> list[Row]:
+    where: Any = PostgresStore(server.dsn, f"bench_{system}") if backend == "postgres" else work / f"{system}.sqlite3"
+    adapter = reference_adapter(system, where, work)
+    try:
+        rows = await bench_adapter(system, backend, adapter, system, args.people, args.concurrency)
+    finally:
+        adapter.close()
+    if backend == "sqlite" and "sqlite" not in ctx:
+        ctx["sqlite"] = sqlite_facts(work / f"{system}.sqlite3")
+        ctx["sqlite_fs"] = filesystem(work)
     return rows
 
 

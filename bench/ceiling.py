@@ -108,6 +108,67 @@ async def _sink(consumer: AIOKafkaConsumer, expected: int, latencies: list[float
                 latencies.append(now - json.loads(record.value)["t"])
 
 
+class _Loop:
+    """The clients of one ceiling run: a producer to A, the relay A -> B, the sink on B."""
+
+    def __init__(self, bootstrap: str, secured: dict, run: str) -> None:
+        self.topic_a, self.topic_b = f"bench.ceiling.{run}.a", f"bench.ceiling.{run}.b"
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer", **secured
+        )
+        self.relay_producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay", **secured
+        )
+        self.relay_consumer = self._consumer(bootstrap, secured, self.topic_a, f"bench-ceiling-relay-{run}")
+        self.sink = self._consumer(bootstrap, secured, self.topic_b, f"bench-ceiling-sink-{run}")
+        self.clients = [self.producer, self.relay_producer, self.relay_consumer, self.sink]
+        self.stop = asyncio.Event()
+        self.relay_task: asyncio.Task | None = None
+
+    @staticmethod
+    def _consumer(bootstrap: str, secured: dict, topic: str, group: str) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, **secured, group_id=group, auto_offset_reset="earliest", client_id=group
+        )
+
+    async def start(self) -> None:
+        for client in self.clients:
+            await client.start()
+        self.relay_task = asyncio.create_task(_relay(self.relay_consumer, self.relay_producer, self.topic_b, self.stop))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.relay_task is not None:
+            self.relay_task.cancel()
+            await asyncio.gather(self.relay_task, return_exceptions=True)
+        for client in reversed(self.clients):
+            try:
+                await client.stop()
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+
+    async def unloaded(self, count: int, value_bytes: int, deadline: float) -> list[float]:
+        """One message in flight at a time (also warms up the group assignments)."""
+        floor: list[float] = []
+        for seq in range(count):
+            await self.producer.send_and_wait(self.topic_a, _value(-1 - seq, value_bytes))
+            before = len(floor)
+            while len(floor) == before and time.monotonic() < deadline:
+                await _sink(self.sink, before + 1, floor, deadline)
+        return floor
+
+    async def saturated(self, messages: int, value_bytes: int, deadline: float) -> tuple[list[float], float]:
+        """Everything at once: the latencies, and the seconds from the first send to the last arrival."""
+        latencies: list[float] = []
+        started = time.monotonic()
+        sink_task = asyncio.create_task(_sink(self.sink, messages, latencies, deadline))
+        for seq in range(messages):
+            await self.producer.send(self.topic_a, _value(seq, value_bytes))
+        await self.producer.flush()
+        await sink_task
+        return latencies, time.monotonic() - started
+
+
 async def run_ceiling(
     bootstrap: str,
     messages: int = 20_000,
@@ -121,89 +182,42 @@ async def run_ceiling(
     the pipeline's DSR_KAFKA_* settings, so that the ceiling is measured as the workers would connect."""
     _check_local(bootstrap)
     secured = (security or KafkaSecurity()).client_kwargs()
-    run = uuid.uuid4().hex[:8]
-    topic_a, topic_b = f"bench.ceiling.{run}.a", f"bench.ceiling.{run}.b"
-    await _create_topics(bootstrap, [topic_a, topic_b], secured)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-producer", **secured)
-    relay_producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", client_id="bench-ceiling-relay", **secured
-    )
-    relay_consumer = AIOKafkaConsumer(
-        topic_a,
-        bootstrap_servers=bootstrap,
-        **secured,
-        group_id=f"bench-ceiling-relay-{run}",
-        auto_offset_reset="earliest",
-        client_id="bench-ceiling-relay",
-    )
-    sink_consumer = AIOKafkaConsumer(
-        topic_b,
-        bootstrap_servers=bootstrap,
-        **secured,
-        group_id=f"bench-ceiling-sink-{run}",
-        auto_offset_reset="earliest",
-        client_id="bench-ceiling-sink",
-    )
-    clients = [producer, relay_producer, relay_consumer, sink_consumer]
-    stop = asyncio.Event()
-    relay_task = None
+    loop = _Loop(bootstrap, secured, uuid.uuid4().hex[:8])
+    await _create_topics(bootstrap, [loop.topic_a, loop.topic_b], secured)
     try:
-        for client in clients:
-            await client.start()
-        relay_task = asyncio.create_task(_relay(relay_consumer, relay_producer, topic_b, stop))
+        await loop.start()
         deadline = time.monotonic() + timeout
-
-        # Unloaded: one message in flight at a time (also warms up the group assignments).
-        floor: list[float] = []
-        for seq in range(unloaded):
-            await producer.send_and_wait(topic_a, _value(-1 - seq, value_bytes))
-            before = len(floor)
-            while len(floor) == before and time.monotonic() < deadline:
-                await _sink(sink_consumer, before + 1, floor, deadline)
+        floor = await loop.unloaded(unloaded, value_bytes, deadline)
         progress(
             f"  ceiling unloaded: {len(floor)} messages one at a time, "
             f"p50 {percentile(floor, 50) * 1000:.1f} ms, p99 {percentile(floor, 99) * 1000:.1f} ms"
         )
-
-        # Saturated: everything at once.
-        latencies: list[float] = []
-        started = time.monotonic()
-        sink_task = asyncio.create_task(_sink(sink_consumer, messages, latencies, deadline))
-        for seq in range(messages):
-            await producer.send(topic_a, _value(seq, value_bytes))
-        await producer.flush()
-        await sink_task
-        seconds = time.monotonic() - started
-        result = CeilingResult(
-            messages=messages,
-            received=len(latencies),
-            value_bytes=len(_value(0, value_bytes)),
-            seconds=seconds,
-            messages_per_s=len(latencies) / seconds if seconds else 0.0,
-            p50_ms=percentile(latencies, 50) * 1000,
-            p99_ms=percentile(latencies, 99) * 1000,
-            max_ms=max(latencies, default=float("nan")) * 1000,
-            unloaded_messages=len(floor),
-            unloaded_p50_ms=percentile(floor, 50) * 1000,
-            unloaded_p99_ms=percentile(floor, 99) * 1000,
-        )
+        latencies, seconds = await loop.saturated(messages, value_bytes, deadline)
+        result = _result(messages, value_bytes, latencies, seconds, floor)
         progress(
             f"  ceiling saturated: {result.received}/{messages} messages in {seconds:.1f} s = "
-            f"{result.messages_per_s:,.0f} msg/s end to end, p50 {result.p50_ms:.0f} ms, "
-            f"p99 {result.p99_ms:.0f} ms"
+            f"{result.messages_per_s:,.0f} msg/s end to end, p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms"
         )
         return result
     finally:
-        stop.set()
-        if relay_task is not None:
-            relay_task.cancel()
-            await asyncio.gather(relay_task, return_exceptions=True)
-        for client in reversed(clients):
-            try:
-                await client.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        await _delete_topics(bootstrap, [topic_a, topic_b], secured)
+        await loop.close()
+        await _delete_topics(bootstrap, [loop.topic_a, loop.topic_b], secured)
+
+
+def _result(messages: int, value_bytes: int, latencies: list[float], seconds: float, floor: list[float]):
+    return CeilingResult(
+        messages=messages,
+        received=len(latencies),
+        value_bytes=len(_value(0, value_bytes)),
+        seconds=seconds,
+        messages_per_s=len(latencies) / seconds if seconds else 0.0,
+        p50_ms=percentile(latencies, 50) * 1000,
+        p99_ms=percentile(latencies, 99) * 1000,
+        max_ms=max(latencies, default=float("nan")) * 1000,
+        unloaded_messages=len(floor),
+        unloaded_p50_ms=percentile(floor, 50) * 1000,
+        unloaded_p99_ms=percentile(floor, 99) * 1000,
+    )
 
 
 def main() -> None:

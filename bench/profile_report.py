@@ -91,7 +91,14 @@ def summarize(path: Path, top: int = 12) -> str:
     stacks = [(key.split(";"), count) for key, count in data["stacks"]]
     total = sum(count for _, count in stacks) or 1
     out = [f"CPU samples (10 ms of worker CPU each): {total}"]
+    for title, counter in _counters(stacks).items():
+        out.append(f"\n{title}:")
+        out += [f"  {100 * count / total:5.1f}%  {name}" for name, count in counter.most_common(top)]
+    return "\n".join(out + _stalls(data, top))
 
+
+def _counters(stacks: list[tuple[list[str], int]]) -> dict[str, collections.Counter]:
+    """Samples by pipeline stage (inclusive), by library and by function (innermost frame)."""
     by_handler: collections.Counter = collections.Counter()
     by_library: collections.Counter = collections.Counter()
     by_self: collections.Counter = collections.Counter()
@@ -101,38 +108,35 @@ def summarize(path: Path, top: int = 12) -> str:
             "other (event-loop callbacks, faust services)",
         )
         by_handler[handler] += count
-        library = next((name for f in reversed(frames) for name, needle in LIBRARIES if needle in f), "other")
-        by_library[library] += count
-        by_self[_function(frames[-1])] += count
-    for title, counter in (
-        ("by pipeline stage (inclusive)", by_handler),
-        ("by library (innermost)", by_library),
-        ("hottest functions (self)", by_self),
-    ):
-        out.append(f"\n{title}:")
-        for name, count in counter.most_common(top):
-            out.append(f"  {100 * count / total:5.1f}%  {name}")
-
-    cpu = dict(data.get("cpu_per_second", []))
-    if cpu:
-        busy = [s for s in sorted(cpu) if cpu[s] >= 50]
-        stalls = [s for s in range(busy[0], busy[-1]) if cpu.get(s, 0) < 10] if busy else []
-        out.append(
-            f"\nstalls: {len(stalls)} s with < 10% CPU between the first and last busy second ({len(busy)} s at >= 50%)"
+        by_library[next((name for f in reversed(frames) for name, needle in LIBRARIES if needle in f), "other")] += (
+            count
         )
-        for kind in ("main", "thread"):
-            waits: collections.Counter = collections.Counter()
-            for second in stalls:
-                for where, count in data["waits"].get(f"{second}/{kind}", []):
-                    waits[_meaningful(where)] += count
-            if waits:
-                out.append(
-                    f"  where the {'main event loop' if kind == 'main' else 'consumer thread'}'s tasks wait "
-                    "in those seconds (snapshot counts):"
-                )
-                for where, count in waits.most_common(top):
-                    out.append(f"    {count:5d}  {where}")
-    return "\n".join(out)
+        by_self[_function(frames[-1])] += count
+    return {
+        "by pipeline stage (inclusive)": by_handler,
+        "by library (innermost)": by_library,
+        "hottest functions (self)": by_self,
+    }
+
+
+def _stalls(data: dict, top: int) -> list[str]:
+    """Seconds the worker sat under 10% CPU between busy ones, and where its tasks waited then."""
+    cpu = dict(data.get("cpu_per_second", []))
+    if not cpu:
+        return []
+    busy = [s for s in sorted(cpu) if cpu[s] >= 50]
+    stalls = [s for s in range(busy[0], busy[-1]) if cpu.get(s, 0) < 10] if busy else []
+    out = [f"\nstalls: {len(stalls)} s with < 10% CPU between the first and last busy second ({len(busy)} s at >= 50%)"]
+    for kind in ("main", "thread"):
+        waits: collections.Counter = collections.Counter()
+        for second in stalls:
+            for where, count in data["waits"].get(f"{second}/{kind}", []):
+                waits[_meaningful(where)] += count
+        if waits:
+            thread = "main event loop" if kind == "main" else "consumer thread"
+            out.append(f"  where the {thread}'s tasks wait in those seconds (snapshot counts):")
+            out += [f"    {count:5d}  {where}" for where, count in waits.most_common(top)]
+    return out
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from kafka.partitioner.default import murmur2
 
 from dsr.parked_mail import parked_emails
 from handlers.kafka_security import KafkaSecurity
-from schemas.audit import AuditRecord
+from schemas.audit import AuditRecord, parse_audit
 from streams import topics
 from streams.web.console.records import DeadLetter, Parked, dead_letter, original_headers
 
@@ -55,9 +55,8 @@ class KafkaRecords:
         if not partitions:
             return []
         chosen = partitions[(murmur2(request_id.encode()) & 0x7FFFFFFF) % len(partitions)]
-        records = [
-            AuditRecord.model_validate_json(m.value) for m in self._read([chosen]) if m.key == request_id.encode()
-        ]
+        key = request_id.encode()
+        records = [r for m in self._read([chosen]) if m.key == key for r in parse_audit(m.value)]
         return sorted({r.audit_id: r for r in records}.values(), key=lambda r: r.occurred_at)
 
     def parked(self) -> list[Parked]:

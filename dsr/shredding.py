@@ -10,7 +10,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from handlers.kafka_security import KafkaSecurity
-from schemas.audit import AuditRecord
+from schemas.audit import parse_audit
 from streams import topics
 from streams.ports import KeyVault
 
@@ -30,14 +30,13 @@ def destructions_in(values: Iterable[bytes | None]) -> tuple[set[str], int, int]
     refs: set[str] = set()
     read = unreadable = 0
     for value in values:
-        read += 1
         try:
-            record = AuditRecord.model_validate_json(value or b"")
+            records = parse_audit(value or b"")
         except ValidationError:
-            unreadable += 1
+            read, unreadable = read + 1, unreadable + 1
             continue
-        if record.kind == DESTROYED and record.subject_ref:
-            refs.add(record.subject_ref)
+        read += len(records)
+        refs |= {r.subject_ref for r in records if r.kind == DESTROYED and r.subject_ref}
     return refs, read, unreadable
 
 

@@ -106,6 +106,7 @@ class EmailSent(WireModel):
     message_type: MessageType
     message_id: str
     sent_at: AwareDatetime
+    recipient: str | None = Field(default=None, description="subject, requester or dpo (for the audit record).")
 
 
 class EmailParked(WireModel):

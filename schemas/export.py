@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.audit import AuditRecord
+from schemas.audit import AuditBatch, AuditRecord
 from schemas.intake import DATA_MODELS, CloudEvent
 from schemas.tasks import Task, TaskResult
 
@@ -25,7 +25,8 @@ def default_out() -> Path:
 
 def contracts() -> dict[str, type]:
     models: dict[str, type] = {f"{event_type.value}.data": model for event_type, model in DATA_MODELS.items()}
-    models |= {"cloudevent": CloudEvent, "task": Task, "task-result": TaskResult, "audit-record": AuditRecord}
+    models |= {"cloudevent": CloudEvent, "task": Task, "task-result": TaskResult}
+    models |= {"audit-record": AuditRecord, "audit-batch": AuditBatch}  # dsr.audit carries either
     return models
 
 

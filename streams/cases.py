@@ -20,7 +20,7 @@ from gdpr.lifecycle import (
     task_id,
 )
 from gdpr.reminders import PURGE
-from schemas.cases import ClockTicked, DpoDecided, TaskAnswered, parse_case_event
+from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
 from schemas.notifications import ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
@@ -28,11 +28,12 @@ from schemas.tasks import Task, TaskAction
 from streams import topics
 from streams.access_package import build_access_package
 from streams.agenda import IndexedCases, parsed
-from streams.audit import audit
+from streams.audit import audit, audit_step
 from streams.context import Context
 from streams.dead_letters import Rejected
 from streams.notices import email_for
 from streams.sealing import SubjectForgotten
+from streams.task_results import audit_result
 
 CaseTable = IndexedCases
 SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
@@ -53,22 +54,49 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     except ValueError as exc:
         raise Rejected(f"invalid case event: {type(exc).__name__}") from None
     before = load(cases, event.request_id)
+    async with audit_step(ctx):  # on record before the table moves: a replay after a crash redoes both
+        state = await _coordinate(ctx, before, event)
+    if state is not None:
+        _store(cases, event.request_id, before, state)
+
+
+async def _coordinate(ctx: Context, before: CaseState | None, event) -> CaseState | None:
+    if isinstance(event, EmailSent):
+        await _audit_sent(ctx, event)
+    if isinstance(event, TaskAnswered):
+        await audit_result(ctx, event.result)
+        if before is not None:
+            _time_task(ctx, before, event)
     if isinstance(event, DpoDecided) and before is not None:
         await _audit_decision(ctx, before, event)
-    if isinstance(event, TaskAnswered) and before is not None:
-        _time_task(ctx, before, event)
     state = evolve(before, event)
     if state is None:
-        return  # an event for a request that is not a case (a form submission): nothing to coordinate
+        return None  # an event for a request that is not a case (a form submission): nothing to coordinate
     now = ctx.clock()
     state = await carry_out(ctx, state, decide(state, now, ctx.config.policy), now)
-    if PURGE in state.done:
-        if event.request_id in cases:
-            del cases[event.request_id]  # R51: the record itself goes; its changelog keeps only a tombstone
-        return
-    if state != before:
-        cases[event.request_id] = state.to_bytes()
+    if PURGE not in state.done:
         await _audit_change(ctx, before, state, event)
+    return state
+
+
+async def _audit_sent(ctx: Context, event: EmailSent) -> None:
+    """R50: which e-mail the SMTP server accepted and for whom (a role, never an address)."""
+    await audit(
+        ctx,
+        "email_sent",
+        request_id=event.request_id,
+        message_type=event.message_type,
+        dedup=event.message_id,
+        detail={"recipient": event.recipient},
+    )
+
+
+def _store(cases: CaseTable, request_id: str, before: CaseState | None, state: CaseState) -> None:
+    if PURGE in state.done:
+        if request_id in cases:
+            del cases[request_id]  # R51: `del` leaves a tombstone in the changelog (`pop` would not)
+    elif state != before:
+        cases[request_id] = state.to_bytes()
 
 
 def _time_task(ctx: Context, state: CaseState, event: TaskAnswered) -> None:

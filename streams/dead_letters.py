@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from streams import topics
+from streams.audit import audit_step
 from streams.context import Context
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ async def process_safely(ctx: Context, origin: Origin, work: Callable[[], Awaita
     """Run `work`; Rejected goes straight to the DLQ, other errors are retried with backoff first."""
     for attempt in range(1, ctx.config.processing_attempts + 1):
         try:
-            await work()
+            async with audit_step(ctx):  # the step's audit records, one message per case
+                await work()
             return
         except Rejected as exc:
             await dead_letter(ctx, origin, str(exc))

@@ -232,17 +232,14 @@ async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -
     sent[request.request_id] = json.dumps(record).encode()  # keyed by case: purged with it in one delete (R51)
     ctx.metrics.emails_sent.labels(request.message_type).inc()
     event = EmailSent(
-        request_id=request.request_id, message_type=request.message_type, message_id=request.message_id, sent_at=now
-    )
-    await ctx.publisher.publish(topics.CASES, request.request_id, event.to_bytes())
-    await audit(
-        ctx,
-        "email_sent",
         request_id=request.request_id,
         message_type=request.message_type,
-        dedup=request.message_id,
-        detail={"recipient": request.recipient.value},
+        message_id=request.message_id,
+        sent_at=now,
+        recipient=request.recipient.value,
     )
+    # The coordinator records it in dsr.audit (email_sent), in the batch of the step this event starts.
+    await ctx.publisher.publish(topics.CASES, request.request_id, event.to_bytes())
 
 
 async def park(ctx: Context, request: EmailRequested, reason: str, attempts: int = 1) -> None:

@@ -33,7 +33,12 @@ class Sealer:
 
     def address(self, sealed: Sealed, system: str) -> Sealed:
         """The same value sealed anew for one system only: what a task carries (see `open_for`)."""
-        return seal(self._key(sealed.subject_ref), sealed.subject_ref, self.open_bytes(sealed), audience=system)
+        key = self._key(sealed.subject_ref)  # one vault read for both: it is a round trip to PostgreSQL
+        try:
+            data = open_sealed(key, sealed)
+        except SealBroken:
+            raise SubjectForgotten(sealed.subject_ref) from None
+        return seal(key, sealed.subject_ref, data, audience=system)
 
     def open_for(self, system: str, sealed: Sealed) -> dict:
         """Open a value for `system` only if it was sealed for that system; the audience is authenticated."""

@@ -19,6 +19,21 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
         result = TaskResult.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid task result: {describe(exc)}") from None
+    # Every answer goes to its case, Art. 19 acknowledgements too: the case keeps the person's key until every
+    # task that needs it has been answered (R35). Form submissions are not cases: forwarded like the rest, the
+    # coordinator records the result (audit_result, in the batch of its step) and, finding no case, stops there.
+    portable = None
+    if result.export is not None:
+        ctx.exports.put_part(result.subject_request_id, result.system, result.export)
+        portable = portable_items(ctx, result)
+    answered = TaskAnswered(
+        request_id=result.subject_request_id, result=result.model_copy(update={"export": None}), portable_items=portable
+    )
+    await ctx.publisher.publish(topics.CASES, result.subject_request_id, answered.to_bytes())
+
+
+async def audit_result(ctx: Context, result: TaskResult) -> None:
+    """R35, R50: what a system answered, in counts (never the data)."""
     await audit(
         ctx,
         "task_result",
@@ -34,17 +49,6 @@ async def on_task_result(ctx: Context, raw: bytes) -> None:
             "error": result.error,
         },
     )
-    # Every answer goes to its case, Art. 19 acknowledgements too: the case keeps the person's key until every
-    # task that needs it has been answered (R35). Form submissions are not cases: forwarded like the rest, the
-    # coordinator finds no case and stops there.
-    portable = None
-    if result.export is not None:
-        ctx.exports.put_part(result.subject_request_id, result.system, result.export)
-        portable = portable_items(ctx, result)
-    answered = TaskAnswered(
-        request_id=result.subject_request_id, result=result.model_copy(update={"export": None}), portable_items=portable
-    )
-    await ctx.publisher.publish(topics.CASES, result.subject_request_id, answered.to_bytes())
 
 
 def portable_items(ctx: Context, result: TaskResult) -> int:

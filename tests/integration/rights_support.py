@@ -21,6 +21,7 @@ from kafka import KafkaConsumer
 from dsr.devstack.smtp_sink import StoredMessage
 from handlers.reference import CrmAdapter, NewsletterAdapter
 from handlers.verbs import subject_hash
+from schemas.audit import parse_audit
 from tests.integration.pipeline import ROOT, example, link, rights_request
 
 REFERENCE = re.compile(r"DSR-[0-9A-F]{10}")
@@ -184,7 +185,7 @@ def audit_records(pipeline, request_id: str) -> list[dict]:
         consumer_timeout_ms=3000,
     )
     try:
-        records = [json.loads(m.value) for m in consumer]
+        records = [r.model_dump(mode="json", exclude_none=True) for m in consumer for r in parse_audit(m.value)]
     finally:
         consumer.close()
     return [r for r in records if r.get("request_id") == request_id]

@@ -16,6 +16,7 @@ from dsr.settings import Settings
 from handlers.memory import MemoryAdapter, MemoryInbox
 from handlers.protocol import AdapterRegistry
 from mail.transport import MemoryMailTransport
+from schemas.audit import AuditRecord, parse_audit
 from streams import topics
 from streams.agenda import Agenda, IndexedCases
 from streams.dead_letters import Origin, process_safely
@@ -106,6 +107,10 @@ class Bus:
 
     def on(self, topic: str) -> list[bytes]:
         return [value for t, _, value, _ in self.log if t == topic]
+
+    def audits(self) -> list[AuditRecord]:
+        """Every audit record published, single or batched (parse_audit, as every reader of dsr.audit)."""
+        return [record for value in self.on(topics.AUDIT) for record in parse_audit(value)]
 
     def headers_on(self, topic: str) -> list[dict]:
         return [headers for t, _, _, headers in self.log if t == topic]

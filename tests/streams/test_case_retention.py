@@ -9,7 +9,6 @@ import pytest
 
 from gdpr.lifecycle import Status
 from schemas.audit import AuditRecord
-from streams import topics
 from streams.agenda import Agenda, parsed
 from tests.streams.bus import Bus
 from tests.streams.test_flow import confirm, example, raw
@@ -38,8 +37,7 @@ async def closed_case(bus: Bus, address: str) -> str:
 
 
 def audits(bus: Bus, kind: str) -> list[AuditRecord]:
-    records = [AuditRecord.model_validate_json(v) for v in bus.on(topics.AUDIT)]
-    return [r for r in records if r.kind == kind]
+    return [r for r in bus.audits() if r.kind == kind]
 
 
 def examined(bus: Bus) -> float:

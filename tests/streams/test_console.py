@@ -9,7 +9,6 @@ import re
 import pytest
 
 from mail.transport import PermanentMailError
-from schemas.audit import AuditRecord
 from streams import topics
 from streams.doors_port import Role
 from streams.web.console.accounts import ConsolePolicy, api_token, hash_password
@@ -105,7 +104,7 @@ async def test_the_dpo_filters_extends_and_is_refused_an_unlawful_decision_with_
         }
         refused = await http.post(f"/console/cases/{ref}/decisions", data=flag)
         assert refused.status == 409 and "aucune demande antérieure de cette personne" in await refused.text()
-    decisions = [a for a in map(AuditRecord.model_validate_json, bus.on(topics.AUDIT)) if a.kind.startswith("dpo_")]
+    decisions = [a for a in bus.audits() if a.kind.startswith("dpo_")]
     assert [(a.kind, a.detail["by"]) for a in decisions] == [("dpo_decision", "dana"), ("dpo_decision_refused", "dana")]
 
 

@@ -228,6 +228,21 @@ def test_rectification_notifies_every_recipient_before_the_outcome():
     assert commands.index(notices[-1]) < len(commands) - 1  # notices go out before the outcome e-mail
 
 
+def test_an_erasure_sends_one_notice_per_recipient_naming_every_system_it_received_data_from():
+    # franchise-lyon received data from the CRM and the newsletter: one notice, not one per system (R35).
+    policy = CasePolicy(
+        recipients_by_system={"crm": ("franchise-lyon", "telephony"), "newsletter": ("franchise-lyon",)}
+    )
+    state, _ = carry(confirm(discovered(Right.ERASURE, T0, holders=("crm", "newsletter")), T0), T0)
+    for system in ("crm", "newsletter"):
+        state = answer(state, system, TaskAction.ERASE, T0, erased_items=2)
+    notices = [c for c in decide(state, T0, policy) if isinstance(c, IssueTask)]
+    assert [(c.system, c.params["notice"]["systems"]) for c in notices] == [
+        ("franchise-lyon", ["crm", "newsletter"]),
+        ("telephony", ["crm"]),
+    ]
+
+
 def test_portability_without_portable_data_says_why():
     state, _ = carry(confirm(discovered(Right.PORTABILITY, T0, holders=("crm",)), T0), T0)
     state = answer(state, "crm", TaskAction.EXPORT, T0, exported_items=0)

@@ -6,6 +6,8 @@ import pytest
 
 from gdpr.sealing import SealBroken, new_key, open_json, seal_json, subject_ref
 from gdpr.tokens import Token, TokenError, sign_token, verify_token
+from streams.ports import MemoryKeyVault
+from streams.sealing import NotAddressed, Sealer, SubjectForgotten
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +66,28 @@ def test_sealed_values_open_only_with_their_key_and_subject():
         open_json(new_key(), sealed)
     with pytest.raises(SealBroken):
         open_json(key, sealed.model_copy(update={"subject_ref": "ref-b"}))  # cannot move between subjects
+
+
+class CountingVault(MemoryKeyVault):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, subject_ref: str) -> bytes | None:
+        self.reads += 1
+        return super().get(subject_ref)
+
+
+def test_a_value_addressed_to_a_system_costs_one_vault_read_and_opens_for_that_system_only():
+    vault = CountingVault()
+    sealer = Sealer(vault, b"s" * 32)
+    sealed = sealer.seal("ref-1", {"email": "camille@example.test"})
+    vault.reads = 0
+    task_copy = sealer.address(sealed, "crm")
+    assert vault.reads == 1  # the key is read once per task issued (a round trip to PostgreSQL in production)
+    assert sealer.open_for("crm", task_copy) == {"email": "camille@example.test"}
+    with pytest.raises(NotAddressed):
+        sealer.open_for("newsletter", task_copy)
+    sealer.forget("ref-1")
+    with pytest.raises(SubjectForgotten):
+        sealer.address(sealed, "crm")

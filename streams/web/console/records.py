@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from schemas.audit import AuditRecord
+from schemas.audit import AuditRecord, parse_audit
 from schemas.notifications import EmailRequested
 from streams import topics
 
@@ -59,7 +59,7 @@ class LogRecords:
         self._log, self._send = log, send
 
     def audit_trail(self, request_id: str) -> list[AuditRecord]:
-        records = [AuditRecord.model_validate_json(v) for t, _, v, _ in self._log() if t == topics.AUDIT]
+        records = [r for t, _, v, _ in self._log() if t == topics.AUDIT for r in parse_audit(v)]
         return sorted({r.audit_id: r for r in records if r.request_id == request_id}.values(), key=_when)
 
     def parked(self) -> list[Parked]:
