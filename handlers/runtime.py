@@ -172,14 +172,21 @@ def _result(task: Task, completed_at: datetime, status: TaskStatus, **fields) ->
     )
 
 
+# An export's answer is the person's data (sealed): the record would keep that copy for a month, past the
+# download link's life (DSR_DOWNLOAD_TTL_DAYS). An export only reads, and its case keeps the key: it runs again.
+NOT_RECORDED = frozenset({TaskAction.EXPORT})
+
+
 def remembered(runner: Callable[[Task], Awaitable[TaskResult]], record: AnswerRecord):
-    """Idempotent by task id, whatever the action: a redelivered task gets the answer recorded the first time,
-    not a second run. A second erase would report 0 items and turn "erased" into "no data"; a second Art. 19
+    """Idempotent by task id, for every action but exports: a redelivered task gets the answer recorded the first
+    time, not a second run. A second erase would report 0 items and turn "erased" into "no data"; a second Art. 19
     notice after the key was destroyed would fail and send the DPO a false alarm. Only successes are recorded:
     a task that failed runs again when redelivered (the case keeps the first success). The record is read and
     written inline: one indexed statement, cheaper than a thread hop."""
 
     async def run(task: Task) -> TaskResult:
+        if task.action in NOT_RECORDED:
+            return await runner(task)
         answered = record.get(task.task_id)
         if answered is not None:
             return answered

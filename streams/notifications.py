@@ -122,7 +122,12 @@ def _tries(pending: PendingRetry | None) -> int:
 
 
 async def _attempt(
-    ctx: Context, sent: SentTable, retries: RetryTable, request: EmailRequested, pending, message: Message
+    ctx: Context,
+    sent: SentTable,
+    retries: RetryTable,
+    request: EmailRequested,
+    pending: PendingRetry | None,
+    message: Message,
 ) -> None:
     """One attempt, never a pause: a transient failure waits in the retry table, the mailer goes on."""
     try:

@@ -181,3 +181,26 @@ async def test_a_redelivered_task_gets_the_first_answer_without_a_second_run(tmp
     first = await runner(erase)
     again = await runner(erase)
     assert first.erased_items == 1 and again == first
+
+
+@pytest.mark.parametrize("action", [TaskAction.LOOKUP, TaskAction.NOTIFY_RECIPIENT, TaskAction.ERASE])
+async def test_every_action_is_answered_from_the_record_once_answered(tmp_path, action):
+    calls = []
+
+    async def runner(t: Task):
+        calls.append(t.task_id)
+        return await run(MemoryAdapter("crm") if action != TaskAction.NOTIFY_RECIPIENT else MemoryInbox("crm"), t)
+
+    notice = RecipientNotice(change=ChangeKind.ERASURE, recipient="crm", systems=["crm"])
+    fields = {"notice": notice} if action == TaskAction.NOTIFY_RECIPIENT else {}
+    remembering = remembered(runner, SqliteAnswerRecord(tmp_path / "crm.sqlite3"))
+    first = await remembering(task(action, **fields))
+    again = await remembering(task(action, **fields))
+    assert first.status == TaskStatus.DONE and again == first and len(calls) == 1
+
+
+async def test_an_export_is_not_kept_in_the_record_it_runs_again(tmp_path, crm):
+    record = SqliteAnswerRecord(tmp_path / "crm.sqlite3")
+    runner = remembered(functools.partial(run_task, crm, open_sealed=open_sealed, seal=seal, backoff=0.0), record)
+    assert (await runner(task(TaskAction.EXPORT))).export is not None
+    assert record.get("task-export") is None  # no copy of her data outlives the download link here
