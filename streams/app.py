@@ -27,7 +27,7 @@ from streams.web.console.accounts import ConsolePolicy
 from streams.web.console.records import Records
 from streams.web.console.views import ConsoleViews
 from streams.web.intake_api import ANSWERS_KEPT
-from streams.web.peers import FaustPeers, cluster_token
+from streams.web.peers import FaustPeers, FaustReadiness, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
 
@@ -152,7 +152,7 @@ def web_listeners(
         return consuming(app) and await broker.reachable()
 
     probes = Probes(alive=lambda: not app.crashed, ready=ready, metrics=ctx.metrics.exposition)
-    local = LocalCases(cases)
+    local = LocalCases(cases, FaustReadiness(app))  # 503, never "unknown case", while the table replays
     peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
     directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked
     views = ConsoleViews(ctx, directory, records, console, dlq_topics(ctx)) if records is not None else None
