@@ -268,6 +268,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         settings.replication_factor,
         credentials=faust_credentials(settings.kafka_security()),
         allow_declare=settings.create_topics,
+        store=settings.table_store,
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     cases = wire(app, ctx)

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         default=None, ge=1, le=64, description=f"Unset: {RUN_PARTITIONS} for `dsr run`, {DEV_PARTITIONS} for `dsr dev`."
     )
     replication_factor: int = Field(default=1, ge=1, le=5)
+    table_store: Literal["memory", "rocksdb"] = Field(
+        default="memory",
+        description="Where a worker keeps its partitions of the case and e-mail tables: memory (rebuilt from the "
+        "changelog at each start) or rocksdb (files under $DSR_DATA_DIR/faust, only the changelog's tail replayed).",
+    )
     task_timeout_hours: float = Field(default=4.0, gt=0)
     tick_seconds: float = Field(default=30.0, gt=0)
     verification_ttl_days: int = Field(default=14, ge=1, le=60)

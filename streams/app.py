@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 import logging
+from collections.abc import Awaitable, Iterator, MutableMapping
 from pathlib import Path
 
 import faust
+from faust.exceptions import NotReady
 from faust.types.auth import CredentialsT
 
 from streams import topics
@@ -26,6 +30,7 @@ from streams.web.case_directory import Cluster, LocalCases
 from streams.web.console.accounts import ConsolePolicy
 from streams.web.console.records import Records
 from streams.web.console.views import ConsoleViews
+from streams.web.guards import TryAgain
 from streams.web.intake_api import ANSWERS_KEPT
 from streams.web.peers import FaustPeers, FaustReadiness, cluster_token
 from streams.web.public import public_app
@@ -36,6 +41,11 @@ APP_ID = "dsr-pipeline"
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 # Keys stay bytes: faust decoding a key that is not UTF-8 would drop the event before our own handling runs.
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+class NotPublished(TryAgain):
+    """The worker's producer is not connected (the worker is starting or stopping): nothing was published,
+    and the person or system asking may try again in a few seconds (503, Retry-After)."""
 
 
 class FaustPublisher:
@@ -49,14 +59,83 @@ class FaustPublisher:
     async def publish(
         self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
     ) -> None:
-        target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
-        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
-        raw_key = key.encode() if isinstance(key, str) else key
-        pending = await target.send(key=raw_key, value=value, headers=encoded or None)
+        pending = await self.send(topic, key, value, headers)
         if faust.current_event() is None:
             # Outside an agent (a web view, the timer) nothing flushes before a commit: wait for the
             # broker's ack, so that "confirmed" shown to a person is never lost in a crash.
             await pending
+
+    async def send(
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> Awaitable:
+        """Hand the message to the producer; the awaitable completes once the brokers hold it."""
+        target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
+        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
+        raw_key = key.encode() if isinstance(key, str) else key
+        try:
+            return await target.send(key=raw_key, value=value, headers=encoded or None)
+        except NotReady:
+            if faust.current_event() is not None:  # inside an agent: its own retries and dead letters apply
+                raise
+            raise NotPublished("the producer is not connected (the worker is starting or stopping)") from None
+
+
+class AckedPublisher:
+    """The coordinator's publisher: keeps what it sent for the event at hand until the brokers hold it.
+
+    faust writes a table's changelog on its own schedule, to another partition than the tasks and e-mails a
+    case event causes; killed in between, a worker could leave the changelog saying "task issued" while the task
+    itself never reached the broker, and the redelivered event would not issue it again (the case would wait for
+    an answer forever). So the coordinator stores a case only after every message of the event is acknowledged."""
+
+    def __init__(self, publisher: FaustPublisher) -> None:
+        self._publisher = publisher
+        self._unacked: list[Awaitable] = []
+
+    async def publish(
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        self._unacked.append(await self._publisher.send(topic, key, value, headers))
+
+    async def acked(self) -> None:
+        unacked, self._unacked = self._unacked, []
+        await asyncio.gather(*unacked)
+
+
+class StagedTable(MutableMapping[str, bytes]):
+    """A case table whose writes wait for `apply()`: reads see them at once, the changelog only then."""
+
+    def __init__(self, table: CaseTable) -> None:
+        self._table = table
+        self._staged: dict[str, bytes | None] = {}  # None: popped
+
+    def __getitem__(self, key: str) -> bytes:
+        if key in self._staged:
+            if self._staged[key] is None:
+                raise KeyError(key)
+            return self._staged[key]
+        return self._table[key]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._staged[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # KeyError if absent, as a dict would
+        self._staged[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._table, *self._staged} - {k for k, v in self._staged.items() if v is None})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def apply(self) -> None:
+        for key, value in self._staged.items():
+            if value is None:
+                self._table.pop(key, None)
+            else:
+                self._table[key] = value
+        self._staged.clear()
 
 
 def make_faust_app(
@@ -68,13 +147,17 @@ def make_faust_app(
     replication: int = 1,
     credentials: CredentialsT | None = None,
     allow_declare: bool = True,
+    store: str = "memory",
 ) -> faust.App:
     """`credentials`: faust's SASL or SSL credentials (None: PLAINTEXT). `allow_declare=False`: faust creates
-    no topic, changelogs included (they are made by the cluster's owners and checked before the start)."""
+    no topic, changelogs included (they are made by the cluster's owners and checked before the start).
+    `store`: "memory" or "rocksdb" (faust's RocksDB store through rocksdict, under `data_dir`/faust)."""
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
-        store="memory://",  # tables are rebuilt from their changelog topics: Kafka is the record
+        # Kafka is the record either way: in memory a table is rebuilt from its changelog at each start; on disk
+        # only what the changelog holds past the offset the files remember is read again.
+        store=f"{store}://",
         datadir=str(data_dir / "faust"),
         canonical_url=canonical_url,  # other workers reach this one's admin listener there (table routing)
         topic_partitions=partitions,
@@ -118,7 +201,7 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
 
     # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
     agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
-    agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
+    agent_on(topics.CASES, "coordinator", coordinator(ctx, cases))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
     agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
     for system, runner in ctx.task_runners.items():
@@ -163,6 +246,22 @@ def web_listeners(
         ],
         on_stop=[peers.close],
     )
+
+
+def coordinator(ctx: Context, cases: CaseTable):
+    """on_case_event, storing the case only once what the event caused is on the brokers (AckedPublisher)."""
+    if not isinstance(ctx.publisher, FaustPublisher):
+        return lambda raw: on_case_event(ctx, cases, raw)
+    publisher = AckedPublisher(ctx.publisher)
+    own = dataclasses.replace(ctx, publisher=publisher)
+
+    async def coordinate(raw: bytes) -> None:
+        staged = StagedTable(cases)
+        await on_case_event(own, staged, raw)
+        await publisher.acked()
+        staged.apply()
+
+    return coordinate
 
 
 def dlq_topics(ctx: Context) -> list[str]:
