@@ -24,6 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
+from faust.serializers import codecs
 from kafka import KafkaProducer
 
 from dsr.devstack.kafka import KAFKA_VERSION, EmbeddedKafka, free_port
@@ -54,7 +55,9 @@ def fill_changelog(bootstrap: str, cases: int) -> int:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024)
     for _ in range(cases):
         new_id = str(uuid.uuid4())
-        producer.send(CHANGELOG, key=new_id.encode(), value=state.replace(request_id.encode(), new_id.encode()))
+        value = state.replace(request_id.encode(), new_id.encode())
+        # As the table writes it: faust's table serializer (json) on the key and on the stored bytes.
+        producer.send(CHANGELOG, key=codecs.dumps("json", new_id), value=codecs.dumps("json", value))
     producer.flush(120)
     producer.close()
     return len(state)

@@ -20,10 +20,11 @@ from dsr.devstack.postgres import create_database, drop_database
 from streams.web.dpo_api import dpo_token
 from tests.integration.pipeline import DPO_EMAIL, Pipeline, example, http, new_person, rights_request
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # about 4 minutes on an idle 2-core machine
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]  # minutes on an idle 2-core machine
 OUTCOME = re.compile(r"^(Effacement|Réponse à votre demande)")  # erasure done, or no system knew the person
 TASK_FAILED = "Tâche en échec"  # the DPO's alert for a failed task
 FIRST_BURST, LATER_BURST = 105, 10
+KNOWN_EVERY = 4  # one person in four is known to the systems (a full erasure); the others get "no data"
 # Known, not fixed here (issue 9, "a redelivered task of any action is answered from the record", on another
 # branch): a task answered by a worker that then dies is redelivered to the other worker, whose record of answered
 # tasks (under its own data dir) does not have it, or to itself restarted before its offset was committed; run
@@ -46,11 +47,15 @@ class People:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def ask(self, count: int) -> list[str]:
+        """`count` erasure requests; one person in KNOWN_EVERY asked for a quote first, so that the CRM and the
+        newsletter hold data to erase and recipients get Art. 19 notices; the others no system knows."""
         asked = []
         for _ in range(count):
             email, name = new_person()
-            self.pipeline.publish(example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand"))
-            self.pipeline.publish(rights_request(email, name))
+            if len(self.asked) % KNOWN_EVERY == 0:
+                quote = example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand")
+                self.pipeline.publish(quote, key=email.encode())
+            self.pipeline.publish(rights_request(email, name), key=email.encode())
             self.asked[email] = time.monotonic()
             asked.append(email)
         return asked
@@ -208,8 +213,10 @@ def test_every_case_survives_losing_a_worker_a_broker_and_a_rolling_restart(clus
         figures += kill_a_worker(pipeline, people)
         figures += kill_a_broker(cluster, people)
         figures += rolling_restart(pipeline, people)
-        for email in people.asked:  # everyone gets an answer
-            people.answered(email, 300)
+        try:  # everyone gets an answer
+            until(lambda: people.in_flight() == 0, 400, step=2)
+        except TimeoutError:
+            pytest.fail(f"{people.in_flight()} of {len(people.asked)} cases without an outcome e-mail")
         time.sleep(5)  # a duplicate would come now
         figures.append(f"confirmation clicks: {len(people.waits)}, longest wait for a 200: {max(people.waits):.1f} s")
     finally:
