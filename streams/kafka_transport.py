@@ -27,21 +27,6 @@ class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    def ack(self, message) -> bool:
-        """faust 0.15.3 skips the records a stream receives during a rebalance (fetched for an older generation,
-        or while the flow is paused) and acks them anyway, so the commit moved past records nobody processed: a
-        worker killed mid-work made the other one drop tasks it had never run (tests/integration/test_survival.py).
-        Left unacked, such a record holds the commit back, and the seek to the committed offsets that ends the
-        rebalance fetches it again: processed late, or twice, never lost (DESIGN principle 2)."""
-        if skipped_by_stream(self.app, message):
-            return False
-        return super().ack(message)
-
-
-def skipped_by_stream(app: faust.App, message) -> bool:
-    """What faust's stream drops unprocessed: a record of an older generation, or one received while paused."""
-    return message.generation_id != app.consumer_generation_id or not app.flow_control.is_active()
-
 
 class Transport(faust_aiokafka.Transport):
     Consumer = _Consumer

@@ -100,19 +100,3 @@ async def test_a_send_the_brokers_refuse_leaves_the_case_as_it_was():
         await running
     assert cases == {}
 
-
-def test_a_record_faust_skips_around_a_rebalance_is_not_acknowledged():
-    # faust 0.15.3 skips such records and acks them: the commit then moved past work nobody did.
-    from types import SimpleNamespace
-
-    from streams.kafka_transport import skipped_by_stream
-
-    def app(generation: int, flowing: bool):
-        return SimpleNamespace(
-            consumer_generation_id=generation, flow_control=SimpleNamespace(is_active=lambda: flowing)
-        )
-
-    record = SimpleNamespace(generation_id=3)
-    assert not skipped_by_stream(app(3, flowing=True), record)  # processed: acknowledged as usual
-    assert skipped_by_stream(app(4, flowing=True), record)  # fetched before the rebalance: fetched again after
-    assert skipped_by_stream(app(3, flowing=False), record)  # received while the flow is paused
