@@ -99,4 +99,3 @@ async def test_a_send_the_brokers_refuse_leaves_the_case_as_it_was():
     with pytest.raises(ConnectionError):  # process_safely retries the event: the same ids are sent again
         await running
     assert cases == {}
-
