@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Iterator, MutableMapping
+from collections.abc import Awaitable
 from pathlib import Path
 
 import faust
@@ -80,64 +78,6 @@ class FaustPublisher:
             raise NotPublished("the producer is not connected (the worker is starting or stopping)") from None
 
 
-class AckedPublisher:
-    """The coordinator's publisher: keeps what it sent for the event at hand until the brokers hold it.
-
-    faust writes a table's changelog on its own schedule, to another partition than the tasks and e-mails a
-    case event causes; killed in between, a worker could leave the changelog saying "task issued" while the task
-    itself never reached the broker, and the redelivered event would not issue it again (the case would wait for
-    an answer forever). So the coordinator stores a case only after every message of the event is acknowledged."""
-
-    def __init__(self, publisher: FaustPublisher) -> None:
-        self._publisher = publisher
-        self._unacked: list[Awaitable] = []
-
-    async def publish(
-        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        self._unacked.append(await self._publisher.send(topic, key, value, headers))
-
-    async def acked(self) -> None:
-        unacked, self._unacked = self._unacked, []
-        await asyncio.gather(*unacked)
-
-
-class StagedTable(MutableMapping[str, bytes]):
-    """A case table whose writes wait for `apply()`: reads see them at once, the changelog only then."""
-
-    def __init__(self, table: CaseTable) -> None:
-        self._table = table
-        self._staged: dict[str, bytes | None] = {}  # None: popped
-
-    def __getitem__(self, key: str) -> bytes:
-        if key in self._staged:
-            if self._staged[key] is None:
-                raise KeyError(key)
-            return self._staged[key]
-        return self._table[key]
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self._staged[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self[key]  # KeyError if absent, as a dict would
-        self._staged[key] = None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter({*self._table, *self._staged} - {k for k, v in self._staged.items() if v is None})
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def apply(self) -> None:
-        for key, value in self._staged.items():
-            if value is None:
-                self._table.pop(key, None)
-            else:
-                self._table[key] = value
-        self._staged.clear()
-
-
 def make_faust_app(
     broker: str,
     canonical_url: str,
@@ -201,7 +141,7 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
 
     # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
     agent_on(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers), with_headers=True)
-    agent_on(topics.CASES, "coordinator", coordinator(ctx, cases))
+    agent_on(topics.CASES, "coordinator", lambda raw: on_case_event(ctx, cases, raw))
     agent_on(topics.TASK_RESULTS, "task-results", lambda raw: on_task_result(ctx, raw))
     agent_on(topics.NOTIFICATIONS, "mailer", lambda raw: on_email_requested(ctx, sent, raw))
     for system, runner in ctx.task_runners.items():
@@ -246,22 +186,6 @@ def web_listeners(
         ],
         on_stop=[peers.close],
     )
-
-
-def coordinator(ctx: Context, cases: CaseTable):
-    """on_case_event, storing the case only once what the event caused is on the brokers (AckedPublisher)."""
-    if not isinstance(ctx.publisher, FaustPublisher):
-        return lambda raw: on_case_event(ctx, cases, raw)
-    publisher = AckedPublisher(ctx.publisher)
-    own = dataclasses.replace(ctx, publisher=publisher)
-
-    async def coordinate(raw: bytes) -> None:
-        staged = StagedTable(cases)
-        await on_case_event(own, staged, raw)
-        await publisher.acked()
-        staged.apply()
-
-    return coordinate
 
 
 def dlq_topics(ctx: Context) -> list[str]:

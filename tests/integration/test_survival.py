@@ -25,7 +25,7 @@ from tests.integration.pipeline import DPO_EMAIL, Pipeline, example, http, new_p
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]  # minutes on an idle 2-core machine
 OUTCOME = re.compile(r"^(Effacement|Réponse à votre demande)")  # erasure done, or no system knew the person
 TASK_FAILED = "Tâche en échec"  # the DPO's alert for a failed task
-FIRST_BURST, LATER_BURST = 105, 10
+FIRST_BURST, LATER_BURST = 115, 10
 KNOWN_EVERY = 4  # one person in four is known to the systems (a full erasure); the others get "no data"
 # Known, not fixed here (issue 9, "a redelivered task of any action is answered from the record", on another
 # branch): a task answered by a worker that then dies is redelivered to the other worker, whose record of answered
@@ -178,7 +178,7 @@ def cluster_and_workers(postgres, tmp_path):
 def kill_a_worker(pipeline: Pipeline, people: People) -> list[str]:
     """A crowd asks for erasure; once the first confirmations come in, a worker dies mid-work."""
     people.ask(FIRST_BURST)
-    until(lambda: len(people.waits) >= 5, 120)
+    until(lambda: len(people.waits) >= 1, 120)
     in_flight = people.in_flight()
     assert in_flight >= 100, f"only {in_flight} cases in flight at the first fault"
     pipeline.workers[1].kill()

@@ -3,19 +3,12 @@ for which a producer not connected yet (or any more) is a 503, not a 500."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-
 import pytest
 from faust.exceptions import NotReady
 
 from dsr.settings import Settings
-from streams import topics
-from streams.app import FaustPublisher, coordinator, make_faust_app
-from streams.cases import parsed
+from streams.app import FaustPublisher, make_faust_app
 from streams.web.guards import TryAgain
-from tests.streams.bus import Bus
-from tests.streams.test_flow import example, raw
 
 pytestmark = pytest.mark.streams
 
@@ -50,52 +43,3 @@ def test_a_table_store_faust_does_not_have_is_refused_with_the_setting_named(mon
     monkeypatch.setenv("DSR_TABLE_STORE", "redis")
     with pytest.raises(SettingsError, match="DSR_TABLE_STORE"):
         load_settings()
-
-
-class Brokers:
-    """A faust app whose sends the test acknowledges, or fails, when it chooses."""
-
-    def __init__(self) -> None:
-        self.sent: list[asyncio.Future] = []
-
-    def topic(self, name: str, **options):
-        return self
-
-    async def send(self, **message) -> asyncio.Future:
-        self.sent.append(asyncio.get_running_loop().create_future())
-        return self.sent[-1]
-
-
-async def opened_case_event() -> tuple[bytes, Bus]:
-    bus = Bus()
-    await bus.submit(raw(example("dsr.rights.requested")))
-    return bus.on(topics.CASES)[0], bus
-
-
-async def test_the_coordinator_stores_a_case_only_once_the_brokers_hold_what_it_sent():
-    # Killed between the two, a worker must not leave a changelog saying "task issued" for a task that no
-    # broker received: the redelivered event would not issue it again, and the case would wait forever.
-    event, bus = await opened_case_event()
-    brokers, cases = Brokers(), {}
-    coordinate = coordinator(dataclasses.replace(bus.ctx, publisher=FaustPublisher(brokers)), cases)
-    running = asyncio.ensure_future(coordinate(event))
-    await asyncio.sleep(0.05)
-    assert brokers.sent and cases == {}  # lookups and the receipt handed to the producer, the case not stored
-    for future in brokers.sent:
-        future.set_result(None)
-    await running
-    assert list(cases) and parsed(next(iter(cases.values()))).tasks  # stored with the tasks it issued
-
-
-async def test_a_send_the_brokers_refuse_leaves_the_case_as_it_was():
-    event, bus = await opened_case_event()
-    brokers, cases = Brokers(), {}
-    coordinate = coordinator(dataclasses.replace(bus.ctx, publisher=FaustPublisher(brokers)), cases)
-    running = asyncio.ensure_future(coordinate(event))
-    await asyncio.sleep(0.05)
-    brokers.sent[0].set_exception(ConnectionError("not enough in-sync replicas"))
-    for future in brokers.sent[1:]:
-        future.set_result(None)
-    with pytest.raises(ConnectionError):  # process_safely retries the event: the same ids are sent again
-        await running
-    assert cases == {}
