@@ -15,7 +15,7 @@ COMPILE = $(UV) pip compile pyproject.toml --quiet --universal --python-version 
 	--custom-compile-command "make lock"
 
 .PHONY: run test test-unit test-streams test-contract test-integration test-unit-pythons lint wheel schemas bench \
-	bench-adapters install postgres chromium lock lock-upgrade clean
+	bench-adapters bench-recovery install postgres chromium lock lock-upgrade clean
 
 $(STAMP): pyproject.toml $(TEST_LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11" >&2; exit 1; }
@@ -100,6 +100,10 @@ bench: install postgres
 ## make bench-adapters: tasks/s per adapter on PostgreSQL and SQLite (own cluster), 2-4 min; not part of `make bench`
 bench-adapters: $(STAMP) postgres
 	$(BIN)/python -m bench.adapters
+
+## make bench-recovery: a worker's time to ready and peak RSS with 100,000 stored cases, tables in memory and in RocksDB
+bench-recovery: install
+	$(BIN)/python -m bench.recovery
 
 clean:
 	rm -rf $(VENV) $(VENV)-* var dist .pytest_cache .hypothesis .import_linter_cache

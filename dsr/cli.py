@@ -222,7 +222,7 @@ def topics_plan() -> None:
 
     settings = load_settings()
     systems = settings.system_names() + tuple(register_view(settings).register.recipients)  # as `dsr run` does
-    for name, spec in topic_plan(systems, settings.partitions, settings.replication_factor).items():
+    for name, spec in topic_plan(systems, settings.topic_partitions(), settings.replication_factor).items():
         configs = " ".join(f"{key}={value}" for key, value in spec.configs.items())
         exactly = "exactly " if spec.exact else ""
         click.echo(f"{name}  partitions={exactly}{spec.partitions} replication={spec.replication} {configs}".rstrip())

@@ -103,7 +103,7 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
             budget=timedelta(hours=settings.mail_retry_hours),
         ),
         tick_seconds=settings.tick_seconds,
-        partitions=settings.partitions,
+        partitions=settings.topic_partitions(),
         intake_per_minute=settings.intake_per_minute,
         requests_per_address=settings.requests_per_address,
         requests_per_ip=settings.requests_per_ip,
@@ -302,11 +302,12 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
         settings.kafka_bootstrap,
         settings.advertised_admin_url(),
         settings.data_dir,
-        settings.partitions,
+        settings.topic_partitions(),
         settings.kafka_session_timeout,
         settings.replication_factor,
         credentials=faust_credentials(settings.kafka_security()),
         allow_declare=settings.create_topics,
+        store=settings.table_store,
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     cases = wire(app, ctx)

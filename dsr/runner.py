@@ -103,7 +103,7 @@ def run_pipeline(dev: bool, loglevel: str | None = None) -> None:
 
 def prepare_topics(settings: Settings, recipients: tuple[str, ...]) -> None:
     """Create the missing topics, or with DSR_CREATE_TOPICS=false check them and name what is wrong."""
-    args = (settings.kafka_bootstrap, settings.system_names() + recipients, settings.partitions)
+    args = (settings.kafka_bootstrap, settings.system_names() + recipients, settings.topic_partitions())
     options = {"replication": settings.replication_factor, "security": settings.kafka_security()}
     if settings.create_topics:
         ensure_topics(*args, **options)

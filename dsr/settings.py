@@ -13,6 +13,11 @@ from dsr.register import load_register
 from handlers.kafka_security import KafkaSecurity, KafkaSecurityError
 
 DEFAULT_SYSTEMS = "crm,recruitment,newsletter,directives"
+# Partitions of the topics the pipeline creates when DSR_PARTITIONS is unset. A partition is the unit of work a
+# worker takes: more workers than partitions sit idle. `dsr run` leaves room for up to 6 workers (1, 2, 3 or 6
+# share them evenly); `dsr dev` runs one worker, and its data under ./var keep the topics they were made with.
+RUN_PARTITIONS = 6
+DEV_PARTITIONS = 1
 
 
 class SettingsError(SystemExit):
@@ -104,8 +109,15 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds per connect and read of a webhook call."
     )
-    partitions: int = Field(default=1, ge=1, le=64)
+    partitions: int | None = Field(
+        default=None, ge=1, le=64, description=f"Unset: {RUN_PARTITIONS} for `dsr run`, {DEV_PARTITIONS} for `dsr dev`."
+    )
     replication_factor: int = Field(default=1, ge=1, le=5)
+    table_store: Literal["memory", "rocksdb"] = Field(
+        default="memory",
+        description="Where a worker keeps its partitions of the case and e-mail tables: memory (rebuilt from the "
+        "changelog at each start) or rocksdb (files under $DSR_DATA_DIR/faust, only the changelog's tail replayed).",
+    )
     task_timeout_hours: float = Field(default=4.0, gt=0)
     tick_seconds: float = Field(default=30.0, gt=0)
     verification_ttl_days: int = Field(default=14, ge=1, le=60)
@@ -213,6 +225,10 @@ class Settings(BaseSettings):
         wildcard = self.admin_host in ("0.0.0.0", "::", "")  # noqa: S104
         return f"http://{socket.gethostname() if wildcard else self.admin_host}:{self.admin_port}"
 
+    def topic_partitions(self) -> int:
+        """DSR_PARTITIONS, or the default of `dsr run` (`dsr dev` sets its own before anything reads it)."""
+        return self.partitions or RUN_PARTITIONS
+
     def sender(self) -> str:
         return self.mail_from or self.dpo_email or ""
 
@@ -260,7 +276,8 @@ def for_development(settings: Settings) -> Settings:
     """`dsr dev`: demo values where settings are unset, and sample people in the reference systems."""
     filled = {name: value for name, value in demo_values().items() if getattr(settings, name) is None}
     sample = settings.sample_data if settings.sample_data is not None else True
-    return settings.model_copy(update={**filled, "sample_data": sample})
+    partitions = settings.partitions or DEV_PARTITIONS
+    return settings.model_copy(update={**filled, "sample_data": sample, "partitions": partitions})
 
 
 def for_production(settings: Settings) -> Settings:
@@ -279,7 +296,7 @@ def for_production(settings: Settings) -> Settings:
         raise SettingsError(
             "dsr run needs real values for its settings (`dsr dev` runs on demo values):\n" + "\n".join(problems)
         )
-    return settings.model_copy(update={"sample_data": False})
+    return settings.model_copy(update={"sample_data": False, "partitions": settings.topic_partitions()})
 
 
 def load_settings(**overrides) -> Settings:

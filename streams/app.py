@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 
 import faust
+from faust.exceptions import NotReady
 from faust.types.auth import CredentialsT
 
 from streams import topics
@@ -23,7 +25,8 @@ from streams.web.case_directory import Cluster, LocalCases
 from streams.web.console.accounts import ConsolePolicy
 from streams.web.console.records import Records
 from streams.web.console.views import ConsoleViews
-from streams.web.peers import FaustPeers, cluster_token
+from streams.web.guards import TryAgain
+from streams.web.peers import FaustPeers, FaustReadiness, cluster_token
 from streams.web.public import public_app
 from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
 
@@ -32,6 +35,11 @@ APP_ID = "dsr-pipeline"
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 # Keys stay bytes: faust decoding a key that is not UTF-8 would drop the event before our own handling runs.
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+class NotPublished(TryAgain):
+    """The worker's producer is not connected (the worker is starting or stopping): nothing was published,
+    and the person or system asking may try again in a few seconds (503, Retry-After)."""
 
 
 class FaustPublisher:
@@ -45,14 +53,25 @@ class FaustPublisher:
     async def publish(
         self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
     ) -> None:
-        target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
-        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
-        raw_key = key.encode() if isinstance(key, str) else key
-        pending = await target.send(key=raw_key, value=value, headers=encoded or None)
+        pending = await self.send(topic, key, value, headers)
         if faust.current_event() is None:
             # Outside an agent (a web view, the timer) nothing flushes before a commit: wait for the
             # broker's ack, so that "confirmed" shown to a person is never lost in a crash.
             await pending
+
+    async def send(
+        self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> Awaitable:
+        """Hand the message to the producer; the awaitable completes once the brokers hold it."""
+        target = self._topics.get(topic) or self._topics.setdefault(topic, self._app.topic(topic, **RAW))
+        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
+        raw_key = key.encode() if isinstance(key, str) else key
+        try:
+            return await target.send(key=raw_key, value=value, headers=encoded or None)
+        except NotReady:
+            if faust.current_event() is not None:  # inside an agent: its own retries and dead letters apply
+                raise
+            raise NotPublished("the producer is not connected (the worker is starting or stopping)") from None
 
 
 def make_faust_app(
@@ -64,13 +83,17 @@ def make_faust_app(
     replication: int = 1,
     credentials: CredentialsT | None = None,
     allow_declare: bool = True,
+    store: str = "memory",
 ) -> faust.App:
     """`credentials`: faust's SASL or SSL credentials (None: PLAINTEXT). `allow_declare=False`: faust creates
-    no topic, changelogs included (they are made by the cluster's owners and checked before the start)."""
+    no topic, changelogs included (they are made by the cluster's owners and checked before the start).
+    `store`: "memory" or "rocksdb" (faust's RocksDB store through rocksdict, under `data_dir`/faust)."""
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
-        store="memory://",  # tables are rebuilt from their changelog topics: Kafka is the record
+        # Kafka is the record either way: in memory a table is rebuilt from its changelog at each start; on disk
+        # only what the changelog holds past the offset the files remember is read again.
+        store=f"{store}://",
         datadir=str(data_dir / "faust"),
         canonical_url=canonical_url,  # other workers reach this one's admin listener there (table routing)
         topic_partitions=partitions,
@@ -142,7 +165,7 @@ def web_listeners(
         return consuming(app) and await broker.reachable()
 
     probes = Probes(alive=lambda: not app.crashed, ready=ready, metrics=ctx.metrics.exposition)
-    local = LocalCases(cases)
+    local = LocalCases(cases, FaustReadiness(app))  # 503, never "unknown case", while the table replays
     peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
     directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked
     views = ConsoleViews(ctx, directory, records, console, dlq_topics(ctx)) if records is not None else None

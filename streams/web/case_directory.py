@@ -65,16 +65,44 @@ def by_deadline(summaries: Iterable[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (s["deadline"], s["received_at"]))
 
 
-class LocalCases:
-    """The cases in this worker's copy of the case table."""
+class Readiness(Protocol):
+    """Whether this worker's copy of the case table is complete: a worker that has just started, or has just
+    been given partitions, replays their changelog first, and until then "no such case" would be a lie."""
 
-    def __init__(self, cases: CaseTable) -> None:
-        self.cases = cases
+    def caught_up(self, request_id: str) -> bool:
+        """The partition holding this case is replayed to its end (asked only of the case's owner)."""
+
+    def all_caught_up(self) -> bool:
+        """Every partition this worker holds is replayed to its end."""
+
+
+class AlwaysReady:
+    """The readiness of a table that is never recovered (tests, the in-memory bus)."""
+
+    def caught_up(self, request_id: str) -> bool:
+        return True
+
+    def all_caught_up(self) -> bool:
+        return True
+
+
+ALWAYS_READY = AlwaysReady()
+
+
+class LocalCases:
+    """The cases in this worker's copy of the case table; CasesUnavailable while it is still being replayed."""
+
+    def __init__(self, cases: CaseTable, readiness: Readiness = ALWAYS_READY) -> None:
+        self.cases, self.readiness = cases, readiness
 
     def states(self) -> Iterable[CaseState]:
+        if not self.readiness.all_caught_up():
+            raise CasesUnavailable("this worker is still replaying the case table's changelog")
         return (parsed(raw) for raw in list(self.cases.values()))
 
     def get(self, request_id: str) -> CaseState | None:
+        if not self.readiness.caught_up(request_id):
+            raise CasesUnavailable("the case's partition is still being replayed from its changelog")
         raw = self.cases.get(request_id)
         return parsed(raw) if raw else None
 

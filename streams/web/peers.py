@@ -7,6 +7,7 @@ import logging
 
 import aiohttp
 import faust
+from faust.types import TP
 from yarl import URL
 
 from gdpr.tokens import derived_secret
@@ -33,19 +34,15 @@ class FaustPeers:
         self._session: aiohttp.ClientSession | None = None
 
     def owner(self, request_id: str) -> str | None:
-        # The partition the publisher's partitioner gives the request id (murmur2 of its UTF-8 bytes, as
-        # FaustPublisher sends it), and the worker the assignment gives that partition of the table's changelog.
         try:
-            partition = self.app.producer.key_partition(topics.CASES, request_id.encode()).partition
-            url = self._changelog_owners()[partition]
+            url = self._changelog_owners()[case_partition(self.app, request_id)]
         except (KeyError, TypeError, AttributeError) as exc:  # no metadata or no assignment yet
             raise CasesUnavailable(f"no owner known for the case's partition ({type(exc).__name__})") from None
         return None if _same(URL(url), self.app.conf.canonical_url) else url
 
     def _changelog_owners(self) -> dict[int, str]:
-        changelog = self.app.tables[CASES_TABLE].changelog_topic.get_topic_name()
         distribution = self.app.assignor.changelog_distribution
-        return {p: url for url, tps in distribution.items() for p in tps.get(changelog, ())}
+        return {p: url for url, tps in distribution.items() for p in tps.get(cases_changelog(self.app), ())}
 
     def others(self) -> list[str]:
         hosts = self.app.assignor.changelog_distribution
@@ -70,6 +67,40 @@ class FaustPeers:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class FaustReadiness:
+    """Whether the case table is replayed, from faust's recovery: its first recovery has completed, and during a
+    rebalance the case's changelog partition was kept or has been read up to its highwater."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    def caught_up(self, request_id: str) -> bool:
+        if self.all_caught_up():
+            return True
+        try:
+            changelog = TP(cases_changelog(self.app), case_partition(self.app, request_id))
+        except (KeyError, TypeError, AttributeError):  # no metadata yet: nothing is known, nothing is replayed
+            return False
+        recovery = self.app.tables.recovery
+        remaining = recovery.active_remaining()  # highwater - offset read, per changelog partition being replayed
+        settled = recovery.completed.is_set() and changelog in recovery.active_tps
+        return settled and changelog in remaining and remaining[changelog] <= 0
+
+    def all_caught_up(self) -> bool:
+        recovery = self.app.tables.recovery  # `completed` stays set after the first recovery: rebalances say more
+        return recovery.completed.is_set() and not getattr(self.app, "rebalancing", False)
+
+
+def case_partition(app: faust.App, request_id: str) -> int:
+    """The partition the publisher's partitioner gives the request id (murmur2 of its UTF-8 bytes, as
+    FaustPublisher sends it): the same partition of dsr.cases and of the case table's changelog."""
+    return app.producer.key_partition(topics.CASES, request_id.encode()).partition
+
+
+def cases_changelog(app: faust.App) -> str:
+    return app.tables[CASES_TABLE].changelog_topic.get_topic_name()
 
 
 def _same(a: URL, b: URL) -> bool:

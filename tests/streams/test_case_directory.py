@@ -81,3 +81,34 @@ async def test_an_unreachable_owner_is_said_not_guessed():
         await directory.get(theirs)
     with pytest.raises(CasesUnavailable):
         await directory.summaries("open")
+
+
+class Replaying:
+    """A worker that has just been given its partitions and is still reading their changelog."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def caught_up(self, request_id: str) -> bool:
+        return self.done
+
+    def all_caught_up(self) -> bool:
+        return self.done
+
+
+async def test_a_worker_still_replaying_its_cases_says_try_again_never_unknown_case():
+    # A restarted worker owns cases its table does not hold yet: "no such case" would send a person clicking
+    # their link to an error page; "try again in a few seconds" (503, Retry-After) is the truth.
+    directory, mine, theirs, peers = await two_workers()
+    replaying = Replaying()
+    directory.local.readiness = peers.there.readiness = replaying
+    for lookup in (
+        directory.get(mine),
+        directory.get(theirs),
+        directory.find(reference(mine)),
+        directory.summaries("open"),
+    ):
+        with pytest.raises(CasesUnavailable):
+            await lookup
+    replaying.done = True
+    assert (await directory.get(mine)).request_id == mine and (await directory.get(theirs)).request_id == theirs

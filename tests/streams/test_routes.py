@@ -235,3 +235,20 @@ def test_a_port_already_taken_is_named_in_the_error():
             asyncio.run(service.on_start())
     finally:
         taken.close()
+
+
+async def test_a_link_to_a_case_still_being_replayed_answers_503_with_retry_after():
+    # A worker restarted under load replays the case table's changelog before it knows its cases: the person
+    # who clicks then is told to try again (and a browser or proxy may), never that the link is unknown.
+    from tests.streams.test_case_directory import Replaying
+
+    bus = Bus()
+    token = await verification_token(bus)
+    replaying = Replaying()
+    bus.directory.local.readiness = replaying
+    async with client(listeners(bus)["public"]) as http:
+        for response in (await http.get(f"/verify/{token}"), await http.post(f"/verify/{token}")):
+            assert response.status == 503 and int(response.headers["Retry-After"]) >= 1
+        replaying.done = True
+        assert (await http.get(f"/verify/{token}")).status == 200
+    assert confirmations(bus) == []  # the POST during the replay confirmed nothing

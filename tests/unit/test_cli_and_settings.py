@@ -157,3 +157,11 @@ def test_dsr_user_asks_the_password_and_keeps_only_its_argon2id_hash(tmp_path):
     assert user("disable", "dana").returncode == 0
     assert token_user(store, b"s" * 40, f"Bearer {token}") is None
     assert user("disable", "nobody").returncode != 0 and user("add", "Dana Smith", "--role", "dpo").returncode != 0
+
+
+def test_dsr_run_spreads_topics_over_several_partitions_by_default_and_dsr_dev_keeps_one():
+    production = Settings(**{k.removeprefix("DSR_").lower(): v for k, v in PRODUCTION.items()})
+    assert for_production(production).partitions == 6  # up to 6 workers share the work
+    assert for_development(Settings()).partitions == 1  # ./var keeps the topics `make run` made
+    assert for_production(production.model_copy(update={"partitions": 12})).partitions == 12
+    assert for_development(Settings(partitions=3)).partitions == 3

@@ -1,0 +1,248 @@
+"""Survive the loss of any one part: three brokers (replication 3) and two workers on PostgreSQL; while erasure
+cases are in flight and people click their links as they arrive, one worker is killed (-9), then one broker,
+then both workers are restarted one after the other. Every case still ends with exactly one outcome e-mail,
+nothing is dead-lettered, no key outlives its erasure. How long each recovery took is printed (`-s`). Two known
+failures are counted rather than hidden (README, "Workers, partitions and failures"): redelivered tasks that fail
+after an erasure, and cases left waiting for a task lost in a rebalance (the test is then an xfail, never a pass)."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from dsr.devstack.kafka_cluster import KafkaCluster
+from dsr.devstack.postgres import create_database, drop_database
+from streams.web.dpo_api import dpo_token
+from tests.integration.pipeline import DPO_EMAIL, Pipeline, example, http, new_person, rights_request
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]  # minutes on an idle 2-core machine
+OUTCOME = re.compile(r"^(Effacement|Réponse à votre demande)")  # erasure done, or no system knew the person
+TASK_FAILED = "Tâche en échec"  # the DPO's alert for a failed task
+FIRST_BURST, LATER_BURST = 115, 10
+KNOWN_EVERY = 4  # one person in four is known to the systems (a full erasure); the others get "no data"
+# Known, not fixed here (issue 9, "a redelivered task of any action is answered from the record", on another
+# branch): a task answered by a worker that then dies is redelivered to the other worker, whose record of answered
+# tasks (under its own data dir) does not have it, or to itself restarted before its offset was committed; run
+# again after the person's key was destroyed, it fails with SubjectForgotten, is dead-lettered and the DPO alerted.
+# Counted and printed, not hidden; anything else dead-lettered fails the test.
+REDELIVERED_AFTER_ERASURE = "SubjectForgotten"
+
+
+class People:
+    """Everyone who asked for erasure, clicking the confirmation link as it arrives, on either worker (as a
+    load balancer would send them); a click that gets 503 or no answer is tried again, as a person reloads."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.asked: dict[str, float] = {}  # address -> when the request was published
+        self.waits: list[float] = []  # seconds from a first click to the confirmation
+        self.refusals: list[int] = []  # statuses other than 200 / 503 / unreachable: real failures
+        self._clicked: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def ask(self, count: int) -> list[str]:
+        """`count` erasure requests; one person in KNOWN_EVERY asked for a quote first, so that the CRM and the
+        newsletter hold data to erase and recipients get Art. 19 notices; the others no system knows."""
+        asked = []
+        for _ in range(count):
+            email, name = new_person()
+            if len(self.asked) % KNOWN_EVERY == 0:
+                quote = example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand")
+                self.pipeline.publish(quote, key=email.encode())
+            self.pipeline.publish(rights_request(email, name), key=email.encode())
+            self.asked[email] = time.monotonic()
+            asked.append(email)
+        return asked
+
+    def start(self) -> People:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self.pipeline.mailbox.all():
+                if message.id not in self._clicked and "/verify/" in (message.text or ""):
+                    self._clicked.add(message.id)
+                    self._click(re.search(r"/verify/[A-Za-z0-9_.\-]+", message.text).group(0))
+            time.sleep(0.2)
+
+    def _click(self, path: str) -> None:
+        first = time.monotonic()
+        while not self._stop.is_set():
+            worker = random.choice(self.pipeline.workers)
+            status = http("POST", worker.url + path)[0]
+            if status == 200:
+                self.waits.append(time.monotonic() - first)
+                return
+            if status not in (0, 503):
+                self.refusals.append(status)
+                return
+            time.sleep(0.5)
+
+    def outcomes(self, email: str) -> list:
+        return [m for m in self.pipeline.emails_to(email) if OUTCOME.match(m.subject)]
+
+    def in_flight(self) -> int:
+        return sum(1 for email in self.asked if not self.outcomes(email))
+
+    def answered(self, email: str, timeout: float) -> float:
+        """Seconds from the request to its outcome e-mail."""
+        self.pipeline.mailbox.wait_for(lambda m: email in m.rcpt_tos and OUTCOME.match(m.subject), timeout)
+        return time.monotonic() - self.asked[email]
+
+
+def wait_for_answers(people: People, quiet: float = 90) -> list[str]:
+    """Until every case has its outcome, or none has come for `quiet` s; the addresses still without one."""
+    left, since = people.in_flight(), time.monotonic()
+    while left and time.monotonic() - since < quiet:
+        time.sleep(2)
+        if (now := people.in_flight()) < left:
+            left, since = now, time.monotonic()
+    return [email for email in people.asked if not people.outcomes(email)]
+
+
+def until(condition, timeout: float, step: float = 0.5) -> float:
+    """Seconds until `condition()` holds; TimeoutError past `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(step)
+    raise TimeoutError(f"not recovered after {timeout:.0f} s")
+
+
+def directory_whole(pipeline: Pipeline) -> bool:
+    """Every live worker lists every case (the DPO's API asks all workers): no partition unowned or replaying."""
+    token = {"Authorization": f"Bearer {dpo_token(pipeline.env['DSR_SECRET_KEY'].encode())}"}
+    live = [w for w in pipeline.workers if w.process.poll() is None]
+    return all(http("GET", f"{w.admin_url}/api/cases", headers=token)[0] == 200 for w in live)
+
+
+def dead_letters(bootstrap: str) -> list[tuple[str, str]]:
+    """(topic, reason) of every message in every dead-letter topic."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=5000)
+    try:
+        dlqs = [t for t in consumer.topics() if t.endswith(".dlq")]
+        consumer.assign([TopicPartition(t, p) for t in dlqs for p in consumer.partitions_for_topic(t) or ()])
+        consumer.seek_to_beginning()
+        return [(m.topic, dict(m.headers).get("dsr-dlq-reason", b"").decode()) for m in consumer]
+    finally:
+        consumer.close()
+
+
+def known_failures(letters: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(t, r) for t, r in letters if t.startswith("dsr.tasks.") and REDELIVERED_AFTER_ERASURE in r]
+
+
+def keys_left(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM dsr_vault.subject_keys").fetchone()[0]
+
+
+@pytest.fixture
+def cluster_and_workers(postgres, tmp_path):
+    database = f"dsr_survival_{uuid.uuid4().hex[:12]}"
+    dsn = create_database(postgres.dsn, database)
+    cluster = KafkaCluster(tmp_path / "cluster", size=3).start()
+    (tmp_path / "workers").mkdir()
+    pipeline = Pipeline(
+        cluster.bootstrap,
+        tmp_path / "workers",
+        DSR_POSTGRES_DSN=dsn,
+        DSR_VAULT_DSN=dsn,
+        DSR_REPLICATION_FACTOR="3",  # min.insync.replicas=2: one broker may go
+        DSR_SYSTEMS="crm,recruitment,newsletter,directives",
+    )  # DSR_PARTITIONS unset: the default of `dsr run`
+    try:
+        pipeline.start()
+        pipeline.add_worker()
+        yield pipeline, cluster, dsn
+    finally:
+        pipeline.close()
+        cluster.stop()
+        drop_database(postgres.dsn, database)
+
+
+def kill_a_worker(pipeline: Pipeline, people: People) -> list[str]:
+    """A crowd asks for erasure; once the first confirmations come in, a worker dies mid-work."""
+    people.ask(FIRST_BURST)
+    until(lambda: len(people.waits) >= 1, 120)
+    in_flight = people.in_flight()
+    assert in_flight >= 100, f"only {in_flight} cases in flight at the first fault"
+    pipeline.workers[1].kill()
+    probe = people.ask(1)[0]
+    whole = until(lambda: directory_whole(pipeline), 120)
+    answered = people.answered(probe, 400)
+    return [
+        f"cases in flight when the worker was killed: {in_flight}",
+        f"worker killed: the survivor lists every case again after {whole:.1f} s (session timeout 10 s)",
+        f"worker killed: a case asked at the kill, behind that backlog, answered in {answered:.1f} s",
+    ]
+
+
+def kill_a_broker(cluster: KafkaCluster, people: People) -> list[str]:
+    """Two brokers of three remain: min.insync.replicas=2 is still met, writes go on."""
+    people.ask(LATER_BURST)
+    cluster.node(2).kill()
+    probe = people.ask(1)[0]
+    return [f"broker killed: a case asked at the kill answered in {people.answered(probe, 300):.1f} s"]
+
+
+def rolling_restart(pipeline: Pipeline, people: People) -> list[str]:
+    """The killed worker comes back, then the other one is stopped and started: one worker up at all times."""
+    people.ask(LATER_BURST)
+    figures = []
+    for worker, how in (
+        (pipeline.workers[1], "killed worker started again"),
+        (pipeline.workers[0], "other worker restarted"),
+    ):
+        started = time.monotonic()
+        worker.stop()
+        worker.start(180)
+        ready = time.monotonic() - started
+        whole = until(lambda: directory_whole(pipeline), 120)
+        figures.append(f"{how}: ready in {ready:.1f} s, every case listed on both workers {whole:.1f} s later")
+    return figures
+
+
+def test_every_case_survives_losing_a_worker_a_broker_and_a_rolling_restart(cluster_and_workers):
+    pipeline, cluster, dsn = cluster_and_workers
+    people = People(pipeline).start()
+    figures: list[str] = []
+    try:
+        figures += kill_a_worker(pipeline, people)
+        figures += kill_a_broker(cluster, people)
+        figures += rolling_restart(pipeline, people)
+        unanswered = wait_for_answers(people)
+        figures.append(f"cases answered: {len(people.asked) - len(unanswered)} of {len(people.asked)}")
+        time.sleep(5)  # a duplicate would come now
+        figures.append(f"confirmation clicks: {len(people.waits)}, longest wait for a 200: {max(people.waits):.1f} s")
+    finally:
+        people.stop()
+        print("\n" + "\n".join(figures))
+    assert people.refusals == []  # no click was told "unknown case" or worse
+    counts = {email: len(people.outcomes(email)) for email in people.asked}
+    assert [e for e, n in counts.items() if n > 1] == [], "cases with more than one outcome e-mail"
+    assert until(lambda: keys_left(dsn) == len(unanswered), 60) >= 0  # every answered person's key destroyed
+    letters = dead_letters(pipeline.bootstrap)
+    known = known_failures(letters)
+    alarms = [m.subject for m in pipeline.emails_to(DPO_EMAIL) if TASK_FAILED in m.subject]
+    print(
+        f"known failure (fixed on another branch): {len(known)} redelivered tasks dead-lettered, {len(alarms)} alarms"
+    )
+    assert [letter for letter in letters if letter not in known] == []  # nothing else dead-lettered
+    assert len(alarms) <= len(known), "alarms to the DPO beyond the known redeliveries"
+    if unanswered:  # known, not fixed: README, "Workers, partitions and failures"; never counted as a pass
+        pytest.xfail(f"{len(unanswered)} of {len(people.asked)} cases never answered: a task lost in a rebalance")
