@@ -92,6 +92,7 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         marketing_systems=register.marketing_systems() if register else (),
         policy=CasePolicy(
             task_timeout=timedelta(hours=settings.task_timeout_hours),
+            task_resend=timedelta(minutes=settings.task_resend_minutes) if settings.task_resend_minutes else None,
             case_retention=timedelta(days=settings.case_retention_days),
             recipients_by_system=register.recipients_by_system() if register else {},
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.cases import IdentityLevel, RequestDetails
 from schemas.decisions import DecideEstateAccess, Extend, FlagExcessive, LiftRestriction, Refuse
@@ -61,6 +61,7 @@ class TaskRecord(BaseModel):
     action: TaskAction
     issued_at: AwareDatetime
     key: str = ""  # distinguishes a second task of the same action (after a hold is released)
+    params: dict = Field(default_factory=dict)  # its non-personal fields, to send the very same task again
     status: TaskStatus | None = None
     holds_data: bool | None = None
     erased_items: int = 0

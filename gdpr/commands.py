@@ -41,6 +41,15 @@ class RaiseAlert:
 
 
 @dataclass(frozen=True)
+class ResendTask:
+    """At-least-once, end to end: a task still unanswered after a while goes out again, same id, same content
+    (a system that already answered answers from its record; faust may commit past a message it skipped)."""
+
+    command_id: str
+    task_id: str
+
+
+@dataclass(frozen=True)
 class DestroySubjectKey:
     command_id: str
 
@@ -59,7 +68,7 @@ class DeleteDocument:
     command_id: str
 
 
-Command = IssueTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
+Command = IssueTask | ResendTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
 
 EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
@@ -69,6 +78,8 @@ class CasePolicy:
     """Tunable timings and the register facts the rules need; the legal dates live in gdpr.deadlines."""
 
     task_timeout: timedelta = timedelta(hours=4)
+    task_resend: timedelta | None = timedelta(minutes=30)  # None: never sent again
+    task_resends: int = 2  # how many times, before the timeout alerts the DPO
     reminder_days: tuple[int, ...] = (10, 5, 2)  # R9: alerts at D1-10, D1-5, D1-2 days
     verification_reminder: timedelta = timedelta(days=14)  # LEGAL §3.4 DESIGN
     verification_expiry: timedelta = timedelta(days=30)  # LEGAL §3.4 DESIGN

@@ -205,7 +205,14 @@ def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
     state = state.model_copy(update={"done": state.done | {command.command_id}})
     if isinstance(command, IssueTask):
         tid = task_id(state, command.system, command.action, command.key)
-        record = TaskRecord(task_id=tid, system=command.system, action=command.action, key=command.key, issued_at=at)
+        record = TaskRecord(
+            task_id=tid,
+            system=command.system,
+            action=command.action,
+            key=command.key,
+            params=command.params,
+            issued_at=at,
+        )
         return state.model_copy(update={"tasks": {**state.tasks, tid: record}})
     if isinstance(command, SendEmail) and command.message_type in VERIFICATION_MESSAGES:
         return state.model_copy(

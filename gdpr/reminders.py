@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gdpr import work
-from gdpr.case_state import CaseState, Status
-from gdpr.commands import CasePolicy, Command, DestroySubjectKey, PurgeCaseRecord, RaiseAlert, SendEmail
+from gdpr.case_state import CaseState, Status, TaskRecord
+from gdpr.commands import (
+    CasePolicy,
+    Command,
+    DestroySubjectKey,
+    PurgeCaseRecord,
+    RaiseAlert,
+    ResendTask,
+    SendEmail,
+)
 from gdpr.deadlines import end_of_day
 from gdpr.identity import document_deletion, suspends
 from gdpr.minors import erasure_priority
@@ -19,11 +27,34 @@ LONG_AFTER = datetime(9000, 1, 1, tzinfo=UTC)  # when every silent task is overd
 
 
 def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
-    due = _overdue_tasks(state, now, policy) + _failed_tasks(state) + _reminders(state, now, policy)
+    due: list[Command] = _resent_tasks(state, now, policy) if state.subject is not None else []
+    due += _overdue_tasks(state, now, policy) + _failed_tasks(state)
+    due += _reminders(state, now, policy)
     due += _refusal_due_by_d1(state, now)
     if erasure_priority(state.right, state.details.minor_at_collection):  # LIL 51-II, R42: erasure first
         due.append(RaiseAlert("alert:minor_priority", "minor_priority", {"deadline": state.deadline.isoformat()}))
     return due
+
+
+def _silent(state: CaseState) -> list[TaskRecord]:
+    return [t for t in state.tasks.values() if t.status is None]
+
+
+def next_resend(state: CaseState, task: TaskRecord, policy: CasePolicy) -> tuple[str, datetime] | None:
+    """The next sending again of a silent task, if any is left before its timeout: (command id, when)."""
+    if policy.task_resend is None:
+        return None
+    for n in range(1, policy.task_resends + 1):
+        command_id = f"task:resend:{task.task_id}:{n}"
+        if command_id not in state.done:
+            at = task.issued_at + n * policy.task_resend
+            return (command_id, at) if at - task.issued_at < policy.task_timeout else None
+    return None
+
+
+def _resent_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    due = [(t, next_resend(state, t, policy)) for t in _silent(state)]
+    return [ResendTask(nxt[0], t.task_id) for t, nxt in due if nxt is not None and now >= nxt[1]]
 
 
 def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
@@ -104,6 +135,7 @@ def refused_items(state: CaseState) -> list[str]:
 def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due: list[Command] = list(work.release_tasks(state)) if state.subject is not None else []
     due += _failed_tasks(state)  # an Art. 19 notice or a purge may fail after the outcome went out
+    due += _resent_tasks(state, now, policy) if state.subject is not None else []  # a notice lost on the way
     due += _overdue_tasks(state, now, policy)  # R35: a recipient silent past the timeout; the DPO follows it up
     due += document_deletion(state)
     if not state.key_destroyed and _nothing_left(state) and not work.awaiting_answers(state, now, policy):
@@ -133,9 +165,12 @@ def next_look(state: CaseState, policy: CasePolicy) -> datetime | None:
         return EVERY_TICK
     if any(c.command_id not in state.done for c in after_closure(state, EVERY_TICK, policy)):
         return EVERY_TICK
+    soon = [nxt[1] for t in _silent(state) if (nxt := next_resend(state, t, policy))] if state.subject else []
     if _waits_for_silence(state, policy):
         # R35: a task still unanswered turns overdue with time; the DPO is told, then the key may go.
-        return min(t.issued_at + policy.task_timeout for t in state.tasks.values() if t.status is None)
+        soon += [t.issued_at + policy.task_timeout for t in _silent(state)]
+    if soon:
+        return min(soon)
     at = purge_at(state, policy)
     return None if at is None or PURGE in state.done else at
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gdpr.case_state import TaskRecord
+from gdpr.commands import ResendTask
 from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
     CaseState,
@@ -142,6 +144,8 @@ async def carry_out(ctx: Context, state: CaseState, commands: list[Command], now
 async def execute(ctx: Context, state: CaseState, command: Command, now: datetime) -> None:
     if isinstance(command, IssueTask):
         await _issue_task(ctx, state, command, now)
+    elif isinstance(command, ResendTask):
+        await _resend_task(ctx, state, command)
     elif isinstance(command, SendEmail):
         await _send_email(ctx, state, command, now)
     elif isinstance(command, RaiseAlert):
@@ -180,34 +184,48 @@ async def _purge(ctx: Context, state: CaseState) -> None:
 
 
 async def _issue_task(ctx: Context, state: CaseState, command: IssueTask, now: datetime) -> None:
+    record = TaskRecord(
+        task_id="", system=command.system, action=command.action, key=command.key, params=command.params, issued_at=now
+    )
+    await _publish_task(ctx, state, record, "task_issued", dedup="")
+
+
+async def _resend_task(ctx: Context, state: CaseState, command: ResendTask) -> None:
+    """The very task sent before (same id, content and issue time), for a system that never got it."""
+    record = state.tasks.get(command.task_id)
+    if record is not None and record.status is None:
+        await _publish_task(ctx, state, record, "task_resent", dedup=command.command_id)
+
+
+async def _publish_task(ctx: Context, state: CaseState, record: TaskRecord, kind: str, dedup: str) -> None:
     if state.subject is None:
         raise Rejected("case has no sealed subject left to issue a task for")
     task = Task(
-        task_id=task_id(state, command.system, command.action, command.key),
+        task_id=task_id(state, record.system, record.action, record.key),
         subject_request_id=state.request_id,
-        system=command.system,
-        action=command.action,
+        system=record.system,
+        action=record.action,
         subject_ref=state.subject_ref,
-        subject=_addressed(ctx, state.subject, command.system),
-        payload=_payload_for(ctx, state, command),
-        issued_at=now,
-        **command.params,
+        subject=_addressed(ctx, state.subject, record.system),
+        payload=_payload_for(ctx, state, record.action, record.system),
+        issued_at=record.issued_at,
+        **record.params,
     )
-    await ctx.publisher.publish(topics.tasks(command.system), state.request_id, task.to_bytes())
+    await ctx.publisher.publish(topics.tasks(record.system), state.request_id, task.to_bytes())
     await audit(
         ctx,
-        "task_issued",
+        kind,
         request_id=state.request_id,
-        system=command.system,
-        action=command.action.value,
-        dedup=task.task_id,
+        system=record.system,
+        action=record.action.value,
+        dedup=dedup or task.task_id,
     )
 
 
-def _payload_for(ctx: Context, state: CaseState, command: IssueTask) -> Sealed | None:
-    if command.action not in SEALED_PAYLOAD_ACTIONS or state.payload is None:
+def _payload_for(ctx: Context, state: CaseState, action: TaskAction, system: str) -> Sealed | None:
+    if action not in SEALED_PAYLOAD_ACTIONS or state.payload is None:
         return None
-    return _addressed(ctx, state.payload, command.system)
+    return _addressed(ctx, state.payload, system)
 
 
 def _addressed(ctx: Context, sealed: Sealed, system: str) -> Sealed:

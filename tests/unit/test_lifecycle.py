@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gdpr.commands import ResendTask
 from gdpr.lifecycle import (
     CasePolicy,
     DestroySubjectKey,
@@ -234,7 +235,7 @@ def test_a_failed_task_holds_the_outcome_and_alerts():
 
 def test_a_silent_system_is_flagged_once_after_the_timeout():
     state, _ = carry(evolve(None, opened()))
-    policy = CasePolicy(task_timeout=timedelta(hours=4))
+    policy = CasePolicy(task_timeout=timedelta(hours=4), task_resend=None)
     assert decide(state, T0 + timedelta(hours=3), policy) == []
     late = decide(state, T0 + timedelta(hours=4), policy)
     assert {c.kind for c in late if isinstance(c, RaiseAlert)} == {"task_overdue"}
@@ -279,3 +280,22 @@ def test_a_clock_tick_changes_no_state():
 
 def test_events_for_unknown_cases_are_ignored():
     assert evolve(None, ClockTicked(request_id="nope", now=T0)) is None
+
+
+def test_a_task_left_unanswered_is_sent_again_twice_then_left_to_the_timeout_alert():
+    # A task lost on the way (a rebalance may commit past it) goes out again: same task, same id.
+    state, issued = carry(evolve(None, opened()))
+    tasks = {c.command_id for c in issued if isinstance(c, IssueTask)}
+    policy = CasePolicy(task_timeout=timedelta(hours=4), task_resend=timedelta(minutes=30), task_resends=2)
+    assert decide(state, T0 + timedelta(minutes=29), policy) == []
+    resent = [c for c in decide(state, T0 + timedelta(minutes=30), policy) if isinstance(c, ResendTask)]
+    assert len(resent) == len(tasks) and {c.task_id for c in resent} == set(state.tasks)
+    for command in resent:
+        state = record_done(state, command, T0 + timedelta(minutes=30))
+    assert decide(state, T0 + timedelta(minutes=59), policy) == []  # once per round
+    state = answer(state, "crm", TaskAction.LOOKUP, holds_data=False)  # crm answers: never sent again
+    second = [c for c in decide(state, T0 + timedelta(hours=1), policy) if isinstance(c, ResendTask)]
+    assert second and all(state.tasks[c.task_id].system != "crm" for c in second)
+    for command in second:
+        state = record_done(state, command, T0 + timedelta(hours=1))
+    assert [c for c in decide(state, T0 + timedelta(hours=3), policy) if isinstance(c, ResendTask)] == []
