@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from gdpr.register import Register
 from handlers.protocol import (
     ADDRESS_FIELDS,
     DATA_ACTIONS,
@@ -15,6 +17,7 @@ from handlers.protocol import (
     LookupAnswer,
     RectificationReport,
     RestrictionReport,
+    RetentionScan,
     Subject,
     SuppressionReport,
     TaskRefused,
@@ -47,6 +50,7 @@ from handlers.verbs import (
     kept_by_hold,
     new_value,
     normal_address,
+    scan_exports,
     tagged,
 )
 from schemas.identity import normalize_email
@@ -102,7 +106,7 @@ class ReferenceSystem:
     MARKETING_CHANNELS: tuple[str, ...] = ()  # channels this system markets on (R30-R32)
 
     def __init__(self, where: Location, clock: Clock = utcnow) -> None:
-        self.capabilities = capabilities_for(DATA_ACTIONS)
+        self.capabilities = capabilities_for(DATA_ACTIONS, retention_scan=True)
         self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
         self._clock = clock
 
@@ -183,6 +187,17 @@ class ReferenceSystem:
             also = self._also_stopped(conn, email, source) if stopped else ()
         self._db.scrub()
         return SuppressionReport(channels=stopped + also, kept=kept, erased_items=max(0, before - after))
+
+    def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
+        """R44: every person on file, dated as the access answer dates them (handlers.verbs.scan_exports)."""
+        exports = ((email, self.export(Subject(email=email)).records) for email in self.emails())
+        return scan_exports(register, self.name, exports, as_of)
+
+    def emails(self) -> list[str]:
+        """Everyone on file (normalized e-mails), in a stable order."""
+        union = " UNION ".join(f"SELECT email FROM {c.table}" for c in self.CATEGORIES)
+        with self._db.transaction() as conn:
+            return [row["email"] for row in conn.execute(f"SELECT email FROM ({union}) AS people ORDER BY email")]
 
     def _now(self) -> str:
         return self._clock().isoformat()
