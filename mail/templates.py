@@ -70,6 +70,8 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "heir_justification",
     "estate_access",
     "dpo_decision_needed",
+    # The retention sweep (R44)
+    "dpo_retention_report",
 )
 # Keys a message type renders without; every other key of its sample context is required.
 # Free text from the DPO (explanation, facts, detail) may be a string or a {"fr", "en"} mapping.

@@ -1,0 +1,245 @@
+"""The retention sweep's shell: scans the systems, plans (gdpr.retention), keeps plans and sweep records, publishes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from gdpr.lifecycle import stable_id
+from gdpr.register import Register
+from gdpr.retention import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
+from gdpr.sealing import subject_ref
+from handlers.protocol import scans_retention
+from schemas.audit import AuditRecord
+from schemas.identity import normalize_email
+from schemas.notifications import EmailRequested, Recipient
+from schemas.sealed import Sealed
+from schemas.tasks import LegalHold, Task, TaskAction
+
+REPORT_MESSAGE = "dpo_retention_report"
+
+
+@dataclass
+class Scanned:
+    """What the systems reported: due categories by subject_ref; the e-mails stay in this process only."""
+
+    due: list[Due] = field(default_factory=list)
+    emails: dict[str, str] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)
+    waiting: dict[str, int] = field(default_factory=dict)
+
+
+def scan(
+    adapters: Iterable[object], register: Register, secret: bytes, as_of: date, subject: str | None = None
+) -> Scanned:
+    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only."""
+    out = Scanned()
+    wanted = normalize_email(subject) if subject else None
+    for adapter in adapters:
+        if not scans_retention(adapter):
+            out.unsupported.append(adapter.name)
+            continue
+        result = adapter.retention_scan(as_of, register)
+        out.waiting[adapter.name] = result.waiting
+        for record in result.due:
+            if wanted and normalize_email(record.email) != wanted:
+                continue
+            ref = subject_ref(secret, record.email)
+            out.emails[ref] = record.email
+            out.due.append(
+                Due(adapter.name, ref, record.category, record.rule, record.action, record.end_date, record.count)
+            )
+    return out
+
+
+def plan_of(scanned: Scanned, as_of: date, holds: Iterable[Hold] = (), extra_unsupported: Iterable[str] = ()) -> Plan:
+    unsupported = [*scanned.unsupported, *extra_unsupported]
+    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting)
+
+
+def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
+    """R46: legal holds outside cases, one JSON object a line: email, optional system, and a LegalHold's fields."""
+    if path is None:
+        return []
+    holds = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            email, system = entry.pop("email"), entry.pop("system", None)
+            holds.append(Hold(subject_ref(secret, email), LegalHold.model_validate(entry), system))
+    return holds
+
+
+# --- Plans, approvals and sweep records, kept under the data dir ---------------------------------
+
+
+class RetentionStore:
+    """Plans (without e-mails), the DPO's approvals and each sweep's progress, as small JSON files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        for sub in ("plans", "sweeps"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def save_plan(self, plan: Plan) -> None:
+        body = {"plan_id": plan.plan_id, "as_of": plan.as_of.isoformat(), "size": plan.size}
+        body["rows"] = [row.to_json() for row in plan.rows]
+        _write(self.root / "plans" / f"{plan.plan_id}.json", body)
+
+    def plan(self, plan_id: str) -> dict | None:
+        path = self.root / "plans" / f"{plan_id}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def approve(self, plan_id: str, by: str, at: datetime) -> None:
+        approvals = self.approvals()
+        approvals[plan_id] = {"by": by, "at": at.isoformat()}
+        _write(self.root / "approvals.json", approvals)
+
+    def approvals(self) -> dict[str, dict]:
+        path = self.root / "approvals.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def batches_done(self, plan_id: str) -> int:
+        path = self.root / "sweeps" / f"{plan_id}.json"
+        return json.loads(path.read_text())["batches_done"] if path.exists() else 0
+
+    def record_batch(self, plan_id: str, index: int, total: int) -> None:
+        _write(self.root / "sweeps" / f"{plan_id}.json", {"batches_done": index + 1, "total": total})
+
+
+def _write(path: Path, body: dict) -> None:
+    """Written beside, then renamed: a sweep killed mid-write leaves the previous record whole."""
+    spare = path.with_suffix(".tmp")
+    spare.write_text(json.dumps(body, indent=1, sort_keys=True))
+    spare.replace(path)
+
+
+# --- Carrying a plan out ------------------------------------------------------------------------
+
+
+class SweepSink(Protocol):
+    """Where a sweep writes: the task topics, dsr.audit and dsr.notifications. `flush` returns once acked."""
+
+    def task(self, task: Task) -> None: ...
+    def audit(self, record: AuditRecord) -> None: ...
+    def notify(self, request: EmailRequested) -> None: ...
+    def flush(self) -> None: ...
+
+
+Seal = Callable[[str, dict, str], Sealed]  # (subject_ref, value, audience) -> sealed for that system
+
+
+@dataclass(frozen=True)
+class Sweep:
+    plan: Plan
+    emails: dict[str, str]
+    register: Register
+    seal: Seal
+    clock: Callable[[], datetime]
+    batch_size: int = 500
+    language: str = "fr"
+
+
+def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
+    """Publish the plan's erasures batch by batch, each recorded once acked; a sweep killed halfway starts
+    again after its last recorded batch, and a batch published twice carries the same task ids, which the
+    task runtime answers from its record instead of erasing twice. Returns the batches published now."""
+    plan_id, done, published = sweep.plan.plan_id, store.batches_done(sweep.plan.plan_id), 0
+    total = -(-len(sweep.plan.items) // sweep.batch_size)
+    for index, items in batches(sweep.plan.items, sweep.batch_size):
+        if index < done:
+            continue
+        for item in items:
+            sink.task(_task(sweep, item))
+        sink.audit(_audit(sweep, "retention_batch_published", f"{index}", batch=index, tasks=len(items), of=total))
+        sink.flush()
+        store.record_batch(plan_id, index, total)
+        published += 1
+    _finish(sweep, sink, total)
+    return published
+
+
+def _task(sweep: Sweep, item: Item) -> Task:
+    ref, plan_id = item.subject_ref, sweep.plan.plan_id
+    return Task(
+        task_id=task_id(plan_id, item.system, ref),
+        subject_request_id=sweep_request_id(plan_id),
+        system=item.system,
+        action=TaskAction.ERASE,
+        subject_ref=ref,
+        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system),
+        holds=list(item.holds),  # R46: held categories stay, restricted
+        issued_at=sweep.clock(),
+    )
+
+
+def _audit(sweep: Sweep, kind: str, dedup: str, **detail) -> AuditRecord:
+    request_id = sweep_request_id(sweep.plan.plan_id)
+    return AuditRecord(
+        audit_id=stable_id("audit", kind, request_id, dedup),
+        occurred_at=sweep.clock(),
+        kind=kind,
+        request_id=request_id,
+        action=TaskAction.ERASE.value,
+        detail={"plan_id": sweep.plan.plan_id, "as_of": sweep.plan.as_of.isoformat(), **detail},
+    )
+
+
+def _finish(sweep: Sweep, sink: SweepSink, total: int) -> None:
+    """The last steps are idempotent by id: a resumed sweep repeats them harmlessly."""
+    plan = sweep.plan
+    sink.audit(_audit(sweep, "retention_sweep_published", "done", batches=total, people=plan.size))
+    sink.notify(report_email(plan, sweep.register, sweep.clock(), sweep.language))
+    sink.flush()
+
+
+def report_email(plan: Plan, register: Register, now: datetime, language: str) -> EmailRequested:
+    """The DPO's report: per system, category and rule, counts and end dates; no personal data."""
+    request_id = sweep_request_id(plan.plan_id)
+    return EmailRequested(
+        message_id=stable_id("email", request_id, REPORT_MESSAGE),
+        request_id=request_id,
+        message_type=REPORT_MESSAGE,
+        language=language,
+        recipient=Recipient.DPO,
+        context=report_context(plan, register),
+        requested_at=now,
+    )
+
+
+def report_context(plan: Plan, register: Register) -> dict:
+    """Labels in both languages rather than codes: the DPO reads words (and no one's data)."""
+    scanned = [r for r in plan.rows if r.status is SystemStatus.SCANNED]
+    return {
+        "reference": sweep_request_id(plan.plan_id),
+        "plan_id": plan.plan_id,
+        "as_of": plan.as_of.isoformat(),
+        "people": plan.size,
+        "rows": [_report_row(register, r) for r in scanned],
+        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status is SystemStatus.UNSUPPORTED],
+        "waiting": sum(plan.waiting.values()),
+    }
+
+
+def _report_row(register: Register, row: Row) -> dict:
+    system = register.systems.get(row.system)
+    category = system.categories.get(row.category or "") if system else None
+    return {
+        "system": _system_label(register, row.system),
+        "category": category.label.model_dump() if category else row.category,
+        "action": row.action,
+        "count": row.count,
+        "records": row.records,
+        "held": row.held,
+        "end_date": row.end_date.isoformat() if row.end_date else None,
+        "last_end_date": row.last_end_date.isoformat() if row.last_end_date else None,
+    }
+
+
+def _system_label(register: Register, system: str) -> dict | str:
+    entry = register.systems.get(system)
+    return entry.label.model_dump() if entry else system
