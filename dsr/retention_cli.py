@@ -124,6 +124,8 @@ class Shell:
 
 def _approval_state(shell: Shell, plan: Plan) -> str:
     approvals = shell.store.approvals()
+    if not plan.size:
+        return "nothing to erase"
     if plan.plan_id in approvals:
         return "approved"
     limit = shell.settings.retention_approval_limit
