@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,13 +87,16 @@ class RetentionStore:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def save_plan(self, plan: Plan) -> None:
-        body = {"plan_id": plan.plan_id, "as_of": plan.as_of.isoformat(), "size": plan.size}
-        body["rows"] = [row.to_json() for row in plan.rows]
-        _write(self.root / "plans" / f"{plan.plan_id}.json", body)
+        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address)."""
+        _write(self.root / "plans" / f"{plan.plan_id}.json", plan_json(plan))
 
     def plan(self, plan_id: str) -> dict | None:
         path = self.root / "plans" / f"{plan_id}.json"
         return json.loads(path.read_text()) if path.exists() else None
+
+    def load_plan(self, plan_id: str) -> Plan | None:
+        body = self.plan(plan_id)
+        return plan_from_json(body) if body else None
 
     def approve(self, plan_id: str, by: str, at: datetime) -> None:
         approvals = self.approvals()
@@ -103,12 +107,65 @@ class RetentionStore:
         path = self.root / "approvals.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def batches_done(self, plan_id: str) -> int:
-        path = self.root / "sweeps" / f"{plan_id}.json"
-        return json.loads(path.read_text())["batches_done"] if path.exists() else 0
+    def unfinished(self, as_of: date) -> str | None:
+        """The plan of the day's sweep if it was cut short: a new run carries that plan on, not a new one."""
+        record = self._sweep(as_of)
+        return record["plan_id"] if record and not record.get("finished") else None
 
-    def record_batch(self, plan_id: str, index: int, total: int) -> None:
-        _write(self.root / "sweeps" / f"{plan_id}.json", {"batches_done": index + 1, "total": total})
+    def batches_done(self, as_of: date, plan_id: str) -> int:
+        record = self._sweep(as_of)
+        return record["batches_done"] if record and record["plan_id"] == plan_id else 0
+
+    def record_batch(self, as_of: date, plan_id: str, index: int, total: int) -> None:
+        body = {"plan_id": plan_id, "batches_done": index + 1, "total": total}
+        _write(self.root / "sweeps" / f"{as_of.isoformat()}.json", body)
+
+    def finish(self, as_of: date, plan_id: str, total: int) -> None:
+        body = {"plan_id": plan_id, "batches_done": total, "total": total, "finished": True}
+        _write(self.root / "sweeps" / f"{as_of.isoformat()}.json", body)
+
+    def _sweep(self, as_of: date) -> dict | None:
+        path = self.root / "sweeps" / f"{as_of.isoformat()}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+def plan_json(plan: Plan) -> dict:
+    return {
+        "plan_id": plan.plan_id,
+        "as_of": plan.as_of.isoformat(),
+        "size": plan.size,
+        "rows": [row.to_json() for row in plan.rows],
+        "waiting": dict(plan.waiting),
+        "items": [_item_json(item) for item in plan.items],
+    }
+
+
+def _item_json(item: Item) -> dict:
+    holds = [h.model_dump(mode="json") for h in item.holds]
+    return {"system": item.system, "subject_ref": item.subject_ref, "categories": list(item.categories)} | {
+        "end_date": item.end_date.isoformat(),
+        "holds": holds,
+    }
+
+
+def plan_from_json(body: dict) -> Plan:
+    items = tuple(
+        Item(
+            i["system"],
+            i["subject_ref"],
+            tuple(i["categories"]),
+            date.fromisoformat(i["end_date"]),
+            tuple(LegalHold.model_validate(h) for h in i["holds"]),
+        )
+        for i in body["items"]
+    )
+    rows = tuple(_row_from_json(r) for r in body["rows"])
+    return Plan(as_of=date.fromisoformat(body["as_of"]), rows=rows, items=items, waiting=body.get("waiting", {}))
+
+
+def _row_from_json(row: dict) -> Row:
+    dates = {k: date.fromisoformat(row[k]) if row[k] else None for k in ("end_date", "last_end_date")}
+    return Row(**{**row, **dates, "status": SystemStatus(row["status"])})
 
 
 def _write(path: Path, body: dict) -> None:
@@ -142,24 +199,31 @@ class Sweep:
     clock: Callable[[], datetime]
     batch_size: int = 500
     language: str = "fr"
+    pause: float = 0.0  # seconds between batches
+    sleep: Callable[[float], None] = time.sleep
 
 
 def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
     """Publish the plan's erasures batch by batch, each recorded once acked; a sweep killed halfway starts
     again after its last recorded batch, and a batch published twice carries the same task ids, which the
     task runtime answers from its record instead of erasing twice. Returns the batches published now."""
-    plan_id, done, published = sweep.plan.plan_id, store.batches_done(sweep.plan.plan_id), 0
-    total = -(-len(sweep.plan.items) // sweep.batch_size)
+    plan, published = sweep.plan, 0
+    done = store.batches_done(plan.as_of, plan.plan_id)
+    total = -(-len(plan.items) // sweep.batch_size)
     for index, items in batches(sweep.plan.items, sweep.batch_size):
         if index < done:
             continue
+        if published and sweep.pause:
+            sweep.sleep(sweep.pause)
         for item in items:
-            sink.task(_task(sweep, item))
+            if item.subject_ref in sweep.emails:  # else no system holds them any more: erased already
+                sink.task(_task(sweep, item))
         sink.audit(_audit(sweep, "retention_batch_published", f"{index}", batch=index, tasks=len(items), of=total))
         sink.flush()
-        store.record_batch(plan_id, index, total)
+        store.record_batch(plan.as_of, plan.plan_id, index, total)
         published += 1
     _finish(sweep, sink, total)
+    store.finish(plan.as_of, plan.plan_id, total)
     return published
 
 

@@ -55,18 +55,37 @@ def approve_command(plan_id: str, by: str | None) -> None:
 def run_command(as_of: str | None, systems: tuple[str, ...], bootstrap: str) -> None:
     from dsr.retention_kafka import KafkaSweepSink
 
-    shell = Shell.load()
-    plan, emails = shell.plan(_day(as_of), systems, None)
-    shell.store.save_plan(plan)
-    if _approval_state(shell, plan) == "needed":
+    outcome = carry_out(Shell.load(), _day(as_of), systems, lambda: KafkaSweepSink(bootstrap, _security(bootstrap)))
+    plan = outcome.plan
+    if outcome.resumed:
+        click.echo(f"resumed the sweep of {plan.as_of} cut short: plan {plan.plan_id}")
+    if outcome.published is None:
         click.echo(f"plan {plan.plan_id}: {plan.size} people; it waits for `dsr retention approve {plan.plan_id}`")
         raise SystemExit(APPROVAL_NEEDED)
-    sink = KafkaSweepSink(bootstrap, _security(bootstrap))
+    click.echo(f"plan {plan.plan_id}: {plan.size} people, {outcome.published} batch(es) published now")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    resumed: bool
+    published: int | None  # None: the plan waits for the DPO's approval
+
+
+def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> Outcome:
+    """The day's sweep, or the one cut short that day carried on; the same for `dsr retention run` and the clock."""
+    plan, emails = shell.plan(day, systems, None)
+    cut_short = shell.store.unfinished(day)
+    resumed = shell.store.load_plan(cut_short) if cut_short else None
+    plan = resumed or plan
+    shell.store.save_plan(plan)
+    if _approval_state(shell, plan) == "needed":
+        return Outcome(plan, bool(resumed), None)
+    sink = make_sink()
     try:
-        published = shell.sweep(plan, emails, sink)
+        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink))
     finally:
         sink.close()
-    click.echo(f"plan {plan.plan_id}: {plan.size} people, {published} batch(es) published now")
 
 
 def _security(bootstrap: str):
@@ -85,15 +104,16 @@ class Shell:
     store: object
 
     @classmethod
-    def load(cls) -> Shell:
+    def load(cls, settings=None, secret: bytes | None = None) -> Shell:
         from dsr.composition import secret_from
         from dsr.register import load_register
         from dsr.retention import RetentionStore
         from dsr.settings import load_settings
 
-        settings = load_settings()
+        settings = settings or load_settings()
         register = load_register(settings.register_file)
-        return cls(settings, secret_from(settings), register, RetentionStore(settings.data_dir / "retention"))
+        secret = secret or secret_from(settings)
+        return cls(settings, secret, register, RetentionStore(settings.data_dir / "retention"))
 
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
         from dsr.retention import load_holds, plan_of, scan
@@ -118,6 +138,7 @@ class Shell:
             clock=lambda: datetime.now(PARIS),
             batch_size=self.settings.retention_batch_size,
             language=self.settings.dpo_language,
+            pause=self.settings.retention_batch_pause,
         )
         return run_sweep(sweep, sink, self.store)
 

@@ -132,6 +132,12 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
         await expire_documents(ctx)
         ctx.doors.forget_expired(ctx.clock(), ANSWERS_KEPT)
 
+    if ctx.retention_sweep is not None:
+
+        @app.timer(interval=ctx.config.tick_seconds, on_leader=True, name="retention")
+        async def retention() -> None:
+            await ctx.retention_sweep(ctx.clock())  # R44: at most once a day, on one worker of the group
+
     return cases
 
 

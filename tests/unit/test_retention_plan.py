@@ -167,3 +167,26 @@ def test_the_report_names_systems_and_categories_in_words():
     context = report_context(plan, REGISTER)
     assert context["rows"][0]["category"] == REGISTER.systems["crm"].categories["person"].label.model_dump()
     assert context["unsupported"] == ["x"] and context["people"] == 1
+
+
+def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
+    store, sweep = RetentionStore(tmp_path), sweep_of(10, holds=[Hold("ref001", hold(["person"]))])
+    store.save_plan(sweep.plan)
+    assert store.load_plan(sweep.plan.plan_id) == sweep.plan
+    with pytest.raises(Killed):
+        run_sweep(sweep, MemorySink(die_at_flush=2), store)
+    assert store.unfinished(AS_OF) == sweep.plan.plan_id
+    # The rescan on resuming no longer finds the people of the batch in flight: they were erased meanwhile.
+    gone = {item.subject_ref for item in sweep.plan.items[4:8]}
+    resumed = Sweep(
+        store.load_plan(store.unfinished(AS_OF)),
+        {ref: email for ref, email in sweep.emails.items() if ref not in gone},
+        REGISTER,
+        seal=sweep.seal,
+        clock=sweep.clock,
+        batch_size=4,
+    )
+    sink = MemorySink()
+    run_sweep(resumed, sink, store)
+    assert {t.subject_ref for t in sink.tasks} == {i.subject_ref for i in sweep.plan.items[8:]}
+    assert store.unfinished(AS_OF) is None
