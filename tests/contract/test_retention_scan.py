@@ -121,6 +121,13 @@ class TestReferenceCrm(OnSqlite, RetentionScanContract):
         assert scan.due == ()
         assert scan.waiting == 1
 
+    def test_the_scan_reads_people_a_range_at_a_time(self, adapter, clock):
+        for subject in (CAMILLE, HUGO):
+            self.put_person(adapter, subject, clock)
+        end = max(self.end_of(adapter, CAMILLE).values())
+        whole, by_one = adapter.retention_scan(end, REGISTER), adapter.retention_scan(end, REGISTER, chunk=1)
+        assert by_one == whole and {d.email for d in whole.due} == {CAMILLE.email, HUGO.email}
+
 
 class TestReferenceCrmOnPostgres(OnPostgres, TestReferenceCrm):
     pass
