@@ -14,7 +14,7 @@ from gdpr.lifecycle import stable_id
 from gdpr.register import Register
 from gdpr.retention import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
 from gdpr.sealing import subject_ref
-from handlers.protocol import scans_retention
+from handlers.protocol import UnsupportedAction, scans_retention
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, Recipient
@@ -44,7 +44,11 @@ def scan(
         if not scans_retention(adapter):
             out.unsupported.append(adapter.name)
             continue
-        result = adapter.retention_scan(as_of, register)
+        try:
+            result = adapter.retention_scan(as_of, register)
+        except UnsupportedAction:  # a webhook system whose receiver does not scan
+            out.unsupported.append(adapter.name)
+            continue
         out.waiting[adapter.name] = result.waiting
         for record in result.due:
             if wanted and normalize_email(record.email) != wanted:

@@ -3,6 +3,7 @@ what has passed its end on a date, dated as the access answer dates it; on SQLit
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,12 +11,15 @@ import pytest
 import yaml
 
 from dsr.register import load_register
+from dsr.retention import scan
 from gdpr.ropa import retention_dates
 from handlers.declarative import DeclarativeSqlAdapter
 from handlers.mapping import MappingError, parse_mapping
 from handlers.memory import MemoryAdapter
 from handlers.protocol import Subject, scans_retention
 from handlers.reference import CrmAdapter
+from handlers.webhook import WebhookAdapter
+from handlers.webhook_receiver import WebhookReceiver, running
 from tests.contract.stores import OnPostgres, OnSqlite
 from tests.contract.test_adapters import CAMILLE, HUGO, quote
 
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.contract
 
 REGISTER = load_register(None)
 CRM_MAPPING = Path(__file__).resolve().parents[2] / "examples" / "declarative" / "crm.yaml"
+WEBHOOK_SECRET = "retention-webhook-secret-0123456789"
 FIRST_CONTACT = datetime(2022, 3, 14, 10, 0, tzinfo=UTC)
 LATER_CONTACT = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -164,3 +169,26 @@ def _with_clock(path: Path, table: str, clock: dict):
     data = yaml.safe_load(path.read_text())
     data["tables"][table]["clock"] = clock
     return parse_mapping(data)
+
+
+class TestWebhookSystem(RetentionScanContract):
+    """A back office behind the reference webhook receiver, holding its data like the in-memory twin."""
+
+    @pytest.fixture(autouse=True)
+    def _servers(self):
+        with ExitStack() as stack:
+            self.servers = stack
+            yield
+
+    def make_adapter(self, tmp_path, clock):
+        self.inner = MemoryAdapter("crm")
+        url = self.servers.enter_context(running(WebhookReceiver(self.inner, WEBHOOK_SECRET, register=REGISTER)))
+        return WebhookAdapter("crm", url, WEBHOOK_SECRET)
+
+    def put_person(self, adapter, subject, clock):
+        TestMemoryTwin.put_person(self, self.inner, subject, clock)
+
+    def test_a_receiver_that_does_not_scan_is_listed_as_unsupported(self):
+        url = self.servers.enter_context(running(WebhookReceiver(MemoryAdapter("billing"), WEBHOOK_SECRET)))
+        scanned = scan([WebhookAdapter("billing", url, WEBHOOK_SECRET)], REGISTER, b"k" * 32, date(2030, 1, 1))
+        assert scanned.unsupported == ["billing"] and scanned.due == []
