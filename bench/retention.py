@@ -10,7 +10,10 @@
    SCAN_CHUNK people at a time, a query per table): seconds, people planned, peak RSS of this process;
 3. erase: the first `--erase` items of the plan carried out by `dsr.retention.run_sweep`, each task run at
    once by `handlers.runtime.run_task` on the CRM, as a worker's task agent would (no Kafka in between):
-   erasures per second.
+   erasures per second;
+4. publish (`--publish`): every item of the plan published by `run_sweep` through `KafkaSweepSink` to an
+   embedded broker (`dsr.devstack.kafka.EmbeddedKafka`), the subject sealed per system as `dsr retention run`
+   does: tasks/s, next to the raw aiokafka ceiling (bench/ceiling.py, saturated) on the same broker.
 
 Without `--dsn`, a throwaway cluster is started with `dsr.devstack.postgres.EmbeddedPostgres` (fsync off).
 Prints one JSON object; docs/benchmarks.md keeps the figures by hand (section "Retention sweep").
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import platform
@@ -61,9 +63,10 @@ def generate(dsn: str, people: int) -> float:
 
 
 def _copy(cur, target: str, rows) -> None:
-    buffer = io.StringIO("".join("\t".join(map(str, row)) + "\n" for row in rows))
+    """Streamed in pieces: the generator's memory stays out of the plan's peak."""
     with cur.copy(f"COPY {target} FROM STDIN") as copy:
-        copy.write(buffer.getvalue())
+        for row in rows:
+            copy.write("\t".join(map(str, row)) + "\n")
 
 
 def _at(n: int) -> str:
@@ -139,14 +142,43 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(dsn: str, people: int, erasures: int) -> dict:
+def publish(made, emails: dict) -> dict:
+    """The plan's tasks through the sweep's Kafka sink, then the raw ceiling on the same broker."""
+    from bench.ceiling import run_ceiling
+    from dsr.devstack.kafka import EmbeddedKafka, free_port
+    from dsr.retention_kafka import KafkaSweepSink
+
+    with tempfile.TemporaryDirectory() as root:
+        broker = EmbeddedKafka(Path(root) / "kafka", port=free_port()).start()
+        try:
+            sealer, sink = Sealer(MemoryKeyVault(), SECRET), KafkaSweepSink(broker.bootstrap)
+            sweep = Sweep(made, emails, load_register(None), lambda r, v, s: sealer.seal(r, v, audience=s), _now)
+            started = time.perf_counter()
+            run_sweep(sweep, sink, RetentionStore(Path(root) / "store"))
+            seconds = time.perf_counter() - started
+            sink.close()
+            ceiling = asyncio.run(run_ceiling(broker.bootstrap, messages=20_000, progress=lambda *a: None))
+        finally:
+            broker.stop()
+    rate = len(made.items) / seconds
+    return {
+        "published_tasks": len(made.items),
+        "publish_s": round(seconds, 1),
+        "tasks_per_s": round(rate),
+        "ceiling_messages_per_s": round(ceiling.messages_per_s),
+        "ratio_to_ceiling": round(rate / ceiling.messages_per_s, 2),
+    }
+
+
+def measure(dsn: str, people: int, erasures: int, with_publish: bool = False) -> dict:
     generated = generate(dsn, people)
     rss_before = peak_rss_mb()
     plan_seconds, made, emails = plan(dsn)
     rss_plan = peak_rss_mb()
+    published = publish(made, emails) if with_publish else {}
     with tempfile.TemporaryDirectory() as store:
         erase_seconds, erased = erase(dsn, made, emails, erasures, Path(store))
-    return {
+    return published | {
         "people": people,
         "generate_s": round(generated, 1),
         "plan_s": round(plan_seconds, 1),
@@ -166,14 +198,15 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--erase", type=int, default=2000, help="items of the plan carried out")
     parser.add_argument("--dsn", default=None, help="a database to fill (default: a throwaway cluster)")
+    parser.add_argument("--publish", action="store_true", help="also publish the plan's tasks to a broker")
     args = parser.parse_args()
     if args.dsn:
-        print(json.dumps(measure(args.dsn, args.people, args.erase)))
+        print(json.dumps(measure(args.dsn, args.people, args.erase, args.publish)))
         return
     from dsr.devstack.postgres import EmbeddedPostgres
 
     with EmbeddedPostgres(database="dsr_bench_retention") as server:
-        print(json.dumps(measure(server.dsn, args.people, args.erase)))
+        print(json.dumps(measure(server.dsn, args.people, args.erase, args.publish)))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -204,6 +204,7 @@ class Sweep:
     batch_size: int = 500
     language: str = "fr"
     pause: float = 0.0  # seconds between batches
+    approval: Mapping[str, str] = field(default_factory=dict)  # who approved the plan, when (R50)
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -260,7 +261,8 @@ def _audit(sweep: Sweep, kind: str, dedup: str, **detail) -> AuditRecord:
 def _finish(sweep: Sweep, sink: SweepSink, total: int) -> None:
     """The last steps are idempotent by id: a resumed sweep repeats them harmlessly."""
     plan = sweep.plan
-    sink.audit(_audit(sweep, "retention_sweep_published", "done", batches=total, people=plan.size))
+    detail = {"batches": total, "people": plan.size, "approved": dict(sweep.approval)}
+    sink.audit(_audit(sweep, "retention_sweep_published", "done", **detail))
     sink.notify(report_email(plan, sweep.register, sweep.clock(), sweep.language))
     sink.flush()
 

@@ -139,6 +139,7 @@ class Shell:
             batch_size=self.settings.retention_batch_size,
             language=self.settings.dpo_language,
             pause=self.settings.retention_batch_pause,
+            approval=self.store.approvals().get(plan.plan_id, {}),
         )
         return run_sweep(sweep, sink, self.store)
 

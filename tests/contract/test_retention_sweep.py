@@ -163,6 +163,17 @@ class SweepPerRule(OnSqlite):
         assert "legal_hold:litige-7" in note[RESTRICTION_TAG]
         assert set(self.live(systems)["crm"]) == {"call_notes"}
 
+    @pytest.mark.parametrize(("direction", "kept"), [("outbound", False), ("inbound", True)])
+    def test_the_prospect_clock_restarts_on_a_call_from_the_person_not_on_ours(
+        self, systems, tmp_path, direction, kept
+    ):
+        # §5 row 5: a year later we called her (outbound), or she called us (inbound).
+        self.put_prospect(systems)
+        crm_end = self.ends_by_system({"crm": systems["crm"]})["crm"]
+        systems["crm"].add_call_note(CAMILLE.email, "Relance", direction=direction, called_at="2023-03-14T10:00:00")
+        self.sweep(systems, crm_end, tmp_path)
+        assert ("crm" in self.live(systems)) is kept
+
     # --- People, as each system comes to hold them -----------------------------------------------
 
     def put_prospect(self, systems):
