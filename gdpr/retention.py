@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from enum import StrEnum
 
@@ -86,7 +87,7 @@ class Plan:
     items: tuple[Item, ...] = field(repr=False)
     waiting: Mapping[str, int] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def plan_id(self) -> str:
         """Names the plan by what it would do: the same scan gives the same id (`dsr retention approve`)."""
         digest = hashlib.sha256(self.as_of.isoformat().encode())
