@@ -6,9 +6,9 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from schemas.tasks import LegalHold
 
