@@ -266,5 +266,9 @@ from dsr.user_cli import user  # noqa: E402 - its own module: the console's acco
 
 main.add_command(user)
 
+from dsr.retention_cli import retention  # noqa: E402 - its own module: the retention sweep
+
+main.add_command(retention)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,6 +19,7 @@ from dsr.kafka_access import faust_credentials
 from dsr.kafka_records import KafkaRecords
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
+from dsr.retention_clock import DailySweep
 from dsr.settings import Settings, SettingsError
 from dsr.sql_adapters import sql_adapters
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
@@ -208,6 +209,8 @@ def build_context(
     names = [*dict.fromkeys([*settings.builtin_names(), *(a.name for a in [*webhooks, *mapped])]), *recipients]
     answers = answer_records(settings, ctx.clock)  # idempotency by task id, every action
     ctx.task_runners = {name: _runner(ctx, registry.get(name), answers(name)) for name in names}
+    if settings.kafka_bootstrap and settings.retention_clock:
+        ctx.retention_sweep = DailySweep(settings, secret)
     return ctx
 
 

@@ -139,6 +139,20 @@ class Settings(BaseSettings):
         "in-process inbox records; default: every recipient in the register.",
     )
     case_retention_days: int = Field(default=1826, ge=30, le=3660, description="R51: case records kept after closure.")
+    retention_approval_limit: int = Field(
+        default=1000, ge=0, le=100_000_000, description="R44: a sweep of more people than this waits for the DPO."
+    )
+    retention_batch_size: int = Field(default=500, ge=1, le=100_000, description="R44: erasure tasks per batch.")
+    retention_clock: bool = Field(
+        default=True,
+        description="The clock sweeps daily once a first plan is approved; false: `dsr retention run` only.",
+    )
+    retention_batch_pause: float = Field(
+        default=0.0, ge=0, le=3600, description="Seconds between two batches of the sweep, to spare the systems."
+    )
+    retention_holds_file: Path | None = Field(
+        default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
+    )
     intake_per_minute: int = Field(
         default=120, ge=1, le=100_000, description="Events one website may post a minute to POST /intake."
     )

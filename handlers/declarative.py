@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from gdpr.register import Register
 from handlers.mapping import Anonymise, Insert, Mapping, MappingError, Table, load_mapping
 from handlers.mapping_check import check_against, check_values, existing_tables, read_schema, references
 from handlers.protocol import (
@@ -20,6 +21,7 @@ from handlers.protocol import (
     LookupAnswer,
     RectificationReport,
     RestrictionReport,
+    RetentionScan,
     Subject,
     SuppressionReport,
     UnsupportedAction,
@@ -41,6 +43,7 @@ from handlers.verbs import (
     kept_by_hold,
     new_value,
     normal_address,
+    scan_exports,
     tagged,
 )
 from schemas.identity import normalize_email
@@ -64,7 +67,7 @@ class DeclarativeSqlAdapter:
         self._clock = clock
         self._booleans = self._check(isinstance(where, PostgresStore))
         self._marketing = MarketingWriter(self._m, self._match) if self._m.marketing else None
-        self.capabilities = capabilities_for(ALWAYS + self._optional_actions())
+        self.capabilities = capabilities_for(ALWAYS + self._optional_actions(), retention_scan=True)
 
     def _check(self, postgres: bool) -> dict[str, set[str]]:
         with self._db.transaction() as conn:
@@ -164,6 +167,40 @@ class DeclarativeSqlAdapter:
                 self._marketing.suppress(conn, email, stopped, source, self._now())  # type: ignore[union-attr]
         self._db.scrub()
         return SuppressionReport(channels=stopped)
+
+    def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
+        """R44: everyone the identity tables name, their records dated through the mapping's `clock`
+        columns as the access answer dates them (handlers.verbs.scan_exports)."""
+        return scan_exports(register, self.name, ((e, self._clocked(e)) for e in self.emails()), as_of)
+
+    def emails(self) -> list[str]:
+        """Everyone on file, in a stable order; an anonymised row's placeholder names nobody."""
+        with self._db.transaction() as conn:
+            found = {normalize_email(v) for table in self._m.tables for v in self._identities(conn, table)}
+        return sorted(found)
+
+    def _identities(self, conn: Conn, table: str) -> list[str]:
+        t = self._m.tables[table]
+        if not t.identity:
+            return []
+        column = t.identity["email"]
+        placeholder = getattr(t.erase, "anonymise", {}).get(column)
+        rows = conn.execute(f"SELECT DISTINCT {column} AS email FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        return [row["email"] for row in rows if row["email"] != placeholder]
+
+    def _clocked(self, email: str) -> dict[str, list[dict]]:
+        """The export, with each register field the mapping's `clock` names read from its column."""
+        with self._db.transaction(email) as conn:
+            return {
+                self._m.category(t): [
+                    self._exported(t, self._m.tables[t], row) | self._clock_fields(t, row) for row in rows
+                ]
+                for t in self._m.tables
+                if (rows := self._rows(conn, t, email))
+            }
+
+    def _clock_fields(self, table: str, row: dict) -> dict:
+        return {field: row[column] for field, column in self._m.tables[table].clock.items()}
 
     # --- Helpers --------------------------------------------------------------------------------
 

@@ -87,6 +87,12 @@ class Table(_Model):
     columns: dict[str, Column] = Field(default_factory=dict)
     legal_basis: str | None = Field(default=None, examples=["contract"])
     retention: str | None = Field(default=None, description="Retention rule id in the register.")
+    clock: dict[str, str] = Field(
+        default_factory=dict,
+        examples=[{"last_contact_at": "last_seen"}],
+        description="Register field -> this table's column holding it, where the names differ: the column "
+        "that starts each retention clock (R44). Fields named like their column need no entry.",
+    )
     erase: Literal["delete"] | Anonymise = "delete"
     rectify: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     channels: dict[Literal["phone", "sms", "post"], str] = Field(

@@ -85,6 +85,7 @@ def references(m: Mapping) -> Iterator[tuple[str, str, str | None]]:
         for field, columns in t.rectify_columns().items():
             yield from ((f"{where}.rectify.{field}", name, c) for c in columns)
         yield from ((f"{where}.channels.{ch}", name, c) for ch, c in t.channels.items())
+        yield from ((f"{where}.clock.{field}", name, c) for field, c in t.clock.items())
     yield from _marketing_references(m)
     for kind, inserts in m.forms.items():
         for i, insert in enumerate(inserts):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from gdpr.register import Register
 from handlers.protocol import (
     DATA_ACTIONS,
     MARKETING_CHANNELS,
@@ -17,6 +18,7 @@ from handlers.protocol import (
     LookupAnswer,
     RectificationReport,
     RestrictionReport,
+    RetentionScan,
     Subject,
     SuppressionReport,
     capabilities_for,
@@ -36,6 +38,7 @@ from handlers.verbs import (
     new_value,
     normal_address,
     notice_row,
+    scan_exports,
     subject_hash,
     tagged,
 )
@@ -64,9 +67,10 @@ class MemoryAdapter:
         kept_categories: Iterable[str] = (),
         kept_ground: str = DEFAULT_KEPT_GROUND,
         marketing_channels: Iterable[str] = MARKETING_CHANNELS,
+        retention_scan: bool = True,
     ) -> None:
         self.name = name
-        self.capabilities = capabilities_for(actions)
+        self.capabilities = capabilities_for(actions, retention_scan=retention_scan)
         self.kept_categories = frozenset(kept_categories)
         self.kept_ground = kept_ground
         self.marketing_channels = frozenset(marketing_channels)
@@ -159,6 +163,13 @@ class MemoryAdapter:
                 consents = records.setdefault("consents", [])
                 consents.extend(_refusal(c, source) for c in stopped if not _refused(consents, c, source))
         return SuppressionReport(channels=stopped)
+
+    def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
+        """R44: every person on file, dated as their export dates them (handlers.verbs.scan_exports)."""
+        with self._lock:
+            emails = sorted(self._active)
+        exports = ((email, self.export(Subject(email=email)).records) for email in emails)
+        return scan_exports(register, self.name, exports, as_of)
 
     def _erase_category(self, key: str, category: str, rows: list[dict], held: bool) -> int:
         """Rows erased; held rows stay active (restricted), kept categories move to the archive."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from gdpr.register import Register
 from gdpr.routing import ALL_CHANNELS, RIGHTS_OF_ACTION
 from schemas.intake import Right
 from schemas.tasks import KeptItem, LegalHold, RecipientNotice, TaskAction
@@ -98,16 +99,46 @@ class Export:
 
 
 @dataclass(frozen=True)
+class DueRecord:
+    """A category of one person's data past its retention end (R44): found by `retention_scan`.
+    The e-mail never leaves the process: the planner keys the item by the person's subject_ref."""
+
+    email: str
+    category: str
+    rule: str
+    action: str
+    end_date: date
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class RetentionScan:
+    """What `retention_scan(as_of)` found: the people whose every dated category in the system is past
+    its end, each category with its rule and end date; `waiting` counts people with some data due and
+    some not yet (the sweep leaves them until the last end passes)."""
+
+    due: tuple[DueRecord, ...] = ()
+    waiting: int = 0
+
+
+@dataclass(frozen=True)
 class Capabilities:
     actions: frozenset[TaskAction]
     rights: frozenset[Right]
+    retention_scan: bool = False  # the system reports what has passed its retention end (R44)
 
 
-def capabilities_for(actions: Iterable[TaskAction]) -> Capabilities:
+def capabilities_for(actions: Iterable[TaskAction], retention_scan: bool = False) -> Capabilities:
     """The rights a set of verbs can serve: export gives access and portability, erase erasure, and so on."""
     actions = frozenset(actions)
     rights = frozenset(r for action in actions for r in RIGHTS_OF_ACTION.get(action, ()))
-    return Capabilities(actions=actions, rights=rights)
+    return Capabilities(actions=actions, rights=rights, retention_scan=retention_scan)
+
+
+def scans_retention(adapter: object) -> bool:
+    """Whether a system declares `retention_scan`; one that does not is listed as such in the plan."""
+    capabilities = getattr(adapter, "capabilities", None)
+    return bool(getattr(capabilities, "retention_scan", False)) and hasattr(adapter, "retention_scan")
 
 
 class Adapter(Protocol):
@@ -122,6 +153,10 @@ class Adapter(Protocol):
     - restrict tags every record of the subject with RESTRICTION_TAG and keeps it out of marketing,
       scoring and sharing; lift_restriction removes the tag (R27, Art. 18(2)).
     - suppress_marketing stops the given channels (never empty) and reports what it keeps (R30-R32, R45).
+    - retention_scan (declared by `capabilities.retention_scan`), given a date and the register, reports
+      per category and rule the records past their end on that date, dated as the access answer dates them
+      (gdpr.ropa.retention_dates), for people with nothing left that is still running (R44;
+      tests/contract/test_retention_scan.py).
     Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 
@@ -145,6 +180,12 @@ class Adapter(Protocol):
     def suppress_marketing(
         self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
     ) -> SuppressionReport: ...
+
+
+class ScansRetention(Protocol):
+    """The optional verb of a system that reports what has passed its retention end (R44)."""
+
+    def retention_scan(self, as_of: date, register: Register) -> RetentionScan: ...
 
 
 class Recipient(Protocol):

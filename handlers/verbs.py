@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
+from gdpr.register import Register
+from gdpr.ropa import retention_dates
 from handlers.protocol import (
     ADDRESS_FIELDS,
     MARKETING_CHANNELS,
     RECTIFIABLE_FIELDS,
     RESTRICTION_TAG,
+    DueRecord,
     InvalidTask,
+    RetentionScan,
 )
 from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold, RecipientNotice
@@ -150,3 +155,39 @@ def notice_row(recipient: str, task_id: str, notice: RecipientNotice, digest: st
         "subject_hash": digest,
         "received_at": received_at,
     }
+
+
+# --- Retention (R44) ----------------------------------------------------------------------------
+
+ARCHIVE_TAG = "_restricted"  # rows of the restricted archive: erase leaves them (Art. 17(3)(b))
+
+
+def scan_exports(
+    register: Register, system: str, exports: Iterable[tuple[str, Mapping[str, list[dict]]]], as_of: date
+) -> RetentionScan:
+    """`retention_scan` over `(email, export records)` pairs: the dates are those of the access answer
+    (gdpr.ropa.retention_dates), so a scan and an answer never disagree about a person's end date."""
+    due: list[DueRecord] = []
+    waiting = 0
+    for email, records in exports:
+        found, running = due_of(register, system, email, records, as_of)
+        due += found if not running else []
+        waiting += bool(found and running)
+    return RetentionScan(due=tuple(due), waiting=waiting)
+
+
+def due_of(
+    register: Register, system: str, email: str, records: Mapping[str, list[dict]], as_of: date
+) -> tuple[list[DueRecord], bool]:
+    """One person's categories past their end on `as_of`, and whether some other category still runs
+    (undated ones count as running: never guess an end, R44). The restricted archive is left out."""
+    live = {c: rows for c, rows in records.items() if rows and not all(r.get(ARCHIVE_TAG) for r in rows)}
+    due, running = [], False
+    for entry in retention_dates(register, system, live):
+        until = entry["until"] and date.fromisoformat(entry["until"])
+        if until and until <= as_of:
+            count = len(live[entry["category"]])
+            due.append(DueRecord(email, entry["category"], entry["rule"], entry["action"], until, count))
+        else:
+            running = True
+    return due, running

@@ -12,21 +12,24 @@ import ssl
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from gdpr.register import Register
 from handlers.protocol import (
     DATA_ACTIONS,
     MARKETING_CHANNELS,
+    DueRecord,
     ErasureReport,
     Export,
     InvalidTask,
     LookupAnswer,
     RectificationReport,
     RestrictionReport,
+    RetentionScan,
     Subject,
     SuppressionReport,
     TaskRefused,
@@ -61,6 +64,10 @@ ACTION_FIELDS: dict[TaskAction, tuple[str, ...]] = {
     TaskAction.SUPPRESS_MARKETING: ("channels", "source"),
     TaskAction.RECORD_SUBMISSION: ("submission_id", "kind", "data"),
 }
+# The retention verb (R44) is no task: no subject, the day in `as_of`; a receiver that does not scan answers 422
+# unsupported_action, and the plan lists the system as such (docs/webhooks.md).
+RETENTION_SCAN = "retention_scan"
+SCAN_FIELDS = ("action", "system", "as_of")
 # Refusal codes a receiver puts in a 4xx body, and the error each becomes here (RightsContract expects InvalidTask).
 INVALID_TASK, UNSUPPORTED_ACTION, REFUSED = "invalid_task", "unsupported_action", "refused"
 
@@ -116,7 +123,7 @@ class WebhookAdapter:
             others = sorted(a.value for a in actions - DATA_ACTIONS)
             raise ValueError(f"a webhook system takes data verbs only, not {others}")
         self.name, self.url, self.timeout, self._clock = name, url, timeout, clock
-        self.capabilities = capabilities_for(actions)
+        self.capabilities = capabilities_for(actions, retention_scan=True)
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._target = _split_url(url)
 
@@ -161,6 +168,19 @@ class WebhookAdapter:
                 raise _Malformed(f"'channels' must be among {', '.join(MARKETING_CHANNELS)}")
             return SuppressionReport(channels=tuple(stopped), kept=_kept(answer))
 
+    def retention_scan(self, as_of: date, register: Register | None = None) -> RetentionScan:
+        """R44: the system applies its own copy of the rules; `register` stays here."""
+        payload = {"action": RETENTION_SCAN, "system": self.name, "as_of": as_of.isoformat()}
+        answer = self._send(RETENTION_SCAN, payload)
+        try:
+            return RetentionScan(
+                due=tuple(_due(entry) for entry in _field(answer, "due", list)), waiting=_waiting(answer)
+            )
+        except _Malformed as exc:
+            raise MalformedAnswer(
+                f"system '{self.name}' answered '{RETENTION_SCAN}' off the documented schema: {exc} (docs/webhooks.md)"
+            ) from None
+
     # --- HTTP ---------------------------------------------------------------------------------------
 
     @contextmanager
@@ -183,15 +203,19 @@ class WebhookAdapter:
             "subject": {"email": subject.email, "name": subject.name},
             **params,
         }
+        return self._send(action, payload)
+
+    def _send(self, action: TaskAction | str, payload: dict) -> dict:
+        verb = getattr(action, "value", action)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = signed_headers(self._secret, body, self._clock())
         status, answer = self._post(body, {"Content-Type": "application/json", **headers})
         # Never the subject: system, verb, status and the delivery id to match the receiver's logs.
-        log.info("webhook %s %s: HTTP %s, delivery %s", self.name, action.value, status, headers[DELIVERY_HEADER])
+        log.info("webhook %s %s: HTTP %s, delivery %s", self.name, verb, status, headers[DELIVERY_HEADER])
         if 200 <= status < 300:
             return self._decode(action, answer)
         if status >= 500 or status in RETRYABLE_4XX:
-            raise TransientAdapterError(f"system '{self.name}' answered '{action.value}' with HTTP {status}")
+            raise TransientAdapterError(f"system '{self.name}' answered '{verb}' with HTTP {status}")
         raise _refusal(self.name, action, status, answer, payload)
 
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -213,7 +237,7 @@ class WebhookAdapter:
         finally:
             connection.close()
 
-    def _decode(self, action: TaskAction, answer: bytes) -> dict:
+    def _decode(self, action: TaskAction | str, answer: bytes) -> dict:
         if action is TaskAction.RECORD_SUBMISSION and not answer.strip():
             return {}
         try:
@@ -224,7 +248,7 @@ class WebhookAdapter:
             decoded = None
         if not isinstance(decoded, dict):
             raise MalformedAnswer(
-                f"system '{self.name}' answered '{action.value}' with a body that is not a "
+                f"system '{self.name}' answered '{getattr(action, 'value', action)}' with a body that is not a "
                 f"JSON object (docs/webhooks.md)"
             )
         return decoded
@@ -241,13 +265,13 @@ def _split_url(url: str) -> tuple[str, str, int | None, str]:
 # --- Refusals: status, the remote's code and its text, short and without what we sent ---------------
 
 
-def _refusal(system: str, action: TaskAction, status: int, answer: bytes, sent: dict) -> RemoteRefused:
+def _refusal(system: str, action: TaskAction | str, status: int, answer: bytes, sent: dict) -> RemoteRefused:
     code, text = _error_of(answer)
     kind = {INVALID_TASK: RemoteInvalidTask, UNSUPPORTED_ACTION: RemoteUnsupportedAction}.get(code, RemoteRefused)
     if 300 <= status < 400:
         text = "webhooks do not follow redirects: configure the final URL"
     reason = redact(text, sent) or "no reason given"
-    return kind(f"system '{system}' refused '{action.value}' (HTTP {status}): {reason}")
+    return kind(f"system '{system}' refused '{getattr(action, 'value', action)}' (HTTP {status}): {reason}")
 
 
 def _error_of(answer: bytes) -> tuple[str, str]:
@@ -347,3 +371,22 @@ def _changed(changed: dict) -> dict[str, tuple[Any, Any]]:
     if not all(isinstance(pair, list) and len(pair) == 2 for pair in changed.values()):
         raise _Malformed("'changed' maps each field to [old, new]")
     return {name: (old, new) for name, (old, new) in changed.items()}
+
+
+def _due(entry: object) -> DueRecord:
+    """One `due` entry: {email, category, rule, action, end_date, count}."""
+    if not isinstance(entry, dict):
+        raise _Malformed("'due' is a list of objects")
+    try:
+        end = date.fromisoformat(_field(entry, "end_date", str))
+    except ValueError:
+        raise _Malformed("'end_date' must be a date, YYYY-MM-DD") from None
+    texts = {key: _field(entry, key, str) for key in ("email", "category", "rule", "action")}
+    return DueRecord(**texts, end_date=end, count=_field(entry, "count", int, 1))
+
+
+def _waiting(answer: dict) -> int:
+    value = _field(answer, "waiting", int, 0)
+    if value < 0:
+        raise _Malformed("'waiting' must not be negative")
+    return value

@@ -13,19 +13,22 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from handlers.protocol import Adapter, InvalidTask, Subject, TaskRefused, UnsupportedAction
+from gdpr.register import Register
+from handlers.protocol import Adapter, InvalidTask, Subject, TaskRefused, UnsupportedAction, scans_retention
 from handlers.webhook import (
     ACTION_FIELDS,
     COMMON_FIELDS,
     DELIVERY_HEADER,
     INVALID_TASK,
     REFUSED,
+    RETENTION_SCAN,
+    SCAN_FIELDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     UNSUPPORTED_ACTION,
@@ -91,8 +94,10 @@ class WebhookReceiver:
         secret: bytes | str,
         clock: Callable[[], datetime] = utcnow,
         ledger: DeliveryLedger | None = None,
+        register: Register | None = None,
     ) -> None:
         self.adapter = adapter
+        self.register = register  # the rules retention_scan applies (R44); None: the verb is not offered
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._clock = clock
         self._ledger = ledger or DeliveryLedger()
@@ -112,6 +117,8 @@ class WebhookReceiver:
         return self._act(body)
 
     def _act(self, body: bytes) -> Answer:
+        if _is_scan(body):
+            return self._scan(body)
         try:
             action, subject, params = _parse(body, self.adapter.name)
         except ValueError as exc:
@@ -129,6 +136,38 @@ class WebhookReceiver:
         except Exception:
             log.exception("webhook %s failed", action.value)
             return _error(500, "the system could not act")
+
+    def _scan(self, body: bytes) -> Answer:
+        """R44: the records past their end on `as_of`, each with the person's address (the answer travels
+        back over the signed channel, as an export does)."""
+        if self.register is None or not scans_retention(self.adapter):
+            return _error(422, f"'{RETENTION_SCAN}' is not supported here", UNSUPPORTED_ACTION)
+        try:
+            as_of = _scan_day(json.loads(body), self.adapter.name)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        found = self.adapter.retention_scan(as_of, self.register)
+        due = [{**d.__dict__, "end_date": d.end_date.isoformat()} for d in found.due]
+        return 200, {"due": due, "waiting": found.waiting}
+
+
+def _is_scan(body: bytes) -> bool:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(request, dict) and request.get("action") == RETENTION_SCAN
+
+
+def _scan_day(request: dict, system: str) -> date:
+    if set(request) != set(SCAN_FIELDS):
+        raise ValueError(f"'{RETENTION_SCAN}' takes exactly {', '.join(SCAN_FIELDS)}")
+    if request["system"] != system:
+        raise ValueError("this request is for another system")
+    try:
+        return date.fromisoformat(request["as_of"])
+    except (TypeError, ValueError):
+        raise ValueError("'as_of' must be a date, YYYY-MM-DD") from None
 
 
 def _error(status: int, text: str, code: str = "") -> Answer:

@@ -357,6 +357,10 @@ ACTION_LABELS: Mapping[str, Mapping[str, str]] = {
 # The e-mails themselves, named in the DPO's alert about an undelivered one.
 MESSAGE_LABELS: Mapping[MessageType, Mapping[str, str]] = {
     MessageType.FORM_ACKNOWLEDGEMENT: {"fr": "accusé de réception d'un formulaire", "en": "form acknowledgement"},
+    MessageType.DPO_RETENTION_REPORT: {
+        "fr": "rapport de la purge des durées de conservation",
+        "en": "retention sweep report",
+    },
     MessageType.RECEIPT: {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
     MessageType.VERIFICATION: {"fr": "demande de confirmation", "en": "request to confirm"},
     MessageType.VERIFICATION_CHALLENGE: {
@@ -453,6 +457,13 @@ COUNTRY_LABELS: Mapping[str, Mapping[str, str]] = {
 
 # Filter name -> table: each filter prints the label of a code in the reader's language, and
 # raises on an unknown code instead of printing it.
+# What the retention sweep does to a category past its end (gdpr.register.Action, R44, R46).
+RETENTION_ACTIONS: Mapping[str, Mapping[str, str]] = {
+    "delete": {"fr": "effacement", "en": "erasure"},
+    "anonymise": {"fr": "anonymisation", "en": "anonymisation"},
+    "archive": {"fr": "passage en archive à accès restreint", "en": "move to the restricted archive"},
+}
+
 LABEL_TABLES: Mapping[str, tuple[Mapping[str, Mapping[str, str]], str]] = {
     "right_label": (RIGHT_LABELS, "right"),
     "ground_label": (KEEP_GROUNDS, "keep ground"),
@@ -470,4 +481,5 @@ LABEL_TABLES: Mapping[str, tuple[Mapping[str, Mapping[str, str]], str]] = {
     "status_label": (STATUS_LABELS, "case status"),
     "action_label": (ACTION_LABELS, "task action"),
     "message_label": (MESSAGE_LABELS, "message type"),
+    "retention_action_label": (RETENTION_ACTIONS, "retention action"),
 }

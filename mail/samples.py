@@ -109,6 +109,36 @@ _ACCESS_INFORMATION = {
     },
 }
 _SAMPLES: dict[MessageType, dict[str, Any]] = {
+    MessageType.DPO_RETENTION_REPORT: {
+        "reference": "retention-5a23b518cbe45f15",
+        "plan_id": "5a23b518cbe45f15",
+        "as_of": date(2027, 3, 8),
+        "people": 214,
+        "rows": [
+            {
+                "system": _CRM,
+                "category": {"fr": "Demandes de devis", "en": "Quote requests"},
+                "action": "delete",
+                "count": 180,
+                "records": 236,
+                "held": 1,
+                "end_date": date(2027, 1, 4),
+                "last_end_date": date(2027, 3, 7),
+            },
+            {
+                "system": _CRM,
+                "category": {"fr": "Factures et paiements", "en": "Invoices and payments"},
+                "action": "archive",
+                "count": 34,
+                "records": 51,
+                "held": 0,
+                "end_date": date(2027, 2, 1),
+                "last_end_date": date(2027, 3, 1),
+            },
+        ],
+        "unsupported": ["billing"],
+        "waiting": 12,
+    },
     MessageType.FORM_ACKNOWLEDGEMENT: {
         "reference": "DEV-2027-01183",
         "form_kind": "quote",

@@ -59,6 +59,8 @@ class MessageType(StrEnum):
     HEIR_JUSTIFICATION = "heir_justification"
     ESTATE_ACCESS = "estate_access"
     DPO_DECISION_NEEDED = "dpo_decision_needed"
+    # The retention sweep (R44)
+    DPO_RETENTION_REPORT = "dpo_retention_report"
 
 
 class EmailRequested(WireModel):

@@ -145,6 +145,12 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     async def mail_retries() -> None:
         await send_due_retries(ctx, retries, ctx.clock(), turns_sent)
 
+    if ctx.retention_sweep is not None:
+
+        @app.timer(interval=ctx.config.tick_seconds, on_leader=True, name="retention")
+        async def retention() -> None:
+            await ctx.retention_sweep(ctx.clock())  # R44: at most once a day, on one worker of the group
+
     return cases
 
 

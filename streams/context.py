@@ -85,6 +85,8 @@ class Context:
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
     doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
     documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed
+    # The daily retention sweep (dsr/retention_clock.py), called by a timer on the group's leader (R44).
+    retention_sweep: Callable[[datetime], Awaitable[None]] | None = None
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from gdpr.register import Register
 from handlers.protocol import (
     ADDRESS_FIELDS,
     DATA_ACTIONS,
@@ -15,6 +17,7 @@ from handlers.protocol import (
     LookupAnswer,
     RectificationReport,
     RestrictionReport,
+    RetentionScan,
     Subject,
     SuppressionReport,
     TaskRefused,
@@ -47,6 +50,7 @@ from handlers.verbs import (
     kept_by_hold,
     new_value,
     normal_address,
+    scan_exports,
     tagged,
 )
 from schemas.identity import normalize_email
@@ -67,6 +71,8 @@ __all__ = [
     "unsupported",
     "utcnow",
 ]
+
+SCAN_CHUNK = 2000  # people read at once by retention_scan
 
 # Keys of what was already written (submission ids, seed keys): kept after erasure, and holding no
 # personal data, so a replayed task or a restart's seeding never brings an erased person back.
@@ -102,7 +108,7 @@ class ReferenceSystem:
     MARKETING_CHANNELS: tuple[str, ...] = ()  # channels this system markets on (R30-R32)
 
     def __init__(self, where: Location, clock: Clock = utcnow) -> None:
-        self.capabilities = capabilities_for(DATA_ACTIONS)
+        self.capabilities = capabilities_for(DATA_ACTIONS, retention_scan=True)
         self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
         self._clock = clock
 
@@ -183,6 +189,39 @@ class ReferenceSystem:
             also = self._also_stopped(conn, email, source) if stopped else ()
         self._db.scrub()
         return SuppressionReport(channels=stopped + also, kept=kept, erased_items=max(0, before - after))
+
+    def retention_scan(self, as_of: date, register: Register, chunk: int = SCAN_CHUNK) -> RetentionScan:
+        """R44: every person on file, dated as the access answer dates them (handlers.verbs.scan_exports);
+        read a range of people at a time, a query per table, so a million people never sit in memory at once."""
+        emails = self.emails()
+        found = [
+            scan_exports(register, self.name, self._rows_of(emails[start : start + chunk]), as_of)
+            for start in range(0, len(emails), chunk)
+        ]
+        return RetentionScan(
+            due=tuple(d for part in found for d in part.due), waiting=sum(part.waiting for part in found)
+        )
+
+    def _rows_of(self, emails: list[str]) -> list[tuple[str, dict[str, list[dict]]]]:
+        """The records that date a range of people, by person: the export's categories, without the archive."""
+        if not emails:
+            return []
+        records: dict[str, dict[str, list[dict]]] = {email: {} for email in emails}
+        with self._db.transaction() as conn:
+            for category in self.CATEGORIES:
+                rows = conn.execute(
+                    f"SELECT * FROM {category.table} WHERE email >= ? AND email <= ? ORDER BY email, id",
+                    (emails[0], emails[-1]),
+                )
+                for row in rows:
+                    records[row["email"]].setdefault(category.name, []).append(plain_row(row))
+        return list(records.items())
+
+    def emails(self) -> list[str]:
+        """Everyone on file (normalized e-mails), in a stable order."""
+        union = " UNION ".join(f"SELECT email FROM {c.table}" for c in self.CATEGORIES)
+        with self._db.transaction() as conn:
+            return [row["email"] for row in conn.execute(f"SELECT email FROM ({union}) AS people ORDER BY email")]
 
     def _now(self) -> str:
         return self._clock().isoformat()

@@ -7,15 +7,18 @@ import asyncio
 import html
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from dsr.retention import report_email
 from gdpr.commands import SendEmail
+from gdpr.sweep import Due, Hold, make_plan
 from mail.templates import MESSAGE_TYPES, RenderedEmail
 from schemas.intake import Language, Right
 from schemas.notifications import EmailRequested
+from schemas.tasks import LegalHold
 from streams import topics
 from streams.intake import on_intake_message
 from streams.notices import email_for
@@ -140,6 +143,18 @@ def form_acknowledgements(language: str) -> list[RenderedEmail]:
     return [render_request(ctx, r) for r in published if r.message_type == "form_acknowledgement"]
 
 
+def retention_report(ctx, language: str) -> RenderedEmail:
+    register = ctx.register.register
+    system = next(iter(register.systems))
+    category = next(iter(register.systems[system].categories))
+    ended = [Due(system, f"ref{n}", category, "rule", "delete", T0.date() - timedelta(days=n), 2) for n in (3, 40)]
+    plan = make_plan(T0.date(), ended, [Hold("ref3", HELD)], unsupported=["billing"], waiting={system: 4})
+    return render_request(ctx, report_email(plan, register, T0, language))
+
+
+HELD = LegalHold(hold_id="h1", categories=["*"], ground="legal_claims", owner="legal", review_on=date(2028, 1, 1))
+
+
 # --- the test -------------------------------------------------------------------------------------
 
 
@@ -151,6 +166,7 @@ def every_email(shape_name: str, language: str):
         for sent in many:
             yield message_type, rendered(ctx, sent, message_type, language)
     yield "dpo_mail_parked", parked_alert(ctx, language)
+    yield "dpo_retention_report", retention_report(ctx, language)
     yield from (("form_acknowledgement", email) for email in form_acknowledgements(language))
 
 

@@ -1,0 +1,315 @@
+"""The retention sweep's shell: scans the systems, plans (gdpr.sweep), keeps plans and sweep records, publishes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from gdpr.lifecycle import stable_id
+from gdpr.register import Register
+from gdpr.sealing import subject_ref
+from gdpr.sweep import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
+from handlers.protocol import UnsupportedAction, scans_retention
+from schemas.audit import AuditRecord
+from schemas.identity import normalize_email
+from schemas.notifications import EmailRequested, MessageType, Recipient
+from schemas.sealed import Sealed
+from schemas.tasks import LegalHold, Task, TaskAction
+
+REPORT_MESSAGE = MessageType.DPO_RETENTION_REPORT
+
+
+@dataclass
+class Scanned:
+    """What the systems reported: due categories by subject_ref; the e-mails stay in this process only."""
+
+    due: list[Due] = field(default_factory=list)
+    emails: dict[str, str] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)
+    waiting: dict[str, int] = field(default_factory=dict)
+
+
+def scan(
+    adapters: Iterable[object], register: Register, secret: bytes, as_of: date, subject: str | None = None
+) -> Scanned:
+    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only."""
+    out = Scanned()
+    wanted = normalize_email(subject) if subject else None
+    for adapter in adapters:
+        if not scans_retention(adapter):
+            out.unsupported.append(adapter.name)
+            continue
+        try:
+            result = adapter.retention_scan(as_of, register)
+        except UnsupportedAction:  # a webhook system whose receiver does not scan
+            out.unsupported.append(adapter.name)
+            continue
+        out.waiting[adapter.name] = result.waiting
+        for record in result.due:
+            if wanted and normalize_email(record.email) != wanted:
+                continue
+            ref = subject_ref(secret, record.email)
+            out.emails[ref] = record.email
+            out.due.append(
+                Due(adapter.name, ref, record.category, record.rule, record.action, record.end_date, record.count)
+            )
+    return out
+
+
+def plan_of(scanned: Scanned, as_of: date, holds: Iterable[Hold] = (), extra_unsupported: Iterable[str] = ()) -> Plan:
+    unsupported = [*scanned.unsupported, *extra_unsupported]
+    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting)
+
+
+def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
+    """R46: legal holds outside cases, one JSON object a line: email, optional system, and a LegalHold's fields."""
+    if path is None:
+        return []
+    holds = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            email, system = entry.pop("email"), entry.pop("system", None)
+            holds.append(Hold(subject_ref(secret, email), LegalHold.model_validate(entry), system))
+    return holds
+
+
+# --- Plans, approvals and sweep records, kept under the data dir ---------------------------------
+
+
+class RetentionStore:
+    """Plans (without e-mails), the DPO's approvals and each sweep's progress, as small JSON files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        for sub in ("plans", "sweeps"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def save_plan(self, plan: Plan) -> None:
+        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address)."""
+        _write(self.root / "plans" / f"{plan.plan_id}.json", plan_json(plan))
+
+    def plan(self, plan_id: str) -> dict | None:
+        path = self.root / "plans" / f"{plan_id}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def load_plan(self, plan_id: str) -> Plan | None:
+        body = self.plan(plan_id)
+        return plan_from_json(body) if body else None
+
+    def approve(self, plan_id: str, by: str, at: datetime) -> None:
+        approvals = self.approvals()
+        approvals[plan_id] = {"by": by, "at": at.isoformat()}
+        _write(self.root / "approvals.json", approvals)
+
+    def approvals(self) -> dict[str, dict]:
+        path = self.root / "approvals.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def unfinished(self, as_of: date) -> str | None:
+        """The plan of the day's sweep if it was cut short: a new run carries that plan on, not a new one."""
+        record = self._sweep(as_of)
+        return record["plan_id"] if record and not record.get("finished") else None
+
+    def batches_done(self, as_of: date, plan_id: str) -> int:
+        record = self._sweep(as_of)
+        return record["batches_done"] if record and record["plan_id"] == plan_id else 0
+
+    def record_batch(self, as_of: date, plan_id: str, index: int, total: int) -> None:
+        body = {"plan_id": plan_id, "batches_done": index + 1, "total": total}
+        _write(self.root / "sweeps" / f"{as_of.isoformat()}.json", body)
+
+    def finish(self, as_of: date, plan_id: str, total: int) -> None:
+        body = {"plan_id": plan_id, "batches_done": total, "total": total, "finished": True}
+        _write(self.root / "sweeps" / f"{as_of.isoformat()}.json", body)
+
+    def _sweep(self, as_of: date) -> dict | None:
+        path = self.root / "sweeps" / f"{as_of.isoformat()}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+def plan_json(plan: Plan) -> dict:
+    return {
+        "plan_id": plan.plan_id,
+        "as_of": plan.as_of.isoformat(),
+        "size": plan.size,
+        "rows": [row.to_json() for row in plan.rows],
+        "waiting": dict(plan.waiting),
+        "items": [_item_json(item) for item in plan.items],
+    }
+
+
+def _item_json(item: Item) -> dict:
+    holds = [h.model_dump(mode="json") for h in item.holds]
+    return {"system": item.system, "subject_ref": item.subject_ref, "categories": list(item.categories)} | {
+        "end_date": item.end_date.isoformat(),
+        "holds": holds,
+    }
+
+
+def plan_from_json(body: dict) -> Plan:
+    items = tuple(
+        Item(
+            i["system"],
+            i["subject_ref"],
+            tuple(i["categories"]),
+            date.fromisoformat(i["end_date"]),
+            tuple(LegalHold.model_validate(h) for h in i["holds"]),
+        )
+        for i in body["items"]
+    )
+    rows = tuple(_row_from_json(r) for r in body["rows"])
+    return Plan(as_of=date.fromisoformat(body["as_of"]), rows=rows, items=items, waiting=body.get("waiting", {}))
+
+
+def _row_from_json(row: dict) -> Row:
+    dates = {k: date.fromisoformat(row[k]) if row[k] else None for k in ("end_date", "last_end_date")}
+    return Row(**{**row, **dates, "status": SystemStatus(row["status"])})
+
+
+def _write(path: Path, body: dict) -> None:
+    """Written beside, then renamed: a sweep killed mid-write leaves the previous record whole."""
+    spare = path.with_suffix(".tmp")
+    spare.write_text(json.dumps(body, indent=1, sort_keys=True))
+    spare.replace(path)
+
+
+# --- Carrying a plan out ------------------------------------------------------------------------
+
+
+class SweepSink(Protocol):
+    """Where a sweep writes: the task topics, dsr.audit and dsr.notifications. `flush` returns once acked."""
+
+    def task(self, task: Task) -> None: ...
+    def audit(self, record: AuditRecord) -> None: ...
+    def notify(self, request: EmailRequested) -> None: ...
+    def flush(self) -> None: ...
+
+
+Seal = Callable[[str, dict, str], Sealed]  # (subject_ref, value, audience) -> sealed for that system
+
+
+@dataclass(frozen=True)
+class Sweep:
+    plan: Plan
+    emails: dict[str, str]
+    register: Register
+    seal: Seal
+    clock: Callable[[], datetime]
+    batch_size: int = 500
+    language: str = "fr"
+    pause: float = 0.0  # seconds between batches
+    approval: Mapping[str, str] = field(default_factory=dict)  # who approved the plan, when (R50)
+    sleep: Callable[[float], None] = time.sleep
+
+
+def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
+    """Publish the plan's erasures batch by batch, each recorded once acked; a sweep killed halfway starts
+    again after its last recorded batch, and a batch published twice carries the same task ids, which the
+    task runtime answers from its record instead of erasing twice. Returns the batches published now."""
+    plan, published = sweep.plan, 0
+    done = store.batches_done(plan.as_of, plan.plan_id)
+    total = -(-len(plan.items) // sweep.batch_size)
+    for index, items in batches(sweep.plan.items, sweep.batch_size):
+        if index < done:
+            continue
+        if published and sweep.pause:
+            sweep.sleep(sweep.pause)
+        for item in items:
+            if item.subject_ref in sweep.emails:  # else no system holds them any more: erased already
+                sink.task(_task(sweep, item))
+        sink.audit(_audit(sweep, "retention_batch_published", f"{index}", batch=index, tasks=len(items), of=total))
+        sink.flush()
+        store.record_batch(plan.as_of, plan.plan_id, index, total)
+        published += 1
+    _finish(sweep, sink, total)
+    store.finish(plan.as_of, plan.plan_id, total)
+    return published
+
+
+def _task(sweep: Sweep, item: Item) -> Task:
+    ref, plan_id = item.subject_ref, sweep.plan.plan_id
+    return Task(
+        task_id=task_id(plan_id, item.system, ref),
+        subject_request_id=sweep_request_id(plan_id),
+        system=item.system,
+        action=TaskAction.ERASE,
+        subject_ref=ref,
+        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system),
+        holds=list(item.holds),  # R46: held categories stay, restricted
+        issued_at=sweep.clock(),
+    )
+
+
+def _audit(sweep: Sweep, kind: str, dedup: str, **detail) -> AuditRecord:
+    request_id = sweep_request_id(sweep.plan.plan_id)
+    return AuditRecord(
+        audit_id=stable_id("audit", kind, request_id, dedup),
+        occurred_at=sweep.clock(),
+        kind=kind,
+        request_id=request_id,
+        action=TaskAction.ERASE.value,
+        detail={"plan_id": sweep.plan.plan_id, "as_of": sweep.plan.as_of.isoformat(), **detail},
+    )
+
+
+def _finish(sweep: Sweep, sink: SweepSink, total: int) -> None:
+    """The last steps are idempotent by id: a resumed sweep repeats them harmlessly."""
+    plan = sweep.plan
+    detail = {"batches": total, "people": plan.size, "approved": dict(sweep.approval)}
+    sink.audit(_audit(sweep, "retention_sweep_published", "done", **detail))
+    sink.notify(report_email(plan, sweep.register, sweep.clock(), sweep.language))
+    sink.flush()
+
+
+def report_email(plan: Plan, register: Register, now: datetime, language: str) -> EmailRequested:
+    """The DPO's report: per system, category and rule, counts and end dates; no personal data."""
+    request_id = sweep_request_id(plan.plan_id)
+    return EmailRequested(
+        message_id=stable_id("email", request_id, REPORT_MESSAGE),
+        request_id=request_id,
+        message_type=REPORT_MESSAGE,
+        language=language,
+        recipient=Recipient.DPO,
+        context=report_context(plan, register),
+        requested_at=now,
+    )
+
+
+def report_context(plan: Plan, register: Register) -> dict:
+    """Labels in both languages rather than codes: the DPO reads words (and no one's data)."""
+    scanned = [r for r in plan.rows if r.status is SystemStatus.SCANNED]
+    return {
+        "reference": sweep_request_id(plan.plan_id),
+        "plan_id": plan.plan_id,
+        "as_of": plan.as_of.isoformat(),
+        "people": plan.size,
+        "rows": [_report_row(register, r) for r in scanned],
+        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status is SystemStatus.UNSUPPORTED],
+        "waiting": sum(plan.waiting.values()),
+    }
+
+
+def _report_row(register: Register, row: Row) -> dict:
+    system = register.systems.get(row.system)
+    category = system.categories.get(row.category or "") if system else None
+    return {
+        "system": _system_label(register, row.system),
+        "category": category.label.model_dump() if category else row.category,
+        "action": row.action,
+        "count": row.count,
+        "records": row.records,
+        "held": row.held,
+        "end_date": row.end_date.isoformat() if row.end_date else None,
+        "last_end_date": row.last_end_date.isoformat() if row.last_end_date else None,
+    }
+
+
+def _system_label(register: Register, system: str) -> dict | str:
+    entry = register.systems.get(system)
+    return entry.label.model_dump() if entry else system

@@ -1,0 +1,193 @@
+"""`dsr retention`: plan, approve and run the sweep that carries the retention table out (R44, R46)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import click
+
+from gdpr.deadlines import PARIS
+from gdpr.sweep import Plan, SystemStatus, needs_approval
+
+AS_OF = click.option("--as-of", "as_of", default=None, help="The day to plan for (YYYY-MM-DD); default: today.")
+SYSTEM = click.option("--system", "systems", multiple=True, help="Only this system (repeatable).")
+APPROVAL_NEEDED = 3  # exit status of `run` when the plan waits for the DPO
+
+
+@click.group(help="The retention sweep: what each system holds past its end, erased or anonymised (R44).")
+def retention() -> None:
+    pass
+
+
+@retention.command("plan", help="Show what a sweep would erase or anonymise, per system and rule, and what holds keep.")
+@AS_OF
+@SYSTEM
+@click.option("--subject", default=None, help="Only this person's data (their e-mail address).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def plan_command(as_of: str | None, systems: tuple[str, ...], subject: str | None, as_json: bool) -> None:
+    shell = Shell.load()
+    plan = shell.plan(_day(as_of), systems, subject)[0]
+    shell.store.save_plan(plan)
+    state = "approved" if plan.plan_id in shell.store.approvals() else _approval_state(shell, plan)
+    for line in _json_lines(plan, state) if as_json else _text(plan, state):
+        click.echo(line)
+
+
+@retention.command("approve", help="Approve PLAN (its id, from `dsr retention plan`): the sweep may carry it out.")
+@click.argument("plan_id")
+@click.option("--by", default=None, help="Who approves (default: the login name).")
+def approve_command(plan_id: str, by: str | None) -> None:
+    shell = Shell.load()
+    saved = shell.store.plan(plan_id)
+    if saved is None:
+        raise click.ClickException(f"no plan {plan_id}: run `dsr retention plan` first and approve the id it prints")
+    shell.store.approve(plan_id, by or getpass.getuser(), datetime.now(PARIS))
+    click.echo(f"plan {plan_id} approved: {saved['size']} people as of {saved['as_of']}")
+
+
+@retention.command("run", help="Carry the plan out through the task topics, in batches; resumes a sweep cut short.")
+@AS_OF
+@SYSTEM
+@click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
+def run_command(as_of: str | None, systems: tuple[str, ...], bootstrap: str) -> None:
+    from dsr.retention_kafka import KafkaSweepSink
+
+    outcome = carry_out(Shell.load(), _day(as_of), systems, lambda: KafkaSweepSink(bootstrap, _security(bootstrap)))
+    plan = outcome.plan
+    if outcome.resumed:
+        click.echo(f"resumed the sweep of {plan.as_of} cut short: plan {plan.plan_id}")
+    if outcome.published is None:
+        click.echo(f"plan {plan.plan_id}: {plan.size} people; it waits for `dsr retention approve {plan.plan_id}`")
+        raise SystemExit(APPROVAL_NEEDED)
+    click.echo(f"plan {plan.plan_id}: {plan.size} people, {outcome.published} batch(es) published now")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    resumed: bool
+    published: int | None  # None: the plan waits for the DPO's approval
+
+
+def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> Outcome:
+    """The day's sweep, or the one cut short that day carried on; the same for `dsr retention run` and the clock."""
+    plan, emails = shell.plan(day, systems, None)
+    cut_short = shell.store.unfinished(day)
+    resumed = shell.store.load_plan(cut_short) if cut_short else None
+    plan = resumed or plan
+    shell.store.save_plan(plan)
+    if _approval_state(shell, plan) == "needed":
+        return Outcome(plan, bool(resumed), None)
+    sink = make_sink()
+    try:
+        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink))
+    finally:
+        sink.close()
+
+
+def _security(bootstrap: str):
+    from dsr.cli import checked_kafka
+
+    return checked_kafka(bootstrap)
+
+
+@dataclass
+class Shell:
+    """The settings, the register, the systems and the store a retention command works with."""
+
+    settings: object
+    secret: bytes
+    register: object
+    store: object
+
+    @classmethod
+    def load(cls, settings=None, secret: bytes | None = None) -> Shell:
+        from dsr.composition import secret_from
+        from dsr.register import load_register
+        from dsr.retention import RetentionStore
+        from dsr.settings import load_settings
+
+        settings = settings or load_settings()
+        register = load_register(settings.register_file)
+        secret = secret or secret_from(settings)
+        return cls(settings, secret, register, RetentionStore(settings.data_dir / "retention"))
+
+    def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
+        from dsr.retention import load_holds, plan_of, scan
+        from dsr.retention_systems import scanned_systems
+
+        adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
+        scanned = scan(adapters, self.register, self.secret, as_of, subject)
+        holds = load_holds(self.settings.retention_holds_file, self.secret)
+        return plan_of(scanned, as_of, holds, others), scanned.emails
+
+    def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
+        from dsr.composition import key_vault
+        from dsr.retention import Sweep, run_sweep
+        from streams.sealing import Sealer
+
+        sealer = Sealer(key_vault(self.settings, self.secret), self.secret)
+        sweep = Sweep(
+            plan,
+            emails,
+            self.register,
+            seal=lambda ref, value, system: sealer.seal(ref, value, audience=system),
+            clock=lambda: datetime.now(PARIS),
+            batch_size=self.settings.retention_batch_size,
+            language=self.settings.dpo_language,
+            pause=self.settings.retention_batch_pause,
+            approval=self.store.approvals().get(plan.plan_id, {}),
+        )
+        return run_sweep(sweep, sink, self.store)
+
+
+def _approval_state(shell: Shell, plan: Plan) -> str:
+    approvals = shell.store.approvals()
+    if not plan.size:
+        return "nothing to erase"
+    if plan.plan_id in approvals:
+        return "approved"
+    limit = shell.settings.retention_approval_limit
+    return "needed" if needs_approval(plan.plan_id, plan.size, approvals, limit) else "within the approved limit"
+
+
+def _day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(PARIS).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+
+
+def _json_lines(plan: Plan, state: str):
+    head = {"plan_id": plan.plan_id, "as_of": plan.as_of.isoformat(), "people": plan.size, "approval": state}
+    for row in plan.rows:
+        yield json.dumps({**row.to_json(), "plan_id": plan.plan_id})
+    for system, count in sorted(plan.waiting.items()):
+        yield json.dumps({"system": system, "status": "waiting", "count": count, "plan_id": plan.plan_id})
+    yield json.dumps({"summary": True, **head})
+
+
+def _text(plan: Plan, state: str):
+    yield f"Retention plan {plan.plan_id} as of {plan.as_of}: {plan.size} erasure(s) to ask ({state})."
+    scanned = [r for r in plan.rows if r.status is SystemStatus.SCANNED]
+    if not scanned:
+        yield "Nothing is past its end."
+    for r in scanned:
+        held = f", {r.held} kept by a legal hold" if r.held else ""
+        yield (
+            f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.count} people, {r.records} records, "
+            f"ended {r.end_date} to {r.last_end_date}{held}"
+        )
+    for system, count in sorted(plan.waiting.items()):
+        if count:
+            yield f"  {system}: {count} people with part of their data still running (kept until the last end)"
+    for r in plan.rows:
+        if r.status is SystemStatus.UNSUPPORTED:
+            yield f"  {r.system}: does not support retention_scan; sweep it by hand (R44)"
+    if state == "needed":
+        yield f"Approve with: dsr retention approve {plan.plan_id}"

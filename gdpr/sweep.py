@@ -1,0 +1,194 @@
+"""The retention sweep's plan, pure: what the systems report past its end, less what legal holds keep (R44, R46)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from functools import cached_property
+
+from schemas.tasks import LegalHold
+
+SWEEP_NAMESPACE = uuid.UUID("5b0c7d3e-2f43-4c1e-9d7a-0e6f1c2b8a11")
+
+
+class SystemStatus(StrEnum):
+    """How a system took part in the plan."""
+
+    SCANNED = "scanned"
+    UNSUPPORTED = "unsupported"  # it declares no retention_scan: the DPO sweeps it by hand (R44)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One category of one person past its end in one system; the person by subject_ref only."""
+
+    system: str
+    subject_ref: str
+    category: str
+    rule: str
+    action: str
+    end_date: date
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A recorded legal hold on a person's data (R46): in `system` only, or everywhere (None)."""
+
+    subject_ref: str
+    hold: LegalHold
+    system: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One erasure the sweep asks of one system: a person, their due categories, the holds that keep some."""
+
+    system: str
+    subject_ref: str
+    categories: tuple[str, ...]
+    end_date: date
+    holds: tuple[LegalHold, ...] = ()
+
+    def held(self) -> frozenset[str]:
+        return frozenset(
+            c for c in self.categories if any(c in h.categories or "*" in h.categories for h in self.holds)
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the plan shows per system, category and rule: people due, records, end dates, people held."""
+
+    system: str
+    category: str | None
+    rule: str | None
+    action: str | None
+    end_date: date | None  # the oldest end among them: how late the sweep is
+    last_end_date: date | None
+    count: int
+    records: int = 0
+    held: int = 0
+    status: SystemStatus = SystemStatus.SCANNED
+
+    def to_json(self) -> dict:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return out | {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    as_of: date
+    rows: tuple[Row, ...]
+    items: tuple[Item, ...] = field(repr=False)
+    waiting: Mapping[str, int] = field(default_factory=dict)
+
+    @cached_property
+    def plan_id(self) -> str:
+        """Names the plan by what it would do: the same scan gives the same id (`dsr retention approve`)."""
+        digest = hashlib.sha256(self.as_of.isoformat().encode())
+        for item in self.items:
+            digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}".encode())
+        return digest.hexdigest()[:16]
+
+    @property
+    def size(self) -> int:
+        """People to erase, counted once per system."""
+        return sum(1 for item in self.items if set(item.categories) - item.held())
+
+
+def make_plan(
+    as_of: date,
+    due: Iterable[Due],
+    holds: Iterable[Hold] = (),
+    unsupported: Iterable[str] = (),
+    waiting: Mapping[str, int] | None = None,
+) -> Plan:
+    """R44: every due category of every person, grouped per system into one erasure each; R46: a hold's
+    categories stay (the erase task carries the hold), and a person held in full is not asked for at all."""
+    due = sorted(due, key=lambda d: (d.system, d.subject_ref, d.category))
+    by_person = _holds_by_person(holds)
+    items = tuple(_items(due, by_person))
+    held = {(i.system, i.subject_ref): i.held() for i in items}
+    rows = _rows(due, held) + tuple(_unsupported_row(s) for s in sorted(set(unsupported)))
+    return Plan(
+        as_of=as_of, rows=rows, items=tuple(i for i in items if set(i.categories) - i.held()), waiting=waiting or {}
+    )
+
+
+def _holds_by_person(holds: Iterable[Hold]) -> dict[str, list[Hold]]:
+    out: dict[str, list[Hold]] = {}
+    for hold in holds:
+        out.setdefault(hold.subject_ref, []).append(hold)
+    return out
+
+
+def _items(due: list[Due], holds: Mapping[str, list[Hold]]) -> Iterator[Item]:
+    group: list[Due] = []
+    for entry in due:
+        if group and (group[0].system, group[0].subject_ref) != (entry.system, entry.subject_ref):
+            yield _item(group, holds)
+            group = []
+        group.append(entry)
+    if group:
+        yield _item(group, holds)
+
+
+def _item(group: list[Due], holds: Mapping[str, list[Hold]]) -> Item:
+    system, ref = group[0].system, group[0].subject_ref
+    applying = tuple(h.hold for h in holds.get(ref, ()) if h.system in (None, system))
+    return Item(system, ref, tuple(d.category for d in group), max(d.end_date for d in group), applying)
+
+
+def _rows(due: list[Due], held: Mapping[tuple[str, str], frozenset[str]]) -> tuple[Row, ...]:
+    groups: dict[tuple[str, str, str, str], list[Due]] = {}
+    for entry in due:
+        groups.setdefault((entry.system, entry.category, entry.rule, entry.action), []).append(entry)
+    return tuple(
+        Row(
+            system=system,
+            category=category,
+            rule=rule,
+            action=action,
+            end_date=min(d.end_date for d in entries),
+            last_end_date=max(d.end_date for d in entries),
+            count=len(entries),
+            records=sum(d.count for d in entries),
+            held=sum(1 for d in entries if category in held.get((system, d.subject_ref), ())),
+        )
+        for (system, category, rule, action), entries in sorted(groups.items())
+    )
+
+
+def _unsupported_row(system: str) -> Row:
+    return Row(system, None, None, None, None, None, 0, status=SystemStatus.UNSUPPORTED)
+
+
+def task_id(plan_id: str, system: str, subject_ref: str) -> str:
+    """Deterministic per (sweep, system, person): a resumed sweep publishes the same ids, and the task
+    runtime answers a known id from its record instead of erasing twice."""
+    return str(uuid.uuid5(SWEEP_NAMESPACE, f"retention:{plan_id}:{system}:{subject_ref}"))
+
+
+def sweep_request_id(plan_id: str) -> str:
+    """The request id the sweep's tasks carry: no case has it, so results stop at the audit."""
+    return f"retention-{plan_id}"
+
+
+def batches(items: tuple[Item, ...], size: int) -> Iterator[tuple[int, tuple[Item, ...]]]:
+    """(index, items) in the plan's stable order; a resumed sweep starts after the last batch recorded."""
+    for index, start in enumerate(range(0, len(items), size)):
+        yield index, items[start : start + size]
+
+
+def needs_approval(plan_id: str, size: int, approved: Iterable[str], limit: int) -> bool:
+    """The clock sweeps alone once the DPO approved a first plan; a plan over `limit` people waits for its
+    own approval (a register edit or an import gone wrong would otherwise erase at scale)."""
+    approved = set(approved)
+    if plan_id in approved:
+        return False
+    return not approved or size > limit

@@ -1,0 +1,201 @@
+"""Per rule of the retention table, a person one day before and on their end date (as the access answer states
+it): kept, then erased or anonymised in every reference system by the sweep's tasks, holds honoured (R44, R46).
+On SQLite here; on PostgreSQL by the OnPostgres subclasses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from dsr.retention import RetentionStore, Sweep, plan_of, run_sweep, scan
+from gdpr.ropa import retention_dates
+from gdpr.sealing import subject_ref
+from gdpr.sweep import Hold
+from handlers.protocol import RESTRICTION_TAG, Subject
+from handlers.reference import CrmAdapter, NewsletterAdapter, RecruitmentAdapter
+from handlers.runtime import run_task
+from schemas.tasks import KeepGround, LegalHold, TaskStatus
+from streams.ports import MemoryKeyVault
+from streams.sealing import Sealer
+from tests.contract.stores import OnPostgres, OnSqlite
+from tests.contract.test_adapters import application, quote
+from tests.contract.test_retention_scan import FIRST_CONTACT, REGISTER, Stamp
+
+pytestmark = pytest.mark.contract
+
+SECRET = b"retention-sweep-test-secret-0123456789"
+CAMILLE = Subject(email="camille.sweep@example.test", name="Camille")
+ARCHIVE_TAG = "_restricted"
+
+
+class ExecutingSink:
+    """Runs each task at once on its system through the task runtime, as a worker would."""
+
+    def __init__(self, systems: dict, sealer: Sealer) -> None:
+        self.systems, self.sealer, self.results = systems, sealer, []
+
+    def task(self, task):
+        adapter = self.systems[task.system]
+        result = asyncio.run(run_task(adapter, task, self.sealer.open, self.sealer.seal_existing, attempts=1))
+        self.results.append(result)
+
+    def audit(self, record):
+        pass
+
+    def notify(self, request):
+        pass
+
+    def flush(self):
+        pass
+
+
+class SweepPerRule(OnSqlite):
+    """Each scenario puts a person on file in some systems; the rules their categories follow are checked."""
+
+    @pytest.fixture
+    def clock(self):
+        return Stamp()
+
+    @pytest.fixture
+    def systems(self, tmp_path, clock):
+        return {
+            "crm": CrmAdapter(self.location(tmp_path, "crm"), clock=clock),
+            "newsletter": NewsletterAdapter(self.location(tmp_path, "newsletter"), secret=SECRET, clock=clock),
+            "recruitment": RecruitmentAdapter(self.location(tmp_path, "recruitment"), tmp_path / "cv", clock=clock),
+        }
+
+    def sweep(self, systems, as_of: date, tmp_path: Path, holds=()):
+        scanned = scan(systems.values(), REGISTER, SECRET, as_of)
+        plan = plan_of(scanned, as_of, holds)
+        sealer = Sealer(MemoryKeyVault(), SECRET)
+        seal = lambda ref, value, system: sealer.seal(ref, value, audience=system)  # noqa: E731
+        sink = ExecutingSink(systems, sealer)
+        sweep = Sweep(plan, scanned.emails, REGISTER, seal=seal, clock=lambda: FIRST_CONTACT, batch_size=2)
+        run_sweep(sweep, sink, RetentionStore(tmp_path / f"store-{as_of}"))
+        return plan, sink
+
+    def live(self, systems) -> dict[str, dict[str, list[dict]]]:
+        """What each system still holds of the person outside the restricted archive."""
+        out = {}
+        for name, adapter in systems.items():
+            records = adapter.export(CAMILLE).records
+            kept = {c: rows for c, rows in records.items() if not all(r.get(ARCHIVE_TAG) for r in rows)}
+            if kept:
+                out[name] = kept
+        return out
+
+    def ends_by_system(self, systems) -> dict[str, date]:
+        """The person's last end date in each system holding them, as their access answer states it."""
+        out = {}
+        for name, adapter in systems.items():
+            ends = [
+                date.fromisoformat(e["until"])
+                for e in retention_dates(REGISTER, name, adapter.export(CAMILLE).records)
+                if e["until"]
+            ]
+            if ends:
+                out[name] = max(ends)
+        return out
+
+    def last_end(self, systems) -> date:
+        return max(self.ends_by_system(systems).values())
+
+    def rules_of(self, systems) -> set[str]:
+        return {
+            e["rule"]
+            for name, adapter in systems.items()
+            for e in retention_dates(REGISTER, name, adapter.export(CAMILLE).records)
+        }
+
+    @pytest.mark.parametrize(
+        ("scenario", "expected_rules"),
+        [
+            ("prospect", {"crm_contact", "marketing_3y", "newsletter_3y"}),
+            ("customer", {"crm_contact", "marketing_3y", "newsletter_3y", "invoices_active"}),
+            ("franchisee_candidate", {"candidate"}),
+            ("talent_pool_candidate", {"candidate"}),
+        ],
+    )
+    def test_kept_the_day_before_then_erased_everywhere_on_the_end_date(
+        self, systems, tmp_path, scenario, expected_rules
+    ):
+        getattr(self, f"put_{scenario}")(systems)
+        assert self.rules_of(systems) == expected_rules
+        ends = self.ends_by_system(systems)
+        assert set(ends) == set(self.live(systems))
+        for end in sorted(set(ends.values())):
+            ending = {name for name, e in ends.items() if e == end}
+            # The day before these systems' end: nothing of the person goes there.
+            before = {name: self.live(systems)[name] for name in ending}
+            plan, _ = self.sweep(systems, end - timedelta(days=1), tmp_path)
+            assert not ending & {i.system for i in plan.items}
+            assert {name: self.live(systems)[name] for name in ending} == before
+            # On the end date: erased (or anonymised, or archived) there, by tasks that succeeded.
+            plan, sink = self.sweep(systems, end, tmp_path)
+            assert ending <= {i.system for i in plan.items}
+            assert sink.results and all(r.status is TaskStatus.DONE for r in sink.results)
+            assert not ending & set(self.live(systems))
+        assert self.live(systems) == {}
+
+    def test_invoices_move_to_the_restricted_archive(self, systems, tmp_path):
+        self.put_customer(systems)
+        self.sweep(systems, self.last_end(systems), tmp_path)
+        archived = systems["crm"].export(CAMILLE).records["archived_invoices"]
+        assert len(archived) == 1 and archived[0][ARCHIVE_TAG] is True
+
+    def test_a_legal_hold_keeps_its_category_restricted_and_the_rest_goes(self, systems, tmp_path):
+        self.put_prospect(systems)
+        hold = LegalHold(
+            hold_id="litige-7",
+            categories=["call_notes"],
+            ground=KeepGround.LEGAL_CLAIMS,
+            owner="legal",
+            review_on=date(2031, 1, 1),
+        )
+        systems["crm"].add_call_note(CAMILLE.email, "Réclamation", direction="inbound", called_at="2022-03-14")
+        holds = [Hold(subject_ref(SECRET, CAMILLE.email), hold, "crm")]
+        self.sweep(systems, self.last_end(systems), tmp_path, holds)
+        assert set(self.live(systems)) == {"crm"}
+        (note,) = self.live(systems)["crm"]["call_notes"]
+        assert "legal_hold:litige-7" in note[RESTRICTION_TAG]
+        assert set(self.live(systems)["crm"]) == {"call_notes"}
+
+    @pytest.mark.parametrize(("direction", "kept"), [("outbound", False), ("inbound", True)])
+    def test_the_prospect_clock_restarts_on_a_call_from_the_person_not_on_ours(
+        self, systems, tmp_path, direction, kept
+    ):
+        # §5 row 5: a year later we called her (outbound), or she called us (inbound).
+        self.put_prospect(systems)
+        crm_end = self.ends_by_system({"crm": systems["crm"]})["crm"]
+        systems["crm"].add_call_note(CAMILLE.email, "Relance", direction=direction, called_at="2023-03-14T10:00:00")
+        self.sweep(systems, crm_end, tmp_path)
+        assert ("crm" in self.live(systems)) is kept
+
+    # --- People, as each system comes to hold them -----------------------------------------------
+
+    def put_prospect(self, systems):
+        for name in ("crm", "newsletter"):
+            systems[name].record_submission("quote-1", "dsr.form.quote_requested", CAMILLE, quote(CAMILLE.email))
+
+    def put_customer(self, systems):
+        self.put_prospect(systems)
+        systems["crm"].add_invoice(CAMILLE.email, "F-2022-1", 15000, "2022-04-01", paid_at="2022-04-10")
+
+    def put_franchisee_candidate(self, systems):
+        data = application(CAMILLE.email, candidate_kind="franchisee")
+        systems["recruitment"].record_submission("job-1", "dsr.form.job_application_submitted", CAMILLE, data)
+
+    def put_talent_pool_candidate(self, systems):
+        data = application(CAMILLE.email, talent_pool_consent=True)
+        systems["recruitment"].record_submission("job-1", "dsr.form.job_application_submitted", CAMILLE, data)
+
+
+class TestSweepPerRule(SweepPerRule):
+    pass
+
+
+class TestSweepPerRuleOnPostgres(OnPostgres, SweepPerRule):
+    pass

@@ -1,0 +1,151 @@
+"""The retention sweep end to end: `dsr retention plan`, `approve` and `run` against a real worker, real Kafka and
+the reference CRM on PostgreSQL; a sweep killed halfway resumes and erases everyone exactly once (R44)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from dsr.devstack.kafka import EmbeddedKafka, free_port
+from dsr.devstack.postgres import create_database, drop_database
+from dsr.kafka_records import KafkaRecords
+from dsr.register import load_register
+from gdpr.ropa import retention_dates
+from handlers.protocol import Subject
+from handlers.reference import CrmAdapter, PostgresStore
+from tests.integration.pipeline import ROOT, Pipeline
+from tests.integration.postgres_support import pg_count
+from tests.integration.rights_support import wait_until
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = 12
+FIRST_CONTACT = datetime(2021, 5, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pg_pipeline(postgres, tmp_path_factory):
+    """The reference systems on PostgreSQL, on a broker of their own, as in conftest's pg_pipeline; the worker's
+    daily sweep is off, so that only the commands under test sweep (the clock runs the same `carry_out`,
+    tests/unit/test_retention_clock.py)."""
+    data_dir = tmp_path_factory.mktemp("retention-pipeline")
+    database = f"dsr_retention_{uuid.uuid4().hex[:12]}"
+    dsn = create_database(postgres.dsn, database)
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("retention-kafka"), port=free_port()).start()
+    running = None
+    try:
+        running = Pipeline(
+            broker.bootstrap,
+            data_dir,
+            DSR_POSTGRES_DSN=dsn,
+            DSR_VAULT_DSN=dsn,
+            DSR_SYSTEMS="crm,recruitment,newsletter,directives",
+            DSR_RETENTION_CLOCK="false",
+        )
+        running.dsn = dsn
+        running.start()
+        yield running
+    finally:
+        if running is not None:
+            running.close()
+        broker.stop()
+        drop_database(postgres.dsn, database)
+
+
+def dsr(pg_pipeline, *args: str, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dsr.cli", "retention", *args],
+        cwd=ROOT,
+        env={**pg_pipeline.env, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished(process: subprocess.Popen, timeout: float = 120) -> str:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err[-2000:]
+    return out
+
+
+def put_people(pg_pipeline) -> tuple[list[str], date]:
+    """Prospects who asked for a quote on the same day, years ago, and were never heard of again."""
+    emails = [f"sweep-{uuid.uuid4().hex[:10]}@example.test" for _ in range(PEOPLE)]
+    crm = CrmAdapter(PostgresStore(pg_pipeline.dsn, "crm"), clock=lambda: FIRST_CONTACT)
+    try:
+        for email in emails:
+            crm.record_submission(f"old-{email}", "dsr.form.quote_requested", Subject(email=email), {"service": "x"})
+        records = crm.export(Subject(email=emails[0])).records
+    finally:
+        crm.close()
+    return emails, max(date.fromisoformat(e["until"]) for e in retention_dates(load_register(None), "crm", records))
+
+
+def sweep_results(pg_pipeline, request_id: str) -> list[dict]:
+    """Every answer on dsr.task-results for the sweep, duplicates included, as a back office would read them."""
+    records = KafkaRecords(pg_pipeline.bootstrap)
+    messages = records._read(records._partitions("dsr.task-results"))
+    return [r for m in messages if (r := json.loads(m.value))["subject_request_id"] == request_id]
+
+
+def test_a_killed_sweep_resumes_and_erases_everyone_exactly_once(pg_pipeline):
+    emails, end = put_people(pg_pipeline)
+    as_of = end.isoformat()
+    # The day before their end date the plan has none of them.
+    before = finished(dsr(pg_pipeline, "plan", "--as-of", (end - timedelta(days=1)).isoformat(), "--system", "crm"))
+    assert "0 erasure(s)" in before
+    # On it, the DPO reads the plan and approves it: the first plan always waits for them.
+    lines = [json.loads(line) for line in finished(dsr(pg_pipeline, "plan", "--as-of", as_of, "--json")).splitlines()]
+    summary = lines[-1]
+    assert summary["approval"] == "needed" and summary["people"] >= PEOPLE
+    person = next(row for row in lines if row.get("category") == "person")
+    assert person["count"] >= PEOPLE and person["end_date"] <= as_of
+    refused = dsr(pg_pipeline, "run", "--as-of", as_of, "--system", "crm")
+    assert refused.wait(120) == 3  # not approved yet: nothing published
+    assert all(pg_count(pg_pipeline, "crm.people", e) == 1 for e in emails)
+    finished(dsr(pg_pipeline, "approve", summary["plan_id"], "--by", "dpo"))
+    # The sweep starts, three people a batch, and is killed once two batches are recorded.
+    sweep = dsr(pg_pipeline, "run", "--as-of", as_of, DSR_RETENTION_BATCH_SIZE="3", DSR_RETENTION_BATCH_PAUSE="3")
+    record = pg_pipeline.data_dir / "retention" / "sweeps" / f"{as_of}.json"
+    wait_until(
+        lambda: record.exists() and json.loads(record.read_text())["batches_done"] >= 2, timeout=90, what="two batches"
+    )
+    sweep.send_signal(signal.SIGKILL)
+    sweep.wait(30)
+    assert json.loads(record.read_text())["batches_done"] < -(-summary["people"] // 3)  # really cut short
+    # Run again: it picks up where it stopped and finishes.
+    finished(dsr(pg_pipeline, "run", "--as-of", as_of, DSR_RETENTION_BATCH_SIZE="3"))
+    wait_until(
+        lambda: not any(pg_count(pg_pipeline, "crm.people", e) for e in emails), timeout=120, what="everyone erased"
+    )
+    # Exactly once: one erase task per person, each answered by a single erasure (a republished task gets the
+    # answer recorded the first time, never a second run).
+    request_id = f"retention-{summary['plan_id']}"
+    wait_until(
+        lambda: len({r["task_id"] for r in sweep_results(pg_pipeline, request_id)}) >= summary["people"], timeout=60
+    )
+    results = sweep_results(pg_pipeline, request_id)
+    answers = {(r["task_id"], r["erased_items"], r["completed_at"]) for r in results}
+    assert len({r["task_id"] for r in results}) == summary["people"] == len(answers)
+    assert all(r["status"] == "done" and r["erased_items"] > 0 for r in results)
+    # Every step is in dsr.audit under the sweep's reference, without anyone's address.
+    trail = KafkaRecords(pg_pipeline.bootstrap).audit_trail(request_id)
+    kinds = [a.kind for a in trail]
+    assert kinds.count("retention_batch_published") == -(-summary["people"] // 3)
+    assert "retention_sweep_published" in kinds and kinds.count("task_result") >= summary["people"]
+    assert not any("@" in a.model_dump_json() for a in trail)
+    # The DPO gets the report once.
+    report = pg_pipeline.email(pg_pipeline.env["DSR_DPO_EMAIL"], contains=request_id)
+    assert "Purge des durées de conservation" in report.subject
+    time.sleep(2)
+    assert (
+        len([m for m in pg_pipeline.emails_to(pg_pipeline.env["DSR_DPO_EMAIL"]) if request_id in (m.text or "")]) == 1
+    )

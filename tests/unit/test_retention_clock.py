@@ -1,0 +1,111 @@
+"""The sweep's shell: `dsr retention plan|approve|run` on reference systems under a data dir, and the clock's gate:
+nothing before a first approved plan, then each day's plan unless it is over the limit (R44)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from dsr.cli import main
+from dsr.retention_cli import Shell, carry_out
+from dsr.retention_clock import DailySweep
+from dsr.settings import Settings
+from handlers.protocol import Subject
+from handlers.reference import CrmAdapter
+
+pytestmark = pytest.mark.unit
+
+SECRET = "retention-clock-test-secret-0123456789abcdef"
+LONG_AGO = datetime(2020, 1, 6, 10, 0, tzinfo=UTC)
+LATER = date(2030, 1, 1)
+
+
+class Sink:
+    def __init__(self):
+        self.tasks, self.closed = [], False
+
+    def task(self, task):
+        self.tasks.append(task)
+
+    def audit(self, record):
+        pass
+
+    def notify(self, request):
+        pass
+
+    def flush(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    values = {"DSR_DATA_DIR": str(tmp_path), "DSR_SECRET_KEY": SECRET, "DSR_SYSTEMS": "crm,billing"}
+    values |= {"DSR_BUILTIN_ADAPTERS": "crm", "DSR_RETENTION_APPROVAL_LIMIT": "2"}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return tmp_path
+
+
+def on_file(data_dir, *emails: str) -> None:
+    (data_dir / "systems").mkdir(exist_ok=True)
+    crm = CrmAdapter(data_dir / "systems" / "crm.sqlite3", clock=lambda: LONG_AGO)
+    for email in emails:
+        crm.record_submission(f"q-{email}", "dsr.form.quote_requested", Subject(email=email), {"service": "x"})
+    crm.close()
+
+
+def plan_lines(*args: str) -> list[dict]:
+    result = CliRunner().invoke(main, ["retention", "plan", "--as-of", LATER.isoformat(), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_plan_json_one_object_a_line_with_the_system_that_cannot_scan(env):
+    on_file(env, "a@example.test", "b@example.test")
+    lines = plan_lines()
+    person = next(line for line in lines if line.get("category") == "person")
+    assert {"system", "category", "rule", "end_date", "count"} <= set(person) and person["count"] == 2
+    assert {"system": "billing", "status": "unsupported"}.items() <= next(
+        line for line in lines if line["system"] == "billing"
+    ).items()
+    assert lines[-1]["approval"] == "needed"
+    assert "example.test" not in json.dumps(lines)  # no one's address in the plan
+
+
+def test_plan_for_one_subject(env):
+    on_file(env, "a@example.test", "b@example.test")
+    lines = plan_lines("--subject", "A@example.test")
+    assert next(line for line in lines if line.get("category") == "person")["count"] == 1
+
+
+def test_the_clock_waits_for_a_first_approval_then_sweeps_plans_within_the_limit(env):
+    on_file(env, "a@example.test")
+    settings = Settings()
+    assert DailySweep(settings, SECRET.encode()).sweep(LATER) == "waiting for a first approved plan"
+    first = plan_lines()[-1]["plan_id"]
+    assert CliRunner().invoke(main, ["retention", "approve", first, "--by", "dpo"]).exit_code == 0
+    # The approved plan runs; the day after, a small plan runs without asking.
+    shell, sink = Shell.load(settings), Sink()
+    assert carry_out(shell, LATER, (), lambda: sink).published == 1 and sink.closed
+    on_file(env, "b@example.test")
+    sink = Sink()
+    outcome = carry_out(shell, date(2030, 1, 2), (), lambda: sink)
+    assert outcome.published == 1 and len(sink.tasks) == 2  # a and b: a's erasure is the runtime's, not here
+
+
+def test_a_plan_over_the_limit_waits_for_its_own_approval(env):
+    on_file(env, "a@example.test")
+    settings = Settings()
+    shell = Shell.load(settings)
+    shell.store.approve("an-earlier-plan", "dpo", LONG_AGO)
+    on_file(env, "b@example.test", "c@example.test")
+    outcome = carry_out(shell, LATER, (), Sink)
+    assert outcome.published is None and outcome.plan.size == 3
+    result = CliRunner().invoke(main, ["retention", "run", "--as-of", LATER.isoformat()])
+    assert result.exit_code == 3 and f"dsr retention approve {outcome.plan.plan_id}" in result.output

@@ -1,0 +1,192 @@
+"""The retention plan (gdpr.sweep) and its sweep (dsr.retention): grouping, holds, approval, batches, resuming."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from dsr.register import load_register
+from dsr.retention import RetentionStore, Sweep, report_context, run_sweep
+from gdpr.sweep import (
+    Due,
+    Hold,
+    SystemStatus,
+    make_plan,
+    needs_approval,
+    sweep_request_id,
+    task_id,
+)
+from schemas.sealed import Sealed
+from schemas.tasks import KeepGround, LegalHold, TaskAction
+
+pytestmark = pytest.mark.unit
+
+AS_OF = date(2030, 1, 10)
+NOW = datetime(2030, 1, 10, 3, 0, tzinfo=UTC)
+REGISTER = load_register(None)
+
+
+def due(system: str, ref: str, category: str, end: date = date(2030, 1, 2), count: int = 1) -> Due:
+    return Due(system, ref, category, f"rule_of_{category}", "delete", end, count)
+
+
+def hold(categories: list[str], hold_id: str = "litige-1") -> LegalHold:
+    return LegalHold(
+        hold_id=hold_id,
+        categories=categories,
+        ground=KeepGround.LEGAL_CLAIMS,
+        owner="legal",
+        review_on=date(2031, 1, 1),
+    )
+
+
+def test_one_erasure_per_person_and_system_with_every_due_category():
+    plan = make_plan(
+        AS_OF,
+        [due("crm", "a", "person"), due("crm", "a", "quote_requests", date(2030, 1, 5)), due("newsletter", "a", "x")],
+    )
+    assert [(i.system, i.subject_ref, i.categories, i.end_date) for i in plan.items] == [
+        ("crm", "a", ("person", "quote_requests"), date(2030, 1, 5)),
+        ("newsletter", "a", ("x",), date(2030, 1, 2)),
+    ]
+    assert plan.size == 2
+
+
+def test_rows_count_people_records_and_end_dates_per_system_category_and_rule():
+    plan = make_plan(AS_OF, [due("crm", "a", "person", date(2029, 5, 1), 2), due("crm", "b", "person")])
+    (row,) = plan.rows
+    assert (row.system, row.category, row.rule, row.count, row.records) == ("crm", "person", "rule_of_person", 2, 3)
+    assert (row.end_date, row.last_end_date) == (date(2029, 5, 1), date(2030, 1, 2))
+    assert row.to_json()["end_date"] == "2029-05-01"
+
+
+def test_a_hold_travels_with_the_erasure_and_is_counted_in_the_rows():
+    # R46: the held category stays (the task carries the hold); the rest of the person goes.
+    holds = [Hold("a", hold(["call_notes"]))]
+    plan = make_plan(AS_OF, [due("crm", "a", "person"), due("crm", "a", "call_notes")], holds)
+    (item,) = plan.items
+    assert item.holds == (hold(["call_notes"]),) and item.held() == {"call_notes"}
+    assert {r.category: r.held for r in plan.rows} == {"call_notes": 1, "person": 0}
+
+
+def test_a_person_held_in_full_is_not_asked_for_and_a_hold_elsewhere_does_not_apply():
+    holds = [Hold("a", hold(["*"])), Hold("b", hold(["*"]), system="newsletter")]
+    plan = make_plan(AS_OF, [due("crm", "a", "person"), due("crm", "b", "person")], holds)
+    assert [(i.subject_ref, i.holds) for i in plan.items] == [("b", ())]
+    assert plan.size == 1
+
+
+def test_a_system_without_the_verb_is_listed_as_such():
+    plan = make_plan(AS_OF, [], unsupported=["billing"])
+    assert [(r.system, r.status) for r in plan.rows] == [("billing", SystemStatus.UNSUPPORTED)]
+
+
+def test_the_plan_id_names_what_the_plan_would_do():
+    one = make_plan(AS_OF, [due("crm", "a", "person")])
+    assert one.plan_id == make_plan(AS_OF, [due("crm", "a", "person")]).plan_id
+    assert one.plan_id != make_plan(AS_OF, [due("crm", "b", "person")]).plan_id
+    assert one.plan_id != make_plan(date(2030, 1, 11), [due("crm", "a", "person")]).plan_id
+
+
+def test_approval_first_plan_then_only_plans_over_the_limit():
+    assert needs_approval("p1", 3, approved=[], limit=100)  # nothing runs before a first approval
+    assert not needs_approval("p1", 3, approved=["p1"], limit=100)
+    assert not needs_approval("p2", 100, approved=["p1"], limit=100)
+    assert needs_approval("p3", 101, approved=["p1"], limit=100)
+    assert not needs_approval("p3", 101, approved=["p1", "p3"], limit=100)
+
+
+def test_task_ids_are_stable_per_sweep_system_and_person():
+    assert task_id("p", "crm", "a") == task_id("p", "crm", "a")
+    assert len({task_id("p", "crm", "a"), task_id("p", "crm", "b"), task_id("q", "crm", "a")}) == 3
+
+
+# --- The sweep ----------------------------------------------------------------------------------
+
+
+class Killed(Exception):
+    pass
+
+
+class MemorySink:
+    """Records what a sweep writes; `die_at_flush` simulates a worker killed before the n-th flush returns."""
+
+    def __init__(self, die_at_flush: int | None = None) -> None:
+        self.tasks, self.audits, self.emails, self.flushes = [], [], [], 0
+        self.die_at_flush = die_at_flush
+
+    def task(self, task):
+        self.tasks.append(task)
+
+    def audit(self, record):
+        self.audits.append(record)
+
+    def notify(self, request):
+        self.emails.append(request)
+
+    def flush(self):
+        self.flushes += 1
+        if self.flushes == self.die_at_flush:
+            raise Killed
+
+
+def sweep_of(people: int, holds=()) -> Sweep:
+    plan = make_plan(AS_OF, [due("crm", f"ref{n:03}", "person") for n in range(people)], holds)
+    emails = {f"ref{n:03}": f"p{n}@example.test" for n in range(people)}
+    seal = lambda ref, value, system: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
+    return Sweep(plan, emails, REGISTER, seal=seal, clock=lambda: NOW, batch_size=4)
+
+
+def test_a_sweep_publishes_one_erase_per_item_in_batches_then_audits_and_reports(tmp_path):
+    sweep, sink = sweep_of(10), MemorySink()
+    assert run_sweep(sweep, sink, RetentionStore(tmp_path)) == 3
+    assert [t.action for t in sink.tasks] == [TaskAction.ERASE] * 10
+    assert {t.subject_request_id for t in sink.tasks} == {sweep_request_id(sweep.plan.plan_id)}
+    assert [a.kind for a in sink.audits] == ["retention_batch_published"] * 3 + ["retention_sweep_published"]
+    assert [e.message_type for e in sink.emails] == ["dpo_retention_report"]
+    assert all("example.test" not in a.to_bytes().decode() for a in sink.audits + sink.emails)
+
+
+def test_a_killed_sweep_resumes_after_its_last_recorded_batch_with_the_same_task_ids(tmp_path):
+    store, sweep = RetentionStore(tmp_path), sweep_of(10)
+    first = MemorySink(die_at_flush=2)  # killed while the second batch was on its way
+    with pytest.raises(Killed):
+        run_sweep(sweep, first, store)
+    second = MemorySink()
+    assert run_sweep(sweep, second, store) == 2  # batches 2 and 3: the first was recorded
+    everyone = {task_id(sweep.plan.plan_id, "crm", f"ref{n:03}") for n in range(10)}
+    assert {t.task_id for t in first.tasks} | {t.task_id for t in second.tasks} == everyone
+    # Only the batch in flight is sent twice, with the same ids: the runtime answers those from its record.
+    assert len(first.tasks) + len(second.tasks) == 10 + 4
+    assert run_sweep(sweep, MemorySink(), store) == 0  # a finished sweep publishes nothing more
+
+
+def test_the_report_names_systems_and_categories_in_words():
+    plan = make_plan(AS_OF, [Due("crm", "a", "person", "crm_contact", "delete", date(2030, 1, 2))], unsupported=["x"])
+    context = report_context(plan, REGISTER)
+    assert context["rows"][0]["category"] == REGISTER.systems["crm"].categories["person"].label.model_dump()
+    assert context["unsupported"] == ["x"] and context["people"] == 1
+
+
+def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
+    store, sweep = RetentionStore(tmp_path), sweep_of(10, holds=[Hold("ref001", hold(["person"]))])
+    store.save_plan(sweep.plan)
+    assert store.load_plan(sweep.plan.plan_id) == sweep.plan
+    with pytest.raises(Killed):
+        run_sweep(sweep, MemorySink(die_at_flush=2), store)
+    assert store.unfinished(AS_OF) == sweep.plan.plan_id
+    # The rescan on resuming no longer finds the people of the batch in flight: they were erased meanwhile.
+    gone = {item.subject_ref for item in sweep.plan.items[4:8]}
+    resumed = Sweep(
+        store.load_plan(store.unfinished(AS_OF)),
+        {ref: email for ref, email in sweep.emails.items() if ref not in gone},
+        REGISTER,
+        seal=sweep.seal,
+        clock=sweep.clock,
+        batch_size=4,
+    )
+    sink = MemorySink()
+    run_sweep(resumed, sink, store)
+    assert {t.subject_ref for t in sink.tasks} == {i.subject_ref for i in sweep.plan.items[8:]}
+    assert store.unfinished(AS_OF) is None
