@@ -120,7 +120,10 @@ class Settings(BaseSettings):
     )
     task_timeout_hours: float = Field(default=4.0, gt=0)
     task_resend_minutes: float = Field(
-        default=30.0, ge=0, description="A task still unanswered is sent again after this long (0: never), twice."
+        default=30.0,
+        ge=0,
+        description="A task still unanswered, or a verification link not recorded as sent, is sent again after "
+        "this long (0: never), twice.",
     )
     tick_seconds: float = Field(default=30.0, gt=0)
     verification_ttl_days: int = Field(default=14, ge=1, le=60)

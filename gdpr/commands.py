@@ -50,6 +50,15 @@ class ResendTask:
 
 
 @dataclass(frozen=True)
+class ResendEmail:
+    """At-least-once, as for tasks: an e-mail a person must act on, not recorded as sent after a while, is asked
+    of the mailer again, the very same (same message id: the mailer's record of sent e-mails drops a copy)."""
+
+    command_id: str
+    email: SendEmail
+
+
+@dataclass(frozen=True)
 class DestroySubjectKey:
     command_id: str
 
@@ -68,7 +77,9 @@ class DeleteDocument:
     command_id: str
 
 
-Command = IssueTask | ResendTask | SendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
+Command = (
+    IssueTask | ResendTask | SendEmail | ResendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
+)
 
 EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 

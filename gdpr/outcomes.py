@@ -7,7 +7,7 @@ from datetime import datetime
 
 from gdpr import work
 from gdpr.case_state import CaseState, Status
-from gdpr.commands import CasePolicy, Command, SendEmail
+from gdpr.commands import CasePolicy, Command, ResendEmail, SendEmail
 from gdpr.deadlines import receipt_day
 from gdpr.identity import document_deletion, verification_expiry, verification_message
 from gdpr.minors import erasure_priority
@@ -133,12 +133,23 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
             )
         ]
     token = ids(state.request_id, "verification")
-    due: list[Command] = [
-        SendEmail("email:verification", verification_message(state), Recipient.SUBJECT, {"token_id": token})
-    ]
+    link = SendEmail("email:verification", verification_message(state), Recipient.SUBJECT, {"token_id": token})
+    due: list[Command] = [link, *_link_resent(state, now, policy, link)]
     if work.marketing_stops_first(state):
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
     return due + _unconfirmed(state, now, policy)
+
+
+def _link_resent(state: CaseState, now: datetime, policy: CasePolicy, link: SendEmail) -> list[Command]:
+    """The link not recorded as sent after DSR_TASK_RESEND_MINUTES (lost in a rebalance) is asked again, at most
+    `task_resends` times: without it the person can neither confirm nor be answered (R11)."""
+    if policy.task_resend is None or state.challenge_sent_at is None or link.message_type in state.emails_sent:
+        return []
+    for n in range(1, policy.task_resends + 1):
+        command_id = f"{link.command_id}:resend:{n}"
+        if command_id not in state.done:
+            return [ResendEmail(command_id, link)] if now >= state.challenge_sent_at + n * policy.task_resend else []
+    return []
 
 
 def _unconfirmed(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:

@@ -8,7 +8,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import faust
-from faust.exceptions import NotReady
+from aiokafka.errors import KafkaError
+from faust.exceptions import NotReady, ProducerSendError
 from faust.types.auth import CredentialsT
 
 from streams import topics
@@ -38,8 +39,10 @@ RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_s
 
 
 class NotPublished(TryAgain):
-    """The worker's producer is not connected (the worker is starting or stopping): nothing was published,
-    and the person or system asking may try again in a few seconds (503, Retry-After)."""
+    """The brokers did not take the message now (the worker is starting or stopping, a broker was lost, a
+    partition's leader is moving): the person or system asking may try again in a few seconds (503,
+    Retry-After). An unacknowledged message may still have been stored: what a web view publishes is
+    idempotent (IdentityConfirmed counts once per token), so the retry records it at most once."""
 
 
 class FaustPublisher:
@@ -57,7 +60,10 @@ class FaustPublisher:
         if faust.current_event() is None:
             # Outside an agent (a web view, the timer) nothing flushes before a commit: wait for the
             # broker's ack, so that "confirmed" shown to a person is never lost in a crash.
-            await pending
+            try:
+                await pending
+            except KafkaError as exc:  # a broker lost, a leader moving, the producer stopping: maybe not stored
+                raise NotPublished(f"the brokers did not acknowledge the message ({type(exc).__name__})") from None
 
     async def send(
         self, topic: str, key: str | bytes | None, value: bytes, headers: dict[str, str] | None = None
@@ -68,10 +74,10 @@ class FaustPublisher:
         raw_key = key.encode() if isinstance(key, str) else key
         try:
             return await target.send(key=raw_key, value=value, headers=encoded or None)
-        except NotReady:
+        except (NotReady, ProducerSendError, KafkaError) as exc:
             if faust.current_event() is not None:  # inside an agent: its own retries and dead letters apply
                 raise
-            raise NotPublished("the producer is not connected (the worker is starting or stopping)") from None
+            raise NotPublished(f"the producer cannot send now ({type(exc).__name__})") from None
 
 
 def make_faust_app(

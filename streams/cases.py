@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gdpr.case_state import TaskRecord
-from gdpr.commands import ResendTask
+from gdpr.commands import ResendEmail, ResendTask
 from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
     CaseState,
@@ -148,6 +148,8 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await _resend_task(ctx, state, command)
     elif isinstance(command, SendEmail):
         await _send_email(ctx, state, command, now)
+    elif isinstance(command, ResendEmail) and command.email.message_type not in state.emails_sent:
+        await _send_email(ctx, state, command.email, now)  # same command id, same message id
     elif isinstance(command, RaiseAlert):
         await audit(
             ctx,

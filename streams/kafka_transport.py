@@ -8,10 +8,13 @@ idled with work queued (docs/benchmarks.md). A short long-poll removes those sta
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+log = logging.getLogger(__name__)
 FETCH_MAX_WAIT_MS = 100
 
 
@@ -26,6 +29,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _add_gap(self, tp, offset_from: int, offset_to: int) -> None:
+        """faust counts the offsets it never received as done (a gap): say so, they will be committed past."""
+        log.warning("offsets %d..%d of %s skipped: faust counts them as done", offset_from, offset_to - 1, tp)
+        await super()._add_gap(tp, offset_from, offset_to)
 
 
 class Transport(faust_aiokafka.Transport):

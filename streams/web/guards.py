@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -113,13 +115,21 @@ def answer_errors(render: ErrorRenderer) -> Callable:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a person gets a page, never a trace
-            log.error("%s %s failed: %s", request.method, _route_of(request), type(exc).__name__)
+            log.error("%s %s failed: %s", request.method, _route_of(request), _described(exc))
             response = await render(request, 500)
         response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k not in response.headers})
         response.headers["Server"] = "dsr-pipeline"  # not the framework and its version
         return response
 
     return middleware
+
+
+def _described(exc: BaseException) -> str:
+    """An exception's type, where it was raised and what caused it, never its text (it may quote personal data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}{where}" + (f" (from {_described(cause)})" if cause is not None else "")
 
 
 def _keep_header(exc: web.HTTPException, response: web.StreamResponse, name: str) -> None:

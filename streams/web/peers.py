@@ -7,6 +7,7 @@ import logging
 
 import aiohttp
 import faust
+from faust.exceptions import NotReady
 from faust.types import TP
 from yarl import URL
 
@@ -36,7 +37,7 @@ class FaustPeers:
     def owner(self, request_id: str) -> str | None:
         try:
             url = self._changelog_owners()[case_partition(self.app, request_id)]
-        except (KeyError, TypeError, AttributeError) as exc:  # no metadata or no assignment yet
+        except (KeyError, TypeError, AttributeError, NotReady) as exc:  # no metadata, no assignment, stopping
             raise CasesUnavailable(f"no owner known for the case's partition ({type(exc).__name__})") from None
         return None if _same(URL(url), self.app.conf.canonical_url) else url
 
@@ -81,7 +82,7 @@ class FaustReadiness:
             return True
         try:
             changelog = TP(cases_changelog(self.app), case_partition(self.app, request_id))
-        except (KeyError, TypeError, AttributeError):  # no metadata yet: nothing is known, nothing is replayed
+        except (KeyError, TypeError, AttributeError, NotReady):  # no metadata or no producer: nothing is known
             return False
         recovery = self.app.tables.recovery
         remaining = recovery.active_remaining()  # highwater - offset read, per changelog partition being replayed

@@ -42,8 +42,10 @@ class People:
         self.pipeline = pipeline
         self.asked: dict[str, float] = {}  # address -> when the request was published
         self.waits: list[float] = []  # seconds from a first click to the confirmation
-        self.refusals: list[int] = []  # statuses other than 200 / 503 / unreachable: real failures
+        self.refusals: list[str] = []  # answers other than 200 / 503 / unreachable: real failures, described
         self._clicked: set[str] = set()
+        self.clicks: dict[str, list[int]] = {}  # address -> statuses its clicks got, in order
+        self.marks: list[str] = []  # when each fault came, in seconds after the first request
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -74,21 +76,38 @@ class People:
             for message in self.pipeline.mailbox.all():
                 if message.id not in self._clicked and "/verify/" in (message.text or ""):
                     self._clicked.add(message.id)
-                    self._click(re.search(r"/verify/[A-Za-z0-9_.\-]+", message.text).group(0))
+                    tries = self.clicks.setdefault(message.rcpt_tos[0], [])
+                    self._click(re.search(r"/verify/[A-Za-z0-9_.\-]+", message.text).group(0), tries)
             time.sleep(0.2)
 
-    def _click(self, path: str) -> None:
+    def _click(self, path: str, tries: list[int]) -> None:
         first = time.monotonic()
         while not self._stop.is_set():
             worker = random.choice(self.pipeline.workers)
-            status = http("POST", worker.url + path)[0]
+            status, body, _ = http("POST", worker.url + path)
+            tries.append(status)
             if status == 200:
                 self.waits.append(time.monotonic() - first)
                 return
             if status not in (0, 503):
-                self.refusals.append(status)
+                self.refusals.append(self._refusal(worker, status, body))
                 return
             time.sleep(0.5)
+
+    def _refusal(self, worker, status: int, body: bytes) -> str:
+        """What a refused click got, and the worker's own account of it (its log says what failed, and where)."""
+        index = self.pipeline.workers.index(worker)
+        failures = [line for line in worker.log_tail(400).splitlines() if " failed: " in line]
+        return f"HTTP {status} from worker {index}: {body[:300]!r}; its log: {failures[-3:]}"
+
+    def mark(self, what: str) -> None:
+        self.marks.append(f"{what} at +{time.monotonic() - min(self.asked.values()):.0f} s")
+
+    def story(self, email: str) -> str:
+        """What an unanswered person saw: when they asked (s after the first), the e-mails, their clicks."""
+        asked = self.asked[email] - min(self.asked.values())
+        subjects = [m.subject for m in self.pipeline.emails_to(email)]
+        return f"asked at +{asked:.0f} s, e-mails {subjects}, clicks {self.clicks.get(email)}"
 
     def outcomes(self, email: str) -> list:
         return [m for m in self.pipeline.emails_to(email) if OUTCOME.match(m.subject)]
@@ -178,6 +197,7 @@ def kill_a_worker(pipeline: Pipeline, people: People) -> list[str]:
     in_flight = people.in_flight()
     assert in_flight >= 100, f"only {in_flight} cases in flight at the first fault"
     pipeline.workers[1].kill()
+    people.mark("worker killed")
     probe = people.ask(1)[0]
     whole = until(lambda: directory_whole(pipeline), 120)
     answered = people.answered(probe, 400)
@@ -192,6 +212,7 @@ def kill_a_broker(cluster: KafkaCluster, people: People) -> list[str]:
     """Two brokers of three remain: min.insync.replicas=2 is still met, writes go on."""
     people.ask(LATER_BURST)
     cluster.node(2).kill()
+    people.mark("broker killed")
     probe = people.ask(1)[0]
     return [f"broker killed: a case asked at the kill answered in {people.answered(probe, 300):.1f} s"]
 
@@ -205,6 +226,7 @@ def rolling_restart(pipeline: Pipeline, people: People) -> list[str]:
         (pipeline.workers[0], "other worker restarted"),
     ):
         started = time.monotonic()
+        people.mark(how)
         worker.stop()
         worker.start(180)
         ready = time.monotonic() - started
@@ -227,7 +249,8 @@ def test_every_case_survives_losing_a_worker_a_broker_and_a_rolling_restart(clus
         figures.append(f"confirmation clicks: {len(people.waits)}, longest wait for a 200: {max(people.waits):.1f} s")
     finally:
         people.stop()
-        print("\n" + "\n".join(figures))
+        print("\n" + "\n".join([*figures, *people.refusals]))
+        print("; ".join(people.marks))
     assert people.refusals == []  # no click was told "unknown case" or worse
     counts = {email: len(people.outcomes(email)) for email in people.asked}
     assert [e for e, n in counts.items() if n > 1] == [], "cases with more than one outcome e-mail"
@@ -236,4 +259,5 @@ def test_every_case_survives_losing_a_worker_a_broker_and_a_rolling_restart(clus
     alarms = [m.subject for m in pipeline.emails_to(DPO_EMAIL) if TASK_FAILED in m.subject]
     assert letters == [], "dead letters"
     assert alarms == [], "task-failed alarms to the DPO"
-    assert unanswered == [], f"{len(unanswered)} of {len(people.asked)} cases never answered"
+    stories = [people.story(email) for email in unanswered]
+    assert unanswered == [], f"{len(unanswered)} of {len(people.asked)} cases never answered: {stories}"

@@ -9,6 +9,7 @@ from faust.exceptions import NotReady
 from dsr.settings import Settings
 from streams.app import FaustPublisher, make_faust_app
 from streams.web.guards import TryAgain
+from streams.web.peers import FaustPeers, FaustReadiness
 
 pytestmark = pytest.mark.streams
 
@@ -43,3 +44,14 @@ def test_a_table_store_faust_does_not_have_is_refused_with_the_setting_named(mon
     monkeypatch.setenv("DSR_TABLE_STORE", "redis")
     with pytest.raises(SettingsError, match="DSR_TABLE_STORE"):
         load_settings()
+
+
+def test_a_lookup_while_the_producer_is_stopped_is_told_to_try_again(tmp_path):
+    # A worker stopping (rolling restart) has no producer to hash a request id to its partition: the owner of a
+    # case is then unknown (503), and nothing is replayed; never a 500 to the person clicking.
+    app = make_faust_app("127.0.0.1:9092", "http://127.0.0.1:8081", tmp_path, partitions=6)
+    with pytest.raises(NotReady):
+        app.producer.key_partition("dsr.cases", b"request-1")  # not started, as when stopped
+    with pytest.raises(TryAgain):
+        FaustPeers(app, "token").owner("request-1")
+    assert FaustReadiness(app).caught_up("request-1") is False

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gdpr.commands import ResendTask
+from gdpr.commands import ResendEmail, ResendTask
 from gdpr.lifecycle import (
     CasePolicy,
     DestroySubjectKey,
@@ -299,3 +299,22 @@ def test_a_task_left_unanswered_is_sent_again_twice_then_left_to_the_timeout_ale
     for command in second:
         state = record_done(state, command, T0 + timedelta(hours=1))
     assert [c for c in decide(state, T0 + timedelta(hours=3), policy) if isinstance(c, ResendTask)] == []
+
+
+def test_a_verification_link_not_recorded_as_sent_is_asked_again_the_very_same_then_no_more():
+    # A rebalance may commit past the mailer's copy: without the link, the person can neither confirm nor be
+    # answered. Asked again (same command, so the same message id), twice at most, never once it was sent.
+    state, commands = carry(discovered())
+    link = next(c for c in commands if isinstance(c, SendEmail))
+    policy = CasePolicy(task_resend=timedelta(minutes=30), task_resends=2)
+    assert [c for c in decide(state, T0 + timedelta(minutes=29), policy) if isinstance(c, ResendEmail)] == []
+    again = [c for c in decide(state, T0 + timedelta(minutes=30), policy) if isinstance(c, ResendEmail)]
+    assert [c.email for c in again] == [link] and again[0].email.params == link.params
+    state = record_done(state, again[0], T0 + timedelta(minutes=30))
+    assert [c for c in decide(state, T0 + timedelta(minutes=59), policy) if isinstance(c, ResendEmail)] == []
+    late = T0 + timedelta(hours=1)
+    assert [c for c in decide(state, late, policy) if isinstance(c, ResendEmail)] != []
+    sent = evolve(state, EmailSent(request_id="r1", message_type="verification", message_id="m", sent_at=T0))
+    assert [c for c in decide(sent, late, policy) if isinstance(c, ResendEmail)] == []
+    no_resend = CasePolicy(task_resend=None)
+    assert [c for c in decide(state, late, no_resend) if isinstance(c, ResendEmail)] == []
