@@ -122,6 +122,10 @@ class Pipeline:
         self.producer.close()
         self.sink.stop()
 
+    def log_text(self) -> str:
+        path = self.data_dir / "worker.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def log_tail(self, lines: int = 60) -> str:
         return self.workers[0].log_tail(lines)
 
@@ -207,6 +211,10 @@ class Worker:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def log_text(self) -> str:
+        path = self.data_dir / "worker.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def log_tail(self, lines: int = 60) -> str:
         path = self.data_dir / "worker.log"
