@@ -67,7 +67,7 @@ def test_missing_topics_are_named_and_nothing_is_created(broker, tmp_path):
     done = worker(broker, tmp_path)
     assert done.returncode != 0
     assert "DSR_CREATE_TOPICS=false" in done.stderr and "nothing was created" in done.stderr
-    assert "dsr.intake: missing (create it with 1 partition(s), replication 1" in done.stderr
+    assert "dsr.intake: missing (create it with 6 partition(s), replication 1" in done.stderr  # `dsr run`'s default
     assert "dsr-pipeline-cases-changelog: missing" in done.stderr
     assert topic_names(broker) == before
 
@@ -80,7 +80,9 @@ def test_then_topics_short_of_partitions_then_a_worker_that_adds_none(broker, tm
     assert "dsr.cases: 1 partition(s), needs exactly 2 (DSR_PARTITIONS)" in done.stderr
     # As planned, the worker starts and serves; faust created nothing either (no changelog of its own).
     (tmp_path / "run").mkdir()
-    pipeline = Pipeline(broker.bootstrap, tmp_path / "run", DSR_CREATE_TOPICS="false", DSR_SYSTEMS=SYSTEMS)
+    pipeline = Pipeline(
+        broker.bootstrap, tmp_path / "run", DSR_CREATE_TOPICS="false", DSR_SYSTEMS=SYSTEMS, DSR_PARTITIONS="1"
+    )
     try:
         pipeline.start()
         assert pipeline.get("/health")[0] == 200
