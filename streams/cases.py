@@ -35,6 +35,7 @@ from streams.context import Context
 from streams.dead_letters import Rejected
 from streams.notices import email_for
 from streams.sealing import SubjectForgotten
+from streams.tables import forget
 from streams.task_results import audit_result
 
 CaseTable = IndexedCases
@@ -95,8 +96,7 @@ async def _audit_sent(ctx: Context, event: EmailSent) -> None:
 
 def _store(cases: CaseTable, request_id: str, before: CaseState | None, state: CaseState) -> None:
     if PURGE in state.done:
-        if request_id in cases:
-            del cases[request_id]  # R51: `del` leaves a tombstone in the changelog (`pop` would not)
+        forget(cases, request_id)  # R51
     elif state != before:
         cases[request_id] = state.to_bytes()
 

@@ -27,6 +27,7 @@ from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
 from streams.sealing import SubjectForgotten
+from streams.tables import forget
 
 SentTable = MutableMapping[str, bytes]
 RetryTable = MutableMapping[str, bytes]  # message id -> PendingRetry; written by the mailer only
@@ -56,11 +57,6 @@ async def on_mailer_command(
         await on_email_requested(ctx, sent, retries, command, headers)
 
 
-def forget_retry(retries: RetryTable, message_id: str) -> None:
-    if message_id in retries:
-        del retries[message_id]  # `del`, not `pop`: only a delete leaves a tombstone in the changelog
-
-
 def sent_of(sent: SentTable, request_id: str) -> dict[str, str]:
     """The sent-e-mail record of one case (or form submission): message id -> when the SMTP server took it."""
     raw = sent.get(request_id)
@@ -75,8 +71,7 @@ def was_sent(sent: SentTable, request: EmailRequested) -> bool:
 async def on_forget_sent_emails(ctx: Context, sent: SentTable, command: ForgetSentEmails) -> None:
     """R51: the record goes with its case; the audit keeps how many e-mails it listed, not to whom."""
     forgotten = len(sent_of(sent, command.request_id))
-    if command.request_id in sent:
-        del sent[command.request_id]  # `del`, not `pop`: only a delete leaves a tombstone in the changelog
+    forget(sent, command.request_id)
     await audit(ctx, "sent_emails_forgotten", request_id=command.request_id, dedup="sent", detail={"emails": forgotten})
 
 
@@ -84,7 +79,7 @@ async def on_email_requested(
     ctx: Context, sent: SentTable, retries: RetryTable, request: EmailRequested, headers: Headers = ()
 ) -> None:
     if was_sent(sent, request):
-        forget_retry(retries, request.message_id)
+        forget(retries, request.message_id)
         return  # already accepted by the SMTP server once: never twice
     pending = _pending(retries, request.message_id)
     if not _its_turn(pending, _turn(headers)):
@@ -92,10 +87,10 @@ async def on_email_requested(
     try:
         message = compose(ctx, request)
     except SubjectForgotten:
-        forget_retry(retries, request.message_id)
+        forget(retries, request.message_id)
         raise Rejected("the subject's key was destroyed before this e-mail could be sent") from None
     except (ValueError, TemplateError) as exc:  # a template or its values are wrong: the DPO must see it
-        forget_retry(retries, request.message_id)
+        forget(retries, request.message_id)
         await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}", _tries(pending))
         return
     await _attempt(ctx, sent, retries, request, pending, message)
@@ -133,13 +128,13 @@ async def _attempt(
     try:
         await ctx.transport.send(message)
     except PermanentMailError as exc:
-        forget_retry(retries, request.message_id)
+        forget(retries, request.message_id)
         await park(ctx, request, scrub(f"permanent SMTP failure: {exc}"), _tries(pending))
         return
     except TransientMailError as exc:
         await _defer(ctx, retries, request, pending, scrub(f"transient SMTP failure: {exc}"))
         return
-    forget_retry(retries, request.message_id)
+    forget(retries, request.message_id)
     await _record_sent(ctx, sent, request)
 
 
@@ -152,7 +147,7 @@ async def _defer(
     policy = ctx.config.mail_retry
     next_at = policy.next_attempt(first, failures, now)
     if next_at is None:
-        forget_retry(retries, request.message_id)
+        forget(retries, request.message_id)
         hours = policy.budget.total_seconds() / 3600
         await park(ctx, request, f"{reason} (still failing after {hours:g} h of retries)", failures)
         return
