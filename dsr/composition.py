@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from dsr.kafka_records import KafkaRecords
 from dsr.pg_link import StoreUnreachable
 from dsr.register import load_register
 from dsr.retention_clock import DailySweep
+from dsr.sent_ledger import PostgresSentLedger, SqliteSentLedger
 from dsr.settings import Settings, SettingsError
 from dsr.sql_adapters import sql_adapters
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
@@ -38,6 +39,7 @@ from handlers.reference import (
 )
 from handlers.reference.db import Clock, Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
+from mail.ledger import DEFAULT_LEASE, MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
 from mail.smtp import SmtpTransport
 from mail.transport import MailTransport
@@ -165,10 +167,17 @@ class Stores:
     exports: ExportStore
     doors: FrontDoorStore
     documents: DocumentStore
+    sent_ledger: SentLedger = field(default_factory=MemorySentLedger)
 
 
 def real_stores(settings: Settings, secret: bytes) -> Stores:
-    return Stores(key_vault(settings, secret), export_store(settings), doors_store(settings), document_store(settings))
+    return Stores(
+        key_vault(settings, secret),
+        export_store(settings),
+        doors_store(settings),
+        document_store(settings),
+        sent_ledger(settings),
+    )
 
 
 def build_context(
@@ -195,6 +204,7 @@ def build_context(
         register=register,
         doors=stores.doors,
         documents=stores.documents,
+        sent_ledger=stores.sent_ledger,
         **({"clock": clock} if clock else {}),
     )
     recipients = builtin_recipients(settings, register)
@@ -226,6 +236,18 @@ def answer_records(settings: Settings, clock: Clock = utcnow) -> Callable[[str],
         return lambda system: shared
     folder = Path(settings.data_dir) / "answers"
     return lambda system: SqliteAnswerRecord(folder / f"{system}.sqlite3", clock=clock)
+
+
+def sent_ledger(settings: Settings) -> SentLedger:
+    """Which e-mails went out, where the key vault is (DSR_VAULT_DSN: schema dsr_mail, every worker), else a
+    SQLite file under the data dir. A claim lasts well beyond one SMTP exchange (DSR_SMTP_TIMEOUT)."""
+    lease = max(DEFAULT_LEASE, timedelta(seconds=4 * settings.smtp_timeout))
+    if not settings.vault_dsn:
+        return SqliteSentLedger(Path(settings.data_dir) / "sent-emails.sqlite3", utcnow(), lease)
+    try:
+        return PostgresSentLedger(settings.vault_dsn, utcnow(), lease)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def key_vault(settings: Settings, secret: bytes) -> KeyVault:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
+from mail.ledger import MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
 from mail.templates import EmailRenderer
 from mail.transport import MailTransport
@@ -85,6 +86,7 @@ class Context:
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
     doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
     documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed
+    sent_ledger: SentLedger = field(default_factory=MemorySentLedger)  # which e-mails went out, every worker's
     # The daily retention sweep (dsr/retention_clock.py), called by a timer on the group's leader (R44).
     retention_sweep: Callable[[datetime], Awaitable[None]] | None = None
     sealer: Sealer = field(init=False)

@@ -16,6 +16,7 @@ from jinja2 import TemplateError
 from pydantic import ValidationError
 
 from gdpr.lifecycle import stable_id
+from mail.ledger import Claim
 from mail.retry import PendingRetry
 from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
@@ -72,6 +73,7 @@ async def on_forget_sent_emails(ctx: Context, sent: SentTable, command: ForgetSe
     """R51: the record goes with its case; the audit keeps how many e-mails it listed, not to whom."""
     forgotten = len(sent_of(sent, command.request_id))
     forget(sent, command.request_id)
+    ctx.sent_ledger.forget_case(command.request_id)
     await audit(ctx, "sent_emails_forgotten", request_id=command.request_id, dedup="sent", detail={"emails": forgotten})
 
 
@@ -124,16 +126,28 @@ async def _attempt(
     pending: PendingRetry | None,
     message: Message,
 ) -> None:
-    """One attempt, never a pause: a transient failure waits in the retry table, the mailer goes on."""
+    """One attempt, never a pause: a transient failure waits in the retry table, the mailer goes on. The shared
+    ledger is asked first: a copy another worker is sending (a rebalance) waits its turn, one it sent is done."""
+    claim = ctx.sent_ledger.claim(request.message_id, request.request_id, ctx.clock())
+    if claim == Claim.SENT:
+        forget(retries, request.message_id)
+        await _record_sent(ctx, sent, request, counted=False)
+        return
+    if claim == Claim.HELD:
+        await _defer(ctx, retries, request, pending, "another worker was sending it")
+        return
     try:
         await ctx.transport.send(message)
     except PermanentMailError as exc:
+        ctx.sent_ledger.release(request.message_id)
         forget(retries, request.message_id)
         await park(ctx, request, scrub(f"permanent SMTP failure: {exc}"), _tries(pending))
         return
     except TransientMailError as exc:
+        ctx.sent_ledger.release(request.message_id)
         await _defer(ctx, retries, request, pending, scrub(f"transient SMTP failure: {exc}"))
         return
+    ctx.sent_ledger.mark_sent(request.message_id, ctx.clock())
     forget(retries, request.message_id)
     await _record_sent(ctx, sent, request)
 
@@ -226,11 +240,14 @@ def revive(values):
     return values
 
 
-async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
+async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested, counted: bool = True) -> None:
+    """In this worker's table and to the case; `counted=False`: another worker sent it and may have died before
+    telling the case, which takes the news twice without harm (its audit and its state deduplicate)."""
     now = ctx.clock()
     record = sent_of(sent, request.request_id) | {request.message_id: now.isoformat()}
     sent[request.request_id] = json.dumps(record).encode()  # keyed by case: purged with it in one delete (R51)
-    ctx.metrics.emails_sent.labels(request.message_type).inc()
+    if counted:
+        ctx.metrics.emails_sent.labels(request.message_type).inc()
     event = EmailSent(
         request_id=request.request_id,
         message_type=request.message_type,
