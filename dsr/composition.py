@@ -12,6 +12,7 @@ from pathlib import Path
 import faust
 
 from dsr.answers_store import PostgresAnswerRecord
+from dsr.case_holds import PostgresCaseHolds, SqliteCaseHolds
 from dsr.documents import FileDocumentStore, PostgresDocumentStore
 from dsr.doors_store import postgres_store, sqlite_store
 from dsr.exports import FileExportStore, PostgresExportStore
@@ -49,7 +50,7 @@ from streams.context import Context, Controller, PipelineConfig
 from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
 from streams.metrics import DeadLetterGauges
-from streams.ports import DocumentStore, ExportStore, KeyVault
+from streams.ports import CaseHolds, DocumentStore, ExportStore, KeyVault, MemoryCaseHolds
 from streams.register_view import RegisterView
 from streams.web.console.accounts import ConsolePolicy
 from streams.web.server import WebListeners
@@ -168,6 +169,7 @@ class Stores:
     doors: FrontDoorStore
     documents: DocumentStore
     sent_ledger: SentLedger = field(default_factory=MemorySentLedger)
+    case_holds: CaseHolds = field(default_factory=MemoryCaseHolds)
 
 
 def real_stores(settings: Settings, secret: bytes) -> Stores:
@@ -177,6 +179,7 @@ def real_stores(settings: Settings, secret: bytes) -> Stores:
         doors_store(settings),
         document_store(settings),
         sent_ledger(settings),
+        case_holds(settings),
     )
 
 
@@ -205,6 +208,7 @@ def build_context(
         doors=stores.doors,
         documents=stores.documents,
         sent_ledger=stores.sent_ledger,
+        case_holds=stores.case_holds,
         **({"clock": clock} if clock else {}),
     )
     recipients = builtin_recipients(settings, register)
@@ -246,6 +250,17 @@ def sent_ledger(settings: Settings) -> SentLedger:
         return SqliteSentLedger(Path(settings.data_dir) / "sent-emails.sqlite3", utcnow(), lease)
     try:
         return PostgresSentLedger(settings.vault_dsn, utcnow(), lease)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def case_holds(settings: Settings) -> CaseHolds:
+    """The holds placed on cases, for the retention sweep (R46): where the key vault is (DSR_VAULT_DSN, schema
+    dsr_holds), else a SQLite file beside the vault's."""
+    if not settings.vault_dsn:
+        return SqliteCaseHolds(Path(settings.data_dir) / "case-holds.sqlite3")
+    try:
+        return PostgresCaseHolds(settings.vault_dsn)
     except StoreUnreachable as exc:
         raise SystemExit(str(exc)) from None
 

@@ -116,12 +116,15 @@ class Shell:
         return cls(settings, secret, register, RetentionStore(settings.data_dir / "retention"))
 
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
+        from dsr.composition import case_holds
         from dsr.retention import load_holds, plan_of, scan
         from dsr.retention_systems import scanned_systems
+        from gdpr.sweep import Hold
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
         scanned = scan(adapters, self.register, self.secret, as_of, subject)
         holds = load_holds(self.settings.retention_holds_file, self.secret)
+        holds += [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]  # R46: those placed on cases
         return plan_of(scanned, as_of, holds, others), scanned.emails
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:

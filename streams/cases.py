@@ -60,6 +60,7 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
     async with audit_step(ctx):  # on record before the table moves: a replay after a crash redoes both
         state = await _coordinate(ctx, before, event)
     if state is not None:
+        _share_holds(ctx, event.request_id, before, state)
         _store(cases, event.request_id, before, state)
 
 
@@ -92,6 +93,14 @@ async def _audit_sent(ctx: Context, event: EmailSent) -> None:
         dedup=event.message_id,
         detail={"recipient": event.recipient},
     )
+
+
+def _share_holds(ctx: Context, request_id: str, before: CaseState | None, state: CaseState) -> None:
+    """R46: the retention sweep keeps what a case holds; it learns of each change before the table moves, so a
+    replay after a crash tells it again."""
+    held = [] if PURGE in state.done else state.active_holds()
+    if held != (before.active_holds() if before else []):
+        ctx.case_holds.put(request_id, state.subject_ref, held)
 
 
 def _store(cases: CaseTable, request_id: str, before: CaseState | None, state: CaseState) -> None:

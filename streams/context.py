@@ -14,7 +14,15 @@ from mail.transport import MailTransport
 from schemas.tasks import Task, TaskResult
 from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
 from streams.metrics import PipelineMetrics
-from streams.ports import DocumentStore, ExportStore, KeyVault, MemoryDocumentStore, Publisher
+from streams.ports import (
+    CaseHolds,
+    DocumentStore,
+    ExportStore,
+    KeyVault,
+    MemoryCaseHolds,
+    MemoryDocumentStore,
+    Publisher,
+)
 from streams.register_view import RegisterView
 from streams.sealing import Sealer
 
@@ -87,6 +95,7 @@ class Context:
     doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
     documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed
     sent_ledger: SentLedger = field(default_factory=MemorySentLedger)  # which e-mails went out, every worker's
+    case_holds: CaseHolds = field(default_factory=MemoryCaseHolds)  # what the retention sweep must keep (R46)
     # The daily retention sweep (dsr/retention_clock.py), called by a timer on the group's leader (R44).
     retention_sweep: Callable[[datetime], Awaitable[None]] | None = None
     sealer: Sealer = field(init=False)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from gdpr.sealing import new_key
 from schemas.sealed import Sealed
+from schemas.tasks import LegalHold
 
 
 class KeyVault(Protocol):
@@ -56,6 +57,17 @@ class DocumentStore(Protocol):
 
     def delete_older_than(self, cutoff: datetime) -> list[str]:
         """Remove every document stored before `cutoff`; return those request ids."""
+
+
+class CaseHolds(Protocol):
+    """The legal holds DPOs placed on cases (R46), where the retention sweep reads them: a person's data under a
+    case's hold is not erased at its retention end. Keyed by case; no personal data (the subject's ref only)."""
+
+    def put(self, request_id: str, subject_ref: str, holds: list[LegalHold]) -> None:
+        """The case's active holds now (replacing what was there); an empty list: none left."""
+
+    def all(self) -> list[tuple[str, LegalHold]]:
+        """Every active hold of every case, with its subject's ref."""
 
 
 class Publisher(Protocol):
@@ -140,3 +152,17 @@ class MemoryDocumentStore:
         for request_id in expired:
             self.delete(request_id)
         return expired
+
+
+class MemoryCaseHolds:
+    def __init__(self) -> None:
+        self._holds: dict[str, tuple[str, list[LegalHold]]] = {}
+
+    def put(self, request_id: str, subject_ref: str, holds: list[LegalHold]) -> None:
+        if holds:
+            self._holds[request_id] = (subject_ref, list(holds))
+        else:
+            self._holds.pop(request_id, None)
+
+    def all(self) -> list[tuple[str, LegalHold]]:
+        return [(ref, hold) for ref, holds in self._holds.values() for hold in holds]

@@ -10,11 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from dsr.cli import main
+from dsr.composition import case_holds
 from dsr.retention_cli import Shell, carry_out
 from dsr.retention_clock import DailySweep
 from dsr.settings import Settings
+from gdpr.sealing import subject_ref
 from handlers.protocol import Subject
 from handlers.reference import CrmAdapter
+from schemas.tasks import KeepGround, LegalHold
 
 pytestmark = pytest.mark.unit
 
@@ -109,3 +112,18 @@ def test_a_plan_over_the_limit_waits_for_its_own_approval(env):
     assert outcome.published is None and outcome.plan.size == 3
     result = CliRunner().invoke(main, ["retention", "run", "--as-of", LATER.isoformat()])
     assert result.exit_code == 3 and f"dsr retention approve {outcome.plan.plan_id}" in result.output
+
+
+def test_a_hold_placed_on_a_case_keeps_the_person_out_of_the_plan_until_released(env):
+    # R46: the DPO held a's data on a case (a dispute); the sweep reads the holds every worker shares.
+    on_file(env, "a@example.test", "b@example.test")
+    held = LegalHold(hold_id="dispute", categories=["*"], ground=KeepGround.LEGAL_CLAIMS, owner="legal",
+                     review_on=date(2031, 1, 1))  # fmt: skip
+    store = case_holds(Settings())
+    store.put("case-1", subject_ref(SECRET.encode(), "a@example.test"), [held])
+    lines = plan_lines()
+    person = next(line for line in lines if line.get("category") == "person")
+    assert person["held"] == 1 and lines[-1]["people"] == 1  # a is listed as held, only b is to be erased
+    store.put("case-1", subject_ref(SECRET.encode(), "a@example.test"), [])  # released
+    lines = plan_lines()
+    assert next(line for line in lines if line.get("category") == "person")["held"] == 0 and lines[-1]["people"] == 2
