@@ -86,16 +86,37 @@ async def on_email_requested(
     pending = _pending(retries, request.message_id)
     if not _its_turn(pending, _turn(headers)):
         return  # a stale copy: the e-mail waits for the clock, or went out or was parked meanwhile
+    if await _claimed_elsewhere(ctx, sent, retries, request, pending):
+        return
     try:
         message = compose(ctx, request)
     except SubjectForgotten:
-        forget(retries, request.message_id)
+        _give_up(ctx, retries, request)
         raise Rejected("the subject's key was destroyed before this e-mail could be sent") from None
     except (ValueError, TemplateError) as exc:  # a template or its values are wrong: the DPO must see it
-        forget(retries, request.message_id)
+        _give_up(ctx, retries, request)
         await park(ctx, request, f"cannot render the e-mail: {type(exc).__name__}", _tries(pending))
         return
     await _attempt(ctx, sent, retries, request, pending, message)
+
+
+async def _claimed_elsewhere(
+    ctx: Context, sent: SentTable, retries: RetryTable, request: EmailRequested, pending: PendingRetry | None
+) -> bool:
+    """The shared ledger first, before the e-mail is even rendered (the case may have destroyed the key since
+    another worker sent it): sent elsewhere is done here too; being sent elsewhere waits for the mail clock."""
+    claim = ctx.sent_ledger.claim(request.message_id, request.request_id, ctx.clock())
+    if claim == Claim.SENT:
+        forget(retries, request.message_id)
+        await _record_sent(ctx, sent, request, counted=False)
+    elif claim == Claim.HELD:
+        await _defer(ctx, retries, request, pending, "another worker was sending it")
+    return claim != Claim.SEND
+
+
+def _give_up(ctx: Context, retries: RetryTable, request: EmailRequested) -> None:
+    ctx.sent_ledger.release(request.message_id)
+    forget(retries, request.message_id)
 
 
 def _pending(retries: RetryTable, message_id: str) -> PendingRetry | None:
@@ -126,21 +147,12 @@ async def _attempt(
     pending: PendingRetry | None,
     message: Message,
 ) -> None:
-    """One attempt, never a pause: a transient failure waits in the retry table, the mailer goes on. The shared
-    ledger is asked first: a copy another worker is sending (a rebalance) waits its turn, one it sent is done."""
-    claim = ctx.sent_ledger.claim(request.message_id, request.request_id, ctx.clock())
-    if claim == Claim.SENT:
-        forget(retries, request.message_id)
-        await _record_sent(ctx, sent, request, counted=False)
-        return
-    if claim == Claim.HELD:
-        await _defer(ctx, retries, request, pending, "another worker was sending it")
-        return
+    """One attempt (this worker holds the ledger's claim), never a pause: a transient failure waits in the retry
+    table, the mailer goes on."""
     try:
         await ctx.transport.send(message)
     except PermanentMailError as exc:
-        ctx.sent_ledger.release(request.message_id)
-        forget(retries, request.message_id)
+        _give_up(ctx, retries, request)
         await park(ctx, request, scrub(f"permanent SMTP failure: {exc}"), _tries(pending))
         return
     except TransientMailError as exc:

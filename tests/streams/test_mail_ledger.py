@@ -12,7 +12,7 @@ from mail.ledger import MemorySentLedger
 from schemas.cases import EmailSent, parse_case_event
 from schemas.notifications import EmailRequested
 from streams import topics
-from tests.streams.test_flow import CAMILLE
+from tests.streams.test_flow import CAMILLE, confirm
 from tests.streams.test_mail_retries import bus_with_relay, kinds, request_from, wait
 
 pytestmark = pytest.mark.streams
@@ -71,3 +71,16 @@ async def test_a_worker_that_died_mid_send_loses_nothing_its_claim_lapses():
         await wait(bus, minutes=5)
     assert [m["To"] for m in relay.sent] == [CAMILLE, CAMILLE] and bus.retries == {}
     assert "email_parked" not in kinds(bus)
+
+
+async def test_a_copy_redelivered_after_the_erasure_destroyed_the_key_is_known_as_sent_not_dead_lettered():
+    bus, relay = bus_with_relay()
+    await bus.submit(request_from(CAMILLE))
+    await confirm(bus, CAMILLE)  # erased: the outcome went out, then her key was destroyed
+    sent = len(relay.sent)
+    bus.sent.clear()  # another worker's table, which never heard of those e-mails
+    for request in requested(bus):
+        await bus.publish(topics.NOTIFICATIONS, request.request_id, request.to_bytes())
+    await bus.drain()
+    assert len(relay.sent) == sent
+    assert bus.on(topics.dlq(topics.NOTIFICATIONS)) == []
