@@ -54,7 +54,8 @@ def topic_plan(systems: tuple[str, ...], partitions: int = 1, replication: int =
         configs[name] = configs[name] | SHORT_RETENTION
     configs |= {name: dict(COMPACTED) for name in CHANGELOGS}
     durable = {"min.insync.replicas": str(min_insync(replication))} if replication > 1 else {}
-    exact = {*CHANGELOGS, *CHANGELOGS.values()}
+    # dsr.task-results too: an answer on the partition of its case is handled there without a second hop.
+    exact = {*CHANGELOGS, *CHANGELOGS.values(), topics.TASK_RESULTS}
     plan = {name: TopicSpec(partitions, replication, cfg | durable, name in exact) for name, cfg in configs.items()}
     return plan | {LEADER: TopicSpec(1, replication, durable)}
 

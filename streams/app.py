@@ -138,8 +138,11 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     retries = app.Table("mail-retries", partitions=ctx.config.partitions, key_type=str, value_type=bytes)
     _measure(app, ctx, cases)
 
+    agents: dict[str, list[Route]] = {}
     for route in routes(ctx, cases, sent, retries):
-        _agent(app, ctx, route)
+        agents.setdefault(route.agent, []).append(route)
+    for name, group in agents.items():
+        _agent(app, ctx, name, group)
 
     @app.timer(interval=ctx.config.tick_seconds, name="clock")
     async def clock() -> None:
@@ -204,12 +207,15 @@ def _measure(app: faust.App, ctx: Context, cases: CaseTable) -> None:
     ctx.metrics.collect_from(ConsumerLag(monitor))
 
 
-def _agent(app: faust.App, ctx: Context, route: Route) -> None:
-    """A thin agent: each message to its route's function, dead-lettered if it cannot be processed."""
+def _agent(app: faust.App, ctx: Context, name: str, group: list[Route]) -> None:
+    """A thin agent over one or more topics: each message to its topic's function, one at a time, dead-lettered
+    if it cannot be processed."""
+    handlers = {route.topic: route.handler for route in group}
 
     async def agent(stream):
         async for event in stream.events():
-            handler = functools.partial(route.handler, event.value, headers_of(event))
+            message = event.message
+            handler = functools.partial(handlers[message.topic], event.value, headers_of(event), message.partition)
             await process_safely(ctx, origin_of(event), handler)
 
-    app.agent(app.topic(route.topic, **RAW), name=route.agent)(agent)
+    app.agent(app.topic(*handlers, **RAW), name=name)(agent)

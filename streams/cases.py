@@ -26,7 +26,7 @@ from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, pars
 from schemas.decisions import Decision
 from schemas.notifications import ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
-from schemas.tasks import Task, TaskAction
+from schemas.tasks import Task, TaskAction, TaskResult
 from streams import topics
 from streams.access_package import build_access_package
 from streams.agenda import IndexedCases, parsed
@@ -36,7 +36,6 @@ from streams.dead_letters import Rejected
 from streams.notices import email_for
 from streams.sealing import SubjectForgotten
 from streams.tables import forget
-from streams.task_results import audit_result
 
 CaseTable = IndexedCases
 SEALED_PAYLOAD_ACTIONS = (TaskAction.RECTIFY, TaskAction.RECORD_SUBMISSION)
@@ -56,6 +55,11 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
         event = parse_case_event(raw)
     except ValueError as exc:
         raise Rejected(f"invalid case event: {type(exc).__name__}") from None
+    await coordinate(ctx, cases, event)
+
+
+async def coordinate(ctx: Context, cases: CaseTable, event) -> None:
+    """One event of a case, from `dsr.cases` or straight from a task result that arrived where its case lives."""
     before = load(cases, event.request_id)
     async with audit_step(ctx):  # on record before the table moves: a replay after a crash redoes both
         state = await _coordinate(ctx, before, event)
@@ -68,7 +72,7 @@ async def _coordinate(ctx: Context, before: CaseState | None, event) -> CaseStat
     if isinstance(event, EmailSent):
         await _audit_sent(ctx, event)
     if isinstance(event, TaskAnswered):
-        await audit_result(ctx, event.result)
+        await _audit_result(ctx, event.result)
         if before is not None:
             _time_task(ctx, before, event)
     if isinstance(event, DpoDecided) and before is not None:
@@ -92,6 +96,25 @@ async def _audit_sent(ctx: Context, event: EmailSent) -> None:
         message_type=event.message_type,
         dedup=event.message_id,
         detail={"recipient": event.recipient},
+    )
+
+
+async def _audit_result(ctx: Context, result: TaskResult) -> None:
+    """R35, R50: what a system answered, in counts (never the data)."""
+    await audit(
+        ctx,
+        "task_result",
+        request_id=result.subject_request_id,
+        system=result.system,
+        action=result.action.value,
+        status=result.status.value,
+        dedup=f"{result.task_id}:{result.status}",
+        detail={
+            "erased_items": result.erased_items,
+            "exported_items": result.exported_items,
+            "kept": len(result.kept),
+            "error": result.error,
+        },
     )
 
 

@@ -17,31 +17,32 @@ from streams.tasks import on_task
 from streams.web.intake_api import ANSWERS_KEPT
 
 Headers = Iterable[tuple[str, bytes]]
-Handler = Callable[[bytes, Headers], Awaitable[None]]
+Handler = Callable[[bytes, Headers, int], Awaitable[None]]  # value, headers, partition
 
 
 @dataclass(frozen=True)
 class Route:
     topic: str
-    agent: str  # the faust agent's name (its consumer's name in the group)
-    handler: Handler  # the message's value and headers; dead-lettering is the caller's (process_safely)
+    agent: str  # the faust agent's name; routes of one agent are consumed by one stream, one event at a time
+    handler: Handler  # the message's value, headers and partition; dead-lettering is the caller's (process_safely)
 
 
 def routes(ctx: Context, cases: CaseTable, sent: SentTable, retries: RetryTable) -> list[Route]:
     """Every topic this worker consumes: the four of the pipeline, and the task topic of each system it serves."""
     fixed = [
         # The Kafka binding's binary mode carries the CloudEvent's attributes in ce_ headers.
-        Route(topics.INTAKE, "intake", lambda raw, headers: on_intake_message(ctx, raw, headers)),
-        Route(topics.CASES, "coordinator", lambda raw, _: on_case_event(ctx, cases, raw)),
-        Route(topics.TASK_RESULTS, "task-results", lambda raw, _: on_task_result(ctx, raw)),
+        Route(topics.INTAKE, "intake", lambda raw, headers, _: on_intake_message(ctx, raw, headers)),
+        # The case table's two writers share one agent: an answer and a case event never interleave on a case.
+        Route(topics.CASES, "coordinator", lambda raw, _, __: on_case_event(ctx, cases, raw)),
+        Route(topics.TASK_RESULTS, "coordinator", lambda raw, _, part: on_task_result(ctx, cases, raw, part)),
         # A retry the clock sends back says in a header whose turn it is.
-        Route(topics.NOTIFICATIONS, "mailer", lambda raw, mail: on_mailer_command(ctx, sent, retries, raw, mail)),
+        Route(topics.NOTIFICATIONS, "mailer", lambda raw, mail, _: on_mailer_command(ctx, sent, retries, raw, mail)),
     ]
     return fixed + [_task_route(ctx, system, runner) for system, runner in ctx.task_runners.items()]
 
 
 def _task_route(ctx: Context, system: str, runner: TaskRunner) -> Route:
-    return Route(topics.tasks(system), f"tasks-{system}", lambda raw, _: on_task(ctx, runner, raw))
+    return Route(topics.tasks(system), f"tasks-{system}", lambda raw, _, __: on_task(ctx, runner, raw))
 
 
 async def on_clock(ctx: Context, cases: CaseTable) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kafka.partitioner.default import murmur2
+
 INTAKE = "dsr.intake"  # CloudEvents from the website; the only plaintext topic (1 day retention)
 CASES = "dsr.cases"  # case events, keyed by request id; input of the coordinator
 TASK_RESULTS = "dsr.task-results"  # results from every system
@@ -28,3 +30,8 @@ DLQ_AT = "dsr-dlq-at"
 
 ONE_DAY_MS = 24 * 3600 * 1000
 PLAINTEXT_TOPICS = (INTAKE, dlq(INTAKE))  # short retention: the ingress and its dead letters
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the Java client and faust's) gives a key."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions

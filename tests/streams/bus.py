@@ -125,7 +125,7 @@ class Bus:
             if route is not None:
                 origin = Origin(topic, 0, offset, key.encode() if isinstance(key, str) else key, value)
                 encoded = [(k, v.encode()) for k, v in headers.items()]
-                await process_safely(self.ctx, origin, functools.partial(route.handler, value, encoded))
+                await process_safely(self.ctx, origin, functools.partial(route.handler, value, encoded, 0))
 
     async def submit(self, raw: bytes) -> None:
         await self.publish(topics.INTAKE, None, raw)
