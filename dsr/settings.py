@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     retention_batch_pause: float = Field(
         default=0.0, ge=0, le=3600, description="Seconds between two batches of the sweep, to spare the systems."
     )
+    retention_scan_timeout: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="R44: seconds the sweep waits for a back-office system's retention scan, and for each next page.",
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )
