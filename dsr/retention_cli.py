@@ -168,9 +168,9 @@ def backoffice_scans(settings, secret: bytes, systems: list[str]) -> Iterator[li
             return None
 
     transport = KafkaScanTransport(settings.kafka_bootstrap, settings.kafka_security())
-    timeout = settings.retention_scan_timeout
+    timeout, page = settings.retention_scan_timeout, settings.retention_scan_page
     try:
-        yield [BackOfficeScan(name, transport, opener, timeout) for name in systems]
+        yield [BackOfficeScan(name, transport, opener, timeout, page) for name in systems]
     finally:
         transport.close()
 

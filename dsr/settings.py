@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         le=3600,
         description="R44: seconds the sweep waits for a back-office system's retention scan, and for each next page.",
     )
+    retention_scan_page: int = Field(
+        default=500, ge=1, le=1000, description="R44: people per page of a back-office system's retention scan answer."
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )
