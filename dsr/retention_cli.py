@@ -122,10 +122,12 @@ class Shell:
         from dsr.retention_systems import scanned_systems
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
-        with backoffice_scans(self.settings, self.secret, others) as asked:
+        to_ask = [name for name in others if name in self.settings.retention_scan_names()]
+        with backoffice_scans(self.settings, self.secret, to_ask) as asked:
             scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject)
+        not_asked = [name for name in others if name not in {a.name for a in asked}]
         holds = load_holds(self.settings.retention_holds_file, self.secret)
-        return plan_of(scanned, as_of, holds, others if not asked else ()), scanned.emails
+        return plan_of(scanned, as_of, holds, not_asked), scanned.emails
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
@@ -149,8 +151,8 @@ class Shell:
 
 @contextmanager
 def backoffice_scans(settings, secret: bytes, systems: list[str]) -> Iterator[list]:
-    """The systems served by a consumer of their own, asked over Kafka (R44); with no DSR_KAFKA_BOOTSTRAP they
-    cannot be asked from here, and stay listed as unsupported."""
+    """The systems of DSR_RETENTION_SCAN_SYSTEMS served by a consumer of their own, asked over Kafka (R44); with no
+    DSR_KAFKA_BOOTSTRAP they cannot be asked from here, and stay listed as unsupported."""
     if not systems or not settings.kafka_bootstrap:
         yield []
         return

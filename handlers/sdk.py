@@ -10,14 +10,14 @@ retries, publishes the result and commits (kafka-python, no faust).
 
     office.run()  # until Ctrl-C, or office.run(stop_event)
 
-A system that keeps data past their retention end also answers the sweep's retention scans (R44): give the
+The retention sweep asks the systems of DSR_RETENTION_SCAN_SYSTEMS what is past its retention end (R44): give the
 register and the system's own scan, the `retention_scan` verb of any in-process adapter (handlers/protocol.py):
 
     office = BackOffice(..., register=load_register(None))
     office.handles("retention_scan")(store.retention_scan)   # (as_of, register) -> RetentionScan
 
 The SDK answers the scan request in pages on `dsr.retention-scans`, each page's people named by subject_ref and
-their address sealed by the pipeline (docs/backoffice-sdk.md, "The retention scan").
+their address sealed by the pipeline (docs/backoffice-sdk.md).
 
 On a cluster that asks for TLS or credentials, give `security=KafkaSecurity(...)` (handlers/kafka_security.py;
 `KafkaSecurity.from_env()` reads the pipeline's DSR_KAFKA_* variables); `kafka_options` passes anything else

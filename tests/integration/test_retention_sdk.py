@@ -74,6 +74,7 @@ def sdk_pipeline(tmp_path_factory):
             DSR_SYSTEMS="crm,recruitment,billing",
             DSR_BUILTIN_ADAPTERS="recruitment",
             DSR_RETENTION_CLOCK="false",
+            DSR_RETENTION_SCAN_SYSTEMS="crm,billing",
             DSR_RETENTION_SCAN_PAGE="3",
             DSR_RETENTION_SCAN_TIMEOUT="5",
         )

@@ -247,3 +247,53 @@ def test_the_plan_lists_an_unanswered_system_with_its_reason():
     assert row.status is SystemStatus.UNANSWERED and row.reason.startswith("system 'billing'")
     assert row.to_json()["status"] == "unanswered"
     assert any(line.startswith("  billing: unanswered, not swept: system 'billing'") for line in _text(plan, "x"))
+
+
+class Unsupporting:
+    """A Kafka transport stand-in whose every system answers at once that it does not scan."""
+
+    asked: list[str] = []
+
+    def __init__(self, bootstrap, security=None) -> None:
+        self.answers = []
+
+    def ask(self, request: RetentionScanRequest) -> None:
+        Unsupporting.asked.append(request.system)
+        self.answers.append(
+            RetentionScanPage(
+                scan_id=request.scan_id,
+                system=request.system,
+                as_of=request.as_of,
+                status=ScanStatus.UNSUPPORTED,
+                page=1,
+                last=True,
+                error="no handler",
+                answered_at=datetime.now(UTC),
+            )
+        )
+
+    def pages(self, scan_id: str, wait: float) -> list[RetentionScanPage]:
+        return [p for p in self.answers if p.scan_id == scan_id]
+
+    def close(self) -> None:
+        pass
+
+
+def test_only_the_systems_named_for_scans_are_sent_a_scan_request(tmp_path, monkeypatch):
+    from dsr import retention_kafka
+    from dsr.retention_cli import Shell
+
+    env = {"DSR_DATA_DIR": str(tmp_path), "DSR_SECRET_KEY": "s" * 40, "DSR_SYSTEMS": "crm,billing,ledger"}
+    env |= {
+        "DSR_BUILTIN_ADAPTERS": "crm",
+        "DSR_RETENTION_SCAN_SYSTEMS": "billing",
+        "DSR_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(retention_kafka, "KafkaScanTransport", Unsupporting)
+    Unsupporting.asked = []
+    plan, _ = Shell.load().plan(AS_OF, (), None)
+    assert Unsupporting.asked == ["billing"]  # ledger, maybe a hand-written consumer, is never sent one
+    statuses = {r.system: r.status for r in plan.rows if r.system != "crm"}
+    assert statuses == {"billing": SystemStatus.UNSUPPORTED, "ledger": SystemStatus.UNSUPPORTED}
