@@ -14,7 +14,7 @@ from gdpr.lifecycle import stable_id
 from gdpr.register import Register
 from gdpr.sealing import subject_ref
 from gdpr.sweep import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
-from handlers.protocol import UnsupportedAction, scans_retention
+from handlers.protocol import SystemUnanswered, UnsupportedAction, scans_retention
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -22,6 +22,7 @@ from schemas.sealed import Sealed
 from schemas.tasks import LegalHold, Task, TaskAction
 
 REPORT_MESSAGE = MessageType.DPO_RETENTION_REPORT
+NOT_SCANNED = (SystemStatus.UNSUPPORTED, SystemStatus.UNANSWERED)  # the report lists both: to sweep by hand
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Scanned:
     emails: dict[str, str] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)
+    unanswered: dict[str, str] = field(default_factory=dict)  # system: why (never an empty answer in its place)
 
 
 def scan(
@@ -46,8 +48,11 @@ def scan(
             continue
         try:
             result = adapter.retention_scan(as_of, register)
-        except UnsupportedAction:  # a webhook system whose receiver does not scan
+        except UnsupportedAction:  # a webhook or SDK system that does not scan
             out.unsupported.append(adapter.name)
+            continue
+        except SystemUnanswered as exc:  # an SDK system asked on its task topic: silent, or its scan failed
+            out.unanswered[adapter.name] = str(exc)
             continue
         out.waiting[adapter.name] = result.waiting
         for record in result.due:
@@ -63,7 +68,7 @@ def scan(
 
 def plan_of(scanned: Scanned, as_of: date, holds: Iterable[Hold] = (), extra_unsupported: Iterable[str] = ()) -> Plan:
     unsupported = [*scanned.unsupported, *extra_unsupported]
-    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting)
+    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting, scanned.unanswered)
 
 
 def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
@@ -290,7 +295,7 @@ def report_context(plan: Plan, register: Register) -> dict:
         "as_of": plan.as_of.isoformat(),
         "people": plan.size,
         "rows": [_report_row(register, r) for r in scanned],
-        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status is SystemStatus.UNSUPPORTED],
+        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status in NOT_SCANNED],
         "waiting": sum(plan.waiting.values()),
     }
 

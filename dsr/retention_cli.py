@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -122,10 +124,13 @@ class Shell:
         from gdpr.sweep import Hold
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
-        scanned = scan(adapters, self.register, self.secret, as_of, subject)
+        to_ask = [name for name in others if name in self.settings.retention_scan_names()]
+        with backoffice_scans(self.settings, self.secret, to_ask) as asked:
+            scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject)
+        not_asked = [name for name in others if name not in {a.name for a in asked}]
         holds = load_holds(self.settings.retention_holds_file, self.secret)
         holds += [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]  # R46: those placed on cases
-        return plan_of(scanned, as_of, holds, others), scanned.emails
+        return plan_of(scanned, as_of, holds, not_asked), scanned.emails
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
@@ -145,6 +150,34 @@ class Shell:
             approval=self.store.approvals().get(plan.plan_id, {}),
         )
         return run_sweep(sweep, sink, self.store)
+
+
+@contextmanager
+def backoffice_scans(settings, secret: bytes, systems: list[str]) -> Iterator[list]:
+    """The systems of DSR_RETENTION_SCAN_SYSTEMS served by a consumer of their own, asked over Kafka (R44); with no
+    DSR_KAFKA_BOOTSTRAP they cannot be asked from here, and stay listed as unsupported."""
+    if not systems or not settings.kafka_bootstrap:
+        yield []
+        return
+    from dsr.composition import key_vault
+    from dsr.retention_backoffice import BackOfficeScan
+    from dsr.retention_kafka import KafkaScanTransport
+    from streams.sealing import Sealer, SubjectForgotten
+
+    sealer = Sealer(key_vault(settings, secret), secret)
+
+    def opener(sealed):
+        try:
+            return sealer.open(sealed)["email"]
+        except SubjectForgotten:
+            return None
+
+    transport = KafkaScanTransport(settings.kafka_bootstrap, settings.kafka_security())
+    timeout, page = settings.retention_scan_timeout, settings.retention_scan_page
+    try:
+        yield [BackOfficeScan(name, transport, opener, timeout, page) for name in systems]
+    finally:
+        transport.close()
 
 
 def _approval_state(shell: Shell, plan: Plan) -> str:
@@ -192,5 +225,7 @@ def _text(plan: Plan, state: str):
     for r in plan.rows:
         if r.status is SystemStatus.UNSUPPORTED:
             yield f"  {r.system}: does not support retention_scan; sweep it by hand (R44)"
+        if r.status is SystemStatus.UNANSWERED:
+            yield f"  {r.system}: unanswered, not swept: {r.reason}"
     if state == "needed":
         yield f"Approve with: dsr retention approve {plan.plan_id}"

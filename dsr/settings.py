@@ -153,6 +153,20 @@ class Settings(BaseSettings):
     retention_batch_pause: float = Field(
         default=0.0, ge=0, le=3600, description="Seconds between two batches of the sweep, to spare the systems."
     )
+    retention_scan_systems: str | None = Field(
+        default=None,
+        description="R44: systems with a consumer of their own (the back-office SDK) the sweep asks for a retention "
+        "scan on their task topic; the others are listed as unsupported, never sent a message they may not know.",
+    )
+    retention_scan_timeout: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="R44: seconds the sweep waits for a back-office system's retention scan, and for each next page.",
+    )
+    retention_scan_page: int = Field(
+        default=500, ge=1, le=1000, description="R44: people per page of a back-office system's retention scan answer."
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )
@@ -208,7 +222,7 @@ class Settings(BaseSettings):
             self.kafka_key_file,
         )
 
-    @field_validator("systems", "builtin_adapters", "builtin_recipients")
+    @field_validator("systems", "builtin_adapters", "builtin_recipients", "retention_scan_systems")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
         if value is None:
@@ -226,6 +240,9 @@ class Settings(BaseSettings):
         if self.builtin_adapters is None:
             return self.system_names()
         return tuple(n for n in self.builtin_adapters.split(",") if n)
+
+    def retention_scan_names(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.retention_scan_systems or "").split(",") if n)
 
     def builtin_recipient_names(self, registered: tuple[str, ...]) -> tuple[str, ...]:
         if self.builtin_recipients is None:

@@ -47,6 +47,7 @@ def topic_plan(systems: tuple[str, ...], partitions: int = 1, replication: int =
     configs: dict[str, dict[str, str]] = {name: {} for name in CONSUMED}
     configs |= {topics.dlq(name): dict(DEAD_LETTERS) for name in CONSUMED}
     configs |= {topics.AUDIT: {}, topics.NOTIFICATIONS_PARKED: {}}
+    configs |= {topics.RETENTION_SCANS: dict(SHORT_RETENTION)}  # read once, by the sweep that asked
     for system in systems:
         configs[topics.tasks(system)] = {}
         configs[topics.dlq(topics.tasks(system))] = dict(DEAD_LETTERS)

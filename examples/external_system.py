@@ -86,6 +86,9 @@ def serve(
         while not stop.is_set():
             for message in consumer:
                 task = json.loads(message.value)
+                if "task_id" not in task:  # not a task (a retention scan request): this system does not scan
+                    consumer.commit()
+                    continue
                 result = act(task, open_task(dsr_url, token, message.value), records)
                 producer.send("dsr.task-results", key=message.key, value=json.dumps(result).encode()).get(30)
                 consumer.commit()  # after the result is safely published: at-least-once

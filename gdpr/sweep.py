@@ -20,6 +20,7 @@ class SystemStatus(StrEnum):
 
     SCANNED = "scanned"
     UNSUPPORTED = "unsupported"  # it declares no retention_scan: the DPO sweeps it by hand (R44)
+    UNANSWERED = "unanswered"  # asked on its task topic, it did not answer in time or its scan failed (`reason`)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Row:
     records: int = 0
     held: int = 0
     status: SystemStatus = SystemStatus.SCANNED
+    reason: str | None = None  # unanswered: why, naming the system (no personal data)
 
     def to_json(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -107,6 +109,7 @@ def make_plan(
     holds: Iterable[Hold] = (),
     unsupported: Iterable[str] = (),
     waiting: Mapping[str, int] | None = None,
+    unanswered: Mapping[str, str] | None = None,
 ) -> Plan:
     """R44: every due category of every person, grouped per system into one erasure each; R46: a hold's
     categories stay (the erase task carries the hold), and a person held in full is not asked for at all."""
@@ -115,6 +118,7 @@ def make_plan(
     items = tuple(_items(due, by_person))
     held = {(i.system, i.subject_ref): i.held() for i in items}
     rows = _rows(due, held) + tuple(_unsupported_row(s) for s in sorted(set(unsupported)))
+    rows += tuple(_unanswered_row(s, why) for s, why in sorted((unanswered or {}).items()))
     return Plan(
         as_of=as_of, rows=rows, items=tuple(i for i in items if set(i.categories) - i.held()), waiting=waiting or {}
     )
@@ -166,6 +170,10 @@ def _rows(due: list[Due], held: Mapping[tuple[str, str], frozenset[str]]) -> tup
 
 def _unsupported_row(system: str) -> Row:
     return Row(system, None, None, None, None, None, 0, status=SystemStatus.UNSUPPORTED)
+
+
+def _unanswered_row(system: str, reason: str) -> Row:
+    return Row(system, None, None, None, None, None, 0, status=SystemStatus.UNANSWERED, reason=reason)
 
 
 def task_id(plan_id: str, system: str, subject_ref: str) -> str:

@@ -39,6 +39,11 @@ class UnsupportedAction(TaskRefused):
     """The task asks for a verb the adapter does not declare."""
 
 
+class SystemUnanswered(Exception):
+    """A system served by a consumer of its own did not answer the retention scan, or answered that it failed;
+    the message names the system and says why (no personal data). The plan lists it as unanswered."""
+
+
 class InvalidTask(TaskRefused):
     """The task's fields cannot be acted on (unknown field, no channel ...)."""
 

@@ -10,6 +10,15 @@ retries, publishes the result and commits (kafka-python, no faust).
 
     office.run()  # until Ctrl-C, or office.run(stop_event)
 
+The retention sweep asks the systems of DSR_RETENTION_SCAN_SYSTEMS what is past its retention end (R44): give the
+register and the system's own scan, the `retention_scan` verb of any in-process adapter (handlers/protocol.py):
+
+    office = BackOffice(..., register=load_register(None))
+    office.handles("retention_scan")(store.retention_scan)   # (as_of, register) -> RetentionScan
+
+The SDK answers the scan request in pages on `dsr.retention-scans`, each page's people named by subject_ref and
+their address sealed by the pipeline (docs/backoffice-sdk.md).
+
 On a cluster that asks for TLS or credentials, give `security=KafkaSecurity(...)` (handlers/kafka_security.py;
 `KafkaSecurity.from_env()` reads the pipeline's DSR_KAFKA_* variables); `kafka_options` passes anything else
 to kafka-python's consumer and producer as is.
@@ -36,9 +45,12 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from gdpr.register import Register
 from handlers.kafka_security import KafkaSecurity
 from handlers.sdk_ports import HttpTaskApi, SqliteAnswerRecord, SubjectErased, TaskApi, TokenRejected
+from handlers.sdk_scan import ScanHandler, is_scan_request, scan_pages
 from schemas.intake import describe
+from schemas.scans import RETENTION_SCAN, RetentionScanRequest
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, KeptItem, LegalHold, RecipientNotice, Task, TaskAction, TaskResult, TaskStatus
 
@@ -64,6 +76,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TASK_RESULTS = "dsr.task-results"
+RETENTION_SCANS = "dsr.retention-scans"  # retention scan pages (streams/topics.py; a unit test keeps them equal)
 # Dead-letter headers, the same as the pipeline's own (streams/topics.py; a unit test keeps them equal).
 DLQ_REASON = "dsr-dlq-reason"
 DLQ_ORIGIN_TOPIC = "dsr-dlq-origin-topic"
@@ -245,8 +258,11 @@ class BackOffice:
         max_poll_interval_ms: int = 300_000,
         security: KafkaSecurity | None = None,
         kafka_options: Mapping[str, Any] | None = None,
+        register: Register | None = None,
     ) -> None:
         self.system, self.bootstrap = system, bootstrap
+        self.register = register  # the rules a retention_scan handler applies (R44)
+        self._scan: ScanHandler | None = None
         self.security = security or KafkaSecurity()
         self.kafka_options = dict(kafka_options or {})
         self.topic = f"dsr.tasks.{system}"
@@ -260,7 +276,10 @@ class BackOffice:
         self._stop = threading.Event()
 
     def handles(self, action: str | TaskAction) -> Callable:
-        """Decorator: `@office.handles("erase")` on `def erase(task: OpenedTask) -> Erased`."""
+        """Decorator: `@office.handles("erase")` on `def erase(task: OpenedTask) -> Erased`; and
+        `@office.handles("retention_scan")` on `def scan(as_of: date, register: Register) -> RetentionScan`."""
+        if action == RETENTION_SCAN:
+            return self._handles_scan()
         try:
             verb = TaskAction(action)
         except ValueError:
@@ -270,6 +289,20 @@ class BackOffice:
 
         def register(handler: Callable[[OpenedTask], Any]) -> Callable[[OpenedTask], Any]:
             self._handlers[verb] = handler
+            return handler
+
+        return register
+
+    def _handles_scan(self) -> Callable:
+        if self.register is None:
+            raise ValueError(
+                "a retention_scan handler needs the register: BackOffice(..., register=load_register(...))"
+            )
+        if self._scan is not None:
+            raise ValueError(f"'retention_scan' already has a handler: {self._scan.__name__}")
+
+        def register(handler: ScanHandler) -> ScanHandler:
+            self._scan = handler
             return handler
 
         return register
@@ -333,6 +366,9 @@ class BackOffice:
     # --- Kafka ------------------------------------------------------------------------------------
     def serve(self, message: Any, consumer: Any, producer: Any) -> None:
         """Answer one consumed message, publish (waiting for the acks), then commit its offset."""
+        if is_scan_request(message.value):
+            self.serve_scan(message, consumer, producer)
+            return
         outcome = self.answer(message.value)
         if outcome.replayed:
             log.info("task %s answered again from the record", outcome.result.task_id)
@@ -340,15 +376,7 @@ class BackOffice:
             key = outcome.result.subject_request_id.encode()
             producer.send(TASK_RESULTS, key=key, value=outcome.result.to_bytes()).get(self.publish_timeout)
         if outcome.dead_letter is not None:
-            producer.send(
-                f"{self.topic}.dlq",
-                key=message.key,
-                value=message.value,
-                headers=_dlq_headers(message, outcome.dead_letter),
-            ).get(self.publish_timeout)
-            log.warning(
-                "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, outcome.dead_letter
-            )
+            self._dead_letter(message, outcome.dead_letter, producer)
         consumer.commit({_partition(message): _offset_after(message)})
         if outcome.result is not None:
             log.info(
@@ -357,6 +385,35 @@ class BackOffice:
                 outcome.result.action.value,
                 outcome.result.status.value,
             )
+
+    def serve_scan(self, message: Any, consumer: Any, producer: Any) -> None:
+        """A retention scan request: every page published (each acked) before the request is committed. A
+        request read again after a crash is scanned again; the sweep keeps the first copy of each page."""
+        try:
+            request = RetentionScanRequest.model_validate_json(message.value)
+        except ValidationError as exc:
+            self._dead_letter(message, f"invalid retention scan request: {describe(exc)}", producer)
+        else:
+            if request.system != self.system:
+                self._dead_letter(message, f"retention scan for system '{request.system}' on {self.topic}", producer)
+            else:
+                self._publish_pages(request, producer)
+        consumer.commit({_partition(message): _offset_after(message)})
+
+    def _publish_pages(self, request: RetentionScanRequest, producer: Any) -> None:
+        pages = 0
+        for page in scan_pages(request, self._scan, self.register, self.api):
+            key = request.scan_id.encode()
+            producer.send(RETENTION_SCANS, key=key, value=page.to_bytes()).get(self.publish_timeout)
+            pages, status = pages + 1, page.status.value
+        log.info("answered retention scan %s in %d page(s): %s", request.scan_id, pages, status)
+
+    def _dead_letter(self, message: Any, reason: str, producer: Any) -> None:
+        headers = _dlq_headers(message, reason)
+        producer.send(f"{self.topic}.dlq", key=message.key, value=message.value, headers=headers).get(
+            self.publish_timeout
+        )
+        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason)
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Consume until `stop` is set (or Ctrl-C). A message is committed only once answered."""

@@ -8,6 +8,7 @@ import urllib.request
 from typing import Protocol
 
 from handlers.answers import SqliteAnswerRecord  # noqa: F401 - the SDK's record of answers
+from schemas.scans import SealedSubject, SealedSubjects, SubjectsToSeal
 from schemas.sealed import Sealed
 from schemas.tasks import Task
 
@@ -25,13 +26,16 @@ class PipelineUnavailable(Exception):
 
 
 class TaskApi(Protocol):
-    """`POST /api/tasks/open` and `POST /api/tasks/seal` (README, "Tasks and results")."""
+    """`POST /api/tasks/open`, `/api/tasks/seal` (README, "Tasks and results") and `/api/retention/subjects`."""
 
     def open(self, task: Task) -> dict:
         """{"subject": {"email", "name"}, "payload": dict | None}; raises SubjectErased, TokenRejected."""
 
     def seal(self, task: Task, answer: dict) -> Sealed:
         """Seal {"export": {"records": ...}} or {"changes": ...} under the subject's key."""
+
+    def seal_subjects(self, system: str, emails: list[str]) -> list[SealedSubject]:
+        """A retention scan page's people: each named by subject_ref, the address sealed (in the order given)."""
 
 
 class HttpTaskApi:
@@ -48,6 +52,10 @@ class HttpTaskApi:
     def seal(self, task: Task, answer: dict) -> Sealed:
         body = {"task": json.loads(task.to_bytes()), **answer}
         return Sealed.model_validate(self._post("/api/tasks/seal", json.dumps(body, default=str).encode()))
+
+    def seal_subjects(self, system: str, emails: list[str]) -> list[SealedSubject]:
+        body = SubjectsToSeal(system=system, emails=emails).to_bytes()
+        return SealedSubjects.model_validate(self._post("/api/retention/subjects", body)).subjects
 
     def _post(self, path: str, body: bytes) -> dict:
         request = urllib.request.Request(

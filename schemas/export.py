@@ -7,6 +7,7 @@ from pathlib import Path
 
 from schemas.audit import AuditBatch, AuditRecord
 from schemas.intake import DATA_MODELS, CloudEvent
+from schemas.scans import RetentionScanPage, RetentionScanRequest, SealedSubjects, SubjectsToSeal
 from schemas.tasks import Task, TaskResult
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
@@ -27,6 +28,8 @@ def contracts() -> dict[str, type]:
     models: dict[str, type] = {f"{event_type.value}.data": model for event_type, model in DATA_MODELS.items()}
     models |= {"cloudevent": CloudEvent, "task": Task, "task-result": TaskResult}
     models |= {"audit-record": AuditRecord, "audit-batch": AuditBatch}  # dsr.audit carries either
+    models |= {"retention-scan-request": RetentionScanRequest, "retention-scan-page": RetentionScanPage}
+    models |= {"retention-subjects-request": SubjectsToSeal, "retention-subjects-answer": SealedSubjects}
     return models
 
 

@@ -10,6 +10,7 @@ TASK_RESULTS = "dsr.task-results"  # results from every system
 NOTIFICATIONS = "dsr.notifications"  # e-mails to send (sealed)
 NOTIFICATIONS_PARKED = "dsr.notifications.parked"  # e-mails that exhausted their retries, for the DPO
 AUDIT = "dsr.audit"  # procedural facts, no personal data
+RETENTION_SCANS = "dsr.retention-scans"  # systems' retention scan pages (schemas/scans.py), read by the sweep
 TASKS_PREFIX = "dsr.tasks."
 
 

@@ -18,7 +18,7 @@ from streams.web.console.views import ConsoleViews, add_console
 from streams.web.guards import LIMITS, Limits, answer_errors, body_of, bounded_body
 from streams.web.pages import error_page
 from streams.web.peers import cluster_token
-from streams.web.task_api import known_system, open_task, seal_export
+from streams.web.task_api import known_system, open_task, seal_export, seal_subjects
 
 # Only /livez, /readyz and /metrics answer without credentials; tests/streams/test_routes.py holds every other
 # route to refusing a request that has none.
@@ -72,6 +72,7 @@ def admin_app(
     app.router.add_post("/api/cases/{ref}/decisions", dpo.decide)
     app.router.add_post("/api/tasks/open", systems.open)
     app.router.add_post("/api/tasks/seal", systems.seal)
+    app.router.add_post("/api/retention/subjects", systems.subjects)
     app.router.add_get("/internal/cases", peers.cases, allow_head=False)
     if console is not None:
         add_console(app, console)
@@ -187,4 +188,10 @@ class SystemViews:
         if refused := self._refused(request):
             return refused
         status, answer = seal_export(self.ctx, request.headers.get("Authorization", ""), body_of(request))
+        return web.json_response(answer, status=status)
+
+    async def subjects(self, request: web.Request) -> web.Response:
+        if refused := self._refused(request):
+            return refused
+        status, answer = seal_subjects(self.ctx, request.headers.get("Authorization", ""), body_of(request))
         return web.json_response(answer, status=status)

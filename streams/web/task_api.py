@@ -9,6 +9,7 @@ from pydantic import ValidationError, model_validator
 from gdpr.tokens import derived_secret
 from schemas.base import WireModel
 from schemas.intake import describe
+from schemas.scans import SealedSubject, SealedSubjects, SubjectsToSeal
 from schemas.tasks import Task
 from streams.context import Context
 from streams.sealing import NotAddressed, SubjectForgotten
@@ -77,6 +78,25 @@ def seal_export(ctx: Context, authorization: str, body: bytes) -> tuple[int, dic
         return 403, {"error": f"this task was not sent to system '{task.system}'"}
     except SubjectForgotten:
         return 410, {"error": "the subject's data were erased; nothing may be sealed for them"}
+
+
+def seal_subjects(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]:
+    """R44: a system answering a retention scan names each person by subject_ref and seals their address under
+    their key, so that no address travels in clear on the scan topic. The key is created if the person has
+    none yet, as the sweep would create it to seal the erase task."""
+    try:
+        request = SubjectsToSeal.model_validate_json(body)
+    except ValidationError as exc:
+        return 400, {"error": f"not a list of subjects to seal: {describe(exc)}"}
+    if not _token_of(ctx, authorization, request.system):
+        return 403, {"error": f"this token does not seal subjects of system '{request.system}'"}
+    sealed = [_sealed_subject(ctx, email) for email in request.emails]
+    return 200, SealedSubjects(subjects=sealed).model_dump(mode="json", exclude_none=True)
+
+
+def _sealed_subject(ctx: Context, email: str) -> SealedSubject:
+    ref = ctx.sealer.ref(email)
+    return SealedSubject(subject_ref=ref, subject=ctx.sealer.seal(ref, {"email": email}))
 
 
 def known_system(ctx: Context, authorization: str) -> bool:

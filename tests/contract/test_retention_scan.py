@@ -1,25 +1,32 @@
 """The retention_scan verb (R44): the memory twin, the reference CRM and the declarative SQL adapter report
-what has passed its end on a date, dated as the access answer dates it; on SQLite and PostgreSQL."""
+what has passed its end on a date, dated as the access answer dates it; on SQLite and PostgreSQL. A webhook
+system and a back-office SDK system pass the same suite through their wire protocols."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from dsr.register import load_register
 from dsr.retention import scan
+from dsr.retention_backoffice import BackOfficeScan, parse_page
 from gdpr.ropa import retention_dates
 from handlers.declarative import DeclarativeSqlAdapter
 from handlers.mapping import MappingError, parse_mapping
 from handlers.memory import MemoryAdapter
 from handlers.protocol import Subject, scans_retention
 from handlers.reference import CrmAdapter
+from handlers.sdk import BackOffice
 from handlers.webhook import WebhookAdapter
 from handlers.webhook_receiver import WebhookReceiver, running
+from schemas.scans import SealedSubject
+from streams.ports import MemoryKeyVault
+from streams.sealing import Sealer
 from tests.contract.stores import OnPostgres, OnSqlite
 from tests.contract.test_adapters import CAMILLE, HUGO, quote
 
@@ -192,3 +199,89 @@ class TestWebhookSystem(RetentionScanContract):
         url = self.servers.enter_context(running(WebhookReceiver(MemoryAdapter("billing"), WEBHOOK_SECRET)))
         scanned = scan([WebhookAdapter("billing", url, WEBHOOK_SECRET)], REGISTER, b"k" * 32, date(2030, 1, 1))
         assert scanned.unsupported == ["billing"] and scanned.due == []
+
+
+class PipelineSeals:
+    """The SDK's task API port with the pipeline's sealing (POST /api/retention/subjects) over a memory vault."""
+
+    def __init__(self) -> None:
+        self.sealer = Sealer(MemoryKeyVault(), b"k" * 32)
+
+    def seal_subjects(self, system: str, emails: list[str]) -> list[SealedSubject]:
+        return [self._sealed(self.sealer.ref(email), email) for email in emails]
+
+    def _sealed(self, ref: str, email: str) -> SealedSubject:
+        return SealedSubject(subject_ref=ref, subject=self.sealer.seal(ref, {"email": email}))
+
+    def open(self, sealed) -> str:
+        return self.sealer.open(sealed)["email"]
+
+
+class Loopback:
+    """The SDK consumer and the sweep joined without Kafka: the request and every page cross as their bytes."""
+
+    def __init__(self, office: BackOffice) -> None:
+        self.office, self.wire = office, []
+
+    def ask(self, request) -> None:
+        topic, key = f"dsr.tasks.{request.system}", request.scan_id.encode()
+        self.office.serve(
+            SimpleNamespace(topic=topic, partition=0, offset=0, key=key, value=request.to_bytes()), self, self
+        )
+
+    def send(self, topic, key=None, value=None, headers=None):
+        self.wire.append((topic, value))
+        return SimpleNamespace(get=lambda timeout=None: None)
+
+    def commit(self, offsets) -> None:
+        pass
+
+    def pages(self, scan_id: str, wait: float):
+        return [parse_page(value) for topic, value in self.wire if topic == "dsr.retention-scans"]
+
+
+class SdkSystem:
+    """What the suite drives: the sweep's view of the SDK system (retention_scan over the wire), and the system's
+    own store beside it for the suite's export and erase."""
+
+    def __init__(self, inner: MemoryAdapter, scanner: BackOfficeScan) -> None:
+        self.inner, self.scanner = inner, scanner
+        self.name, self.capabilities = scanner.name, scanner.capabilities
+        self.retention_scan, self.export, self.erase = scanner.retention_scan, inner.export, inner.erase
+
+
+def sdk_system(inner: MemoryAdapter, tmp_path: Path, scans: bool = True, page_size: int = 500) -> SdkSystem:
+    seals = PipelineSeals()
+    office = BackOffice(inner.name, api=seals, state_dir=tmp_path, register=REGISTER)
+    if scans:
+        office.handles("retention_scan")(inner.retention_scan)
+    scanner = BackOfficeScan(inner.name, Loopback(office), seals.open, timeout=5, page_size=page_size)
+    return SdkSystem(inner, scanner)
+
+
+class TestBackOfficeSdkSystem(RetentionScanContract):
+    """A system served by the back-office SDK, whose own adapter scans: the sweep asks on its task topic and
+    reads the answer's pages (tests/integration/test_retention_sdk.py does it on real Kafka)."""
+
+    def make_adapter(self, tmp_path, clock):
+        return sdk_system(MemoryAdapter("crm"), tmp_path)
+
+    def put_person(self, adapter, subject, clock):
+        TestMemoryTwin.put_person(self, adapter.inner, subject, clock)
+
+    def test_pages_are_bounded_and_carry_no_address_in_clear(self, tmp_path, clock):
+        adapter = sdk_system(MemoryAdapter("crm"), tmp_path, page_size=2)
+        people = [Subject(email=f"p{n}@example.test") for n in range(5)]
+        for person in people:
+            self.put_person(adapter, person, clock)
+        found = adapter.retention_scan(date(2040, 1, 1), REGISTER)
+        assert {d.email for d in found.due} == {p.email for p in people}
+        pages = [parse_page(value) for _, value in adapter.scanner.transport.wire]
+        assert [(p.page, len(p.due), p.last) for p in pages] == [(1, 2, False), (2, 2, False), (3, 1, True)]
+        assert (pages[-1].pages, pages[-1].people) == (3, 5)
+        assert not any(b"example.test" in value for _, value in adapter.scanner.transport.wire)
+
+    def test_a_system_whose_sdk_adapter_lacks_the_verb_is_listed_as_unsupported(self, tmp_path):
+        adapter = sdk_system(MemoryAdapter("billing"), tmp_path, scans=False)
+        scanned = scan([adapter], REGISTER, b"k" * 32, date(2030, 1, 1))
+        assert scanned.unsupported == ["billing"] and scanned.due == [] and scanned.unanswered == {}

@@ -53,6 +53,7 @@ INTERNAL = [
     "/api/cases/DSR-X",
     "/api/tasks/open",
     "/api/tasks/seal",
+    "/api/retention/subjects",
     "/table/",
     "/table/cases/x/",
     "/router/",

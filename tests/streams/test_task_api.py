@@ -15,7 +15,7 @@ from schemas.sealed import Sealed
 from schemas.tasks import Task
 from streams import topics
 from streams.access_package import open_access_package
-from streams.web.task_api import open_task, seal_export, system_token
+from streams.web.task_api import open_task, seal_export, seal_subjects, system_token
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, confirm, example, raw
 
@@ -57,6 +57,25 @@ def external_bus() -> Bus:
 
 def seal_body(task: bytes, **answer) -> bytes:
     return json.dumps({"task": json.loads(task), **answer}).encode()
+
+
+def test_a_retention_scan_s_people_are_named_and_sealed_for_the_token_s_system_only():
+    bus = external_bus()
+    secret = bus.ctx.config.secret_key
+    mine, theirs = f"Bearer {system_token(secret, 'billing')}", f"Bearer {system_token(secret, 'crm')}"
+    body = json.dumps({"system": "billing", "emails": [CAMILLE, "hugo@example.test"]}).encode()
+    status, answer = seal_subjects(bus.ctx, mine, body)
+    assert status == 200
+    first, second = answer["subjects"]
+    assert first["subject_ref"] == bus.ctx.sealer.ref(CAMILLE) and second["subject_ref"] == bus.ctx.sealer.ref(
+        "hugo@example.test"
+    )
+    assert bus.ctx.sealer.open(Sealed.model_validate(first["subject"])) == {"email": CAMILLE}
+    assert CAMILLE not in json.dumps(answer)
+    assert seal_subjects(bus.ctx, theirs, body)[0] == 403
+    assert seal_subjects(bus.ctx, "", body)[0] == 403
+    assert seal_subjects(bus.ctx, mine, json.dumps({"system": "billing", "emails": []}).encode())[0] == 400
+    assert seal_subjects(bus.ctx, mine, b"not json")[0] == 400
 
 
 async def test_seal_export_seals_for_the_tasks_system_only_while_the_key_exists():

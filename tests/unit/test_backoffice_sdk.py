@@ -302,6 +302,7 @@ def test_dead_letter_headers_are_the_pipelines():
         topics.DLQ_AT,
     )
     assert sdk.TASK_RESULTS == topics.TASK_RESULTS
+    assert sdk.RETENTION_SCANS == topics.RETENTION_SCANS
 
 
 @pytest.mark.parametrize(

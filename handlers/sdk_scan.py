@@ -1,0 +1,113 @@
+"""The back-office SDK's answer to a retention scan: the system's own scan, in bounded pages, people sealed (R44)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+
+from gdpr.register import Register
+from handlers.protocol import DueRecord, RetentionScan
+from handlers.sdk_ports import TaskApi, TokenRejected
+from schemas.identity import normalize_email
+from schemas.scans import RETENTION_SCAN, DueCategory, DuePerson, RetentionScanPage, RetentionScanRequest, ScanStatus
+
+log = logging.getLogger(__name__)
+
+ScanHandler = Callable[[date, Register], RetentionScan]
+Person = tuple[str, list[DueCategory]]
+
+
+def is_scan_request(raw: bytes | None) -> bool:
+    """A scan request, not a Task: its `message` says so. (An SDK older than the scan dead-letters it as an
+    invalid task and serves the next message; the sweep then lists the system as unanswered.)"""
+    if not raw or b'"message"' not in raw:
+        return False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("message") == RETENTION_SCAN
+
+
+def scan_pages(
+    request: RetentionScanRequest, scan: ScanHandler | None, register: Register | None, api: TaskApi
+) -> Iterator[RetentionScanPage]:
+    """Every page of the answer, built one at a time (each page's people are sealed when it is built). A system
+    without a scan answers `unsupported`; a scan or a seal that breaks ends the answer with a `failed` page."""
+    if scan is None or register is None:
+        yield closing(request, ScanStatus.UNSUPPORTED, 1, f"system '{request.system}' has no retention_scan handler")
+        return
+    try:
+        found = scan(request.as_of, register)
+        if not isinstance(found, RetentionScan):
+            raise TypeError(f"the retention_scan handler returned {type(found).__name__}, not RetentionScan")
+    except Exception as exc:  # noqa: BLE001 - the sweep must hear about it; only the type is logged
+        log.warning("retention scan %s failed: %s", request.scan_id, type(exc).__name__)
+        yield closing(request, ScanStatus.FAILED, 1, f"{type(exc).__name__} in the system's retention scan")
+        return
+    yield from _pages(request, due_people(found.due), found.waiting, api)
+
+
+def _pages(
+    request: RetentionScanRequest, people: list[Person], waiting: int, api: TaskApi
+) -> Iterator[RetentionScanPage]:
+    size = request.page_size
+    chunks = [people[start : start + size] for start in range(0, len(people), size)] or [[]]
+    for number, chunk in enumerate(chunks, 1):
+        try:
+            due = sealed_people(request.system, chunk, api)
+        except TokenRejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the pipeline is down or refused: the answer ends here, failed
+            yield closing(request, ScanStatus.FAILED, number, f"{type(exc).__name__} while sealing page {number}")
+            return
+        last = number == len(chunks)
+        totals = {"pages": len(chunks), "people": len(people), "waiting": waiting} if last else {}
+        yield _page(request, ScanStatus.DONE, number, last, due=due, **totals)
+
+
+def due_people(due: tuple[DueRecord, ...]) -> list[Person]:
+    """The scan's records grouped by person (one entry each, in the order the scan found them)."""
+    people: dict[str, list[DueCategory]] = {}
+    for record in due:
+        people.setdefault(normalize_email(record.email), []).append(
+            DueCategory(
+                category=record.category,
+                rule=record.rule,
+                action=record.action,
+                end_date=record.end_date,
+                count=record.count,
+            )
+        )
+    return list(people.items())
+
+
+def sealed_people(system: str, chunk: list[Person], api: TaskApi) -> list[DuePerson]:
+    """One call to the pipeline per page: the addresses come back as subject_refs and sealed values."""
+    if not chunk:
+        return []
+    subjects = api.seal_subjects(system, [email for email, _ in chunk])
+    return [
+        DuePerson(subject_ref=sealed.subject_ref, subject=sealed.subject, categories=categories)
+        for sealed, (_, categories) in zip(subjects, chunk, strict=True)
+    ]
+
+
+def closing(request: RetentionScanRequest, status: ScanStatus, number: int, error: str) -> RetentionScanPage:
+    """The one page of an answer that is not a scan (unsupported), or the page a broken scan ends on (failed)."""
+    return _page(request, status, number, True, error=error)
+
+
+def _page(request: RetentionScanRequest, status: ScanStatus, number: int, last: bool, **fields) -> RetentionScanPage:
+    return RetentionScanPage(
+        scan_id=request.scan_id,
+        system=request.system,
+        as_of=request.as_of,
+        status=status,
+        page=number,
+        last=last,
+        answered_at=datetime.now(UTC),
+        **fields,
+    )
