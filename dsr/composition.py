@@ -98,6 +98,7 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
             task_timeout=timedelta(hours=settings.task_timeout_hours),
             task_resend=timedelta(minutes=settings.task_resend_minutes) if settings.task_resend_minutes else None,
             case_retention=timedelta(days=settings.case_retention_days),
+            mail_wait=timedelta(hours=settings.mail_retry_hours + 1),  # sent or parked by then
             recipients_by_system=register.recipients_by_system() if register else {},
         ),
         verification_ttl=timedelta(days=settings.verification_ttl_days),

@@ -131,6 +131,8 @@ class CaseState(BaseModel):
     decisions: tuple[DecisionRecord, ...] = ()
     emails_sent: frozenset[MessageType] = frozenset()
     emails_parked: frozenset[MessageType] = frozenset()
+    # E-mails asked of the mailer and not yet reported sent or parked (message id -> when): the key outlives them.
+    mail_out: dict[str, AwareDatetime] = {}
     done: frozenset[str] = frozenset()
     key_destroyed: bool = False
     closed_at: AwareDatetime | None = None

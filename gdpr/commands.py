@@ -91,6 +91,7 @@ class CasePolicy:
     task_timeout: timedelta = timedelta(hours=4)
     task_resend: timedelta | None = timedelta(minutes=30)  # None: never sent again
     task_resends: int = 2  # how many times, before the timeout alerts the DPO
+    mail_wait: timedelta = timedelta(hours=49)  # an e-mail is sent or parked within the mail retry budget (48 h)
     reminder_days: tuple[int, ...] = (10, 5, 2)  # R9: alerts at D1-10, D1-5, D1-2 days
     verification_reminder: timedelta = timedelta(days=14)  # LEGAL §3.4 DESIGN
     verification_expiry: timedelta = timedelta(days=30)  # LEGAL §3.4 DESIGN

@@ -157,8 +157,18 @@ def _decided(state: CaseState, event: DpoDecided) -> CaseState:
     return decisions.apply(state, event.decision)
 
 
+def email_id(state: CaseState, command_id: str) -> str:
+    """The message id of the e-mail a SendEmail command asks for: the same on every replay and resend."""
+    return stable_id(state.request_id, command_id)
+
+
+def _mail_back(state: CaseState, message_id: str) -> dict:
+    return {"mail_out": {m: at for m, at in state.mail_out.items() if m != message_id}}
+
+
 def _email_sent(state: CaseState, event: EmailSent) -> CaseState:
-    state = state.model_copy(update={"emails_sent": state.emails_sent | {event.message_type}})
+    update = {"emails_sent": state.emails_sent | {event.message_type}} | _mail_back(state, event.message_id)
+    state = state.model_copy(update=update)
     target = closing_status(state, event.message_type)
     if target is None:
         return state
@@ -168,7 +178,8 @@ def _email_sent(state: CaseState, event: EmailSent) -> CaseState:
 
 
 def _parked(state: CaseState, event: EmailParked) -> CaseState:
-    return state.model_copy(update={"emails_parked": state.emails_parked | {event.message_type}})
+    update = {"emails_parked": state.emails_parked | {event.message_type}} | _mail_back(state, event.message_id)
+    return state.model_copy(update=update)
 
 
 def _withdrawn(state: CaseState, event: WithdrawnByPerson) -> CaseState:
@@ -203,6 +214,8 @@ HANDLERS = {
 def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
     """Note that a command was carried out, so `decide` does not ask for it again."""
     state = state.model_copy(update={"done": state.done | {command.command_id}})
+    if isinstance(command, SendEmail):  # the key must outlive it (principle 5): it may need opening
+        state = state.model_copy(update={"mail_out": {email_id(state, command.command_id): at, **state.mail_out}})
     if isinstance(command, IssueTask):
         tid = task_id(state, command.system, command.action, command.key)
         record = TaskRecord(

@@ -138,11 +138,16 @@ def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[C
     due += _resent_tasks(state, now, policy) if state.subject is not None else []  # a notice lost on the way
     due += _overdue_tasks(state, now, policy)  # R35: a recipient silent past the timeout; the DPO follows it up
     due += document_deletion(state)
-    if not state.key_destroyed and _nothing_left(state) and not work.awaiting_answers(state, now, policy):
-        due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5), once no task needs it
+    if not state.key_destroyed and _nothing_left(state) and not _key_needed(state, now, policy):
+        due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5), once nothing needs it
     if purge_due(state, now, policy):
         due.append(PurgeCaseRecord(PURGE))  # R51
     return due
+
+
+def _key_needed(state: CaseState, now: datetime, policy: CasePolicy) -> bool:
+    """A task out with the sealed identity, or an e-mail on its way, may still have to open it."""
+    return bool(work.awaiting_answers(state, now, policy) or work.mail_in_flight(state, now, policy))
 
 
 def purge_at(state: CaseState, policy: CasePolicy) -> datetime | None:
@@ -169,6 +174,8 @@ def next_look(state: CaseState, policy: CasePolicy) -> datetime | None:
     if _waits_for_silence(state, policy):
         # R35: a task still unanswered turns overdue with time; the DPO is told, then the key may go.
         soon += [t.issued_at + policy.task_timeout for t in _silent(state)]
+    if not state.key_destroyed and _nothing_left(state):  # an e-mail never reported back holds the key no longer
+        soon += [at + policy.mail_wait for at in state.mail_out.values()]  # than the mail budget
     if soon:
         return min(soon)
     at = purge_at(state, policy)

@@ -168,6 +168,12 @@ def awaiting_answers(state: CaseState, now: datetime, policy: CasePolicy) -> lis
     return [t for t in state.tasks.values() if t.status is None and now - t.issued_at < policy.task_timeout]
 
 
+def mail_in_flight(state: CaseState, now: datetime, policy: CasePolicy) -> list[datetime]:
+    """When each e-mail still on its way was asked for: sent or parked within the mail retry budget, it may need
+    the key to be opened until then (an outcome can overtake a receipt that waits for the relay)."""
+    return [at for at in state.mail_out.values() if now - at < policy.mail_wait]
+
+
 def notified_recipients(state: CaseState) -> list[str]:
     return sorted({t.system for t in state.tasks.values() if t.action == TaskAction.NOTIFY_RECIPIENT})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gdpr.identity import answers_requester
-from gdpr.lifecycle import CaseState, SendEmail, stable_id
+from gdpr.lifecycle import CaseState, SendEmail, email_id
 from schemas.notifications import EmailRequested, Recipient
 from schemas.sealed import Sealed
 from streams.context import Context
@@ -23,7 +23,7 @@ def email_for(ctx: Context, state: CaseState, command: SendEmail, now: datetime)
     if to_person and to is None:
         raise ValueError("case has no sealed address left to write to")
     return EmailRequested(
-        message_id=stable_id(state.request_id, command.command_id),
+        message_id=email_id(state, command.command_id),
         request_id=state.request_id,
         message_type=command.message_type,
         language=state.language.value if to_person else ctx.config.dpo_language,

@@ -155,14 +155,14 @@ def directory_whole(pipeline: Pipeline) -> bool:
     return all(http("GET", f"{w.admin_url}/api/cases", headers=token)[0] == 200 for w in live)
 
 
-def dead_letters(bootstrap: str) -> list[tuple[str, str]]:
-    """(topic, reason) of every message in every dead-letter topic."""
+def dead_letters(bootstrap: str) -> list[tuple[str, str, str]]:
+    """(topic, reason, message type if an e-mail) of every message in every dead-letter topic."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=5000)
     try:
         dlqs = [t for t in consumer.topics() if t.endswith(".dlq")]
         consumer.assign([TopicPartition(t, p) for t in dlqs for p in consumer.partitions_for_topic(t) or ()])
         consumer.seek_to_beginning()
-        return [(m.topic, dict(m.headers).get("dsr-dlq-reason", b"").decode()) for m in consumer]
+        return [(m.topic, dict(m.headers).get("dsr-dlq-reason", b"").decode(), _type_of(m.value)) for m in consumer]
     finally:
         consumer.close()
 
@@ -177,6 +177,13 @@ def lingering(pipeline: Pipeline) -> list[dict]:
     cases = json.loads(body)["cases"]
     open_tasks = [c for c in cases if c["status"] != "closed" or any(t["open"] for t in c["tasks"].values())]
     return [{k: c[k] for k in ("reference", "status", "tasks")} for c in open_tasks][:10]
+
+
+def _type_of(value: bytes) -> str:
+    try:
+        return str(json.loads(value).get("message_type", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def keys_left(dsn: str) -> int:

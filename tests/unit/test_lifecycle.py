@@ -14,11 +14,13 @@ from gdpr.lifecycle import (
     SendEmail,
     Status,
     decide,
+    email_id,
     evolve,
     moved,
     record_done,
     task_id,
 )
+from gdpr.reminders import next_look
 from schemas.cases import CaseOpened, ClockTicked, EmailSent, IdentityConfirmed, TaskAnswered
 from schemas.intake import Language, Right
 from schemas.sealed import Sealed
@@ -45,11 +47,11 @@ def opened(right=Right.ERASURE):
 
 
 def carry(state, now=T0):
-    """What the coordinator does: record every due command as done."""
+    """What the coordinator does: record every due command as done; the mailer reports each e-mail at once."""
     commands = decide(state, now)
     for command in commands:
         state = record_done(state, command, now)
-    return state, commands
+    return state.model_copy(update={"mail_out": {}}), commands
 
 
 def answer(state, system, action, **fields):
@@ -157,7 +159,8 @@ def erased_and_answered(policy=NOTIFYING):
         state = record_done(state, command, T0)
     notices = [c for c in commands if isinstance(c, IssueTask) and c.action == TaskAction.NOTIFY_RECIPIENT]
     assert sorted(c.system for c in notices) == ["franchise-lyon", "telephony"]
-    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_erasure", message_id="m", sent_at=T0))
+    outcome = email_id(state, "email:outcome")
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_erasure", message_id=outcome, sent_at=T0))
     assert state.status == Status.CLOSED
     return state
 
@@ -318,3 +321,23 @@ def test_a_verification_link_not_recorded_as_sent_is_asked_again_the_very_same_t
     assert [c for c in decide(sent, late, policy) if isinstance(c, ResendEmail)] == []
     no_resend = CasePolicy(task_resend=None)
     assert [c for c in decide(state, late, no_resend) if isinstance(c, ResendEmail)] == []
+
+
+def test_the_key_outlives_an_email_still_on_its_way_within_the_mail_budget():
+    # The relay refused the receipt for now; the person clicked the link and the outcome overtook it: the receipt
+    # still needs her key to be opened when its retry comes (principle 5: shredding, not failing to write).
+    policy = CasePolicy(mail_wait=timedelta(hours=49))
+    state = verified(right=Right.ACCESS, holders=())
+    receipt = email_id(state, "email:receipt")
+    state = state.model_copy(update={"mail_out": {receipt: T0}})
+    for command in decide(state, T0, policy):
+        state = record_done(state, command, T0)
+    outcome = email_id(state, "email:outcome")
+    assert set(state.mail_out) == {receipt, outcome}
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_no_data", message_id=outcome, sent_at=T0))
+    assert state.status == Status.CLOSED and list(state.mail_out) == [receipt]
+    assert decide(state, T0 + timedelta(hours=1), policy) == []  # the receipt still on its way keeps the key
+    assert next_look(state, policy) == T0 + timedelta(hours=49)  # no longer than the mail budget
+    sent_late = evolve(state, EmailSent(request_id="r1", message_type="receipt", message_id=receipt, sent_at=T0))
+    assert decide(sent_late, T0 + timedelta(hours=2), policy) == [DestroySubjectKey("key:destroy")]
+    assert decide(state, T0 + timedelta(hours=49), policy) == [DestroySubjectKey("key:destroy")]  # never reported

@@ -67,10 +67,14 @@ def opened(right: Right, at: datetime, **details) -> CaseOpened:
     )
 
 
-def carry(state, now):
+def carry(state, now, mail_reports: bool = True):
+    """Decide and carry out; the mailer reports each e-mail as handled at once (`sent` drives what its type
+    changes), unless `mail_reports=False`: then they stay on their way, and keep the key."""
     commands = decide(state, now, POLICY)
     for command in commands:
         state = record_done(state, command, now)
+    if mail_reports:
+        state = state.model_copy(update={"mail_out": {}})
     return state, commands
 
 
