@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     retention_batch_pause: float = Field(
         default=0.0, ge=0, le=3600, description="Seconds between two batches of the sweep, to spare the systems."
     )
+    retention_recontact_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="CNIL-COM: prospects whose end falls within this many days are asked once whether to keep "
+        "hearing from us (a yes restarts their clock); 0: off.",
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )
