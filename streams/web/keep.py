@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from aiohttp import web
 
 from gdpr.recontact import PATH, KeepLink, contact_task_id, request_id, signed_language, verify_link
@@ -90,24 +93,31 @@ class KeepViews:
 async def record_yes(ctx: Context, link: KeepLink) -> None:
     """CNIL-COM, §5 row 5: an explicit yes from the person is a contact they initiated; each system that holds them
     records it (`record_contact`) and their clock restarts from it. The same task ids on a second click."""
+    for task in yes_tasks(link, ctx.sealer.address, ctx.clock()):
+        await ctx.publisher.publish(topics.tasks(task.system), task.subject_ref, task.to_bytes())
+    dedup = contact_task_id(link.subject_ref, "", link.end_date)  # one fact per answer, however many clicks
+    systems = list(link.systems)
+    await audit(
+        ctx, "retention_recontact_kept", request_id=request_id(link.asked_on), dedup=dedup, detail={"systems": systems}
+    )
+
+
+def yes_tasks(link: KeepLink, address: Callable[[Sealed, str], Sealed], now: datetime) -> list[Task]:
+    """One `record_contact` per system, the person sealed anew for that system only (`Sealer.address`)."""
     person = Sealed(subject_ref=link.subject_ref, nonce=link.nonce, ciphertext=link.ciphertext)
-    reference = request_id(link.asked_on)
-    for system in link.systems:
-        task = Task(
+    return [
+        Task(
             task_id=contact_task_id(link.subject_ref, system, link.end_date),
-            subject_request_id=reference,
+            subject_request_id=request_id(link.asked_on),
             system=system,
             action=TaskAction.RECORD_CONTACT,
             subject_ref=link.subject_ref,
-            subject=ctx.sealer.address(person, system),
+            subject=address(person, system),
             reason=ContactKind.KEEP_INFORMED.value,
-            issued_at=ctx.clock(),
+            issued_at=now,
         )
-        await ctx.publisher.publish(topics.tasks(system), link.subject_ref, task.to_bytes())
-    dedup = contact_task_id(link.subject_ref, "", link.end_date)  # one fact per answer, however many clicks
-    await audit(
-        ctx, "retention_recontact_kept", request_id=reference, dedup=dedup, detail={"systems": list(link.systems)}
-    )
+        for system in link.systems
+    ]
 
 
 def _page(
