@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from dsr.retention import scan
 from gdpr.lifecycle import stable_id
 from gdpr.recontact import PATH, Ask, KeepLink, request_id, sign_link, still_useful, to_ask
 from gdpr.register import Register
-from handlers.protocol import Subject
+from handlers.protocol import RESTRICTION_TAG, Subject
 from schemas.audit import AuditRecord
 from schemas.notifications import EmailRequested, MessageType, Recipient
 from schemas.sealed import Sealed
@@ -20,6 +21,7 @@ from schemas.tasks import TaskAction
 MESSAGE = MessageType.RETENTION_RECONTACT
 LANGUAGES = ("fr", "en")
 AUDIT_KIND = "retention_recontact_sent"
+REFUSALS = frozenset({"objection", "withdrawal"})  # sources of a choice the person made against marketing (R30, R31)
 
 
 class AskedStore:
@@ -51,27 +53,50 @@ class Recontact:
     asks: list[Ask]
     emails: dict[str, str] = field(repr=False)
     languages: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0  # due for the question, but not to be asked (may_ask)
 
 
 def find(
     adapters: list, register: Register, secret: bytes, today: date, days: int, asked: dict[str, date]
 ) -> Recontact:
-    """Scan the systems that can record the person's answer as of `today + days` (gdpr.recontact.to_ask)."""
-    from dsr.retention import scan
-
+    """Scan the systems that can record the person's answer as of `today + days` (gdpr.recontact.to_ask); then
+    read each one's records everywhere, for their language and for what forbids asking (`may_ask`)."""
     recording = [a for a in adapters if TaskAction.RECORD_CONTACT in a.capabilities.actions]
     scanned = scan(recording, register, secret, today + timedelta(days=max(days, 0)))
     rules = {rule_id for rule_id, rule in register.retention_rules.items() if rule.recontact}
-    asks = to_ask(scanned.due, today, days, rules, {a.name for a in recording}, asked)
+    found = to_ask(scanned.due, today, days, rules, {a.name for a in recording}, asked)
+    exports = {a.subject_ref: exports_of(adapters, scanned.emails[a.subject_ref]) for a in found}
+    asks = [a for a in found if may_ask(exports[a.subject_ref])]
     emails = {a.subject_ref: scanned.emails[a.subject_ref] for a in asks}
-    languages = {ref: language_of(adapters, email) for ref, email in emails.items()}
-    return Recontact(today, days, asks, emails, languages)
+    languages = {a.subject_ref: language_of(exports[a.subject_ref]) for a in asks}
+    return Recontact(today, days, asks, emails, languages, skipped=len(found) - len(asks))
 
 
-def language_of(adapters: Iterable, email: str) -> str:
-    """The person's language where a system records one (the newsletter does), else French."""
+def exports_of(adapters: Iterable, email: str) -> list[Mapping[str, list[dict]]]:
+    """The person's records in every system; one that cannot answer now is left out (it only informs the e-mail)."""
+    out = []
     for adapter in adapters:
-        for rows in adapter.export(Subject(email=email)).records.values():
+        try:
+            out.append(adapter.export(Subject(email=email)).records)
+        except Exception:  # noqa: BLE001, S112 - a system down must not stop the others' re-contact
+            continue
+    return out
+
+
+def may_ask(exports: Iterable[Mapping[str, list[dict]]]) -> bool:
+    """Not whose data are restricted: storage only (Art. 18(2), R27), or under a legal hold (R46); nor who objected to
+    or withdrew from e-mail marketing (Art. 21(3), R30-R31): their answer is known, their data go at the end."""
+    rows = [row for records in exports for found in records.values() for row in found]
+    if any(row.get(RESTRICTION_TAG) for row in rows):
+        return False
+    choices = [row for row in rows if row.get("channel") == "email" and "granted" in row]
+    return not (choices and not choices[-1]["granted"] and choices[-1].get("source") in REFUSALS)
+
+
+def language_of(exports: Iterable[Mapping[str, list[dict]]]) -> str:
+    """The person's language where a system records one (the newsletter does), else French."""
+    for records in exports:
+        for rows in records.values():
             found = next((row["language"] for row in rows if row.get("language") in LANGUAGES), None)
             if found:
                 return found
@@ -134,5 +159,5 @@ def audit_of(recontact: Recontact, now: datetime) -> AuditRecord:
         request_id=reference,
         action=TaskAction.RECORD_CONTACT.value,
         detail={"as_of": recontact.today.isoformat(), "days": recontact.days, "people": len(recontact.asks)}
-        | {"systems": systems},
+        | {"systems": systems, "not_asked": recontact.skipped},
     )

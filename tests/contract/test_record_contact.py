@@ -95,6 +95,13 @@ class RecontactLoop(OnSqlite):
         run_sweep(sweep, sink, RetentionStore(tmp_path / "sweep"))
         assert crm.lookup(YES).holds_data and not crm.lookup(SILENT).holds_data
 
+    def test_who_objected_to_marketing_or_is_restricted_is_not_asked(self, crm, tmp_path):
+        today = self.end(crm, YES) - timedelta(days=10)
+        crm.suppress_marketing(YES, ("email",), source="objection")  # Art. 21(3)
+        crm.restrict(SILENT, "accuracy_contested")  # Art. 18(2): storage only
+        recontact = find([crm], REGISTER, SECRET, today, 30, {})
+        assert (recontact.asks, recontact.skipped) == ([], 2)
+
     @pytest.mark.parametrize("kind", [ContactKind.CALL_MADE, ContactKind.EMAIL_OPENED, "nonsense"])
     def test_only_contacts_from_the_person_are_recorded(self, crm, kind):
         from handlers.protocol import InvalidTask

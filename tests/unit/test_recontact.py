@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dsr.recontact import AskedStore, Mailing, Recontact, send
+from dsr.recontact import AskedStore, Mailing, Recontact, language_of, may_ask, send
 from dsr.register import load_register
 from gdpr.recontact import Ask, KeepLink, sign_link, still_useful, to_ask, verify_link
 from gdpr.sweep import Due
@@ -182,3 +182,42 @@ def test_each_person_gets_one_sealed_email_in_their_language_and_is_recorded_as_
 
 def link_sealed(link: KeepLink) -> Sealed:
     return Sealed(subject_ref=link.subject_ref, nonce=link.nonce, ciphertext=link.ciphertext)
+
+
+# --- who must not be asked, and in which language ------------------------------------------------
+
+PERSON = {"person": [{"email": "a@example.test", "created_at": "2024-03-18"}]}
+
+
+@pytest.mark.parametrize(
+    ("exports", "asked"),
+    [
+        ([PERSON], True),
+        # A quote form's default "no" to e-mail marketing is not an objection: they may still be asked.
+        ([PERSON | {"consents": [{"channel": "email", "granted": False, "source": "dsr.form.quote_requested"}]}], True),
+        ([PERSON | {"consents": [{"channel": "email", "granted": False, "source": "objection"}]}], False),  # 21(3)
+        ([PERSON, {"consents": [{"channel": "email", "granted": False, "source": "withdrawal"}]}], False),  # 7(3)
+        # The latest choice counts: a later yes after an objection.
+        (
+            [
+                {
+                    "consents": [
+                        {"channel": "email", "granted": False, "source": "objection"},
+                        {"channel": "email", "granted": True},
+                    ]
+                }
+            ],
+            True,
+        ),
+        ([{"person": [{"email": "a@example.test", "_restriction": "accuracy_contested"}]}], False),  # Art. 18(2)
+        ([PERSON, {"calls": [{"note": "x", "_restriction": "legal_hold:litige-7"}]}], False),  # R46
+    ],
+)
+def test_nobody_restricted_or_who_refused_e_mail_marketing_is_asked(exports, asked):
+    assert may_ask(exports) is asked
+
+
+def test_the_language_is_the_one_a_system_records_else_french():
+    assert language_of([PERSON]) == "fr"
+    assert language_of([PERSON, {"subscription": [{"language": "en"}]}]) == "en"
+    assert language_of([{"subscription": [{"language": "de"}]}]) == "fr"  # not one of ours
