@@ -33,7 +33,7 @@ def plan_command(as_of: str | None, systems: tuple[str, ...], subject: str | Non
     shell.store.save_plan(plan)
     state = "approved" if plan.plan_id in shell.store.approvals() else _approval_state(shell, plan)
     lines = list(_json_lines(plan, state) if as_json else _text(plan, state))
-    recontact = shell.recontact(_day(as_of), systems)
+    recontact = None if subject else shell.recontact(_day(as_of), systems)
     if recontact is not None:  # in JSON, before the summary, which stays the last line
         lines.insert(len(lines) - 1 if as_json else len(lines), _recontact_line(recontact, as_json))
     for line in lines:
@@ -81,8 +81,9 @@ class Outcome:
 
 def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> Outcome:
     """The day's re-contact and sweep, or the sweep cut short that day carried on; the same for `dsr retention run`
-    and the clock. The re-contact is an e-mail, not an erasure: it does not wait for the plan's approval."""
-    asked = shell.ask_ahead(day, systems, make_sink)
+    and the clock. The re-contact is an e-mail, not an erasure: it does not wait for the plan's approval; it writes to
+    real people about real dates, so it runs for today only, never for another `--as-of`."""
+    asked = shell.ask_ahead(day, systems, make_sink) if day == datetime.now(PARIS).date() else None
     plan, emails = shell.plan(day, systems, None)
     cut_short = shell.store.unfinished(day)
     resumed = shell.store.load_plan(cut_short) if cut_short else None
