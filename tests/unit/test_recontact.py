@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from dsr.recontact import AskedStore, Mailing, Recontact, language_of, may_ask, send
 from dsr.register import load_register
+from dsr.retention_cli import Shell, carry_out
+from gdpr.deadlines import PARIS
 from gdpr.recontact import Ask, KeepLink, sign_link, still_useful, to_ask, verify_link
 from gdpr.sweep import Due
 from gdpr.tokens import Token, TokenError, sign_token
+from handlers.protocol import Subject
+from handlers.reference import CrmAdapter
 from schemas.notifications import MessageType, Recipient
 from schemas.sealed import Sealed
 from streams.ports import MemoryKeyVault
@@ -221,3 +226,51 @@ def test_the_language_is_the_one_a_system_records_else_french():
     assert language_of([PERSON]) == "fr"
     assert language_of([PERSON, {"subscription": [{"language": "en"}]}]) == "en"
     assert language_of([{"subscription": [{"language": "de"}]}]) == "fr"  # not one of ours
+
+
+# --- the shell: `dsr retention run` and the clock (carry_out) --------------------------------------
+
+
+class ShellSink(Sink):
+    def task(self, task):
+        raise AssertionError("nobody is due for erasure here")
+
+    def close(self):
+        pass
+
+    def asked(self) -> list:
+        return [e for e in self.emails if e.message_type is MessageType.RETENTION_RECONTACT]  # not the DPO's report
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    values = {"DSR_DATA_DIR": str(tmp_path), "DSR_SECRET_KEY": SECRET.decode(), "DSR_SYSTEMS": "crm"}
+    for key, value in (values | {"DSR_BUILTIN_ADAPTERS": "crm"}).items():
+        monkeypatch.setenv(key, value)
+    # A prospect whose three years end in ten days.
+    today = datetime.now(PARIS).date()
+    created = datetime.combine(today.replace(year=today.year - 3) + timedelta(days=10), time(10), tzinfo=PARIS)
+    (tmp_path / "systems").mkdir()
+    crm = CrmAdapter(tmp_path / "systems" / "crm.sqlite3", clock=lambda: created)
+    crm.record_submission("q-1", "dsr.form.quote_requested", Subject(email="lea@example.test"), {"service": "x"})
+    crm.close()
+    return tmp_path
+
+
+def test_off_by_default(data_dir):
+    sink = ShellSink()
+    assert carry_out(Shell.load(), datetime.now(PARIS).date(), (), lambda: sink).asked is None
+    assert sink.asked() == []
+
+
+def test_asked_once_today_and_never_for_another_as_of(data_dir, monkeypatch):
+    monkeypatch.setenv("DSR_RETENTION_RECONTACT_DAYS", "30")
+    today, sink = datetime.now(PARIS).date(), ShellSink()
+    # A DPO trying `dsr retention run --as-of` another day e-mails nobody: the e-mail states real dates.
+    assert carry_out(Shell.load(), today - timedelta(days=5), (), lambda: sink).asked is None
+    assert carry_out(Shell.load(), today, (), lambda: sink).asked == 1
+    assert carry_out(Shell.load(), today, (), lambda: sink).asked == 0  # the next run (the clock tomorrow) too
+    (email,) = sink.asked()
+    assert json.loads((data_dir / "retention" / "recontact.json").read_text()) == {
+        email.to.subject_ref: (today + timedelta(days=10)).isoformat()  # by subject_ref: no address at rest
+    }
