@@ -22,7 +22,7 @@ from streams.web.pages import PAGES, html
 TEXT = {
     "fr": {
         "ask_title": "Souhaitez-vous continuer à avoir de nos nouvelles ?",
-        "ask": "Vous nous avez contactés il y a bientôt trois ans. Sans réponse de votre part, nous supprimerons vos "
+        "ask": "Vous avez été en contact avec nous. Sans réponse de votre part, nous supprimerons vos "
         "coordonnées et l'historique de nos échanges après le {end}. Si vous souhaitez que nous les gardions pour "
         "continuer à vous informer, cliquez sur le bouton : le délai de trois ans repartira d'aujourd'hui. "
         "Sinon, vous n'avez rien à faire.",
@@ -39,7 +39,7 @@ TEXT = {
     },
     "en": {
         "ask_title": "Would you like to keep hearing from us?",
-        "ask": "You contacted us almost three years ago. Unless you answer, we will delete your contact details "
+        "ask": "You have been in touch with us. Unless you answer, we will delete your contact details "
         "and the history of our exchanges after {end}. If you would like us to keep them so that we can keep you "
         "informed, click the button: the three-year period will start again from today. Otherwise, there is "
         "nothing to do.",
