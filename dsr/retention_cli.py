@@ -34,7 +34,11 @@ def plan_command(as_of: str | None, systems: tuple[str, ...], subject: str | Non
     plan = shell.plan(_day(as_of), systems, subject)[0]
     shell.store.save_plan(plan)
     state = "approved" if plan.plan_id in shell.store.approvals() else _approval_state(shell, plan)
-    for line in _json_lines(plan, state) if as_json else _text(plan, state):
+    lines = list(_json_lines(plan, state) if as_json else _text(plan, state))
+    recontact = None if subject else shell.recontact(_day(as_of), systems)
+    if recontact is not None:  # in JSON, before the summary, which stays the last line
+        lines.insert(len(lines) - 1 if as_json else len(lines), _recontact_line(recontact, as_json))
+    for line in lines:
         click.echo(line)
 
 
@@ -61,6 +65,8 @@ def run_command(as_of: str | None, systems: tuple[str, ...], bootstrap: str) -> 
     plan = outcome.plan
     if outcome.resumed:
         click.echo(f"resumed the sweep of {plan.as_of} cut short: plan {plan.plan_id}")
+    if outcome.asked is not None:
+        click.echo(f"asked {outcome.asked} prospect(s) whether to keep hearing from us (one e-mail each, once)")
     if outcome.published is None:
         click.echo(f"plan {plan.plan_id}: {plan.size} people; it waits for `dsr retention approve {plan.plan_id}`")
         raise SystemExit(APPROVAL_NEEDED)
@@ -72,20 +78,24 @@ class Outcome:
     plan: Plan
     resumed: bool
     published: int | None  # None: the plan waits for the DPO's approval
+    asked: int | None = None  # prospects e-mailed the re-contact now; None: DSR_RETENTION_RECONTACT_DAYS is 0
 
 
 def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> Outcome:
-    """The day's sweep, or the one cut short that day carried on; the same for `dsr retention run` and the clock."""
+    """The day's re-contact and sweep, or the sweep cut short that day carried on; the same for `dsr retention run`
+    and the clock. The re-contact is an e-mail, not an erasure: it does not wait for the plan's approval; it writes to
+    real people about real dates, so it runs for today only, never for another `--as-of`."""
+    asked = shell.ask_ahead(day, systems, make_sink) if day == datetime.now(PARIS).date() else None
     plan, emails = shell.plan(day, systems, None)
     cut_short = shell.store.unfinished(day)
     resumed = shell.store.load_plan(cut_short) if cut_short else None
     plan = resumed or plan
     shell.store.save_plan(plan)
     if _approval_state(shell, plan) == "needed":
-        return Outcome(plan, bool(resumed), None)
+        return Outcome(plan, bool(resumed), None, asked)
     sink = make_sink()
     try:
-        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink))
+        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink), asked)
     finally:
         sink.close()
 
@@ -150,6 +160,42 @@ class Shell:
             approval=self.store.approvals().get(plan.plan_id, {}),
         )
         return run_sweep(sweep, sink, self.store)
+
+    def recontact(self, today: date, systems: tuple[str, ...]):
+        """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""
+        from dsr.recontact import AskedStore, find
+        from dsr.retention_systems import scanned_systems
+
+        days = self.settings.retention_recontact_days
+        if days <= 0:
+            return None
+        adapters, _ = scanned_systems(self.settings, self.secret, self.register, systems)
+        asked = AskedStore(self.store.root).asked()
+        return find(adapters, self.register, self.secret, today, days, asked)
+
+    def ask_ahead(self, today: date, systems: tuple[str, ...], make_sink) -> int | None:
+        """Send the day's re-contact e-mails; the number asked, or None when the re-contact is off."""
+        from dsr.composition import key_vault
+        from dsr.recontact import AskedStore, Mailing, send
+        from streams.sealing import Sealer
+
+        recontact = self.recontact(today, systems)
+        if recontact is None:
+            return None
+        sealer = Sealer(key_vault(self.settings, self.secret), self.secret)
+        mailing = Mailing(sealer.seal, self.secret, self.settings.base_url(), lambda: datetime.now(PARIS))
+        sink = make_sink()
+        try:
+            return send(recontact, mailing, sink, AskedStore(self.store.root))
+        finally:
+            sink.close()
+
+
+def _recontact_line(recontact, as_json: bool) -> str:
+    people, days = len(recontact.asks), recontact.days
+    if as_json:
+        return json.dumps({"status": "recontact", "count": people, "days": days, "as_of": recontact.today.isoformat()})
+    return f"Re-contact: {people} prospect(s) whose end falls within {days} days, not asked yet, would be asked now."
 
 
 @contextmanager

@@ -44,5 +44,8 @@ class DailySweep:
             log.error("retention sweep failed: %s", type(exc).__name__)
             return "failed"
         state = "waits for approval" if outcome.published is None else "published"
-        log.info("retention sweep of %s: plan %s, %s", day, outcome.plan.plan_id, state)
+        asked = "off" if outcome.asked is None else f"{outcome.asked} asked"
+        log.info(
+            "retention sweep of %s: plan %s, %s; prospects' re-contact: %s", day, outcome.plan.plan_id, state, asked
+        )
         return state

@@ -167,6 +167,13 @@ class Settings(BaseSettings):
     retention_scan_page: int = Field(
         default=500, ge=1, le=1000, description="R44: people per page of a back-office system's retention scan answer."
     )
+    retention_recontact_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="CNIL-COM: prospects whose end falls within this many days are asked once whether to keep "
+        "hearing from us (a yes restarts their clock); 0: off.",
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )

@@ -166,6 +166,11 @@ class RetentionRule(_Model):
     description: Text
     action: Action
     clocks: list[Clock] = Field(min_length=1)
+    recontact: bool = Field(
+        default=False,
+        description="CNIL-COM, §5 row 5: before the end, the person may be asked once whether they want to keep "
+        "hearing from us; a yes is a contact from them and restarts the clock (DSR_RETENTION_RECONTACT_DAYS).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -29,6 +29,7 @@ class ContactKind(StrEnum):
     CALL_RECEIVED = "call_received"
     LINK_CLICKED = "link_clicked"
     POSITIVE_ANSWER = "positive_answer"  # an explicit yes recorded during one of our calls
+    KEEP_INFORMED = "keep_informed"  # the person's yes to our one re-contact before their end (privacy center)
     EMAIL_SENT = "email_sent"
     EMAIL_OPENED = "email_opened"  # an open is not a contact from the person (§5 row 5)
     CALL_MADE = "call_made"
@@ -40,6 +41,7 @@ INITIATOR = {
     ContactKind.CALL_RECEIVED: Initiator.PERSON,
     ContactKind.LINK_CLICKED: Initiator.PERSON,
     ContactKind.POSITIVE_ANSWER: Initiator.PERSON,
+    ContactKind.KEEP_INFORMED: Initiator.PERSON,  # an explicit positive answer, given by the person (§5 row 5)
     ContactKind.EMAIL_SENT: Initiator.COMPANY,
     ContactKind.EMAIL_OPENED: Initiator.COMPANY,
     ContactKind.CALL_MADE: Initiator.COMPANY,

@@ -22,8 +22,10 @@ MARKETING_CHANNELS = ALL_CHANNELS  # R32: one lawful basis per channel
 # (R46). Distinct from "_restricted", which marks the 10-year invoice archive (Art. 17(3)(b)).
 RESTRICTION_TAG = "_restriction"
 
+# Verbs a system may add to the data verbs, declared in its capabilities (record_contact: the reference CRM).
+OPTIONAL_ACTIONS = frozenset({TaskAction.RECORD_CONTACT})
 # Verbs of a system holding personal data; NOTIFY_RECIPIENT belongs to recipients (RecipientInbox).
-DATA_ACTIONS = frozenset(TaskAction) - {TaskAction.NOTIFY_RECIPIENT}
+DATA_ACTIONS = frozenset(TaskAction) - {TaskAction.NOTIFY_RECIPIENT} - OPTIONAL_ACTIONS
 
 
 def utcnow() -> datetime:
@@ -185,6 +187,14 @@ class Adapter(Protocol):
     def suppress_marketing(
         self, subject: Subject, channels: tuple[str, ...], source: str = "objection"
     ) -> SuppressionReport: ...
+
+
+class RecordsContacts(Protocol):
+    """The optional verb of a system whose retention clocks count from the person's own contacts (CNIL-COM, §5 row 5):
+    record one, initiated by the person, at `at`; nothing is created for someone not on file. Returns the records
+    written (tests/contract/test_record_contact.py)."""
+
+    def record_contact(self, subject: Subject, kind: str, at: datetime) -> int: ...
 
 
 class ScansRetention(Protocol):

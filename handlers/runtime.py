@@ -19,6 +19,7 @@ from handlers.protocol import (
     UnsupportedAction,
     utcnow,
 )
+from handlers.verbs import check_code
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
 
@@ -147,6 +148,13 @@ def _record_submission(call: _Call) -> dict:
     return {}
 
 
+def _record_contact(call: _Call) -> dict:
+    """CNIL-COM, §5 row 5: a contact the person initiated, at the time the task was issued (their answer)."""
+    kind = check_code(call.task.reason, "record_contact's reason (the kind of contact)")
+    call.adapter.record_contact(call.subject, kind, call.task.issued_at)
+    return {}
+
+
 _VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
     TaskAction.LOOKUP: _lookup,
     TaskAction.EXPORT: _export,
@@ -157,6 +165,7 @@ _VERBS: dict[TaskAction, Callable[[_Call], dict]] = {
     TaskAction.SUPPRESS_MARKETING: _suppress_marketing,
     TaskAction.NOTIFY_RECIPIENT: _notify_recipient,
     TaskAction.RECORD_SUBMISSION: _record_submission,
+    TaskAction.RECORD_CONTACT: _record_contact,
 }
 
 

@@ -352,6 +352,7 @@ ACTION_LABELS: Mapping[str, Mapping[str, str]] = {
         "en": "notice to a recipient (Art. 19 GDPR)",
     },
     "record_submission": {"fr": "enregistrement d'un formulaire", "en": "recording a form"},
+    "record_contact": {"fr": "enregistrement d'un contact de la personne", "en": "recording a contact from the person"},
 }
 
 # The e-mails themselves, named in the DPO's alert about an undelivered one.
@@ -360,6 +361,10 @@ MESSAGE_LABELS: Mapping[MessageType, Mapping[str, str]] = {
     MessageType.DPO_RETENTION_REPORT: {
         "fr": "rapport de la purge des durées de conservation",
         "en": "retention sweep report",
+    },
+    MessageType.RETENTION_RECONTACT: {
+        "fr": "question au prospect avant la fin de sa durée de conservation",
+        "en": "question to a prospect before the end of their retention period",
     },
     MessageType.RECEIPT: {"fr": "accusé de réception de la demande", "en": "acknowledgement of the request"},
     MessageType.VERIFICATION: {"fr": "demande de confirmation", "en": "request to confirm"},

@@ -109,6 +109,11 @@ _ACCESS_INFORMATION = {
     },
 }
 _SAMPLES: dict[MessageType, dict[str, Any]] = {
+    MessageType.RETENTION_RECONTACT: {
+        "reference": "recontact-2027-03-08",
+        "end_date": date(2027, 3, 18),
+        "keep_url": "https://dsr.maison-services.example/keep/eyJyIjoiYzNmOSJ9.k3Xq",
+    },
     MessageType.DPO_RETENTION_REPORT: {
         "reference": "retention-5a23b518cbe45f15",
         "plan_id": "5a23b518cbe45f15",

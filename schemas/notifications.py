@@ -61,6 +61,7 @@ class MessageType(StrEnum):
     DPO_DECISION_NEEDED = "dpo_decision_needed"
     # The retention sweep (R44)
     DPO_RETENTION_REPORT = "dpo_retention_report"
+    RETENTION_RECONTACT = "retention_recontact"  # a prospect asked once, before their end, whether to keep them
 
 
 class EmailRequested(WireModel):

@@ -23,6 +23,9 @@ class TaskAction(StrEnum):
     SUPPRESS_MARKETING = "suppress_marketing"  # stop marketing on `channels` (R30, R31)
     NOTIFY_RECIPIENT = "notify_recipient"  # Art. 19: tell a recipient what changed (R35)
     RECORD_SUBMISSION = "record_submission"
+    # Optional: a contact the person initiated (their yes to our one re-contact before a prospect's end), which
+    # restarts the retention clocks that count from such contacts (CNIL-COM, LEGAL §5 row 5); `reason`: its kind.
+    RECORD_CONTACT = "record_contact"
 
 
 class ChangeKind(StrEnum):
@@ -86,7 +89,11 @@ class Task(WireModel):
     submission_type: str | None = Field(default=None, description="For record_submission: the CloudEvents type.")
     channels: list[str] = Field(default_factory=list, description="suppress_marketing: email, sms, phone, post.")
     holds: list[LegalHold] = Field(default_factory=list, description="erase: what must not be erased (R46).")
-    reason: str | None = Field(default=None, description="restrict: the Art. 18(1) case, e.g. accuracy_contested.")
+    reason: str | None = Field(
+        default=None,
+        description="restrict: the Art. 18(1) case, e.g. accuracy_contested; suppress_marketing: objection or "
+        "withdrawal; record_contact: the kind of contact, e.g. keep_informed.",
+    )
     notice: RecipientNotice | None = Field(default=None, description="notify_recipient: the Art. 19 notice.")
     issued_at: AwareDatetime
 

@@ -6,14 +6,15 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from gdpr import routing
-from gdpr.retention import ACCOUNTING_YEARS, INITIATOR, ContactKind, accounting_end
-from handlers.protocol import MARKETING_CHANNELS
-from handlers.reference.base import Category, Conn, ReferenceSystem, plain_row, unsupported
+from gdpr.retention import ACCOUNTING_YEARS, INITIATOR, ContactKind, Initiator, accounting_end
+from handlers.protocol import DATA_ACTIONS, MARKETING_CHANNELS, InvalidTask, Subject, capabilities_for
+from handlers.reference.base import Category, Clock, Conn, Location, ReferenceSystem, plain_row, unsupported, utcnow
 from handlers.reference.db import exists
 from handlers.reference.marks import NOT_RESTRICTED, is_restricted
+from handlers.verbs import safe_name
 from schemas.identity import normalize_email
 from schemas.intake import EventType
-from schemas.tasks import KeepGround, KeptItem
+from schemas.tasks import KeepGround, KeptItem, TaskAction
 
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
 INVOICE_YEARS = ACCOUNTING_YEARS.years  # from the close of the financial year, LEGAL §4.3, §5 row 6
@@ -102,6 +103,10 @@ class CrmAdapter(ReferenceSystem):
         Category("consents", "consents", "provided"),
     )
 
+    def __init__(self, where: Location, clock: Clock = utcnow) -> None:
+        super().__init__(where, clock)
+        self.capabilities = capabilities_for(DATA_ACTIONS | {TaskAction.RECORD_CONTACT}, retention_scan=True)
+
     def add_call_note(
         self,
         email: str,
@@ -122,6 +127,19 @@ class CrmAdapter(ReferenceSystem):
         row = (normalize_email(email), ContactKind(kind).value, INITIATOR[ContactKind(kind)].value, at or self._now())
         insert = "INSERT INTO contact_events (email, kind, initiated_by, at) VALUES (?, ?, ?, ?)"
         self._write_once(key, lambda conn: conn.execute(insert, row), row[0])
+
+    def record_contact(self, subject: Subject, kind: str, at: datetime) -> int:
+        """The `record_contact` verb: a contact from the person (their yes to our re-contact), which restarts the
+        3-year prospect clock from `at` (§5 row 5, CNIL-COM). Only for someone on file: an erased person stays gone."""
+        contact = _person_contact(kind)
+        email = normalize_email(subject.email)
+        row = (email, contact.value, Initiator.PERSON.value, at.isoformat())
+        insert = "INSERT INTO contact_events (email, kind, initiated_by, at) VALUES (?, ?, ?, ?)"
+        with self._db.transaction(email) as conn:
+            if not exists(conn, "people", email):
+                return 0
+            conn.execute(insert, row)
+        return 1
 
     def add_invoice(
         self, email: str, number: str, amount_cents: int, issued_at: str, paid_at: str | None = None
@@ -223,6 +241,17 @@ class CrmAdapter(ReferenceSystem):
 
     def _also_stopped(self, conn: Conn, email: str, source: str) -> tuple[str, ...]:
         return _stopped_profiling(conn, email, source) if source == "objection" else ()
+
+
+def _person_contact(kind: str) -> ContactKind:
+    """Only a contact the person initiated may be recorded through the verb: ours never restart a clock."""
+    try:
+        contact = ContactKind(kind)
+    except ValueError:
+        raise InvalidTask(f"record_contact: unknown kind {safe_name(kind)}") from None
+    if INITIATOR[contact] is not Initiator.PERSON:
+        raise InvalidTask(f"record_contact: a '{contact.value}' is not a contact from the person (LEGAL §5 row 5)")
+    return contact
 
 
 def _stopped_profiling(conn: Conn, email: str, source: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from streams.web.center.status import CaseViews, UploadViews
 from streams.web.center.views import CenterViews
 from streams.web.guards import LIMITS, Limits, answer_errors, bounded_body
 from streams.web.intake_api import IntakeViews
+from streams.web.keep import KeepViews
 from streams.web.pages import error_page, html, page, preferred_language
 
 INTAKE_ERRORS = {
@@ -56,6 +57,9 @@ def public_app(
     app.router.add_get("/verify/{token}", views.verify_form, allow_head=False)
     app.router.add_post("/verify/{token}", views.verify_confirm)
     app.router.add_get("/download/{token}", views.download, allow_head=False)
+    keep = KeepViews(ctx)  # the prospect's one re-contact (CNIL-COM): GET asks, POST says yes
+    app.router.add_get("/keep/{token}", keep.ask, allow_head=False)
+    app.router.add_post("/keep/{token}", keep.answer)
     if privacy_placeholder:
         app.router.add_get("/privacy", views.privacy, allow_head=False)
     return app

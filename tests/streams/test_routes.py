@@ -39,6 +39,7 @@ PUBLIC = {
     "/request/{form}": "a person files a request (CSRF token, limits per address and per client)",
     "/status/{token}": "a person follows or withdraws a request; the signed, expiring token is the credential",
     "/upload/{token}": "a person uploads the document asked for; the signed, expiring token is the credential",
+    "/keep/{token}": "a prospect answers the re-contact before their end; the signed, expiring token is the credential",
     "/intake": "websites post CloudEvents; it answers 401 without a site key and 403 with a bad one (test_intake_api)",
 }
 ADMIN_OPEN = {

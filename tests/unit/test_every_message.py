@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from dsr.recontact import Mailing, Recontact, email_of
 from dsr.retention import report_email
 from gdpr.commands import SendEmail
+from gdpr.recontact import Ask
 from gdpr.sweep import Due, Hold, make_plan
 from mail.templates import MESSAGE_TYPES, RenderedEmail
 from schemas.intake import Language, Right
@@ -152,6 +154,14 @@ def retention_report(ctx, language: str) -> RenderedEmail:
     return render_request(ctx, report_email(plan, register, T0, language))
 
 
+def recontact_email(ctx, language: str) -> RenderedEmail:
+    """The prospect's one re-contact, as `dsr retention run` requests it (dsr.recontact)."""
+    ask = Ask("ref-recontact", ("crm",), T0.date() + timedelta(days=10))
+    recontact = Recontact(T0.date(), 30, [ask], {ask.subject_ref: "camille@example.test"}, {ask.subject_ref: language})
+    mailing = Mailing(ctx.sealer.seal, ctx.config.secret_key, ctx.config.public_url, lambda: T0)
+    return render_request(ctx, email_of(recontact, ask, mailing))
+
+
 HELD = LegalHold(hold_id="h1", categories=["*"], ground="legal_claims", owner="legal", review_on=date(2028, 1, 1))
 
 
@@ -167,6 +177,7 @@ def every_email(shape_name: str, language: str):
             yield message_type, rendered(ctx, sent, message_type, language)
     yield "dpo_mail_parked", parked_alert(ctx, language)
     yield "dpo_retention_report", retention_report(ctx, language)
+    yield "retention_recontact", recontact_email(ctx, language)
     yield from (("form_acknowledgement", email) for email in form_acknowledgements(language))
 
 
