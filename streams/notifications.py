@@ -82,6 +82,7 @@ async def on_email_requested(
 ) -> None:
     if was_sent(sent, request):
         forget(retries, request.message_id)
+        await _tell_case_again(ctx, sent, request)
         return  # already accepted by the SMTP server once: never twice
     pending = _pending(retries, request.message_id)
     if not _its_turn(pending, _turn(headers)):
@@ -260,15 +261,27 @@ async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested, c
     sent[request.request_id] = json.dumps(record).encode()  # keyed by case: purged with it in one delete (R51)
     if counted:
         ctx.metrics.emails_sent.labels(request.message_type).inc()
+    await _tell_case(ctx, request, now)
+
+
+async def _tell_case(ctx: Context, request: EmailRequested, sent_at: datetime) -> None:
     event = EmailSent(
         request_id=request.request_id,
         message_type=request.message_type,
         message_id=request.message_id,
-        sent_at=now,
+        sent_at=sent_at,
         recipient=request.recipient.value,
     )
     # The coordinator records it in dsr.audit (email_sent), in the batch of the step this event starts.
     await ctx.publisher.publish(topics.CASES, request.request_id, event.to_bytes())
+
+
+async def _tell_case_again(ctx: Context, sent: SentTable, request: EmailRequested) -> None:
+    """A copy of an e-mail this table knows as sent: the worker that sent it may have died before telling the
+    case, which waits for the news to let the key go; told again, with the first sending's time."""
+    when = sent_of(sent, request.request_id).get(request.message_id)
+    if when is not None:
+        await _tell_case(ctx, request, datetime.fromisoformat(when))
 
 
 async def park(ctx: Context, request: EmailRequested, reason: str, attempts: int = 1) -> None:

@@ -168,15 +168,20 @@ def dead_letters(bootstrap: str) -> list[tuple[str, str, str]]:
 
 
 def lingering(pipeline: Pipeline) -> list[dict]:
-    """Cases not closed, or closed with tasks unanswered (what keeps a key): status, open tasks, last events."""
+    """Cases whose key is still there: status, tasks per system, e-mails sent and still on their way."""
     token = {"Authorization": f"Bearer {dpo_token(pipeline.env['DSR_SECRET_KEY'].encode())}"}
     worker = next(w for w in pipeline.workers if w.process.poll() is None)
     status, body, _ = http("GET", f"{worker.admin_url}/api/cases?which=all", headers=token)
     if status != 200:
         return [{"error": f"HTTP {status}"}]
-    cases = json.loads(body)["cases"]
-    open_tasks = [c for c in cases if c["status"] != "closed" or any(t["open"] for t in c["tasks"].values())]
-    return [{k: c[k] for k in ("reference", "status", "tasks")} for c in open_tasks][:10]
+    found = []
+    for case in json.loads(body)["cases"]:
+        status, body, _ = http("GET", f"{worker.admin_url}/api/cases/{case['reference']}", headers=token)
+        record = json.loads(body).get("record", {}) if status == 200 else {}
+        if not record.get("key_destroyed", True):
+            keep = ("status", "emails_sent", "emails_parked", "mail_out", "done")
+            found.append({"reference": case["reference"], "tasks": case["tasks"]} | {k: record.get(k) for k in keep})
+    return found[:5]
 
 
 def _type_of(value: bytes) -> str:

@@ -84,3 +84,15 @@ async def test_a_copy_redelivered_after_the_erasure_destroyed_the_key_is_known_a
     await bus.drain()
     assert len(relay.sent) == sent
     assert bus.on(topics.dlq(topics.NOTIFICATIONS)) == []
+
+
+async def test_a_copy_of_an_email_sent_before_the_worker_died_tells_the_case_again_so_the_key_can_go():
+    # The worker sent her receipt and recorded it, then died before telling the case; the case keeps her key
+    # while it believes the receipt is on its way. The copy redelivered to the new owner tells it, once sent.
+    bus, relay = bus_with_relay()
+    await bus.submit(request_from(CAMILLE))
+    receipt = requested(bus)[0]
+    before = told_the_case(bus).count(receipt.message_id)
+    await bus.publish(topics.NOTIFICATIONS, receipt.request_id, receipt.to_bytes())
+    await bus.drain()
+    assert len(relay.sent) == 2 and told_the_case(bus).count(receipt.message_id) == before + 1
