@@ -13,6 +13,7 @@ import logging
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -101,8 +102,11 @@ class _Consumer(faust_aiokafka.Consumer):
         """A record of a batch fetched before the partition's seek, beyond its position: fetch again from there."""
         expected = self._next[tp]
         log.info("offset %d of %s came from before a seek: fetching again from %d", offset, tp, expected)
-        if tp in self.assignment():
-            await self.seek(tp, expected)
+        try:
+            await self.seek_wait({tp: expected})  # in the consumer's thread, as faust's own seeks
+        except IllegalStateError:
+            return  # no longer ours: a rebalance has begun, its seek positions the partition
+        self._positioned({tp: expected})
 
     async def _add_gap(self, tp, offset_from: int, offset_to: int) -> None:
         """faust counts the offsets it never received as done (a gap): say so, they will be committed past."""
