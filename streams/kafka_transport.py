@@ -89,11 +89,15 @@ class _Consumer(faust_aiokafka.Consumer):
                 await self._seek_back(tp, message.offset)
 
     def _verdict(self, tp, offset: int, batch: int) -> _Verdict:
+        """What to do with this record of a batch fetched when `batch` seeks were done."""
         expected = self._next.get(tp)
         if expected is None or offset == expected or (offset > expected and self._seeked_at[tp] <= batch):
             # In position; or fetched after the seek, so the offsets in between are the broker's to skip
             # (transaction markers, compaction, retention): faust's gap, rightly.
             if expected is not None:
+                # faust's read offset follows ours: its fetch loop may have set it, after the seek, to the
+                # record it was delivering when the seek came (then it would drop or gap-ack what follows).
+                self._read_offset[tp] = expected - 1 if expected else None
                 self._next[tp] = offset + 1
             return _Verdict.DELIVER
         return _Verdict.BEHIND if offset < expected else _Verdict.STALE
@@ -109,8 +113,12 @@ class _Consumer(faust_aiokafka.Consumer):
         self._positioned({tp: expected})
 
     async def _add_gap(self, tp, offset_from: int, offset_to: int) -> None:
-        """faust counts the offsets it never received as done (a gap): say so, they will be committed past."""
-        log.warning("offsets %d..%d of %s skipped: faust counts them as done", offset_from, offset_to - 1, tp)
+        """faust counts the offsets it never received as done (a gap): say so for those not yet committed, they
+        will be committed past (those below the committed offset were processed already, whoever did it)."""
+        committed = self._committed_offset.get(tp)
+        first = offset_from if committed is None else max(offset_from, committed)
+        if first < offset_to:
+            log.warning("offsets %d..%d of %s skipped: faust counts them as done", first, offset_to - 1, tp)
         await super()._add_gap(tp, offset_from, offset_to)
 
 
