@@ -44,8 +44,7 @@ from mail.ledger import DEFAULT_LEASE, MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
 from mail.smtp import SmtpTransport
 from mail.transport import MailTransport
-from streams import topics
-from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
+from streams.app import FaustPublisher, dlq_topics, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
 from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
@@ -353,7 +352,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     cases = wire(app, ctx)
-    _measure_dead_letters(settings, ctx)
+    _measure_dead_letters(ctx, TopicSizes(settings.kafka_bootstrap, **settings.kafka_security().client_kwargs()))
     listeners = web_listeners(
         app,
         ctx,
@@ -375,19 +374,9 @@ def console_policy(settings: Settings) -> ConsolePolicy:
     )
 
 
-def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
+def _measure_dead_letters(ctx: Context, sizes: TopicSizes) -> None:
     """/metrics counts the messages in every dead-letter topic the pipeline and its systems write to."""
-    names = [
-        topics.INTAKE,
-        topics.CASES,
-        topics.TASK_RESULTS,
-        topics.NOTIFICATIONS,
-        *(topics.tasks(s) for s in [*settings.system_names(), *ctx.register.register.recipients]),
-    ]
-    gauges = DeadLetterGauges(
-        [topics.dlq(name) for name in names],
-        TopicSizes(settings.kafka_bootstrap, **settings.kafka_security().client_kwargs()),
-    )
+    gauges = DeadLetterGauges(dlq_topics(ctx), sizes)
     ctx.metrics.collect_from(gauges, gauges.refresh)
 
 
