@@ -65,6 +65,16 @@ def consuming(app: faust.App) -> bool:
     return bool(recovered and not getattr(app, "rebalancing", False) and app.consumer.assignment())
 
 
+def readiness(app: faust.App) -> Callable[[], Awaitable[bool]]:
+    """/readyz: the worker consumes and the broker answers a metadata request."""
+    broker = BrokerProbe(app)
+
+    async def ready() -> bool:
+        return consuming(app) and await broker.reachable()
+
+    return ready
+
+
 class BrokerProbe:
     """Whether the broker answers a metadata request; asked at most once a second, whatever the probe rate."""
 

@@ -8,14 +8,17 @@ import json
 import re
 import socket
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import KafkaConnectionError
 
 from schemas.cases import IdentityConfirmed
 from streams import topics
 from streams.app import dlq_topics
+from streams.web import server
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import LocalCases
 from streams.web.console.accounts import ConsolePolicy
@@ -23,6 +26,7 @@ from streams.web.console.views import ConsoleViews
 from streams.web.guards import Limits, answer_errors
 from streams.web.pages import error_page
 from streams.web.public import public_app
+from streams.web.server import readiness
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body, example, link, raw
 
@@ -131,6 +135,50 @@ async def test_the_admin_probes_answer_without_credentials():
         assert (await http.get("/livez")).status == 200
         assert (await http.get("/readyz")).status == 200
         assert (await http.get("/metrics")).status == 200
+
+
+class Worker:
+    """What /readyz reads off the faust app: table recovery, rebalancing, assigned partitions, the producer's
+    client asking the broker for metadata."""
+
+    def __init__(self, recovered=True, rebalancing=False, partitions=("dsr.cases", 0), broker="answers"):
+        completed = asyncio.Event()
+        if recovered:
+            completed.set()
+        self.tables = SimpleNamespace(recovery=SimpleNamespace(completed=completed))
+        self.rebalancing = rebalancing
+        self.consumer = SimpleNamespace(assignment=lambda: {partitions} if partitions else set())
+        client = SimpleNamespace(fetch_all_metadata=self._metadata)
+        self.producer = SimpleNamespace(_ensure_producer=lambda: SimpleNamespace(client=client))
+        self.broker = broker
+        self.asked = 0
+
+    async def _metadata(self):
+        self.asked += 1
+        if self.broker == "refuses":
+            raise KafkaConnectionError("no broker")
+        if self.broker == "hangs":
+            await asyncio.sleep(60)
+
+
+async def readyz(worker: Worker) -> tuple[int, dict]:
+    probes = Probes(alive=lambda: True, ready=readiness(worker), metrics=_metrics)
+    bus = Bus()
+    async with client(admin_app(bus.ctx, bus.directory, LocalCases(bus.cases), probes)) as http:
+        response = await http.get("/readyz")
+        return response.status, await response.json()
+
+
+async def test_readyz_answers_200_only_while_the_worker_consumes_and_the_broker_answers(monkeypatch):
+    assert await readyz(Worker()) == (200, {"status": "ready"})
+    not_ready = (503, {"status": "not ready"})
+    assert await readyz(Worker(recovered=False)) == not_ready  # its tables still replay their changelogs
+    assert await readyz(Worker(rebalancing=True)) == not_ready
+    assert await readyz(Worker(partitions=None)) == not_ready  # in the group, no partition assigned
+    refused = Worker(broker="refuses")
+    assert await readyz(refused) == not_ready and refused.asked == 1
+    monkeypatch.setattr(server, "BROKER_PROBE_SECONDS", 0.1)
+    assert await readyz(Worker(broker="hangs")) == not_ready  # a broker that does not answer in time
 
 
 async def verification_token(bus: Bus, language: str = "fr") -> str:
