@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from dsr.pg_link import PgLink
 from handlers.answers import KEEP_DAYS
-from handlers.protocol import utcnow
+from schemas.clock import utcnow
 from schemas.tasks import TaskResult
 
 PG_SCHEMA = """

@@ -28,7 +28,7 @@ from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from dsr.webhooks import webhook_adapters
 from gdpr.lifecycle import CasePolicy
 from handlers.answers import AnswerRecord, SqliteAnswerRecord
-from handlers.protocol import Adapter, AdapterRegistry, utcnow
+from handlers.protocol import Adapter, AdapterRegistry
 from handlers.reference import (
     CrmAdapter,
     DirectivesRegister,
@@ -38,14 +38,14 @@ from handlers.reference import (
     RecruitmentAdapter,
     seed_sample_people,
 )
-from handlers.reference.db import Clock, Location, StoreUnavailable
+from handlers.reference.db import Location, StoreUnavailable
 from handlers.runtime import remembered, run_task
 from mail.ledger import DEFAULT_LEASE, MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
 from mail.smtp import SmtpTransport
 from mail.transport import MailTransport
-from streams import topics
-from streams.app import FaustPublisher, make_faust_app, web_listeners, wire
+from schemas.clock import Clock, utcnow
+from streams.app import FaustPublisher, dlq_topics, make_faust_app, web_listeners, wire
 from streams.context import Context, Controller, PipelineConfig
 from streams.doors_port import FrontDoorStore
 from streams.kafka_transport import TopicSizes
@@ -173,13 +173,13 @@ class Stores:
     case_holds: CaseHolds = field(default_factory=MemoryCaseHolds)
 
 
-def real_stores(settings: Settings, secret: bytes) -> Stores:
+def real_stores(settings: Settings, secret: bytes, clock: Clock = utcnow) -> Stores:
     return Stores(
         key_vault(settings, secret),
-        export_store(settings),
+        export_store(settings, clock),
         doors_store(settings),
-        document_store(settings),
-        sent_ledger(settings),
+        document_store(settings, clock),
+        sent_ledger(settings, clock),
         case_holds(settings),
     )
 
@@ -198,7 +198,8 @@ def build_context(
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     register = register_view(settings)
-    stores = stores or real_stores(settings, secret)
+    clock = clock or utcnow  # one clock for everything that stamps a time (tests give theirs)
+    stores = stores or real_stores(settings, secret, clock)
     ctx = Context(
         config=pipeline_config(settings, secret, register),
         vault=stores.vault,
@@ -210,11 +211,10 @@ def build_context(
         documents=stores.documents,
         sent_ledger=stores.sent_ledger,
         case_holds=stores.case_holds,
-        **({"clock": clock} if clock else {}),
+        clock=clock,
     )
     recipients = builtin_recipients(settings, register)
-    # One clock for everything that stamps a time: the context's (tests give theirs).
-    registry = registry if registry is not None else reference_adapters(settings, secret, recipients, ctx.clock)
+    registry = registry if registry is not None else reference_adapters(settings, secret, recipients, clock)
     webhooks = webhook_adapters(
         settings.webhooks, settings.system_names(), secret, settings.webhook_timeout, clock=ctx.clock
     )
@@ -243,14 +243,14 @@ def answer_records(settings: Settings, clock: Clock = utcnow) -> Callable[[str],
     return lambda system: SqliteAnswerRecord(folder / f"{system}.sqlite3", clock=clock)
 
 
-def sent_ledger(settings: Settings) -> SentLedger:
+def sent_ledger(settings: Settings, clock: Clock = utcnow) -> SentLedger:
     """Which e-mails went out, where the key vault is (DSR_VAULT_DSN: schema dsr_mail, every worker), else a
     SQLite file under the data dir. A claim lasts well beyond one SMTP exchange (DSR_SMTP_TIMEOUT)."""
     lease = max(DEFAULT_LEASE, timedelta(seconds=4 * settings.smtp_timeout))
     if not settings.vault_dsn:
-        return SqliteSentLedger(Path(settings.data_dir) / "sent-emails.sqlite3", utcnow(), lease)
+        return SqliteSentLedger(Path(settings.data_dir) / "sent-emails.sqlite3", clock(), lease)
     try:
-        return PostgresSentLedger(settings.vault_dsn, utcnow(), lease)
+        return PostgresSentLedger(settings.vault_dsn, clock(), lease)
     except StoreUnreachable as exc:
         raise SystemExit(str(exc)) from None
 
@@ -288,25 +288,25 @@ def doors_store(settings: Settings) -> FrontDoorStore:
         raise SystemExit(str(exc)) from None
 
 
-def export_store(settings: Settings) -> ExportStore:
+def export_store(settings: Settings, clock: Clock = utcnow) -> ExportStore:
     """Where access copies wait for their download: DSR_EXPORTS_DSN, else DSR_EXPORTS_DIR, else beside
     a shared vault (DSR_VAULT_DSN: workers that share keys share downloads), else under the data dir."""
     if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
         setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
         try:
-            return PostgresExportStore(settings.exports_dsn or settings.vault_dsn, setting)
+            return PostgresExportStore(settings.exports_dsn or settings.vault_dsn, setting, clock)
         except StoreUnreachable as exc:
             raise SystemExit(str(exc)) from None
     return FileExportStore(settings.exports_dir or Path(settings.data_dir) / "exports")
 
 
-def document_store(settings: Settings) -> DocumentStore:
+def document_store(settings: Settings, clock: Clock = utcnow) -> DocumentStore:
     """Uploaded documents go where the access copies go: the same PostgreSQL database (schema dsr_documents), or
     a directory beside DSR_EXPORTS_DIR (`<it>-documents`), or `$DSR_DATA_DIR/documents`."""
     if settings.exports_dsn or (settings.vault_dsn and not settings.exports_dir):
         setting = "DSR_EXPORTS_DSN" if settings.exports_dsn else "DSR_VAULT_DSN"
         try:
-            return PostgresDocumentStore(settings.exports_dsn or settings.vault_dsn, setting)
+            return PostgresDocumentStore(settings.exports_dsn or settings.vault_dsn, setting, clock)
         except StoreUnreachable as exc:
             raise SystemExit(str(exc)) from None
     if settings.exports_dir:
@@ -353,7 +353,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
     )
     ctx = build_context(settings, secret, FaustPublisher(app), **ports)
     cases = wire(app, ctx)
-    _measure_dead_letters(settings, ctx)
+    _measure_dead_letters(ctx, TopicSizes(settings.kafka_bootstrap, **settings.kafka_security().client_kwargs()))
     listeners = web_listeners(
         app,
         ctx,
@@ -375,19 +375,9 @@ def console_policy(settings: Settings) -> ConsolePolicy:
     )
 
 
-def _measure_dead_letters(settings: Settings, ctx: Context) -> None:
+def _measure_dead_letters(ctx: Context, sizes: TopicSizes) -> None:
     """/metrics counts the messages in every dead-letter topic the pipeline and its systems write to."""
-    names = [
-        topics.INTAKE,
-        topics.CASES,
-        topics.TASK_RESULTS,
-        topics.NOTIFICATIONS,
-        *(topics.tasks(s) for s in [*settings.system_names(), *ctx.register.register.recipients]),
-    ]
-    gauges = DeadLetterGauges(
-        [topics.dlq(name) for name in names],
-        TopicSizes(settings.kafka_bootstrap, **settings.kafka_security().client_kwargs()),
-    )
+    gauges = DeadLetterGauges(dlq_topics(ctx), sizes)
     ctx.metrics.collect_from(gauges, gauges.refresh)
 
 

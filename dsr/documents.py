@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dsr.pg_link import PgLink
+from schemas.clock import Clock, utcnow
 from schemas.sealed import Sealed
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -62,9 +62,9 @@ CREATE TABLE IF NOT EXISTS dsr_documents.documents (
 class PostgresDocumentStore:
     """DocumentStore in PostgreSQL (beside the access copies), so that any worker serves the DPO's check."""
 
-    def __init__(self, dsn: str, setting: str = "DSR_EXPORTS_DSN", clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, dsn: str, setting: str = "DSR_EXPORTS_DSN", clock: Clock = utcnow) -> None:
         self._link = PgLink(dsn, setting, PG_SCHEMA)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
 
     def put(self, request_id: str, content_type: str, document: Sealed) -> None:
         self._link.run(

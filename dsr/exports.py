@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dsr.pg_link import PgLink
+from schemas.clock import Clock, utcnow
 from schemas.sealed import Sealed
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -80,9 +80,9 @@ class PostgresExportStore:
     """ExportStore port in PostgreSQL (DSR_EXPORTS_DSN), so that any worker serves any download.
     Rows hold sealed values only; `stored_at` comes from the workers' clock, like the expiry cutoff."""
 
-    def __init__(self, dsn: str, setting: str = "DSR_EXPORTS_DSN", clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, dsn: str, setting: str = "DSR_EXPORTS_DSN", clock: Clock = utcnow) -> None:
         self._link = PgLink(dsn, setting, PG_SCHEMA)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
 
     def put_part(self, request_id: str, system: str, part: Sealed) -> None:
         self._put(request_id, PART + system, part)

@@ -8,14 +8,17 @@ import time
 
 from pythonjsonlogger.json import JsonFormatter
 
+from streams import request_log
+
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries that log per message or per connection at INFO; the pipeline's own loggers keep the chosen level.
 NOISY = ("aiokafka", "kafka", "faust.transport", "faust.tables", "faust.assignor", "aiohttp.access")
 
 
 class PipelineJsonFormatter(JsonFormatter):
-    """time, level, logger, event, and the request id when the caller passed one (`extra={"request_id": ...}`).
-    The pipeline never logs personal data; log messages carry types, ids and counts."""
+    """time, level, logger, event, and the request id of the case whose step logged the line (streams.request_log:
+    set around each consumed message), or the one a caller passed (`extra={"request_id": ...}`).
+    The pipeline never logs personal data; log messages carry types, ids and counts; a request id is a uuid."""
 
     def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
         super().add_fields(log_record, record, message_dict)
@@ -23,6 +26,8 @@ class PipelineJsonFormatter(JsonFormatter):
         log_record["level"] = record.levelname.lower()
         log_record["logger"] = record.name
         log_record["event"] = log_record.pop("message", record.getMessage())
+        if "request_id" not in log_record and (current := request_log.request_id()) is not None:
+            log_record["request_id"] = current
         if record.exc_info:
             log_record["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else None
             log_record.pop("exc_info", None)

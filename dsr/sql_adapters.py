@@ -9,8 +9,8 @@ from pathlib import Path
 
 from handlers.declarative import DeclarativeSqlAdapter
 from handlers.mapping import MappingError, load_mapping
-from handlers.protocol import utcnow
 from handlers.reference.db import Location, PostgresStore, StoreUnavailable
+from schemas.clock import utcnow
 
 SETTING = "DSR_SQL_ADAPTERS"
 FORMAT = "'name=/path/mapping.yaml@postgresql://...[#schema];name2=/path/m.yaml@/path/db.sqlite3'"

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 from dsr.settings import SettingsError
 from gdpr.tokens import derived_secret
-from handlers.protocol import DATA_ACTIONS, utcnow
+from handlers.protocol import DATA_ACTIONS
 from handlers.webhook import DEFAULT_TIMEOUT, WebhookAdapter
+from schemas.clock import utcnow
 from schemas.tasks import TaskAction
 
 WEBHOOKS_VAR = "DSR_WEBHOOKS"

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from handlers.protocol import utcnow
+from schemas.clock import utcnow
 from schemas.tasks import TaskResult
 
 KEEP_DAYS = 30  # redeliveries come within hours; a month covers a worker down over a long weekend

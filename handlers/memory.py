@@ -22,7 +22,6 @@ from handlers.protocol import (
     Subject,
     SuppressionReport,
     capabilities_for,
-    utcnow,
 )
 from handlers.verbs import (
     ALL_CATEGORIES,
@@ -42,6 +41,7 @@ from handlers.verbs import (
     subject_hash,
     tagged,
 )
+from schemas.clock import utcnow
 from schemas.identity import normalize_email
 from schemas.tasks import KeepGround, KeptItem, LegalHold, RecipientNotice, TaskAction
 

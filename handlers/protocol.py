@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from gdpr.register import Register
@@ -26,11 +26,6 @@ RESTRICTION_TAG = "_restriction"
 OPTIONAL_ACTIONS = frozenset({TaskAction.RECORD_CONTACT})
 # Verbs of a system holding personal data; NOTIFY_RECIPIENT belongs to recipients (RecipientInbox).
 DATA_ACTIONS = frozenset(TaskAction) - {TaskAction.NOTIFY_RECIPIENT} - OPTIONAL_ACTIONS
-
-
-def utcnow() -> datetime:
-    """The clock adapters stamp their records with, unless given another (tests)."""
-    return datetime.now(UTC)
 
 
 class TaskRefused(ValueError):

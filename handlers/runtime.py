@@ -17,9 +17,9 @@ from handlers.protocol import (
     Subject,
     TaskRefused,
     UnsupportedAction,
-    utcnow,
 )
 from handlers.verbs import check_code
+from schemas.clock import utcnow
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult, TaskStatus
 

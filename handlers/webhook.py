@@ -35,9 +35,9 @@ from handlers.protocol import (
     TaskRefused,
     UnsupportedAction,
     capabilities_for,
-    utcnow,
 )
 from handlers.runtime import TransientAdapterError
+from schemas.clock import utcnow
 from schemas.tasks import KeptItem, LegalHold, TaskAction
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,8 @@ from handlers.webhook import (
     TIMESTAMP_HEADER,
     UNSUPPORTED_ACTION,
     signature,
-    utcnow,
 )
+from schemas.clock import utcnow
 from schemas.tasks import LegalHold, TaskAction
 
 log = logging.getLogger(__name__)

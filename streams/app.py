@@ -29,7 +29,7 @@ from streams.web.console.views import ConsoleViews
 from streams.web.guards import TryAgain
 from streams.web.peers import FaustPeers, FaustReadiness, cluster_token
 from streams.web.public import public_app
-from streams.web.server import BrokerProbe, Listener, WebListeners, consuming
+from streams.web.server import Listener, WebListeners, consuming, readiness
 
 log = logging.getLogger(__name__)
 APP_ID = "dsr-pipeline"
@@ -174,12 +174,7 @@ def web_listeners(
     console: ConsolePolicy = ConsolePolicy(),
 ) -> WebListeners:
     """The public listener (people, websites) and the admin listener (DPO, systems, operators), apart."""
-    broker = BrokerProbe(app)
-
-    async def ready() -> bool:
-        return consuming(app) and await broker.reachable()
-
-    probes = Probes(alive=lambda: not app.crashed, ready=ready, metrics=ctx.metrics.exposition)
+    probes = Probes(alive=lambda: not app.crashed, ready=readiness(app), metrics=ctx.metrics.exposition)
     local = LocalCases(cases, FaustReadiness(app))  # 503, never "unknown case", while the table replays
     peers = FaustPeers(app, cluster_token(ctx.config.secret_key))
     directory = Cluster(local, peers)  # any worker answers for any case: the owner is asked

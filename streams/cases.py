@@ -27,7 +27,7 @@ from schemas.decisions import Decision
 from schemas.notifications import ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult
-from streams import topics
+from streams import request_log, topics
 from streams.access_package import build_access_package
 from streams.agenda import IndexedCases, parsed
 from streams.audit import audit, audit_step
@@ -60,6 +60,7 @@ async def on_case_event(ctx: Context, cases: CaseTable, raw: bytes) -> None:
 
 async def coordinate(ctx: Context, cases: CaseTable, event) -> None:
     """One event of a case, from `dsr.cases` or straight from a task result that arrived where its case lives."""
+    request_log.concerns(event.request_id)
     before = load(cases, event.request_id)
     async with audit_step(ctx):  # on record before the table moves: a replay after a crash redoes both
         state = await _coordinate(ctx, before, event)

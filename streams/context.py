@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from gdpr.lifecycle import CasePolicy
 from mail.ledger import MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
 from mail.templates import EmailRenderer
 from mail.transport import MailTransport
+from schemas.clock import Clock, utcnow
 from schemas.tasks import Task, TaskResult
 from streams.doors_port import FrontDoorStore, MemoryFrontDoorStore
 from streams.metrics import PipelineMetrics
@@ -27,10 +28,6 @@ from streams.register_view import RegisterView
 from streams.sealing import Sealer
 
 TaskRunner = Callable[[Task], Awaitable[TaskResult]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ class Context:
     register: RegisterView  # the record of processing (R44): purposes, recipients, bases, retention
     renderer: EmailRenderer = field(default_factory=EmailRenderer)
     task_runners: dict[str, TaskRunner] = field(default_factory=dict)
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utcnow
     metrics: PipelineMetrics = field(default_factory=PipelineMetrics)
     doors: FrontDoorStore = field(default_factory=MemoryFrontDoorStore)  # shared by every worker (composition)
     documents: DocumentStore = field(default_factory=MemoryDocumentStore)  # uploaded IDs and proofs, sealed

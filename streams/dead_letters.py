@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from streams import topics
+from streams import request_log, topics
 from streams.audit import audit_step
 from streams.context import Context
 
@@ -53,7 +53,13 @@ async def dead_letter(ctx: Context, origin: Origin, reason: str) -> None:
 
 
 async def process_safely(ctx: Context, origin: Origin, work: Callable[[], Awaitable[None]]) -> None:
-    """Run `work`; Rejected goes straight to the DLQ, other errors are retried with backoff first."""
+    """Run `work`; Rejected goes straight to the DLQ, other errors are retried with backoff first. Every line
+    logged meanwhile carries the request id of the case the message concerns (streams.request_log)."""
+    with request_log.step(origin.topic, origin.key):
+        await _attempts(ctx, origin, work)
+
+
+async def _attempts(ctx: Context, origin: Origin, work: Callable[[], Awaitable[None]]) -> None:
     for attempt in range(1, ctx.config.processing_attempts + 1):
         try:
             async with audit_step(ctx):  # the step's audit records, one message per case

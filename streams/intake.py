@@ -28,7 +28,7 @@ from schemas.intake import (
 )
 from schemas.notifications import EmailRequested, MessageType, Recipient
 from schemas.tasks import Task, TaskAction
-from streams import topics
+from streams import request_log, topics
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
@@ -61,6 +61,7 @@ async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsReque
     except ValueError as exc:
         raise Rejected(str(exc)) from None
     request_id = stable_id("request", event.id)
+    request_log.concerns(request_id)
     ref = ctx.sealer.ref(data.email())
     opened = CaseOpened(
         request_id=request_id,
@@ -174,6 +175,7 @@ def _requester(ctx: Context, ref: str, data: RightsRequested, details: RequestDe
 async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
     """Record who gave which data to which system, with what consent; acknowledge to the person."""
     submission_id = stable_id("submission", event.id)
+    request_log.concerns(submission_id)  # the submission's tasks and answers carry it as their request id
     ref = ctx.sealer.ref(data.email)
     data = _with_valid_consent(data, receipt_day(event.time))
     systems = submission_systems(event.type, data.marketing_consent, ctx.config.systems)
@@ -192,6 +194,7 @@ async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
 
 async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChanged) -> None:
     submission_id = stable_id("submission", event.id)
+    request_log.concerns(submission_id)  # the submission's tasks and answers carry it as their request id
     ref = ctx.sealer.ref(data.email)
     for system in [s for s in ("newsletter",) if s in ctx.config.systems]:
         await _send_submission_task(ctx, submission_id, system, ref, event, data)

@@ -23,7 +23,7 @@ from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
 from schemas.notifications import EmailRequested, ForgetSentEmails, MessageType, Recipient, parse_mailer_command
-from streams import topics
+from streams import request_log, topics
 from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
@@ -52,6 +52,7 @@ async def on_mailer_command(
         command = parse_mailer_command(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid e-mail request: {describe(exc)}") from None
+    request_log.concerns(command.request_id)
     if isinstance(command, ForgetSentEmails):
         await on_forget_sent_emails(ctx, sent, command)
     else:

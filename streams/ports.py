@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from gdpr.sealing import new_key
+from schemas.clock import Clock, utcnow
 from schemas.sealed import Sealed
 from schemas.tasks import LegalHold
 
@@ -100,7 +101,7 @@ class MemoryKeyVault:
 
 
 class MemoryExportStore:
-    def __init__(self, clock=lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Clock = utcnow) -> None:
         self._parts: dict[str, dict[str, Sealed]] = {}
         self._packages: dict[str, Sealed] = {}
         self._stored_at: dict[str, datetime] = {}
@@ -133,7 +134,7 @@ class MemoryExportStore:
 
 
 class MemoryDocumentStore:
-    def __init__(self, clock=lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Clock = utcnow) -> None:
         self._documents: dict[str, tuple[str, Sealed, datetime]] = {}
         self._clock = clock
 

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from schemas.cases import TaskAnswered
 from schemas.intake import describe
 from schemas.tasks import TaskResult
-from streams import topics
+from streams import request_log, topics
 from streams.cases import CaseTable, coordinate
 from streams.context import Context
 from streams.dead_letters import Rejected
@@ -22,6 +22,7 @@ async def on_task_result(ctx: Context, cases: CaseTable, raw: bytes, partition: 
         result = TaskResult.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid task result: {describe(exc)}") from None
+    request_log.concerns(result.subject_request_id)
     # Every answer goes to its case, Art. 19 acknowledgements too: the case keeps the person's key until every
     # task that needs it has been answered (R35). Form submissions are not cases: forwarded like the rest, the
     # coordinator records the result (in the batch of its step) and, finding no case, stops there.

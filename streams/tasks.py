@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from schemas.intake import describe
 from schemas.tasks import Task, TaskStatus
-from streams import topics
+from streams import request_log, topics
 from streams.context import Context, TaskRunner
 from streams.dead_letters import Origin, Rejected, dead_letter
 
@@ -18,6 +18,7 @@ async def on_task(ctx: Context, runner: TaskRunner, raw: bytes) -> None:
         task = Task.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected(f"invalid task: {describe(exc)}") from None
+    request_log.concerns(task.subject_request_id)
     result = await runner(task)
     await ctx.publisher.publish(topics.TASK_RESULTS, task.subject_request_id, result.to_bytes())
     if result.status == TaskStatus.FAILED:  # the case tells the DPO; the task waits in the DLQ to be replayed

@@ -15,16 +15,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from handlers.protocol import utcnow  # noqa: F401 - the reference systems' clock, re-exported
-
-Clock = Callable[[], datetime]
+from schemas.clock import Clock, utcnow  # noqa: F401 - the reference systems' clock, re-exported
 
 BOOL_FIELDS = frozenset({"granted", "talent_pool_consent", "specific_consent", "positive_answer"})
 ID_PLACEHOLDER = "{id}"

@@ -13,6 +13,7 @@ from aiohttp import web
 from mode import Service
 
 from streams.web.guards import LIMITS
+from streams.web.malformed import ServerLog, answer_malformed_plainly
 
 log = logging.getLogger(__name__)
 BROKER_PROBE_SECONDS = 2.0
@@ -37,8 +38,9 @@ class WebListeners(Service):
 
     async def on_start(self) -> None:
         for listener in self.listeners:
-            runner = web.AppRunner(listener.app, **listener.app[LIMITS].runner_options())
+            runner = web.AppRunner(listener.app, logger=ServerLog(), **listener.app[LIMITS].runner_options())
             await runner.setup()
+            answer_malformed_plainly(runner)
             try:
                 await web.TCPSite(runner, listener.host, listener.port).start()
             except OSError as exc:
@@ -63,6 +65,16 @@ def consuming(app: faust.App) -> bool:
     """Tables recovered, partitions assigned, no rebalance under way: the worker processes events."""
     recovered = app.tables.recovery.completed.is_set()
     return bool(recovered and not getattr(app, "rebalancing", False) and app.consumer.assignment())
+
+
+def readiness(app: faust.App) -> Callable[[], Awaitable[bool]]:
+    """/readyz: the worker consumes and the broker answers a metadata request."""
+    broker = BrokerProbe(app)
+
+    async def ready() -> bool:
+        return consuming(app) and await broker.reachable()
+
+    return ready
 
 
 class BrokerProbe:

@@ -15,6 +15,7 @@ from dsr.pg_link import StoreUnreachable
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
 from mail.smtp import SmtpTransport
 from mail.transport import MemoryMailTransport, PermanentMailError, TransientMailError
+from schemas.clock import utcnow
 from schemas.sealed import Sealed
 from streams.ports import MemoryExportStore, MemoryKeyVault
 
@@ -318,7 +319,7 @@ class TestPostgresExportStore(ExportStoreContract):
     def _database(self, postgres_dsn):
         self.dsn = postgres_dsn
 
-    def make(self, tmp_path, clock=None):
+    def make(self, tmp_path, clock=utcnow):
         return PostgresExportStore(self.dsn, clock=clock)
 
     def test_expiry_counts_from_the_first_export_of_the_request(self, tmp_path):

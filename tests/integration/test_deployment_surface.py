@@ -7,10 +7,12 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gdpr.lifecycle import stable_id
 from tests.integration.pipeline import example, link, new_person, rights_request
 from tests.integration.test_bad_input_and_shredding import read_topic
 
@@ -38,16 +40,18 @@ def metrics(pipeline) -> dict[str, float]:
     return samples
 
 
-def erasure(pipeline) -> tuple[str, str]:
-    """A whole erasure as a person makes it: a quote form first, then the request, the link, the outcome."""
+def erasure(pipeline) -> tuple[str, str, str]:
+    """A whole erasure as a person makes it: a quote form first, then the request, the link, the outcome.
+    Returns the person's address and name, and the case's request id."""
     email, name = new_person()
     pipeline.publish(example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand"))
     pipeline.email(email)
-    pipeline.publish(rights_request(email, name))
+    request = rights_request(email, name)
+    pipeline.publish(request)
     verify = link(pipeline.email(email, "/verify/"), "verify")
     assert pipeline.post(verify)[0] == 200
     pipeline.email(email, "(CRM)", timeout=90)
-    return email, name
+    return email, name, stable_id("request", request["id"])
 
 
 def test_faust_views_and_internal_routes_are_on_no_public_port(pipeline):
@@ -114,10 +118,25 @@ def test_metrics_move_with_a_case(pipeline):
     assert any(name.startswith("dsr_consumer_lag{") for name in after)
 
 
-def test_json_log_lines_carry_no_personal_data(pipeline):
-    email, name = erasure(pipeline)
-    lines = (pipeline.data_dir / "worker.log").read_text().splitlines()
-    records = [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object
+def test_json_log_lines_carry_no_personal_data_and_a_case_step_its_request_id(pipeline):
+    email, name, request_id = erasure(pipeline)
+    # A case event the coordinator cannot read: its step logs the dead letter, with the case's request id.
+    pipeline.producer.send("dsr.cases", key=request_id.encode(), value=b"{not a case event").get(timeout=30)
+    deadline = time.monotonic() + 60
+    while not [r for r in log_records(pipeline) if dead_letter_of(r, request_id)]:
+        assert time.monotonic() < deadline, "no dead-letter line carrying the case's request id"
+        time.sleep(1)
+    records = log_records(pipeline)
     assert records and all({"time", "level", "logger", "event"} <= set(r) for r in records)
-    text = "\n".join(lines)
+    assert all(str(uuid.UUID(r["request_id"])) == r["request_id"] for r in records if "request_id" in r)
+    text = (pipeline.data_dir / "worker.log").read_text()
     assert email not in text and name not in text and "@example.test" not in text
+
+
+def dead_letter_of(record: dict, request_id: str) -> bool:
+    return record["event"].startswith("dead-lettered dsr.cases") and record.get("request_id") == request_id
+
+
+def log_records(pipeline) -> list[dict]:
+    lines = (pipeline.data_dir / "worker.log").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object

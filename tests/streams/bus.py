@@ -81,7 +81,10 @@ class Bus:
             transport=self.mail,
             registry=AdapterRegistry([*self.adapters.values(), *map(MemoryInbox, recipients())]),
             stores=Stores(
-                MemoryKeyVault(), MemoryExportStore(clock=self.clock), MemoryFrontDoorStore(), MemoryDocumentStore()
+                MemoryKeyVault(),
+                MemoryExportStore(clock=self.clock),
+                MemoryFrontDoorStore(),
+                MemoryDocumentStore(clock=self.clock),
             ),
             clock=self.clock,
         )

@@ -55,6 +55,17 @@ async def wait(bus: Bus, **delta) -> None:
     await bus.tick()
 
 
+def parked_counts(bus: Bus) -> dict[str, float]:
+    """dsr_emails_parked_total by message type, as /metrics shows it."""
+    return {
+        sample.labels["message_type"]: sample.value
+        for family in bus.ctx.metrics.registry.collect()
+        if family.name == "dsr_emails_parked"
+        for sample in family.samples
+        if sample.name == "dsr_emails_parked_total"
+    }
+
+
 def kinds(bus: Bus) -> list[str]:
     return [a.kind for a in audits(bus)]
 
@@ -74,7 +85,7 @@ async def test_an_outage_of_hours_needs_no_human_every_email_arrives_once_afterw
     await wait(bus, minutes=15)
     assert [m["To"] for m in relay.sent] == [CAMILLE, CAMILLE]
     assert bus.retries == {} and bus.on(topics.NOTIFICATIONS_PARKED) == []
-    assert "email_parked" not in kinds(bus) and not bus.emails_to(DPO)
+    assert "email_parked" not in kinds(bus) and not bus.emails_to(DPO) and parked_counts(bus) == {}
     await wait(bus, hours=1)
     assert len(relay.sent) == 2  # the sent-e-mail record: never twice
 
@@ -117,6 +128,7 @@ async def test_what_outlives_the_budget_is_parked_once_and_the_dpo_told():
     assert all("48 h of retries" in a.detail["reason"] and "camille" not in a.detail["reason"] for a in parked)
     assert all(a.detail["attempts"] > 10 for a in parked)
     assert len(bus.emails_to(DPO)) == 2  # one notice per parked e-mail
+    assert parked_counts(bus) == {"receipt": 1, "verification": 1}  # /metrics: dsr_emails_parked_total
     tries = len(relay.attempts)
     await wait(bus, hours=5)
     assert len(relay.attempts) == tries  # parked: no more automatic retries

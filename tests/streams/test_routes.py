@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import socket
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import KafkaConnectionError
 
+from dsr.devstack.kafka import free_port
 from schemas.cases import IdentityConfirmed
 from streams import topics
 from streams.app import dlq_topics
+from streams.web import server
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import LocalCases
 from streams.web.console.accounts import ConsolePolicy
@@ -23,6 +28,7 @@ from streams.web.console.views import ConsoleViews
 from streams.web.guards import Limits, answer_errors
 from streams.web.pages import error_page
 from streams.web.public import public_app
+from streams.web.server import Listener, WebListeners, readiness
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body, example, link, raw
 
@@ -133,6 +139,50 @@ async def test_the_admin_probes_answer_without_credentials():
         assert (await http.get("/metrics")).status == 200
 
 
+class Worker:
+    """What /readyz reads off the faust app: table recovery, rebalancing, assigned partitions, the producer's
+    client asking the broker for metadata."""
+
+    def __init__(self, recovered=True, rebalancing=False, partitions=("dsr.cases", 0), broker="answers"):
+        completed = asyncio.Event()
+        if recovered:
+            completed.set()
+        self.tables = SimpleNamespace(recovery=SimpleNamespace(completed=completed))
+        self.rebalancing = rebalancing
+        self.consumer = SimpleNamespace(assignment=lambda: {partitions} if partitions else set())
+        client = SimpleNamespace(fetch_all_metadata=self._metadata)
+        self.producer = SimpleNamespace(_ensure_producer=lambda: SimpleNamespace(client=client))
+        self.broker = broker
+        self.asked = 0
+
+    async def _metadata(self):
+        self.asked += 1
+        if self.broker == "refuses":
+            raise KafkaConnectionError("no broker")
+        if self.broker == "hangs":
+            await asyncio.sleep(60)
+
+
+async def readyz(worker: Worker) -> tuple[int, dict]:
+    probes = Probes(alive=lambda: True, ready=readiness(worker), metrics=_metrics)
+    bus = Bus()
+    async with client(admin_app(bus.ctx, bus.directory, LocalCases(bus.cases), probes)) as http:
+        response = await http.get("/readyz")
+        return response.status, await response.json()
+
+
+async def test_readyz_answers_200_only_while_the_worker_consumes_and_the_broker_answers(monkeypatch):
+    assert await readyz(Worker()) == (200, {"status": "ready"})
+    not_ready = (503, {"status": "not ready"})
+    assert await readyz(Worker(recovered=False)) == not_ready  # its tables still replay their changelogs
+    assert await readyz(Worker(rebalancing=True)) == not_ready
+    assert await readyz(Worker(partitions=None)) == not_ready  # in the group, no partition assigned
+    refused = Worker(broker="refuses")
+    assert await readyz(refused) == not_ready and refused.asked == 1
+    monkeypatch.setattr(server, "BROKER_PROBE_SECONDS", 0.1)
+    assert await readyz(Worker(broker="hangs")) == not_ready  # a broker that does not answer in time
+
+
 async def verification_token(bus: Bus, language: str = "fr") -> str:
     await bus.submit(raw(example("dsr.rights.requested", data={"language": language})))
     message = [m for m in bus.emails_to(CAMILLE) if "verify/" in body(m)][-1]
@@ -224,13 +274,48 @@ async def test_error_pages_speak_the_persons_language_and_hide_the_cause():
         assert "camille" not in text and "Traceback" not in text and "ValueError" not in text
 
 
+MALFORMED = {
+    "a header over 8190 bytes": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Note: " + CAMILLE.encode() * 400 + b"\r\n\r\n",
+    "a method HTTP does not know": b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n",
+    "a Content-Length that is no number": b"POST /intake HTTP/1.1\r\nHost: x\r\nContent-Length: camille\r\n\r\n",
+    "TLS on the plain port": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
+}
+
+
+@pytest.mark.parametrize("name", ["public", "admin"])
+async def test_a_request_the_http_parser_refuses_gets_a_short_plain_answer_without_the_framework(name, caplog):
+    # aiohttp answers these itself, before any middleware: its English parser message quoting the request, and
+    # "Server: Python/3.x aiohttp/3.x". The listeners answer a short page in both languages, and log no address.
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    service = WebListeners([Listener(name, listeners(Bus())[name], "127.0.0.1", port)])
+    await service.on_start()
+    try:
+        for what, request in MALFORMED.items():
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), timeout=5)
+            writer.close()
+            head, _, text = answer.partition(b"\r\n\r\n")
+            headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+            assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), what
+            assert headers[b"Server"] == b"dsr-pipeline" and b"aiohttp" not in answer, what
+            assert text.decode() == "Requête invalide. / Bad request.\n", what
+            assert int(headers[b"Content-Length"]) == len(text) and headers[b"X-Content-Type-Options"] == b"nosniff"
+    finally:
+        await service.on_stop()
+    logged = [
+        (r.getMessage(), r.exc_info) for r in caplog.records if r.name.startswith(("aiohttp", "streams.web.malformed"))
+    ]
+    assert logged and all("127.0.0.1" not in m and "camille" not in m and not exc for m, exc in logged)
+
+
 def test_a_port_already_taken_is_named_in_the_error():
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     try:
-        from streams.web.server import Listener, WebListeners
-
         app = listeners(Bus())["admin"]
         service = WebListeners([Listener("admin", app, "127.0.0.1", taken.getsockname()[1])])
         with pytest.raises(SystemExit, match="DSR_ADMIN_PORT"):
