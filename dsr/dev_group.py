@@ -95,9 +95,11 @@ def prepare_group_topics(settings: Settings) -> None:
     args = (settings.kafka_bootstrap, settings.system_names() + recipients, settings.topic_partitions())
     problems = verify_topics(*args, replication=settings.replication_factor, security=settings.kafka_security())
     if problems:
+        more = [f"... and {len(problems) - 5} more"] if len(problems) > 5 else []
         raise SettingsError(
             "the topics are not as the workers need them (topics keep the partitions they were made with: use a "
-            "fresh DSR_DATA_DIR, or start one worker):\n  " + "\n  ".join(problems)
+            "fresh DSR_DATA_DIR, or set DSR_PARTITIONS to their count and start at most as many workers):\n  "
+            + "\n  ".join(problems[:5] + more)
         )
 
 
