@@ -36,10 +36,23 @@ def run(loglevel: str | None) -> None:
 
 @main.command(help="Everything on this machine: embedded Kafka, workers, sample adapters, SMTP sink + mailbox.")
 @LOGLEVEL
-def dev(loglevel: str | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Worker processes in one consumer group, listening on DSR_WEB_PORT + 2i and DSR_ADMIN_PORT + 2i.",
+)
+@click.option("--group-member", is_flag=True, hidden=True, help="A worker started by `dsr dev --workers N`.")
+def dev(loglevel: str | None, workers: int, group_member: bool) -> None:
+    if workers > 1:
+        from dsr.dev_group import run_group
+
+        run_group(workers, loglevel)
+        return
     from dsr.runner import run_pipeline
 
-    run_pipeline(dev=True, loglevel=loglevel)
+    run_pipeline(dev=True, loglevel=loglevel, group_member=group_member)
 
 
 def parse_received_at(text: str) -> datetime:

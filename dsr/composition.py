@@ -343,7 +343,7 @@ def build_app(settings: Settings, secret: bytes, **ports) -> Assembly:
     app = make_faust_app(
         settings.kafka_bootstrap,
         settings.advertised_admin_url(),
-        settings.data_dir,
+        settings.faust_directory(),
         settings.topic_partitions(),
         settings.kafka_session_timeout,
         settings.replication_factor,

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 from dsr.composition import Assembly, build_app, secret_from
@@ -67,25 +68,47 @@ def start_embedded(settings: Settings, cleanup: ExitStack) -> Settings:
     return settings.model_copy(update=changes)
 
 
-def banner(settings: Settings, dev: bool) -> str:
+def banner(settings: Settings, dev: bool, workers: Sequence[Settings] = ()) -> str:
+    """What runs where; `workers`: each worker of `dsr dev --workers N` (its listeners), else this process."""
     lines = [
         "dsr-pipeline is starting" + (" (dev stack)" if dev else ""),
         f"  Kafka            {settings.kafka_bootstrap} ({settings.kafka_security()!r})",
-        f"  public listener  http://{settings.web_host}:{settings.web_port}   (links: {settings.base_url()})",
-        f"  admin listener   {settings.admin_url()}   (DPO API, systems' task API, /metrics, /livez, /readyz)",
-        f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
-        f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
-        f"  data             {settings.data_dir.resolve()}",
-        f"  register         {settings.register_file or 'packaged sample (set DSR_REGISTER_FILE)'}",
+        *(listener_lines(workers, settings.topic_partitions()) if workers else listener_lines_of(settings)),
     ]
     if dev and settings.smtp_host == "127.0.0.1" and settings.smtp_port == settings.sink_smtp_port:
-        lines.insert(5, f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
-    lines.append("  publish an example:  .venv/bin/dsr publish --fresh schemas/examples/dsr.rights.requested.json")
+        lines.append(f"  mailbox          http://127.0.0.1:{settings.mailbox_port}   (every e-mail sent)")
+    lines += [
+        f"  SMTP             {settings.smtp_host}:{settings.smtp_port}",
+        f"  systems          {', '.join(settings.system_names())} (built in: {', '.join(settings.builtin_names())})",
+        f"  data             {settings.data_dir.resolve()}" + ("   (shared by the workers)" if workers else ""),
+        f"  register         {settings.register_file or 'packaged sample (set DSR_REGISTER_FILE)'}",
+        "  publish an example:  .venv/bin/dsr publish --fresh schemas/examples/dsr.rights.requested.json",
+    ]
     return "\n".join(lines)
 
 
-def run_pipeline(dev: bool, loglevel: str | None = None) -> None:
-    """`dsr dev` (demo values, embedded parts) or `dsr run` (production: real settings or no start)."""
+def listener_lines_of(settings: Settings) -> list[str]:
+    return [
+        f"  public listener  http://{settings.web_host}:{settings.web_port}   (links: {settings.base_url()})",
+        f"  admin listener   {settings.admin_url()}   (DPO API, systems' task API, /metrics, /livez, /readyz)",
+    ]
+
+
+def listener_lines(workers: Sequence[Settings], partitions: int) -> list[str]:
+    """A line per worker of a group: its public and admin listeners, and its own faust directory."""
+    lines = [f"  workers          {len(workers)} in one consumer group, over {partitions} partitions"]
+    for index, worker in enumerate(workers):
+        lines.append(
+            f"  worker {index:<9} public http://{worker.web_host}:{worker.web_port}   admin {worker.admin_url()}"
+            f"   (faust: {worker.faust_directory()})"
+        )
+    return lines
+
+
+def run_pipeline(dev: bool, loglevel: str | None = None, group_member: bool = False) -> None:
+    """`dsr dev` (demo values, embedded parts) or `dsr run` (production: real settings or no start).
+    `group_member`: a worker of `dsr dev --workers N`, whose parent started the embedded parts (their addresses
+    are in its settings), made the topics and says what runs where."""
     settings = load_settings()
     settings = for_development(settings) if dev else for_production(settings)
     configure_logging(settings.log_format, loglevel or settings.log_level)
@@ -95,9 +118,10 @@ def run_pipeline(dev: bool, loglevel: str | None = None) -> None:
             settings = start_embedded(settings, cleanup)
         built = build_app(settings, secret)  # connects to nothing yet: Kafka checked, topics, then the worker
         check_kafka(settings)
-        prepare_topics(settings, tuple(built.ctx.register.register.recipients))  # Art. 19 notices: their topics
-        say(banner(settings, dev))
-        announce_when_ready(f"{settings.admin_url()}/readyz")
+        if not group_member:
+            prepare_topics(settings, tuple(built.ctx.register.register.recipients))  # Art. 19 notices: their topics
+            say(banner(settings, dev))
+            announce_when_ready(f"{settings.admin_url()}/readyz")
         run_worker(built)
 
 
@@ -116,7 +140,7 @@ def prepare_topics(settings: Settings, recipients: tuple[str, ...]) -> None:
         )
 
 
-def announce_when_ready(health_url: str, timeout: float = 300) -> None:
+def announce_when_ready(health_url: str, timeout: float = 300, who: str = "the pipeline") -> None:
     """Progress for people: say when the workers answer, or that they still do not."""
 
     def watch() -> None:
@@ -124,11 +148,11 @@ def announce_when_ready(health_url: str, timeout: float = 300) -> None:
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(health_url, timeout=2):
-                    say("ready: the pipeline is consuming (GET /readyz answers 200)")
+                    say(f"ready: {who} is consuming (GET {health_url} answers 200)")
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(1)
-        say(f"still not ready after {timeout:.0f}s: see the log above")
+        say(f"{who}: still not ready after {timeout:.0f}s: see the log above")
 
     threading.Thread(target=watch, name="ready-watch", daemon=True).start()
 

@@ -15,7 +15,8 @@ from handlers.kafka_security import KafkaSecurity, KafkaSecurityError
 DEFAULT_SYSTEMS = "crm,recruitment,newsletter,directives"
 # Partitions of the topics the pipeline creates when DSR_PARTITIONS is unset. A partition is the unit of work a
 # worker takes: more workers than partitions sit idle. `dsr run` leaves room for up to 6 workers (1, 2, 3 or 6
-# share them evenly); `dsr dev` runs one worker, and its data under ./var keep the topics they were made with.
+# share them evenly); `dsr dev` runs one worker, and its data under ./var keep the topics they were made with;
+# `dsr dev --workers N` (N > 1) makes as many as `dsr run`, or N when that is more.
 RUN_PARTITIONS = 6
 DEV_PARTITIONS = 1
 
@@ -116,7 +117,12 @@ class Settings(BaseSettings):
     table_store: Literal["memory", "rocksdb"] = Field(
         default="memory",
         description="Where a worker keeps its partitions of the case and e-mail tables: memory (rebuilt from the "
-        "changelog at each start) or rocksdb (files under $DSR_DATA_DIR/faust, only the changelog's tail replayed).",
+        "changelog at each start) or rocksdb (files under DSR_FAUST_DIR, only the changelog's tail replayed).",
+    )
+    faust_dir: Path | None = Field(
+        default=None,
+        description="This worker's own directory for faust (its RocksDB table files): never shared by two workers "
+        "at once; unset: $DSR_DATA_DIR/faust.",
     )
     task_timeout_hours: float = Field(default=4.0, gt=0)
     task_resend_minutes: float = Field(
@@ -269,6 +275,9 @@ class Settings(BaseSettings):
         wildcard = self.admin_host in ("0.0.0.0", "::", "")  # noqa: S104
         return f"http://{socket.gethostname() if wildcard else self.admin_host}:{self.admin_port}"
 
+    def faust_directory(self) -> Path:
+        return self.faust_dir or self.data_dir / "faust"
+
     def topic_partitions(self) -> int:
         """DSR_PARTITIONS, or the default of `dsr run` (`dsr dev` sets its own before anything reads it)."""
         return self.partitions or RUN_PARTITIONS
@@ -316,11 +325,17 @@ WHY = {
 }
 
 
-def for_development(settings: Settings) -> Settings:
-    """`dsr dev`: demo values where settings are unset, and sample people in the reference systems."""
+def for_development(settings: Settings, workers: int = 1) -> Settings:
+    """`dsr dev`: demo values where settings are unset, and sample people in the reference systems; with
+    several workers, at least a partition each."""
     filled = {name: value for name, value in demo_values().items() if getattr(settings, name) is None}
     sample = settings.sample_data if settings.sample_data is not None else True
-    partitions = settings.partitions or DEV_PARTITIONS
+    partitions = settings.partitions or (DEV_PARTITIONS if workers == 1 else max(workers, RUN_PARTITIONS))
+    if partitions < workers:
+        raise SettingsError(
+            f"DSR_PARTITIONS={partitions} gives work to {partitions} of {workers} workers: set it to {workers} or "
+            "more (topics keep the count they were made with: use a fresh DSR_DATA_DIR), or start fewer workers"
+        )
     return settings.model_copy(update={**filled, "sample_data": sample, "partitions": partitions})
 
 

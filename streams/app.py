@@ -83,7 +83,7 @@ class FaustPublisher:
 def make_faust_app(
     broker: str,
     canonical_url: str,
-    data_dir: Path,
+    faust_dir: Path,
     partitions: int,
     session_timeout: float = 10.0,
     replication: int = 1,
@@ -93,14 +93,14 @@ def make_faust_app(
 ) -> faust.App:
     """`credentials`: faust's SASL or SSL credentials (None: PLAINTEXT). `allow_declare=False`: faust creates
     no topic, changelogs included (they are made by the cluster's owners and checked before the start).
-    `store`: "memory" or "rocksdb" (faust's RocksDB store through rocksdict, under `data_dir`/faust)."""
+    `store`: "memory" or "rocksdb" (faust's RocksDB store through rocksdict, under `faust_dir`, the worker's own)."""
     return PipelineApp(
         APP_ID,
         broker=f"kafka://{broker}",
         # Kafka is the record either way: in memory a table is rebuilt from its changelog at each start; on disk
         # only what the changelog holds past the offset the files remember is read again.
         store=f"{store}://",
-        datadir=str(data_dir / "faust"),
+        datadir=str(faust_dir),
         canonical_url=canonical_url,  # other workers reach this one's admin listener there (table routing)
         topic_partitions=partitions,
         topic_replication_factor=replication,  # also for the changelog topics faust creates

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 import zipfile
 
 import pytest
+from kafka import KafkaConsumer
 
 from dsr.devstack.kafka import EmbeddedKafka, free_port
 from dsr.devstack.postgres import create_database, drop_database
 from gdpr.lifecycle import stable_id
+from streams import topics
 from streams.intake import reference
 from streams.web.peers import cluster_token
+from streams.web.task_api import system_token
 from tests.integration.pipeline import Pipeline, example, http, link, new_person, rights_request
 from tests.integration.rights_support import dpo
 
@@ -121,3 +125,42 @@ def test_an_access_copy_downloads_from_either_worker(two_workers):
         assert status == 200 and headers["Content-Type"] == "application/zip"
         names = zipfile.ZipFile(io.BytesIO(body)).namelist()
         assert "crm.json" in names and json.loads(zipfile.ZipFile(io.BytesIO(body)).read("crm.json"))
+
+
+def task_sent_to(pipeline, system: str, request_id: str, timeout: float = 60) -> bytes:
+    """The first task of the case on the system's topic, as a system outside the workers reads it."""
+    consumer = KafkaConsumer(
+        topics.tasks(system), bootstrap_servers=pipeline.bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    if json.loads(record.value)["subject_request_id"] == request_id:
+                        return record.value
+    finally:
+        consumer.close()
+    raise AssertionError(f"no task of {request_id} on {topics.tasks(system)}")
+
+
+def test_a_system_opens_and_seals_its_tasks_on_the_worker_that_does_not_hold_the_case(two_workers):
+    # A case waits for its verification: the systems were asked whether they know the person, and the key lives.
+    email, name = new_person()
+    two_workers.publish(example("dsr.form.quote_requested", email=email, first_name=name, last_name="Durand"))
+    request = rights_request(email, name)
+    two_workers.publish(request)
+    two_workers.email(email, "/verify/")
+    request_id = stable_id("request", request["id"])
+    owner = holder(two_workers, request_id)
+    other = next(w for w in two_workers.workers if w is not owner)
+    task = task_sent_to(two_workers, "crm", request_id)
+    headers = {"Authorization": f"Bearer {system_token(SECRET.encode(), 'crm')}", "Content-Type": "application/json"}
+    # The system opens it, and seals its export, on the worker without the case: both need the shared vault only.
+    status, body, _ = http("POST", f"{other.admin_url}/api/tasks/open", task, headers)
+    assert status == 200, body
+    assert json.loads(body)["subject"]["email"] == email
+    seal = json.dumps({"task": json.loads(task), "export": {"records": {"customers": [{"email": email}]}}}).encode()
+    status, body, _ = http("POST", f"{other.admin_url}/api/tasks/seal", seal, headers)
+    assert status == 200, body
+    assert json.loads(body)["subject_ref"] == json.loads(task)["subject_ref"]

@@ -35,7 +35,7 @@ def test_tables_live_where_dsr_table_store_says(setting, tmp_path, monkeypatch):
     store = Settings().table_store
     app = make_faust_app("127.0.0.1:9092", "http://127.0.0.1:8081", tmp_path, partitions=6, store=store)
     assert app.conf.store.scheme == setting  # rocksdb: faust's RocksDB store, through rocksdict
-    assert str(app.conf.datadir).startswith(str(tmp_path))  # each worker's files under its DSR_DATA_DIR
+    assert str(app.conf.datadir).startswith(str(tmp_path))  # each worker's files under its own faust directory
 
 
 def test_a_table_store_faust_does_not_have_is_refused_with_the_setting_named(monkeypatch):
