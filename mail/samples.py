@@ -463,6 +463,7 @@ _SAMPLES: dict[MessageType, dict[str, Any]] = {
         **_CASE,
         "requested_on": date(2027, 3, 5),
         "closed_on": date(2027, 4, 4),
+        "report_url": "https://dsr.maison-services.example/request/death",
     },
     MessageType.HEIR_JUSTIFICATION: {
         **_CASE,

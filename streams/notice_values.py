@@ -22,7 +22,7 @@ from schemas.notifications import MessageType
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
-from streams.links import case_link
+from streams.links import case_link, form_link
 
 Values = tuple[dict, dict]
 Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
@@ -403,10 +403,12 @@ def death_proof_request(ctx, state, command, now) -> Values:
 
 
 def death_proof_missing(ctx, state, command, now) -> Values:
+    """R14, R16: the way back is a new report on the form, whose own upload link the documents go through."""
     return {
         "received_on": received(state),
         "requested_on": day(state.challenge_sent_at or now),
         "closed_on": day(now),
+        "report_url": form_link(ctx, "death"),
     }, {}
 
 

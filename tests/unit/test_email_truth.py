@@ -11,7 +11,7 @@ from gdpr.commands import SendEmail
 from mail.labels import MESSAGE_LABELS
 from mail.templates import MESSAGE_TYPES
 from schemas.decisions import Extend, FlagExcessive
-from schemas.intake import Right
+from schemas.intake import Language, Right
 from schemas.notifications import Recipient
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
 from streams.notices import address, email_for
@@ -376,3 +376,24 @@ def test_an_heir_is_acknowledged_as_an_heir_not_as_the_person_the_data_are_about
     assert "vos données personnelles" not in text and "droit exercé" not in text.lower()
     assert "le décès d'une personne" in text and "héritier ou héritière" in text
     assert "article 85 de la loi Informatique et Libertés" in text
+
+
+# --- 15. Death certificates and IDs never by plain e-mail ------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_report_closed_without_proof_points_to_the_form_and_its_upload_link_never_to_a_mailbox(language):
+    # An heir reported a death, never sent the documents, and the case closed 30 days later.
+    ctx = context()
+    facts = {"post_mortem": DEATH, "identity_level": "L1"}
+    state = discovered(ctx, opened(ctx, Right.POST_MORTEM, language=Language(language), details=facts), {"crm": {}})
+    state, _ = carry(ctx, state, T0)
+    request = email(ctx, state, "death_proof_request", T0)
+    notice = email(ctx, state, "death_proof_missing", T0 + timedelta(days=30))
+    for sent in (request, notice):
+        for body in (flat(sent.text), flat(re.sub(r"<[^>]+>", "", sent.html))):
+            assert "joignant" not in body and "enclosing" not in body  # never "attach them to a message"
+    for body in (flat(notice.text), flat(re.sub(r"<[^>]+>", "", notice.html))):
+        # The way back is the death form; its upload link comes by e-mail, the documents never do (R14, R16).
+        assert "http://dsr.test/request/death" in body
+        assert {"fr": "(jamais par e-mail)", "en": "(never by e-mail)"}[language] in body
