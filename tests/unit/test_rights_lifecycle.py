@@ -190,6 +190,19 @@ def test_l3_id_check_is_recorded_as_a_bare_note():
     assert state.status == Status.PROCESSING
 
 
+def test_the_check_note_names_the_role_while_the_decision_record_keeps_who_decided():
+    # From the console, `by` is the login of the person signed in: the note kept with the case names the role
+    # (R16), the decision record keeps the login for accountability (R50).
+    state, _ = carry(discovered(Right.ACCESS, T0), T0)
+    state = decided(state, RequestId(by="c.martin", at=T0, reason="challenge_failed"))
+    state = decided(state, VerifyId(by="c.martin", at=utc("2027-03-08T10:00:00")))
+    assert state.identity_checked == "ID checked on 2027-03-08 by dpo"
+    assert state.decisions[-1].by == "c.martin"
+    heir, _ = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    heir = decided(heir, VerifyId(by="c.martin", at=utc("2027-03-12T10:00:00")))
+    assert heir.identity_checked == "death and standing checked on 2027-03-12 by dpo"
+
+
 # --- each right's tasks ----------------------------------------------------------------------------
 
 
