@@ -52,7 +52,7 @@ class ConfirmationStep(StrEnum):
     """What the receipt tells the person will happen before anything is done (LEGAL §3.2)."""
 
     NONE = "none"  # L0, or a marketing objection or withdrawal: nothing to confirm (R30)
-    LINK = "link"  # L1: a link to the address the request came from; the deadline does not move
+    LINK = "link"  # L1: a link to the address the request came from; it moves no date (an ID asked later may)
     CHALLENGE = "challenge"  # L2: a challenge to the channel on file; it may suspend the deadline (R12)
     REVIEW = "review"  # R6: a person checks the representative's identity and mandate
 

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gdpr.commands import SendEmail
+from gdpr.lifecycle import evolve
 from mail.labels import MESSAGE_LABELS
 from mail.templates import MESSAGE_TYPES
-from schemas.decisions import Extend, FlagExcessive
+from schemas.cases import DpoDecided
+from schemas.decisions import Extend, FlagExcessive, RequestId, VerifyId
 from schemas.intake import Language, Right
 from schemas.notifications import Recipient
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
@@ -130,11 +132,38 @@ def test_a_challenge_sent_late_does_not_claim_a_suspension():
 def test_the_receipt_says_the_date_may_move_only_where_it_can():
     ctx = context()
     l1 = flat(email(ctx, opened(ctx, Right.ACCESS), "receipt", priority=False).text)
-    assert "Cela ne change pas la date de notre réponse" in l1 and "suspend" not in l1
+    assert "Cette confirmation ne change pas la date de notre réponse" in l1
+    assert "si un doute raisonnable sur votre identité nous conduisait ensuite à vous demander un justificatif" in l1
     l2 = flat(email(ctx, opened(ctx, Right.ACCESS, details={"identity_level": "L2"}), "receipt").text)
     assert "Cela ne change pas la date" not in l2 and "peut suspendre le délai de réponse" in l2
     objection = flat(email(ctx, opened(ctx, Right.OBJECTION), "receipt").text)
     assert "confirmer" not in objection  # a marketing objection asks nothing (R30)
+
+
+def test_an_l1_receipt_does_not_promise_a_date_an_id_request_can_move_and_the_new_date_is_sent():
+    # An L1 request: the link goes to the address it came from. Two days later the DPO has a reasonable doubt
+    # and asks for an ID (request-id), which suspends the clock (R12); the ID is checked a week later.
+    ctx = context()
+    state, _ = carry(ctx, discovered(ctx, opened(ctx, Right.ACCESS, language=Language.EN), {"crm": {}}), T0)
+    receipt = flat(email(ctx, state, "receipt").text)
+    assert "This does not change the date of our reply" not in receipt
+    assert "That confirmation does not change the date of our reply" in receipt
+    assert "we would then tell you so, and give you the new date" in receipt
+    for html_ in (email(ctx, state, "receipt").html, email(ctx, opened(ctx, Right.ACCESS), "receipt").html):
+        assert (
+            "does not change the date of our reply:" not in html_
+            and "ne change pas la date de notre réponse :" not in html_
+        )
+    asked, checked = datetime(2027, 3, 8, 9, tzinfo=UTC), datetime(2027, 3, 15, 9, tzinfo=UTC)
+    state = evolve(
+        state, DpoDecided(request_id="r1", decision=RequestId(by="dpo", at=asked, reason="challenge_failed"))
+    )
+    assert "is suspended until we receive this document" in flat(email(ctx, state, "id_document_request", asked).text)
+    state = evolve(state, DpoDecided(request_id="r1", decision=VerifyId(by="dpo", at=checked)))
+    state, commands = carry(ctx, state, checked)
+    assert "email:deadline_update" in [c.command_id for c in commands if isinstance(c, SendEmail)]
+    update = flat(email(ctx, state, "deadline_update", checked).text)
+    assert "5 April 2027" in update and "12 April 2027" in update  # the date the receipt gave, and the new one
 
 
 def test_an_id_request_from_a_representative_case_says_whether_the_clock_stops():
