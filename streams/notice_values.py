@@ -292,15 +292,15 @@ def rectification(ctx, state, command, now) -> Values:
                     field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
                 )
     done = [t for t in records if t.status == TaskStatus.DONE]
-    failed = [system_label(t.system) for t in records if t.status == TaskStatus.FAILED]
     public = {
         "received_on": received(state),
         "completed_on": day(now),
-        "updated": [system_label(t.system) for t in done if t.fields_changed],
+        "updated": [system_label(t.system) for t in done if t.fields_changed],  # the sealed values are optional
         "checked": [system_label(t.system) for t in done if not t.fields_changed],  # already right there
-        "failed": failed,  # could not apply it: named, with the remedies (R11)
+        "failed": [system_label(t.system) for t in records if t.status == TaskStatus.FAILED],  # with remedies (R11)
         "recipients_notified": recipient_names(ctx, state),
-        "unchanged": not changes and not failed,  # "no change was needed" only when every system said so
+        # "No change was needed" only when every system answered that it was already right.
+        "unchanged": all(t.status == TaskStatus.DONE and not t.fields_changed for t in records),
     }
     return public, {"changes": list(changes.values())}
 

@@ -536,7 +536,7 @@ def test_the_rectification_shows_old_and_new_values_and_the_recipients_told(rend
     assert on_request in unnamed and article in unnamed
 
     # Nothing needed changing: no change list and no recipients to tell.
-    unchanged = render(renderer, "outcome_rectification", language, unchanged=True, changes=[])
+    unchanged = render(renderer, "outcome_rectification", language, unchanged=True, changes=[], updated=[])
     assert {"fr": "aucune modification", "en": "no change"}[language] in unchanged.subject
     assert "→" not in unchanged.text and article not in flat(unchanged.text)
 

@@ -297,6 +297,23 @@ def test_a_system_that_could_not_apply_the_change_is_named_with_the_remedies():
     assert "aucune modification n'a été nécessaire" not in only_failed and "CNIL" in only_failed
 
 
+def test_a_system_that_reports_changed_fields_without_their_values_makes_it_a_rectification():
+    # The sealed old and new values are optional: a system may report only the names of the fields it changed.
+    ctx = context()
+    state = rectified(ctx, crm={"fields_changed": ["phone"]}, recruitment={})
+    email_ = email(ctx, state, "outcome_rectification")
+    text = flat(email_.text)
+    assert email_.subject.startswith("Rectification de vos données personnelles")
+    assert "aucune modification n'a été nécessaire" not in text and "ont été corrigées ou complétées" in text
+    assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text
+    assert "Systèmes vérifiés, où aucune modification n'était nécessaire : - recrutement" in text
+    failed = {"status": TaskStatus.FAILED, "error": "RuntimeError"}
+    partial = email(ctx, rectified(ctx, crm={"fields_changed": ["phone"]}, recruitment=failed), "outcome_rectification")
+    text = flat(partial.text)
+    assert partial.subject.startswith("Rectification partielle") and "aucun autre de nos systèmes" not in text
+    assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text and "CNIL" in text
+
+
 # --- 7. Objection and withdrawal: what the systems reported --------------------------------------
 
 
