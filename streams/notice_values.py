@@ -103,9 +103,12 @@ def verification_reminder(ctx, state, command, now) -> Values:
 
 
 def marketing_stopped(state: CaseState, now: datetime) -> dict:
-    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when."""
-    issued = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
-    return {"marketing_stopped": bool(issued), "marketing_stopped_on": day(min(issued) if issued else now)}
+    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when
+    it was asked, once every marketing system reported it done: a task issued, unanswered or failed, is not."""
+    tasks = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
+    stopped = bool(tasks) and all(t.status == TaskStatus.DONE for t in tasks)
+    since = min(t.issued_at for t in tasks) if stopped else now
+    return {"marketing_stopped": stopped, "marketing_stopped_on": day(since)}
 
 
 def identity_not_verified(ctx, state, command, now) -> Values:

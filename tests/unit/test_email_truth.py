@@ -361,11 +361,32 @@ def test_an_unconfirmed_erasure_says_marketing_stopped_and_why_not_that_nothing_
     assert "modifiée" not in link and "nous avons cessé de vous adresser de la prospection commerciale" in link
     assert "ne peut pas vous nuire" in link  # why it did not wait
     state, _ = carry(ctx, state, T0)  # the link and the suppress_marketing tasks go out
+    for system in ("crm", "newsletter"):
+        state = answer(state, system, TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
     closed = flat(email(ctx, state, "identity_not_verified", datetime(2027, 3, 13, 9, tzinfo=UTC)).text)
     assert "rien communiqué, modifié ni effacé" not in closed
     assert "depuis le 5 mars 2027, nous ne vous adressons plus de prospection commerciale" in closed
     access = discovered(ctx, opened(ctx, Right.ACCESS), {"crm": {}})
     assert "prospection" not in flat(email(ctx, access, "verification", token_id="t").text)
+
+
+def test_marketing_is_said_stopped_only_once_every_marketing_system_reported_it_done():
+    # The suppress_marketing tasks went out with the link; issued is not done.
+    ctx = context()
+    state, _ = carry(ctx, discovered(ctx, opened(ctx, Right.ERASURE), {"crm": {}, "newsletter": {}}), T0)
+    later = datetime(2027, 3, 19, 9, tzinfo=UTC)
+    stopped = "nous ne vous adressons plus de prospection commerciale"
+    assert stopped not in flat(email(ctx, state, "identity_not_verified", later).text)
+    assert "la prospection commerciale reste arrêtée" not in flat(
+        email(ctx, state, "verification_reminder", later).text
+    )
+    failed = {"status": TaskStatus.FAILED, "error": "RuntimeError"}
+    state = answer(state, "crm", TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
+    half = answer(state, "newsletter", TaskAction.SUPPRESS_MARKETING, T0, **failed)
+    assert stopped not in flat(email(ctx, half, "identity_not_verified", later).text)  # the newsletter still sends
+    done = answer(state, "newsletter", TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
+    assert stopped in flat(email(ctx, done, "identity_not_verified", later).text)
+    assert "la prospection commerciale reste arrêtée" in flat(email(ctx, done, "verification_reminder", later).text)
 
 
 # --- 9. The fee notice ----------------------------------------------------------------------------
