@@ -341,10 +341,8 @@ def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
 
 def _proof_checked(state: CaseState, decision: VerifyId) -> CaseState:
     """R39.1, R40: the death certificate and the requester's standing were checked, then deleted (R16)."""
-    facts = state.details.post_mortem.model_copy(update={"proof_of_death": True, "proof_of_standing": True})
     note = f"death and standing checked on {receipt_day(decision.at).isoformat()} by {CHECKING_ROLE}"
-    details = state.details.model_copy(update={"post_mortem": facts})
-    return state.model_copy(update={"details": details, "identity_checked": note})
+    return state.model_copy(update={"identity_checked": note})
 
 
 def _request_id(state: CaseState, decision: RequestId) -> CaseState:

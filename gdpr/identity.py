@@ -156,5 +156,6 @@ def start_work(state: CaseState) -> CaseState:
 
 
 def _death_proven(state: CaseState) -> bool:
-    facts = state.details.post_mortem
-    return bool(facts and facts.proof_of_death and facts.proof_of_standing)  # R39.1, R40
+    """R39.1, R40: a person checked the death certificate and the standing (verify-id). Documents the request
+    says it has (`proof_of_death`, `proof_of_standing`) are only announced: they are uploaded and checked too."""
+    return state.identity_checked is not None

@@ -71,7 +71,7 @@ def heir_receipt(ctx, state, command, now) -> Values:
         "deadline": state.deadline.isoformat(),
         "requester_role": facts.requester_role or "heir",
         "action": facts.action.value,
-        "proof_received": bool(facts.proof_of_death and facts.proof_of_standing),
+        "proof_announced": facts.proof_of_death and facts.proof_of_standing,  # said, not yet checked (R39.1)
     }, status_link(ctx, state, now)
 
 

@@ -157,7 +157,7 @@ BRANCHES: dict[str, list[dict]] = {
     ],
     "directive_recorded": [{"executor_named": False}],
     "death_proof_request": [{"requester_role": "executor"}, {"reminder": True, "suspended": False}],
-    "heir_receipt": [{"proof_received": True, "requester_role": "executor"}, {"action": "estate_access"}],
+    "heir_receipt": [{"proof_announced": True, "requester_role": "executor"}, {"action": "estate_access"}],
     "estate_access": [{"categories": []}],
     "heir_justification": [
         {"directives_applied": True, "kept": []},

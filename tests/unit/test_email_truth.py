@@ -464,3 +464,17 @@ def test_a_report_closed_without_proof_points_to_the_form_and_its_upload_link_ne
         # The way back is the death form; its upload link comes by e-mail, the documents never do (R14, R16).
         assert "http://dsr.test/request/death" in body
         assert {"fr": "(jamais par e-mail)", "en": "(never by e-mail)"}[language] in body
+
+
+def test_an_heir_who_says_the_documents_are_at_hand_is_sent_the_upload_link_and_told_they_are_checked_first():
+    # The intake's proof flags only announce the documents: the case asks for their upload and a person checks
+    # them before anything is erased or disclosed (R39.1, R40); the receipt says so.
+    ctx = context()
+    announced = {**DEATH, "proof_of_death": True, "proof_of_standing": True}
+    state = discovered(ctx, opened(ctx, Right.POST_MORTEM, details={"post_mortem": announced}), {"crm": {}})
+    state, commands = carry(ctx, state, T0)
+    assert "email:death_proof_request" in [c.command_id for c in commands if isinstance(c, SendEmail)]
+    receipt = flat(email(ctx, state, "heir_receipt").text)
+    assert "joindre" not in receipt and "Un message distinct vous donne un lien personnel et sécurisé" in receipt
+    assert "Rien ne sera effacé ni communiqué avant cette vérification" in receipt
+    assert "http://dsr.test/upload/" in email(ctx, state, "death_proof_request").text
