@@ -29,6 +29,9 @@ from schemas.intake import PostMortemAction, Right
 from schemas.tasks import LegalHold, TaskAction
 
 ONE_YEAR = timedelta(days=365)
+# R16: a check is noted "checked on <date> by <role>". Every decision is the DPO role's (the console, the API and
+# the CLI refuse anyone else); who it was, a login, stays in the decision record and dsr.audit only (R50).
+CHECKING_ROLE = "dpo"
 
 
 class DecisionRefused(ValueError):
@@ -332,16 +335,14 @@ def _verify_id(state: CaseState, decision: VerifyId) -> CaseState:
     if state.status == Status.AWAITING_PROOF:
         return confirmed(_proof_checked(state, decision), decision.at)
     what = "ID and mandate of the representative" if state.details.representative_role else "ID"
-    note = f"{what} checked on {receipt_day(decision.at).isoformat()} by {decision.by}"  # R6, R16: nothing else
+    note = f"{what} checked on {receipt_day(decision.at).isoformat()} by {CHECKING_ROLE}"  # R6, R16: nothing else
     return confirmed(state.model_copy(update={"identity_checked": note}), decision.at)
 
 
 def _proof_checked(state: CaseState, decision: VerifyId) -> CaseState:
     """R39.1, R40: the death certificate and the requester's standing were checked, then deleted (R16)."""
-    facts = state.details.post_mortem.model_copy(update={"proof_of_death": True, "proof_of_standing": True})
-    note = f"death and standing checked on {receipt_day(decision.at).isoformat()} by {decision.by}"
-    details = state.details.model_copy(update={"post_mortem": facts})
-    return state.model_copy(update={"details": details, "identity_checked": note})
+    note = f"death and standing checked on {receipt_day(decision.at).isoformat()} by {CHECKING_ROLE}"
+    return state.model_copy(update={"identity_checked": note})
 
 
 def _request_id(state: CaseState, decision: RequestId) -> CaseState:

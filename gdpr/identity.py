@@ -52,7 +52,7 @@ class ConfirmationStep(StrEnum):
     """What the receipt tells the person will happen before anything is done (LEGAL §3.2)."""
 
     NONE = "none"  # L0, or a marketing objection or withdrawal: nothing to confirm (R30)
-    LINK = "link"  # L1: a link to the address the request came from; the deadline does not move
+    LINK = "link"  # L1: a link to the address the request came from; it moves no date (an ID asked later may)
     CHALLENGE = "challenge"  # L2: a challenge to the channel on file; it may suspend the deadline (R12)
     REVIEW = "review"  # R6: a person checks the representative's identity and mandate
 
@@ -156,5 +156,6 @@ def start_work(state: CaseState) -> CaseState:
 
 
 def _death_proven(state: CaseState) -> bool:
-    facts = state.details.post_mortem
-    return bool(facts and facts.proof_of_death and facts.proof_of_standing)  # R39.1, R40
+    """R39.1, R40: a person checked the death certificate and the standing (verify-id). Documents the request
+    says it has (`proof_of_death`, `proof_of_standing`) are only announced: they are uploaded and checked too."""
+    return state.identity_checked is not None

@@ -187,8 +187,8 @@ def _awaiting_proof(state: CaseState, now: datetime, policy: CasePolicy, ids: Id
     (§3.4 timings); the DPO records the check with `verify-id`. Nothing is erased or stopped meanwhile."""
     due: list[Command] = [
         SendEmail("email:death_proof_request", MessageType.DEATH_PROOF_REQUEST, Recipient.SUBJECT),
-        SendEmail(
-            "email:dpo_decision_needed", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, {"kind": "death_notified"}
+        SendEmail(  # its own id: the decision alert that may follow the check (directives, estate) is another
+            "email:dpo_death_notified", MessageType.DPO_DECISION_NEEDED, Recipient.DPO, {"kind": "death_notified"}
         ),
     ]
     asked = None if state.document_received_at else state.challenge_sent_at  # arrived: wait for the check

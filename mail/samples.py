@@ -448,7 +448,7 @@ _SAMPLES: dict[MessageType, dict[str, Any]] = {
         "deadline": date(2027, 4, 5),
         "requester_role": "heir",
         "action": "notify_death",
-        "proof_received": False,
+        "proof_announced": False,
     },
     MessageType.DEATH_PROOF_REQUEST: {
         "upload_url": "https://dsr.maison-services.example/upload/eyJwIjoidXBsb2FkIn0.c2ln",
@@ -463,6 +463,7 @@ _SAMPLES: dict[MessageType, dict[str, Any]] = {
         **_CASE,
         "requested_on": date(2027, 3, 5),
         "closed_on": date(2027, 4, 4),
+        "report_url": "https://dsr.maison-services.example/request/death",
     },
     MessageType.HEIR_JUSTIFICATION: {
         **_CASE,

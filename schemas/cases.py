@@ -30,7 +30,7 @@ class PostMortemFacts(WireModel):
     action: PostMortemAction
     requester_role: Literal["heir", "executor"] | None = None
     specific_consent: bool = False
-    proof_of_death: bool = False
+    proof_of_death: bool = False  # announced on the request; proven only once the DPO checked it (identity_checked)
     proof_of_standing: bool = False
     wants_justification: bool = False
     executor_named: bool = False

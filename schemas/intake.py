@@ -172,10 +172,14 @@ class PostMortem(WireModel):
     )
     requester_name: str | None = Field(default=None, max_length=200)
     proof_of_death: bool = Field(
-        default=False, description="notify_death, estate_access: a death certificate is attached."
+        default=False,
+        description="notify_death, estate_access: the requester says they have the death certificate. Announced "
+        "only: it is still uploaded behind the case's link and checked by the DPO before anything is done.",
     )
     proof_of_standing: bool = Field(
-        default=False, description="notify_death: acte de notoriété or livret de famille (heir), identity (executor)."
+        default=False,
+        description="notify_death, estate_access: the requester says they have the acte de notoriété or livret de "
+        "famille (heir), or their identity (executor). Announced only, uploaded and checked like the certificate.",
     )
     wants_justification: bool = Field(default=False, description="The heir asks to be told what was done (LIL 85-II).")
 

@@ -15,3 +15,8 @@ def case_link(ctx: Context, request_id: str, purpose: str, expires: datetime, to
     """`purpose` is checked by the page, so a link of one kind never opens another; the token is the credential."""
     token = Token(purpose, request_id, token_id or stable_id(request_id, purpose), expires)
     return f"{ctx.config.public_url}/{PATHS[purpose]}/{sign_token(ctx.config.secret_key, token)}"
+
+
+def form_link(ctx: Context, form: str) -> str:
+    """The privacy center's form of that name (streams.web.center.forms): public, no token."""
+    return f"{ctx.config.public_url}/request/{form}"

@@ -22,7 +22,7 @@ from schemas.notifications import MessageType
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
 from streams.access_package import person_records, selected_records
 from streams.context import Context
-from streams.links import case_link
+from streams.links import case_link, form_link
 
 Values = tuple[dict, dict]
 Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
@@ -71,7 +71,7 @@ def heir_receipt(ctx, state, command, now) -> Values:
         "deadline": state.deadline.isoformat(),
         "requester_role": facts.requester_role or "heir",
         "action": facts.action.value,
-        "proof_received": bool(facts.proof_of_death and facts.proof_of_standing),
+        "proof_announced": facts.proof_of_death and facts.proof_of_standing,  # said, not yet checked (R39.1)
     }, status_link(ctx, state, now)
 
 
@@ -103,9 +103,12 @@ def verification_reminder(ctx, state, command, now) -> Values:
 
 
 def marketing_stopped(state: CaseState, now: datetime) -> dict:
-    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when."""
-    issued = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
-    return {"marketing_stopped": bool(issued), "marketing_stopped_on": day(min(issued) if issued else now)}
+    """§3.2: marketing stopped before the identity was confirmed (erasure); the e-mails say so, and since when
+    it was asked, once every marketing system reported it done: a task issued, unanswered or failed, is not."""
+    tasks = state.tasks_for(TaskAction.SUPPRESS_MARKETING)
+    stopped = bool(tasks) and all(t.status == TaskStatus.DONE for t in tasks)
+    since = min(t.issued_at for t in tasks) if stopped else now
+    return {"marketing_stopped": stopped, "marketing_stopped_on": day(since)}
 
 
 def identity_not_verified(ctx, state, command, now) -> Values:
@@ -292,15 +295,15 @@ def rectification(ctx, state, command, now) -> Values:
                     field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
                 )
     done = [t for t in records if t.status == TaskStatus.DONE]
-    failed = [system_label(t.system) for t in records if t.status == TaskStatus.FAILED]
     public = {
         "received_on": received(state),
         "completed_on": day(now),
-        "updated": [system_label(t.system) for t in done if t.fields_changed],
+        "updated": [system_label(t.system) for t in done if t.fields_changed],  # the sealed values are optional
         "checked": [system_label(t.system) for t in done if not t.fields_changed],  # already right there
-        "failed": failed,  # could not apply it: named, with the remedies (R11)
+        "failed": [system_label(t.system) for t in records if t.status == TaskStatus.FAILED],  # with remedies (R11)
         "recipients_notified": recipient_names(ctx, state),
-        "unchanged": not changes and not failed,  # "no change was needed" only when every system said so
+        # "No change was needed" only when every system answered that it was already right.
+        "unchanged": all(t.status == TaskStatus.DONE and not t.fields_changed for t in records),
     }
     return public, {"changes": list(changes.values())}
 
@@ -403,10 +406,12 @@ def death_proof_request(ctx, state, command, now) -> Values:
 
 
 def death_proof_missing(ctx, state, command, now) -> Values:
+    """R14, R16: the way back is a new report on the form, whose own upload link the documents go through."""
     return {
         "received_on": received(state),
         "requested_on": day(state.challenge_sent_at or now),
         "closed_on": day(now),
+        "report_url": form_link(ctx, "death"),
     }, {}
 
 

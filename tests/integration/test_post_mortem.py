@@ -75,9 +75,14 @@ def test_gs16_a_proven_death_erases_and_the_heir_gets_the_justification(pipeline
     deceased, name = new_person()
     heir, _ = new_person()
     on_file_in_crm(pipeline, quote(deceased, name))
-    # With proof of death and of standing, and no directives on file: marketing stops, data go.
+    # The heir says the certificate and the acte de notoriété are at hand: they are still asked for behind the
+    # upload link and checked by the DPO first (R39.1, R40). Then, no directives on file: marketing stops, data go.
     pipeline.publish(death_notice(deceased, name, heir, proven=True))
     ref = new_case(pipeline, heir)
+    message(pipeline, heir, ref, subject="justificatifs nécessaires", contains="/upload/")
+    wait_for_status(pipeline, ref, "awaiting_proof")
+    assert crm_count(pipeline, "people", deceased) == 1  # nothing erased before the check
+    decided(pipeline, "verify-id", ref)
     justification = message(pipeline, heir, ref, subject="Justification des opérations réalisées")
     assert crm_count(pipeline, "people", deceased) == 0 and crm_count(pipeline, "quote_requests", deceased) == 0
     # The account of what was done, free of charge (LIL 85-II): marketing stopped, systems erased.
@@ -143,10 +148,12 @@ def test_an_heir_obtains_only_what_the_dpo_found_the_estate_needs(pipeline):
     on_file_in_crm(pipeline, quote(deceased, name))
     with crm(pipeline) as system:
         system.add_invoice(deceased, f"F-{deceased[:8]}", 24000, issued_at="2026-06-01")  # still unpaid
-    # An heir asks, with the death certificate and the acte de notoriété, for what settling the estate needs.
+    # An heir asks, the death certificate and the acte de notoriété at hand, for what settling the estate needs.
     proven = {"action": "estate_access", "requester_role": "heir", "proof_of_death": True, "proof_of_standing": True}
     pipeline.publish(request(deceased, name, "post_mortem", contact_email=heir, post_mortem=proven))
     ref = new_case(pipeline, heir)
+    wait_for_status(pipeline, ref, "awaiting_proof")  # the documents announced are uploaded and checked first
+    decided(pipeline, "verify-id", ref)
     wait_for_status(pipeline, ref, "awaiting_decision")
     # LIL 85-II: the DPO decides; here the unpaid invoice, for the notary.
     decided(pipeline, "estate-access", ref, "--category", "invoices", "--explanation", "Une facture reste due.")

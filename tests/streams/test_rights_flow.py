@@ -176,6 +176,11 @@ async def test_an_heir_obtains_what_the_dpo_found_the_estate_needs_and_nothing_e
     await bus.submit(request("post_mortem", contact_email=heir, post_mortem=proven))
     receipt = str(make_header(decode_header(str(bus.emails_to(heir)[0]["Subject"]))))
     assert receipt.startswith("Accusé de réception de votre demande d'héritier")  # LIL 85: their own receipt
+    # The documents the request announced are uploaded behind the case's link and checked first (R39.1, R40).
+    assert any("http://dsr.test/upload/" in body(m) for m in bus.emails_to(heir))
+    status, _ = await dpo_api.decide(bus.ctx, bus.directory, case_ref(bus), {"kind": "verify_id", "by": "dpo"})
+    assert status == 202
+    await bus.drain()
     # LIL 85-II: the DPO decides what settling the estate needs (the unpaid invoice), and why.
     status, _ = await dpo_api.decide(
         bus.ctx,

@@ -16,6 +16,7 @@ from schemas.decisions import (
     LiftRestriction,
     Refuse,
     RequestId,
+    VerifyId,
 )
 from schemas.intake import Right
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
@@ -76,6 +77,8 @@ def started(ctx, right: Right, shape: Shape, **details) -> CaseState:
     requester = ctx.sealer.seal(ctx.sealer.ref(EMAIL), {"email": "new@example.test"}) if shape.suspended else None
     state = discovered(ctx, opened(ctx, right, details=details, requester=requester), shape.holdings)
     state, _ = carry(ctx, state, T0)
+    if state.status == Status.AWAITING_PROOF and details["post_mortem"].get("proof_of_death"):
+        state, _ = carry(ctx, decided(state, VerifyId(by="dpo", at=T0)), T0)  # PROVEN: uploaded and checked
     return state
 
 
@@ -142,7 +145,7 @@ ANSWERS: dict[TaskAction, Callable] = {
 }
 
 DEATH = {"action": "notify_death", "requester_role": "heir", "wants_justification": True}
-PROVEN = {**DEATH, "proof_of_death": True, "proof_of_standing": True}
+PROVEN = {**DEATH, "proof_of_death": True, "proof_of_standing": True}  # announced; `started` has them checked
 
 
 def _fee(state: CaseState, shape: Shape) -> CaseState:

@@ -139,13 +139,13 @@ def test_remedies_appear_exactly_where_the_answer_is_not_full_compliance(rendere
 
 def test_only_the_messages_that_wait_for_the_person_say_the_deadline_is_suspended(renderer):
     # L2 challenge, ID document and death proof suspend the clock when they leave within 3 working days;
-    # an L1 reminder does not.
+    # an L1 reminder does not. Every receipt that announces a check says an ID asked for may suspend it.
     for message_type, language, context in cases():
         email = renderer.render(message_type, language, context)
         suspends = (
             message_type in SUSPENDING
             or (message_type in SUSPENDING_IF_ASKED_IN_TIME and context["suspended"])
-            or (message_type == "receipt" and context["confirmation"] in ("challenge", "review"))  # may suspend
+            or (message_type == "receipt" and context["confirmation"] != "none")  # may suspend
             or message_type == "heir_receipt"  # proof may be awaited: "we will tell you whether ... suspended"
         )
         for part in (email.text, email.html):
@@ -536,7 +536,7 @@ def test_the_rectification_shows_old_and_new_values_and_the_recipients_told(rend
     assert on_request in unnamed and article in unnamed
 
     # Nothing needed changing: no change list and no recipients to tell.
-    unchanged = render(renderer, "outcome_rectification", language, unchanged=True, changes=[])
+    unchanged = render(renderer, "outcome_rectification", language, unchanged=True, changes=[], updated=[])
     assert {"fr": "aucune modification", "en": "no change"}[language] in unchanged.subject
     assert "→" not in unchanged.text and article not in flat(unchanged.text)
 

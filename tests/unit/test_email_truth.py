@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from gdpr.commands import SendEmail
+from gdpr.lifecycle import evolve
 from mail.labels import MESSAGE_LABELS
 from mail.templates import MESSAGE_TYPES
-from schemas.decisions import Extend, FlagExcessive
-from schemas.intake import Right
+from schemas.cases import DpoDecided
+from schemas.decisions import Extend, FlagExcessive, RequestId, VerifyId
+from schemas.intake import Language, Right
 from schemas.notifications import Recipient
 from schemas.tasks import KeepGround, KeptItem, TaskAction, TaskStatus
 from streams.notices import address, email_for
@@ -130,11 +132,38 @@ def test_a_challenge_sent_late_does_not_claim_a_suspension():
 def test_the_receipt_says_the_date_may_move_only_where_it_can():
     ctx = context()
     l1 = flat(email(ctx, opened(ctx, Right.ACCESS), "receipt", priority=False).text)
-    assert "Cela ne change pas la date de notre réponse" in l1 and "suspend" not in l1
+    assert "Cette confirmation ne change pas la date de notre réponse" in l1
+    assert "si un doute raisonnable sur votre identité nous conduisait ensuite à vous demander un justificatif" in l1
     l2 = flat(email(ctx, opened(ctx, Right.ACCESS, details={"identity_level": "L2"}), "receipt").text)
     assert "Cela ne change pas la date" not in l2 and "peut suspendre le délai de réponse" in l2
     objection = flat(email(ctx, opened(ctx, Right.OBJECTION), "receipt").text)
     assert "confirmer" not in objection  # a marketing objection asks nothing (R30)
+
+
+def test_an_l1_receipt_does_not_promise_a_date_an_id_request_can_move_and_the_new_date_is_sent():
+    # An L1 request: the link goes to the address it came from. Two days later the DPO has a reasonable doubt
+    # and asks for an ID (request-id), which suspends the clock (R12); the ID is checked a week later.
+    ctx = context()
+    state, _ = carry(ctx, discovered(ctx, opened(ctx, Right.ACCESS, language=Language.EN), {"crm": {}}), T0)
+    receipt = flat(email(ctx, state, "receipt").text)
+    assert "This does not change the date of our reply" not in receipt
+    assert "That confirmation does not change the date of our reply" in receipt
+    assert "we would then tell you so, and give you the new date" in receipt
+    for html_ in (email(ctx, state, "receipt").html, email(ctx, opened(ctx, Right.ACCESS), "receipt").html):
+        assert (
+            "does not change the date of our reply:" not in html_
+            and "ne change pas la date de notre réponse :" not in html_
+        )
+    asked, checked = datetime(2027, 3, 8, 9, tzinfo=UTC), datetime(2027, 3, 15, 9, tzinfo=UTC)
+    state = evolve(
+        state, DpoDecided(request_id="r1", decision=RequestId(by="dpo", at=asked, reason="challenge_failed"))
+    )
+    assert "is suspended until we receive this document" in flat(email(ctx, state, "id_document_request", asked).text)
+    state = evolve(state, DpoDecided(request_id="r1", decision=VerifyId(by="dpo", at=checked)))
+    state, commands = carry(ctx, state, checked)
+    assert "email:deadline_update" in [c.command_id for c in commands if isinstance(c, SendEmail)]
+    update = flat(email(ctx, state, "deadline_update", checked).text)
+    assert "5 April 2027" in update and "12 April 2027" in update  # the date the receipt gave, and the new one
 
 
 def test_an_id_request_from_a_representative_case_says_whether_the_clock_stops():
@@ -268,6 +297,23 @@ def test_a_system_that_could_not_apply_the_change_is_named_with_the_remedies():
     assert "aucune modification n'a été nécessaire" not in only_failed and "CNIL" in only_failed
 
 
+def test_a_system_that_reports_changed_fields_without_their_values_makes_it_a_rectification():
+    # The sealed old and new values are optional: a system may report only the names of the fields it changed.
+    ctx = context()
+    state = rectified(ctx, crm={"fields_changed": ["phone"]}, recruitment={})
+    email_ = email(ctx, state, "outcome_rectification")
+    text = flat(email_.text)
+    assert email_.subject.startswith("Rectification de vos données personnelles")
+    assert "aucune modification n'a été nécessaire" not in text and "ont été corrigées ou complétées" in text
+    assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text
+    assert "Systèmes vérifiés, où aucune modification n'était nécessaire : - recrutement" in text
+    failed = {"status": TaskStatus.FAILED, "error": "RuntimeError"}
+    partial = email(ctx, rectified(ctx, crm={"fields_changed": ["phone"]}, recruitment=failed), "outcome_rectification")
+    text = flat(partial.text)
+    assert partial.subject.startswith("Rectification partielle") and "aucun autre de nos systèmes" not in text
+    assert "Systèmes mis à jour : - gestion de la relation client (CRM)" in text and "CNIL" in text
+
+
 # --- 7. Objection and withdrawal: what the systems reported --------------------------------------
 
 
@@ -315,11 +361,32 @@ def test_an_unconfirmed_erasure_says_marketing_stopped_and_why_not_that_nothing_
     assert "modifiée" not in link and "nous avons cessé de vous adresser de la prospection commerciale" in link
     assert "ne peut pas vous nuire" in link  # why it did not wait
     state, _ = carry(ctx, state, T0)  # the link and the suppress_marketing tasks go out
+    for system in ("crm", "newsletter"):
+        state = answer(state, system, TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
     closed = flat(email(ctx, state, "identity_not_verified", datetime(2027, 3, 13, 9, tzinfo=UTC)).text)
     assert "rien communiqué, modifié ni effacé" not in closed
     assert "depuis le 5 mars 2027, nous ne vous adressons plus de prospection commerciale" in closed
     access = discovered(ctx, opened(ctx, Right.ACCESS), {"crm": {}})
     assert "prospection" not in flat(email(ctx, access, "verification", token_id="t").text)
+
+
+def test_marketing_is_said_stopped_only_once_every_marketing_system_reported_it_done():
+    # The suppress_marketing tasks went out with the link; issued is not done.
+    ctx = context()
+    state, _ = carry(ctx, discovered(ctx, opened(ctx, Right.ERASURE), {"crm": {}, "newsletter": {}}), T0)
+    later = datetime(2027, 3, 19, 9, tzinfo=UTC)
+    stopped = "nous ne vous adressons plus de prospection commerciale"
+    assert stopped not in flat(email(ctx, state, "identity_not_verified", later).text)
+    assert "la prospection commerciale reste arrêtée" not in flat(
+        email(ctx, state, "verification_reminder", later).text
+    )
+    failed = {"status": TaskStatus.FAILED, "error": "RuntimeError"}
+    state = answer(state, "crm", TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
+    half = answer(state, "newsletter", TaskAction.SUPPRESS_MARKETING, T0, **failed)
+    assert stopped not in flat(email(ctx, half, "identity_not_verified", later).text)  # the newsletter still sends
+    done = answer(state, "newsletter", TaskAction.SUPPRESS_MARKETING, T0, suppressed_channels=["email"])
+    assert stopped in flat(email(ctx, done, "identity_not_verified", later).text)
+    assert "la prospection commerciale reste arrêtée" in flat(email(ctx, done, "verification_reminder", later).text)
 
 
 # --- 9. The fee notice ----------------------------------------------------------------------------
@@ -376,3 +443,38 @@ def test_an_heir_is_acknowledged_as_an_heir_not_as_the_person_the_data_are_about
     assert "vos données personnelles" not in text and "droit exercé" not in text.lower()
     assert "le décès d'une personne" in text and "héritier ou héritière" in text
     assert "article 85 de la loi Informatique et Libertés" in text
+
+
+# --- 15. Death certificates and IDs never by plain e-mail ------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_report_closed_without_proof_points_to_the_form_and_its_upload_link_never_to_a_mailbox(language):
+    # An heir reported a death, never sent the documents, and the case closed 30 days later.
+    ctx = context()
+    facts = {"post_mortem": DEATH, "identity_level": "L1"}
+    state = discovered(ctx, opened(ctx, Right.POST_MORTEM, language=Language(language), details=facts), {"crm": {}})
+    state, _ = carry(ctx, state, T0)
+    request = email(ctx, state, "death_proof_request", T0)
+    notice = email(ctx, state, "death_proof_missing", T0 + timedelta(days=30))
+    for sent in (request, notice):
+        for body in (flat(sent.text), flat(re.sub(r"<[^>]+>", "", sent.html))):
+            assert "joignant" not in body and "enclosing" not in body  # never "attach them to a message"
+    for body in (flat(notice.text), flat(re.sub(r"<[^>]+>", "", notice.html))):
+        # The way back is the death form; its upload link comes by e-mail, the documents never do (R14, R16).
+        assert "http://dsr.test/request/death" in body
+        assert {"fr": "(jamais par e-mail)", "en": "(never by e-mail)"}[language] in body
+
+
+def test_an_heir_who_says_the_documents_are_at_hand_is_sent_the_upload_link_and_told_they_are_checked_first():
+    # The intake's proof flags only announce the documents: the case asks for their upload and a person checks
+    # them before anything is erased or disclosed (R39.1, R40); the receipt says so.
+    ctx = context()
+    announced = {**DEATH, "proof_of_death": True, "proof_of_standing": True}
+    state = discovered(ctx, opened(ctx, Right.POST_MORTEM, details={"post_mortem": announced}), {"crm": {}})
+    state, commands = carry(ctx, state, T0)
+    assert "email:death_proof_request" in [c.command_id for c in commands if isinstance(c, SendEmail)]
+    receipt = flat(email(ctx, state, "heir_receipt").text)
+    assert "joindre" not in receipt and "Un message distinct vous donne un lien personnel et sécurisé" in receipt
+    assert "Rien ne sera effacé ni communiqué avant cette vérification" in receipt
+    assert "http://dsr.test/upload/" in email(ctx, state, "death_proof_request").text

@@ -190,6 +190,19 @@ def test_l3_id_check_is_recorded_as_a_bare_note():
     assert state.status == Status.PROCESSING
 
 
+def test_the_check_note_names_the_role_while_the_decision_record_keeps_who_decided():
+    # From the console, `by` is the login of the person signed in: the note kept with the case names the role
+    # (R16), the decision record keeps the login for accountability (R50).
+    state, _ = carry(discovered(Right.ACCESS, T0), T0)
+    state = decided(state, RequestId(by="c.martin", at=T0, reason="challenge_failed"))
+    state = decided(state, VerifyId(by="c.martin", at=utc("2027-03-08T10:00:00")))
+    assert state.identity_checked == "ID checked on 2027-03-08 by dpo"
+    assert state.decisions[-1].by == "c.martin"
+    heir, _ = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(False)), T0)
+    heir = decided(heir, VerifyId(by="c.martin", at=utc("2027-03-12T10:00:00")))
+    assert heir.identity_checked == "death and standing checked on 2027-03-12 by dpo"
+
+
 # --- each right's tasks ----------------------------------------------------------------------------
 
 
@@ -478,15 +491,23 @@ def test_gs16_proof_checked_by_the_dpo_resumes_the_case_and_moves_the_deadline()
     assert "deadline_update" in emails(commands)
 
 
-def test_gs16_a_proven_death_stops_marketing_then_erases():
+def test_gs16_proof_announced_on_the_request_is_still_uploaded_and_checked_before_anything_is_done():
+    # The intake's proof flags say the heir has the documents, not that anyone saw them (R39.1, R40).
     state, commands = carry(discovered(Right.POST_MORTEM, T0, holders=("crm",), **death(True)), T0)
+    assert state.status == Status.AWAITING_PROOF and "death_proof_request" in emails(commands)
+    assert not issued(commands, TaskAction.SUPPRESS_MARKETING) and not issued(commands, TaskAction.ERASE)
+    state = decided(state, VerifyId(by="dpo", at=utc("2027-03-08T10:00:00")))
+    _, commands = carry(state, utc("2027-03-08T10:00:00"))
     assert issued(commands, TaskAction.SUPPRESS_MARKETING) and issued(commands, TaskAction.ERASE)
 
 
 def test_gs17_directives_on_file_go_first_to_the_dpo():
-    state = discovered(Right.POST_MORTEM, T0, holders=("crm", "directives"), **death(True))
+    state, _ = carry(discovered(Right.POST_MORTEM, T0, holders=("crm", "directives"), **death(True)), T0)
+    state = decided(state, VerifyId(by="dpo", at=T0))
     assert state.status == Status.AWAITING_DECISION
     state, commands = carry(state, T0)
+    kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
+    assert kinds == ["directives_on_file"]  # after the alert to check the proof, the one to decide
     assert issued(commands, TaskAction.SUPPRESS_MARKETING) and not issued(commands, TaskAction.ERASE)
     state = decided(state, ApplyDirectives(by="dpo", at=T0, erase=True))
     _, commands = carry(state, T0)
@@ -754,6 +775,9 @@ def estate(proof: bool) -> dict:
 
 def test_an_heirs_access_waits_for_the_dpo_who_decides_what_the_estate_needs():
     state = discovered(Right.POST_MORTEM, T0, holders=("crm", "newsletter"), **estate(True))
+    assert state.status == Status.AWAITING_PROOF  # the certificate announced is uploaded and checked first
+    state, _ = carry(state, T0)
+    state = decided(state, VerifyId(by="dpo", at=T0))
     assert state.status == Status.AWAITING_DECISION
     state, commands = carry(state, T0)
     kinds = [c.params.get("kind") for c in commands if isinstance(c, SendEmail) and c.recipient == "dpo"]
