@@ -1,6 +1,6 @@
-"""Per rule of the retention table, a person one day before and on their end date (as the access answer states
-it): kept, then erased or anonymised in every reference system by the sweep's tasks, holds honoured (R44, R46).
-On SQLite here; on PostgreSQL by the OnPostgres subclasses."""
+"""Per rule of the retention table, a person one day before, on, and one day after their end date (as the access
+answer states it, "jusqu'au <date>"): kept, kept, then erased or anonymised in every reference system by the sweep's
+tasks, holds honoured (R44, R46). On SQLite here; on PostgreSQL by the OnPostgres subclasses."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.contract
 SECRET = b"retention-sweep-test-secret-0123456789"
 CAMILLE = Subject(email="camille.sweep@example.test", name="Camille")
 ARCHIVE_TAG = "_restricted"
+DAY = timedelta(days=1)
 
 
 class ExecutingSink:
@@ -119,7 +120,7 @@ class SweepPerRule(OnSqlite):
             ("talent_pool_candidate", {"candidate"}),
         ],
     )
-    def test_kept_the_day_before_then_erased_everywhere_on_the_end_date(
+    def test_kept_through_the_end_date_then_erased_everywhere_the_day_after(
         self, systems, tmp_path, scenario, expected_rules
     ):
         getattr(self, f"put_{scenario}")(systems)
@@ -128,13 +129,14 @@ class SweepPerRule(OnSqlite):
         assert set(ends) == set(self.live(systems))
         for end in sorted(set(ends.values())):
             ending = {name for name, e in ends.items() if e == end}
-            # The day before these systems' end: nothing of the person goes there.
+            # The day before these systems' end, and on the end date itself: nothing of the person goes there.
             before = {name: self.live(systems)[name] for name in ending}
-            plan, _ = self.sweep(systems, end - timedelta(days=1), tmp_path)
-            assert not ending & {i.system for i in plan.items}
-            assert {name: self.live(systems)[name] for name in ending} == before
-            # On the end date: erased (or anonymised, or archived) there, by tasks that succeeded.
-            plan, sink = self.sweep(systems, end, tmp_path)
+            for kept_on in (end - DAY, end):
+                plan, _ = self.sweep(systems, kept_on, tmp_path)
+                assert not ending & {i.system for i in plan.items}
+                assert {name: self.live(systems)[name] for name in ending} == before
+            # The day after: erased (or anonymised, or archived) there, by tasks that succeeded.
+            plan, sink = self.sweep(systems, end + DAY, tmp_path)
             assert ending <= {i.system for i in plan.items}
             assert sink.results and all(r.status is TaskStatus.DONE for r in sink.results)
             assert not ending & set(self.live(systems))
@@ -142,7 +144,7 @@ class SweepPerRule(OnSqlite):
 
     def test_invoices_move_to_the_restricted_archive(self, systems, tmp_path):
         self.put_customer(systems)
-        self.sweep(systems, self.last_end(systems), tmp_path)
+        self.sweep(systems, self.last_end(systems) + DAY, tmp_path)
         archived = systems["crm"].export(CAMILLE).records["archived_invoices"]
         assert len(archived) == 1 and archived[0][ARCHIVE_TAG] is True
 
@@ -157,7 +159,7 @@ class SweepPerRule(OnSqlite):
         )
         systems["crm"].add_call_note(CAMILLE.email, "Réclamation", direction="inbound", called_at="2022-03-14")
         holds = [Hold(subject_ref(SECRET, CAMILLE.email), hold, "crm")]
-        self.sweep(systems, self.last_end(systems), tmp_path, holds)
+        self.sweep(systems, self.last_end(systems) + DAY, tmp_path, holds)
         assert set(self.live(systems)) == {"crm"}
         (note,) = self.live(systems)["crm"]["call_notes"]
         assert "legal_hold:litige-7" in note[RESTRICTION_TAG]
@@ -171,7 +173,7 @@ class SweepPerRule(OnSqlite):
         self.put_prospect(systems)
         crm_end = self.ends_by_system({"crm": systems["crm"]})["crm"]
         systems["crm"].add_call_note(CAMILLE.email, "Relance", direction=direction, called_at="2023-03-14T10:00:00")
-        self.sweep(systems, crm_end, tmp_path)
+        self.sweep(systems, crm_end + DAY, tmp_path)
         assert ("crm" in self.live(systems)) is kept
 
     # --- People, as each system comes to hold them -----------------------------------------------
