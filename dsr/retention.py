@@ -13,7 +13,20 @@ from typing import Protocol
 from gdpr.lifecycle import stable_id
 from gdpr.register import Register
 from gdpr.sealing import subject_ref
-from gdpr.sweep import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
+from gdpr.sweep import (
+    NO_SCAN,
+    Due,
+    Hold,
+    Item,
+    Plan,
+    Row,
+    SystemStatus,
+    batches,
+    make_plan,
+    sweep_request_id,
+    task_id,
+    unswept,
+)
 from handlers.protocol import SystemUnanswered, UnsupportedAction, scans_retention
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
@@ -23,6 +36,7 @@ from schemas.tasks import LegalHold, Task, TaskAction
 
 REPORT_MESSAGE = MessageType.DPO_RETENTION_REPORT
 NOT_SCANNED = (SystemStatus.UNSUPPORTED, SystemStatus.UNANSWERED)  # the report lists both: to sweep by hand
+PIPELINE_SYSTEM = "dsr"  # the register's entry for the pipeline's own case records: purged by the workers (R51)
 
 
 @dataclass
@@ -66,9 +80,18 @@ def scan(
     return out
 
 
-def plan_of(scanned: Scanned, as_of: date, holds: Iterable[Hold] = (), extra_unsupported: Iterable[str] = ()) -> Plan:
-    unsupported = [*scanned.unsupported, *extra_unsupported]
-    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting, scanned.unanswered)
+def plan_of(
+    scanned: Scanned,
+    as_of: date,
+    holds: Iterable[Hold] = (),
+    unsupported: Mapping[str, str] | None = None,
+    register: Register | None = None,
+) -> Plan:
+    """The plan of what the systems reported. `unsupported`: systems not scanned for a reason of the shell's (name:
+    why), listed beside those that declare no scan; with the register, each one with its categories' rules (R44)."""
+    reasons = dict.fromkeys(scanned.unsupported, NO_SCAN) | dict(unsupported or {})
+    systems = [unswept(name, why, register) for name, why in reasons.items()]
+    return make_plan(as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered)
 
 
 def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
@@ -295,9 +318,15 @@ def report_context(plan: Plan, register: Register) -> dict:
         "as_of": plan.as_of.isoformat(),
         "people": plan.size,
         "rows": [_report_row(register, r) for r in scanned],
-        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status in NOT_SCANNED],
+        "unsupported": [_system_label(register, name) for name in _by_hand(plan)],
         "waiting": sum(plan.waiting.values()),
     }
+
+
+def _by_hand(plan: Plan) -> list[str]:
+    """Systems the sweep did not reach, once each; not the pipeline's own records, which the workers purge (R51)."""
+    names = dict.fromkeys(r.system for r in plan.rows if r.status in NOT_SCANNED)
+    return [name for name in names if name != PIPELINE_SYSTEM]
 
 
 def _report_row(register: Register, row: Row) -> dict:

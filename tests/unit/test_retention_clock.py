@@ -81,6 +81,22 @@ def test_plan_json_one_object_a_line_with_the_system_that_cannot_scan(env):
     assert "example.test" not in json.dumps(lines)  # no one's address in the plan
 
 
+def test_the_register_s_systems_without_an_adapter_are_listed_with_their_rules(env):
+    # R44: DSR_SYSTEMS names crm and billing; the register's website (cookies, audience data, connection logs) and
+    # the pipeline's own case records have no adapter: the plan shows their rules rather than leaving them out.
+    lines = plan_lines()
+    website = {line["rule"]: line for line in lines if line.get("system") == "website"}
+    assert set(website) == {"cookies_13m", "analytics_25m", "connection_logs_1y"}
+    assert all(line["status"] == "unsupported" and "DSR_SYSTEMS" in line["reason"] for line in website.values())
+    (cases,) = [line for line in lines if line.get("system") == "dsr"]
+    assert cases["rule"] == "rights_case_5y" and "DSR_CASE_RETENTION_DAYS" in cases["reason"]
+    text = CliRunner().invoke(main, ["retention", "plan", "--as-of", LATER.isoformat()]).output
+    assert "website: unsupported, not swept: in the register but not in DSR_SYSTEMS" in text
+    assert "connection_logs (connection_logs_1y, delete)" in text
+    # Asked for one system, the plan lists that one only.
+    assert {line.get("system") for line in plan_lines("--system", "crm")} <= {"crm", None}
+
+
 def test_plan_for_one_subject(env):
     on_file(env, "a@example.test", "b@example.test")
     lines = plan_lines("--subject", "A@example.test")

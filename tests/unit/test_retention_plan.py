@@ -16,6 +16,7 @@ from gdpr.sweep import (
     needs_approval,
     sweep_request_id,
     task_id,
+    unswept,
 )
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, LegalHold, TaskAction
@@ -80,6 +81,16 @@ def test_a_person_held_in_full_is_not_asked_for_and_a_hold_elsewhere_does_not_ap
 def test_a_system_without_the_verb_is_listed_as_such():
     plan = make_plan(AS_OF, [], unsupported=["billing"])
     assert [(r.system, r.status) for r in plan.rows] == [("billing", SystemStatus.UNSUPPORTED)]
+
+
+def test_a_system_nobody_sweeps_is_listed_with_the_rules_of_its_categories():
+    # R44: the website has no adapter; the DPO sees its rules, which nothing here carries out.
+    plan = make_plan(AS_OF, [], unsupported=[unswept("website", "no adapter", REGISTER)])
+    assert [(r.system, r.category, r.rule, r.action, r.status, r.reason) for r in plan.rows] == [
+        ("website", "cookies", "cookies_13m", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+        ("website", "analytics", "analytics_25m", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+        ("website", "connection_logs", "connection_logs_1y", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+    ]
 
 
 def test_the_plan_id_names_what_the_plan_would_do():
@@ -167,6 +178,13 @@ def test_the_report_names_systems_and_categories_in_words():
     context = report_context(plan, REGISTER)
     assert context["rows"][0]["category"] == REGISTER.systems["crm"].categories["person"].label.model_dump()
     assert context["unsupported"] == ["x"] and context["people"] == 1
+
+
+def test_the_report_names_each_system_to_sweep_by_hand_once_and_not_the_pipeline_s_own_records():
+    # The workers purge the case records themselves (R51): the DPO has nothing to do by hand there.
+    systems = [unswept(name, "no adapter", REGISTER) for name in ("website", "dsr")]
+    context = report_context(make_plan(AS_OF, [], unsupported=systems), REGISTER)
+    assert context["unsupported"] == [REGISTER.systems["website"].label.model_dump()]
 
 
 def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
