@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +37,7 @@ from schemas.tasks import LegalHold, Task, TaskAction
 REPORT_MESSAGE = MessageType.DPO_RETENTION_REPORT
 NOT_SCANNED = (SystemStatus.UNSUPPORTED, SystemStatus.UNANSWERED)  # the report lists both: to sweep by hand
 PIPELINE_SYSTEM = "dsr"  # the register's entry for the pipeline's own case records: purged by the workers (R51)
+PLANS_KEPT = timedelta(days=30)  # a plan file not written again for this long was carried out or superseded
 
 
 @dataclass
@@ -119,8 +120,26 @@ class RetentionStore:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def save_plan(self, plan: Plan) -> None:
-        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address)."""
+        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address). Saving
+        one prunes those gone stale (`prune_plans`): every plan, run and clock tick keeps the folder small."""
         _write(self.root / "plans" / f"{plan.plan_id}.json", plan_json(plan))
+        self.prune_plans()
+
+    def prune_plans(self) -> list[str]:
+        """Each plan lists every person due by subject_ref: kept no longer than needed (Art. 5(1)(c),(e)). A plan
+        not written again for PLANS_KEPT was carried out (the audit keeps what was done) or superseded (each day's
+        scan makes a new one); the plan of a sweep cut short stays, for the run that carries it on. The ids gone."""
+        cutoff, resumable = time.time() - PLANS_KEPT.total_seconds(), self._cut_short()
+        gone = []
+        for path in sorted((self.root / "plans").glob("*.json")):
+            if path.stem not in resumable and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                gone.append(path.stem)
+        return gone
+
+    def _cut_short(self) -> set[str]:
+        records = (json.loads(path.read_text()) for path in (self.root / "sweeps").glob("*.json"))
+        return {record["plan_id"] for record in records if not record.get("finished")}
 
     def plan(self, plan_id: str) -> dict | None:
         path = self.root / "plans" / f"{plan_id}.json"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import os
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -185,6 +186,22 @@ def test_the_report_names_each_system_to_sweep_by_hand_once_and_not_the_pipeline
     systems = [unswept(name, "no adapter", REGISTER) for name in ("website", "dsr")]
     context = report_context(make_plan(AS_OF, [], unsupported=systems), REGISTER)
     assert context["unsupported"] == [REGISTER.systems["website"].label.model_dump()]
+
+
+def test_plans_carried_out_or_superseded_go_after_thirty_days_but_not_the_plan_of_a_sweep_cut_short(tmp_path):
+    # Each plan lists everyone due by subject_ref: the folder keeps a month of them, not every day's forever.
+    now, store = datetime.now(UTC), RetentionStore(tmp_path)
+    old, cut_short, recent = (make_plan(AS_OF, [due("crm", ref, "person")]) for ref in ("a", "b", "c"))
+    for plan, age in ((old, 31), (cut_short, 31), (recent, 29)):
+        store.save_plan(plan)
+        written = (now - timedelta(days=age)).timestamp()
+        os.utime(tmp_path / "plans" / f"{plan.plan_id}.json", (written, written))
+        if plan is cut_short:
+            store.record_batch(AS_OF, plan.plan_id, 0, 2)  # killed after its first batch: `run` carries it on
+    store.save_plan(make_plan(AS_OF, [due("crm", "d", "person")]))  # today's plan
+    assert store.plan(old.plan_id) is None
+    assert store.load_plan(cut_short.plan_id) == cut_short and store.load_plan(recent.plan_id) == recent
+    assert len(list((tmp_path / "plans").glob("*.json"))) == 3
 
 
 def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
