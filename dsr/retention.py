@@ -19,6 +19,7 @@ from gdpr.sweep import (
     Hold,
     Item,
     Plan,
+    Purge,
     Row,
     SystemStatus,
     batches,
@@ -27,7 +28,7 @@ from gdpr.sweep import (
     task_id,
     unswept,
 )
-from handlers.protocol import SystemUnanswered, UnsupportedAction, scans_retention
+from handlers.protocol import SystemUnanswered, UnsupportedAction, purges_unkeyed, scans_retention
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -49,6 +50,7 @@ class Scanned:
     unsupported: list[str] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)  # system: why (never an empty answer in its place)
+    purges: list[Purge] = field(default_factory=list)  # records of no known person past their end (R45 fingerprints)
 
 
 def scan(
@@ -70,6 +72,8 @@ def scan(
             out.unanswered[adapter.name] = str(exc)
             continue
         out.waiting[adapter.name] = result.waiting
+        if not wanted and purges_unkeyed(adapter):  # one person's plan purges nobody else's records
+            out.purges += [Purge(adapter.name, **vars(found)) for found in result.unkeyed]
         for record in result.due:
             if wanted and normalize_email(record.email) != wanted:
                 continue
@@ -92,7 +96,7 @@ def plan_of(
     why), listed beside those that declare no scan; with the register, each one with its categories' rules (R44)."""
     reasons = dict.fromkeys(scanned.unsupported, NO_SCAN) | dict(unsupported or {})
     systems = [unswept(name, why, register) for name, why in reasons.items()]
-    return make_plan(as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered)
+    return make_plan(as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered, scanned.purges)
 
 
 def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
@@ -188,7 +192,12 @@ def plan_json(plan: Plan) -> dict:
         "rows": [row.to_json() for row in plan.rows],
         "waiting": dict(plan.waiting),
         "items": [_item_json(item) for item in plan.items],
+        "purges": [{k: _plain(v) for k, v in vars(purge).items()} for purge in plan.purges],
     }
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _item_json(item: Item) -> dict:
@@ -211,7 +220,18 @@ def plan_from_json(body: dict) -> Plan:
         for i in body["items"]
     )
     rows = tuple(_row_from_json(r) for r in body["rows"])
-    return Plan(as_of=date.fromisoformat(body["as_of"]), rows=rows, items=items, waiting=body.get("waiting", {}))
+    purges = tuple(
+        Purge(
+            **{
+                **p,
+                "end_date": date.fromisoformat(p["end_date"]),
+                "last_end_date": date.fromisoformat(p["last_end_date"]),
+            }
+        )
+        for p in body.get("purges", ())
+    )
+    as_of = date.fromisoformat(body["as_of"])
+    return Plan(as_of=as_of, rows=rows, items=items, waiting=body.get("waiting", {}), purges=purges)
 
 
 def _row_from_json(row: dict) -> Row:
@@ -277,6 +297,23 @@ def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
     _finish(sweep, sink, total)
     store.finish(plan.as_of, plan.plan_id, total)
     return published
+
+
+def purge_unkeyed(sweep: Sweep, adapters: Iterable[object], sink: SweepSink) -> int:
+    """R44, R45: each system whose plan counts records of no known person past their end deletes them itself, as of
+    the plan's day (idempotent: a resumed sweep purges again and finds none); each purge in dsr.audit, counts only."""
+    by_name = {getattr(a, "name", ""): a for a in adapters if purges_unkeyed(a)}
+    purged = 0
+    for purge in sweep.plan.purges:
+        adapter = by_name.get(purge.system)
+        if adapter is None:
+            continue
+        count = adapter.purge_expired(sweep.plan.as_of, sweep.register)
+        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule, "purged": count}
+        sink.audit(_audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail))
+        purged += count
+    sink.flush()
+    return purged
 
 
 def _task(sweep: Sweep, item: Item) -> Task:

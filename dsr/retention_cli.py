@@ -145,7 +145,8 @@ class Shell:
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
-        from dsr.retention import Sweep, run_sweep
+        from dsr.retention import Sweep, purge_unkeyed, run_sweep
+        from dsr.retention_systems import scanned_systems
         from streams.sealing import Sealer
 
         sealer = Sealer(key_vault(self.settings, self.secret), self.secret)
@@ -160,7 +161,11 @@ class Shell:
             pause=self.settings.retention_batch_pause,
             approval=self.store.approvals().get(plan.plan_id, {}),
         )
-        return run_sweep(sweep, sink, self.store)
+        published = run_sweep(sweep, sink, self.store)
+        if plan.purges:  # R45's fingerprints past their end: each system deletes its own, no person to ask for
+            systems = tuple(p.system for p in plan.purges)
+            purge_unkeyed(sweep, scanned_systems(self.settings, self.secret, self.register, systems)[0], sink)
+        return published
 
     def recontact(self, today: date, systems: tuple[str, ...]):
         """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""
@@ -274,7 +279,12 @@ def _text(plan: Plan, state: str):
     scanned = [r for r in plan.rows if r.status is SystemStatus.SCANNED]
     if not scanned:
         yield "Nothing is past its end."
+    purged = {(p.system, p.category) for p in plan.purges}
     for r in scanned:
+        if (r.system, r.category) in purged:  # R45's fingerprints: no person, the system deletes them itself
+            yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} of no known person, ended "
+            yield f"    {r.end_date} to {r.last_end_date}: purged by the system"
+            continue
         held = f", {r.held} kept by a legal hold" if r.held else ""
         yield (
             f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.count} people, {r.records} records, "

@@ -60,6 +60,24 @@ def unswept(system: str, reason: str = NO_SCAN, register: Register | None = None
 
 
 @dataclass(frozen=True)
+class Purge:
+    """Records of no known person past their end in one system (kept by keyed hash: suppression fingerprints,
+    R45): the sweep asks the system to delete them all at once, not person by person (R44)."""
+
+    system: str
+    category: str
+    rule: str
+    action: str
+    end_date: date
+    last_end_date: date
+    count: int
+
+    def row(self) -> Row:
+        dates = (self.end_date, self.last_end_date)
+        return Row(self.system, self.category, self.rule, self.action, *dates, count=0, records=self.count)
+
+
+@dataclass(frozen=True)
 class Hold:
     """A recorded legal hold on a person's data (R46): in `system` only, or everywhere (None)."""
 
@@ -111,6 +129,7 @@ class Plan:
     rows: tuple[Row, ...]
     items: tuple[Item, ...] = field(repr=False)
     waiting: Mapping[str, int] = field(default_factory=dict)
+    purges: tuple[Purge, ...] = ()
 
     @cached_property
     def plan_id(self) -> str:
@@ -118,6 +137,8 @@ class Plan:
         digest = hashlib.sha256(self.as_of.isoformat().encode())
         for item in self.items:
             digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}".encode())
+        for purge in self.purges:
+            digest.update(f"|purge:{purge.system}:{purge.category}:{purge.count}".encode())
         return digest.hexdigest()[:16]
 
     @property
@@ -133,6 +154,7 @@ def make_plan(
     unsupported: Iterable[str | Unswept] = (),
     waiting: Mapping[str, int] | None = None,
     unanswered: Mapping[str, str] | None = None,
+    purges: Iterable[Purge] = (),
 ) -> Plan:
     """R44: every due category of every person, grouped per system into one erasure each; R46: a hold's
     categories stay (the erase task carries the hold), and a person held in full is not asked for at all. Each system
@@ -142,11 +164,12 @@ def make_plan(
     items = tuple(_items(due, by_person))
     held = {(i.system, i.subject_ref): i.held() for i in items}
     systems = {u.system: u for u in (u if isinstance(u, Unswept) else Unswept(u) for u in unsupported)}
-    rows = _rows(due, held) + tuple(row for _, u in sorted(systems.items()) for row in _unsupported_rows(u))
+    purges = tuple(sorted(purges, key=lambda p: (p.system, p.category)))
+    rows = _rows(due, held) + tuple(p.row() for p in purges)
+    rows += tuple(row for _, u in sorted(systems.items()) for row in _unsupported_rows(u))
     rows += tuple(_unanswered_row(s, why) for s, why in sorted((unanswered or {}).items()))
-    return Plan(
-        as_of=as_of, rows=rows, items=tuple(i for i in items if set(i.categories) - i.held()), waiting=waiting or {}
-    )
+    kept = tuple(i for i in items if set(i.categories) - i.held())
+    return Plan(as_of=as_of, rows=rows, items=kept, waiting=waiting or {}, purges=purges)
 
 
 def _holds_by_person(holds: Iterable[Hold]) -> dict[str, list[Hold]]:

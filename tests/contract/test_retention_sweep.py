@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dsr.retention import RetentionStore, Sweep, plan_of, run_sweep, scan
+from dsr.retention import RetentionStore, Sweep, plan_of, purge_unkeyed, run_sweep, scan
 from gdpr.ropa import retention_dates
 from gdpr.sealing import subject_ref
 from gdpr.sweep import Hold
@@ -21,8 +21,8 @@ from schemas.tasks import KeepGround, LegalHold, TaskStatus
 from streams.ports import MemoryKeyVault
 from streams.sealing import Sealer
 from tests.contract.stores import OnPostgres, OnSqlite
-from tests.contract.test_adapters import application, quote
-from tests.contract.test_retention_scan import FIRST_CONTACT, REGISTER, Stamp
+from tests.contract.test_adapters import HUGO, application, quote
+from tests.contract.test_retention_scan import FIRST_CONTACT, LATER_CONTACT, REGISTER, Stamp
 
 pytestmark = pytest.mark.contract
 
@@ -76,6 +76,7 @@ class SweepPerRule(OnSqlite):
         sink = ExecutingSink(systems, sealer)
         sweep = Sweep(plan, scanned.emails, REGISTER, seal=seal, clock=lambda: FIRST_CONTACT, batch_size=2)
         run_sweep(sweep, sink, RetentionStore(tmp_path / f"store-{as_of}"))
+        purge_unkeyed(sweep, systems.values(), sink)  # as `dsr retention run` does after the erasures
         return plan, sink
 
     def live(self, systems) -> dict[str, dict[str, list[dict]]]:
@@ -175,6 +176,30 @@ class SweepPerRule(OnSqlite):
         systems["crm"].add_call_note(CAMILLE.email, "Relance", direction=direction, called_at="2023-03-14T10:00:00")
         self.sweep(systems, crm_end + DAY, tmp_path)
         assert ("crm" in self.live(systems)) is kept
+
+    def test_suppression_fingerprints_go_the_day_after_their_end_and_newer_ones_stay(self, systems, tmp_path, clock):
+        # R45: Camille objected in March 2022, Hugo two years later; of them the newsletter keeps a fingerprint only,
+        # for three years from the objection (suppression_3y), then it goes like any record past its end (R44).
+        newsletter = systems["newsletter"]
+        newsletter.suppress_marketing(CAMILLE, ("email",), source="objection")
+        clock.now = LATER_CONTACT
+        newsletter.suppress_marketing(HUGO, ("email",), source="objection")
+        end = date(2025, 3, 14)
+        for kept_on in (end - DAY, end):
+            plan, _ = self.sweep(systems, kept_on, tmp_path)
+            assert plan.purges == () and newsletter.is_suppressed(CAMILLE.email)
+        (found,) = newsletter.retention_scan(end + DAY, REGISTER).unkeyed
+        assert (found.category, found.rule, found.end_date, found.count) == (
+            "suppression_entry",
+            "suppression_3y",
+            end,
+            1,
+        )
+        plan, _ = self.sweep(systems, end + DAY, tmp_path)
+        assert [(p.system, p.rule, p.count) for p in plan.purges] == [("newsletter", "suppression_3y", 1)]
+        assert plan.size == 0  # nobody to ask for: the system deletes the fingerprints itself
+        assert not newsletter.is_suppressed(CAMILLE.email) and newsletter.is_suppressed(HUGO.email)
+        assert newsletter.retention_scan(end + DAY, REGISTER).unkeyed == ()
 
     # --- People, as each system comes to hold them -----------------------------------------------
 

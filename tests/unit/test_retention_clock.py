@@ -16,7 +16,7 @@ from dsr.retention_clock import DailySweep
 from dsr.settings import Settings
 from gdpr.sealing import subject_ref
 from handlers.protocol import Subject
-from handlers.reference import CrmAdapter
+from handlers.reference import CrmAdapter, NewsletterAdapter
 from schemas.tasks import KeepGround, LegalHold
 
 pytestmark = pytest.mark.unit
@@ -143,3 +143,18 @@ def test_a_hold_placed_on_a_case_keeps_the_person_out_of_the_plan_until_released
     store.put("case-1", subject_ref(SECRET.encode(), "a@example.test"), [])  # released
     lines = plan_lines()
     assert next(line for line in lines if line.get("category") == "person")["held"] == 0 and lines[-1]["people"] == 2
+
+
+def test_run_has_the_newsletter_purge_its_fingerprints_past_their_end(env, monkeypatch):
+    # R45: a fingerprint kept three years from the objection (suppression_3y); past that, `dsr retention run` has the
+    # newsletter delete it, with no one to erase (the fingerprint names no address).
+    for key in ("DSR_SYSTEMS", "DSR_BUILTIN_ADAPTERS"):
+        monkeypatch.setenv(key, "newsletter")
+    (env / "systems").mkdir(exist_ok=True)
+    where = env / "systems" / "newsletter.sqlite3"
+    newsletter = NewsletterAdapter(where, secret=SECRET.encode(), clock=lambda: LONG_AGO)
+    newsletter.suppress_marketing(Subject(email="a@example.test"), ("email",), source="objection")
+    newsletter.close()
+    outcome = carry_out(Shell.load(Settings()), LATER, (), Sink)
+    assert [(p.rule, p.count) for p in outcome.plan.purges] == [("suppression_3y", 1)] and outcome.published == 0
+    assert not NewsletterAdapter(where, secret=SECRET.encode()).is_suppressed("a@example.test")

@@ -12,6 +12,7 @@ from dsr.retention import RetentionStore, Sweep, report_context, run_sweep
 from gdpr.sweep import (
     Due,
     Hold,
+    Purge,
     SystemStatus,
     make_plan,
     needs_approval,
@@ -202,6 +203,16 @@ def test_plans_carried_out_or_superseded_go_after_thirty_days_but_not_the_plan_o
     assert store.plan(old.plan_id) is None
     assert store.load_plan(cut_short.plan_id) == cut_short and store.load_plan(recent.plan_id) == recent
     assert len(list((tmp_path / "plans").glob("*.json"))) == 3
+
+
+def test_a_plan_with_fingerprints_to_purge_shows_them_and_survives_its_file(tmp_path):
+    purge = Purge("newsletter", "suppression_entry", "suppression_3y", "delete", date(2029, 1, 3), date(2030, 1, 9), 4)
+    plan = make_plan(AS_OF, [due("crm", "a", "person")], purges=[purge])
+    assert [(r.system, r.count, r.records) for r in plan.rows] == [("crm", 1, 1), ("newsletter", 0, 4)]
+    assert plan.size == 1 and plan.plan_id != make_plan(AS_OF, [due("crm", "a", "person")]).plan_id
+    store = RetentionStore(tmp_path)
+    store.save_plan(plan)
+    assert store.load_plan(plan.plan_id) == plan
 
 
 def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
