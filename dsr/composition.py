@@ -77,11 +77,13 @@ def secret_from(settings: Settings, create: bool = False) -> bytes:
 
 
 def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | None = None) -> PipelineConfig:
+    named = (register.register if register else load_register(settings.register_file)).controller
+    named = named or load_register(None).controller  # a register naming no controller: the packaged one's
     given = {
-        "name": settings.controller_name,
+        "name": settings.controller_name or named.name,
+        "postal_address": settings.controller_address or named.address,
         "dpo_email": settings.dpo_email,
-        "postal_address": settings.controller_address,
-    }  # `dsr run` has refused to start without them
+    }  # `dsr run` has refused to start without the settings; elsewhere the register names the company (R24)
     controller = Controller(
         **{field: value for field, value in given.items() if value},
         privacy_url=settings.privacy_url or f"{settings.base_url()}/privacy",

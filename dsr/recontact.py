@@ -12,6 +12,7 @@ from dsr.retention import scan
 from gdpr.lifecycle import stable_id
 from gdpr.recontact import PATH, Ask, KeepLink, request_id, sign_link, still_useful, to_ask
 from gdpr.register import Register
+from gdpr.retention import first_due_day
 from handlers.protocol import RESTRICTION_TAG, Subject
 from schemas.audit import AuditRecord
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -59,10 +60,11 @@ class Recontact:
 def find(
     adapters: list, register: Register, secret: bytes, today: date, days: int, asked: dict[str, date]
 ) -> Recontact:
-    """Scan the systems that can record the person's answer as of `today + days` (gdpr.recontact.to_ask); then
-    read each one's records everywhere, for their language and for what forbids asking (`may_ask`)."""
+    """Scan the systems that can record the person's answer for the ends up to `today + days` (as of the day after:
+    data are kept through their end date, gdpr.retention.past_end) and pick who to ask (gdpr.recontact.to_ask);
+    then read each one's records everywhere, for their language and for what forbids asking (`may_ask`)."""
     recording = [a for a in adapters if TaskAction.RECORD_CONTACT in a.capabilities.actions]
-    scanned = scan(recording, register, secret, today + timedelta(days=max(days, 0)))
+    scanned = scan(recording, register, secret, first_due_day(today + timedelta(days=max(days, 0))))
     rules = {rule_id for rule_id, rule in register.retention_rules.items() if rule.recontact}
     found = to_ask(scanned.due, today, days, rules, {a.name for a in recording}, asked)
     exports = {a.subject_ref: exports_of(adapters, scanned.emails[a.subject_ref]) for a in found}

@@ -6,15 +6,29 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from gdpr.lifecycle import stable_id
 from gdpr.register import Register
 from gdpr.sealing import subject_ref
-from gdpr.sweep import Due, Hold, Item, Plan, Row, SystemStatus, batches, make_plan, sweep_request_id, task_id
-from handlers.protocol import SystemUnanswered, UnsupportedAction, scans_retention
+from gdpr.sweep import (
+    NO_SCAN,
+    Due,
+    Hold,
+    Item,
+    Plan,
+    Purge,
+    Row,
+    SystemStatus,
+    batches,
+    make_plan,
+    sweep_request_id,
+    task_id,
+    unswept,
+)
+from handlers.protocol import SystemUnanswered, UnsupportedAction, purges_unkeyed, scans_retention
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -23,6 +37,8 @@ from schemas.tasks import LegalHold, Task, TaskAction
 
 REPORT_MESSAGE = MessageType.DPO_RETENTION_REPORT
 NOT_SCANNED = (SystemStatus.UNSUPPORTED, SystemStatus.UNANSWERED)  # the report lists both: to sweep by hand
+PIPELINE_SYSTEM = "dsr"  # the register's entry for the pipeline's own case records: purged by the workers (R51)
+PLANS_KEPT = timedelta(days=30)  # a plan file not written again for this long was carried out or superseded
 
 
 @dataclass
@@ -34,6 +50,7 @@ class Scanned:
     unsupported: list[str] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)  # system: why (never an empty answer in its place)
+    purges: list[Purge] = field(default_factory=list)  # records of no known person past their end (R45 fingerprints)
 
 
 def scan(
@@ -55,6 +72,8 @@ def scan(
             out.unanswered[adapter.name] = str(exc)
             continue
         out.waiting[adapter.name] = result.waiting
+        if not wanted and purges_unkeyed(adapter):  # one person's plan purges nobody else's records
+            out.purges += [Purge(adapter.name, **vars(found)) for found in result.unkeyed]
         for record in result.due:
             if wanted and normalize_email(record.email) != wanted:
                 continue
@@ -66,9 +85,18 @@ def scan(
     return out
 
 
-def plan_of(scanned: Scanned, as_of: date, holds: Iterable[Hold] = (), extra_unsupported: Iterable[str] = ()) -> Plan:
-    unsupported = [*scanned.unsupported, *extra_unsupported]
-    return make_plan(as_of, scanned.due, holds, unsupported, scanned.waiting, scanned.unanswered)
+def plan_of(
+    scanned: Scanned,
+    as_of: date,
+    holds: Iterable[Hold] = (),
+    unsupported: Mapping[str, str] | None = None,
+    register: Register | None = None,
+) -> Plan:
+    """The plan of what the systems reported. `unsupported`: systems not scanned for a reason of the shell's (name:
+    why), listed beside those that declare no scan; with the register, each one with its categories' rules (R44)."""
+    reasons = dict.fromkeys(scanned.unsupported, NO_SCAN) | dict(unsupported or {})
+    systems = [unswept(name, why, register) for name, why in reasons.items()]
+    return make_plan(as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered, scanned.purges)
 
 
 def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
@@ -96,8 +124,26 @@ class RetentionStore:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def save_plan(self, plan: Plan) -> None:
-        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address)."""
+        """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address). Saving
+        one prunes those gone stale (`prune_plans`): every plan, run and clock tick keeps the folder small."""
         _write(self.root / "plans" / f"{plan.plan_id}.json", plan_json(plan))
+        self.prune_plans()
+
+    def prune_plans(self) -> list[str]:
+        """Each plan lists every person due by subject_ref: kept no longer than needed (Art. 5(1)(c),(e)). A plan
+        not written again for PLANS_KEPT was carried out (the audit keeps what was done) or superseded (each day's
+        scan makes a new one); the plan of a sweep cut short stays, for the run that carries it on. The ids gone."""
+        cutoff, resumable = time.time() - PLANS_KEPT.total_seconds(), self._cut_short()
+        gone = []
+        for path in sorted((self.root / "plans").glob("*.json")):
+            if path.stem not in resumable and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                gone.append(path.stem)
+        return gone
+
+    def _cut_short(self) -> set[str]:
+        records = (json.loads(path.read_text()) for path in (self.root / "sweeps").glob("*.json"))
+        return {record["plan_id"] for record in records if not record.get("finished")}
 
     def plan(self, plan_id: str) -> dict | None:
         path = self.root / "plans" / f"{plan_id}.json"
@@ -146,7 +192,12 @@ def plan_json(plan: Plan) -> dict:
         "rows": [row.to_json() for row in plan.rows],
         "waiting": dict(plan.waiting),
         "items": [_item_json(item) for item in plan.items],
+        "purges": [{k: _plain(v) for k, v in vars(purge).items()} for purge in plan.purges],
     }
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _item_json(item: Item) -> dict:
@@ -169,7 +220,18 @@ def plan_from_json(body: dict) -> Plan:
         for i in body["items"]
     )
     rows = tuple(_row_from_json(r) for r in body["rows"])
-    return Plan(as_of=date.fromisoformat(body["as_of"]), rows=rows, items=items, waiting=body.get("waiting", {}))
+    purges = tuple(
+        Purge(
+            **{
+                **p,
+                "end_date": date.fromisoformat(p["end_date"]),
+                "last_end_date": date.fromisoformat(p["last_end_date"]),
+            }
+        )
+        for p in body.get("purges", ())
+    )
+    as_of = date.fromisoformat(body["as_of"])
+    return Plan(as_of=as_of, rows=rows, items=items, waiting=body.get("waiting", {}), purges=purges)
 
 
 def _row_from_json(row: dict) -> Row:
@@ -237,6 +299,23 @@ def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
     return published
 
 
+def purge_unkeyed(sweep: Sweep, adapters: Iterable[object], sink: SweepSink) -> int:
+    """R44, R45: each system whose plan counts records of no known person past their end deletes them itself, as of
+    the plan's day (idempotent: a resumed sweep purges again and finds none); each purge in dsr.audit, counts only."""
+    by_name = {getattr(a, "name", ""): a for a in adapters if purges_unkeyed(a)}
+    purged = 0
+    for purge in sweep.plan.purges:
+        adapter = by_name.get(purge.system)
+        if adapter is None:
+            continue
+        count = adapter.purge_expired(sweep.plan.as_of, sweep.register)
+        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule, "purged": count}
+        sink.audit(_audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail))
+        purged += count
+    sink.flush()
+    return purged
+
+
 def _task(sweep: Sweep, item: Item) -> Task:
     ref, plan_id = item.subject_ref, sweep.plan.plan_id
     return Task(
@@ -295,9 +374,15 @@ def report_context(plan: Plan, register: Register) -> dict:
         "as_of": plan.as_of.isoformat(),
         "people": plan.size,
         "rows": [_report_row(register, r) for r in scanned],
-        "unsupported": [_system_label(register, r.system) for r in plan.rows if r.status in NOT_SCANNED],
+        "unsupported": [_system_label(register, name) for name in _by_hand(plan)],
         "waiting": sum(plan.waiting.values()),
     }
+
+
+def _by_hand(plan: Plan) -> list[str]:
+    """Systems the sweep did not reach, once each; not the pipeline's own records, which the workers purge (R51)."""
+    names = dict.fromkeys(r.system for r in plan.rows if r.status in NOT_SCANNED)
+    return [name for name in names if name != PIPELINE_SYSTEM]
 
 
 def _report_row(register: Register, row: Row) -> dict:

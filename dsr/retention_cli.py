@@ -130,21 +130,23 @@ class Shell:
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
         from dsr.composition import case_holds
         from dsr.retention import load_holds, plan_of, scan
-        from dsr.retention_systems import scanned_systems
+        from dsr.retention_systems import NOT_ASKED, scanned_systems, unadapted_systems
         from gdpr.sweep import Hold
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
         to_ask = [name for name in others if name in self.settings.retention_scan_names()]
         with backoffice_scans(self.settings, self.secret, to_ask) as asked:
             scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject)
-        not_asked = [name for name in others if name not in {a.name for a in asked}]
+        not_asked = {name: NOT_ASKED for name in others if name not in {a.name for a in asked}}
+        not_asked |= unadapted_systems(self.settings, self.register, systems)  # R44: rules nobody carries out
         holds = load_holds(self.settings.retention_holds_file, self.secret)
         holds += [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]  # R46: those placed on cases
-        return plan_of(scanned, as_of, holds, not_asked), scanned.emails
+        return plan_of(scanned, as_of, holds, not_asked, self.register), scanned.emails
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
-        from dsr.retention import Sweep, run_sweep
+        from dsr.retention import Sweep, purge_unkeyed, run_sweep
+        from dsr.retention_systems import scanned_systems
         from streams.sealing import Sealer
 
         sealer = Sealer(key_vault(self.settings, self.secret), self.secret)
@@ -159,7 +161,11 @@ class Shell:
             pause=self.settings.retention_batch_pause,
             approval=self.store.approvals().get(plan.plan_id, {}),
         )
-        return run_sweep(sweep, sink, self.store)
+        published = run_sweep(sweep, sink, self.store)
+        if plan.purges:  # R45's fingerprints past their end: each system deletes its own, no person to ask for
+            systems = tuple(p.system for p in plan.purges)
+            purge_unkeyed(sweep, scanned_systems(self.settings, self.secret, self.register, systems)[0], sink)
+        return published
 
     def recontact(self, today: date, systems: tuple[str, ...]):
         """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""
@@ -254,12 +260,31 @@ def _json_lines(plan: Plan, state: str):
     yield json.dumps({"summary": True, **head})
 
 
+def _not_swept(plan: Plan):
+    """Systems the sweep does not reach, with why, and the rules of theirs nobody carries out (R44)."""
+    unsupported = [r for r in plan.rows if r.status is SystemStatus.UNSUPPORTED]
+    for system in dict.fromkeys(r.system for r in unsupported):
+        rows = [r for r in unsupported if r.system == system]
+        yield f"  {system}: unsupported, not swept: {rows[0].reason}"
+        for r in rows:
+            if r.category:
+                yield f"    {r.category} ({r.rule}, {r.action})"
+    for r in plan.rows:
+        if r.status is SystemStatus.UNANSWERED:
+            yield f"  {r.system}: unanswered, not swept: {r.reason}"
+
+
 def _text(plan: Plan, state: str):
     yield f"Retention plan {plan.plan_id} as of {plan.as_of}: {plan.size} erasure(s) to ask ({state})."
     scanned = [r for r in plan.rows if r.status is SystemStatus.SCANNED]
     if not scanned:
         yield "Nothing is past its end."
+    purged = {(p.system, p.category) for p in plan.purges}
     for r in scanned:
+        if (r.system, r.category) in purged:  # R45's fingerprints: no person, the system deletes them itself
+            yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} of no known person, ended "
+            yield f"    {r.end_date} to {r.last_end_date}: purged by the system"
+            continue
         held = f", {r.held} kept by a legal hold" if r.held else ""
         yield (
             f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.count} people, {r.records} records, "
@@ -268,10 +293,6 @@ def _text(plan: Plan, state: str):
     for system, count in sorted(plan.waiting.items()):
         if count:
             yield f"  {system}: {count} people with part of their data still running (kept until the last end)"
-    for r in plan.rows:
-        if r.status is SystemStatus.UNSUPPORTED:
-            yield f"  {r.system}: does not support retention_scan; sweep it by hand (R44)"
-        if r.status is SystemStatus.UNANSWERED:
-            yield f"  {r.system}: unanswered, not swept: {r.reason}"
+    yield from _not_swept(plan)
     if state == "needed":
         yield f"Approve with: dsr retention approve {plan.plan_id}"

@@ -36,11 +36,14 @@ def to_ask(
     systems: Container[str],
     asked: Mapping[str, date],
 ) -> list[Ask]:
-    """CNIL-COM, §5 row 5: "at 3 years the controller may re-contact once". `due` is a scan as of `today + days`.
-    Asked: people whose data in a system able to record their answer (`systems`) end under a rule that allows the
-    re-contact (`rules`) after `today` (an end on or before it is today's sweep) and within `days`; and not already
-    asked about that end (`asked`: subject_ref -> end asked about). A later end means their own contact restarted
-    the clock since: a new period, asked again before it ends. `days` <= 0: the re-contact is off."""
+    """CNIL-COM, §5 row 5: "at 3 years the controller may re-contact once". `due` is a scan reporting the ends up to
+    `today + days` (as of the day after: gdpr.retention.first_due_day). Asked: people whose data in a system able to
+    record their answer (`systems`) end under a rule that allows the re-contact (`rules`) after `today` and within
+    `days`; and not already asked about that end (`asked`: subject_ref -> end asked about). Data are kept through
+    their end date and swept the day after (gdpr.retention.past_end), and the link works through the end date: an
+    end before today is swept already, and an end today would leave less than a day to answer (the window asked
+    them on an earlier day). A later end means their own contact restarted the clock since: a new period, asked
+    again before it ends. `days` <= 0: the re-contact is off."""
     if days <= 0:
         return []
     horizon = today + timedelta(days=days)
@@ -72,8 +75,8 @@ def was_asked(asked: Mapping[str, date], ask: Ask) -> bool:
 
 
 def still_useful(asked: Mapping[str, date], today: date) -> dict[str, date]:
-    """The record of who was asked keeps only ends still to come: past its end a person is swept, and a scan
-    never offers an end on or before today again (R44 applied to the pipeline's own record)."""
+    """The record of who was asked keeps the ends not yet past: the day after its end a person is swept, and
+    `to_ask` never offers an end on or before today again (R44 applied to the pipeline's own record)."""
     return {ref: end for ref, end in asked.items() if end >= today}
 
 
@@ -88,7 +91,8 @@ def contact_task_id(subject_ref: str, system: str, end_date: date) -> str:
 
 
 def expires_at(end_date: date) -> datetime:
-    """The link works until the end of the end date (Paris): afterwards the data are gone, or going."""
+    """The link works through the end date (Paris), the last day the data are kept: the sweep of the day after
+    erases them (gdpr.retention.past_end)."""
     return datetime.combine(end_date + timedelta(days=1), time(0), tzinfo=PARIS)
 
 

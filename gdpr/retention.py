@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -76,7 +76,18 @@ def retention_end(rule: RetentionRule, records: Records, category: str) -> date 
 def is_due(rule: RetentionRule, records: Records, category: str, as_of: date) -> bool:
     """Kept through its end date, due the day after; never due when the end cannot be dated."""
     end = retention_end(rule, records, category)
-    return end is not None and as_of > end
+    return end is not None and past_end(end, as_of)
+
+
+def past_end(end: date, as_of: date) -> bool:
+    """R44: data are kept through their end date ("jusqu'au <date>" in the access answer) and due the day after.
+    The one boundary every scan applies, built-in, declarative, webhook or SDK (handlers.verbs.due_of)."""
+    return as_of > end
+
+
+def first_due_day(end: date) -> date:
+    """The first day a scan reports data ending on `end`: the day after it."""
+    return end + timedelta(days=1)
 
 
 def _clock_end(clock: Clock, records: Records, own: str) -> Any:

@@ -10,9 +10,11 @@ from datetime import date
 from enum import StrEnum
 from functools import cached_property
 
+from gdpr.register import Register
 from schemas.tasks import LegalHold
 
 SWEEP_NAMESPACE = uuid.UUID("5b0c7d3e-2f43-4c1e-9d7a-0e6f1c2b8a11")
+NO_SCAN = "it does not support retention_scan: sweep it by hand"
 
 
 class SystemStatus(StrEnum):
@@ -34,6 +36,45 @@ class Due:
     action: str
     end_date: date
     count: int = 1
+
+
+@dataclass(frozen=True)
+class Unswept:
+    """A system no scan reaches (R44): why, and the categories the register gives it there as (category, rule,
+    action), rules that nobody carries out unless the DPO does. Without categories, one row names the system."""
+
+    system: str
+    reason: str = NO_SCAN
+    categories: tuple[tuple[str, str, str], ...] = ()
+
+
+def unswept(system: str, reason: str = NO_SCAN, register: Register | None = None) -> Unswept:
+    """The system with the rules the register gives its categories (none for a system it does not describe)."""
+    entry = register.systems.get(system) if register else None
+    if entry is None or register is None:
+        return Unswept(system, reason)
+    rules = register.retention_rules
+    return Unswept(
+        system, reason, tuple((c, k.retention, rules[k.retention].action.value) for c, k in entry.categories.items())
+    )
+
+
+@dataclass(frozen=True)
+class Purge:
+    """Records of no known person past their end in one system (kept by keyed hash: suppression fingerprints,
+    R45): the sweep asks the system to delete them all at once, not person by person (R44)."""
+
+    system: str
+    category: str
+    rule: str
+    action: str
+    end_date: date
+    last_end_date: date
+    count: int
+
+    def row(self) -> Row:
+        dates = (self.end_date, self.last_end_date)
+        return Row(self.system, self.category, self.rule, self.action, *dates, count=0, records=self.count)
 
 
 @dataclass(frozen=True)
@@ -88,6 +129,7 @@ class Plan:
     rows: tuple[Row, ...]
     items: tuple[Item, ...] = field(repr=False)
     waiting: Mapping[str, int] = field(default_factory=dict)
+    purges: tuple[Purge, ...] = ()
 
     @cached_property
     def plan_id(self) -> str:
@@ -95,6 +137,8 @@ class Plan:
         digest = hashlib.sha256(self.as_of.isoformat().encode())
         for item in self.items:
             digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}".encode())
+        for purge in self.purges:
+            digest.update(f"|purge:{purge.system}:{purge.category}:{purge.count}".encode())
         return digest.hexdigest()[:16]
 
     @property
@@ -107,21 +151,25 @@ def make_plan(
     as_of: date,
     due: Iterable[Due],
     holds: Iterable[Hold] = (),
-    unsupported: Iterable[str] = (),
+    unsupported: Iterable[str | Unswept] = (),
     waiting: Mapping[str, int] | None = None,
     unanswered: Mapping[str, str] | None = None,
+    purges: Iterable[Purge] = (),
 ) -> Plan:
     """R44: every due category of every person, grouped per system into one erasure each; R46: a hold's
-    categories stay (the erase task carries the hold), and a person held in full is not asked for at all."""
+    categories stay (the erase task carries the hold), and a person held in full is not asked for at all. Each system
+    `unsupported` (a name, or an Unswept with its register's rules) is listed, per category when they are known."""
     due = sorted(due, key=lambda d: (d.system, d.subject_ref, d.category))
     by_person = _holds_by_person(holds)
     items = tuple(_items(due, by_person))
     held = {(i.system, i.subject_ref): i.held() for i in items}
-    rows = _rows(due, held) + tuple(_unsupported_row(s) for s in sorted(set(unsupported)))
+    systems = {u.system: u for u in (u if isinstance(u, Unswept) else Unswept(u) for u in unsupported)}
+    purges = tuple(sorted(purges, key=lambda p: (p.system, p.category)))
+    rows = _rows(due, held) + tuple(p.row() for p in purges)
+    rows += tuple(row for _, u in sorted(systems.items()) for row in _unsupported_rows(u))
     rows += tuple(_unanswered_row(s, why) for s, why in sorted((unanswered or {}).items()))
-    return Plan(
-        as_of=as_of, rows=rows, items=tuple(i for i in items if set(i.categories) - i.held()), waiting=waiting or {}
-    )
+    kept = tuple(i for i in items if set(i.categories) - i.held())
+    return Plan(as_of=as_of, rows=rows, items=kept, waiting=waiting or {}, purges=purges)
 
 
 def _holds_by_person(holds: Iterable[Hold]) -> dict[str, list[Hold]]:
@@ -168,8 +216,11 @@ def _rows(due: list[Due], held: Mapping[tuple[str, str], frozenset[str]]) -> tup
     )
 
 
-def _unsupported_row(system: str) -> Row:
-    return Row(system, None, None, None, None, None, 0, status=SystemStatus.UNSUPPORTED)
+def _unsupported_rows(system: Unswept) -> Iterator[Row]:
+    for category, rule, action in system.categories or ((None, None, None),):
+        yield Row(
+            system.system, category, rule, action, None, None, 0, status=SystemStatus.UNSUPPORTED, reason=system.reason
+        )
 
 
 def _unanswered_row(system: str, reason: str) -> Row:

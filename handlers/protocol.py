@@ -114,13 +114,28 @@ class DueRecord:
 
 
 @dataclass(frozen=True)
+class UnkeyedDue:
+    """Records kept by a keyed hash, tied to no address the system can give (a suppression fingerprint, R45),
+    past their end (R44): counted by `retention_scan`, deleted by the system's `purge_expired`, not per person."""
+
+    category: str
+    rule: str
+    action: str
+    end_date: date  # the oldest end among them
+    last_end_date: date
+    count: int
+
+
+@dataclass(frozen=True)
 class RetentionScan:
     """What `retention_scan(as_of)` found: the people whose every dated category in the system is past
     its end, each category with its rule and end date; `waiting` counts people with some data due and
-    some not yet (the sweep leaves them until the last end passes)."""
+    some not yet (the sweep leaves them until the last end passes); `unkeyed`, records of no known person
+    past their end, which the system purges itself (`purge_expired`)."""
 
     due: tuple[DueRecord, ...] = ()
     waiting: int = 0
+    unkeyed: tuple[UnkeyedDue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,11 @@ def capabilities_for(actions: Iterable[TaskAction], retention_scan: bool = False
     actions = frozenset(actions)
     rights = frozenset(r for action in actions for r in RIGHTS_OF_ACTION.get(action, ()))
     return Capabilities(actions=actions, rights=rights, retention_scan=retention_scan)
+
+
+def purges_unkeyed(adapter: object) -> bool:
+    """Whether a system deletes by itself the records it holds by keyed hash once past their end (R44, R45)."""
+    return scans_retention(adapter) and callable(getattr(adapter, "purge_expired", None))
 
 
 def scans_retention(adapter: object) -> bool:
@@ -159,6 +179,8 @@ class Adapter(Protocol):
       per category and rule the records past their end on that date, dated as the access answer dates them
       (gdpr.ropa.retention_dates), for people with nothing left that is still running (R44;
       tests/contract/test_retention_scan.py).
+    - purge_expired (optional, in-process systems holding records by keyed hash only): `purge_expired(as_of,
+      register) -> int` deletes the records `retention_scan` counts as `unkeyed` on that date; idempotent.
     Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from gdpr.register import Register
+from gdpr.retention import past_end
 from gdpr.ropa import retention_dates
 from handlers.protocol import (
     ADDRESS_FIELDS,
@@ -179,13 +180,14 @@ def scan_exports(
 def due_of(
     register: Register, system: str, email: str, records: Mapping[str, list[dict]], as_of: date
 ) -> tuple[list[DueRecord], bool]:
-    """One person's categories past their end on `as_of`, and whether some other category still runs
-    (undated ones count as running: never guess an end, R44). The restricted archive is left out."""
+    """One person's categories past their end on `as_of` (gdpr.retention.past_end: kept through the end date, due
+    the day after), and whether some other category still runs (undated ones count as running: never guess an end,
+    R44). The restricted archive is left out."""
     live = {c: rows for c, rows in records.items() if rows and not all(r.get(ARCHIVE_TAG) for r in rows)}
     due, running = [], False
     for entry in retention_dates(register, system, live):
         until = entry["until"] and date.fromisoformat(entry["until"])
-        if until and until <= as_of:
+        if until and past_end(until, as_of):
             count = len(live[entry["category"]])
             due.append(DueRecord(email, entry["category"], entry["rule"], entry["action"], until, count))
         else:

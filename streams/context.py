@@ -32,11 +32,12 @@ TaskRunner = Callable[[Task], Awaitable[TaskResult]]
 
 @dataclass(frozen=True)
 class Controller:
-    """The company answering requests, as named in e-mails."""
+    """The company answering requests, as named in e-mails. Its name and address have no default: the composition
+    root gives those of the settings, else of the register's controller (R24), never a sample company's."""
 
-    name: str = "Exemple Services"
+    name: str
+    postal_address: str
     dpo_email: str = "dpo@example.test"
-    postal_address: str = "1 rue de l'Exemple, 69000 Lyon, France"
     privacy_url: str = "http://127.0.0.1:8080/privacy"
 
     def as_context(self) -> dict:
@@ -54,8 +55,8 @@ class PipelineConfig:
     public_url: str
     systems: tuple[str, ...]
     mail_from: str
+    controller: Controller
     marketing_systems: tuple[str, ...] = ("crm", "newsletter")  # from the register: told to stop on objection
-    controller: Controller = Controller()
     dpo_language: str = "fr"
     policy: CasePolicy = CasePolicy()
     verification_ttl: timedelta = timedelta(days=14)

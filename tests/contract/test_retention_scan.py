@@ -79,10 +79,15 @@ class RetentionScanContract:
         last = min(self.end_of(adapter, CAMILLE).values())
         assert adapter.retention_scan(last - timedelta(days=1), REGISTER).due == ()
 
-    def test_every_category_is_due_with_the_answer_s_end_date(self, adapter, clock):
+    def test_nothing_is_due_on_the_end_date(self, adapter, clock):
+        # The access answer says "kept until <date>": the data are kept through that day (R44).
+        self.put_person(adapter, CAMILLE, clock)
+        assert adapter.retention_scan(max(self.end_of(adapter, CAMILLE).values()), REGISTER).due == ()
+
+    def test_every_category_is_due_the_day_after_with_the_answer_s_end_date(self, adapter, clock):
         self.put_person(adapter, CAMILLE, clock)
         ends = self.end_of(adapter, CAMILLE)
-        scan = adapter.retention_scan(max(ends.values()), REGISTER)
+        scan = adapter.retention_scan(max(ends.values()) + timedelta(days=1), REGISTER)
         found = {d.category: d for d in scan.due}
         assert {c: d.end_date for c, d in found.items()} == ends
         assert {d.email for d in scan.due} == {CAMILLE.email}
@@ -129,14 +134,14 @@ class TestReferenceCrm(OnSqlite, RetentionScanContract):
         adapter.add_invoice(CAMILLE.email, "F-1", 12000, "2022-03-20", paid_at="2022-03-20")
         ends = self.end_of(adapter, CAMILLE)
         assert min(ends.values()) < max(ends.values())
-        scan = adapter.retention_scan(min(ends.values()), REGISTER)
+        scan = adapter.retention_scan(min(ends.values()) + timedelta(days=1), REGISTER)
         assert scan.due == ()
         assert scan.waiting == 1
 
     def test_the_scan_reads_people_a_range_at_a_time(self, adapter, clock):
         for subject in (CAMILLE, HUGO):
             self.put_person(adapter, subject, clock)
-        end = max(self.end_of(adapter, CAMILLE).values())
+        end = max(self.end_of(adapter, CAMILLE).values()) + timedelta(days=1)
         whole, by_one = adapter.retention_scan(end, REGISTER), adapter.retention_scan(end, REGISTER, chunk=1)
         assert by_one == whole and {d.email for d in whole.due} == {CAMILLE.email, HUGO.email}
 

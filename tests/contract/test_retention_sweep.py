@@ -1,6 +1,6 @@
-"""Per rule of the retention table, a person one day before and on their end date (as the access answer states
-it): kept, then erased or anonymised in every reference system by the sweep's tasks, holds honoured (R44, R46).
-On SQLite here; on PostgreSQL by the OnPostgres subclasses."""
+"""Per rule of the retention table, a person one day before, on, and one day after their end date (as the access
+answer states it, "jusqu'au <date>"): kept, kept, then erased or anonymised in every reference system by the sweep's
+tasks, holds honoured (R44, R46). On SQLite here; on PostgreSQL by the OnPostgres subclasses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dsr.retention import RetentionStore, Sweep, plan_of, run_sweep, scan
+from dsr.retention import RetentionStore, Sweep, plan_of, purge_unkeyed, run_sweep, scan
 from gdpr.ropa import retention_dates
 from gdpr.sealing import subject_ref
 from gdpr.sweep import Hold
@@ -21,14 +21,15 @@ from schemas.tasks import KeepGround, LegalHold, TaskStatus
 from streams.ports import MemoryKeyVault
 from streams.sealing import Sealer
 from tests.contract.stores import OnPostgres, OnSqlite
-from tests.contract.test_adapters import application, quote
-from tests.contract.test_retention_scan import FIRST_CONTACT, REGISTER, Stamp
+from tests.contract.test_adapters import HUGO, application, quote
+from tests.contract.test_retention_scan import FIRST_CONTACT, LATER_CONTACT, REGISTER, Stamp
 
 pytestmark = pytest.mark.contract
 
 SECRET = b"retention-sweep-test-secret-0123456789"
 CAMILLE = Subject(email="camille.sweep@example.test", name="Camille")
 ARCHIVE_TAG = "_restricted"
+DAY = timedelta(days=1)
 
 
 class ExecutingSink:
@@ -75,6 +76,7 @@ class SweepPerRule(OnSqlite):
         sink = ExecutingSink(systems, sealer)
         sweep = Sweep(plan, scanned.emails, REGISTER, seal=seal, clock=lambda: FIRST_CONTACT, batch_size=2)
         run_sweep(sweep, sink, RetentionStore(tmp_path / f"store-{as_of}"))
+        purge_unkeyed(sweep, systems.values(), sink)  # as `dsr retention run` does after the erasures
         return plan, sink
 
     def live(self, systems) -> dict[str, dict[str, list[dict]]]:
@@ -119,7 +121,7 @@ class SweepPerRule(OnSqlite):
             ("talent_pool_candidate", {"candidate"}),
         ],
     )
-    def test_kept_the_day_before_then_erased_everywhere_on_the_end_date(
+    def test_kept_through_the_end_date_then_erased_everywhere_the_day_after(
         self, systems, tmp_path, scenario, expected_rules
     ):
         getattr(self, f"put_{scenario}")(systems)
@@ -128,13 +130,14 @@ class SweepPerRule(OnSqlite):
         assert set(ends) == set(self.live(systems))
         for end in sorted(set(ends.values())):
             ending = {name for name, e in ends.items() if e == end}
-            # The day before these systems' end: nothing of the person goes there.
+            # The day before these systems' end, and on the end date itself: nothing of the person goes there.
             before = {name: self.live(systems)[name] for name in ending}
-            plan, _ = self.sweep(systems, end - timedelta(days=1), tmp_path)
-            assert not ending & {i.system for i in plan.items}
-            assert {name: self.live(systems)[name] for name in ending} == before
-            # On the end date: erased (or anonymised, or archived) there, by tasks that succeeded.
-            plan, sink = self.sweep(systems, end, tmp_path)
+            for kept_on in (end - DAY, end):
+                plan, _ = self.sweep(systems, kept_on, tmp_path)
+                assert not ending & {i.system for i in plan.items}
+                assert {name: self.live(systems)[name] for name in ending} == before
+            # The day after: erased (or anonymised, or archived) there, by tasks that succeeded.
+            plan, sink = self.sweep(systems, end + DAY, tmp_path)
             assert ending <= {i.system for i in plan.items}
             assert sink.results and all(r.status is TaskStatus.DONE for r in sink.results)
             assert not ending & set(self.live(systems))
@@ -142,7 +145,7 @@ class SweepPerRule(OnSqlite):
 
     def test_invoices_move_to_the_restricted_archive(self, systems, tmp_path):
         self.put_customer(systems)
-        self.sweep(systems, self.last_end(systems), tmp_path)
+        self.sweep(systems, self.last_end(systems) + DAY, tmp_path)
         archived = systems["crm"].export(CAMILLE).records["archived_invoices"]
         assert len(archived) == 1 and archived[0][ARCHIVE_TAG] is True
 
@@ -157,7 +160,7 @@ class SweepPerRule(OnSqlite):
         )
         systems["crm"].add_call_note(CAMILLE.email, "Réclamation", direction="inbound", called_at="2022-03-14")
         holds = [Hold(subject_ref(SECRET, CAMILLE.email), hold, "crm")]
-        self.sweep(systems, self.last_end(systems), tmp_path, holds)
+        self.sweep(systems, self.last_end(systems) + DAY, tmp_path, holds)
         assert set(self.live(systems)) == {"crm"}
         (note,) = self.live(systems)["crm"]["call_notes"]
         assert "legal_hold:litige-7" in note[RESTRICTION_TAG]
@@ -171,8 +174,32 @@ class SweepPerRule(OnSqlite):
         self.put_prospect(systems)
         crm_end = self.ends_by_system({"crm": systems["crm"]})["crm"]
         systems["crm"].add_call_note(CAMILLE.email, "Relance", direction=direction, called_at="2023-03-14T10:00:00")
-        self.sweep(systems, crm_end, tmp_path)
+        self.sweep(systems, crm_end + DAY, tmp_path)
         assert ("crm" in self.live(systems)) is kept
+
+    def test_suppression_fingerprints_go_the_day_after_their_end_and_newer_ones_stay(self, systems, tmp_path, clock):
+        # R45: Camille objected in March 2022, Hugo two years later; of them the newsletter keeps a fingerprint only,
+        # for three years from the objection (suppression_3y), then it goes like any record past its end (R44).
+        newsletter = systems["newsletter"]
+        newsletter.suppress_marketing(CAMILLE, ("email",), source="objection")
+        clock.now = LATER_CONTACT
+        newsletter.suppress_marketing(HUGO, ("email",), source="objection")
+        end = date(2025, 3, 14)
+        for kept_on in (end - DAY, end):
+            plan, _ = self.sweep(systems, kept_on, tmp_path)
+            assert plan.purges == () and newsletter.is_suppressed(CAMILLE.email)
+        (found,) = newsletter.retention_scan(end + DAY, REGISTER).unkeyed
+        assert (found.category, found.rule, found.end_date, found.count) == (
+            "suppression_entry",
+            "suppression_3y",
+            end,
+            1,
+        )
+        plan, _ = self.sweep(systems, end + DAY, tmp_path)
+        assert [(p.system, p.rule, p.count) for p in plan.purges] == [("newsletter", "suppression_3y", 1)]
+        assert plan.size == 0  # nobody to ask for: the system deletes the fingerprints itself
+        assert not newsletter.is_suppressed(CAMILLE.email) and newsletter.is_suppressed(HUGO.email)
+        assert newsletter.retention_scan(end + DAY, REGISTER).unkeyed == ()
 
     # --- People, as each system comes to hold them -----------------------------------------------
 

@@ -113,7 +113,7 @@ def test_plan_sees_the_sdk_system_s_due_people_and_run_erases_them_through_the_s
         seed(crm, email, LONG_AGO)
     seed(crm, recent, datetime.now(UTC) - timedelta(days=30))
     ends = retention_dates(REGISTER, "crm", crm.export(Subject(email=due[0])).records)
-    as_of = max(date.fromisoformat(e["until"]) for e in ends if e["until"]).isoformat()
+    as_of = (max(date.fromisoformat(e["until"]) for e in ends if e["until"]) + timedelta(days=1)).isoformat()
 
     lines = [json.loads(line) for line in dsr(sdk_pipeline, "plan", "--as-of", as_of, "--json").splitlines()]
     person = next(row for row in lines if row.get("system") == "crm" and row.get("category") == "person")

@@ -98,16 +98,16 @@ def sweep_results(pg_pipeline, request_id: str) -> list[dict]:
 
 def test_a_killed_sweep_resumes_and_erases_everyone_exactly_once(pg_pipeline):
     emails, end = put_people(pg_pipeline)
-    as_of = end.isoformat()
-    # The day before their end date the plan has none of them.
-    before = finished(dsr(pg_pipeline, "plan", "--as-of", (end - timedelta(days=1)).isoformat(), "--system", "crm"))
+    as_of = (end + timedelta(days=1)).isoformat()
+    # On their end date (kept "until" it, says their access answer) the plan has none of them.
+    before = finished(dsr(pg_pipeline, "plan", "--as-of", end.isoformat(), "--system", "crm"))
     assert "0 erasure(s)" in before
-    # On it, the DPO reads the plan and approves it: the first plan always waits for them.
+    # The day after, the DPO reads the plan and approves it: the first plan always waits for them.
     lines = [json.loads(line) for line in finished(dsr(pg_pipeline, "plan", "--as-of", as_of, "--json")).splitlines()]
     summary = lines[-1]
     assert summary["approval"] == "needed" and summary["people"] >= PEOPLE
     person = next(row for row in lines if row.get("category") == "person")
-    assert person["count"] >= PEOPLE and person["end_date"] <= as_of
+    assert person["count"] >= PEOPLE and person["end_date"] < as_of
     refused = dsr(pg_pipeline, "run", "--as-of", as_of, "--system", "crm")
     assert refused.wait(120) == 3  # not approved yet: nothing published
     assert all(pg_count(pg_pipeline, "crm.people", e) == 1 for e in emails)

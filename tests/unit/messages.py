@@ -12,7 +12,7 @@ from mail.transport import MemoryMailTransport
 from schemas.cases import CaseOpened, IdentityConfirmed, RequestDetails, TaskAnswered
 from schemas.intake import Language, Right
 from schemas.tasks import TaskAction, TaskResult, TaskStatus
-from streams.context import Context, PipelineConfig
+from streams.context import Context, Controller, PipelineConfig
 from streams.notices import email_for
 from streams.notifications import render_request
 from streams.ports import MemoryExportStore, MemoryKeyVault
@@ -62,11 +62,13 @@ class Recorder:
 
 def context(now: datetime = T0) -> Context:
     register = RegisterView(load_register())
+    named = register.register.controller
     config = PipelineConfig(
         secret_key=b"k" * 32,
         public_url="http://dsr.test",
         systems=SYSTEMS,
         mail_from="dpo@example.test",
+        controller=Controller(name=named.name, postal_address=named.address),
         policy=CasePolicy(recipients_by_system=register.recipients_by_system()),
     )
     return Context(

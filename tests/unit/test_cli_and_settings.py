@@ -106,6 +106,23 @@ def test_dev_settings_fill_in_demo_values_and_sample_people():
     assert settings.controller_address == load_register().controller.address  # the register's controller
 
 
+def test_the_pipeline_names_the_register_s_controller_unless_the_settings_name_another(monkeypatch):
+    # Neither DSR_CONTROLLER_NAME nor DSR_CONTROLLER_ADDRESS set (tests, tools): e-mails name the register's company,
+    # never a sample one; the settings, when given, win.
+    from dsr.composition import pipeline_config
+    from streams.context import Controller
+
+    for name in ("DSR_CONTROLLER_NAME", "DSR_CONTROLLER_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    named = load_register().controller
+    controller = pipeline_config(Settings(), b"k" * 32).controller
+    assert (controller.name, controller.postal_address) == (named.name, named.address)
+    given = Settings(controller_name="Vivaservices Lyon", controller_address="2 rue Neuve, 69002 Lyon")
+    assert pipeline_config(given, b"k" * 32).controller.name == "Vivaservices Lyon"
+    with pytest.raises(TypeError):
+        Controller()  # no sample company to fall back on
+
+
 @pytest.mark.parametrize(
     "command", [["system-token", "crm"], ["webhook-secret", "helpdesk"], ["case", "list"], ["site-key", "shop"]]
 )

@@ -47,7 +47,7 @@ def test_a_prospect_whose_end_falls_within_the_window_is_asked():
 @pytest.mark.parametrize(
     ("end", "asked"),
     [
-        (TODAY, False),  # ends today: today's sweep erases them, too late to ask
+        (TODAY, False),  # kept through today, swept tomorrow: less than a day to answer (asked on an earlier day)
         (TODAY - timedelta(days=3), False),  # already past its end
         (TODAY + timedelta(days=1), True),
         (TODAY + timedelta(days=DAYS), True),  # the last day of the window
@@ -261,6 +261,13 @@ def test_off_by_default(data_dir):
     sink = ShellSink()
     assert carry_out(Shell.load(), datetime.now(PARIS).date(), (), lambda: sink).asked is None
     assert sink.asked() == []
+
+
+def test_a_prospect_whose_end_is_the_window_s_last_day_is_asked(data_dir, monkeypatch):
+    # Kept through their end date and swept the day after: an end ten days away is within a ten-day window.
+    monkeypatch.setenv("DSR_RETENTION_RECONTACT_DAYS", "10")
+    today = datetime.now(PARIS).date()
+    assert [a.end_date for a in Shell.load().recontact(today, ()).asks] == [today + timedelta(days=10)]
 
 
 def test_asked_once_today_and_never_for_another_as_of(data_dir, monkeypatch):

@@ -16,7 +16,7 @@ from dsr.retention_clock import DailySweep
 from dsr.settings import Settings
 from gdpr.sealing import subject_ref
 from handlers.protocol import Subject
-from handlers.reference import CrmAdapter
+from handlers.reference import CrmAdapter, NewsletterAdapter
 from schemas.tasks import KeepGround, LegalHold
 
 pytestmark = pytest.mark.unit
@@ -81,6 +81,22 @@ def test_plan_json_one_object_a_line_with_the_system_that_cannot_scan(env):
     assert "example.test" not in json.dumps(lines)  # no one's address in the plan
 
 
+def test_the_register_s_systems_without_an_adapter_are_listed_with_their_rules(env):
+    # R44: DSR_SYSTEMS names crm and billing; the register's website (cookies, audience data, connection logs) and
+    # the pipeline's own case records have no adapter: the plan shows their rules rather than leaving them out.
+    lines = plan_lines()
+    website = {line["rule"]: line for line in lines if line.get("system") == "website"}
+    assert set(website) == {"cookies_13m", "analytics_25m", "connection_logs_1y"}
+    assert all(line["status"] == "unsupported" and "DSR_SYSTEMS" in line["reason"] for line in website.values())
+    (cases,) = [line for line in lines if line.get("system") == "dsr"]
+    assert cases["rule"] == "rights_case_5y" and "DSR_CASE_RETENTION_DAYS" in cases["reason"]
+    text = CliRunner().invoke(main, ["retention", "plan", "--as-of", LATER.isoformat()]).output
+    assert "website: unsupported, not swept: in the register but not in DSR_SYSTEMS" in text
+    assert "connection_logs (connection_logs_1y, delete)" in text
+    # Asked for one system, the plan lists that one only.
+    assert {line.get("system") for line in plan_lines("--system", "crm")} <= {"crm", None}
+
+
 def test_plan_for_one_subject(env):
     on_file(env, "a@example.test", "b@example.test")
     lines = plan_lines("--subject", "A@example.test")
@@ -127,3 +143,18 @@ def test_a_hold_placed_on_a_case_keeps_the_person_out_of_the_plan_until_released
     store.put("case-1", subject_ref(SECRET.encode(), "a@example.test"), [])  # released
     lines = plan_lines()
     assert next(line for line in lines if line.get("category") == "person")["held"] == 0 and lines[-1]["people"] == 2
+
+
+def test_run_has_the_newsletter_purge_its_fingerprints_past_their_end(env, monkeypatch):
+    # R45: a fingerprint kept three years from the objection (suppression_3y); past that, `dsr retention run` has the
+    # newsletter delete it, with no one to erase (the fingerprint names no address).
+    for key in ("DSR_SYSTEMS", "DSR_BUILTIN_ADAPTERS"):
+        monkeypatch.setenv(key, "newsletter")
+    (env / "systems").mkdir(exist_ok=True)
+    where = env / "systems" / "newsletter.sqlite3"
+    newsletter = NewsletterAdapter(where, secret=SECRET.encode(), clock=lambda: LONG_AGO)
+    newsletter.suppress_marketing(Subject(email="a@example.test"), ("email",), source="objection")
+    newsletter.close()
+    outcome = carry_out(Shell.load(Settings()), LATER, (), Sink)
+    assert [(p.rule, p.count) for p in outcome.plan.purges] == [("suppression_3y", 1)] and outcome.published == 0
+    assert not NewsletterAdapter(where, secret=SECRET.encode()).is_suppressed("a@example.test")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import os
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,11 +12,13 @@ from dsr.retention import RetentionStore, Sweep, report_context, run_sweep
 from gdpr.sweep import (
     Due,
     Hold,
+    Purge,
     SystemStatus,
     make_plan,
     needs_approval,
     sweep_request_id,
     task_id,
+    unswept,
 )
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, LegalHold, TaskAction
@@ -80,6 +83,16 @@ def test_a_person_held_in_full_is_not_asked_for_and_a_hold_elsewhere_does_not_ap
 def test_a_system_without_the_verb_is_listed_as_such():
     plan = make_plan(AS_OF, [], unsupported=["billing"])
     assert [(r.system, r.status) for r in plan.rows] == [("billing", SystemStatus.UNSUPPORTED)]
+
+
+def test_a_system_nobody_sweeps_is_listed_with_the_rules_of_its_categories():
+    # R44: the website has no adapter; the DPO sees its rules, which nothing here carries out.
+    plan = make_plan(AS_OF, [], unsupported=[unswept("website", "no adapter", REGISTER)])
+    assert [(r.system, r.category, r.rule, r.action, r.status, r.reason) for r in plan.rows] == [
+        ("website", "cookies", "cookies_13m", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+        ("website", "analytics", "analytics_25m", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+        ("website", "connection_logs", "connection_logs_1y", "delete", SystemStatus.UNSUPPORTED, "no adapter"),
+    ]
 
 
 def test_the_plan_id_names_what_the_plan_would_do():
@@ -167,6 +180,39 @@ def test_the_report_names_systems_and_categories_in_words():
     context = report_context(plan, REGISTER)
     assert context["rows"][0]["category"] == REGISTER.systems["crm"].categories["person"].label.model_dump()
     assert context["unsupported"] == ["x"] and context["people"] == 1
+
+
+def test_the_report_names_each_system_to_sweep_by_hand_once_and_not_the_pipeline_s_own_records():
+    # The workers purge the case records themselves (R51): the DPO has nothing to do by hand there.
+    systems = [unswept(name, "no adapter", REGISTER) for name in ("website", "dsr")]
+    context = report_context(make_plan(AS_OF, [], unsupported=systems), REGISTER)
+    assert context["unsupported"] == [REGISTER.systems["website"].label.model_dump()]
+
+
+def test_plans_carried_out_or_superseded_go_after_thirty_days_but_not_the_plan_of_a_sweep_cut_short(tmp_path):
+    # Each plan lists everyone due by subject_ref: the folder keeps a month of them, not every day's forever.
+    now, store = datetime.now(UTC), RetentionStore(tmp_path)
+    old, cut_short, recent = (make_plan(AS_OF, [due("crm", ref, "person")]) for ref in ("a", "b", "c"))
+    for plan, age in ((old, 31), (cut_short, 31), (recent, 29)):
+        store.save_plan(plan)
+        written = (now - timedelta(days=age)).timestamp()
+        os.utime(tmp_path / "plans" / f"{plan.plan_id}.json", (written, written))
+        if plan is cut_short:
+            store.record_batch(AS_OF, plan.plan_id, 0, 2)  # killed after its first batch: `run` carries it on
+    store.save_plan(make_plan(AS_OF, [due("crm", "d", "person")]))  # today's plan
+    assert store.plan(old.plan_id) is None
+    assert store.load_plan(cut_short.plan_id) == cut_short and store.load_plan(recent.plan_id) == recent
+    assert len(list((tmp_path / "plans").glob("*.json"))) == 3
+
+
+def test_a_plan_with_fingerprints_to_purge_shows_them_and_survives_its_file(tmp_path):
+    purge = Purge("newsletter", "suppression_entry", "suppression_3y", "delete", date(2029, 1, 3), date(2030, 1, 9), 4)
+    plan = make_plan(AS_OF, [due("crm", "a", "person")], purges=[purge])
+    assert [(r.system, r.count, r.records) for r in plan.rows] == [("crm", 1, 1), ("newsletter", 0, 4)]
+    assert plan.size == 1 and plan.plan_id != make_plan(AS_OF, [due("crm", "a", "person")]).plan_id
+    store = RetentionStore(tmp_path)
+    store.save_plan(plan)
+    assert store.load_plan(plan.plan_id) == plan
 
 
 def test_a_plan_survives_its_file_and_a_resumed_sweep_skips_people_already_gone(tmp_path):
