@@ -163,6 +163,37 @@ async def test_parked_mail_is_retried_and_a_dead_letter_replayed_to_its_topic():
     assert sent_again.count(message_id) == 2
 
 
+async def test_dead_letters_come_fifty_a_page_newest_first_with_links_and_a_replay_reaches_an_older_page():
+    bus = accounts(Bus())
+    for n in range(55):  # another topic's letters stay on their own page
+        await bus.publish(
+            topics.dlq(topics.INTAKE), None, f"letter-{n:03}".encode(), {topics.DLQ_REASON: f"why-{n:03}"}
+        )
+    await bus.publish(topics.dlq(topics.CASES), None, b"other", {topics.DLQ_REASON: "why-cases"})
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        first = await (await http.get("/console/dead-letters?topic=dsr.intake.dlq")).text()
+        reasons = re.findall(r"why-\d{3}", first)
+        assert reasons == [f"why-{n:03}" for n in range(54, 4, -1)]  # the newest fifty, newest first
+        assert "why-cases" not in first and re.search(r"dsr\.cases\.dlq</a></th><td[^>]*>1<", first)
+        assert 'href="/console/dead-letters?topic=dsr.intake.dlq&amp;page=1" rel="next">Plus anciens' in first
+        older = await (await http.get("/console/dead-letters?topic=dsr.intake.dlq&page=1")).text()
+        assert re.findall(r"why-\d{3}", older) == ["why-004", "why-003", "why-002", "why-001", "why-000"]
+        assert 'page=0" rel="prev">← Plus récents' in older and 'rel="next"' not in older
+        # The oldest is replayed from its page, which the answer shows again, the letter marked.
+        letter = re.findall(r'name="letter" value="([^"]+)"', older)[-1]
+        replayed = await http.post(
+            "/console/dead-letters/replay", data={"csrf": csrf_of(older), "letter": letter, "page": "1"}
+        )
+        page = await replayed.text()
+        assert "Message rejoué sur dsr.intake" in page and "why-000" in page and "rejoué</td>" in page
+        elsewhere = await http.post(
+            "/console/dead-letters/replay", data={"csrf": csrf_of(older), "letter": "dsr.audit:0:0"}
+        )
+        assert elsewhere.status == 404  # only the dead-letter topics are replayed
+    assert bus.on(topics.INTAKE) == [b"letter-000"]
+
+
 async def test_dsr_case_with_a_personal_token_decides_as_that_person_and_a_viewers_token_cannot():
     bus = accounts(Bus())
     ref = await with_case(bus)
