@@ -112,6 +112,17 @@ async def test_missing_fields_are_named_without_a_reason_or_an_id_ever_asked():
     assert bus.on(topics.INTAKE) == []
 
 
+async def test_every_description_a_field_points_to_is_on_the_page_even_for_a_group_of_boxes():
+    bus = Bus()
+    async with client(listeners(bus)["public"]) as http:  # a channel the form does not offer: the group is refused
+        response = await submit(http, "consent_withdrawal", {"email": CAMILLE, "channels": "fax"})
+        page = await response.text()
+    described = {name for names in re.findall(r'aria-describedby="([^"]+)"', page) for name in names.split()}
+    assert response.status == 400 and "channels-error" in described
+    assert described <= set(re.findall(r' id="([^"]+)"', page))  # a screen reader reads each of them
+    assert bus.on(topics.INTAKE) == []
+
+
 async def test_per_address_and_per_client_limits():
     bus = Bus()
     bus.ctx.config = replace(bus.ctx.config, requests_per_address=2, requests_per_ip=4)
