@@ -13,7 +13,7 @@ from streams import topics
 from streams.doors_port import Role
 from streams.web.console.accounts import ConsolePolicy, api_token, hash_password
 from tests.streams.bus import Bus
-from tests.streams.test_flow import CAMILLE, example, raw
+from tests.streams.test_flow import CAMILLE, confirm, example, raw
 from tests.streams.test_routes import client, listeners
 
 pytestmark = pytest.mark.streams
@@ -106,6 +106,34 @@ async def test_the_dpo_filters_extends_and_is_refused_an_unlawful_decision_with_
         assert refused.status == 409 and "aucune demande antérieure de cette personne" in await refused.text()
     decisions = [a for a in bus.audits() if a.kind.startswith("dpo_")]
     assert [(a.kind, a.detail["by"]) for a in decisions] == [("dpo_decision", "dana"), ("dpo_decision_refused", "dana")]
+
+
+def listed(page: str) -> set[str]:
+    return set(re.findall(r">(DSR-[0-9A-F]{10})</a>", page))
+
+
+async def test_past_the_internal_target_and_awaiting_the_dpo_each_list_their_cases_only():
+    bus = accounts(Bus())
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    # Camille objects on general grounds and confirms: the DPO weighs it (R29).
+    objection = {"subject_request_type": "objection", "objection_scope": "legitimate_interest"}
+    await bus.submit(raw(example("dsr.rights.requested", data=objection | {"restriction_ground": "objection_pending"})))
+    await confirm(bus, CAMILLE)
+    (weighed,) = [s["reference"] for s in bus.directory.local.summaries("open")]
+    # Four weeks later, Dominique asks for a copy and has not confirmed yet.
+    bus.clock.advance(days=28)
+    later = example(
+        "dsr.rights.requested", id="later", time=bus.clock().isoformat(), data={"subject_request_type": "access"}
+    )
+    later["data"]["subject_identities"][0]["identity_value"] = "dominique@example.test"
+    await bus.submit(raw(later))
+    (waiting,) = [s["reference"] for s in bus.directory.local.summaries("open") if s["reference"] != weighed]
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        assert listed(await (await http.get("/console/")).text()) == {weighed, waiting}
+        assert listed(await (await http.get("/console/?flag=past_target")).text()) == {weighed}  # D1 - 5 working days
+        assert listed(await (await http.get("/console/?flag=awaiting_dpo")).text()) == {weighed}
+        assert listed(await (await http.get("/console/?flag=awaiting_person")).text()) == {waiting}
 
 
 async def test_a_viewer_sees_but_cannot_decide():
