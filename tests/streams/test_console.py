@@ -13,7 +13,7 @@ from streams import topics
 from streams.doors_port import Role
 from streams.web.console.accounts import ConsolePolicy, api_token, hash_password
 from tests.streams.bus import Bus
-from tests.streams.test_flow import CAMILLE, confirm, example, raw
+from tests.streams.test_flow import CAMILLE, body, confirm, example, raw
 from tests.streams.test_routes import client, listeners
 
 pytestmark = pytest.mark.streams
@@ -189,6 +189,22 @@ async def test_parked_mail_is_retried_and_a_dead_letter_replayed_to_its_topic():
     assert bus.on(topics.INTAKE).count(b"not json") == 2
     sent_again = [json.loads(v)["message_id"] for v in bus.on(topics.NOTIFICATIONS)]
     assert sent_again.count(message_id) == 2
+
+
+async def test_a_parked_email_sent_by_its_retry_leaves_the_list():
+    bus = accounts(Bus())
+    bus.mail.fail_next(PermanentMailError("550 no such user"))  # the receipt is parked
+    ref = await with_case(bus)
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        mail = await (await http.get("/console/mail")).text()
+        assert ref in mail
+        message_id = re.search(r'name="message_id" value="([^"]+)"', mail).group(1)
+        await http.post("/console/mail/retry", data={"csrf": csrf_of(mail), "message_id": message_id})
+        await bus.drain()  # the mailer sends it this time
+        assert [m for m in bus.emails_to(CAMILLE) if ref in body(m)]
+        after = await (await http.get("/console/mail")).text()
+    assert message_id not in after and "Aucun e-mail en attente." in after
 
 
 async def test_dead_letters_come_fifty_a_page_newest_first_with_links_and_a_replay_reaches_an_older_page():

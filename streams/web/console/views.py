@@ -20,7 +20,7 @@ from streams.web.center.forms import form_fields
 from streams.web.console.accounts import COOKIE, ConsolePolicy, User, current_user, login, session_key
 from streams.web.console.decision_forms import FORMS, LABELS, decision_body
 from streams.web.console.pages import console_language, render
-from streams.web.console.records import Records, letter_address
+from streams.web.console.records import Parked, Records, letter_address
 from streams.web.console.text import console_text
 from streams.web.guards import body_of
 
@@ -123,9 +123,16 @@ class ConsoleViews:
     # --- mail, dead letters, systems -------------------------------------------------------------------
 
     async def mail(self, request: web.Request, user: User, notice: str = "") -> web.Response:
-        parked = await asyncio.to_thread(self.records.parked)
+        parked = await asyncio.to_thread(self._still_parked)
         t = console_text(_lang(self, request))
         return render(self.ctx, request, "mail", user, t["parked_title"], parked=parked, notice=notice)
+
+    def _still_parked(self) -> list[Parked]:
+        """Parked e-mails not sent since (a retry went through): the sent-e-mail ledger knows every worker's
+        sendings, and keeps them longer (KEEP_DAYS) than the parked topic keeps its messages (the broker's 7 days)."""
+        parked = self.records.parked()
+        sent = self.ctx.sent_ledger.sent([p.request.message_id for p in parked])
+        return [p for p in parked if p.request.message_id not in sent]
 
     async def retry(self, request: web.Request, user: User) -> web.Response:
         form = self._form(request, user)
