@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,17 @@ _RELEASE = "DELETE FROM {table} WHERE message_id = {p} AND sent_at IS NULL"
 _FORGET = "DELETE FROM {table} WHERE request_id = {p}"
 _STATE = "SELECT sent_at FROM {table} WHERE message_id = {p}"
 _PRUNE = "DELETE FROM {table} WHERE touched_at < {p}"
+_SENT_AMONG = "SELECT message_id FROM {table} WHERE sent_at IS NOT NULL AND message_id IN ({among})"
+ASKED_AT_ONCE = 500  # message ids in one statement (SQLite allows 999 parameters at least)
+
+
+def _sent_among(table: str, placeholder: str, count: int) -> str:
+    return _SENT_AMONG.format(table=table, among=", ".join([placeholder] * count))
+
+
+def _chunks(message_ids: Collection[str]) -> list[list[str]]:
+    ids = sorted(set(message_ids))
+    return [ids[i : i + ASKED_AT_ONCE] for i in range(0, len(ids), ASKED_AT_ONCE)]
 
 
 def _sql(statement: str, table: str, placeholder: str) -> str:
@@ -67,6 +79,15 @@ class PostgresSentLedger:
 
     def release(self, message_id: str) -> None:
         self._run(_RELEASE, message_id)
+
+    def sent(self, message_ids: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(message_ids):
+            found |= {row[0] for row in self._rows(_sent_among("dsr_mail.sent", "%s", len(chunk)), chunk)}
+        return found
+
+    def _rows(self, statement: str, params: list[str]) -> list[tuple]:
+        return self._link.run(lambda conn: conn.execute(statement, params).fetchall())
 
     def forget_case(self, request_id: str) -> int:
         return self._run(_FORGET, request_id)
@@ -106,6 +127,13 @@ class SqliteSentLedger:
 
     def release(self, message_id: str) -> None:
         self._run(_RELEASE, message_id)
+
+    def sent(self, message_ids: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(message_ids):
+            with self._lock:
+                found |= {row[0] for row in self._conn.execute(_sent_among("sent", "?", len(chunk)), chunk)}
+        return found
 
     def forget_case(self, request_id: str) -> int:
         return self._run(_FORGET, request_id)

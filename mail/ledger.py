@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,9 @@ class SentLedger(Protocol):
 
     def release(self, message_id: str) -> None:
         """The attempt failed: the e-mail may be claimed again at once (by its retry)."""
+
+    def sent(self, message_ids: Collection[str]) -> set[str]:
+        """Those of these e-mails an SMTP server took (the console leaves them out of its parked list)."""
 
     def forget_case(self, request_id: str) -> int:
         """R51: the case is purged; its e-mails' entries go (message ids are not personal data, but nothing
@@ -67,6 +71,9 @@ class MemorySentLedger:
         entry = self._entries.get(message_id)
         if entry is not None and entry.sent_at is None:
             del self._entries[message_id]
+
+    def sent(self, message_ids: Collection[str]) -> set[str]:
+        return {m for m in message_ids if m in self._entries and self._entries[m].sent_at is not None}
 
     def forget_case(self, request_id: str) -> int:
         gone = [m for m, entry in self._entries.items() if entry.request_id == request_id]

@@ -33,11 +33,22 @@ from streams.audit import audit
 from streams.context import Context
 from streams.dead_letters import Rejected
 
+SITE_EXTENSION = "dsrsite"  # set by POST /intake to the site its key names; a site cannot choose it
+
 FORM_KINDS = {
     EventType.QUOTE_REQUESTED: "quote",
     EventType.CONTACT_SUBMITTED: "contact",
     EventType.JOB_APPLICATION_SUBMITTED: "job_application",
 }
+
+
+def intake_id(kind: str, event: CloudEvent) -> str:
+    """The id of what an event opens ("request": its case, "submission": a form's record), the same on every
+    replay. CloudEvents makes source + id unique, and each website names its own ids: an event a website posted
+    is scoped by its site and source. Events of the company's own producers on dsr.intake and of the privacy
+    center keep the id alone (ids unique across them, as before), so every request id issued so far stays."""
+    site = event.extensions.get(SITE_EXTENSION)
+    return stable_id(kind, event.id) if site is None else stable_id(kind, event.id, f"site:{site}", event.source)
 
 
 async def on_intake_message(ctx: Context, raw: bytes, headers: Iterable[tuple[str, bytes]] | None = None) -> None:
@@ -55,12 +66,12 @@ async def on_intake_message(ctx: Context, raw: bytes, headers: Iterable[tuple[st
 
 
 async def on_rights_requested(ctx: Context, event: CloudEvent, data: RightsRequested) -> None:
-    """Open a case; the request id derives from the CloudEvent id, so a duplicate opens nothing new."""
+    """Open a case; the request id derives from the event's identity, so a duplicate opens nothing new."""
     try:
         details = checked_request(data)
     except ValueError as exc:
         raise Rejected(str(exc)) from None
-    request_id = stable_id("request", event.id)
+    request_id = intake_id("request", event)
     request_log.concerns(request_id)
     ref = ctx.sealer.ref(data.email())
     opened = CaseOpened(
@@ -174,7 +185,7 @@ def _requester(ctx: Context, ref: str, data: RightsRequested, details: RequestDe
 
 async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
     """Record who gave which data to which system, with what consent; acknowledge to the person."""
-    submission_id = stable_id("submission", event.id)
+    submission_id = intake_id("submission", event)
     request_log.concerns(submission_id)  # the submission's tasks and answers carry it as their request id
     ref = ctx.sealer.ref(data.email)
     data = _with_valid_consent(data, receipt_day(event.time))
@@ -193,7 +204,7 @@ async def on_form_submitted(ctx: Context, event: CloudEvent, data) -> None:
 
 
 async def on_consent_changed(ctx: Context, event: CloudEvent, data: ConsentChanged) -> None:
-    submission_id = stable_id("submission", event.id)
+    submission_id = intake_id("submission", event)
     request_log.concerns(submission_id)  # the submission's tasks and answers carry it as their request id
     ref = ctx.sealer.ref(data.email)
     for system in [s for s in ("newsletter",) if s in ctx.config.systems]:

@@ -10,14 +10,13 @@ from datetime import timedelta
 from aiohttp import web
 
 from gdpr.deadlines import compute_deadline
-from gdpr.lifecycle import stable_id
 from gdpr.tokens import derived_secret
 from schemas.base import WireModel
 from schemas.cloudevents_binding import from_http
 from schemas.intake import FORM_TYPES, CloudEvent, EventType, IntakeError, RightsRequested, parse_intake
 from streams import topics
 from streams.context import Context
-from streams.intake import checked_request, reference
+from streams.intake import SITE_EXTENSION, checked_request, intake_id, reference
 from streams.web.guards import body_of
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -70,7 +69,8 @@ class IntakeViews:
                 status=429,
                 headers={"Retry-After": str(int(wait + 0.999))},
             )
-        return await self._accept_all(raws, batch=len(raws) > 1 or "batch" in request.content_type)
+        stamped = [with_site(raw, site) for raw in raws]
+        return await self._accept_all(stamped, batch=len(raws) > 1 or "batch" in request.content_type)
 
     async def _accept_all(self, raws: list[bytes], batch: bool) -> web.Response:
         parsed, errors = validated(raws)
@@ -78,6 +78,16 @@ class IntakeViews:
             return _refusal(400, "invalid CloudEvent(s): nothing was accepted", events=errors)
         answers = [await accept(self.ctx, event, data) for event, data in parsed]
         return web.json_response({"accepted": answers} if batch else answers[0], status=202)
+
+
+def with_site(raw: bytes, site: str) -> bytes:
+    """The event as the pipeline keeps it: with the site its key names (whatever the body said), so that two
+    sites' events with the same id are two events (streams.intake.intake_id)."""
+    try:
+        envelope = json.loads(raw)
+    except ValueError:
+        return raw  # parse_intake names the fault
+    return json.dumps({**envelope, SITE_EXTENSION: site}).encode() if isinstance(envelope, dict) else raw
 
 
 def validated(raws: list[bytes]) -> tuple[list[tuple[CloudEvent, WireModel]], list[dict]]:
@@ -102,8 +112,9 @@ def _check(rule, data) -> None:
 
 
 async def accept(ctx: Context, event: CloudEvent, data: WireModel) -> dict:
-    """Publish once; an id seen before is answered as it was the first time, and nothing is published again."""
-    key = f"intake:{event.id}"
+    """Publish once; an event seen before (the same site, source and id) is answered as it was the first time,
+    and nothing is published again."""
+    key = f"intake:{intake_id('event', event)}"
     if (known := ctx.doors.answer(key)) is not None:
         return json.loads(known)
     await ctx.publisher.publish(topics.INTAKE, event.id, event.to_structured())  # waits for the broker's ack
@@ -117,7 +128,7 @@ def intake_answer(event: CloudEvent, data: WireModel) -> dict:
     (Art. 12(3), R8), computed as the coordinator will."""
     answer = {"id": event.id, "type": event.type.value, "status": "accepted"}
     if isinstance(data, RightsRequested):
-        request_id = stable_id("request", event.id)
+        request_id = intake_id("request", event)
         received = data.submitted_time or event.time  # R2, as streams.intake opens the case
         deadline = compute_deadline(received).d1
         return answer | {
@@ -126,5 +137,5 @@ def intake_answer(event: CloudEvent, data: WireModel) -> dict:
             "deadline": str(deadline),
         }
     if event.type in FORM_TYPES or event.type == EventType.CONSENT_CHANGED:
-        return answer | {"reference": reference(stable_id("submission", event.id))}
+        return answer | {"reference": reference(intake_id("submission", event))}
     return answer

@@ -62,6 +62,14 @@ class SentLedgerContract:
         assert ledger.claim("m1", "r1", NOW) == Claim.SEND
         assert ledger.claim("m3", "r2", NOW) == Claim.SENT
 
+    def test_of_some_messages_it_tells_those_that_went_out(self, tmp_path):
+        ledger = self.make(tmp_path)
+        for message in ("m1", "m2"):
+            ledger.claim(message, "r1", NOW)
+        ledger.mark_sent("m1", NOW)  # m2 is being sent, m3 was never claimed
+        assert self.another_worker(tmp_path, ledger).sent(["m1", "m2", "m3"]) == {"m1"}
+        assert ledger.sent([]) == set()
+
 
 class SharedLedgerContract(SentLedgerContract):
     """What only a ledger that several processes share can be asked: concurrent claims."""

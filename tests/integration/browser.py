@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = (files("axe_playwright_python") / "axe.min.js").read_text()  # axe-core, pinned by the test dependencies
+MAX_SHOT_HEIGHT = 1800  # px, about two screens
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -62,9 +63,13 @@ def assert_accessible(page: Page) -> None:
 
 
 def shoot(page: Page, name: str) -> Path:
+    """The page from its top, as tall as its content up to MAX_SHOT_HEIGHT: a picture for the README, never a
+    scroll of every row a long page may hold."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_SHOT_HEIGHT)
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
     return path
 
 

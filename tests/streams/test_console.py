@@ -13,7 +13,7 @@ from streams import topics
 from streams.doors_port import Role
 from streams.web.console.accounts import ConsolePolicy, api_token, hash_password
 from tests.streams.bus import Bus
-from tests.streams.test_flow import CAMILLE, example, raw
+from tests.streams.test_flow import CAMILLE, body, confirm, example, raw
 from tests.streams.test_routes import client, listeners
 
 pytestmark = pytest.mark.streams
@@ -108,6 +108,34 @@ async def test_the_dpo_filters_extends_and_is_refused_an_unlawful_decision_with_
     assert [(a.kind, a.detail["by"]) for a in decisions] == [("dpo_decision", "dana"), ("dpo_decision_refused", "dana")]
 
 
+def listed(page: str) -> set[str]:
+    return set(re.findall(r">(DSR-[0-9A-F]{10})</a>", page))
+
+
+async def test_past_the_internal_target_and_awaiting_the_dpo_each_list_their_cases_only():
+    bus = accounts(Bus())
+    bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
+    # Camille objects on general grounds and confirms: the DPO weighs it (R29).
+    objection = {"subject_request_type": "objection", "objection_scope": "legitimate_interest"}
+    await bus.submit(raw(example("dsr.rights.requested", data=objection | {"restriction_ground": "objection_pending"})))
+    await confirm(bus, CAMILLE)
+    (weighed,) = [s["reference"] for s in bus.directory.local.summaries("open")]
+    # Four weeks later, Dominique asks for a copy and has not confirmed yet.
+    bus.clock.advance(days=28)
+    later = example(
+        "dsr.rights.requested", id="later", time=bus.clock().isoformat(), data={"subject_request_type": "access"}
+    )
+    later["data"]["subject_identities"][0]["identity_value"] = "dominique@example.test"
+    await bus.submit(raw(later))
+    (waiting,) = [s["reference"] for s in bus.directory.local.summaries("open") if s["reference"] != weighed]
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        assert listed(await (await http.get("/console/")).text()) == {weighed, waiting}
+        assert listed(await (await http.get("/console/?flag=past_target")).text()) == {weighed}  # D1 - 5 working days
+        assert listed(await (await http.get("/console/?flag=awaiting_dpo")).text()) == {weighed}
+        assert listed(await (await http.get("/console/?flag=awaiting_person")).text()) == {waiting}
+
+
 async def test_a_viewer_sees_but_cannot_decide():
     bus = accounts(Bus())
     ref = await with_case(bus)
@@ -161,6 +189,53 @@ async def test_parked_mail_is_retried_and_a_dead_letter_replayed_to_its_topic():
     assert bus.on(topics.INTAKE).count(b"not json") == 2
     sent_again = [json.loads(v)["message_id"] for v in bus.on(topics.NOTIFICATIONS)]
     assert sent_again.count(message_id) == 2
+
+
+async def test_a_parked_email_sent_by_its_retry_leaves_the_list():
+    bus = accounts(Bus())
+    bus.mail.fail_next(PermanentMailError("550 no such user"))  # the receipt is parked
+    ref = await with_case(bus)
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        mail = await (await http.get("/console/mail")).text()
+        assert ref in mail
+        message_id = re.search(r'name="message_id" value="([^"]+)"', mail).group(1)
+        await http.post("/console/mail/retry", data={"csrf": csrf_of(mail), "message_id": message_id})
+        await bus.drain()  # the mailer sends it this time
+        assert [m for m in bus.emails_to(CAMILLE) if ref in body(m)]
+        after = await (await http.get("/console/mail")).text()
+    assert message_id not in after and "Aucun e-mail en attente." in after
+
+
+async def test_dead_letters_come_fifty_a_page_newest_first_with_links_and_a_replay_reaches_an_older_page():
+    bus = accounts(Bus())
+    for n in range(55):  # another topic's letters stay on their own page
+        await bus.publish(
+            topics.dlq(topics.INTAKE), None, f"letter-{n:03}".encode(), {topics.DLQ_REASON: f"why-{n:03}"}
+        )
+    await bus.publish(topics.dlq(topics.CASES), None, b"other", {topics.DLQ_REASON: "why-cases"})
+    async with client(listeners(bus)["admin"]) as http:
+        await log_in(http, "dana")
+        first = await (await http.get("/console/dead-letters?topic=dsr.intake.dlq")).text()
+        reasons = re.findall(r"why-\d{3}", first)
+        assert reasons == [f"why-{n:03}" for n in range(54, 4, -1)]  # the newest fifty, newest first
+        assert "why-cases" not in first and re.search(r"dsr\.cases\.dlq</a></th><td[^>]*>1<", first)
+        assert 'href="/console/dead-letters?topic=dsr.intake.dlq&amp;page=1" rel="next">Plus anciens' in first
+        older = await (await http.get("/console/dead-letters?topic=dsr.intake.dlq&page=1")).text()
+        assert re.findall(r"why-\d{3}", older) == ["why-004", "why-003", "why-002", "why-001", "why-000"]
+        assert 'page=0" rel="prev">← Plus récents' in older and 'rel="next"' not in older
+        # The oldest is replayed from its page, which the answer shows again, the letter marked.
+        letter = re.findall(r'name="letter" value="([^"]+)"', older)[-1]
+        replayed = await http.post(
+            "/console/dead-letters/replay", data={"csrf": csrf_of(older), "letter": letter, "page": "1"}
+        )
+        page = await replayed.text()
+        assert "Message rejoué sur dsr.intake" in page and "why-000" in page and "rejoué</td>" in page
+        elsewhere = await http.post(
+            "/console/dead-letters/replay", data={"csrf": csrf_of(older), "letter": "dsr.audit:0:0"}
+        )
+        assert elsewhere.status == 404  # only the dead-letter topics are replayed
+    assert bus.on(topics.INTAKE) == [b"letter-000"]
 
 
 async def test_dsr_case_with_a_personal_token_decides_as_that_person_and_a_viewers_token_cannot():

@@ -9,6 +9,7 @@ import pytest
 
 from schemas.cloudevents_binding import BATCH, STRUCTURED
 from streams import topics
+from streams.intake import reference
 from streams.web.intake_api import site_key
 from tests.streams.bus import Bus
 from tests.streams.test_flow import example
@@ -104,6 +105,32 @@ async def test_the_same_id_again_answers_as_the_first_time_and_publishes_nothing
         again = await http.post("/intake", **structured(bus, later))
         assert again.status == 202 and await again.json() == first
     assert len(bus.on(topics.INTAKE)) == 1
+
+
+async def test_two_sites_sending_the_same_id_open_two_cases_and_each_replay_gets_its_own_answer():
+    bus = Bus()
+    shop = example("dsr.rights.requested", id="42", data={"subject_request_type": "access"})
+    blog = example("dsr.rights.requested", id="42", data={"subject_request_type": "erasure"})
+    blog["data"]["subject_identities"][0]["identity_value"] = "dominique@example.test"
+    blog["dsrsite"] = "shop"  # a site cannot borrow another's scope: the key names the site
+    async with client(listeners(bus)["public"]) as http:
+        posted = {
+            site: await http.post(
+                "/intake", data=json.dumps(event), headers=keyed(bus, site) | {"Content-Type": STRUCTURED}
+            )
+            for site, event in (("shop", shop), ("blog", blog))
+        }
+        answers = {site: await response.json() for site, response in posted.items()}
+        assert {response.status for response in posted.values()} == {202}
+        assert answers["shop"]["reference"] != answers["blog"]["reference"]
+        again = await http.post(
+            "/intake", data=json.dumps(blog), headers=keyed(bus, "blog") | {"Content-Type": STRUCTURED}
+        )
+        assert await again.json() == answers["blog"]  # a replay is still one, within its site
+    assert [json.loads(v)["dsrsite"] for v in bus.on(topics.INTAKE)] == ["shop", "blog"]
+    await bus.drain()
+    opened = {reference(s.request_id): s.right.value for s in bus.directory.local.states()}
+    assert opened == {answers["shop"]["reference"]: "access", answers["blog"]["reference"]: "erasure"}
 
 
 async def test_a_site_over_its_rate_gets_429_with_retry_after():

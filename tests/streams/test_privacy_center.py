@@ -15,6 +15,7 @@ from streams.documents import open_document
 from streams.intake import reference
 from streams.web import dpo_api
 from streams.web.center.forms import FORMS
+from streams.web.center.pages import day
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body
 from tests.streams.test_routes import client, listeners
@@ -80,6 +81,24 @@ async def test_the_receipt_links_to_the_status_page_where_the_person_withdraws()
         assert "Withdrawn at your request" in again and "Withdraw my request" not in again
 
 
+async def test_an_extended_request_shows_on_its_status_page_both_deadlines_and_why():
+    bus = Bus()
+    async with client(listeners(bus)["public"]) as http:
+        await submit(http, "access", {"email": CAMILLE}, lang="en")
+        await bus.drain()
+        (state,) = list(bus.directory.local.states())
+        extend = {"kind": "extend", "by": "dpo", "reasons": ["volume_of_data", "several_requests"]}
+        assert (await dpo_api.decide(bus.ctx, bus.directory, state.request_id, extend))[0] == 202
+        await bus.drain()
+        (state,) = list(bus.directory.local.states())
+        page = await (await http.get(status_link(bus))).text()
+    # Art. 12(3), R10: the person hears of the extension and of its reasons
+    assert f"<dt>Initial deadline</dt><dd>{day(state.d1, 'en')}</dd>" in page
+    assert f"<dt>Answer due by</dt><dd><strong>{day(state.deadline, 'en')}</strong></dd>" in page
+    assert state.deadline > state.d1 and "We have extended the time to answer by two months" in page
+    assert "we hold a large volume of data about you" in page and page.count("<li>") == 2
+
+
 async def test_known_and_unknown_addresses_get_the_same_answer():
     bus = Bus()
     bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
@@ -109,6 +128,17 @@ async def test_missing_fields_are_named_without_a_reason_or_an_id_ever_asked():
         response = await submit(http, "death", {"deceased_email": CAMILLE})
         page = await response.text()
     assert response.status == 400 and 'aria-invalid="true"' in page and 'href="#contact_email"' in page
+    assert bus.on(topics.INTAKE) == []
+
+
+async def test_every_description_a_field_points_to_is_on_the_page_even_for_a_group_of_boxes():
+    bus = Bus()
+    async with client(listeners(bus)["public"]) as http:  # a channel the form does not offer: the group is refused
+        response = await submit(http, "consent_withdrawal", {"email": CAMILLE, "channels": "fax"})
+        page = await response.text()
+    described = {name for names in re.findall(r'aria-describedby="([^"]+)"', page) for name in names.split()}
+    assert response.status == 400 and "channels-error" in described
+    assert described <= set(re.findall(r' id="([^"]+)"', page))  # a screen reader reads each of them
     assert bus.on(topics.INTAKE) == []
 
 

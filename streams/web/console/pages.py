@@ -39,7 +39,7 @@ def render(
         d=LABELS[language],
         user=user,
         title=title,
-        switch_url=f"{request.path}?lang={other}",
+        switch_url=str(request.rel_url.update_query(lang=other)),  # the same page: its topic, its page
         right_label=label("right_label", language),
         status_label=label("status_label", language),
         action_label=label("action_label", language),

@@ -25,6 +25,14 @@ class DeadLetter:
         return f"{self.topic}:{self.partition}:{self.offset}"
 
 
+def letter_address(key: str) -> tuple[str, int, int] | None:
+    """A dead letter's key read back: topic, partition, offset; None when it is not one."""
+    parts = key.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return parts[0], int(parts[1]), int(parts[2])
+
+
 @dataclass(frozen=True)
 class Parked:
     request: EmailRequested
@@ -43,10 +51,16 @@ class Records(Protocol):
     def retry(self, message_id: str) -> bool:
         """Send one parked e-mail to the mailer again; False if no such parked e-mail."""
 
-    def dead_letters(self, dlq_topics: list[str]) -> list[DeadLetter]: ...
+    def dead_letter_counts(self, dlq_topics: list[str]) -> dict[str, int]:
+        """How many dead letters each topic holds, from its offsets alone (nothing is read)."""
 
-    def replay(self, dead: DeadLetter) -> bool:
-        """Publish the dead letter's original key, value and headers to its original topic (acks=all)."""
+    def dead_letters(self, topic: str, page: int, size: int) -> list[DeadLetter]:
+        """One page of a dead-letter topic, newest first (page 0: the newest `size`). Only the tail it needs is
+        read: the last (page + 1) x size records of each partition, never the topic from its beginning."""
+
+    def replay(self, topic: str, partition: int, offset: int) -> DeadLetter | None:
+        """Publish the dead letter at that offset (read alone: a seek, not a scan) to its original topic, with its
+        original key, value and headers (acks=all); None if the topic holds no record there."""
 
 
 Log = Callable[[], list[tuple[str, str | bytes | None, bytes, dict]]]
@@ -78,20 +92,27 @@ class LogRecords:
             self._send(topics.NOTIFICATIONS, parked.request.request_id, parked.request.to_bytes(), {})
         return bool(chosen)
 
-    def dead_letters(self, dlq_topics: list[str]) -> list[DeadLetter]:
-        letters = []
-        for offset, (topic, _, _, headers) in enumerate(self._log()):
-            if topic in dlq_topics:
-                letters.append(dead_letter(topic, 0, offset, headers))
-        return letters
+    def dead_letter_counts(self, dlq_topics: list[str]) -> dict[str, int]:
+        counts = dict.fromkeys(dlq_topics, 0)
+        for topic, _, _, _ in self._log():
+            if topic in counts:
+                counts[topic] += 1
+        return counts
 
-    def replay(self, dead: DeadLetter) -> bool:
+    def dead_letters(self, topic: str, page: int, size: int) -> list[DeadLetter]:
+        """The offset of a letter here is its place in the whole log (one partition for every topic)."""
+        letters = [dead_letter(t, 0, offset, headers) for offset, (t, _, _, headers) in enumerate(self._log())]
+        newest_first = [d for d in reversed(letters) if d.topic == topic]
+        return newest_first[page * size : (page + 1) * size]
+
+    def replay(self, topic: str, partition: int, offset: int) -> DeadLetter | None:
         log = self._log()
-        if dead.offset >= len(log) or log[dead.offset][0] != dead.topic:
-            return False
-        _, key, value, headers = log[dead.offset]
+        if partition != 0 or not 0 <= offset < len(log) or log[offset][0] != topic:
+            return None
+        _, key, value, headers = log[offset]
+        dead = dead_letter(topic, partition, offset, headers)
         self._send(dead.origin_topic, key, value, original_headers(headers))
-        return True
+        return dead
 
 
 def dead_letter(topic: str, partition: int, offset: int, headers: dict[str, str]) -> DeadLetter:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gdpr.deadlines import receipt_day
 from gdpr.decisions import possible_now
+from streams import topics
 from streams.context import Context
 from streams.documents import open_document
 from streams.intake import reference
@@ -19,11 +20,12 @@ from streams.web.center.forms import form_fields
 from streams.web.console.accounts import COOKIE, ConsolePolicy, User, current_user, login, session_key
 from streams.web.console.decision_forms import FORMS, LABELS, decision_body
 from streams.web.console.pages import console_language, render
-from streams.web.console.records import Records
+from streams.web.console.records import Parked, Records, letter_address
 from streams.web.console.text import console_text
 from streams.web.guards import body_of
 
 WAITING_FOR_PERSON = ("awaiting_verification", "awaiting_proof")
+PAGE_SIZE = 50  # dead letters on one page: a topic may hold thousands
 
 
 class ConsoleViews:
@@ -121,9 +123,16 @@ class ConsoleViews:
     # --- mail, dead letters, systems -------------------------------------------------------------------
 
     async def mail(self, request: web.Request, user: User, notice: str = "") -> web.Response:
-        parked = await asyncio.to_thread(self.records.parked)
+        parked = await asyncio.to_thread(self._still_parked)
         t = console_text(_lang(self, request))
         return render(self.ctx, request, "mail", user, t["parked_title"], parked=parked, notice=notice)
+
+    def _still_parked(self) -> list[Parked]:
+        """Parked e-mails not sent since (a retry went through): the sent-e-mail ledger knows every worker's
+        sendings, and keeps them longer (KEEP_DAYS) than the parked topic keeps its messages (the broker's 7 days)."""
+        parked = self.records.parked()
+        sent = self.ctx.sent_ledger.sent([p.request.message_id for p in parked])
+        return [p for p in parked if p.request.message_id not in sent]
 
     async def retry(self, request: web.Request, user: User) -> web.Response:
         form = self._form(request, user)
@@ -132,32 +141,48 @@ class ConsoleViews:
         done = await asyncio.to_thread(self.records.retry, form.get("message_id", ""))
         return await self.mail(request, user, console_text(_lang(self, request))["retried"] if done else "")
 
-    async def dead_letters(self, request: web.Request, user: User, notice: str = "") -> web.Response:
-        letters = await asyncio.to_thread(self.records.dead_letters, self.dlqs)
+    async def dead_letters(self, request: web.Request, user: User) -> web.Response:
+        return await self._dead_page(request, user, request.query.get("topic", ""), request.query.get("page", ""))
+
+    async def _dead_page(self, request: web.Request, user: User, topic: str, page_asked: str, notice: str = ""):
+        """Each topic's count, and one topic's letters a page at a time, newest first (links, no script)."""
+        counts = await asyncio.to_thread(self.records.dead_letter_counts, self.dlqs)
+        topic = topic or next((t for t, n in counts.items() if n), "")
+        if topic and topic not in counts:
+            raise web.HTTPNotFound()
+        page = min(_page_number(page_asked), max(0, (counts.get(topic, 0) - 1) // PAGE_SIZE))
+        letters = await asyncio.to_thread(self.records.dead_letters, topic, page, PAGE_SIZE) if topic else []
         replayed = {d.key for d in letters if self.ctx.doors.answer(f"replayed:{d.key}")}
         t = console_text(_lang(self, request))
         return render(
-            self.ctx, request, "dead", user, t["dead_title"], letters=letters, replayed=replayed, notice=notice
-        )
+            self.ctx, request, "dead", user, t["dead_title"], counts=counts, topic=topic, letters=letters,
+            replayed=replayed, notice=notice, page=page, pages=-(-counts.get(topic, 0) // PAGE_SIZE),
+        )  # fmt: skip
 
     async def replay(self, request: web.Request, user: User) -> web.Response:
         form = self._form(request, user)
         if form is None or not user.decides:
             raise web.HTTPForbidden()
-        letters = await asyncio.to_thread(self.records.dead_letters, self.dlqs)
-        chosen = next((d for d in letters if d.key == form.get("letter")), None)
-        if chosen is None or not await asyncio.to_thread(self.records.replay, chosen):
+        address = letter_address(form.get("letter", ""))
+        if address is None or address[0] not in self.dlqs:
             raise web.HTTPNotFound()
-        self.ctx.doors.remember_answer(f"replayed:{chosen.key}", user.name, self.ctx.clock())
-        notice = console_text(_lang(self, request))["replayed"].format(topic=chosen.origin_topic)
-        return await self.dead_letters(request, user, notice)
+        replayed = await asyncio.to_thread(self.records.replay, *address)  # that one record, read at its offset
+        if replayed is None:
+            raise web.HTTPNotFound()
+        self.ctx.doors.remember_answer(f"replayed:{replayed.key}", user.name, self.ctx.clock())
+        notice = console_text(_lang(self, request))["replayed"].format(topic=replayed.origin_topic)
+        return await self._dead_page(request, user, replayed.topic, form.get("page", ""), notice)
 
     async def systems(self, request: web.Request, user: User) -> web.Response:
         summaries = await self.cases.summaries("open")
-        letters = await asyncio.to_thread(self.records.dead_letters, self.dlqs)
+        counts = await asyncio.to_thread(self.records.dead_letter_counts, self.dlqs)
         t = console_text(_lang(self, request))
-        rows = system_rows(self.ctx.config.systems, summaries, letters)
+        rows = system_rows(self.ctx.config.systems, summaries, counts)
         return render(self.ctx, request, "systems", user, t["systems_title"], rows=rows)
+
+
+def _page_number(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 0
 
 
 def _lang(views: ConsoleViews, request: web.Request) -> str:
@@ -180,12 +205,12 @@ def matches(summary: dict, chosen: dict[str, str], today: date) -> bool:
     return True
 
 
-def system_rows(systems, summaries: list[dict], letters) -> list[dict]:
+def system_rows(systems, summaries: list[dict], dead_counts: dict[str, int]) -> list[dict]:
     rows = []
     for system in systems:
         counts = [s["tasks"].get(system, {}) for s in summaries]
         oldest = min((c["oldest"] for c in counts if c.get("oldest")), default=None)
-        dead = sum(1 for d in letters if d.origin_topic == f"dsr.tasks.{system}")
+        dead = dead_counts.get(topics.dlq(topics.tasks(system)), 0)
         rows.append({"system": system, "open": sum(c.get("open", 0) for c in counts), "oldest": oldest,
                      "failed": sum(c.get("failed", 0) for c in counts), "dead": dead})  # fmt: skip
     return rows
