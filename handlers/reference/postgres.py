@@ -1,13 +1,15 @@
-"""The PostgreSQL side of the reference systems' storage: a schema per system, a connection per transaction."""
+"""The PostgreSQL side of the reference systems' storage: a schema per system, a few connections kept for reuse."""
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from handlers.reference.db import ID_PLACEHOLDER, Cursor, PostgresStore, StoreUnavailable
@@ -34,14 +36,20 @@ class PgConn:
         return self._conn.execute(pyformat(sql), params)  # type: ignore[return-value]
 
 
+IDLE_CONNECTIONS = 4  # kept per system: the worker's threads rarely run more transactions on one system at once
+
+
 class PostgresDatabase:
-    """A system's tables in a schema of their own. A connection per transaction: nothing to share
-    between worker threads, nothing left open, and several processes may use the same schema."""
+    """A system's tables in a schema of their own. Each transaction has a connection to itself, taken from a
+    few idle ones kept for reuse (opening one costs the server a new backend process, which dominated a
+    task's cost) or opened; one that failed is closed, never reused. Several processes may use the schema."""
 
     def __init__(self, store: PostgresStore, ddl: str) -> None:
         if not _SCHEMA_NAME.match(store.schema):
             raise ValueError(f"schema name {store.schema!r}: use lower-case letters, digits and '_'")
         self._store = store
+        self._idle: list[psycopg.Connection] = []
+        self._idle_lock = threading.Lock()
         try:
             self._create(ddl)
         except psycopg.OperationalError as exc:
@@ -65,21 +73,43 @@ class PostgresDatabase:
         """Committed on success, rolled back on error. With a key (the subject's e-mail), transactions
         on the same key run one after the other, as SQLite's BEGIN IMMEDIATE made every transaction
         do: the write-once ledger, read-then-write verbs (rectify, suppress) and scoring rely on it."""
-        with self._connect() as conn:
+        with self._borrowed() as conn, conn.transaction():
             if key is not None:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{self._store.schema}:{key}",))
             yield PgConn(conn)
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[psycopg.Connection]:
+        """An idle autocommit connection, or a new one; given back only when it ended cleanly."""
+        with self._idle_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None or conn.closed:
+            conn = self._connect(autocommit=True)
+        try:
+            yield conn
+        except BaseException:
+            conn.close()  # broken, or left mid-statement: a fresh one next time
+            raise
+        with self._idle_lock:
+            if len(self._idle) < IDLE_CONNECTIONS and conn.info.transaction_status == TransactionStatus.IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def scrub(self) -> None:
         """VACUUM the system's tables after an erasure: the deleted rows' tuples are pruned and their
         space handed back for reuse, instead of lingering until autovacuum gets round to it. Pages and
         WAL segments may still hold the old bytes until overwritten (PostgreSQL has no secure_delete):
         the storage under the cluster is expected to be encrypted, as for its backups."""
-        with self._connect(autocommit=True) as conn:
+        with self._borrowed() as conn:
             rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (self._store.schema,))
             tables = [f'"{self._store.schema}"."{row["tablename"]}"' for row in rows.fetchall()]
             if tables:  # TRUNCATE false: giving emptied pages back needs a lock that waits up to 5 s on busy tables
                 conn.execute("VACUUM (TRUNCATE false) " + ", ".join(tables))
 
     def close(self) -> None:
-        """Nothing stays open between transactions."""
+        """The idle connections are closed; a transaction still running closes its own at its end."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

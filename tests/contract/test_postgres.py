@@ -125,3 +125,26 @@ def test_an_unreachable_server_stops_the_start_naming_the_setting(tmp_path):
     with pytest.raises(SystemExit) as stopped:
         reference_adapters(settings, adapters.SECRET)
     assert "DSR_POSTGRES_DSN" in str(stopped.value)
+
+
+def test_a_system_reuses_its_connections_and_never_one_that_failed(postgres_dsn: str) -> None:
+    """Opening a connection costs the server a backend process: a system keeps a few for its next
+    transactions, and drops one whose transaction failed."""
+    from handlers.reference.postgres import PostgresDatabase
+
+    db = PostgresDatabase(PostgresStore(postgres_dsn, "pooled"), "CREATE TABLE IF NOT EXISTS t (v INT)")
+    pid = "SELECT pg_backend_pid() AS pid"
+    try:
+        with db.transaction("a@example.org") as conn:
+            first = conn.execute(pid).fetchone()["pid"]
+        with db.transaction() as conn:
+            assert conn.execute(pid).fetchone()["pid"] == first  # the same backend, no new process
+            conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(RuntimeError), db.transaction() as conn:
+            conn.execute("INSERT INTO t VALUES (2)")
+            raise RuntimeError("the verb failed")
+        with db.transaction() as conn:
+            assert conn.execute(pid).fetchone()["pid"] != first  # the failed one was closed
+            assert [r["v"] for r in conn.execute("SELECT v FROM t").fetchall()] == [1]  # and rolled back
+    finally:
+        db.close()
