@@ -1,16 +1,20 @@
-"""Turns a SendEmail command into an e-mail request: template values, personal parts sealed."""
+"""Turns a SendEmail command into an e-mail request: mail.values read from the context, personal parts sealed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from gdpr.identity import answers_requester
 from gdpr.lifecycle import CaseState, SendEmail, email_id
+from mail.sources import Records
+from mail.values import VALUES, dpo_values
 from schemas.notifications import EmailRequested, Recipient
 from schemas.sealed import Sealed
+from streams import access_package, links
 from streams.context import Context
 from streams.intake import reference
-from streams.notice_values import VALUES, dpo_values
+from streams.register_view import RegisterView
 
 
 def email_for(ctx: Context, state: CaseState, command: SendEmail, now: datetime) -> EmailRequested:
@@ -18,7 +22,7 @@ def email_for(ctx: Context, state: CaseState, command: SendEmail, now: datetime)
     maker = VALUES.get(command.message_type) if to_person else dpo_values
     if maker is None:
         raise ValueError(f"no template values for message type '{command.message_type}'")
-    public, secret = maker(ctx, state, command, now)
+    public, secret = maker(ContextSources(ctx), state, command, now)
     to = address(state, Recipient(command.recipient))
     if to_person and to is None:
         raise ValueError("case has no sealed address left to write to")
@@ -43,3 +47,45 @@ def address(state: CaseState, recipient: Recipient) -> Sealed | None:
     if recipient == Recipient.REQUESTER or answers_requester(state):
         return state.requester
     return state.reply_to or state.subject
+
+
+@dataclass(frozen=True)
+class ContextSources:
+    """mail.sources.ValueSources on a stream context: its settings, register, sealer, links and export store."""
+
+    ctx: Context
+
+    @property
+    def status_ttl(self) -> timedelta:
+        return self.ctx.config.status_ttl
+
+    @property
+    def verification_ttl(self) -> timedelta:
+        return self.ctx.config.verification_ttl
+
+    @property
+    def verification_expiry(self) -> timedelta:
+        return self.ctx.config.policy.verification_expiry
+
+    @property
+    def download_ttl(self) -> timedelta:
+        return self.ctx.config.download_ttl
+
+    @property
+    def register(self) -> RegisterView:
+        return self.ctx.register
+
+    def open(self, sealed: Sealed) -> dict:
+        return self.ctx.sealer.open(sealed)
+
+    def case_link(self, request_id: str, purpose: str, expires: datetime, token_id: str | None = None) -> str:
+        return links.case_link(self.ctx, request_id, purpose, expires, token_id)
+
+    def form_link(self, form: str) -> str:
+        return links.form_link(self.ctx, form)
+
+    def person_records(self, state: CaseState) -> dict[str, Records]:
+        return access_package.person_records(self.ctx, state)
+
+    def selected_records(self, state: CaseState) -> dict[str, Records]:
+        return access_package.selected_records(self.ctx, state)

@@ -18,14 +18,12 @@ from gdpr.routing import ALL_CHANNELS, PROFILING
 from gdpr.work import marketing_stops_first, notified_recipients
 from mail.labels import REPRESENTATIVE_ROLES, STATUS_LABELS
 from mail.names import item_label, system_label
+from mail.sources import ValueSources
 from schemas.notifications import MessageType
 from schemas.tasks import KeepGround, TaskAction, TaskStatus
-from streams.access_package import person_records, selected_records
-from streams.context import Context
-from streams.links import case_link, form_link
 
 Values = tuple[dict, dict]
-Maker = Callable[[Context, CaseState, SendEmail, datetime], Values]
+Maker = Callable[[ValueSources, CaseState, SendEmail, datetime], Values]
 
 
 def day(moment: datetime) -> str:
@@ -36,34 +34,34 @@ def received(state: CaseState) -> str:
     return day(state.received_at)
 
 
-def _link(ctx: Context, state: CaseState, purpose: str, token_id: str, expires: datetime) -> str:
-    return case_link(ctx, state.request_id, purpose, expires, token_id)
+def _link(sources: ValueSources, state: CaseState, purpose: str, token_id: str, expires: datetime) -> str:
+    return sources.case_link(state.request_id, purpose, expires, token_id)
 
 
-def status_link(ctx: Context, state: CaseState, now: datetime) -> dict:
+def status_link(sources: ValueSources, state: CaseState, now: datetime) -> dict:
     """The receipt's signed link to the status page: where the case stands, a button to withdraw it."""
-    return {"status_url": case_link(ctx, state.request_id, "status", now + ctx.config.status_ttl)}
+    return {"status_url": sources.case_link(state.request_id, "status", now + sources.status_ttl)}
 
 
-def upload_link(ctx: Context, state: CaseState, closes: datetime) -> dict:
+def upload_link(sources: ValueSources, state: CaseState, closes: datetime) -> dict:
     """R14, R16: the ID or proof asked for is uploaded behind this link, never sent by plain e-mail."""
-    return {"upload_url": case_link(ctx, state.request_id, "upload", closes)}
+    return {"upload_url": sources.case_link(state.request_id, "upload", closes)}
 
 
 # --- receipt and identity ------------------------------------------------------------------------
 
 
-def receipt(ctx, state, command, now) -> Values:
+def receipt(sources, state, command, now) -> Values:
     return {
         "right": state.right.value,
         "received_on": received(state),
         "deadline": state.deadline.isoformat(),
         "priority": bool(command.params.get("priority")),
         "confirmation": confirmation_step(state).value,  # R12: whether the date may move, said as it is
-    }, status_link(ctx, state, now)
+    }, status_link(sources, state, now)
 
 
-def heir_receipt(ctx, state, command, now) -> Values:
+def heir_receipt(sources, state, command, now) -> Values:
     """R5 for LIL 85: an heir or executor is acknowledged as such, not as the person the data are about."""
     facts = state.details.post_mortem
     return {
@@ -72,11 +70,11 @@ def heir_receipt(ctx, state, command, now) -> Values:
         "requester_role": facts.requester_role or "heir",
         "action": facts.action.value,
         "proof_announced": facts.proof_of_death and facts.proof_of_standing,  # said, not yet checked (R39.1)
-    }, status_link(ctx, state, now)
+    }, status_link(sources, state, now)
 
 
-def verification(ctx, state, command, now) -> Values:
-    expires = now + ctx.config.verification_ttl
+def verification(sources, state, command, now) -> Values:
+    expires = now + sources.verification_ttl
     public = {
         "right": state.right.value,
         "received_on": received(state),
@@ -86,12 +84,12 @@ def verification(ctx, state, command, now) -> Values:
         "suspended": suspension_if_asked_at(state, state.challenge_sent_at or now),
         "marketing_stopped": marketing_stops_first(state),  # §3.2: said, with why, not "nothing changed"
     }
-    return public, {"verify_url": _link(ctx, state, "verify", command.params["token_id"], expires)}
+    return public, {"verify_url": _link(sources, state, "verify", command.params["token_id"], expires)}
 
 
-def verification_reminder(ctx, state, command, now) -> Values:
-    closes = verification_expiry(state, ctx.config.policy.verification_expiry) or now
-    url = _link(ctx, state, "verify", state.verification_token_id or "", closes)
+def verification_reminder(sources, state, command, now) -> Values:
+    closes = verification_expiry(state, sources.verification_expiry) or now
+    url = _link(sources, state, "verify", state.verification_token_id or "", closes)
     public = {
         "right": state.right.value,
         "received_on": received(state),
@@ -111,7 +109,7 @@ def marketing_stopped(state: CaseState, now: datetime) -> dict:
     return {"marketing_stopped": stopped, "marketing_stopped_on": day(since)}
 
 
-def identity_not_verified(ctx, state, command, now) -> Values:
+def identity_not_verified(sources, state, command, now) -> Values:
     sent = state.challenge_sent_at or now
     return {
         "right": state.right.value,
@@ -122,9 +120,9 @@ def identity_not_verified(ctx, state, command, now) -> Values:
     }, {}
 
 
-def challenge_unanswered(ctx, state, command, now) -> Values:
+def challenge_unanswered(sources, state, command, now) -> Values:
     """Art. 11(2), 12(2): to the address an L2 request came from; nothing about what data exist."""
-    closes = verification_expiry(state, ctx.config.policy.verification_expiry) or now
+    closes = verification_expiry(state, sources.verification_expiry) or now
     closed = bool(command.params.get("closed"))
     return {
         "right": state.right.value,
@@ -135,17 +133,17 @@ def challenge_unanswered(ctx, state, command, now) -> Values:
     }, {}
 
 
-def id_document_request(ctx, state, command, now) -> Values:
+def id_document_request(sources, state, command, now) -> Values:
     return {
         "right": state.right.value,
         "received_on": received(state),
         "reason": state.id_request_reason or "challenge_failed",
         "suspended": suspends(state),  # R12: not when asked late, nor from a representative never asked before
         "deadline": state.deadline.isoformat(),
-    }, upload_link(ctx, state, (state.id_requested_at or now) + ctx.config.policy.verification_expiry)
+    }, upload_link(sources, state, (state.id_requested_at or now) + sources.verification_expiry)
 
 
-def deadline_update(ctx, state, command, now) -> Values:
+def deadline_update(sources, state, command, now) -> Values:
     """R12, §2.4, GS-02: once the information arrived, the new date, and how long the clock stood still."""
     unsuspended = compute_deadline(state.received_at)
     return {
@@ -162,7 +160,7 @@ def deadline_update(ctx, state, command, now) -> Values:
 # --- DPO decisions ---------------------------------------------------------------------------------
 
 
-def extension(ctx, state, command, now) -> Values:
+def extension(sources, state, command, now) -> Values:
     decided = state.extension
     return {
         "right": state.right.value,
@@ -175,7 +173,7 @@ def extension(ctx, state, command, now) -> Values:
     }, {}
 
 
-def fee_notice(ctx, state, command, now) -> Values:
+def fee_notice(sources, state, command, now) -> Values:
     fee = state.fee
     basis = fee.basis.value  # R20 / R21: as the DPO established it, never guessed from the right
     return {
@@ -188,7 +186,7 @@ def fee_notice(ctx, state, command, now) -> Values:
     }, {}
 
 
-def refusal(ctx, state, command, now) -> Values:
+def refusal(sources, state, command, now) -> Values:
     index = command.params.get("index")
     decided = state.partial_refusals[index] if index is not None else state.refusal
     return {
@@ -204,7 +202,7 @@ def refusal(ctx, state, command, now) -> Values:
 # --- outcomes -------------------------------------------------------------------------------------
 
 
-def no_data(ctx, state, command, now) -> Values:
+def no_data(sources, state, command, now) -> Values:
     return {
         "received_on": received(state),
         "right": state.right.value,
@@ -213,7 +211,7 @@ def no_data(ctx, state, command, now) -> Values:
     }, {}
 
 
-def erasure(ctx, state, command, now) -> Values:
+def erasure(sources, state, command, now) -> Values:
     erased = [t for t in state.tasks.values() if t.action == TaskAction.ERASE]
     return {
         "received_on": received(state),
@@ -222,12 +220,12 @@ def erasure(ctx, state, command, now) -> Values:
             {"name": system_label(t.system), "erased_items": t.erased_items}
             for t in sorted(erased, key=lambda t: (t.system, t.key))
         ],
-        "kept": kept_items(ctx, state),
-        "recipients_notified": recipient_names(ctx, state),
+        "kept": kept_items(sources, state),
+        "recipients_notified": recipient_names(sources, state),
     }, {}
 
 
-def kept_items(ctx: Context, state: CaseState) -> list[dict]:
+def kept_items(sources: ValueSources, state: CaseState) -> list[dict]:
     """What each system keeps now: its latest erase answer (after a released hold, the purge's answer)."""
     latest: dict[str, TaskRecord] = {}
     for t in sorted(state.tasks_for_any(TaskAction.ERASE), key=lambda t: t.issued_at):
@@ -242,16 +240,16 @@ def kept_items(ctx: Context, state: CaseState) -> list[dict]:
             "system": system_label(system),
             "ground": k.ground.value,
             "until": k.until,
-            "item": item_label(k.item, k.count, ctx.register.category_label(system, k.item)),
+            "item": item_label(k.item, k.count, sources.register.category_label(system, k.item)),
         }
         for system, k in kept
     ]
 
 
-def access(ctx, state, command, now) -> Values:
-    expires = now + ctx.config.download_ttl
+def access(sources, state, command, now) -> Values:
+    expires = now + sources.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
-    records = person_records(ctx, state)
+    records = sources.person_records(state)
     public = {
         "received_on": received(state),
         "download_expires_on": day(expires),
@@ -259,12 +257,12 @@ def access(ctx, state, command, now) -> Values:
     }
     # R22, R24: the Art. 15(1) information of this person's own records, as information.html has it;
     # it says which categories they have, so it travels sealed.
-    information = ctx.register.access_information(sorted(records), records)
-    return public, {"download_url": _link(ctx, state, "download", "package", expires), "information": information}
+    information = sources.register.access_information(sorted(records), records)
+    return public, {"download_url": _link(sources, state, "download", "package", expires), "information": information}
 
 
-def portability(ctx, state, command, now) -> Values:
-    expires = now + ctx.config.download_ttl
+def portability(sources, state, command, now) -> Values:
+    expires = now + sources.download_ttl
     exports = sorted(state.tasks_for(TaskAction.EXPORT), key=lambda t: t.system)
     public = {
         "received_on": received(state),
@@ -274,23 +272,23 @@ def portability(ctx, state, command, now) -> Values:
         ],
     }
     secret = {
-        "download_url": _link(ctx, state, "download", "package", expires),
-        "excluded": ctx.register.portability_exclusions(person_records(ctx, state)),  # R28: each with its reason
+        "download_url": _link(sources, state, "download", "package", expires),
+        "excluded": sources.register.portability_exclusions(sources.person_records(state)),  # R28: each with its reason
     }
     return public, secret
 
 
-def portability_not_applicable(ctx, state, command, now) -> Values:
-    excluded = ctx.register.portability_exclusions(person_records(ctx, state))  # R28, GS-12b: the person's own
+def portability_not_applicable(sources, state, command, now) -> Values:
+    excluded = sources.register.portability_exclusions(sources.person_records(state))  # R28, GS-12b: the person's own
     return {"received_on": received(state), "access_offered": True}, {"excluded": excluded}
 
 
-def rectification(ctx, state, command, now) -> Values:
+def rectification(sources, state, command, now) -> Values:
     records = sorted(state.tasks_for(TaskAction.RECTIFY), key=lambda t: t.system)
     changes: dict[str, dict] = {}
     for record in records:
         if record.changes is not None:
-            for field, change in ctx.sealer.open(record.changes).items():
+            for field, change in sources.open(record.changes).items():
                 changes.setdefault(
                     field, {"field": field, "old": _text(change.get("old")), "new": _text(change.get("new"))}
                 )
@@ -301,7 +299,7 @@ def rectification(ctx, state, command, now) -> Values:
         "updated": [system_label(t.system) for t in done if t.fields_changed],  # the sealed values are optional
         "checked": [system_label(t.system) for t in done if not t.fields_changed],  # already right there
         "failed": [system_label(t.system) for t in records if t.status == TaskStatus.FAILED],  # with remedies (R11)
-        "recipients_notified": recipient_names(ctx, state),
+        "recipients_notified": recipient_names(sources, state),
         # "No change was needed" only when every system answered that it was already right.
         "unchanged": all(t.status == TaskStatus.DONE and not t.fields_changed for t in records),
     }
@@ -316,7 +314,7 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def restriction(ctx, state, command, now) -> Values:
+def restriction(sources, state, command, now) -> Values:
     ground = state.details.restriction_ground
     records = sorted(state.tasks_for(TaskAction.RESTRICT), key=lambda t: t.system)
     return {
@@ -324,11 +322,11 @@ def restriction(ctx, state, command, now) -> Values:
         "completed_on": day(now),
         "ground": ground.value if ground else "accuracy_contested",
         "systems": [{"name": system_label(t.system)} for t in records],
-        "recipients_notified": recipient_names(ctx, state),
+        "recipients_notified": recipient_names(sources, state),
     }, {}
 
 
-def restriction_lift_notice(ctx, state, command, now) -> Values:
+def restriction_lift_notice(sources, state, command, now) -> Values:
     ground = state.details.restriction_ground
     records = sorted(state.tasks_for(TaskAction.RESTRICT), key=lambda t: t.system)
     return {
@@ -339,7 +337,7 @@ def restriction_lift_notice(ctx, state, command, now) -> Values:
     }, {}
 
 
-def objection(ctx, state, command, now) -> Values:
+def objection(sources, state, command, now) -> Values:
     """R30, R45: what the marketing systems reported, nothing assumed: channels, profiling, the entry kept."""
     reported = _reported(state)
     entries = [k for t in reported for k in t.kept if k.ground == KeepGround.SUPPRESSION_LIST]
@@ -362,7 +360,7 @@ def _stopped_channels(reported: list[TaskRecord]) -> list[str]:
     return [c for c in ALL_CHANNELS if c in stopped]
 
 
-def objection_decision(ctx, state, command, now) -> Values:
+def objection_decision(sources, state, command, now) -> Values:
     erased = any(t.erased_items for t in state.tasks_for(TaskAction.ERASE))
     return {
         "received_on": received(state),
@@ -372,7 +370,7 @@ def objection_decision(ctx, state, command, now) -> Values:
     }, {}
 
 
-def consent_withdrawal(ctx, state, command, now) -> Values:
+def consent_withdrawal(sources, state, command, now) -> Values:
     """R31: the channels stopped and whether data went for want of another basis (17(1)(b)), as reported."""
     reported = _reported(state)
     return {
@@ -383,40 +381,40 @@ def consent_withdrawal(ctx, state, command, now) -> Values:
     }, {}
 
 
-def directive_recorded(ctx, state, command, now) -> Values:
+def directive_recorded(sources, state, command, now) -> Values:
     facts = state.details.post_mortem
     return {"recorded_on": day(now), "executor_named": bool(facts and facts.executor_named)}, {}
 
 
-def directive_revoked(ctx, state, command, now) -> Values:
+def directive_revoked(sources, state, command, now) -> Values:
     return {"revoked_on": day(now)}, {}
 
 
-def death_proof_request(ctx, state, command, now) -> Values:
+def death_proof_request(sources, state, command, now) -> Values:
     """R39.1, R40: what proves the death and the standing, by when, and whether the clock stands still."""
     asked = state.challenge_sent_at or now
     return {
         "received_on": received(state),
         "requester_role": state.details.post_mortem.requester_role or "heir",
         "reminder": bool(command.params.get("reminder")),
-        "closes_on": day(asked + ctx.config.policy.verification_expiry),
+        "closes_on": day(asked + sources.verification_expiry),
         "suspended": suspension_if_asked_at(state, asked),
         "deadline": state.deadline.isoformat(),
-    }, upload_link(ctx, state, asked + ctx.config.policy.verification_expiry)
+    }, upload_link(sources, state, asked + sources.verification_expiry)
 
 
-def death_proof_missing(ctx, state, command, now) -> Values:
+def death_proof_missing(sources, state, command, now) -> Values:
     """R14, R16: the way back is a new report on the form, whose own upload link the documents go through."""
     return {
         "received_on": received(state),
         "requested_on": day(state.challenge_sent_at or now),
         "closed_on": day(now),
-        "report_url": form_link(ctx, "death"),
+        "report_url": sources.form_link("death"),
     }, {}
 
 
-def heir_justification(ctx, state, command, now) -> Values:
-    values, _ = erasure(ctx, state, command, now)
+def heir_justification(sources, state, command, now) -> Values:
+    values, _ = erasure(sources, state, command, now)
     stopped = [t.issued_at for t in state.tasks_for(TaskAction.SUPPRESS_MARKETING)]
     return {
         "received_on": values["received_on"],
@@ -428,12 +426,12 @@ def heir_justification(ctx, state, command, now) -> Values:
     }, {}
 
 
-def estate_access(ctx, state, command, now) -> Values:
+def estate_access(sources, state, command, now) -> Values:
     """LIL 85-II: the copy an heir obtains, limited to what the DPO found the estate needs, and why."""
-    expires = now + ctx.config.download_ttl
-    kept = selected_records(ctx, state)
+    expires = now + sources.download_ttl
+    kept = sources.selected_records(state)
     categories = [
-        ctx.register.category_label(system, c) or item_label(c, None)
+        sources.register.category_label(system, c) or item_label(c, None)
         for system, records in sorted(kept.items())
         for c, rows in records.items()
         if rows
@@ -443,17 +441,17 @@ def estate_access(ctx, state, command, now) -> Values:
         "download_expires_on": day(expires),
         "explanation": state.estate.explanation,
     }
-    return public, {"download_url": _link(ctx, state, "download", "package", expires), "categories": categories}
+    return public, {"download_url": _link(sources, state, "download", "package", expires), "categories": categories}
 
 
-def recipient_names(ctx: Context, state: CaseState) -> list[str]:
-    return [ctx.register.recipient_name(r) for r in notified_recipients(state)]
+def recipient_names(sources: ValueSources, state: CaseState) -> list[str]:
+    return [sources.register.recipient_name(r) for r in notified_recipients(state)]
 
 
 # --- to the DPO ------------------------------------------------------------------------------------
 
 
-def dpo_values(ctx, state, command, now) -> Values:
+def dpo_values(sources, state, command, now) -> Values:
     deadline = state.deadline.isoformat()
     kind = command.message_type
     if kind == MessageType.DPO_DEADLINE_REMINDER:
