@@ -50,7 +50,7 @@ class Scanned:
     unsupported: list[str] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)  # system: why (never an empty answer in its place)
-    purges: list[Purge] = field(default_factory=list)  # records of no known person past their end (R45 fingerprints)
+    purges: list[Purge] = field(default_factory=list)  # records past their end purged not per person (R45, L123-22)
 
 
 def scan(
@@ -300,7 +300,7 @@ def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
 
 
 def purge_unkeyed(sweep: Sweep, adapters: Iterable[object], sink: SweepSink) -> int:
-    """R44, R45: each system whose plan counts records of no known person past their end deletes them itself, as of
+    """R44, R45: each system whose plan counts records past their end not per person deletes them itself, as of
     the plan's day (idempotent: a resumed sweep purges again and finds none); each purge in dsr.audit, counts only."""
     by_name = {getattr(a, "name", ""): a for a in adapters if purges_unkeyed(a)}
     purged = 0

@@ -162,7 +162,7 @@ class Shell:
             approval=self.store.approvals().get(plan.plan_id, {}),
         )
         published = run_sweep(sweep, sink, self.store)
-        if plan.purges:  # R45's fingerprints past their end: each system deletes its own, no person to ask for
+        if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
             systems = tuple(p.system for p in plan.purges)
             purge_unkeyed(sweep, scanned_systems(self.settings, self.secret, self.register, systems)[0], sink)
         return published
@@ -281,8 +281,8 @@ def _text(plan: Plan, state: str):
         yield "Nothing is past its end."
     purged = {(p.system, p.category) for p in plan.purges}
     for r in scanned:
-        if (r.system, r.category) in purged:  # R45's fingerprints: no person, the system deletes them itself
-            yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} of no known person, ended "
+        if (r.system, r.category) in purged:  # fingerprints, archived invoices: the system deletes them itself
+            yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} records, no one to ask for, ended "
             yield f"    {r.end_date} to {r.last_end_date}: purged by the system"
             continue
         held = f", {r.held} kept by a legal hold" if r.held else ""

@@ -61,8 +61,9 @@ def unswept(system: str, reason: str = NO_SCAN, register: Register | None = None
 
 @dataclass(frozen=True)
 class Purge:
-    """Records of no known person past their end in one system (kept by keyed hash: suppression fingerprints,
-    R45): the sweep asks the system to delete them all at once, not person by person (R44)."""
+    """Records past their end in one system that it purges by itself, not person by person (R44): kept by keyed
+    hash (suppression fingerprints, R45) or ending one by one (archived invoices, L123-22). The sweep asks the
+    system to delete them all at once; the plan counts them as records of no person to ask for."""
 
     system: str
     category: str

@@ -115,8 +115,10 @@ class DueRecord:
 
 @dataclass(frozen=True)
 class UnkeyedDue:
-    """Records kept by a keyed hash, tied to no address the system can give (a suppression fingerprint, R45),
-    past their end (R44): counted by `retention_scan`, deleted by the system's `purge_expired`, not per person."""
+    """Records a system purges by itself, not person by person, past their end (R44): kept by a keyed hash tied
+    to no address it can give (a suppression fingerprint, R45), or ending one by one whatever else their person has
+    (an archived invoice, 10 years from its financial year, L123-22). Counted by `retention_scan`, deleted by the
+    system's `purge_expired`; only counts and dates, no one's key."""
 
     category: str
     rule: str
@@ -130,8 +132,8 @@ class UnkeyedDue:
 class RetentionScan:
     """What `retention_scan(as_of)` found: the people whose every dated category in the system is past
     its end, each category with its rule and end date; `waiting` counts people with some data due and
-    some not yet (the sweep leaves them until the last end passes); `unkeyed`, records of no known person
-    past their end, which the system purges itself (`purge_expired`)."""
+    some not yet (the sweep leaves them until the last end passes); `unkeyed`, records past their end that
+    the system purges itself, not per person (`purge_expired`: fingerprints, archived invoices)."""
 
     due: tuple[DueRecord, ...] = ()
     waiting: int = 0
@@ -153,7 +155,7 @@ def capabilities_for(actions: Iterable[TaskAction], retention_scan: bool = False
 
 
 def purges_unkeyed(adapter: object) -> bool:
-    """Whether a system deletes by itself the records it holds by keyed hash once past their end (R44, R45)."""
+    """Whether a system deletes by itself, not per person, the records past their end it counts apart (R44, R45)."""
     return scans_retention(adapter) and callable(getattr(adapter, "purge_expired", None))
 
 
@@ -179,8 +181,9 @@ class Adapter(Protocol):
       per category and rule the records past their end on that date, dated as the access answer dates them
       (gdpr.ropa.retention_dates), for people with nothing left that is still running (R44;
       tests/contract/test_retention_scan.py).
-    - purge_expired (optional, in-process systems holding records by keyed hash only): `purge_expired(as_of,
-      register) -> int` deletes the records `retention_scan` counts as `unkeyed` on that date; idempotent.
+    - purge_expired (optional, in-process systems with records purged not per person: keyed-hash fingerprints,
+      the restricted invoice archive): `purge_expired(as_of, register) -> int` deletes the records
+      `retention_scan` counts as `unkeyed` on that date; idempotent.
     Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 

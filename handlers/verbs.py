@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from gdpr.register import Register
-from gdpr.retention import past_end
+from gdpr.register import Register, RetentionRule
+from gdpr.retention import past_end, retention_end
 from gdpr.ropa import retention_dates
 from handlers.protocol import (
     ADDRESS_FIELDS,
@@ -19,6 +19,7 @@ from handlers.protocol import (
     DueRecord,
     InvalidTask,
     RetentionScan,
+    UnkeyedDue,
 )
 from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold, RecipientNotice
@@ -193,3 +194,32 @@ def due_of(
         else:
             running = True
     return due, running
+
+
+def category_rule(register: Register, system: str, category: str) -> RetentionRule | None:
+    """The register's retention rule for one category of a system; None when the register does not describe it."""
+    entry = register.systems.get(system)
+    described = entry.categories.get(category) if entry else None
+    return register.retention_rules[described.retention] if described else None
+
+
+def expired_rows(
+    register: Register, system: str, category: str, rows: Iterable[tuple[Any, dict]], as_of: date
+) -> dict[Any, date]:
+    """Records a system purges one by one rather than per person (R44): those of `(key, row)` past their end on
+    `as_of`, each dated alone by the category's rule, as the access answer dates a record (kept through the end)."""
+    rule = category_rule(register, system, category)
+    if rule is None:
+        return {}
+    ends = {key: retention_end(rule, {category: [row]}, category) for key, row in rows}
+    return {key: end for key, end in ends.items() if end and past_end(end, as_of)}
+
+
+def unkeyed_due(register: Register, system: str, category: str, ends: Iterable[date]) -> tuple[UnkeyedDue, ...]:
+    """What `retention_scan` reports of such records (`RetentionScan.unkeyed`): their count and oldest and latest
+    ends, nothing that names a person; empty when none is past its end."""
+    ends = list(ends)
+    rule = category_rule(register, system, category)
+    if rule is None or not ends:
+        return ()
+    return (UnkeyedDue(category, rule.id, rule.action.value, min(ends), max(ends), len(ends)),)

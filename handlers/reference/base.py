@@ -25,6 +25,7 @@ from handlers.protocol import (
 )
 from handlers.reference import marks
 from handlers.reference.db import (
+    AddedColumn,
     Clock,
     Conn,
     Location,
@@ -57,6 +58,7 @@ from schemas.identity import normalize_email
 from schemas.tasks import KeptItem, LegalHold
 
 __all__ = [
+    "AddedColumn",
     "Category",
     "Clock",
     "Conn",
@@ -106,10 +108,11 @@ class ReferenceSystem:
     CATEGORIES: tuple[Category, ...] = ()
     RECTIFIABLE_TABLES: tuple[str, ...] = ()  # tables whose rows hold the person's own fields (R25)
     MARKETING_CHANNELS: tuple[str, ...] = ()  # channels this system markets on (R30-R32)
+    ADDED_COLUMNS: tuple[AddedColumn, ...] = ()  # columns SCHEMA gained since databases were first made
 
     def __init__(self, where: Location, clock: Clock = utcnow) -> None:
         self.capabilities = capabilities_for(DATA_ACTIONS, retention_scan=True)
-        self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA)
+        self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA, self.ADDED_COLUMNS)
         self._clock = clock
 
     def close(self) -> None:

@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from gdpr import routing
+from gdpr.register import Register
 from gdpr.retention import ACCOUNTING_YEARS, INITIATOR, ContactKind, Initiator, accounting_end
-from handlers.protocol import DATA_ACTIONS, MARKETING_CHANNELS, InvalidTask, Subject, capabilities_for
-from handlers.reference.base import Category, Clock, Conn, Location, ReferenceSystem, plain_row, unsupported, utcnow
+from handlers.protocol import (
+    DATA_ACTIONS,
+    MARKETING_CHANNELS,
+    InvalidTask,
+    RetentionScan,
+    Subject,
+    capabilities_for,
+)
+from handlers.reference.base import (
+    SCAN_CHUNK,
+    Category,
+    Clock,
+    Conn,
+    Location,
+    ReferenceSystem,
+    plain_row,
+    unsupported,
+    utcnow,
+)
 from handlers.reference.db import exists
 from handlers.reference.marks import NOT_RESTRICTED, is_restricted
-from handlers.verbs import safe_name
+from handlers.verbs import ARCHIVE_TAG, expired_rows, safe_name, unkeyed_due
 from schemas.identity import normalize_email
 from schemas.intake import EventType
 from schemas.tasks import KeepGround, KeptItem, TaskAction
 
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
 INVOICE_YEARS = ACCOUNTING_YEARS.years  # from the close of the financial year, LEGAL §4.3, §5 row 6
+ARCHIVE = "archived_invoices"  # the export category of the restricted archive (rule accounting_10y)
 LEAD_POINTS_PER_QUOTE = 10
 CHANNELS = MARKETING_CHANNELS
 # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08); reported as such.
@@ -205,10 +225,35 @@ class CrmAdapter(ReferenceSystem):
         on_file = {"email": True, "phone": person and person["phone"], "post": person and person["street"]}
         return tuple(channel for channel, held in on_file.items() if held)
 
+    def retention_scan(self, as_of: date, register: Register, chunk: int = SCAN_CHUNK) -> RetentionScan:
+        """R44 for the people on file; the archived invoices past their end (`accounting_10y`, L123-22) counted apart,
+        `unkeyed`: each goes 10 years after the close of its own financial year, whatever else the person has here
+        or not, so the sweep does not ask for them person by person (`purge_expired` deletes them)."""
+        found = super().retention_scan(as_of, register, chunk)
+        with self._db.transaction() as conn:
+            ends = self._archive_expired(conn, as_of, register).values()
+        return replace(found, unkeyed=unkeyed_due(register, self.name, ARCHIVE, ends))
+
+    def purge_expired(self, as_of: date, register: Register) -> int:
+        """R44, Art. 17(3)(b) spent: the archived invoices past their end on `as_of` are deleted; the accounting
+        obligation that kept them is over. Idempotent: a second purge finds none."""
+        with self._db.transaction() as conn:
+            expired = self._archive_expired(conn, as_of, register)
+            for row_id in expired:
+                conn.execute("DELETE FROM invoice_archive WHERE id = ?", (row_id,))
+        self._db.scrub()
+        return len(expired)
+
+    def _archive_expired(self, conn: Conn, as_of: date, register: Register) -> dict[int, date]:
+        """Archived invoices past their end on `as_of`, by row id, dated by the register's rule as the access answer
+        dates them (from `issued_at`; `retain_until`, written at archiving, is the same date under the packaged one)."""
+        rows = conn.execute("SELECT id, issued_at FROM invoice_archive ORDER BY id").fetchall()
+        return expired_rows(register, self.name, ARCHIVE, ((r["id"], plain_row(r)) for r in rows), as_of)
+
     def _archived(self, conn: Conn, email: str) -> dict[str, list[dict]]:
         rows = conn.execute("SELECT * FROM invoice_archive WHERE email = ? ORDER BY id", (email,))
-        archived = [plain_row(row) | {"_origin": "observed", "_restricted": True} for row in rows]
-        return {"archived_invoices": archived} if archived else {}
+        archived = [plain_row(row) | {"_origin": "observed", ARCHIVE_TAG: True} for row in rows]
+        return {ARCHIVE: archived} if archived else {}
 
     def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
         """Invoices are not erased: they move to the restricted archive until 10 years after the close of their

@@ -66,12 +66,26 @@ class PostgresStore:
 Location = str | Path | PostgresStore  # a SQLite file, or a PostgreSQL schema
 
 
-def open_database(where: Location, ddl: str) -> Database:
+@dataclass(frozen=True)
+class AddedColumn:
+    """A column a table gained after databases were made without it (the DDL's CREATE TABLE IF NOT EXISTS leaves
+    an existing table as it was): added on open where missing, so an existing database survives the upgrade, as
+    the explicit ids did. Nullable, no default: the rows already there get NULL."""
+
+    table: str
+    column: str
+    type: str
+
+    def sql(self) -> str:
+        return f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.type}"
+
+
+def open_database(where: Location, ddl: str, added: tuple[AddedColumn, ...] = ()) -> Database:
     if isinstance(where, PostgresStore):
         from handlers.reference.postgres import PostgresDatabase  # psycopg is loaded only when used
 
-        return PostgresDatabase(where, ddl)
-    return SqliteDatabase(where, ddl)
+        return PostgresDatabase(where, ddl, added)
+    return SqliteDatabase(where, ddl, added)
 
 
 def add_years(day: date, years: int) -> date:
@@ -88,7 +102,7 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
 class SqliteDatabase:
     """One SQLite file behind a lock: the runtime calls the verbs from worker threads."""
 
-    def __init__(self, path: str | Path, ddl: str) -> None:
+    def __init__(self, path: str | Path, ddl: str, added: tuple[AddedColumn, ...] = ()) -> None:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.row_factory = _dict_row
         self._lock = threading.Lock()
@@ -103,6 +117,9 @@ class SqliteDatabase:
         if legacy:
             _copy_legacy_rows(self._conn, legacy)
             self._conn.executescript(ddl)  # the indexes, dropped with the old tables
+        for column in added:
+            if column.column not in {r["name"] for r in self._conn.execute(f"PRAGMA table_info({column.table})")}:
+                self._conn.execute(column.sql())
 
     @contextmanager
     def transaction(self, key: str | None = None) -> Iterator[Conn]:

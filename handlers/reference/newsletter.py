@@ -8,9 +8,8 @@ from dataclasses import replace
 from datetime import date
 
 from gdpr.register import Register
-from gdpr.retention import past_end, retention_end
 from gdpr.routing import ERASURE_PENDING
-from handlers.protocol import RetentionScan, UnkeyedDue
+from handlers.protocol import RetentionScan
 from handlers.reference import marks
 from handlers.reference.base import (
     SCAN_CHUNK,
@@ -26,7 +25,7 @@ from handlers.reference.base import (
     utcnow,
 )
 from handlers.reference.marks import NOT_RESTRICTED
-from handlers.verbs import ALL_CATEGORIES
+from handlers.verbs import ALL_CATEGORIES, expired_rows, unkeyed_due
 from schemas.identity import normalize_email
 from schemas.intake import EventType
 from schemas.tasks import KeepGround, KeptItem
@@ -104,13 +103,9 @@ class NewsletterAdapter(ReferenceSystem):
         """R44 for the people on file; the suppression fingerprints past their end (R45) counted apart, `unkeyed`:
         a fingerprint names no address, so the sweep cannot ask for it person by person (`purge_expired` does)."""
         found = super().retention_scan(as_of, register, chunk)
-        rule = _suppression_rule(self.name, register)
         with self._db.transaction() as conn:
-            ends = list(self._expired(conn, as_of, register).values())
-        if rule is None or not ends:
-            return found
-        unkeyed = UnkeyedDue(SUPPRESSION_ITEM, rule.id, rule.action.value, min(ends), max(ends), len(ends))
-        return replace(found, unkeyed=(unkeyed,))
+            ends = self._expired(conn, as_of, register).values()
+        return replace(found, unkeyed=unkeyed_due(register, self.name, SUPPRESSION_ITEM, ends))
 
     def purge_expired(self, as_of: date, register: Register) -> int:
         """R44, R45: the fingerprints past their end on `as_of` (the register's rule for them, `suppression_3y`) are
@@ -124,14 +119,8 @@ class NewsletterAdapter(ReferenceSystem):
 
     def _expired(self, conn: Conn, as_of: date, register: Register) -> dict[str, date]:
         """Fingerprints past their end on `as_of`, by hash, dated by the register's rule as any record is."""
-        rule = _suppression_rule(self.name, register)
-        if rule is None:
-            return {}
         rows = conn.execute("SELECT hash, added_at FROM suppression ORDER BY hash").fetchall()
-        ends = {
-            row["hash"]: retention_end(rule, {SUPPRESSION_ITEM: [plain_row(row)]}, SUPPRESSION_ITEM) for row in rows
-        }
-        return {digest: end for digest, end in ends.items() if end and past_end(end, as_of)}
+        return expired_rows(register, self.name, SUPPRESSION_ITEM, ((r["hash"], plain_row(r)) for r in rows), as_of)
 
     def add_campaign_event(
         self, email: str, campaign: str, event: str, at: str | None = None, key: str | None = None
@@ -195,12 +184,6 @@ class NewsletterAdapter(ReferenceSystem):
             return ()
         until = add_years(date.fromisoformat(row["added_at"][:10]), SUPPRESSION_YEARS).isoformat()
         return (KeptItem(item=SUPPRESSION_ITEM, ground=SUPPRESSION_GROUND, until=until),)
-
-
-def _suppression_rule(system: str, register: Register):
-    entry = register.systems.get(system)
-    category = entry.categories.get(SUPPRESSION_ITEM) if entry else None
-    return register.retention_rules[category.retention] if category else None
 
 
 def _suppressed(conn: Conn, digest: str) -> bool:

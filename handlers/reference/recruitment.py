@@ -5,13 +5,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from handlers.reference.base import Category, Clock, Conn, Location, ReferenceSystem, unsupported, utcnow
+from handlers.reference.base import (
+    AddedColumn,
+    Category,
+    Clock,
+    Conn,
+    Location,
+    ReferenceSystem,
+    unsupported,
+    utcnow,
+)
+from schemas.identity import normalize_email
 from schemas.intake import EventType
 
 RECRUITMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (id {id}, email TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
   phone TEXT, candidate_kind TEXT CHECK (candidate_kind IN ('employee', 'franchisee')),
-  talent_pool_consent BOOLEAN NOT NULL DEFAULT FALSE, created_at TEXT NOT NULL, last_contact_at TEXT);
+  talent_pool_consent BOOLEAN NOT NULL DEFAULT FALSE, created_at TEXT NOT NULL, last_contact_at TEXT,
+  process_ended_at TEXT);
 CREATE TABLE IF NOT EXISTS applications (id {id}, submission_id TEXT NOT NULL UNIQUE, email TEXT NOT NULL,
   position TEXT, submitted_at TEXT NOT NULL, assessment TEXT);
 CREATE TABLE IF NOT EXISTS cv_files (id {id}, email TEXT NOT NULL, path TEXT NOT NULL, stored_at TEXT NOT NULL);
@@ -25,8 +36,13 @@ INSERT INTO candidates (email, first_name, last_name, phone, candidate_kind, tal
   :now, :now)
 ON CONFLICT (email) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
   phone = coalesce(excluded.phone, candidates.phone), candidate_kind = excluded.candidate_kind,
-  talent_pool_consent = excluded.talent_pool_consent, last_contact_at = excluded.last_contact_at
+  talent_pool_consent = excluded.talent_pool_consent, last_contact_at = excluded.last_contact_at,
+  process_ended_at = NULL
 """
+
+# §5 row 7, CNIL-RECR: an employee candidate outside the talent pool is kept 3 months from here (`candidate` rule).
+# A new application opens a new process (the upsert above clears it); an erased candidate is not brought back.
+END_PROCESS = "UPDATE candidates SET process_ended_at = ? WHERE email = ?"
 
 
 class RecruitmentAdapter(ReferenceSystem):
@@ -35,6 +51,8 @@ class RecruitmentAdapter(ReferenceSystem):
     name = "recruitment"
     SCHEMA = RECRUITMENT_SCHEMA
     RECTIFIABLE_TABLES = ("candidates",)  # no postal address here; no marketing either
+    # A database made before the column gains it on open; its candidates have no end yet, so they stay running.
+    ADDED_COLUMNS = (AddedColumn("candidates", "process_ended_at", "TEXT"),)
     CATEGORIES = (
         Category("candidate", "candidates", "provided"),
         Category("applications", "applications", "provided", inferred=("assessment",)),
@@ -50,6 +68,14 @@ class RecruitmentAdapter(ReferenceSystem):
         """A recruiter's assessment: inferred data, part of the access copy (R23)."""
         with self._db.transaction() as conn:
             conn.execute("UPDATE applications SET assessment = ? WHERE submission_id = ?", (assessment, submission_id))
+
+    def end_process(self, email: str, ended_at: str | None = None) -> int:
+        """The recruiter closes the person's recruitment process (position filled, application declined or
+        withdrawn): from this day an employee candidate who did not join the talent pool is kept 3 months, then
+        swept (`candidate` rule, §5 row 7, CNIL-RECR). How many candidates were closed: 0 for someone not on file."""
+        email = normalize_email(email)
+        with self._db.transaction(email) as conn:
+            return conn.execute(END_PROCESS, (ended_at or self._now(), email)).rowcount
 
     def _record(self, conn: Conn, submission_id: str, kind: str, email: str, data: dict) -> None:
         if kind != EventType.JOB_APPLICATION_SUBMITTED:

@@ -16,6 +16,8 @@ from gdpr.sealing import subject_ref
 from gdpr.sweep import Hold
 from handlers.protocol import RESTRICTION_TAG, Subject
 from handlers.reference import CrmAdapter, NewsletterAdapter, RecruitmentAdapter
+from handlers.reference.db import open_database
+from handlers.reference.recruitment import RECRUITMENT_SCHEMA
 from handlers.runtime import run_task
 from schemas.tasks import KeepGround, LegalHold, TaskStatus
 from streams.ports import MemoryKeyVault
@@ -30,13 +32,17 @@ SECRET = b"retention-sweep-test-secret-0123456789"
 CAMILLE = Subject(email="camille.sweep@example.test", name="Camille")
 ARCHIVE_TAG = "_restricted"
 DAY = timedelta(days=1)
+# The recruitment schema before `candidates.process_ended_at`, as databases made then still have it.
+OLD_RECRUITMENT_SCHEMA = RECRUITMENT_SCHEMA.replace(",\n  process_ended_at TEXT", "")
+OLD_CANDIDATE = """INSERT INTO candidates (email, candidate_kind, talent_pool_consent, created_at, last_contact_at)
+VALUES (?, 'employee', FALSE, ?, NULL)"""
 
 
 class ExecutingSink:
     """Runs each task at once on its system through the task runtime, as a worker would."""
 
     def __init__(self, systems: dict, sealer: Sealer) -> None:
-        self.systems, self.sealer, self.results = systems, sealer, []
+        self.systems, self.sealer, self.results, self.audits = systems, sealer, [], []
 
     def task(self, task):
         adapter = self.systems[task.system]
@@ -44,7 +50,7 @@ class ExecutingSink:
         self.results.append(result)
 
     def audit(self, record):
-        pass
+        self.audits.append(record)
 
     def notify(self, request):
         pass
@@ -119,6 +125,7 @@ class SweepPerRule(OnSqlite):
             ("customer", {"crm_contact", "marketing_3y", "newsletter_3y", "invoices_active"}),
             ("franchisee_candidate", {"candidate"}),
             ("talent_pool_candidate", {"candidate"}),
+            ("employee_candidate", {"candidate"}),
         ],
     )
     def test_kept_through_the_end_date_then_erased_everywhere_the_day_after(
@@ -201,6 +208,97 @@ class SweepPerRule(OnSqlite):
         assert not newsletter.is_suppressed(CAMILLE.email) and newsletter.is_suppressed(HUGO.email)
         assert newsletter.retention_scan(end + DAY, REGISTER).unkeyed == ()
 
+    def test_an_employee_candidate_outside_the_talent_pool_goes_three_months_after_the_process_ends(
+        self, systems, tmp_path
+    ):
+        # §5 row 7, CNIL-RECR: Camille applied in March 2022 and did not join the talent pool. While her recruitment
+        # process runs, her end cannot be dated: years later she is still kept, never erased on a guess.
+        recruitment = systems["recruitment"]
+        self.put_applicant(systems)
+        plan, _ = self.sweep(systems, date(2030, 1, 1), tmp_path)
+        assert plan.size == 0 and "recruitment" in self.live(systems)
+        # The recruiter closes the process on 2 May 2022: her access answer says "until 2 August 2022".
+        assert recruitment.end_process(CAMILLE.email, "2022-05-02T17:30:00+00:00") == 1
+        end = date(2022, 8, 2)
+        assert self.ends_by_system(systems) == {"recruitment": end}
+        for kept_on in (end - DAY, end):
+            plan, _ = self.sweep(systems, kept_on, tmp_path)
+            assert plan.size == 0 and set(self.live(systems)["recruitment"]) == {
+                "candidate",
+                "applications",
+                "cv_files",
+            }
+        plan, sink = self.sweep(systems, end + DAY, tmp_path)
+        assert [(i.system, sorted(i.categories)) for i in plan.items] == [
+            ("recruitment", ["applications", "candidate", "cv_files"])
+        ]
+        assert all(r.status is TaskStatus.DONE for r in sink.results)
+        assert self.live(systems) == {} and not list((tmp_path / "cv").iterdir())  # the CV file went too
+
+    def test_a_new_application_reopens_the_process(self, systems, tmp_path):
+        # Camille's first process ended in May 2022; she applies again in June 2024: a new process, undated again.
+        self.put_applicant(systems)
+        systems["recruitment"].end_process(CAMILLE.email, "2022-05-02")
+        data = application(CAMILLE.email)
+        systems["recruitment"].record_submission("job-2", "dsr.form.job_application_submitted", CAMILLE, data)
+        assert self.ends_by_system(systems) == {}
+        assert self.sweep(systems, date(2030, 1, 1), tmp_path)[0].size == 0
+
+    def test_a_recruitment_database_made_before_the_process_end_gains_it(self, tmp_path, clock):
+        # A recruitment store created by an earlier version, without the column: opened again, it gains it; the
+        # candidate already there has no end (kept), until the recruiter closes the process.
+        assert "process_ended_at" not in OLD_RECRUITMENT_SCHEMA
+        where, cv = self.location(tmp_path, "recruitment"), tmp_path / "cv"
+        before = open_database(where, OLD_RECRUITMENT_SCHEMA)
+        with before.transaction() as conn:
+            conn.execute(OLD_CANDIDATE, (CAMILLE.email, "2022-03-14T10:00:00+00:00"))
+        before.close()
+        recruitment = RecruitmentAdapter(where, cv, clock=clock)
+        assert recruitment.export(CAMILLE).records["candidate"][0]["process_ended_at"] is None
+        assert recruitment.retention_scan(date(2030, 1, 1), REGISTER).due == ()
+        recruitment.end_process(CAMILLE.email, "2022-05-02")
+        assert {d.end_date for d in recruitment.retention_scan(date(2030, 1, 1), REGISTER).due} == {date(2022, 8, 2)}
+        RecruitmentAdapter(where, cv, clock=clock).close()  # opening once more adds nothing twice
+
+    def test_archived_invoices_go_ten_years_after_the_close_of_their_financial_year(self, systems, tmp_path):
+        # L123-22, §5 row 6: Camille's invoice of April 2022 and Hugo's of February 2023 moved to the restricted
+        # archive when each asked for erasure (Art. 17(3)(b)). Camille's is kept through 31 December 2032.
+        crm = systems["crm"]
+        crm.add_invoice(CAMILLE.email, "F-2022-1", 15000, "2022-04-01", paid_at="2022-04-10")
+        crm.add_invoice(HUGO.email, "F-2023-7", 9000, "2023-02-01", paid_at="2023-02-15")
+        crm.erase(CAMILLE)
+        crm.erase(HUGO)
+        end = date(2032, 12, 31)
+        for kept_on in (end - DAY, end):
+            plan, _ = self.sweep(systems, kept_on, tmp_path)
+            assert plan.purges == () and "archived_invoices" in crm.export(CAMILLE).records
+        (found,) = crm.retention_scan(end + DAY, REGISTER).unkeyed
+        assert (found.category, found.rule, found.end_date, found.count) == (
+            "archived_invoices",
+            "accounting_10y",
+            end,
+            1,
+        )
+        # The day after: the sweep has the CRM purge it, with no one to ask for; Hugo's runs another year.
+        plan, sink = self.sweep(systems, end + DAY, tmp_path)
+        assert [(p.system, p.category, p.rule, p.count) for p in plan.purges] == [
+            ("crm", "archived_invoices", "accounting_10y", 1)
+        ]
+        assert plan.size == 0 and ("crm", "archived_invoices", 0, 1) in {
+            (r.system, r.category, r.count, r.records) for r in plan.rows
+        }
+        assert crm.export(CAMILLE).records == {} and "archived_invoices" in crm.export(HUGO).records
+        # Recorded in dsr.audit with counts only: no address, no invoice number.
+        (audit,) = [a for a in sink.audits if a.kind == "retention_unkeyed_purged"]
+        assert {k: audit.detail[k] for k in ("system", "category", "rule", "purged")} == {
+            "system": "crm",
+            "category": "archived_invoices",
+            "rule": "accounting_10y",
+            "purged": 1,
+        }
+        assert not any(secret in audit.model_dump_json() for secret in (CAMILLE.email, HUGO.email, "F-2022-1"))
+        assert crm.retention_scan(end + DAY, REGISTER).unkeyed == () and crm.purge_expired(end + DAY, REGISTER) == 0
+
     # --- People, as each system comes to hold them -----------------------------------------------
 
     def put_prospect(self, systems):
@@ -214,6 +312,14 @@ class SweepPerRule(OnSqlite):
     def put_franchisee_candidate(self, systems):
         data = application(CAMILLE.email, candidate_kind="franchisee")
         systems["recruitment"].record_submission("job-1", "dsr.form.job_application_submitted", CAMILLE, data)
+
+    def put_applicant(self, systems):
+        data = application(CAMILLE.email)  # an employee candidate, outside the talent pool
+        systems["recruitment"].record_submission("job-1", "dsr.form.job_application_submitted", CAMILLE, data)
+
+    def put_employee_candidate(self, systems):
+        self.put_applicant(systems)
+        systems["recruitment"].end_process(CAMILLE.email, "2022-05-02T17:30:00+00:00")
 
     def put_talent_pool_candidate(self, systems):
         data = application(CAMILLE.email, talent_pool_consent=True)

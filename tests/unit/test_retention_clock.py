@@ -158,3 +158,22 @@ def test_run_has_the_newsletter_purge_its_fingerprints_past_their_end(env, monke
     outcome = carry_out(Shell.load(Settings()), LATER, (), Sink)
     assert [(p.rule, p.count) for p in outcome.plan.purges] == [("suppression_3y", 1)] and outcome.published == 0
     assert not NewsletterAdapter(where, secret=SECRET.encode()).is_suppressed("a@example.test")
+
+
+def test_plan_shows_the_archived_invoices_past_their_end_and_run_purges_them(env):
+    # L123-22: an invoice of May 2019, moved to the restricted archive when its customer asked for erasure, is kept
+    # through 31 December 2029 (10 years from the close of its financial year); `dsr retention plan` shows it due on
+    # 1 January 2030 with no one to ask for, and `dsr retention run` has the CRM purge it.
+    (env / "systems").mkdir(exist_ok=True)
+    where, customer = env / "systems" / "crm.sqlite3", Subject(email="a@example.test")
+    crm = CrmAdapter(where, clock=lambda: LONG_AGO)
+    crm.add_invoice(customer.email, "F-2019-3", 9900, "2019-05-01", paid_at="2019-05-20")
+    crm.erase(customer)
+    crm.close()
+    line = next(line for line in plan_lines() if line.get("category") == "archived_invoices")
+    assert (line["rule"], line["count"], line["records"], line["end_date"]) == ("accounting_10y", 0, 1, "2029-12-31")
+    text = CliRunner().invoke(main, ["retention", "plan", "--as-of", LATER.isoformat()]).output
+    assert "crm / archived_invoices (accounting_10y, delete): 1 records" in text and "purged by the system" in text
+    outcome = carry_out(Shell.load(Settings()), LATER, (), Sink)
+    assert [(p.rule, p.count) for p in outcome.plan.purges] == [("accounting_10y", 1)] and outcome.published == 0
+    assert CrmAdapter(where).export(customer).records == {}
