@@ -41,8 +41,8 @@ IDLE_CONNECTIONS = 4  # kept per system: the worker's threads rarely run more tr
 
 class PostgresDatabase:
     """A system's tables in a schema of their own. Each transaction has a connection to itself, taken from a
-    few idle ones kept for reuse (opening one costs the server a new backend process, which dominated a
-    task's cost) or opened; one that failed is closed, never reused. Several processes may use the schema."""
+    few idle ones kept for reuse (opening one costs the server a new backend process, for every task) or
+    opened; one that failed is closed, never reused. Several processes may use the schema."""
 
     def __init__(self, store: PostgresStore, ddl: str, added: tuple[AddedColumn, ...] = ()) -> None:
         if not _SCHEMA_NAME.match(store.schema):
