@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -143,28 +144,40 @@ def mail() -> None:
     pass
 
 
-@mail.command("parked", help="List parked e-mails: case reference, message type, reason (no addresses).")
+@mail.command("parked", help="List parked e-mails not sent since: case reference, message type, reason (no addresses).")
 @click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
 def mail_parked(bootstrap: str) -> None:
-    from dsr.parked_mail import parked_emails
+    from dsr.parked_mail import waiting
 
-    found = parked_emails(bootstrap, security=checked_kafka(bootstrap))
+    security = checked_kafka(bootstrap)
+    with closing(sent_emails()) as ledger:
+        found = waiting(bootstrap, ledger, security=security)
     for parked in found:
         click.echo(f"{parked.reference}  {parked.request.message_type:<24} {parked.parked_at}  {parked.reason}")
     click.echo(f"{len(found)} parked e-mail(s)")
 
 
-@mail.command("retry", help="Send the parked e-mails of case REFERENCE again (or 'all').")
+@mail.command("retry", help="Send the parked e-mails of case REFERENCE again (or 'all'), those not sent since.")
 @click.argument("reference")
 @click.option("--bootstrap", envvar="DSR_KAFKA_BOOTSTRAP", default="127.0.0.1:9092", show_default=True)
 def mail_retry(reference: str, bootstrap: str) -> None:
     from dsr.parked_mail import retry
 
-    sent = retry(bootstrap, reference, security=checked_kafka(bootstrap))
+    security = checked_kafka(bootstrap)
+    with closing(sent_emails()) as ledger:
+        sent = retry(bootstrap, reference, ledger, security=security)
     if not sent:
         raise click.ClickException(f"no parked e-mail for '{reference}' (see `dsr mail parked`)")
     for parked in sent:
         click.echo(f"requeued {parked.request.message_type} of {parked.reference}")
+
+
+def sent_emails():
+    """The sent-e-mail ledger the workers share: an e-mail a retry delivered is no longer parked, as in the console."""
+    from dsr.composition import sent_ledger
+    from dsr.settings import load_settings
+
+    return sent_ledger(load_settings())
 
 
 @mail.command("preview", help="Render message TYPE with sample values: the subject and text, or the HTML part.")

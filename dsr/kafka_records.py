@@ -7,9 +7,10 @@ from kafka.partitioner.default import murmur2
 
 from dsr.parked_mail import parked_emails
 from handlers.kafka_security import KafkaSecurity
+from mail.parked import Parked
 from schemas.audit import AuditRecord, parse_audit
 from streams import topics
-from streams.web.console.records import DeadLetter, Parked, dead_letter, original_headers
+from streams.web.console.records import DeadLetter, dead_letter, original_headers
 
 READ_MS = 2000
 
@@ -72,7 +73,7 @@ class KafkaRecords:
         return sorted({r.audit_id: r for r in records}.values(), key=lambda r: r.occurred_at)
 
     def parked(self) -> list[Parked]:
-        return [Parked(p.request, p.reason, p.parked_at) for p in parked_emails(self.bootstrap, security=self.security)]
+        return parked_emails(self.bootstrap, security=self.security)
 
     def retry(self, message_id: str) -> bool:
         chosen = [p for p in self.parked() if p.request.message_id == message_id]

@@ -220,3 +220,13 @@ def local_answer(local: LocalCases, query: dict) -> dict | None:
         times = local.requests_of(query["subject"], Right(query["right"]))
         return {"received_at": [t.isoformat() for t in times]}
     return {"summaries": local.summaries(query.get("which", "open"))}
+
+
+async def case_or_none(cases: CaseDirectory, request_id: str | None) -> CaseState | None:
+    """For choosing a page's language only: no id, or an owner that cannot answer now, leaves the browser's."""
+    if request_id is None:
+        return None
+    try:
+        return await cases.get(request_id)
+    except CasesUnavailable:
+        return None

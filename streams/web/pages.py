@@ -14,17 +14,9 @@ PAGES = Environment(
 )
 TEXT = {
     "fr": {
-        "reference": "Référence :",
-        "confirm_title": "Confirmer votre demande",
-        "confirm": "Pour protéger vos données, confirmez que cette demande vient bien de vous.",
-        "button": "Je confirme ma demande",
-        "done_title": "Demande confirmée",
-        "done": "Merci. Votre demande est confirmée ; vous recevrez notre réponse par e-mail.",
-        "already": "Cette demande est déjà confirmée ; vous n'avez rien d'autre à faire.",
         "invalid_title": "Lien non valable",
         "expired": "Ce lien a expiré. Vous pouvez renouveler votre demande.",
         "invalid": "Ce lien n'est pas valable. Vérifiez qu'il a été copié en entier.",
-        "gone": "Cette demande n'attend plus de confirmation.",
         "error_title": "Une erreur est survenue",
         "not_found": "Cette page n'existe pas.",
         "method": "Cette action n'est pas possible sur cette page.",
@@ -35,17 +27,9 @@ TEXT = {
         "server_error": "Nous n'avons pas pu traiter votre demande. Veuillez réessayer plus tard.",
     },
     "en": {
-        "reference": "Reference:",
-        "confirm_title": "Confirm your request",
-        "confirm": "To protect your data, please confirm that this request comes from you.",
-        "button": "I confirm my request",
-        "done_title": "Request confirmed",
-        "done": "Thank you. Your request is confirmed; you will receive our answer by e-mail.",
-        "already": "This request is already confirmed; there is nothing else to do.",
         "invalid_title": "Invalid link",
         "expired": "This link has expired. You may make your request again.",
         "invalid": "This link is not valid. Please check it was copied in full.",
-        "gone": "This request is no longer waiting for confirmation.",
         "error_title": "Something went wrong",
         "not_found": "This page does not exist.",
         "method": "This action is not possible on this page.",
@@ -67,16 +51,11 @@ STATUS_MESSAGES = {
 }
 
 
-def page(language: str, title: str, message: str, ref: str = "", action: str = "", button: str = "") -> str:
+def page(language: str, title: str, message: str) -> str:
+    """A page of one message: an error, or a download link that no longer works."""
     text = TEXT.get(language, TEXT["fr"])
     return PAGES.get_template("page.html.j2").render(
-        language=language if language in TEXT else "fr",
-        title=text[title],
-        message=text[message],
-        reference=ref,
-        action=action,
-        button=text.get(button, ""),
-        labels={"reference": text["reference"]},
+        language=language if language in TEXT else "fr", title=text[title], message=text[message]
     )
 
 

@@ -6,17 +6,14 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from gdpr.case_state import CaseState
-from gdpr.lifecycle import Status
 from gdpr.tokens import TokenError, signed_request_id, verify_token
-from schemas.cases import IdentityConfirmed
-from streams import topics
 from streams.access_package import open_access_package
 from streams.context import Context
 from streams.intake import reference
 from streams.sealing import SubjectForgotten
-from streams.web.case_directory import CaseDirectory, CasesUnavailable
+from streams.web.case_directory import CaseDirectory, case_or_none
 from streams.web.center.status import CaseViews, UploadViews
+from streams.web.center.verify import VerifyViews
 from streams.web.center.views import CenterViews
 from streams.web.guards import LIMITS, Limits, answer_errors, bounded_body
 from streams.web.intake_api import IntakeViews
@@ -54,8 +51,9 @@ def public_app(
     app.router.add_post("/status/{token}", case_pages.withdraw)
     app.router.add_get("/upload/{token}", uploads.form, allow_head=False)
     app.router.add_post("/upload/{token}", uploads.upload)
-    app.router.add_get("/verify/{token}", views.verify_form, allow_head=False)
-    app.router.add_post("/verify/{token}", views.verify_confirm)
+    verify = VerifyViews(ctx, cases)  # GET asks, POST confirms
+    app.router.add_get("/verify/{token}", verify.ask, allow_head=False)
+    app.router.add_post("/verify/{token}", verify.confirm)
     app.router.add_get("/download/{token}", views.download, allow_head=False)
     keep = KeepViews(ctx)  # the prospect's one re-contact (CNIL-COM): GET asks, POST says yes
     app.router.add_get("/keep/{token}", keep.ask, allow_head=False)
@@ -69,18 +67,8 @@ async def link_language(ctx: Context, cases: CaseDirectory, request: web.Request
     """The language of the case a link names (expired or not), else the browser's."""
     purpose, _, token = request.path.strip("/").partition("/")  # from the path: no route may have matched
     request_id = signed_request_id(ctx.config.secret_key, token, purpose) if token else None
-    state = await _case_or_none(cases, request_id)
+    state = await case_or_none(cases, request_id)
     return state.language.value if state is not None else preferred_language(request)
-
-
-async def _case_or_none(cases: CaseDirectory, request_id: str | None) -> CaseState | None:
-    """For choosing a language only: an unreachable owner leaves the browser's language."""
-    if request_id is None:
-        return None
-    try:
-        return await cases.get(request_id)
-    except CasesUnavailable:
-        return None
 
 
 class PublicViews:
@@ -90,18 +78,6 @@ class PublicViews:
     async def health(self, request: web.Request) -> web.Response:
         ready = self.ready()
         return web.json_response({"status": "ready" if ready else "starting"}, status=200 if ready else 503)
-
-    async def verify_form(self, request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        body, status, _ = await verify_page(self.ctx, self.cases, token, False, preferred_language(request))
-        return html(body, status)
-
-    async def verify_confirm(self, request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        body, status, confirmed = await verify_page(self.ctx, self.cases, token, True, preferred_language(request))
-        if confirmed:
-            await publish_confirmation(self.ctx, token)
-        return html(body, status)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         language = await link_language(self.ctx, self.cases, request)
@@ -113,36 +89,6 @@ class PublicViews:
             f"Data protection officer: {self.ctx.config.controller.dpo_email}"
         )
         return web.Response(text=text)
-
-
-async def verify_page(
-    ctx: Context, cases: CaseDirectory, token_text: str, confirm: bool, fallback: str = "fr"
-) -> tuple[str, int, bool]:
-    """(page, HTTP status, whether to confirm) for a verification link; a GET never confirms."""
-    try:
-        token = verify_token(ctx.config.secret_key, token_text, "verify", ctx.clock())
-    except TokenError as exc:
-        request_id = signed_request_id(ctx.config.secret_key, token_text, "verify")
-        state = await _case_or_none(cases, request_id)
-        lang = state.language.value if state is not None else fallback
-        return page(lang, "invalid_title", "expired" if exc.reason == "expired" else "invalid"), 400, False
-    state = await cases.get(token.request_id)
-    if state is None or token.token_id != state.verification_token_id:
-        return page(state.language.value if state else fallback, "invalid_title", "invalid"), 404, False
-    lang, ref = state.language.value, reference(state.request_id)
-    if state.verified_at is not None:
-        return page(lang, "done_title", "already", ref), 200, False
-    if state.status != Status.AWAITING_VERIFICATION:
-        return page(lang, "invalid_title", "gone", ref), 410, False
-    if not confirm:
-        return page(lang, "confirm_title", "confirm", ref, action=f"/verify/{token_text}", button="button"), 200, False
-    return page(lang, "done_title", "done", ref), 200, True
-
-
-async def publish_confirmation(ctx: Context, token_text: str) -> None:
-    token = verify_token(ctx.config.secret_key, token_text, "verify", ctx.clock())
-    event = IdentityConfirmed(request_id=token.request_id, token_id=token.token_id, confirmed_at=ctx.clock())
-    await ctx.publisher.publish(topics.CASES, token.request_id, event.to_bytes())
 
 
 def download(ctx: Context, token_text: str, language: str) -> web.StreamResponse:

@@ -77,7 +77,10 @@ def test_a_person_files_an_erasure_confirms_it_and_follows_it_to_the_outcome(pip
     assert reference in receipt.text
     status_url = link(receipt, "status")
     page.goto(link(pipeline.email(email, "/verify/"), "verify"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirmer votre demande")
+    expect(page.get_by_role("link", name="Read this page in English")).to_be_visible()  # the center's switch
     assert_accessible(page)
+    shoot(page, "privacy-center-verify")
     page.get_by_role("button", name="Je confirme ma demande").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Demande confirmée")
     assert_accessible(page)
@@ -382,6 +385,7 @@ def test_the_dpo_retries_a_parked_email_and_replays_a_dead_letter(pipeline, brow
     expect(page.get_by_role("status")).to_contain_text("E-mail renvoyé")
     assert pipeline.email(email, "/status/")  # the receipt, at last
     wait_gone(page, pipeline.admin_url + "/console/mail", reference)  # sent now: no longer parked
+    assert reference not in dsr_command(pipeline.env, "mail", "parked").stdout  # nor for the command line
     # A message no one can process lands in dsr.intake.dlq; replayed, it is refused again, with its reason.
     before = intake_dead_letters(page, pipeline)
     pipeline.publish(b'{"not": "a cloudevent"}')

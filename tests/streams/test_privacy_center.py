@@ -81,6 +81,71 @@ async def test_the_receipt_links_to_the_status_page_where_the_person_withdraws()
         assert "Withdrawn at your request" in again and "Withdraw my request" not in again
 
 
+def verify_link(bus: Bus, address: str = CAMILLE) -> str:
+    message = next(m for m in bus.emails_to(address) if "/verify/" in body(m))
+    return re.search(r"http://dsr\.test(/verify/\S+)", body(message)).group(1)
+
+
+def in_the_center(page: str, language: str) -> bool:
+    """The privacy center's layout: its lang attribute, header (name, switch) and footer (policy, DPO)."""
+    site, policy = ("Vos données personnelles", "Politique de confidentialité") if language == "fr" else (
+        "Your personal data", "Privacy policy"
+    )  # fmt: skip
+    header = page.split("<header>")[1].split("</header>")[0] if "<header>" in page else ""
+    footer = page.split("<footer>")[1].split("</footer>")[0] if "<footer>" in page else ""
+    return (
+        f'<html lang="{language}">' in page
+        and site in header
+        and "?lang=" in header
+        and f'<a href="http://127.0.0.1:8080/privacy">{policy}</a>' in footer
+        and 'href="mailto:' in footer
+    )
+
+
+async def test_the_confirmation_link_opens_a_page_of_the_center_in_the_cases_language_with_a_switch():
+    bus = Bus()
+    async with client(listeners(bus)["public"]) as http:
+        await submit(http, "erasure", {"email": CAMILLE, "name": "Camille Durand"}, lang="en")
+        await bus.drain()
+        path = verify_link(bus)
+        asked = await http.get(path)
+        page = await asked.text()
+        assert asked.status == 200 and in_the_center(page, "en") and f'href="{path}?lang=fr"' in page
+        assert "Confirm your request" in page and "I confirm my request" in page and "<script" not in page
+        french = await http.get(f"{path}?lang=fr")  # the switch; opening the page still confirms nothing
+        assert in_the_center(await french.text(), "fr") and "Je confirme ma demande" in await french.text()
+        assert not [v for v in bus.on(topics.CASES) if b"identity_confirmed" in v]
+        # A plain form post (no script): the button's form carries the language it was shown in.
+        confirmed = await http.post(path, data={"lang": "fr"})
+        done = await confirmed.text()
+        assert confirmed.status == 200 and in_the_center(done, "fr") and "Demande confirmée" in done
+        await bus.drain()
+        (state,) = list(bus.directory.local.states())
+        assert state.verified_at is not None
+        again = await (await http.get(path)).text()
+        assert in_the_center(again, "en") and "already confirmed" in again and "<form" not in again
+
+
+async def test_a_cut_confirmation_link_answers_in_the_center_in_the_browsers_language():
+    async with client(listeners(Bus())["public"]) as http:
+        cut = await http.get("/verify/not-a-whole-link", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        page = await cut.text()
+        assert cut.status == 400 and in_the_center(page, "en") and "Invalid link" in page
+
+
+async def test_a_cut_status_or_upload_link_answers_in_the_browsers_language_unless_switched():
+    english = {"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
+    async with client(listeners(Bus())["public"]) as http:
+        for kind in ("status", "upload"):
+            cut = await http.get(f"/{kind}/not-a-whole-link", headers=english)
+            page = await cut.text()
+            assert cut.status == 400 and '<html lang="en">' in page and "Invalid link" in page
+            switched = await (await http.get(f"/{kind}/not-a-whole-link?lang=fr", headers=english)).text()
+            assert '<html lang="fr">' in switched and "Lien non valable" in switched
+        default = await (await http.get("/status/not-a-whole-link")).text()
+        assert '<html lang="fr">' in default  # no Accept-Language: French, as on every page
+
+
 async def test_an_extended_request_shows_on_its_status_page_both_deadlines_and_why():
     bus = Bus()
     async with client(listeners(bus)["public"]) as http:

@@ -10,7 +10,7 @@ from schemas.tasks import TaskResult
 from streams import topics
 from streams.cases import load
 from streams.task_results import on_task_result
-from streams.web.public import publish_confirmation, verify_page
+from streams.web.center.verify import publish_confirmation, verification
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, body, link
 
@@ -25,7 +25,7 @@ async def first_task_result(bus: Bus) -> bytes:
         await bus.submit((EXAMPLES / f"{name}.json").read_bytes())
     await bus.drain()
     token = link(next(m for m in bus.emails_to(CAMILLE) if "verify/" in body(m)), "verify")
-    await verify_page(bus.ctx, bus.directory, token, confirm=True)
+    await verification(bus.ctx, bus.directory, token, confirm=True)
     await publish_confirmation(bus.ctx, token)
     while bus.queue and bus.queue[0][0] != topics.TASK_RESULTS:
         await bus.drain(limit=1)

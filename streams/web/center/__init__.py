@@ -1,1 +1,2 @@
-"""The privacy center: where a person exercises their rights, follows a request and sends a requested document."""
+"""The privacy center: where a person exercises their rights, confirms, follows and withdraws a request, and sends a
+requested document."""

@@ -13,10 +13,15 @@ from streams.web.center.text import FIELDS, OPTIONS, RIGHTS, french, text
 from streams.web.pages import LANGUAGES, PAGES, html, preferred_language
 
 
-def language_of(request: web.Request, form: dict[str, str] | None = None) -> str:
-    """?lang= (the switch), else the form's, else the browser's (Accept-Language)."""
+def switched(request: web.Request, form: dict[str, str] | None = None) -> str:
+    """The language the switch chose: ?lang=, else the form's (its hidden field); "" when neither names one."""
     chosen = request.query.get("lang") or (form or {}).get("lang", "")
-    return chosen if chosen in LANGUAGES else preferred_language(request)
+    return chosen if chosen in LANGUAGES else ""
+
+
+def language_of(request: web.Request, form: dict[str, str] | None = None) -> str:
+    """The switch's choice, else the browser's (Accept-Language)."""
+    return switched(request, form) or preferred_language(request)
 
 
 def labels(language: str) -> dict:

@@ -22,10 +22,9 @@ from streams.links import case_link
 from streams.web import csrf
 from streams.web.case_directory import CaseDirectory
 from streams.web.center.forms import form_fields
-from streams.web.center.pages import day, render
+from streams.web.center.pages import day, language_of, render, switched
 from streams.web.center.text import STATUS, UPLOAD, french, words
 from streams.web.guards import accepts_body, body_of
-from streams.web.pages import LANGUAGES
 
 UPLOAD_LINK_DAYS = timedelta(days=30)
 
@@ -36,15 +35,16 @@ class CaseViews:
     def __init__(self, ctx: Context, cases: CaseDirectory) -> None:
         self.ctx, self.cases = ctx, cases
 
-    async def _case(self, request: web.Request, purpose: str) -> CaseState | web.Response:
-        language = request.query.get("lang", "")
+    async def _case(self, request: web.Request, purpose: str, form: dict | None = None) -> CaseState | web.Response:
+        """The case the link names, or the page saying why not in the language of any other page (the switch, else
+        Accept-Language): no case tells which."""
         try:
             token = verify_token(self.ctx.config.secret_key, request.match_info["token"], purpose, self.ctx.clock())
         except TokenError:
-            return self._page(request, language or "fr", "invalid", 400)
+            return self._page(request, language_of(request, form), "invalid", 400)
         state = await self.cases.get(token.request_id)
         if state is None:
-            return self._page(request, language or "fr", "gone", 404)
+            return self._page(request, language_of(request, form), "gone", 404)
         return state
 
     def _page(self, request: web.Request, language: str, key: str, status: int) -> web.Response:
@@ -59,7 +59,7 @@ class CaseViews:
 
     async def withdraw(self, request: web.Request) -> web.Response:
         form = form_fields(body_of(request))
-        found = await self._case(request, "status")
+        found = await self._case(request, "status", form)
         if isinstance(found, web.Response):
             return found
         language = _language(request, found, form)
@@ -85,8 +85,7 @@ class CaseViews:
 
 
 def _language(request: web.Request, state: CaseState, form: dict | None = None) -> str:
-    chosen = request.query.get("lang") or (form or {}).get("lang", "")
-    return chosen if chosen in LANGUAGES else state.language.value
+    return switched(request, form) or state.language.value
 
 
 def status_values(ctx: Context, state: CaseState, language: str, s: dict) -> dict:

@@ -318,5 +318,33 @@ UPLOAD = {
 }
 
 
+VERIFY = {
+    "fr": {
+        "confirm_title": "Confirmer votre demande",
+        "confirm": "Pour protéger vos données, confirmez que cette demande vient bien de vous.",
+        "button": "Je confirme ma demande",
+        "done_title": "Demande confirmée",
+        "done": "Merci. Votre demande est confirmée ; vous recevrez notre réponse par e-mail.",
+        "already": "Cette demande est déjà confirmée ; vous n'avez rien d'autre à faire.",
+        "invalid_title": "Lien non valable",
+        "expired": "Ce lien a expiré. Vous pouvez renouveler votre demande.",
+        "invalid": "Ce lien n'est pas valable. Vérifiez qu'il a été copié en entier.",
+        "gone": "Cette demande n'attend plus de confirmation.",
+    },
+    "en": {
+        "confirm_title": "Confirm your request",
+        "confirm": "To protect your data, please confirm that this request comes from you.",
+        "button": "I confirm my request",
+        "done_title": "Request confirmed",
+        "done": "Thank you. Your request is confirmed; you will receive our answer by e-mail.",
+        "already": "This request is already confirmed; there is nothing else to do.",
+        "invalid_title": "Invalid link",
+        "expired": "This link has expired. You may make your request again.",
+        "invalid": "This link is not valid. Please check it was copied in full.",
+        "gone": "This request is no longer waiting for confirmation.",
+    },
+}
+
+
 def words(table: dict, language: str) -> dict:
     return {k: french(v) for k, v in table[language].items()} if language == "fr" else dict(table[language])

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from mail.parked import Parked
 from schemas.audit import AuditRecord, parse_audit
 from schemas.notifications import EmailRequested
 from streams import topics
@@ -31,13 +32,6 @@ def letter_address(key: str) -> tuple[str, int, int] | None:
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         return None
     return parts[0], int(parts[1]), int(parts[2])
-
-
-@dataclass(frozen=True)
-class Parked:
-    request: EmailRequested
-    reason: str
-    parked_at: str
 
 
 class Records(Protocol):

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gdpr.deadlines import receipt_day
 from gdpr.decisions import possible_now
+from mail.parked import Parked, still_parked
 from streams import topics
 from streams.context import Context
 from streams.documents import open_document
@@ -20,7 +21,7 @@ from streams.web.center.forms import form_fields
 from streams.web.console.accounts import COOKIE, ConsolePolicy, User, current_user, login, session_key
 from streams.web.console.decision_forms import FORMS, LABELS, decision_body
 from streams.web.console.pages import console_language, render
-from streams.web.console.records import Parked, Records, letter_address
+from streams.web.console.records import Records, letter_address
 from streams.web.console.text import console_text
 from streams.web.guards import body_of
 
@@ -128,11 +129,7 @@ class ConsoleViews:
         return render(self.ctx, request, "mail", user, t["parked_title"], parked=parked, notice=notice)
 
     def _still_parked(self) -> list[Parked]:
-        """Parked e-mails not sent since (a retry went through): the sent-e-mail ledger knows every worker's
-        sendings, and keeps them longer (KEEP_DAYS) than the parked topic keeps its messages (the broker's 7 days)."""
-        parked = self.records.parked()
-        sent = self.ctx.sent_ledger.sent([p.request.message_id for p in parked])
-        return [p for p in parked if p.request.message_id not in sent]
+        return still_parked(self.records.parked(), self.ctx.sent_ledger)
 
     async def retry(self, request: web.Request, user: User) -> web.Response:
         form = self._form(request, user)
