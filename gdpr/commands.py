@@ -59,6 +59,18 @@ class ResendEmail:
 
 
 @dataclass(frozen=True)
+class FollowUpEmail:
+    """At-least-once, end to end: an e-mail the case asked for and never heard was sent or parked is asked about
+    after a while (the request, or the mailer's answer, may have been lost on the way: a broker lost, a rebalance);
+    the mailer answers from its records. Unlike ResendEmail it needs nothing sealed: a closed case can ask too."""
+
+    command_id: str
+    message_id: str
+    message_type: MessageType
+    recipient: Recipient
+
+
+@dataclass(frozen=True)
 class DestroySubjectKey:
     command_id: str
 
@@ -78,7 +90,15 @@ class DeleteDocument:
 
 
 Command = (
-    IssueTask | ResendTask | SendEmail | ResendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
+    IssueTask
+    | ResendTask
+    | SendEmail
+    | ResendEmail
+    | FollowUpEmail
+    | RaiseAlert
+    | DestroySubjectKey
+    | PurgeCaseRecord
+    | DeleteDocument
 )
 
 EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})

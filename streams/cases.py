@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gdpr.case_state import TaskRecord
-from gdpr.commands import ResendEmail, ResendTask
+from gdpr.commands import FollowUpEmail, ResendEmail, ResendTask
 from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
     CaseState,
@@ -24,7 +24,7 @@ from gdpr.lifecycle import (
 from gdpr.reminders import PURGE
 from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
-from schemas.notifications import ForgetSentEmails, MessageType
+from schemas.notifications import EmailFollowedUp, ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult
 from streams import request_log, topics
@@ -183,6 +183,8 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await _send_email(ctx, state, command, now)
     elif isinstance(command, ResendEmail) and command.email.message_type not in state.emails_sent:
         await _send_email(ctx, state, command.email, now)  # same command id, same message id
+    elif isinstance(command, FollowUpEmail) and command.message_id in state.mail_out:
+        await _follow_up_email(ctx, state, command)
     elif isinstance(command, RaiseAlert):
         await audit(
             ctx,
@@ -287,6 +289,17 @@ async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: d
         )
         return
     await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, request.to_bytes())
+
+
+async def _follow_up_email(ctx: Context, state: CaseState, command: FollowUpEmail) -> None:
+    """Behind the e-mail's request on its partition: the mailer has seen that request, or never will."""
+    asked = EmailFollowedUp(
+        request_id=state.request_id,
+        message_id=command.message_id,
+        message_type=command.message_type,
+        recipient=command.recipient,
+    )
+    await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, asked.to_bytes())
 
 
 async def _destroy_key(ctx: Context, state: CaseState) -> None:
