@@ -54,12 +54,14 @@ class IllegalTransition(ValueError):
 
 
 class MailAsked(BaseModel):
-    """What an e-mail still out was: enough for the case to ask the mailer what became of it."""
+    """An e-mail still out, as the case asked for it: enough to ask for it again, or what became of it."""
 
     model_config = ConfigDict(frozen=True)
 
+    command_id: str  # its message id derives from it: asked again, the very same e-mail
     message_type: MessageType
     recipient: Recipient
+    params: dict = {}  # non-personal template values, as in the SendEmail command
 
 
 class TaskRecord(BaseModel):

@@ -217,7 +217,12 @@ HANDLERS = {
 
 def _mail_asked(state: CaseState, command: SendEmail, at: datetime) -> CaseState:
     message_id = email_id(state, command.command_id)
-    asked = MailAsked(message_type=command.message_type, recipient=command.recipient)
+    asked = MailAsked(
+        command_id=command.command_id,
+        message_type=command.message_type,
+        recipient=command.recipient,
+        params=command.params,
+    )
     update = {"mail_out": {message_id: at, **state.mail_out}, "mail_asked": {message_id: asked, **state.mail_asked}}
     return state.model_copy(update=update)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gdpr import work
-from gdpr.case_state import CaseState, Status, TaskRecord
+from gdpr.case_state import CaseState, MailAsked, Status, TaskRecord
 from gdpr.commands import (
     CasePolicy,
     Command,
@@ -13,8 +13,10 @@ from gdpr.commands import (
     FollowUpEmail,
     PurgeCaseRecord,
     RaiseAlert,
+    ResendEmail,
     ResendTask,
     SendEmail,
+    follow_up_id,
 )
 from gdpr.deadlines import end_of_day
 from gdpr.identity import document_deletion, suspends
@@ -66,7 +68,7 @@ def next_follow_up(state: CaseState, message_id: str, policy: CasePolicy) -> tup
     if policy.task_resend is None or asked_at is None:
         return None
     for n in range(1, policy.task_resends + 1):
-        command_id = f"email:follow-up:{message_id}:{n}"
+        command_id = follow_up_id(message_id, n)
         if command_id not in state.done:
             at = asked_at + n * policy.task_resend
             return (command_id, at) if at - asked_at < policy.mail_wait else None
@@ -74,14 +76,18 @@ def next_follow_up(state: CaseState, message_id: str, policy: CasePolicy) -> tup
 
 
 def followed_up_emails(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
-    """Every e-mail out for a while with no news: its request or the mailer's answer may have been lost, and
-    the key would wait for it until `mail_wait` (R51: nothing kept longer than needed)."""
+    """Every e-mail out for a while with no news: its request or the mailer's answer may have been lost. An open
+    case asks for it again, the very same (the person may still need it, R5); a closed one, which can no longer
+    address it, asks what became of it, so that the key does not wait for `mail_wait` (R51)."""
     due = [(m, asked, next_follow_up(state, m, policy)) for m, asked in state.mail_asked.items()]
-    return [
-        FollowUpEmail(nxt[0], m, asked.message_type, asked.recipient)
-        for m, asked, nxt in due
-        if nxt is not None and now >= nxt[1]
-    ]
+    return [_follow_up(state, nxt[0], m, asked) for m, asked, nxt in due if nxt is not None and now >= nxt[1]]
+
+
+def _follow_up(state: CaseState, command_id: str, message_id: str, asked: MailAsked) -> Command:
+    if state.status != Status.CLOSED and state.subject is not None:
+        email = SendEmail(asked.command_id, asked.message_type, asked.recipient, asked.params)
+        return ResendEmail(command_id, email)
+    return FollowUpEmail(command_id, message_id, asked.message_type, asked.recipient)
 
 
 def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:

@@ -17,6 +17,7 @@ from gdpr.lifecycle import (
     RaiseAlert,
     SendEmail,
     decide,
+    email_id,
     evolve,
     record_done,
     task_id,
@@ -181,7 +182,7 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await _resend_task(ctx, state, command)
     elif isinstance(command, SendEmail):
         await _send_email(ctx, state, command, now)
-    elif isinstance(command, ResendEmail) and command.email.message_type not in state.emails_sent:
+    elif isinstance(command, ResendEmail) and _still_out(state, command.email):
         await _send_email(ctx, state, command.email, now)  # same command id, same message id
     elif isinstance(command, FollowUpEmail) and command.message_id in state.mail_out:
         await _follow_up_email(ctx, state, command)
@@ -201,6 +202,11 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await audit(ctx, "document_deleted", request_id=state.request_id, dedup="document", detail=_why_deleted(state))
     elif isinstance(command, PurgeCaseRecord):
         await _purge(ctx, state)
+
+
+def _still_out(state: CaseState, email: SendEmail) -> bool:
+    """Not reported sent or parked (a case recorded before mail_out existed: its type not sent)."""
+    return email_id(state, email.command_id) in state.mail_out or email.message_type not in state.emails_sent
 
 
 def _why_deleted(state: CaseState) -> dict:

@@ -82,6 +82,20 @@ async def test_a_receipt_sent_but_never_reported_is_reported_again_and_the_key_g
     assert [a.message_type for a in audits(bus) if a.kind == "email_sent"].count("receipt") == 1
 
 
+async def test_a_receipt_lost_while_the_case_is_open_is_sent_again_the_very_same():
+    bus = Bus()
+    lost = losing(bus, lambda topic, value: topic == topics.NOTIFICATIONS and value.get("message_type") == "receipt")
+    await bus.submit(nobody_asks())  # the person has not clicked yet: the case waits for them, open
+    assert lost and case_of(bus).status == "awaiting_verification" and len(bus.emails_to(NOBODY)) == 1
+    bus.clock.advance(minutes=30)
+    await bus.tick()
+    assert "receipt" in case_of(bus).emails_sent and len(bus.emails_to(NOBODY)) == 2
+    assert bus.emails_to(NOBODY)[-1]["Message-ID"] == f"<{json.loads(lost[0])['message_id']}@dsr-pipeline>"
+    bus.clock.advance(minutes=60)
+    await bus.tick()
+    assert len(bus.emails_to(NOBODY)) == 2  # reported sent: never again
+
+
 async def test_an_email_waiting_for_its_retry_is_left_to_the_retry():
     bus = Bus()
     asked = EmailFollowedUp(request_id="r-1", message_id="m-1", message_type="receipt", recipient="subject")
