@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         default=30.0,
         ge=0,
         description="A task still unanswered, or a verification link not recorded as sent, is sent again after "
-        "this long (0: never), twice.",
+        "this long (0: never), twice; so is any e-mail not reported sent or parked (a closed case asks about it).",
     )
     tick_seconds: float = Field(default=30.0, gt=0)
     verification_ttl_days: int = Field(default=14, ge=1, le=60)

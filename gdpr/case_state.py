@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from schemas.cases import IdentityLevel, RequestDetails
 from schemas.decisions import DecideEstateAccess, Extend, FlagExcessive, LiftRestriction, Refuse
 from schemas.intake import Language, ObjectionScope, PostMortemAction, Right
-from schemas.notifications import MessageType
+from schemas.notifications import MessageType, Recipient
 from schemas.sealed import Sealed
 from schemas.tasks import KeptItem, LegalHold, TaskAction, TaskStatus
 
@@ -51,6 +51,17 @@ TRANSITIONS: dict[Status, set[Status]] = {
 
 class IllegalTransition(ValueError):
     pass
+
+
+class MailAsked(BaseModel):
+    """An e-mail still out, as the case asked for it: enough to ask for it again, or what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command_id: str  # its message id derives from it: asked again, the very same e-mail
+    message_type: MessageType
+    recipient: Recipient
+    params: dict = {}  # non-personal template values, as in the SendEmail command
 
 
 class TaskRecord(BaseModel):
@@ -133,6 +144,7 @@ class CaseState(BaseModel):
     emails_parked: frozenset[MessageType] = frozenset()
     # E-mails asked of the mailer and not yet reported sent or parked (message id -> when): the key outlives them.
     mail_out: dict[str, AwareDatetime] = {}
+    mail_asked: dict[str, MailAsked] = {}  # the same message ids (absent in records written before it existed)
     done: frozenset[str] = frozenset()
     key_destroyed: bool = False
     closed_at: AwareDatetime | None = None

@@ -51,11 +51,29 @@ class ResendTask:
 
 @dataclass(frozen=True)
 class ResendEmail:
-    """At-least-once, as for tasks: an e-mail a person must act on, not recorded as sent after a while, is asked
-    of the mailer again, the very same (same message id: the mailer's record of sent e-mails drops a copy)."""
+    """At-least-once, as for tasks: an e-mail of an open case not reported sent or parked after a while is asked
+    of the mailer again, the very same (same message id: the mailer's record of sent e-mails drops a copy, and
+    tells the case again)."""
 
     command_id: str
     email: SendEmail
+
+
+@dataclass(frozen=True)
+class FollowUpEmail:
+    """At-least-once, end to end, for a closed case, which can no longer address an e-mail to ask for it again:
+    one it never heard was sent or parked is asked about after a while (the request, or the mailer's answer, may
+    have been lost on the way: a broker lost, a rebalance); the mailer answers from its records."""
+
+    command_id: str
+    message_id: str
+    message_type: MessageType
+    recipient: Recipient
+
+
+def follow_up_id(message_id: str, n: int) -> str:
+    """The command id of the n-th time a case asks again for an e-mail, or about it."""
+    return f"email:follow-up:{message_id}:{n}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,15 @@ class DeleteDocument:
 
 
 Command = (
-    IssueTask | ResendTask | SendEmail | ResendEmail | RaiseAlert | DestroySubjectKey | PurgeCaseRecord | DeleteDocument
+    IssueTask
+    | ResendTask
+    | SendEmail
+    | ResendEmail
+    | FollowUpEmail
+    | RaiseAlert
+    | DestroySubjectKey
+    | PurgeCaseRecord
+    | DeleteDocument
 )
 
 EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})

@@ -13,6 +13,7 @@ from gdpr.case_state import (  # noqa: F401 - re-exported: the lifecycle's vocab
     CaseState,
     DecisionRecord,
     IllegalTransition,
+    MailAsked,
     Status,
     TaskRecord,
     moved,
@@ -163,7 +164,10 @@ def email_id(state: CaseState, command_id: str) -> str:
 
 
 def _mail_back(state: CaseState, message_id: str) -> dict:
-    return {"mail_out": {m: at for m, at in state.mail_out.items() if m != message_id}}
+    return {
+        "mail_out": {m: at for m, at in state.mail_out.items() if m != message_id},
+        "mail_asked": {m: asked for m, asked in state.mail_asked.items() if m != message_id},
+    }
 
 
 def _email_sent(state: CaseState, event: EmailSent) -> CaseState:
@@ -211,11 +215,23 @@ HANDLERS = {
 }
 
 
+def _mail_asked(state: CaseState, command: SendEmail, at: datetime) -> CaseState:
+    message_id = email_id(state, command.command_id)
+    asked = MailAsked(
+        command_id=command.command_id,
+        message_type=command.message_type,
+        recipient=command.recipient,
+        params=command.params,
+    )
+    update = {"mail_out": {message_id: at, **state.mail_out}, "mail_asked": {message_id: asked, **state.mail_asked}}
+    return state.model_copy(update=update)
+
+
 def record_done(state: CaseState, command: Command, at: datetime) -> CaseState:
     """Note that a command was carried out, so `decide` does not ask for it again."""
     state = state.model_copy(update={"done": state.done | {command.command_id}})
     if isinstance(command, SendEmail):  # the key must outlive it (principle 5): it may need opening
-        state = state.model_copy(update={"mail_out": {email_id(state, command.command_id): at, **state.mail_out}})
+        state = _mail_asked(state, command, at)
     if isinstance(command, IssueTask):
         tid = task_id(state, command.system, command.action, command.key)
         record = TaskRecord(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from gdpr import work
 from gdpr.case_state import CaseState, Status
-from gdpr.commands import CasePolicy, Command, ResendEmail, SendEmail
+from gdpr.commands import CasePolicy, Command, ResendEmail, SendEmail, follow_up_id
 from gdpr.deadlines import receipt_day
 from gdpr.identity import document_deletion, verification_expiry, verification_message
 from gdpr.minors import erasure_priority
@@ -134,10 +134,16 @@ def _awaiting_verification(state: CaseState, now: datetime, policy: CasePolicy, 
         ]
     token = ids(state.request_id, "verification")
     link = SendEmail("email:verification", verification_message(state), Recipient.SUBJECT, {"token_id": token})
-    due: list[Command] = [link, *_link_resent(state, now, policy, link)]
+    due: list[Command] = [link]
+    if not _followed_up(state, ids(state.request_id, link.command_id)):  # else asked again as every e-mail is
+        due += _link_resent(state, now, policy, link)  # a link asked for before cases remembered what they asked
     if work.marketing_stops_first(state):
         due += work.suppress_marketing(state, ERASURE_PENDING)  # §3.2: marketing stops before verification
     return due + _unconfirmed(state, now, policy)
+
+
+def _followed_up(state: CaseState, message_id: str) -> bool:
+    return message_id in state.mail_asked or follow_up_id(message_id, 1) in state.done
 
 
 def _link_resent(state: CaseState, now: datetime, policy: CasePolicy, link: SendEmail) -> list[Command]:

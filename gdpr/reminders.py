@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gdpr import work
-from gdpr.case_state import CaseState, Status, TaskRecord
+from gdpr.case_state import CaseState, MailAsked, Status, TaskRecord
 from gdpr.commands import (
     CasePolicy,
     Command,
     DestroySubjectKey,
+    FollowUpEmail,
     PurgeCaseRecord,
     RaiseAlert,
+    ResendEmail,
     ResendTask,
     SendEmail,
+    follow_up_id,
 )
 from gdpr.deadlines import end_of_day
 from gdpr.identity import document_deletion, suspends
@@ -29,6 +32,7 @@ LONG_AFTER = datetime(9000, 1, 1, tzinfo=UTC)  # when every silent task is overd
 def alerts(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due: list[Command] = _resent_tasks(state, now, policy) if state.subject is not None else []
     due += _overdue_tasks(state, now, policy) + _failed_tasks(state)
+    due += followed_up_emails(state, now, policy)
     due += _reminders(state, now, policy)
     due += _refusal_due_by_d1(state, now)
     if erasure_priority(state.right, state.details.minor_at_collection):  # LIL 51-II, R42: erasure first
@@ -55,6 +59,35 @@ def next_resend(state: CaseState, task: TaskRecord, policy: CasePolicy) -> tuple
 def _resent_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
     due = [(t, next_resend(state, t, policy)) for t in _silent(state)]
     return [ResendTask(nxt[0], t.task_id) for t, nxt in due if nxt is not None and now >= nxt[1]]
+
+
+def next_follow_up(state: CaseState, message_id: str, policy: CasePolicy) -> tuple[str, datetime] | None:
+    """The next question to the mailer about an e-mail still out, if any is left: (command id, when). As often as
+    a silent task is sent again (DSR_TASK_RESEND_MINUTES, `task_resends` times)."""
+    asked_at = state.mail_out.get(message_id)
+    if policy.task_resend is None or asked_at is None:
+        return None
+    for n in range(1, policy.task_resends + 1):
+        command_id = follow_up_id(message_id, n)
+        if command_id not in state.done:
+            at = asked_at + n * policy.task_resend
+            return (command_id, at) if at - asked_at < policy.mail_wait else None
+    return None
+
+
+def followed_up_emails(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
+    """Every e-mail out for a while with no news: its request or the mailer's answer may have been lost. An open
+    case asks for it again, the very same (the person may still need it, R5); a closed one, which can no longer
+    address it, asks what became of it, so that the key does not wait for `mail_wait` (R51)."""
+    due = [(m, asked, next_follow_up(state, m, policy)) for m, asked in state.mail_asked.items()]
+    return [_follow_up(state, nxt[0], m, asked) for m, asked, nxt in due if nxt is not None and now >= nxt[1]]
+
+
+def _follow_up(state: CaseState, command_id: str, message_id: str, asked: MailAsked) -> Command:
+    if state.status != Status.CLOSED and state.subject is not None:
+        email = SendEmail(asked.command_id, asked.message_type, asked.recipient, asked.params)
+        return ResendEmail(command_id, email)
+    return FollowUpEmail(command_id, message_id, asked.message_type, asked.recipient)
 
 
 def _overdue_tasks(state: CaseState, now: datetime, policy: CasePolicy) -> list[Command]:
@@ -137,6 +170,7 @@ def after_closure(state: CaseState, now: datetime, policy: CasePolicy) -> list[C
     due += _failed_tasks(state)  # an Art. 19 notice or a purge may fail after the outcome went out
     due += _resent_tasks(state, now, policy) if state.subject is not None else []  # a notice lost on the way
     due += _overdue_tasks(state, now, policy)  # R35: a recipient silent past the timeout; the DPO follows it up
+    due += followed_up_emails(state, now, policy)  # an e-mail asked for and never reported: the key waits for it
     due += document_deletion(state)
     if not state.key_destroyed and _nothing_left(state) and not _key_needed(state, now, policy):
         due.append(DestroySubjectKey("key:destroy"))  # crypto-shredding (DESIGN principle 5), once nothing needs it
@@ -171,6 +205,7 @@ def next_look(state: CaseState, policy: CasePolicy) -> datetime | None:
     if any(c.command_id not in state.done for c in after_closure(state, EVERY_TICK, policy)):
         return EVERY_TICK
     soon = [nxt[1] for t in _silent(state) if (nxt := next_resend(state, t, policy))] if state.subject else []
+    soon += [nxt[1] for m in state.mail_asked if (nxt := next_follow_up(state, m, policy))]
     if _waits_for_silence(state, policy):
         # R35: a task still unanswered turns overdue with time; the DPO is told, then the key may go.
         soon += [t.issued_at + policy.task_timeout for t in _silent(state)]

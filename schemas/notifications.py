@@ -85,18 +85,34 @@ class ForgetSentEmails(WireModel):
     request_id: str = Field(description="The purged case.")
 
 
+class EmailFollowedUp(WireModel):
+    """A case asks what became of an e-mail it asked for and never heard was sent or parked (the request or the
+    answer may have been lost on the way): the mailer tells it again, or that the request never reached it."""
+
+    kind: Literal["email_followed_up"] = "email_followed_up"
+    request_id: str = Field(description="The case that asked for the e-mail.")
+    message_id: str = Field(description="The e-mail's message id, as in its EmailRequested.")
+    message_type: MessageType
+    recipient: Recipient
+
+
+_KINDS = frozenset({"forget_sent_emails", "email_followed_up"})
+
+
 def _kind(value) -> str:
     """E-mail requests carry no `kind` (they came first): anything without one is an e-mail request."""
     found = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return "forget_sent_emails" if found == "forget_sent_emails" else "email_requested"
+    return found if found in _KINDS else "email_requested"
 
 
 MailerCommand = Annotated[
-    Annotated[EmailRequested, Tag("email_requested")] | Annotated[ForgetSentEmails, Tag("forget_sent_emails")],
+    Annotated[EmailRequested, Tag("email_requested")]
+    | Annotated[ForgetSentEmails, Tag("forget_sent_emails")]
+    | Annotated[EmailFollowedUp, Tag("email_followed_up")],
     Discriminator(_kind),
 ]
 MailerCommandAdapter: TypeAdapter[MailerCommand] = TypeAdapter(MailerCommand)
 
 
-def parse_mailer_command(raw: bytes) -> EmailRequested | ForgetSentEmails:
+def parse_mailer_command(raw: bytes) -> EmailRequested | ForgetSentEmails | EmailFollowedUp:
     return MailerCommandAdapter.validate_json(raw)

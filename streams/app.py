@@ -19,7 +19,7 @@ from streams.context import Context
 from streams.dead_letters import Origin, process_safely
 from streams.kafka_transport import PipelineApp
 from streams.metrics import CaseGauges, ConsumerLag
-from streams.notifications import send_due_retries
+from streams.notifications import TurnsSent, send_due_retries
 from streams.routes import Route, on_clock, routes
 from streams.web.admin import Probes, admin_app
 from streams.web.case_directory import Cluster, LocalCases
@@ -148,7 +148,7 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
     async def clock() -> None:
         await on_clock(ctx, cases)
 
-    turns_sent: dict[str, int] = {}
+    turns_sent: TurnsSent = {}
 
     @app.timer(interval=ctx.config.mail_tick_seconds, name="mail-retries")
     async def mail_retries() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gdpr.case_state import TaskRecord
-from gdpr.commands import ResendEmail, ResendTask
+from gdpr.commands import FollowUpEmail, ResendEmail, ResendTask
 from gdpr.decisions import DecisionRefused, check
 from gdpr.lifecycle import (
     CaseState,
@@ -17,6 +17,7 @@ from gdpr.lifecycle import (
     RaiseAlert,
     SendEmail,
     decide,
+    email_id,
     evolve,
     record_done,
     task_id,
@@ -24,7 +25,7 @@ from gdpr.lifecycle import (
 from gdpr.reminders import PURGE
 from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
-from schemas.notifications import ForgetSentEmails, MessageType
+from schemas.notifications import EmailFollowedUp, ForgetSentEmails, MessageType
 from schemas.sealed import Sealed
 from schemas.tasks import Task, TaskAction, TaskResult
 from streams import request_log, topics
@@ -181,8 +182,10 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await _resend_task(ctx, state, command)
     elif isinstance(command, SendEmail):
         await _send_email(ctx, state, command, now)
-    elif isinstance(command, ResendEmail) and command.email.message_type not in state.emails_sent:
+    elif isinstance(command, ResendEmail) and _still_out(state, command.email):
         await _send_email(ctx, state, command.email, now)  # same command id, same message id
+    elif isinstance(command, FollowUpEmail) and command.message_id in state.mail_out:
+        await _follow_up_email(ctx, state, command)
     elif isinstance(command, RaiseAlert):
         await audit(
             ctx,
@@ -199,6 +202,11 @@ async def execute(ctx: Context, state: CaseState, command: Command, now: datetim
         await audit(ctx, "document_deleted", request_id=state.request_id, dedup="document", detail=_why_deleted(state))
     elif isinstance(command, PurgeCaseRecord):
         await _purge(ctx, state)
+
+
+def _still_out(state: CaseState, email: SendEmail) -> bool:
+    """Not reported sent or parked (a case recorded before mail_out existed: its type not sent)."""
+    return email_id(state, email.command_id) in state.mail_out or email.message_type not in state.emails_sent
 
 
 def _why_deleted(state: CaseState) -> dict:
@@ -287,6 +295,17 @@ async def _send_email(ctx: Context, state: CaseState, command: SendEmail, now: d
         )
         return
     await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, request.to_bytes())
+
+
+async def _follow_up_email(ctx: Context, state: CaseState, command: FollowUpEmail) -> None:
+    """Behind the e-mail's request on its partition: the mailer has seen that request, or never will."""
+    asked = EmailFollowedUp(
+        request_id=state.request_id,
+        message_id=command.message_id,
+        message_type=command.message_type,
+        recipient=command.recipient,
+    )
+    await ctx.publisher.publish(topics.NOTIFICATIONS, state.request_id, asked.to_bytes())
 
 
 async def _destroy_key(ctx: Context, state: CaseState) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import MutableMapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -22,7 +22,14 @@ from mail.templates import RenderedEmail
 from mail.transport import PermanentMailError, TransientMailError
 from schemas.cases import EmailParked, EmailSent
 from schemas.intake import describe
-from schemas.notifications import EmailRequested, ForgetSentEmails, MessageType, Recipient, parse_mailer_command
+from schemas.notifications import (
+    EmailFollowedUp,
+    EmailRequested,
+    ForgetSentEmails,
+    MessageType,
+    Recipient,
+    parse_mailer_command,
+)
 from streams import request_log, topics
 from streams.audit import audit
 from streams.context import Context
@@ -34,6 +41,8 @@ SentTable = MutableMapping[str, bytes]
 RetryTable = MutableMapping[str, bytes]  # message id -> PendingRetry; written by the mailer only
 Headers = Sequence[tuple[str, bytes]]
 RETRY_TURN = "dsr-mail-retry-turn"  # on an e-mail the clock sends back: the failures count whose retry it is
+TURN_LOST_AFTER = timedelta(minutes=5)  # a retry's copy not taken by the mailer by then is sent again
+TurnsSent = dict[str, tuple[int, datetime]]  # message id -> the turn the clock sent back, and when
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
@@ -47,7 +56,7 @@ def scrub(text: str) -> str:
 async def on_mailer_command(
     ctx: Context, sent: SentTable, retries: RetryTable, raw: bytes, headers: Headers = ()
 ) -> None:
-    """The topic's entry: an e-mail to send, or a purged case's sent-e-mail record to forget."""
+    """The topic's entry: an e-mail to send, a case's question about one, or a purged case's record to forget."""
     try:
         command = parse_mailer_command(raw)
     except ValidationError as exc:
@@ -55,6 +64,8 @@ async def on_mailer_command(
     request_log.concerns(command.request_id)
     if isinstance(command, ForgetSentEmails):
         await on_forget_sent_emails(ctx, sent, command)
+    elif isinstance(command, EmailFollowedUp):
+        await on_email_followed_up(ctx, sent, retries, command)
     else:
         await on_email_requested(ctx, sent, retries, command, headers)
 
@@ -76,6 +87,41 @@ async def on_forget_sent_emails(ctx: Context, sent: SentTable, command: ForgetSe
     forget(sent, command.request_id)
     ctx.sent_ledger.forget_case(command.request_id)
     await audit(ctx, "sent_emails_forgotten", request_id=command.request_id, dedup="sent", detail={"emails": forgotten})
+
+
+async def on_email_followed_up(ctx: Context, sent: SentTable, retries: RetryTable, asked: EmailFollowedUp) -> None:
+    """The case never heard of this e-mail. Its request came before this question on the same partition, so the
+    mailer has seen it, unless it was lost on the way: sent, the case is told again; waiting for its retry, the
+    retry will tell it; otherwise it never reached the mailer (or was parked and the case not told), and the
+    mailer holds nothing to send it from: parked, so that the case lets the key go (the audit says why)."""
+    when = sent_of(sent, asked.request_id).get(asked.message_id)
+    if when is not None:
+        await _tell_case(ctx, asked, datetime.fromisoformat(when))
+    elif asked.message_id in sent or ctx.sent_ledger.sent([asked.message_id]):
+        await _tell_case(ctx, asked, ctx.clock())  # sent by another worker, or recorded before records had cases
+    elif asked.message_id not in retries:
+        await _park_lost(ctx, asked)
+
+
+async def _park_lost(ctx: Context, asked: EmailFollowedUp) -> None:
+    now, reason = ctx.clock(), "the request never reached the mailer (lost on the way)"
+    ctx.metrics.emails_parked.labels(asked.message_type).inc()
+    parked = EmailParked(
+        request_id=asked.request_id,
+        message_type=asked.message_type,
+        message_id=asked.message_id,
+        parked_at=now,
+        reason=reason,
+    )
+    await ctx.publisher.publish(topics.CASES, asked.request_id, parked.to_bytes())
+    await audit(
+        ctx,
+        "email_lost",
+        request_id=asked.request_id,
+        message_type=asked.message_type,
+        dedup=asked.message_id,
+        detail={"reason": reason},
+    )
 
 
 async def on_email_requested(
@@ -196,19 +242,25 @@ async def _defer(
         )
 
 
-async def send_due_retries(ctx: Context, retries: RetryTable, now, turns_sent: dict[str, int]) -> None:
-    """For the clock: each e-mail whose next attempt is due goes back to the mailer, once per turn
-    (`turns_sent` remembers them in this process; a copy sent twice is dropped by the mailer)."""
+async def send_due_retries(ctx: Context, retries: RetryTable, now, turns_sent: TurnsSent) -> None:
+    """For the clock: each e-mail whose next attempt is due goes back to the mailer, once per turn (`turns_sent`
+    remembers them in this process; a copy sent twice is dropped by the mailer), and again if that turn is still
+    waiting TURN_LOST_AFTER later: the copy was lost on the way (faust may commit past a message after a rebalance),
+    and the e-mail would otherwise wait for this worker's restart."""
     for message_id, raw in list(retries.items()):
         pending = PendingRetry.from_bytes(raw)
-        if pending.next_at > now or turns_sent.get(message_id) == pending.failures:
+        if pending.next_at > now or _turn_on_its_way(turns_sent.get(message_id), pending, now):
             continue
         request = EmailRequested.model_validate_json(pending.request)
         turn = {RETRY_TURN: str(pending.failures)}
         await ctx.publisher.publish(topics.NOTIFICATIONS, request.request_id, pending.request.encode(), turn)
-        turns_sent[message_id] = pending.failures
+        turns_sent[message_id] = (pending.failures, now)
     for gone in set(turns_sent) - set(retries.keys()):
         del turns_sent[gone]
+
+
+def _turn_on_its_way(sent: tuple[int, datetime] | None, pending: PendingRetry, now: datetime) -> bool:
+    return sent is not None and sent[0] == pending.failures and now - sent[1] < TURN_LOST_AFTER
 
 
 def render_request(ctx: Context, request: EmailRequested) -> RenderedEmail:
@@ -265,7 +317,7 @@ async def _record_sent(ctx: Context, sent: SentTable, request: EmailRequested, c
     await _tell_case(ctx, request, now)
 
 
-async def _tell_case(ctx: Context, request: EmailRequested, sent_at: datetime) -> None:
+async def _tell_case(ctx: Context, request: EmailRequested | EmailFollowedUp, sent_at: datetime) -> None:
     event = EmailSent(
         request_id=request.request_id,
         message_type=request.message_type,

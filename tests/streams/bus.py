@@ -21,7 +21,7 @@ from streams import topics
 from streams.agenda import Agenda, IndexedCases
 from streams.dead_letters import Origin, process_safely
 from streams.doors_port import MemoryFrontDoorStore
-from streams.notifications import send_due_retries
+from streams.notifications import TurnsSent, send_due_retries
 from streams.ports import MemoryDocumentStore, MemoryExportStore, MemoryKeyVault
 from streams.routes import on_clock, routes
 from streams.web.case_directory import LocalCases, SingleWorker
@@ -68,7 +68,7 @@ class Bus:
         self.log: list[tuple[str, str | None, bytes, dict]] = []
         self.sent: dict[str, bytes] = {}
         self.retries: dict[str, bytes] = {}  # the mailer's table of e-mails waiting for their next attempt
-        self.turns_sent: dict[str, int] = {}
+        self.turns_sent: TurnsSent = {}
         self.clock = Clock(start)
         self.adapters = {name: MemoryAdapter(name) for name in systems}
         self.mail = MemoryMailTransport()

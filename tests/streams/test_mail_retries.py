@@ -10,6 +10,7 @@ import pytest
 from mail.transport import MemoryMailTransport, TransientMailError
 from schemas.notifications import EmailRequested
 from streams import topics
+from streams.notifications import send_due_retries
 from tests.streams.bus import Bus
 from tests.streams.test_flow import CAMILLE, audits, example, raw
 
@@ -132,3 +133,18 @@ async def test_what_outlives_the_budget_is_parked_once_and_the_dpo_told():
     tries = len(relay.attempts)
     await wait(bus, hours=5)
     assert len(relay.attempts) == tries  # parked: no more automatic retries
+
+
+async def test_a_retry_lost_on_its_way_to_the_mailer_is_sent_again_by_the_clock():
+    bus, relay = bus_with_relay()
+    relay.down = True
+    await bus.submit(request_from(CAMILLE))
+    assert len(relay.attempts) == 2 and bus.retries  # the receipt and the verification link wait for the relay
+    relay.down = False
+    bus.clock.advance(seconds=30)
+    await send_due_retries(bus.ctx, bus.retries, bus.clock(), bus.turns_sent)
+    bus.queue.clear()  # the clock's copies were written to the topic and never read (faust committed past them)
+    await wait(bus, minutes=1)
+    assert len(relay.attempts) == 2  # their turn was sent: the clock waits for the mailer
+    await wait(bus, minutes=5)
+    assert len(relay.attempts) == 4 and not bus.retries  # sent again, taken, and gone from the retry table

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gdpr.commands import ResendEmail, ResendTask
+from gdpr.commands import FollowUpEmail, ResendEmail, ResendTask
 from gdpr.lifecycle import (
     CasePolicy,
     DestroySubjectKey,
@@ -21,7 +21,7 @@ from gdpr.lifecycle import (
     task_id,
 )
 from gdpr.reminders import next_look
-from schemas.cases import CaseOpened, ClockTicked, EmailSent, IdentityConfirmed, TaskAnswered
+from schemas.cases import CaseOpened, ClockTicked, EmailParked, EmailSent, IdentityConfirmed, TaskAnswered
 from schemas.intake import Language, Right
 from schemas.sealed import Sealed
 from schemas.tasks import KeptItem, TaskAction, TaskResult, TaskStatus
@@ -51,7 +51,7 @@ def carry(state, now=T0):
     commands = decide(state, now)
     for command in commands:
         state = record_done(state, command, now)
-    return state.model_copy(update={"mail_out": {}}), commands
+    return state.model_copy(update={"mail_out": {}, "mail_asked": {}}), commands
 
 
 def answer(state, system, action, **fields):
@@ -341,3 +341,31 @@ def test_the_key_outlives_an_email_still_on_its_way_within_the_mail_budget():
     sent_late = evolve(state, EmailSent(request_id="r1", message_type="receipt", message_id=receipt, sent_at=T0))
     assert decide(sent_late, T0 + timedelta(hours=2), policy) == [DestroySubjectKey("key:destroy")]
     assert decide(state, T0 + timedelta(hours=49), policy) == [DestroySubjectKey("key:destroy")]  # never reported
+
+
+def test_an_email_never_reported_is_asked_about_then_its_answer_lets_the_key_go():
+    # The receipt's request, or the mailer's answer, was lost on the way (a broker lost, a rebalance): the closed
+    # case asks the mailer what became of it after DSR_TASK_RESEND_MINUTES, twice at most, instead of holding the
+    # key for the whole mail budget.
+    policy = CasePolicy(task_resend=timedelta(minutes=30), task_resends=2, mail_wait=timedelta(hours=49))
+    state = verified(right=Right.ACCESS, holders=())
+    receipt = SendEmail("email:receipt", "receipt", "subject")
+    state = record_done(state, receipt, T0)
+    for command in decide(state, T0, policy):
+        state = record_done(state, command, T0)
+    outcome = email_id(state, "email:outcome")
+    state = evolve(state, EmailSent(request_id="r1", message_type="outcome_no_data", message_id=outcome, sent_at=T0))
+    assert state.status == Status.CLOSED and list(state.mail_out) == [email_id(state, "email:receipt")]
+    assert decide(state, T0 + timedelta(minutes=29), policy) == []
+    assert next_look(state, policy) == T0 + timedelta(minutes=30)  # the clock comes back for it
+    asked = decide(state, T0 + timedelta(minutes=30), policy)
+    assert asked == [FollowUpEmail(asked[0].command_id, email_id(state, "email:receipt"), "receipt", "subject")]
+    state = record_done(state, asked[0], T0 + timedelta(minutes=30))
+    assert decide(state, T0 + timedelta(minutes=59), policy) == []
+    assert next_look(state, policy) == T0 + timedelta(hours=1)  # asked once more, then the mail budget decides
+    parked = EmailParked(
+        request_id="r1", message_type="receipt", message_id=asked[0].message_id, parked_at=T0, reason="lost"
+    )
+    state = evolve(state, parked)
+    assert state.mail_out == {} and state.mail_asked == {}
+    assert decide(state, T0 + timedelta(minutes=31), policy) == [DestroySubjectKey("key:destroy")]

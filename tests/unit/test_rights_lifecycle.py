@@ -74,7 +74,7 @@ def carry(state, now, mail_reports: bool = True):
     for command in commands:
         state = record_done(state, command, now)
     if mail_reports:
-        state = state.model_copy(update={"mail_out": {}})
+        state = state.model_copy(update={"mail_out": {}, "mail_asked": {}})
     return state, commands
 
 

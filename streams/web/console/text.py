@@ -214,6 +214,7 @@ AUDIT_KINDS: dict[str, dict[str, str]] = {
     "task_result": {"fr": "réponse d'un système", "en": "system answered"},
     "email_sent": {"fr": "e-mail envoyé", "en": "e-mail sent"},
     "email_parked": {"fr": "e-mail en attente", "en": "e-mail parked"},
+    "email_lost": {"fr": "e-mail perdu avant l'envoi", "en": "e-mail lost before sending"},
     "email_skipped_subject_forgotten": {
         "fr": "e-mail non envoyé (clé détruite)",
         "en": "e-mail skipped (key destroyed)",
