@@ -96,7 +96,14 @@ def evolve(state: CaseState | None, event) -> CaseState | None:
 
 
 def _answered(state: CaseState, event: TaskAnswered) -> CaseState:
-    return _advance(_record_result(state, event))
+    state = _advance(_record_result(state, event))
+    if state.status == Status.CLOSED and state.subject is not None and _identity_needed_no_more(state):
+        return state.model_copy(update={"subject": None})  # R50: the last task out was answered
+    return state
+
+
+def _identity_needed_no_more(state: CaseState) -> bool:
+    return not state.active_holds() and all(t.status is not None for t in state.tasks.values())
 
 
 def _record_result(state: CaseState, event: TaskAnswered) -> CaseState:
@@ -133,9 +140,11 @@ def _advance(state: CaseState) -> CaseState:
 
 
 def closed(state: CaseState, at: datetime) -> CaseState:
-    """R50: once closed, only procedural facts stay; the subject stays sealed while a hold may need it."""
+    """R50: once closed, only procedural facts stay; the subject stays sealed while a hold may need it, or while a
+    task is out unanswered (an Art. 19 notice lost on its way is sent again, R35, and needs the sealed identity).
+    It goes when the last of them is answered, or with the key."""
     tasks = {tid: t.model_copy(update={"changes": None}) for tid, t in state.tasks.items()}
-    subject = state.subject if state.active_holds() else None
+    subject = None if _identity_needed_no_more(state) else state.subject
     return moved(state, Status.CLOSED, closed_at=at, tasks=tasks, **{**FORGOTTEN, "subject": subject})
 
 

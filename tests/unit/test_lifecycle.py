@@ -196,11 +196,28 @@ def test_a_notice_that_failed_still_lets_the_key_go_and_the_dpo_is_told():
 
 def test_a_silent_recipient_holds_the_key_only_until_its_timeout_and_the_dpo_is_told():
     state = notified(erased_and_answered(), "telephony")
-    assert decide(state, T0 + timedelta(hours=3, minutes=59), NOTIFYING) == []
+    waiting = decide(state, T0 + timedelta(hours=3, minutes=59), NOTIFYING)
+    assert waiting and all(isinstance(c, ResendTask) for c in waiting)  # sent again meanwhile, the key kept
     due = decide(state, T0 + timedelta(hours=4), NOTIFYING)
     assert DestroySubjectKey("key:destroy") in due
     assert {c.kind for c in due if isinstance(c, RaiseAlert)} == {"task_overdue"}
     assert [c.message_type for c in due if isinstance(c, SendEmail)] == ["dpo_task_overdue"]
+
+
+def test_a_closed_case_sends_a_lost_art_19_notice_again_then_forgets_the_person_with_the_key():
+    # Seen in the survival test: two notices lost on their way after the outcome closed the case. A closed case
+    # keeps the sealed identity while a task is out, so the notice goes again, the very same (R35).
+    state = notified(erased_and_answered(), "telephony")
+    assert state.subject is not None and state.payload is None  # only the identity the notice needs
+    assert decide(state, T0 + timedelta(minutes=29), NOTIFYING) == []
+    resent = decide(state, T0 + timedelta(minutes=30), NOTIFYING)
+    assert [state.tasks[c.task_id].system for c in resent if isinstance(c, ResendTask)] == ["franchise-lyon"]
+    for command in resent:
+        state = record_done(state, command, T0 + timedelta(minutes=30))
+    state = notified(state, "franchise-lyon")
+    assert decide(state, T0 + timedelta(minutes=31), NOTIFYING) == [DestroySubjectKey("key:destroy")]
+    state = record_done(state, DestroySubjectKey("key:destroy"), T0 + timedelta(minutes=31))
+    assert state.subject is None  # R50: gone with the key
 
 
 def test_nobody_knows_the_person_so_they_get_a_no_data_answer_once_verified():

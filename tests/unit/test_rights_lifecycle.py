@@ -559,9 +559,14 @@ def test_a_closed_case_keeps_no_sealed_personal_values():
     state, _ = carry(state, T0)
     state = sent(state, "outcome_rectification", T0)
     assert state.status == Status.CLOSED  # R50: procedural facts only
-    assert state.subject is None and state.payload is None
+    assert state.payload is None
     assert all(t.changes is None for t in state.tasks.values())
     assert [t.fields_changed for t in state.tasks.values() if t.action == TaskAction.RECTIFY] == [("phone",)]
+    out = [t for t in state.tasks.values() if t.status is None]
+    assert out and state.subject is not None  # the Art. 19 notices still out may be sent again (R35)
+    for task in out:
+        state = answer(state, task.system, task.action, T0, task.key)
+    assert state.subject is None  # the last one answered: no sealed value left
 
 
 def test_marketing_stops_before_an_erasure_is_verified_but_the_data_wait():
