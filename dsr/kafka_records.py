@@ -62,6 +62,10 @@ class KafkaRecords:
         finally:
             consumer.close()
 
+    def everything_in(self, topic: str) -> list:
+        """Every record the topic holds, partition by partition (for tools and tests; the console reads pages)."""
+        return self._read(self._offsets([topic]))
+
     def audit_trail(self, request_id: str) -> list[AuditRecord]:
         """Audit records are keyed by request id: only that key's partition is read (Kafka's murmur2)."""
         offsets = self._offsets([topics.AUDIT])

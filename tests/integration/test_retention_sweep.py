@@ -91,8 +91,7 @@ def put_people(pg_pipeline) -> tuple[list[str], date]:
 
 def sweep_results(pg_pipeline, request_id: str) -> list[dict]:
     """Every answer on dsr.task-results for the sweep, duplicates included, as a back office would read them."""
-    records = KafkaRecords(pg_pipeline.bootstrap)
-    messages = records._read(records._partitions("dsr.task-results"))
+    messages = KafkaRecords(pg_pipeline.bootstrap).everything_in("dsr.task-results")
     return [r for m in messages if (r := json.loads(m.value))["subject_request_id"] == request_id]
 
 
