@@ -29,6 +29,12 @@ async def log_in(http, name: str, password: str = PASSWORD):
     return await http.post("/console/login", data={"csrf": csrf_of(page), "name": name, "password": password})
 
 
+def alert_of(page: str) -> str:
+    found = re.search(r'role="alert">(.*?)</p>', page, re.S)
+    assert found, "the login page shows no alert"
+    return found.group(1)
+
+
 async def with_case(bus: Bus, right: str = "access") -> str:
     bus.adapters["crm"].seed(CAMILLE, "person", {"first_name": "Camille"})
     await bus.submit(raw(example("dsr.rights.requested", data={"subject_request_type": right})))
@@ -69,11 +75,14 @@ async def test_the_cookie_is_secure_behind_https():
 async def test_repeated_failures_lock_the_account_even_against_the_right_password():
     bus = accounts(Bus())
     async with client(listeners(bus, policy=ConsolePolicy(max_failures=3))["admin"]) as http:
-        assert (await log_in(http, "nobody")).status == 401  # same answer as a wrong password
+        unknown = await log_in(http, "nobody")
+        assert unknown.status == 401  # same answer as a wrong password
         statuses = [(await log_in(http, "dana", "wrong password!")).status for _ in range(3)]
-        assert statuses == [401, 401, 403]
+        assert statuses == [401, 401, 401]
         locked = await log_in(http, "dana")
-        assert locked.status == 403 and "dsr user enable" in await locked.text()
+        assert locked.status == 401 and "dsr user enable" in await locked.text()
+        # a locked name answers word for word as a name that does not exist: the page reveals no account
+        assert alert_of(await locked.text()) == alert_of(await unknown.text())
         bus.ctx.doors.set_enabled("dana", True)  # what `dsr user enable dana` does
         assert (await log_in(http, "dana")).status == 200
 

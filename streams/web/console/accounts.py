@@ -41,12 +41,14 @@ def _matches(hashed: str, password: str) -> bool:
 
 def login(store: FrontDoorStore, policy: ConsolePolicy, name: str, password: str, now: datetime) -> tuple[str, str]:
     """("ok", session id), ("locked", until), or ("wrong", ""): the same answer for an unknown name, a disabled
-    account and a wrong password, so the form tells nobody which names exist."""
+    account and a wrong password. The page shows "locked" and "wrong" alike (an unknown name never locks, so a
+    lock message would tell which names exist); each path checks one hash, so none answers faster."""
     account = store.account(name)
     if account is None or not account.enabled:
         _matches(DUMMY, password)
         return "wrong", ""
     if account.locked(now):
+        _matches(DUMMY, password)
         return "locked", account.locked_until.isoformat()
     if not _matches(account.password_hash, password):
         store.login_failed(name, now, policy.max_failures, policy.lock_for)

@@ -24,8 +24,8 @@ TEXT = {
         "name": "Identifiant",
         "password": "Mot de passe",
         "login": "Se connecter",
-        "wrong": "Identifiant ou mot de passe incorrect.",
-        "locked": "Compte bloqué après trop d'échecs, jusqu'à {until} (UTC). Un administrateur peut le débloquer : dsr user enable NOM.",
+        "wrong": "Identifiant ou mot de passe incorrect, ou compte bloqué après trop d'échecs : réessayez plus tard, "
+        "ou demandez à un administrateur de le débloquer (dsr user enable NOM).",
         "expired": "Formulaire expiré : rechargez la page.",
         "filters": "Filtres",
         "situation": "Situation",
@@ -122,8 +122,8 @@ TEXT = {
         "name": "User name",
         "password": "Password",
         "login": "Log in",
-        "wrong": "Wrong user name or password.",
-        "locked": "Account locked after too many failures, until {until} (UTC). An administrator can unlock it: dsr user enable NAME.",
+        "wrong": "Wrong user name or password, or account locked after too many failures: try again later, "
+        "or ask an administrator to unlock it (dsr user enable NAME).",
         "expired": "This form has expired: reload the page.",
         "filters": "Filters",
         "situation": "Situation",
