@@ -33,6 +33,7 @@ class DailySweep:
         from dsr.retention_cli import Shell, carry_out
         from dsr.retention_kafka import KafkaSweepSink
 
+        shell = None
         try:
             shell = Shell.load(self._settings, self._secret)
             if not shell.store.approvals():
@@ -40,9 +41,13 @@ class DailySweep:
                 return "waiting for a first approved plan"
             bootstrap, security = self._settings.kafka_bootstrap, self._settings.kafka_security()
             outcome = carry_out(shell, day, (), lambda: KafkaSweepSink(bootstrap, security))
-        except Exception as exc:  # noqa: BLE001 - the clock must keep ticking; tomorrow tries again
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the clock must keep ticking; tomorrow tries again
+            # SystemExit: the composition root's word for a shared store unreachable, fatal at start only.
             log.error("retention sweep failed: %s", type(exc).__name__)
             return "failed"
+        finally:
+            if shell is not None:
+                shell.close()  # a PostgreSQL store's connection: the next day's sweep opens its own
         state = "waits for approval" if outcome.published is None else "published"
         asked = "off" if outcome.asked is None else f"{outcome.asked} asked"
         log.info(
