@@ -182,7 +182,7 @@ def test_plan_shows_the_archived_invoices_past_their_end_and_run_purges_them(env
 def test_the_clock_refuses_to_sweep_for_a_group_whose_workers_keep_their_state_apart(tmp_path, caplog):
     # Two workers on two machines, each with its own DSR_DATA_DIR and no DSR_VAULT_DSN: the next leader would not
     # see this one's approval, its sweep cut short or who was asked. The leader refuses, naming the setting.
-    base = {"secret_key": SECRET, "kafka_bootstrap": "kafka:9092", "admin_host": "0.0.0.0"}
+    base = {"secret_key": SECRET, "kafka_bootstrap": "kafka:9092"}
     a = Settings(data_dir=tmp_path / "a", admin_advertised_url="http://host-a:8081", **base)
     b = Settings(data_dir=tmp_path / "b", admin_advertised_url="http://host-b:8081", **base)
     leader, _ = DailySweep(a, SECRET.encode()), DailySweep(b, SECRET.encode())
