@@ -19,8 +19,11 @@ from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.kafka_access import faust_credentials
 from dsr.kafka_records import KafkaRecords
 from dsr.pg_link import StoreUnreachable
+from dsr.recontact import AskedStore
 from dsr.register import load_register
+from dsr.retention import RetentionStore
 from dsr.retention_clock import DailySweep
+from dsr.retention_store import PostgresAskedStore, PostgresRetentionStore
 from dsr.sent_ledger import PostgresSentLedger, SqliteSentLedger
 from dsr.settings import Settings, SettingsError
 from dsr.sql_adapters import sql_adapters
@@ -264,6 +267,27 @@ def case_holds(settings: Settings) -> CaseHolds:
         return SqliteCaseHolds(Path(settings.data_dir) / "case-holds.sqlite3")
     try:
         return PostgresCaseHolds(settings.vault_dsn)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def retention_store(settings: Settings) -> RetentionStore | PostgresRetentionStore:
+    """The retention sweep's plans, the DPO's approvals and each day's sweep: where the key vault is (DSR_VAULT_DSN,
+    schema dsr_retention), so that whichever worker leads the group sees them, else files under the data dir."""
+    if not settings.vault_dsn:
+        return RetentionStore(Path(settings.data_dir) / "retention")
+    try:
+        return PostgresRetentionStore(settings.vault_dsn)
+    except StoreUnreachable as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def asked_store(settings: Settings) -> AskedStore | PostgresAskedStore:
+    """Who was asked once whether to keep hearing from us (CNIL-COM), beside the sweep's records."""
+    if not settings.vault_dsn:
+        return AskedStore(Path(settings.data_dir) / "retention")
+    try:
+        return PostgresAskedStore(settings.vault_dsn)
     except StoreUnreachable as exc:
         raise SystemExit(str(exc)) from None
 

@@ -4,7 +4,7 @@ What lives under DSR_DATA_DIR is shared by the workers, as SQLite files in WAL m
 open them) and plain directories: the dev key (secret.key), the key vault (keys.sqlite3), the access copies
 (exports/) and uploaded documents (documents/), the record of answered tasks (answers/), the ledger of sent
 e-mails (sent-emails.sqlite3), the case holds (case-holds.sqlite3), the front doors' state (doors.sqlite3),
-the reference systems (systems/, seeded once here) and the retention sweep's plans (retention/). The parent
+the reference systems (systems/, seeded once here) and the retention sweep's state (retention/). The parent
 alone uses kafka/ and mailbox/. Each worker has its own listeners and its own faust directory (faust-worker-I/:
 RocksDB locks its table files)."""
 

@@ -27,7 +27,8 @@ REFUSALS = frozenset({"objection", "withdrawal"})  # sources of a choice the per
 
 class AskedStore:
     """Who was asked, by subject_ref (a keyed hash, no address), with the end asked about: one small JSON file
-    beside the sweep's records, pruned of ends already past (gdpr.recontact.still_useful)."""
+    beside the sweep's records, pruned of ends already past (gdpr.recontact.still_useful). Workers on several
+    machines share the PostgreSQL twin (dsr.retention_store.PostgresAskedStore, DSR_VAULT_DSN)."""
 
     def __init__(self, root: Path) -> None:
         self.path = Path(root) / "recontact.json"
@@ -43,6 +44,9 @@ class AskedStore:
         spare = self.path.with_suffix(".tmp")  # written beside, then renamed: a kill leaves the last record whole
         spare.write_text(json.dumps({ref: end.isoformat() for ref, end in sorted(asked.items())}, indent=1))
         spare.replace(self.path)
+
+    def close(self) -> None:
+        """Nothing held open: each call reads or writes the file."""
 
 
 @dataclass(frozen=True)

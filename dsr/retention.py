@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -116,24 +118,28 @@ def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
 
 
 class RetentionStore:
-    """Plans (without e-mails), the DPO's approvals and each sweep's progress, as small JSON files."""
+    """Plans (without e-mails), the DPO's approvals and each sweep's progress, as small JSON files: one worker, or
+    the workers of one machine (`dsr dev --workers N`). Workers on several machines share the PostgreSQL twin
+    (dsr.retention_store, DSR_VAULT_DSN); both pass tests/contract/test_retention_store.py."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path, clock: Callable[[], float] = time.time) -> None:
+        self.root, self._clock = Path(root), clock
         for sub in ("plans", "sweeps"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def save_plan(self, plan: Plan) -> None:
         """The plan as the DPO approves it: rows, and its items by subject_ref (a keyed hash, no address). Saving
         one prunes those gone stale (`prune_plans`): every plan, run and clock tick keeps the folder small."""
-        _write(self.root / "plans" / f"{plan.plan_id}.json", plan_json(plan))
+        path, saved = self.root / "plans" / f"{plan.plan_id}.json", self._clock()
+        _write(path, plan_json(plan))
+        os.utime(path, (saved, saved))  # its age by the worker's clock, as the PostgreSQL twin stamps it
         self.prune_plans()
 
     def prune_plans(self) -> list[str]:
         """Each plan lists every person due by subject_ref: kept no longer than needed (Art. 5(1)(c),(e)). A plan
         not written again for PLANS_KEPT was carried out (the audit keeps what was done) or superseded (each day's
         scan makes a new one); the plan of a sweep cut short stays, for the run that carries it on. The ids gone."""
-        cutoff, resumable = time.time() - PLANS_KEPT.total_seconds(), self._cut_short()
+        cutoff, resumable = self._clock() - PLANS_KEPT.total_seconds(), self._cut_short()
         gone = []
         for path in sorted((self.root / "plans").glob("*.json")):
             if path.stem not in resumable and path.stat().st_mtime < cutoff:
@@ -162,6 +168,22 @@ class RetentionStore:
         path = self.root / "approvals.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def claim(self, as_of: date, plan_id: str) -> str:
+        """The day's sweep is the first plan claimed for it: its record is created once (a hard link fails on an
+        existing name), so two runs overlapping carry one plan on, never each their own from scratch. Returns the
+        plan the day carries."""
+        path = self.root / "sweeps" / f"{as_of.isoformat()}.json"
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".claim", delete=False) as spare_file:
+            spare_file.write(json.dumps({"plan_id": plan_id, "batches_done": 0}, sort_keys=True))
+        spare = Path(spare_file.name)
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass
+        finally:
+            spare.unlink(missing_ok=True)
+        return self._sweep(as_of)["plan_id"]
+
     def unfinished(self, as_of: date) -> str | None:
         """The plan of the day's sweep if it was cut short: a new run carries that plan on, not a new one."""
         record = self._sweep(as_of)
@@ -182,6 +204,9 @@ class RetentionStore:
     def _sweep(self, as_of: date) -> dict | None:
         path = self.root / "sweeps" / f"{as_of.isoformat()}.json"
         return json.loads(path.read_text()) if path.exists() else None
+
+    def close(self) -> None:
+        """Nothing held open: each call reads or writes its file."""
 
 
 def plan_json(plan: Plan) -> dict:

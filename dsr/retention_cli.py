@@ -93,6 +93,9 @@ def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> O
     shell.store.save_plan(plan)
     if _approval_state(shell, plan) == "needed":
         return Outcome(plan, bool(resumed), None, asked)
+    claimed = shell.store.claim(day, plan.plan_id)  # a leader overlapping this one in a rebalance claimed it first
+    if claimed != plan.plan_id:
+        plan, resumed = shell.store.load_plan(claimed), shell.store.unfinished(day) == claimed
     sink = make_sink()
     try:
         return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink), asked)
@@ -113,19 +116,23 @@ class Shell:
     settings: object
     secret: bytes
     register: object
-    store: object
+    store: object  # plans, approvals, sweeps: files under the data dir, or PostgreSQL at DSR_VAULT_DSN
+    asked: object  # who was asked once (CNIL-COM), beside them
 
     @classmethod
     def load(cls, settings=None, secret: bytes | None = None) -> Shell:
-        from dsr.composition import secret_from
+        from dsr.composition import asked_store, retention_store, secret_from
         from dsr.register import load_register
-        from dsr.retention import RetentionStore
         from dsr.settings import load_settings
 
         settings = settings or load_settings()
         register = load_register(settings.register_file)
         secret = secret or secret_from(settings)
-        return cls(settings, secret, register, RetentionStore(settings.data_dir / "retention"))
+        return cls(settings, secret, register, retention_store(settings), asked_store(settings))
+
+    def close(self) -> None:
+        self.store.close()
+        self.asked.close()
 
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
         from dsr.composition import case_holds
@@ -169,20 +176,19 @@ class Shell:
 
     def recontact(self, today: date, systems: tuple[str, ...]):
         """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""
-        from dsr.recontact import AskedStore, find
+        from dsr.recontact import find
         from dsr.retention_systems import scanned_systems
 
         days = self.settings.retention_recontact_days
         if days <= 0:
             return None
         adapters, _ = scanned_systems(self.settings, self.secret, self.register, systems)
-        asked = AskedStore(self.store.root).asked()
-        return find(adapters, self.register, self.secret, today, days, asked)
+        return find(adapters, self.register, self.secret, today, days, self.asked.asked())
 
     def ask_ahead(self, today: date, systems: tuple[str, ...], make_sink) -> int | None:
         """Send the day's re-contact e-mails; the number asked, or None when the re-contact is off."""
         from dsr.composition import key_vault
-        from dsr.recontact import AskedStore, Mailing, send
+        from dsr.recontact import Mailing, send
         from streams.sealing import Sealer
 
         recontact = self.recontact(today, systems)
@@ -192,7 +198,7 @@ class Shell:
         mailing = Mailing(sealer.seal, self.secret, self.settings.base_url(), lambda: datetime.now(PARIS))
         sink = make_sink()
         try:
-            return send(recontact, mailing, sink, AskedStore(self.store.root))
+            return send(recontact, mailing, sink, self.asked)
         finally:
             sink.close()
 

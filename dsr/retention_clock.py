@@ -4,35 +4,65 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from dsr.settings import Settings
 from gdpr.deadlines import PARIS
 
 log = logging.getLogger(__name__)
+MEMBERS = Path("retention") / "workers"  # under DSR_DATA_DIR: an empty file per worker keeping its sweep state there
+REFUSED = "refused: workers of the group keep the sweep's state under another DSR_DATA_DIR"
+
+
+def member_name(admin_url: str) -> str:
+    """A worker as the group knows it: the host and port of the admin URL it advertises (faust's canonical_url)."""
+    parts = urlsplit(admin_url)
+    return f"{parts.hostname}-{parts.port}"
 
 
 class DailySweep:
     """Called on every tick of the faust timer; sweeps at most once a day, in a thread beside the event loop.
     Nothing runs before the DPO approved a first plan (`dsr retention approve`); a plan over
-    DSR_RETENTION_APPROVAL_LIMIT people waits for its own approval (R44)."""
+    DSR_RETENTION_APPROVAL_LIMIT people waits for its own approval (R44). Without DSR_VAULT_DSN the sweep's state
+    is files under the data dir: each worker marks itself there, and the leader refuses to sweep while a worker of
+    its group has not (workers on several machines, each with its own DSR_DATA_DIR, would each keep their own)."""
 
     def __init__(self, settings: Settings, secret: bytes) -> None:
         self._settings, self._secret = settings, secret
         self._last: date | None = None
         self._running: asyncio.Future | None = None
+        if not settings.vault_dsn:
+            (Path(settings.data_dir) / MEMBERS).mkdir(parents=True, exist_ok=True)
+            (Path(settings.data_dir) / MEMBERS / member_name(settings.advertised_admin_url())).touch()
 
-    async def __call__(self, now: datetime) -> None:
+    async def __call__(self, now: datetime, group: Iterable[str] = ()) -> None:
+        """`group`: the admin URLs of the group's workers, as faust's assignor spread them at the last rebalance."""
         day = now.astimezone(PARIS).date()
         if self._last == day or (self._running is not None and not self._running.done()):
             return
         self._last = day
-        self._running = asyncio.ensure_future(asyncio.to_thread(self.sweep, day))
+        self._running = asyncio.ensure_future(asyncio.to_thread(self.sweep, day, tuple(group)))
 
-    def sweep(self, day: date) -> str:
+    def apart(self, group: Iterable[str]) -> list[str]:
+        """The workers of the group that do not keep the sweep's state where this one does (none with a DSR_VAULT_DSN:
+        every worker shares its schema dsr_retention)."""
+        if self._settings.vault_dsn:
+            return []
+        here = {path.name for path in (Path(self._settings.data_dir) / MEMBERS).iterdir()}
+        return [url for url in group if member_name(url) not in here]
+
+    def sweep(self, day: date, group: Iterable[str] = ()) -> str:
         from dsr.retention_cli import Shell, carry_out
         from dsr.retention_kafka import KafkaSweepSink
 
+        apart = self.apart(group)
+        if apart:  # the next leader would not see this one's approval, progress or re-contacts: tomorrow tries again
+            log.error("retention sweep %s (%d of them): set DSR_VAULT_DSN on every worker", REFUSED, len(apart))
+            return REFUSED
+        shell = None
         try:
             shell = Shell.load(self._settings, self._secret)
             if not shell.store.approvals():
@@ -40,9 +70,13 @@ class DailySweep:
                 return "waiting for a first approved plan"
             bootstrap, security = self._settings.kafka_bootstrap, self._settings.kafka_security()
             outcome = carry_out(shell, day, (), lambda: KafkaSweepSink(bootstrap, security))
-        except Exception as exc:  # noqa: BLE001 - the clock must keep ticking; tomorrow tries again
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the clock must keep ticking; tomorrow tries again
+            # SystemExit: the composition root's word for a shared store unreachable, fatal at start only.
             log.error("retention sweep failed: %s", type(exc).__name__)
             return "failed"
+        finally:
+            if shell is not None:
+                shell.close()  # a PostgreSQL store's connection: the next day's sweep opens its own
         state = "waits for approval" if outcome.published is None else "published"
         asked = "off" if outcome.asked is None else f"{outcome.asked} asked"
         log.info(

@@ -158,7 +158,8 @@ def wire(app: faust.App, ctx: Context) -> CaseTable:
 
         @app.timer(interval=ctx.config.tick_seconds, on_leader=True, name="retention")
         async def retention() -> None:
-            await ctx.retention_sweep(ctx.clock())  # R44: at most once a day, on one worker of the group
+            # R44: at most once a day, on one worker of the group, which it is told (its state must be theirs too)
+            await ctx.retention_sweep(ctx.clock(), list(app.assignor.changelog_distribution))
 
     return cases
 

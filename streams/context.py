@@ -95,7 +95,7 @@ class Context:
     sent_ledger: SentLedger = field(default_factory=MemorySentLedger)  # which e-mails went out, every worker's
     case_holds: CaseHolds = field(default_factory=MemoryCaseHolds)  # what the retention sweep must keep (R46)
     # The daily retention sweep (dsr/retention_clock.py), called by a timer on the group's leader (R44).
-    retention_sweep: Callable[[datetime], Awaitable[None]] | None = None
+    retention_sweep: Callable[[datetime, list[str]], Awaitable[None]] | None = None  # (now, the group's admin URLs)
     sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:

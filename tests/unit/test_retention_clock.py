@@ -177,3 +177,20 @@ def test_plan_shows_the_archived_invoices_past_their_end_and_run_purges_them(env
     outcome = carry_out(Shell.load(Settings()), LATER, (), Sink)
     assert [(p.rule, p.count) for p in outcome.plan.purges] == [("accounting_10y", 1)] and outcome.published == 0
     assert CrmAdapter(where).export(customer).records == {}
+
+
+def test_the_clock_refuses_to_sweep_for_a_group_whose_workers_keep_their_state_apart(tmp_path, caplog):
+    # Two workers on two machines, each with its own DSR_DATA_DIR and no DSR_VAULT_DSN: the next leader would not
+    # see this one's approval, its sweep cut short or who was asked. The leader refuses, naming the setting.
+    base = {"secret_key": SECRET, "kafka_bootstrap": "kafka:9092"}
+    a = Settings(data_dir=tmp_path / "a", admin_advertised_url="http://host-a:8081", **base)
+    b = Settings(data_dir=tmp_path / "b", admin_advertised_url="http://host-b:8081", **base)
+    leader, _ = DailySweep(a, SECRET.encode()), DailySweep(b, SECRET.encode())
+    group = ["http://host-a:8081", "http://host-b:8081"]
+    assert leader.apart(group) == ["http://host-b:8081"]
+    assert leader.sweep(LATER, group).startswith("refused") and "DSR_VAULT_DSN" in caplog.text
+    # Alone, or the workers of `dsr dev --workers N` (one data dir): the sweep goes on to its approval gate.
+    assert leader.sweep(LATER, group[:1]) == "waiting for a first approved plan"
+    shared = b.model_copy(update={"data_dir": tmp_path / "a"})
+    DailySweep(shared, SECRET.encode())
+    assert leader.sweep(LATER, group) == "waiting for a first approved plan"
