@@ -30,7 +30,13 @@ from gdpr.sweep import (
     task_id,
     unswept,
 )
-from handlers.protocol import SystemUnanswered, UnsupportedAction, purges_unkeyed, scans_retention
+from handlers.protocol import (
+    SystemUnanswered,
+    UnsupportedAction,
+    erases_by_category,
+    purges_unkeyed,
+    scans_retention,
+)
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -53,6 +59,7 @@ class Scanned:
     waiting: dict[str, int] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)  # system: why (never an empty answer in its place)
     purges: list[Purge] = field(default_factory=list)  # records past their end purged not per person (R45, L123-22)
+    by_category: set[str] = field(default_factory=set)  # systems that erase by category: each category at its end
 
 
 def scan(
@@ -73,6 +80,11 @@ def scan(
         except SystemUnanswered as exc:  # an SDK system asked on its task topic: silent, or its scan failed
             out.unanswered[adapter.name] = str(exc)
             continue
+        if result.by_category and not erases_by_category(adapter):  # never the whole person for part of them
+            out.unanswered[adapter.name] = f"system '{adapter.name}' scans by category but does not erase by category"
+            continue
+        if result.by_category:  # R44: each category at its own end; the others, whole people only
+            out.by_category.add(adapter.name)
         out.waiting[adapter.name] = result.waiting
         if not wanted and purges_unkeyed(adapter):  # one person's plan purges nobody else's records
             out.purges += [Purge(adapter.name, **vars(found)) for found in result.unkeyed]
@@ -98,7 +110,9 @@ def plan_of(
     why), listed beside those that declare no scan; with the register, each one with its categories' rules (R44)."""
     reasons = dict.fromkeys(scanned.unsupported, NO_SCAN) | dict(unsupported or {})
     systems = [unswept(name, why, register) for name, why in reasons.items()]
-    return make_plan(as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered, scanned.purges)
+    return make_plan(
+        as_of, scanned.due, holds, systems, scanned.waiting, scanned.unanswered, scanned.purges, scanned.by_category
+    )
 
 
 def load_holds(path: Path | None, secret: bytes) -> list[Hold]:
@@ -230,6 +244,7 @@ def _item_json(item: Item) -> dict:
     return {"system": item.system, "subject_ref": item.subject_ref, "categories": list(item.categories)} | {
         "end_date": item.end_date.isoformat(),
         "holds": holds,
+        "by_category": item.by_category,
     }
 
 
@@ -241,6 +256,7 @@ def plan_from_json(body: dict) -> Plan:
             tuple(i["categories"]),
             date.fromisoformat(i["end_date"]),
             tuple(LegalHold.model_validate(h) for h in i["holds"]),
+            by_category=i.get("by_category", False),  # a plan saved before: whole people
         )
         for i in body["items"]
     )
@@ -351,6 +367,7 @@ def _task(sweep: Sweep, item: Item) -> Task:
         subject_ref=ref,
         subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system),
         holds=list(item.holds),  # R46: held categories stay, restricted
+        categories=list(item.categories) if item.by_category else [],  # R44: just those; the others still run
         issued_at=sweep.clock(),
     )
 

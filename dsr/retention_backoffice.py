@@ -72,7 +72,7 @@ def scan_result(collected: Collected, opener: Opener) -> RetentionScan:
         if email is None:  # their key was destroyed since: nothing left to erase for them
             continue
         due += [DueRecord(email, c.category, c.rule, c.action, c.end_date, c.count) for c in person.categories]
-    return RetentionScan(due=tuple(due), waiting=closing.waiting)
+    return RetentionScan(due=tuple(due), waiting=closing.waiting, by_category=closing.by_category)
 
 
 class BackOfficeScan:
@@ -90,7 +90,9 @@ class BackOfficeScan:
     ) -> None:
         self.name, self.transport, self.opener = name, transport, opener
         self.timeout, self.page_size, self.clock = timeout, page_size, clock
-        self.capabilities = Capabilities(actions=frozenset(), rights=frozenset(), retention_scan=True)
+        # Its pages say whether its erase handler takes categories (`by_category`); the sweep trusts the answer.
+        caps = {"retention_scan": True, "erase_categories": True}
+        self.capabilities = Capabilities(actions=frozenset(), rights=frozenset(), **caps)
 
     def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
         request = RetentionScanRequest(

@@ -56,8 +56,9 @@ def to_ask(
 
 
 def _system_ends(due: Iterable[Due], rules: Container[str], systems: Container[str]) -> dict[tuple[str, str], date]:
-    """A person's end in a system is the last of their categories' ends (the sweep erases them in one go);
-    kept only where one of those categories follows a rule that allows the re-contact."""
+    """A person's end in a system is the last of the ends the scan reports for them (all their categories, or in a
+    system that erases by category those ending by then); kept only where one of those categories follows a rule
+    that allows the re-contact."""
     ends: dict[tuple[str, str], date] = {}
     eligible: set[tuple[str, str]] = set()
     for entry in due:

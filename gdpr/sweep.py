@@ -89,13 +89,16 @@ class Hold:
 
 @dataclass(frozen=True)
 class Item:
-    """One erasure the sweep asks of one system: a person, their due categories, the holds that keep some."""
+    """One erasure the sweep asks of one system: a person, their due categories, the holds that keep some.
+    `by_category`: the system erases by category, and the task names `categories` (R44: the others still run);
+    otherwise its scan reported the person only once every dated category was due, and the task asks for them whole."""
 
     system: str
     subject_ref: str
     categories: tuple[str, ...]
     end_date: date
     holds: tuple[LegalHold, ...] = ()
+    by_category: bool = False
 
     def held(self) -> frozenset[str]:
         return frozenset(
@@ -137,7 +140,8 @@ class Plan:
         """Names the plan by what it would do: the same scan gives the same id (`dsr retention approve`)."""
         digest = hashlib.sha256(self.as_of.isoformat().encode())
         for item in self.items:
-            digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}".encode())
+            whole = "" if item.by_category else ":whole"
+            digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}{whole}".encode())
         for purge in self.purges:
             digest.update(f"|purge:{purge.system}:{purge.category}:{purge.count}".encode())
         return digest.hexdigest()[:16]
@@ -156,13 +160,15 @@ def make_plan(
     waiting: Mapping[str, int] | None = None,
     unanswered: Mapping[str, str] | None = None,
     purges: Iterable[Purge] = (),
+    by_category: Iterable[str] = (),
 ) -> Plan:
-    """R44: every due category of every person, grouped per system into one erasure each; R46: a hold's
-    categories stay (the erase task carries the hold), and a person held in full is not asked for at all. Each system
-    `unsupported` (a name, or an Unswept with its register's rules) is listed, per category when they are known."""
+    """R44: every due category of every person, grouped per system into one erasure each, which names exactly those
+    categories in the systems `by_category` (they erase by category: the person's other data still run); R46: a
+    hold's categories stay (the erase task carries the hold), and a person held in full is not asked for at all. Each
+    system `unsupported` (a name, or an Unswept with its register's rules) is listed, per category when known."""
     due = sorted(due, key=lambda d: (d.system, d.subject_ref, d.category))
     by_person = _holds_by_person(holds)
-    items = tuple(_items(due, by_person))
+    items = tuple(_items(due, by_person, frozenset(by_category)))
     held = {(i.system, i.subject_ref): i.held() for i in items}
     systems = {u.system: u for u in (u if isinstance(u, Unswept) else Unswept(u) for u in unsupported)}
     purges = tuple(sorted(purges, key=lambda p: (p.system, p.category)))
@@ -180,21 +186,22 @@ def _holds_by_person(holds: Iterable[Hold]) -> dict[str, list[Hold]]:
     return out
 
 
-def _items(due: list[Due], holds: Mapping[str, list[Hold]]) -> Iterator[Item]:
+def _items(due: list[Due], holds: Mapping[str, list[Hold]], by_category: frozenset[str]) -> Iterator[Item]:
     group: list[Due] = []
     for entry in due:
         if group and (group[0].system, group[0].subject_ref) != (entry.system, entry.subject_ref):
-            yield _item(group, holds)
+            yield _item(group, holds, by_category)
             group = []
         group.append(entry)
     if group:
-        yield _item(group, holds)
+        yield _item(group, holds, by_category)
 
 
-def _item(group: list[Due], holds: Mapping[str, list[Hold]]) -> Item:
+def _item(group: list[Due], holds: Mapping[str, list[Hold]], by_category: frozenset[str]) -> Item:
     system, ref = group[0].system, group[0].subject_ref
     applying = tuple(h.hold for h in holds.get(ref, ()) if h.system in (None, system))
-    return Item(system, ref, tuple(d.category for d in group), max(d.end_date for d in group), applying)
+    categories, end = tuple(d.category for d in group), max(d.end_date for d in group)
+    return Item(system, ref, categories, end, applying, by_category=system in by_category)
 
 
 def _rows(due: list[Due], held: Mapping[tuple[str, str], frozenset[str]]) -> tuple[Row, ...]:

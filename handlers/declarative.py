@@ -37,6 +37,7 @@ from handlers.verbs import (
     check_changes,
     check_channels,
     check_code,
+    erased_categories,
     held_categories,
     hold_basis,
     hold_reason,
@@ -67,7 +68,8 @@ class DeclarativeSqlAdapter:
         self._clock = clock
         self._booleans = self._check(isinstance(where, PostgresStore))
         self._marketing = MarketingWriter(self._m, self._match) if self._m.marketing else None
-        self.capabilities = capabilities_for(ALWAYS + self._optional_actions(), retention_scan=True)
+        actions = ALWAYS + self._optional_actions()
+        self.capabilities = capabilities_for(actions, retention_scan=True, erase_categories=True)
 
     def _check(self, postgres: bool) -> dict[str, set[str]]:
         with self._db.transaction() as conn:
@@ -111,14 +113,18 @@ class DeclarativeSqlAdapter:
             records = {self._m.category(t): rows for t in self._m.tables if (rows := self._export_rows(conn, t, email))}
         return Export(records=records)
 
-    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport:
-        """R26: delete or anonymise each table, except categories under a hold (kept, marked: R46)."""
+    def erase(
+        self, subject: Subject, holds: tuple[LegalHold, ...] = (), categories: tuple[str, ...] = ()
+    ) -> ErasureReport:
+        """R26: delete or anonymise each table, except categories under a hold (kept, marked: R46). `categories`
+        (the retention sweep's, R44): only those tables, each by its own erase strategy; the others stay."""
         email = normalize_email(subject.email)
         held = held_categories([self._m.category(t) for t in self._m.tables], holds)
         erased, kept = 0, []
         with self._db.transaction(email) as conn:
+            going = self._going(conn, email, categories)
             for table in self._m.ordered_for_erasure():
-                if self._m.category(table) in held:
+                if self._m.category(table) in held or table not in going:
                     continue
                 if isinstance(self._m.tables[table].erase, Anonymise):
                     kept.extend(self._anonymise(conn, table, email))
@@ -170,8 +176,32 @@ class DeclarativeSqlAdapter:
 
     def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
         """R44: everyone the identity tables name, their records dated through the mapping's `clock`
-        columns as the access answer dates them (handlers.verbs.scan_exports)."""
-        return scan_exports(register, self.name, ((e, self._clocked(e)) for e in self.emails()), as_of)
+        columns as the access answer dates them (handlers.verbs.scan_exports), each category past its end on its
+        own; but a table others are reached `via` only with them (its rows are how theirs are found)."""
+        due = []
+        for email in self.emails():
+            records = self._clocked(email)
+            found = scan_exports(register, self.name, [(email, records)], as_of, by_category=True).due
+            ending = {d.category for d in found}
+            due += [d for d in found if not self._reaches_running(self._table_of(d.category), ending, records)]
+        return RetentionScan(due=tuple(due), by_category=True)
+
+    def _going(self, conn: Conn, email: str, categories: tuple[str, ...]) -> set[str]:
+        """The tables an erase takes: all, or those of `categories` (R44), less a table through which rows that
+        stay are reached (it goes with them, never leaving them unreachable to access and erasure)."""
+        named = erased_categories([self._m.category(t) for t in self._m.tables], categories)
+        tables = {t for t in self._m.tables if self._m.category(t) in named}
+        return {t for t in tables if not any(c not in tables and self._rows(conn, c, email) for c in self._via(t))}
+
+    def _reaches_running(self, table: str | None, ending: set[str], records: dict[str, list[dict]]) -> bool:
+        return any(self._m.category(c) in records and self._m.category(c) not in ending for c in self._via(table))
+
+    def _via(self, table: str | None) -> list[str]:
+        """The tables whose rows are found through `table`'s."""
+        return [name for name, t in self._m.tables.items() if t.via is not None and t.via.table == table]
+
+    def _table_of(self, category: str) -> str | None:
+        return next((t for t in self._m.tables if self._m.category(t) == category), None)
 
     def emails(self) -> list[str]:
         """Everyone on file, in a stable order; an anonymised row's placeholder names nobody."""

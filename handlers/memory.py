@@ -30,6 +30,7 @@ from handlers.verbs import (
     check_channels,
     check_code,
     check_notice,
+    erased_categories,
     held_categories,
     hold_basis,
     hold_reason,
@@ -68,9 +69,10 @@ class MemoryAdapter:
         kept_ground: str = DEFAULT_KEPT_GROUND,
         marketing_channels: Iterable[str] = MARKETING_CHANNELS,
         retention_scan: bool = True,
+        erase_categories: bool = True,
     ) -> None:
         self.name = name
-        self.capabilities = capabilities_for(actions, retention_scan=retention_scan)
+        self.capabilities = capabilities_for(actions, retention_scan, erase_categories)
         self.kept_categories = frozenset(kept_categories)
         self.kept_ground = kept_ground
         self.marketing_channels = frozenset(marketing_channels)
@@ -115,12 +117,16 @@ class MemoryAdapter:
                 records.setdefault(category, []).extend({**copy.deepcopy(r), "_restricted": True} for r in rows)
         return Export(records=records)
 
-    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport:
+    def erase(
+        self, subject: Subject, holds: tuple[LegalHold, ...] = (), categories: tuple[str, ...] = ()
+    ) -> ErasureReport:
+        """`categories`: only those go (R44), the others stay as they are; none named: the whole person."""
         key = normalize_email(subject.email)
         with self._lock:
             records = self._active.pop(key, {})
             held = held_categories(list(records), holds)
-            erased = sum(self._erase_category(key, c, rows, c in held) for c, rows in records.items())
+            going = erased_categories(records, categories)
+            erased = sum(self._erase_category(key, c, rows, c in held or c not in going) for c, rows in records.items())
             self._mark_holds(key, held)
             kept = self._kept(key) + self._held(key, held)
         return ErasureReport(erased_items=erased, kept=kept)
@@ -169,11 +175,12 @@ class MemoryAdapter:
         with self._lock:
             emails = sorted(self._active)
         exports = ((email, self.export(Subject(email=email)).records) for email in emails)
-        return scan_exports(register, self.name, exports, as_of)
+        return scan_exports(register, self.name, exports, as_of, by_category=self.capabilities.erase_categories)
 
-    def _erase_category(self, key: str, category: str, rows: list[dict], held: bool) -> int:
-        """Rows erased; held rows stay active (restricted), kept categories move to the archive."""
-        if held:
+    def _erase_category(self, key: str, category: str, rows: list[dict], stays: bool) -> int:
+        """Rows erased; held rows (and those of categories not asked for) stay active, kept categories move to the
+        archive."""
+        if stays:
             self._active.setdefault(key, {})[category] = rows
         elif category in self.kept_categories:
             self._archive.setdefault(key, {}).setdefault(category, []).extend(rows)

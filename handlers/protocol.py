@@ -130,14 +130,17 @@ class UnkeyedDue:
 
 @dataclass(frozen=True)
 class RetentionScan:
-    """What `retention_scan(as_of)` found: the people whose every dated category in the system is past
-    its end, each category with its rule and end date; `waiting` counts people with some data due and
-    some not yet (the sweep leaves them until the last end passes); `unkeyed`, records past their end that
-    the system purges itself, not per person (`purge_expired`: fingerprints, archived invoices)."""
+    """What `retention_scan(as_of)` found, each category with its rule and end date. `by_category` (a system that
+    erases by category, `capabilities.erase_categories`): every category past its end, whatever else of the person
+    still runs, and the sweep erases just those. Otherwise only the people whose every dated category in the system
+    is past its end, and `waiting` counts people with some data due and some not yet (the sweep leaves them until
+    the last end passes). `unkeyed`: records past their end that the system purges itself, not per person
+    (`purge_expired`: fingerprints, archived invoices)."""
 
     due: tuple[DueRecord, ...] = ()
     waiting: int = 0
     unkeyed: tuple[UnkeyedDue, ...] = ()
+    by_category: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,13 +148,22 @@ class Capabilities:
     actions: frozenset[TaskAction]
     rights: frozenset[Right]
     retention_scan: bool = False  # the system reports what has passed its retention end (R44)
+    # erase takes `categories` (only those go), and retention_scan reports each category past its end on its own
+    erase_categories: bool = False
 
 
-def capabilities_for(actions: Iterable[TaskAction], retention_scan: bool = False) -> Capabilities:
+def capabilities_for(
+    actions: Iterable[TaskAction], retention_scan: bool = False, erase_categories: bool = False
+) -> Capabilities:
     """The rights a set of verbs can serve: export gives access and portability, erase erasure, and so on."""
     actions = frozenset(actions)
     rights = frozenset(r for action in actions for r in RIGHTS_OF_ACTION.get(action, ()))
-    return Capabilities(actions=actions, rights=rights, retention_scan=retention_scan)
+    return Capabilities(actions, rights, retention_scan=retention_scan, erase_categories=erase_categories)
+
+
+def erases_by_category(adapter: object) -> bool:
+    """Whether a system's erase takes the categories to erase (R44: each category goes at its own end)."""
+    return bool(getattr(getattr(adapter, "capabilities", None), "erase_categories", False))
 
 
 def purges_unkeyed(adapter: object) -> bool:
@@ -172,14 +184,17 @@ class Adapter(Protocol):
     - lookup reflects what record_submission stored; export returns every record of the subject.
     - erase removes the records (or reports what it keeps and why); a second erase finds nothing
       more; lookup after erase says holds_data=False unless items were kept. Categories named by a
-      hold ('*': all) stay, tagged RESTRICTION_TAG, and are reported as kept (R26, R46).
+      hold ('*': all) stay, tagged RESTRICTION_TAG, and are reported as kept (R26, R46). A system declaring
+      `capabilities.erase_categories` takes `categories=`: only those categories go (each as the whole-person
+      erase treats it), the others stay readable (tests/contract/test_retention_scan.py).
     - rectify changes only RECTIFIABLE_FIELDS the system holds, in every record that has them (R25).
     - restrict tags every record of the subject with RESTRICTION_TAG and keeps it out of marketing,
       scoring and sharing; lift_restriction removes the tag (R27, Art. 18(2)).
     - suppress_marketing stops the given channels (never empty) and reports what it keeps (R30-R32, R45).
     - retention_scan (declared by `capabilities.retention_scan`), given a date and the register, reports
       per category and rule the records past their end on that date, dated as the access answer dates them
-      (gdpr.ropa.retention_dates), for people with nothing left that is still running (R44;
+      (gdpr.ropa.retention_dates), for people with nothing left that is still running, or, for a system that
+      erases by category, every category past its end (`RetentionScan.by_category`) (R44;
       tests/contract/test_retention_scan.py).
     - purge_expired (optional, in-process systems with records purged not per person: keyed-hash fingerprints,
       the restricted invoice archive): `purge_expired(as_of, register) -> int` deletes the records
@@ -196,7 +211,9 @@ class Adapter(Protocol):
 
     def export(self, subject: Subject) -> Export: ...
 
-    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport: ...
+    def erase(
+        self, subject: Subject, holds: tuple[LegalHold, ...] = (), categories: tuple[str, ...] = ()
+    ) -> ErasureReport: ...
 
     def rectify(self, subject: Subject, changes: dict) -> RectificationReport: ...
 

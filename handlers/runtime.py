@@ -17,6 +17,7 @@ from handlers.protocol import (
     Subject,
     TaskRefused,
     UnsupportedAction,
+    erases_by_category,
 )
 from handlers.verbs import check_code
 from schemas.clock import utcnow
@@ -98,7 +99,13 @@ def _export(call: _Call) -> dict:
 
 
 def _erase(call: _Call) -> dict:
-    report = call.adapter.erase(call.subject, holds=tuple(call.task.holds))  # R46: held data stay, restricted
+    holds, named = tuple(call.task.holds), tuple(call.task.categories)  # R46: held data stay, restricted
+    if not named:
+        report = call.adapter.erase(call.subject, holds=holds)
+    elif erases_by_category(call.adapter):  # R44: the sweep's categories past their end, the others stay
+        report = call.adapter.erase(call.subject, holds=holds, categories=named)
+    else:  # never the whole person in their place: what still runs must stay
+        raise InvalidTask(f"system '{call.adapter.name}' does not erase by category; the task names categories")
     return {"erased_items": report.erased_items, "kept": list(report.kept)}
 
 

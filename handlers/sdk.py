@@ -125,6 +125,12 @@ class OpenedTask:
         return self.task.holds
 
     @property
+    def categories(self) -> list[str]:
+        """erase: only these categories go, the others stay (the retention sweep's, R44); empty: the whole person.
+        Sent only to an office whose erase handler was declared `handles("erase", by_category=True)`."""
+        return self.task.categories
+
+    @property
     def reason(self) -> str | None:
         """restrict: the Art. 18(1) case; suppress_marketing: objection or withdrawal."""
         return self.task.reason
@@ -273,13 +279,18 @@ class BackOffice:
         self.attempts, self.backoff, self.publish_timeout = attempts, backoff, publish_timeout
         self.max_poll_interval_ms = max_poll_interval_ms
         self._handlers: dict[TaskAction, Callable[[OpenedTask], Any]] = {}
+        self.erase_by_category = False  # the erase handler honours `task.categories` (R44)
         self._stop = threading.Event()
 
-    def handles(self, action: str | TaskAction) -> Callable:
+    def handles(self, action: str | TaskAction, *, by_category: bool = False) -> Callable:
         """Decorator: `@office.handles("erase")` on `def erase(task: OpenedTask) -> Erased`; and
-        `@office.handles("retention_scan")` on `def scan(as_of: date, register: Register) -> RetentionScan`."""
+        `@office.handles("retention_scan")` on `def scan(as_of: date, register: Register) -> RetentionScan`.
+        `@office.handles("erase", by_category=True)`: the handler erases only `task.categories` when the task names
+        some, so the retention sweep may ask for each category at its own end (R44)."""
         if action == RETENTION_SCAN:
             return self._handles_scan()
+        if by_category and action != TaskAction.ERASE:
+            raise ValueError("by_category is for the erase handler only")
         try:
             verb = TaskAction(action)
         except ValueError:
@@ -289,6 +300,7 @@ class BackOffice:
 
         def register(handler: Callable[[OpenedTask], Any]) -> Callable[[OpenedTask], Any]:
             self._handlers[verb] = handler
+            self.erase_by_category |= by_category
             return handler
 
         return register
@@ -332,6 +344,9 @@ class BackOffice:
                     ),
                 )
             )
+        if task.categories and not self.erase_by_category:  # never the whole person in their place (R44)
+            error = f"system '{self.system}' does not erase by category; the task names categories"
+            return Outcome(result=_result(task, TaskStatus.FAILED, error=error))
         return self._attempts(task, handler)
 
     def _attempts(self, task: Task, handler: Callable[[OpenedTask], Any]) -> Outcome:
@@ -402,7 +417,7 @@ class BackOffice:
 
     def _publish_pages(self, request: RetentionScanRequest, producer: Any) -> None:
         pages = 0
-        for page in scan_pages(request, self._scan, self.register, self.api):
+        for page in scan_pages(request, self._scan, self.register, self.api, self.erase_by_category):
             key = request.scan_id.encode()
             producer.send(RETENTION_SCANS, key=key, value=page.to_bytes()).get(self.publish_timeout)
             pages, status = pages + 1, page.status.value

@@ -32,10 +32,16 @@ def is_scan_request(raw: bytes | None) -> bool:
 
 
 def scan_pages(
-    request: RetentionScanRequest, scan: ScanHandler | None, register: Register | None, api: TaskApi
+    request: RetentionScanRequest,
+    scan: ScanHandler | None,
+    register: Register | None,
+    api: TaskApi,
+    by_category: bool = False,
 ) -> Iterator[RetentionScanPage]:
     """Every page of the answer, built one at a time (each page's people are sealed when it is built). A system
-    without a scan answers `unsupported`; a scan or a seal that breaks ends the answer with a `failed` page."""
+    without a scan answers `unsupported`; a scan or a seal that breaks ends the answer with a `failed` page.
+    `by_category`: the office's erase handler takes the task's categories; a scan that reports by category for an
+    office whose erase does not fails, since the sweep's whole-person erase would take what still runs (R44)."""
     if scan is None or register is None:
         yield closing(request, ScanStatus.UNSUPPORTED, 1, f"system '{request.system}' has no retention_scan handler")
         return
@@ -47,11 +53,15 @@ def scan_pages(
         log.warning("retention scan %s failed: %s", request.scan_id, type(exc).__name__)
         yield closing(request, ScanStatus.FAILED, 1, f"{type(exc).__name__} in the system's retention scan")
         return
-    yield from _pages(request, due_people(found.due), found.waiting, api)
+    if found.by_category and not by_category:
+        why = "its scan reports by category, its erase handler is not declared by_category=True"
+        yield closing(request, ScanStatus.FAILED, 1, why)
+        return
+    yield from _pages(request, due_people(found.due), found.waiting, api, found.by_category)
 
 
 def _pages(
-    request: RetentionScanRequest, people: list[Person], waiting: int, api: TaskApi
+    request: RetentionScanRequest, people: list[Person], waiting: int, api: TaskApi, by_category: bool = False
 ) -> Iterator[RetentionScanPage]:
     size = request.page_size
     chunks = [people[start : start + size] for start in range(0, len(people), size)] or [[]]
@@ -64,7 +74,8 @@ def _pages(
             yield closing(request, ScanStatus.FAILED, number, f"{type(exc).__name__} while sealing page {number}")
             return
         last = number == len(chunks)
-        totals = {"pages": len(chunks), "people": len(people), "waiting": waiting} if last else {}
+        totals = {"pages": len(chunks), "people": len(people), "waiting": waiting, "by_category": by_category}
+        totals = totals if last else {}
         yield _page(request, ScanStatus.DONE, number, last, due=due, **totals)
 
 

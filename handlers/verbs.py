@@ -165,17 +165,29 @@ ARCHIVE_TAG = "_restricted"  # rows of the restricted archive: erase leaves them
 
 
 def scan_exports(
-    register: Register, system: str, exports: Iterable[tuple[str, Mapping[str, list[dict]]]], as_of: date
+    register: Register,
+    system: str,
+    exports: Iterable[tuple[str, Mapping[str, list[dict]]]],
+    as_of: date,
+    by_category: bool = False,
 ) -> RetentionScan:
     """`retention_scan` over `(email, export records)` pairs: the dates are those of the access answer
-    (gdpr.ropa.retention_dates), so a scan and an answer never disagree about a person's end date."""
+    (gdpr.ropa.retention_dates), so a scan and an answer never disagree about a person's end date. `by_category`
+    (a system whose erase takes categories): every category past its end, whatever else of the person runs (R44);
+    otherwise a person only once all their dated categories are, the others counted `waiting`."""
     due: list[DueRecord] = []
     waiting = 0
     for email, records in exports:
         found, running = due_of(register, system, email, records, as_of)
-        due += found if not running else []
-        waiting += bool(found and running)
-    return RetentionScan(due=tuple(due), waiting=waiting)
+        due += found if by_category or not running else []
+        waiting += bool(found and running and not by_category)
+    return RetentionScan(due=tuple(due), waiting=waiting, by_category=by_category)
+
+
+def erased_categories(categories: Iterable[str], named: Iterable[str]) -> frozenset[str]:
+    """The categories an erase takes: those `named` among the system's (R44, the sweep's), all when none is named."""
+    categories, named = frozenset(categories), frozenset(named)
+    return categories & named if named else categories
 
 
 def due_of(

@@ -57,13 +57,16 @@ COMMON_FIELDS = ("action", "system", "subject")
 ACTION_FIELDS: dict[TaskAction, tuple[str, ...]] = {
     TaskAction.LOOKUP: (),
     TaskAction.EXPORT: (),
-    TaskAction.ERASE: ("holds",),
+    TaskAction.ERASE: ("holds",),  # and `categories`, only when the task names some (OPTIONAL_FIELDS)
     TaskAction.RECTIFY: ("changes",),
     TaskAction.RESTRICT: ("reason",),
     TaskAction.LIFT_RESTRICTION: (),
     TaskAction.SUPPRESS_MARKETING: ("channels", "source"),
     TaskAction.RECORD_SUBMISSION: ("submission_id", "kind", "data"),
 }
+# Fields sent only when they have a value: an erase by category names its categories (R44); a whole-person erase
+# is the same request as before they existed, so a receiver that does not know them serves it unchanged.
+OPTIONAL_FIELDS: dict[TaskAction, tuple[str, ...]] = {TaskAction.ERASE: ("categories",)}
 # The retention verb (R44) is no task: no subject, the day in `as_of`; a receiver that does not scan answers 422
 # unsupported_action, and the plan lists the system as such (docs/webhooks.md).
 RETENTION_SCAN = "retention_scan"
@@ -123,7 +126,9 @@ class WebhookAdapter:
             others = sorted(a.value for a in actions - DATA_ACTIONS)
             raise ValueError(f"a webhook system takes data verbs only, not {others}")
         self.name, self.url, self.timeout, self._clock = name, url, timeout, clock
-        self.capabilities = capabilities_for(actions, retention_scan=True)
+        # It sends an erase's categories; a receiver whose system cannot erase by category says so in its scan
+        # (`by_category` false: the sweep then asks it for whole people only) and refuses an erase naming some.
+        self.capabilities = capabilities_for(actions, retention_scan=True, erase_categories=True)
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._target = _split_url(url)
 
@@ -142,9 +147,12 @@ class WebhookAdapter:
         with self._reading(TaskAction.EXPORT, subject) as answer:
             return Export(records=_records(_field(answer, "records", dict)))
 
-    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport:
+    def erase(
+        self, subject: Subject, holds: tuple[LegalHold, ...] = (), categories: tuple[str, ...] = ()
+    ) -> ErasureReport:
         held = [h.model_dump(mode="json") for h in holds]
-        with self._reading(TaskAction.ERASE, subject, holds=held) as answer:
+        named = {"categories": list(categories)} if categories else {}
+        with self._reading(TaskAction.ERASE, subject, holds=held, **named) as answer:
             return ErasureReport(erased_items=_count(answer, "erased_items"), kept=_kept(answer))
 
     def rectify(self, subject: Subject, changes: dict) -> RectificationReport:
@@ -174,7 +182,9 @@ class WebhookAdapter:
         answer = self._send(RETENTION_SCAN, payload)
         try:
             return RetentionScan(
-                due=tuple(_due(entry) for entry in _field(answer, "due", list)), waiting=_waiting(answer)
+                due=tuple(_due(entry) for entry in _field(answer, "due", list)),
+                waiting=_waiting(answer),
+                by_category=_field(answer, "by_category", bool, False),
             )
         except _Malformed as exc:
             raise MalformedAnswer(

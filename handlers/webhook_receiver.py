@@ -20,12 +20,21 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from gdpr.register import Register
-from handlers.protocol import Adapter, InvalidTask, Subject, TaskRefused, UnsupportedAction, scans_retention
+from handlers.protocol import (
+    Adapter,
+    InvalidTask,
+    Subject,
+    TaskRefused,
+    UnsupportedAction,
+    erases_by_category,
+    scans_retention,
+)
 from handlers.webhook import (
     ACTION_FIELDS,
     COMMON_FIELDS,
     DELIVERY_HEADER,
     INVALID_TASK,
+    OPTIONAL_FIELDS,
     REFUSED,
     RETENTION_SCAN,
     SCAN_FIELDS,
@@ -148,7 +157,8 @@ class WebhookReceiver:
             return _error(400, str(exc))
         found = self.adapter.retention_scan(as_of, self.register)
         due = [{**d.__dict__, "end_date": d.end_date.isoformat()} for d in found.due]
-        return 200, {"due": due, "waiting": found.waiting}
+        by_category = found.by_category and erases_by_category(self.adapter)
+        return 200, {"due": due, "waiting": found.waiting, "by_category": by_category}
 
 
 def _is_scan(body: bytes) -> bool:
@@ -178,6 +188,7 @@ def _error(status: int, text: str, code: str = "") -> Answer:
 
 _TYPES: dict[str, type] = {
     "holds": list,
+    "categories": list,
     "changes": dict,
     "reason": str,
     "channels": list,
@@ -192,18 +203,20 @@ def _parse(body: bytes, system: str) -> tuple[TaskAction, Subject, dict[str, Any
     try:
         request = json.loads(body)
         action = TaskAction(request["action"])
-        allowed = set(COMMON_FIELDS) | set(ACTION_FIELDS[action])
+        required = set(COMMON_FIELDS) | set(ACTION_FIELDS[action])
+        optional = set(OPTIONAL_FIELDS.get(action, ()))
     except (ValueError, TypeError, KeyError):
         raise ValueError("the body must be a JSON object with a known 'action'") from None
-    if unknown := set(request) - allowed:
+    if unknown := set(request) - required - optional:
         raise ValueError(f"unknown field(s) for '{action.value}': {', '.join(sorted(unknown))}")
-    if missing := allowed - set(request):
+    if missing := required - set(request):
         raise ValueError(f"missing field(s) for '{action.value}': {', '.join(sorted(missing))}")
     if request["system"] != system:
         raise ValueError("this endpoint serves another system")
     if bad := [k for k, kind in _TYPES.items() if k in request and not isinstance(request[k], kind)]:
         raise ValueError(f"wrong type for: {', '.join(bad)}")
-    return action, _subject(request["subject"]), {k: request[k] for k in ACTION_FIELDS[action]}
+    params = {k: request[k] for k in ACTION_FIELDS[action]} | {k: request[k] for k in optional & set(request)}
+    return action, _subject(request["subject"]), params
 
 
 def _subject(value: object) -> Subject:
@@ -241,8 +254,20 @@ def _export(adapter: Adapter, subject: Subject, params: dict) -> dict:
 
 
 def _erase(adapter: Adapter, subject: Subject, params: dict) -> dict:
-    report = adapter.erase(subject, holds=_holds(params["holds"]))
+    holds, named = _holds(params["holds"]), _categories(params.get("categories", []))
+    if not named:
+        report = adapter.erase(subject, holds=holds)
+    elif erases_by_category(adapter):  # R44: the sweep's categories past their end; the others stay
+        report = adapter.erase(subject, holds=holds, categories=named)
+    else:  # never the whole person in their place
+        raise InvalidTask("this system does not erase by category; the request names categories")
     return {"erased_items": report.erased_items, "kept": _kept(report.kept)}
+
+
+def _categories(raw: list) -> tuple[str, ...]:
+    if not all(isinstance(c, str) and c for c in raw):
+        raise InvalidTask("'categories' is a list of category names")
+    return tuple(raw)
 
 
 def _rectify(adapter: Adapter, subject: Subject, params: dict) -> dict:

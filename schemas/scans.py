@@ -46,7 +46,8 @@ class DueCategory(WireModel):
 
 
 class DuePerson(WireModel):
-    """A person whose every dated category is past its end, named by subject_ref; the address travels sealed."""
+    """A person with categories past their end (every dated one, unless the page is `by_category`), named by
+    subject_ref; the address travels sealed."""
 
     subject_ref: str = Field(description="Keyed hash of the person's e-mail (from POST /api/retention/subjects).")
     subject: Sealed = Field(description="Sealed {email} under the person's key, as /api/retention/subjects sealed it.")
@@ -67,6 +68,12 @@ class RetentionScanPage(WireModel):
     people: int | None = Field(default=None, ge=0, description="Last page: how many people all pages list.")
     due: list[DuePerson] = Field(default_factory=list, max_length=MAX_PAGE_PEOPLE)
     waiting: int = Field(default=0, ge=0, description="Last page: people with part of their data still running.")
+    by_category: bool = Field(
+        default=False,
+        description="Last page: the system erases by category, and each person's categories past their end are "
+        "listed whatever else of theirs still runs; the sweep's erase task names them. False: only people whose "
+        "every dated category is past its end, erased whole.",
+    )
     error: str | None = Field(default=None, description="failed: why, without personal data.")
     answered_at: AwareDatetime
 

@@ -89,6 +89,12 @@ class Task(WireModel):
     submission_type: str | None = Field(default=None, description="For record_submission: the CloudEvents type.")
     channels: list[str] = Field(default_factory=list, description="suppress_marketing: email, sms, phone, post.")
     holds: list[LegalHold] = Field(default_factory=list, description="erase: what must not be erased (R46).")
+    categories: list[str] = Field(
+        default_factory=list,
+        description="erase: only these export categories (the retention sweep's, R44); empty: the whole person. "
+        "Sent only to a system that erases by category (capabilities.erase_categories).",
+        examples=[["consents"]],
+    )
     reason: str | None = Field(
         default=None,
         description="restrict: the Art. 18(1) case, e.g. accuracy_contested; suppress_marketing: objection or "

@@ -45,6 +45,7 @@ from handlers.verbs import (
     check_changes,
     check_channels,
     check_code,
+    erased_categories,
     held_categories,
     hold_basis,
     hold_reason,
@@ -111,7 +112,7 @@ class ReferenceSystem:
     ADDED_COLUMNS: tuple[AddedColumn, ...] = ()  # columns SCHEMA gained since databases were first made
 
     def __init__(self, where: Location, clock: Clock = utcnow) -> None:
-        self.capabilities = capabilities_for(DATA_ACTIONS, retention_scan=True)
+        self.capabilities = capabilities_for(DATA_ACTIONS, retention_scan=True, erase_categories=True)
         self._db = open_database(where, LEDGER_SQL + marks.MARKS_SQL + self.SCHEMA, self.ADDED_COLUMNS)
         self._clock = clock
 
@@ -140,14 +141,20 @@ class ReferenceSystem:
             records.update(self._archived(conn, email))
         return Export(records=records)
 
-    def erase(self, subject: Subject, holds: tuple[LegalHold, ...] = ()) -> ErasureReport:
-        """R26: erase every category except those under a hold, which stay, marked restricted (R46)."""
+    def erase(
+        self, subject: Subject, holds: tuple[LegalHold, ...] = (), categories: tuple[str, ...] = ()
+    ) -> ErasureReport:
+        """R26: erase every category except those under a hold, which stay, marked restricted (R46). `categories`
+        (the retention sweep's, R44): only those go, each as a whole-person erase treats it; the others stay."""
         email = normalize_email(subject.email)
-        held = held_categories([c.name for c in self.CATEGORIES], holds)
+        names = [c.name for c in self.CATEGORIES]
+        held = held_categories(names, holds)
+        unnamed = frozenset(names) - erased_categories(names, categories)
+        spared = frozenset(held) | unnamed
         with self._db.transaction(email) as conn:
-            self._before_erase(conn, email, frozenset(held))
-            erased = sum(delete_rows(conn, c.table, email) for c in self.CATEGORIES if c.name not in held)
-            kept = self._after_erase(conn, email, erased) + self._hold(conn, email, held)
+            self._before_erase(conn, email, spared)
+            erased = sum(delete_rows(conn, c.table, email) for c in self.CATEGORIES if c.name not in spared)
+            kept = self._after_erase(conn, email, erased, unnamed) + self._hold(conn, email, held)
         self._db.scrub()
         return ErasureReport(erased_items=erased, kept=kept)
 
@@ -197,12 +204,15 @@ class ReferenceSystem:
         """R44: every person on file, dated as the access answer dates them (handlers.verbs.scan_exports);
         read a range of people at a time, a query per table, so a million people never sit in memory at once."""
         emails = self.emails()
+        by_category = self.capabilities.erase_categories
         found = [
-            scan_exports(register, self.name, self._rows_of(emails[start : start + chunk]), as_of)
+            scan_exports(register, self.name, self._rows_of(emails[start : start + chunk]), as_of, by_category)
             for start in range(0, len(emails), chunk)
         ]
         return RetentionScan(
-            due=tuple(d for part in found for d in part.due), waiting=sum(part.waiting for part in found)
+            due=tuple(d for part in found for d in part.due),
+            waiting=sum(part.waiting for part in found),
+            by_category=by_category,
         )
 
     def _rows_of(self, emails: list[str]) -> list[tuple[str, dict[str, list[dict]]]]:
@@ -273,10 +283,11 @@ class ReferenceSystem:
     def _archived(self, conn: Conn, email: str) -> dict[str, list[dict]]:
         return {}
 
-    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
-        pass
+    def _before_erase(self, conn: Conn, email: str, spared: frozenset[str]) -> None:
+        """`spared`: the categories that stay (held, R46, or not asked for, R44)."""
 
-    def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
+    def _after_erase(self, conn: Conn, email: str, erased: int, unnamed: frozenset[str]) -> tuple[KeptItem, ...]:
+        """`unnamed`: the categories an erase by category did not ask for (R44); they stay."""
         return ()
 
     def _suppress(self, conn: Conn, email: str, channels: tuple[str, ...], source: str) -> tuple[KeptItem, ...]:

@@ -125,7 +125,8 @@ class CrmAdapter(ReferenceSystem):
 
     def __init__(self, where: Location, clock: Clock = utcnow) -> None:
         super().__init__(where, clock)
-        self.capabilities = capabilities_for(DATA_ACTIONS | {TaskAction.RECORD_CONTACT}, retention_scan=True)
+        actions = DATA_ACTIONS | {TaskAction.RECORD_CONTACT}
+        self.capabilities = capabilities_for(actions, retention_scan=True, erase_categories=True)
 
     def add_call_note(
         self,
@@ -255,11 +256,11 @@ class CrmAdapter(ReferenceSystem):
         archived = [plain_row(row) | {"_origin": "observed", ARCHIVE_TAG: True} for row in rows]
         return {ARCHIVE: archived} if archived else {}
 
-    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
+    def _before_erase(self, conn: Conn, email: str, spared: frozenset[str]) -> None:
         """Invoices are not erased: they move to the restricted archive until 10 years after the close of their
-        financial year (L123-22, R26, §5 row 6);
-        invoices under a legal hold stay where they are, marked, until the hold is released (R46)."""
-        if "invoices" in held:
+        financial year (L123-22, R26, §5 row 6); invoices under a legal hold stay where they are, marked, until the
+        hold is released (R46), and so do invoices an erase by category does not name (R44)."""
+        if "invoices" in spared:
             return
         now = self._now()
         for invoice in conn.execute("SELECT * FROM invoices WHERE email = ? ORDER BY id", (email,)).fetchall():
@@ -267,7 +268,7 @@ class CrmAdapter(ReferenceSystem):
             conn.execute(ARCHIVE_INVOICE, {**invoice, "archived_at": now, "retain_until": until})
         conn.execute("DELETE FROM invoices WHERE email = ?", (email,))
 
-    def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
+    def _after_erase(self, conn: Conn, email: str, erased: int, unnamed: frozenset[str]) -> tuple[KeptItem, ...]:
         row = conn.execute(
             "SELECT count(*) AS n, max(retain_until) AS until FROM invoice_archive WHERE email = ?", (email,)
         ).fetchone()

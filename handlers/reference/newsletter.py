@@ -171,9 +171,10 @@ class NewsletterAdapter(ReferenceSystem):
             self._unsubscribe(conn, email, source)
         return self._suppression_kept(conn, email)
 
-    def _after_erase(self, conn: Conn, email: str, erased: int) -> tuple[KeptItem, ...]:
-        """An erased address is not re-imported (R45, LEGAL §4.3); only its keyed hash is kept."""
-        if erased:
+    def _after_erase(self, conn: Conn, email: str, erased: int, unnamed: frozenset[str]) -> tuple[KeptItem, ...]:
+        """An erased address is not re-imported (R45, LEGAL §4.3); only its keyed hash is kept. A subscription an
+        erase by category does not name is still running (R44): no fingerprint stops it."""
+        if erased and "subscription" not in unnamed:
             self._add_suppression(conn, email, "erasure")
         return self._suppression_kept(conn, email)
 

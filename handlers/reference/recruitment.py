@@ -117,9 +117,9 @@ class RecruitmentAdapter(ReferenceSystem):
             return record | {"content": Path(record["path"]).read_text(encoding="utf-8")}
         return record
 
-    def _before_erase(self, conn: Conn, email: str, held: frozenset[str]) -> None:
+    def _before_erase(self, conn: Conn, email: str, spared: frozenset[str]) -> None:
         # Files first: if the transaction then fails, a retry finds the rows and finishes the job.
-        if "cv_files" in held:  # R46: a held CV stays, with its file
+        if "cv_files" in spared:  # R46: a held CV stays, with its file; so does one an erase by category spares
             return
         for row in conn.execute("SELECT path FROM cv_files WHERE email = ?", (email,)).fetchall():
             Path(row["path"]).unlink(missing_ok=True)

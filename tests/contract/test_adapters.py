@@ -13,7 +13,7 @@ import pytest
 
 from gdpr.routing import DIRECTIVE_SUBMISSION
 from handlers.memory import MemoryAdapter
-from handlers.protocol import DATA_ACTIONS, OPTIONAL_ACTIONS, Adapter, Export, Subject
+from handlers.protocol import DATA_ACTIONS, OPTIONAL_ACTIONS, Adapter, Export, Subject, erases_by_category
 from handlers.reference import (
     INVOICE_GROUND,
     SUPPRESSION_GROUND,
@@ -167,6 +167,19 @@ class AdapterContract:
         assert adapter.lookup(HUGO).holds_data is True
         assert adapter.export(HUGO) == before
 
+    def test_an_erase_by_category_takes_only_the_categories_it_names(self, adapter):
+        # R44: the retention sweep erases each category at its own end; the person's other data still run.
+        assert erases_by_category(adapter)
+        self.record(adapter, "sub-1")
+        self.record(adapter, "sub-hugo", HUGO, "Hugo")
+        before, hugo = active(adapter.export(CAMILLE)), adapter.export(HUGO)
+        named = sorted(before)[0]
+        report = adapter.erase(CAMILLE, categories=(named,))
+        assert report.erased_items == len(before[named])
+        assert active(adapter.export(CAMILLE)) == {c: rows for c, rows in before.items() if c != named}
+        assert adapter.export(HUGO) == hugo
+        assert adapter.erase(CAMILLE, categories=("no_such_category",)).erased_items == 0
+
     def test_matching_ignores_the_case_of_the_address(self, adapter):
         shouting = Subject(email="  Camille.DURAND@Example.TEST ", name="Camille Durand")
         self.record(adapter, "sub-1", shouting)
@@ -218,6 +231,14 @@ class TestRecruitmentAdapter(OnSqlite, AdapterContract, RightsContract):
     def submission(self, email, first_name="Camille", **extra):
         return "dsr.form.job_application_submitted", application(email, first_name, **extra)
 
+    def test_a_cv_file_stays_with_its_row_when_an_erase_by_category_does_not_name_it(self, adapter, tmp_path):
+        self.record(adapter, "sub-1")
+        adapter.erase(CAMILLE, categories=("applications",))
+        [cv] = adapter.export(CAMILLE).records["cv_files"]
+        assert Path(cv["path"]).is_file() and "content" in cv
+        adapter.erase(CAMILLE, categories=("cv_files",))
+        assert not Path(cv["path"]).exists()
+
 
 class TestNewsletterAdapter(OnSqlite, AdapterContract, RightsContract):
     held_category = "subscription"
@@ -230,6 +251,15 @@ class TestNewsletterAdapter(OnSqlite, AdapterContract, RightsContract):
     def provided_values(self, data):
         # The newsletter keeps no name: the address and the consent wording are what it holds.
         return [data["email"].lower(), data["marketing_consent"]["wording_version"]]
+
+    def test_erasing_the_campaign_history_alone_leaves_the_subscription_running(self, adapter):
+        # R44: the history past its end goes; a subscription still running is not suppressed with it (R45 is for
+        # an erased or objecting address).
+        self.record(adapter, "sub-1")
+        adapter.add_campaign_event(CAMILLE.email, "printemps", "sent")
+        report = adapter.erase(CAMILLE, categories=("campaign_events",))
+        assert (report.erased_items, report.kept) == (1, ())
+        assert not adapter.is_suppressed(CAMILLE.email) and adapter.send_list("été") == [CAMILLE.email.lower()]
 
 
 class TestDirectivesRegister(OnSqlite, AdapterContract, RightsContract):

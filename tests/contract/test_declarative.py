@@ -249,3 +249,56 @@ def test_a_table_reached_through_another_is_exported_and_erased_first(tmp_path):
     assert shop.erase(CAMILLE).erased_items == 3
     assert shop.lookup(CAMILLE).holds_data is False
     assert shop.export(HUGO).item_count() == 2
+
+
+def test_a_table_others_are_reached_through_stays_while_they_stay(tmp_path):
+    # R44 by category: people past its end, notes still running. Deleting people would leave the notes unreachable
+    # to access and erasure: people goes with the notes, not before them.
+    import sqlite3
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT);"
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id), body TEXT);"
+            "INSERT INTO people VALUES (1, 'camille.durand@example.test');"
+            "INSERT INTO notes VALUES (1, 1, 'a');"
+        )
+    tables = {
+        "people": {"identity": {"email": "email"}},
+        "notes": {"via": {"column": "person_id", "table": "people"}, "columns": {"person_id": {"export": False}}},
+    }
+    shop = DeclarativeSqlAdapter(parse_mapping({"system": "shop", "tables": tables}, source="shop.yaml"), db)
+    assert shop.erase(CAMILLE, categories=("people",)).erased_items == 0
+    assert set(shop.export(CAMILLE).records) == {"people", "notes"}
+    assert shop.erase(CAMILLE, categories=("notes",)).erased_items == 1
+    assert shop.erase(CAMILLE, categories=("people",)).erased_items == 1
+    assert shop.lookup(CAMILLE).holds_data is False
+
+
+def test_the_scan_reports_a_table_others_are_reached_through_only_once_they_are_due(tmp_path):
+    # A company CRM keyed on its consent log: the file and the invoices hang off it. The consents end 3 years after
+    # the last payment, the file and the invoices 4: the consents are not reported while the rows they lead to run.
+    import sqlite3
+    from datetime import date
+
+    from dsr.register import load_register
+
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            "CREATE TABLE consents (id INTEGER PRIMARY KEY, email TEXT, channel TEXT, recorded_at TEXT);"
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, consent_id INTEGER, created_at TEXT, last_contact_at TEXT);"
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY, consent_id INTEGER, issued_at TEXT, paid_at TEXT);"
+            "INSERT INTO consents VALUES (1, 'camille.durand@example.test', 'email', '2022-03-14');"
+            "INSERT INTO people VALUES (1, 1, '2022-03-14', '2022-03-14');"
+            "INSERT INTO invoices VALUES (1, 1, '2022-03-20', '2022-03-20');"
+        )
+    via = {"via": {"column": "consent_id", "table": "consents"}, "columns": {"consent_id": {"export": False}}}
+    tables = {"consents": {"identity": {"email": "email"}}, "people": {"category": "person", **via}, "invoices": via}
+    crm = DeclarativeSqlAdapter(parse_mapping({"system": "crm", "tables": tables}, source="crm.yaml"), db)
+    register = load_register(None)
+    assert crm.retention_scan(date(2025, 3, 21), register).due == ()  # consents past their end, kept for the rest
+    last = crm.retention_scan(date(2026, 3, 21), register)
+    assert {d.category for d in last.due} == {"consents", "person", "invoices"}
+    assert {d.end_date for d in last.due if d.category == "consents"} == {date(2025, 3, 20)}

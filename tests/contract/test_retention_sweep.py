@@ -131,24 +131,43 @@ class SweepPerRule(OnSqlite):
     def test_kept_through_the_end_date_then_erased_everywhere_the_day_after(
         self, systems, tmp_path, scenario, expected_rules
     ):
+        # R44 per category: each category goes the day after its own end (a customer's marketing choices a year
+        # before the customer file), and nothing of what still runs goes with it.
         getattr(self, f"put_{scenario}")(systems)
         assert self.rules_of(systems) == expected_rules
-        ends = self.ends_by_system(systems)
-        assert set(ends) == set(self.live(systems))
+        ends = self.ends_by_category(systems)
+        assert set(ends) == set(self.live_categories(systems))
         for end in sorted(set(ends.values())):
-            ending = {name for name, e in ends.items() if e == end}
-            # The day before these systems' end, and on the end date itself: nothing of the person goes there.
-            before = {name: self.live(systems)[name] for name in ending}
+            ending = {key for key, e in ends.items() if e == end}
+            running = {key for key, e in ends.items() if e >= end}
+            # The day before these categories' end, and on the end date itself: nothing of them goes.
+            before = {key: rows for key, rows in self.live_categories(systems).items() if key in running}
             for kept_on in (end - DAY, end):
                 plan, _ = self.sweep(systems, kept_on, tmp_path)
-                assert not ending & {i.system for i in plan.items}
-                assert {name: self.live(systems)[name] for name in ending} == before
-            # The day after: erased (or anonymised, or archived) there, by tasks that succeeded.
+                assert not ending & {(i.system, c) for i in plan.items for c in i.categories}
+                assert {key: rows for key, rows in self.live_categories(systems).items() if key in running} == before
+            # The day after: erased (or anonymised, or archived), by tasks that succeeded; the others still there.
             plan, sink = self.sweep(systems, end + DAY, tmp_path)
-            assert ending <= {i.system for i in plan.items}
+            assert ending <= {(i.system, c) for i in plan.items for c in i.categories}
             assert sink.results and all(r.status is TaskStatus.DONE for r in sink.results)
-            assert not ending & set(self.live(systems))
+            left = self.live_categories(systems)
+            assert not ending & set(left)
+            assert {key: rows for key, rows in left.items() if key in running - ending} == {
+                key: rows for key, rows in before.items() if key not in ending
+            }
         assert self.live(systems) == {}
+
+    def ends_by_category(self, systems) -> dict[tuple[str, str], date]:
+        """The person's end date per system and category, as their access answer states it."""
+        return {
+            (name, e["category"]): date.fromisoformat(e["until"])
+            for name, adapter in systems.items()
+            for e in retention_dates(REGISTER, name, adapter.export(CAMILLE).records)
+            if e["until"]
+        }
+
+    def live_categories(self, systems) -> dict[tuple[str, str], list[dict]]:
+        return {(name, c): rows for name, records in self.live(systems).items() for c, rows in records.items()}
 
     def test_invoices_move_to_the_restricted_archive(self, systems, tmp_path):
         self.put_customer(systems)

@@ -49,9 +49,9 @@ def crm_office(store: MemoryAdapter, pipeline: Pipeline) -> BackOffice:
         register=REGISTER,
     )
 
-    @office.handles("erase")
+    @office.handles("erase", by_category=True)  # the store erases by category, and its scan reports so (R44)
     def erase(task: OpenedTask) -> Erased:
-        report = store.erase(Subject(email=task.email), tuple(task.holds))
+        report = store.erase(Subject(email=task.email), tuple(task.holds), tuple(task.categories))
         return Erased(erased_items=report.erased_items, kept=list(report.kept))
 
     @office.handles("lookup")

@@ -152,3 +152,34 @@ def test_a_killed_sweep_resumes_and_erases_everyone_exactly_once(pg_pipeline):
     assert (
         len([m for m in pg_pipeline.emails_to(pg_pipeline.env["DSR_DPO_EMAIL"]) if request_id in (m.text or "")]) == 1
     )
+
+
+def test_a_customer_s_marketing_consents_go_at_their_end_while_the_customer_file_runs_on(pg_pipeline):
+    # R44 per category: an invoice paid keeps the customer file 4 years, the marketing choices 3 (§5 rows 5-6).
+    # The day after the 3 years the sweep erases the consents alone; the person and the invoice stay readable.
+    contact, email = datetime(2023, 1, 10, 9, 0, tzinfo=UTC), f"customer-{uuid.uuid4().hex[:10]}@example.test"
+    crm = CrmAdapter(PostgresStore(pg_pipeline.dsn, "crm"), clock=lambda: contact)
+    try:
+        crm.record_submission(f"quote-{email}", "dsr.form.quote_requested", Subject(email=email), {"service": "x"})
+        crm.add_invoice(email, f"F-{uuid.uuid4().hex[:8]}", 12000, "2023-01-10", paid_at="2023-01-10")
+        ends = {
+            e["category"]: date.fromisoformat(e["until"])
+            for e in retention_dates(load_register(None), "crm", crm.export(Subject(email=email)).records)
+        }
+    finally:
+        crm.close()
+    assert ends["consents"] < ends["person"] == ends["invoices"]
+    as_of = (ends["consents"] + timedelta(days=1)).isoformat()
+    kept = finished(dsr(pg_pipeline, "plan", "--as-of", ends["consents"].isoformat(), "--subject", email, "--json"))
+    assert json.loads(kept.splitlines()[-1])["people"] == 0  # kept through the end date
+    lines = [
+        json.loads(line)
+        for line in finished(dsr(pg_pipeline, "plan", "--as-of", as_of, "--system", "crm", "--json")).splitlines()
+    ]
+    assert [(r["category"], r["count"]) for r in lines if r.get("count")] == [("consents", 1)]
+    finished(dsr(pg_pipeline, "approve", lines[-1]["plan_id"], "--by", "dpo"))
+    finished(dsr(pg_pipeline, "run", "--as-of", as_of, "--system", "crm"))
+    wait_until(lambda: pg_count(pg_pipeline, "crm.consents", email) == 0, timeout=120, what="the consents erased")
+    assert pg_count(pg_pipeline, "crm.people", email) == 1 and pg_count(pg_pipeline, "crm.invoices", email) == 1
+    [result] = sweep_results(pg_pipeline, f"retention-{lines[-1]['plan_id']}")
+    assert result["status"] == "done" and result["erased_items"] > 0 and result["kept"] == []
