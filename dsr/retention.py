@@ -28,7 +28,14 @@ from gdpr.sweep import (
     task_id,
     unswept,
 )
-from handlers.protocol import SystemUnanswered, UnsupportedAction, purges_unkeyed, scans_retention
+from handlers.protocol import (
+    HoldsOf,
+    SystemUnanswered,
+    UnsupportedAction,
+    no_holds,
+    purges_unkeyed,
+    scans_retention,
+)
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -54,17 +61,23 @@ class Scanned:
 
 
 def scan(
-    adapters: Iterable[object], register: Register, secret: bytes, as_of: date, subject: str | None = None
+    adapters: Iterable[object],
+    register: Register,
+    secret: bytes,
+    as_of: date,
+    subject: str | None = None,
+    holds: Iterable[Hold] = (),
 ) -> Scanned:
-    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only."""
-    out = Scanned()
+    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only. A system purging
+    records not per person is given the `holds` (R46), to count those they keep apart."""
+    out, holds = Scanned(), tuple(holds)
     wanted = normalize_email(subject) if subject else None
     for adapter in adapters:
         if not scans_retention(adapter):
             out.unsupported.append(adapter.name)
             continue
         try:
-            result = adapter.retention_scan(as_of, register)
+            result = _scan_one(adapter, register, as_of, holds_of(holds, secret, adapter.name))
         except UnsupportedAction:  # a webhook or SDK system that does not scan
             out.unsupported.append(adapter.name)
             continue
@@ -83,6 +96,24 @@ def scan(
                 Due(adapter.name, ref, record.category, record.rule, record.action, record.end_date, record.count)
             )
     return out
+
+
+def _scan_one(adapter, register: Register, as_of: date, holds: HoldsOf):
+    if purges_unkeyed(adapter):
+        return adapter.retention_scan(as_of, register, holds_of=holds)
+    return adapter.retention_scan(as_of, register)
+
+
+def holds_of(holds: Iterable[Hold], secret: bytes, system: str) -> HoldsOf:
+    """R46 for records a system purges not per person (an archived invoice): the holds in `system` on the person an
+    e-mail names, matched by subject_ref, the keyed hash holds are recorded by. No held address leaves the shell."""
+    by_ref: dict[str, tuple[LegalHold, ...]] = {}
+    for hold in holds:
+        if hold.system in (None, system):
+            by_ref[hold.subject_ref] = (*by_ref.get(hold.subject_ref, ()), hold.hold)
+    if not by_ref:
+        return no_holds
+    return lambda email: by_ref.get(subject_ref(secret, email), ())
 
 
 def plan_of(
@@ -299,16 +330,20 @@ def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
     return published
 
 
-def purge_unkeyed(sweep: Sweep, adapters: Iterable[object], sink: SweepSink) -> int:
+def purge_unkeyed(
+    sweep: Sweep, adapters: Iterable[object], sink: SweepSink, holds: Iterable[Hold] = (), secret: bytes = b""
+) -> int:
     """R44, R45: each system whose plan counts records past their end not per person deletes them itself, as of
-    the plan's day (idempotent: a resumed sweep purges again and finds none); each purge in dsr.audit, counts only."""
+    the plan's day (idempotent: a resumed sweep purges again and finds none), but for those of people the `holds`
+    keep (R46: the holds of the day of the run, matched by subject_ref under `secret`); each purge in dsr.audit,
+    counts only."""
     by_name = {getattr(a, "name", ""): a for a in adapters if purges_unkeyed(a)}
-    purged = 0
+    purged, holds = 0, tuple(holds)
     for purge in sweep.plan.purges:
         adapter = by_name.get(purge.system)
         if adapter is None:
             continue
-        count = adapter.purge_expired(sweep.plan.as_of, sweep.register)
+        count = adapter.purge_expired(sweep.plan.as_of, sweep.register, holds_of(holds, secret, purge.system))
         detail = {"system": purge.system, "category": purge.category, "rule": purge.rule, "purged": count}
         sink.audit(_audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail))
         purged += count

@@ -128,20 +128,26 @@ class Shell:
         return cls(settings, secret, register, RetentionStore(settings.data_dir / "retention"))
 
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
-        from dsr.composition import case_holds
-        from dsr.retention import load_holds, plan_of, scan
+        from dsr.retention import plan_of, scan
         from dsr.retention_systems import NOT_ASKED, scanned_systems, unadapted_systems
-        from gdpr.sweep import Hold
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
         to_ask = [name for name in others if name in self.settings.retention_scan_names()]
+        holds = self.holds()
         with backoffice_scans(self.settings, self.secret, to_ask) as asked:
-            scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject)
+            scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject, holds)
         not_asked = {name: NOT_ASKED for name in others if name not in {a.name for a in asked}}
         not_asked |= unadapted_systems(self.settings, self.register, systems)  # R44: rules nobody carries out
-        holds = load_holds(self.settings.retention_holds_file, self.secret)
-        holds += [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]  # R46: those placed on cases
         return plan_of(scanned, as_of, holds, not_asked, self.register), scanned.emails
+
+    def holds(self) -> list:
+        """R46: the legal holds of the holds file and those placed on cases, as of now."""
+        from dsr.composition import case_holds
+        from dsr.retention import load_holds
+        from gdpr.sweep import Hold
+
+        holds = load_holds(self.settings.retention_holds_file, self.secret)
+        return holds + [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
@@ -164,7 +170,8 @@ class Shell:
         published = run_sweep(sweep, sink, self.store)
         if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
             systems = tuple(p.system for p in plan.purges)
-            purge_unkeyed(sweep, scanned_systems(self.settings, self.secret, self.register, systems)[0], sink)
+            adapters = scanned_systems(self.settings, self.secret, self.register, systems)[0]
+            purge_unkeyed(sweep, adapters, sink, self.holds(), self.secret)  # R46: the holds of now, not the plan's
         return published
 
     def recontact(self, today: date, systems: tuple[str, ...]):
@@ -283,7 +290,8 @@ def _text(plan: Plan, state: str):
     for r in scanned:
         if (r.system, r.category) in purged:  # fingerprints, archived invoices: the system deletes them itself
             yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} records, no one to ask for, ended "
-            yield f"    {r.end_date} to {r.last_end_date}: purged by the system"
+            held = f", but {r.held} kept by a legal hold" if r.held else ""
+            yield f"    {r.end_date} to {r.last_end_date}: purged by the system{held}"
             continue
         held = f", {r.held} kept by a legal hold" if r.held else ""
         yield (
