@@ -12,7 +12,7 @@ from typing import Protocol
 
 from gdpr.lifecycle import stable_id
 from gdpr.register import Register
-from gdpr.sealing import subject_ref
+from gdpr.sealing import Lease, subject_ref
 from gdpr.sweep import (
     NO_SCAN,
     Due,
@@ -289,7 +289,7 @@ class SweepSink(Protocol):
     def flush(self) -> None: ...
 
 
-Seal = Callable[[str, dict, str], Sealed]  # (subject_ref, value, audience) -> sealed for that system
+Seal = Callable[[str, dict, str, Lease], Sealed]  # (subject_ref, value, audience, lease) -> sealed for that system
 
 
 @dataclass(frozen=True)
@@ -304,6 +304,9 @@ class Sweep:
     pause: float = 0.0  # seconds between batches
     approval: Mapping[str, str] = field(default_factory=dict)  # who approved the plan, when (R50)
     sleep: Callable[[float], None] = time.sleep
+    # Each task leases its person's key (gdpr.sealing.Lease) for DSR_TASK_TIMEOUT_HOURS: a key the sweep creates goes
+    # when every system answered its task (the workers release the leases), or when the leases expire.
+    key_lease: timedelta = timedelta(hours=4)
 
 
 def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
@@ -352,17 +355,35 @@ def purge_unkeyed(
 
 
 def _task(sweep: Sweep, item: Item) -> Task:
-    ref, plan_id = item.subject_ref, sweep.plan.plan_id
+    ref, plan_id, now = item.subject_ref, sweep.plan.plan_id, sweep.clock()
+    task = task_id(plan_id, item.system, ref)
+    lease = Lease(task, now + sweep.key_lease)  # released by the task's answer: the key outlives no answer
     return Task(
-        task_id=task_id(plan_id, item.system, ref),
+        task_id=task,
         subject_request_id=sweep_request_id(plan_id),
         system=item.system,
         action=TaskAction.ERASE,
         subject_ref=ref,
-        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system),
+        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system, lease),
         holds=list(item.holds),  # R46: held categories stay, restricted
         issued_at=sweep.clock(),
     )
+
+
+def expire_keys(vault, now: datetime, sink: Callable[[], SweepSink]) -> int:
+    """The keys the sweep or the re-contact created whose leases all ran out unanswered (a system silent past
+    DSR_TASK_TIMEOUT_HOURS, a link never answered) go, each recorded in dsr.audit as `key_destroyed`, as a case's
+    (`dsr vault replay-destructions` destroys them again in a vault restored from a backup). How many went."""
+    gone = vault.expire(now)
+    if gone:
+        out, reference = sink(), f"retention-keys-{now.date().isoformat()}"
+        for ref in gone:
+            audit_id = stable_id("audit", "key_destroyed", reference, ref)
+            record = AuditRecord(audit_id=audit_id, occurred_at=now, kind="key_destroyed", request_id=reference)
+            out.audit(record.model_copy(update={"subject_ref": ref, "detail": {"why": "lease_expired"}}))
+        out.flush()
+        getattr(out, "close", lambda: None)()
+    return len(gone)
 
 
 def _audit(sweep: Sweep, kind: str, dedup: str, **detail) -> AuditRecord:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import click
 
@@ -85,6 +85,7 @@ def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> O
     """The day's re-contact and sweep, or the sweep cut short that day carried on; the same for `dsr retention run`
     and the clock. The re-contact is an e-mail, not an erasure: it does not wait for the plan's approval; it writes to
     real people about real dates, so it runs for today only, never for another `--as-of`."""
+    shell.expire_keys(make_sink)  # R44 applied to the keys: those of tasks and links unanswered in time
     asked = shell.ask_ahead(day, systems, make_sink) if day == datetime.now(PARIS).date() else None
     plan, emails = shell.plan(day, systems, None)
     cut_short = shell.store.unfinished(day)
@@ -160,12 +161,13 @@ class Shell:
             plan,
             emails,
             self.register,
-            seal=lambda ref, value, system: sealer.seal(ref, value, audience=system),
+            seal=lambda ref, value, system, lease: sealer.seal(ref, value, audience=system, lease=lease),
             clock=lambda: datetime.now(PARIS),
             batch_size=self.settings.retention_batch_size,
             language=self.settings.dpo_language,
             pause=self.settings.retention_batch_pause,
             approval=self.store.approvals().get(plan.plan_id, {}),
+            key_lease=timedelta(hours=self.settings.task_timeout_hours),
         )
         published = run_sweep(sweep, sink, self.store)
         if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
@@ -173,6 +175,13 @@ class Shell:
             adapters = scanned_systems(self.settings, self.secret, self.register, systems)[0]
             purge_unkeyed(sweep, adapters, sink, self.holds(), self.secret)  # R46: the holds of now, not the plan's
         return published
+
+    def expire_keys(self, make_sink) -> int:
+        """The sweep's and the re-contact's keys whose leases all expired go (dsr.retention.expire_keys)."""
+        from dsr.composition import key_vault
+        from dsr.retention import expire_keys
+
+        return expire_keys(key_vault(self.settings, self.secret), datetime.now(PARIS), make_sink)
 
     def recontact(self, today: date, systems: tuple[str, ...]):
         """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""

@@ -78,7 +78,7 @@ class SweepPerRule(OnSqlite):
         scanned = scan(systems.values(), REGISTER, SECRET, as_of, holds=holds)
         plan = plan_of(scanned, as_of, holds)
         sealer = Sealer(MemoryKeyVault(), SECRET)
-        seal = lambda ref, value, system: sealer.seal(ref, value, audience=system)  # noqa: E731
+        seal = lambda ref, value, system, lease=None: sealer.seal(ref, value, audience=system, lease=lease)  # noqa: E731
         sink = ExecutingSink(systems, sealer)
         sweep = Sweep(plan, scanned.emails, REGISTER, seal=seal, clock=lambda: FIRST_CONTACT, batch_size=2)
         run_sweep(sweep, sink, RetentionStore(tmp_path / f"store-{as_of}"))

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from dsr.register import load_register
-from dsr.retention import RetentionStore, Sweep, report_context, run_sweep
+from dsr.retention import RetentionStore, Sweep, expire_keys, report_context, run_sweep
+from gdpr.sealing import Lease
 from gdpr.sweep import (
     Due,
     Hold,
@@ -22,6 +23,7 @@ from gdpr.sweep import (
 )
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, LegalHold, TaskAction
+from streams.ports import MemoryKeyVault
 
 pytestmark = pytest.mark.unit
 
@@ -147,8 +149,21 @@ class MemorySink:
 def sweep_of(people: int, holds=()) -> Sweep:
     plan = make_plan(AS_OF, [due("crm", f"ref{n:03}", "person") for n in range(people)], holds)
     emails = {f"ref{n:03}": f"p{n}@example.test" for n in range(people)}
-    seal = lambda ref, value, system: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
+    seal = lambda ref, value, system, lease=None: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
     return Sweep(plan, emails, REGISTER, seal=seal, clock=lambda: NOW, batch_size=4)
+
+
+def test_the_keys_of_tasks_unanswered_past_their_lease_go_and_are_recorded():
+    # A system never answered the sweep's task for ref-a (its lease ran out at 07:00); ref-b's task is younger, and
+    # ref-c is a case's key. `dsr retention run` (and the clock) lets ref-a's key go, recorded as a case's would be.
+    vault, sink = MemoryKeyVault(), MemorySink()
+    vault.key_for("ref-a", Lease("task-a", NOW + timedelta(hours=4)))
+    vault.key_for("ref-b", Lease("task-b", NOW + timedelta(hours=8)))
+    vault.key_for("ref-c")
+    assert expire_keys(vault, NOW + timedelta(hours=5), lambda: sink) == 1
+    assert vault.get("ref-a") is None and vault.get("ref-b") and vault.get("ref-c")
+    assert [(a.kind, a.subject_ref) for a in sink.audits] == [("key_destroyed", "ref-a")]
+    assert expire_keys(vault, NOW + timedelta(hours=5), lambda: pytest.fail("no sink for nothing")) == 0
 
 
 def test_a_sweep_publishes_one_erase_per_item_in_batches_then_audits_and_reports(tmp_path):
