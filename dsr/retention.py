@@ -31,11 +31,13 @@ from gdpr.sweep import (
 from handlers.protocol import (
     HoldsOf,
     SystemUnanswered,
+    TaskRefused,
     UnsupportedAction,
     no_holds,
     purges_unkeyed,
     scans_retention,
 )
+from handlers.runtime import TransientAdapterError
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -346,9 +348,18 @@ def purge_unkeyed(
         adapter = by_name.get(purge.system)
         if adapter is None:
             continue
-        count = adapter.purge_expired(sweep.plan.as_of, sweep.register, holds_of(holds, secret, purge.system))
-        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule, "purged": count}
-        sink.audit(_audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail))
+        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule}
+        try:
+            count = adapter.purge_expired(sweep.plan.as_of, sweep.register, holds_of(holds, secret, purge.system))
+        except (TaskRefused, SystemUnanswered, TransientAdapterError) as exc:  # a webhook or SDK system: the next run
+            why = f"{type(exc).__name__}: {exc}"  # asks again; the messages name systems and fields, never people
+            sink.audit(
+                _audit(sweep, "retention_unkeyed_not_purged", f"{purge.system}:{purge.category}", **detail, error=why)
+            )
+            continue
+        sink.audit(
+            _audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail, purged=count)
+        )
         purged += count
     sink.flush()
     return purged

@@ -192,10 +192,11 @@ class Adapter(Protocol):
       per category and rule the records past their end on that date, dated as the access answer dates them
       (gdpr.ropa.retention_dates), for people with nothing left that is still running (R44;
       tests/contract/test_retention_scan.py).
-    - purge_expired (optional, in-process systems with records purged not per person: keyed-hash fingerprints,
-      the restricted invoice archive): `purge_expired(as_of, register, holds_of) -> int` deletes the records
-      `retention_scan` counts as `unkeyed` on that date, except those of a person `holds_of` names a hold on that
-      covers them (R46), which `retention_scan(as_of, register, holds_of=...)` counts as `held`; idempotent.
+    - purge_expired (optional, systems with records purged not per person: keyed-hash fingerprints, the restricted
+      invoice archive; over a webhook or the SDK, a request of that name, docs/webhooks.md):
+      `purge_expired(as_of, register, holds_of) -> int` deletes the records `retention_scan` counts as `unkeyed` on
+      that date, except those of a person `holds_of` names a hold on that covers them (R46), which
+      `retention_scan(as_of, register, holds_of=...)` counts as `held`; idempotent.
     Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 
