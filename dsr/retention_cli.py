@@ -172,8 +172,10 @@ class Shell:
         published = run_sweep(sweep, sink, self.store)
         if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
             systems = tuple(p.system for p in plan.purges)
-            adapters = scanned_systems(self.settings, self.secret, self.register, systems)[0]
-            purge_unkeyed(sweep, adapters, sink, self.holds(), self.secret)  # R46: the holds of now, not the plan's
+            adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
+            sdk = [name for name in others if name in self.settings.retention_scan_names()]  # asked on their topic
+            with backoffice_scans(self.settings, self.secret, sdk) as asked:
+                purge_unkeyed(sweep, [*adapters, *asked], sink, self.holds(), self.secret)  # R46: the holds of now
         return published
 
     def expire_keys(self, make_sink) -> int:
