@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from gdpr.recontact import PATH, KeepLink, contact_task_id, link_lease, request_id, signed_language, verify_link
+from gdpr.recontact import PATH, KeepLink, contact_task_id, request_id, signed_language, verify_link
 from gdpr.retention import ContactKind
 from gdpr.sealing import Lease
 from gdpr.tokens import TokenError
@@ -96,11 +96,10 @@ async def record_yes(ctx: Context, link: KeepLink) -> None:
     records it (`record_contact`) and their clock restarts from it. The same task ids on a second click."""
     now = ctx.clock()
     for task in yes_tasks(link, ctx.sealer.address, now):
-        # The key now lives for the tasks, not the link: each answer ends its lease (gdpr.sealing.Lease).
+        # Each task leases the key until it is answered (gdpr.sealing.Lease); the link's own lease stays until the
+        # link expires, so that a second click is answered the same, not as if the person had been erased.
         ctx.sealer.lease(task.subject_ref, Lease(task.task_id, now + ctx.config.policy.task_timeout))
         await ctx.publisher.publish(topics.tasks(task.system), task.subject_ref, task.to_bytes())
-    for ref in ctx.sealer.release(link_lease(link.subject_ref, link.end_date)):  # no system to tell: the key goes
-        await audit(ctx, "key_destroyed", request_id=request_id(link.asked_on), subject_ref=ref, dedup="key:link")
     dedup = contact_task_id(link.subject_ref, "", link.end_date)  # one fact per answer, however many clicks
     systems = list(link.systems)
     await audit(

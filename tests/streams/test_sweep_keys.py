@@ -10,6 +10,7 @@ import pytest
 
 from dsr.register import load_register
 from dsr.retention import RetentionStore, Sweep, run_sweep
+from gdpr.recontact import expires_at
 from gdpr.sweep import Due, make_plan
 from schemas.tasks import TaskResult
 from streams import topics
@@ -103,13 +104,26 @@ async def test_a_key_the_sweep_created_then_a_case_took_up_stays(tmp_path):
     assert bus.ctx.vault.get(ref) is not None and destroyed(bus) == []
 
 
-async def test_a_re_contact_key_lives_until_the_answer_then_goes_with_the_systems_answers():
+async def test_a_re_contact_key_lives_as_long_as_the_link_then_goes():
     bus = Bus()
     token, ask = await emailed_link(bus)
     assert bus.ctx.vault.get(ask.subject_ref) is not None  # the link needs it: Ines has ten days to answer
     async with client(listeners(bus)["public"]) as http:
         assert (await http.post(f"/keep/{token}")).status == 200
-    assert bus.ctx.vault.get(ask.subject_ref) is not None  # the CRM has not read her yes yet
+        await bus.drain()  # the CRM recorded her yes
+        assert (await http.post(f"/keep/{token}")).status == 200  # a second click: the same yes, not "erased"
     await bus.drain()
-    assert bus.ctx.vault.get(ask.subject_ref) is None and destroyed(bus) == [ask.subject_ref]
-    assert INES not in str(bus.audits())
+    # The link works through her end date; the day after, `dsr retention run` lets the key go (lease expired).
+    assert bus.ctx.vault.expire(expires_at(ask.end_date) - timedelta(seconds=1)) == []
+    assert bus.ctx.vault.expire(expires_at(ask.end_date)) == []  # kept through its `until`
+    assert bus.ctx.vault.expire(expires_at(ask.end_date) + timedelta(seconds=1)) == [ask.subject_ref]
+
+
+async def test_a_re_contact_key_a_case_uses_stays_after_the_link():
+    # Ines answered nothing, but wrote in meanwhile: her case took up the key, and the link's end leaves it.
+    bus = Bus()
+    _, ask = await emailed_link(bus)
+    identity = {"identity_type": "email", "identity_value": INES, "identity_format": "raw"}
+    await bus.submit(raw(example("dsr.rights.requested", data={"subject_identities": [identity]})))
+    assert bus.ctx.vault.expire(expires_at(ask.end_date) + timedelta(days=1)) == []
+    assert bus.ctx.vault.get(ask.subject_ref) is not None
