@@ -93,8 +93,8 @@ def borrows_key(request: str) -> bool:
 
 
 def link_lease(subject_ref: str, end_date: date) -> str:
-    """The name of the lease a re-contact link holds on its person's key: ended by the answer, or at the link's end
-    (`expires_at`)."""
+    """The name of the lease a re-contact link holds on its person's key, until the link's end (`expires_at`):
+    answered or not, a second click must still find the key."""
     return f"recontact-link:{subject_ref}:{end_date.isoformat()}"
 
 
