@@ -10,9 +10,10 @@ from pathlib import Path
 
 from dsr.retention import scan
 from gdpr.lifecycle import stable_id
-from gdpr.recontact import PATH, Ask, KeepLink, request_id, sign_link, still_useful, to_ask
+from gdpr.recontact import PATH, Ask, KeepLink, expires_at, link_lease, request_id, sign_link, still_useful, to_ask
 from gdpr.register import Register
 from gdpr.retention import first_due_day
+from gdpr.sealing import Lease
 from handlers.protocol import RESTRICTION_TAG, Subject
 from schemas.audit import AuditRecord
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -109,7 +110,7 @@ def language_of(exports: Iterable[Mapping[str, list[dict]]]) -> str:
     return "fr"
 
 
-Seal = Callable[[str, dict], Sealed]  # (subject_ref, value) -> sealed under the person's key, no audience
+Seal = Callable[..., Sealed]  # (subject_ref, value, lease=Lease) -> sealed under the person's key, no audience
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def send(recontact: Recontact, mailing: Mailing, sink, store: AskedStore) -> int
 
 def email_of(recontact: Recontact, ask: Ask, mailing: Mailing) -> EmailRequested:
     ref, language = ask.subject_ref, recontact.languages.get(ask.subject_ref, "fr")
-    person = mailing.seal(ref, {"email": recontact.emails[ref], "name": ""})
+    lease = Lease(link_lease(ref, ask.end_date), expires_at(ask.end_date))  # the key lives as long as the link
+    person = mailing.seal(ref, {"email": recontact.emails[ref], "name": ""}, lease=lease)
     link = KeepLink(ref, ask.systems, recontact.today, ask.end_date, person.nonce, person.ciphertext, language)
     secret = {"keep_url": f"{mailing.public_url}/{PATH}/{sign_link(mailing.secret, link)}"}
     return EmailRequested(
@@ -146,7 +148,7 @@ def email_of(recontact: Recontact, ask: Ask, mailing: Mailing) -> EmailRequested
         recipient=Recipient.SUBJECT,
         to=person,
         context={"reference": request_id(recontact.today)},
-        sealed_context=mailing.seal(ref, secret | {"end_date": ask.end_date.isoformat()}),
+        sealed_context=mailing.seal(ref, secret | {"end_date": ask.end_date.isoformat()}, lease=lease),
         requested_at=mailing.clock(),
     )
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from gdpr.lifecycle import stable_id
 from gdpr.register import Register
-from gdpr.sealing import subject_ref
+from gdpr.sealing import Lease, subject_ref
 from gdpr.sweep import (
     NO_SCAN,
     Due,
@@ -31,12 +31,16 @@ from gdpr.sweep import (
     unswept,
 )
 from handlers.protocol import (
+    HoldsOf,
     SystemUnanswered,
+    TaskRefused,
     UnsupportedAction,
     erases_by_category,
+    no_holds,
     purges_unkeyed,
     scans_retention,
 )
+from handlers.runtime import TransientAdapterError
 from schemas.audit import AuditRecord
 from schemas.identity import normalize_email
 from schemas.notifications import EmailRequested, MessageType, Recipient
@@ -63,17 +67,23 @@ class Scanned:
 
 
 def scan(
-    adapters: Iterable[object], register: Register, secret: bytes, as_of: date, subject: str | None = None
+    adapters: Iterable[object],
+    register: Register,
+    secret: bytes,
+    as_of: date,
+    subject: str | None = None,
+    holds: Iterable[Hold] = (),
 ) -> Scanned:
-    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only."""
-    out = Scanned()
+    """Ask every system for what is past its end on `as_of` (R44); `subject`: one person's only. A system purging
+    records not per person is given the `holds` (R46), to count those they keep apart."""
+    out, holds = Scanned(), tuple(holds)
     wanted = normalize_email(subject) if subject else None
     for adapter in adapters:
         if not scans_retention(adapter):
             out.unsupported.append(adapter.name)
             continue
         try:
-            result = adapter.retention_scan(as_of, register)
+            result = _scan_one(adapter, register, as_of, holds_of(holds, secret, adapter.name))
         except UnsupportedAction:  # a webhook or SDK system that does not scan
             out.unsupported.append(adapter.name)
             continue
@@ -97,6 +107,24 @@ def scan(
                 Due(adapter.name, ref, record.category, record.rule, record.action, record.end_date, record.count)
             )
     return out
+
+
+def _scan_one(adapter, register: Register, as_of: date, holds: HoldsOf):
+    if purges_unkeyed(adapter):
+        return adapter.retention_scan(as_of, register, holds_of=holds)
+    return adapter.retention_scan(as_of, register)
+
+
+def holds_of(holds: Iterable[Hold], secret: bytes, system: str) -> HoldsOf:
+    """R46 for records a system purges not per person (an archived invoice): the holds in `system` on the person an
+    e-mail names, matched by subject_ref, the keyed hash holds are recorded by. No held address leaves the shell."""
+    by_ref: dict[str, tuple[LegalHold, ...]] = {}
+    for hold in holds:
+        if hold.system in (None, system):
+            by_ref[hold.subject_ref] = (*by_ref.get(hold.subject_ref, ()), hold.hold)
+    if not by_ref:
+        return no_holds
+    return lambda email: by_ref.get(subject_ref(secret, email), ())
 
 
 def plan_of(
@@ -299,7 +327,7 @@ class SweepSink(Protocol):
     def flush(self) -> None: ...
 
 
-Seal = Callable[[str, dict, str], Sealed]  # (subject_ref, value, audience) -> sealed for that system
+Seal = Callable[[str, dict, str, Lease], Sealed]  # (subject_ref, value, audience, lease) -> sealed for that system
 
 
 @dataclass(frozen=True)
@@ -314,6 +342,9 @@ class Sweep:
     pause: float = 0.0  # seconds between batches
     approval: Mapping[str, str] = field(default_factory=dict)  # who approved the plan, when (R50)
     sleep: Callable[[float], None] = time.sleep
+    # Each task leases its person's key (gdpr.sealing.Lease) for DSR_TASK_TIMEOUT_HOURS: a key the sweep creates goes
+    # when every system answered its task (the workers release the leases), or when the leases expire.
+    key_lease: timedelta = timedelta(hours=4)
 
 
 def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
@@ -340,36 +371,67 @@ def run_sweep(sweep: Sweep, sink: SweepSink, store: RetentionStore) -> int:
     return published
 
 
-def purge_unkeyed(sweep: Sweep, adapters: Iterable[object], sink: SweepSink) -> int:
+def purge_unkeyed(
+    sweep: Sweep, adapters: Iterable[object], sink: SweepSink, holds: Iterable[Hold] = (), secret: bytes = b""
+) -> int:
     """R44, R45: each system whose plan counts records past their end not per person deletes them itself, as of
-    the plan's day (idempotent: a resumed sweep purges again and finds none); each purge in dsr.audit, counts only."""
+    the plan's day (idempotent: a resumed sweep purges again and finds none), but for those of people the `holds`
+    keep (R46: the holds of the day of the run, matched by subject_ref under `secret`); each purge in dsr.audit,
+    counts only."""
     by_name = {getattr(a, "name", ""): a for a in adapters if purges_unkeyed(a)}
-    purged = 0
+    purged, holds = 0, tuple(holds)
     for purge in sweep.plan.purges:
         adapter = by_name.get(purge.system)
         if adapter is None:
             continue
-        count = adapter.purge_expired(sweep.plan.as_of, sweep.register)
-        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule, "purged": count}
-        sink.audit(_audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail))
+        detail = {"system": purge.system, "category": purge.category, "rule": purge.rule}
+        try:
+            count = adapter.purge_expired(sweep.plan.as_of, sweep.register, holds_of(holds, secret, purge.system))
+        except (TaskRefused, SystemUnanswered, TransientAdapterError) as exc:  # a webhook or SDK system: the next run
+            why = f"{type(exc).__name__}: {exc}"  # asks again; the messages name systems and fields, never people
+            sink.audit(
+                _audit(sweep, "retention_unkeyed_not_purged", f"{purge.system}:{purge.category}", **detail, error=why)
+            )
+            continue
+        sink.audit(
+            _audit(sweep, "retention_unkeyed_purged", f"{purge.system}:{purge.category}", **detail, purged=count)
+        )
         purged += count
     sink.flush()
     return purged
 
 
 def _task(sweep: Sweep, item: Item) -> Task:
-    ref, plan_id = item.subject_ref, sweep.plan.plan_id
+    ref, plan_id, now = item.subject_ref, sweep.plan.plan_id, sweep.clock()
+    task = task_id(plan_id, item.system, ref)
+    lease = Lease(task, now + sweep.key_lease)  # released by the task's answer: the key outlives no answer
     return Task(
-        task_id=task_id(plan_id, item.system, ref),
+        task_id=task,
         subject_request_id=sweep_request_id(plan_id),
         system=item.system,
         action=TaskAction.ERASE,
         subject_ref=ref,
-        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system),
+        subject=sweep.seal(ref, {"email": sweep.emails[ref], "name": ""}, item.system, lease),
         holds=list(item.holds),  # R46: held categories stay, restricted
         categories=list(item.categories) if item.by_category else [],  # R44: just those; the others still run
         issued_at=sweep.clock(),
     )
+
+
+def expire_keys(vault, now: datetime, sink: Callable[[], SweepSink]) -> int:
+    """The keys the sweep or the re-contact created whose leases all ran out unanswered (a system silent past
+    DSR_TASK_TIMEOUT_HOURS, a link never answered) go, each recorded in dsr.audit as `key_destroyed`, as a case's
+    (`dsr vault replay-destructions` destroys them again in a vault restored from a backup). How many went."""
+    gone = vault.expire(now)
+    if gone:
+        out, reference = sink(), f"retention-keys-{now.date().isoformat()}"
+        for ref in gone:
+            audit_id = stable_id("audit", "key_destroyed", reference, ref)
+            record = AuditRecord(audit_id=audit_id, occurred_at=now, kind="key_destroyed", request_id=reference)
+            out.audit(record.model_copy(update={"subject_ref": ref, "detail": {"why": "lease_expired"}}))
+        out.flush()
+        getattr(out, "close", lambda: None)()
+    return len(gone)
 
 
 def _audit(sweep: Sweep, kind: str, dedup: str, **detail) -> AuditRecord:

@@ -14,8 +14,17 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from gdpr.register import Register
-from handlers.protocol import Capabilities, DueRecord, RetentionScan, SystemUnanswered, UnsupportedAction
-from schemas.scans import RetentionScanPage, RetentionScanRequest, ScanStatus
+from handlers.protocol import (
+    Capabilities,
+    DueRecord,
+    HoldsOf,
+    RetentionScan,
+    SystemUnanswered,
+    UnkeyedDue,
+    UnsupportedAction,
+    no_holds,
+)
+from schemas.scans import PURGE_EXPIRED, RETENTION_SCAN, RetentionScanPage, RetentionScanRequest, ScanStatus
 from schemas.sealed import Sealed
 
 log = logging.getLogger(__name__)
@@ -72,7 +81,18 @@ def scan_result(collected: Collected, opener: Opener) -> RetentionScan:
         if email is None:  # their key was destroyed since: nothing left to erase for them
             continue
         due += [DueRecord(email, c.category, c.rule, c.action, c.end_date, c.count) for c in person.categories]
-    return RetentionScan(due=tuple(due), waiting=closing.waiting, by_category=closing.by_category)
+    unkeyed = tuple(UnkeyedDue(**u.model_dump()) for u in closing.unkeyed or ())
+    return RetentionScan(due=tuple(due), waiting=closing.waiting, unkeyed=unkeyed, by_category=closing.by_category)
+
+
+def purge_result(collected: Collected) -> int:
+    """How many records the system purged; unsupported and failed answers raise, naming the system."""
+    closing, system = collected.closing, collected.system
+    if closing.status is ScanStatus.UNSUPPORTED:
+        raise UnsupportedAction(f"system '{system}' does not purge: {closing.error}")
+    if closing.status is ScanStatus.FAILED or closing.purged is None:
+        raise SystemUnanswered(f"system '{system}' could not purge: {closing.error or 'no count in its answer'}")
+    return closing.purged
 
 
 class BackOfficeScan:
@@ -94,9 +114,17 @@ class BackOfficeScan:
         caps = {"retention_scan": True, "erase_categories": True}
         self.capabilities = Capabilities(actions=frozenset(), rights=frozenset(), **caps)
 
-    def retention_scan(self, as_of: date, register: Register) -> RetentionScan:
+    def retention_scan(self, as_of: date, register: Register, holds_of: HoldsOf = no_holds) -> RetentionScan:
+        """`holds_of` is not sent: the records the system purges itself name no one (docs/backoffice-sdk.md)."""
+        return scan_result(self._collect(self._ask(RETENTION_SCAN, as_of)), self.opener)
+
+    def purge_expired(self, as_of: date, register: Register, holds_of: HoldsOf = no_holds) -> int:
+        """R44, R45: the system deletes the records its scan counted `unkeyed` on `as_of`; how many."""
+        return purge_result(self._collect(self._ask(PURGE_EXPIRED, as_of)))
+
+    def _ask(self, message: str, as_of: date) -> str:
         request = RetentionScanRequest(
-            message="retention_scan",
+            message=message,
             scan_id=str(uuid.uuid4()),
             system=self.name,
             as_of=as_of,
@@ -104,7 +132,7 @@ class BackOfficeScan:
             issued_at=datetime.now(UTC),
         )
         self.transport.ask(request)
-        return scan_result(self._collect(request.scan_id), self.opener)
+        return request.scan_id
 
     def _collect(self, scan_id: str) -> Collected:
         collected, deadline = Collected(self.name), self.clock() + self.timeout

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import click
 
@@ -85,6 +85,7 @@ def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> O
     """The day's re-contact and sweep, or the sweep cut short that day carried on; the same for `dsr retention run`
     and the clock. The re-contact is an e-mail, not an erasure: it does not wait for the plan's approval; it writes to
     real people about real dates, so it runs for today only, never for another `--as-of`."""
+    shell.expire_keys(make_sink)  # R44 applied to the keys: those of tasks and links unanswered in time
     asked = shell.ask_ahead(day, systems, make_sink) if day == datetime.now(PARIS).date() else None
     plan, emails = shell.plan(day, systems, None)
     cut_short = shell.store.unfinished(day)
@@ -135,20 +136,26 @@ class Shell:
         self.asked.close()
 
     def plan(self, as_of: date, systems: tuple[str, ...], subject: str | None) -> tuple[Plan, dict[str, str]]:
-        from dsr.composition import case_holds
-        from dsr.retention import load_holds, plan_of, scan
+        from dsr.retention import plan_of, scan
         from dsr.retention_systems import NOT_ASKED, scanned_systems, unadapted_systems
-        from gdpr.sweep import Hold
 
         adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
         to_ask = [name for name in others if name in self.settings.retention_scan_names()]
+        holds = self.holds()
         with backoffice_scans(self.settings, self.secret, to_ask) as asked:
-            scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject)
+            scanned = scan([*adapters, *asked], self.register, self.secret, as_of, subject, holds)
         not_asked = {name: NOT_ASKED for name in others if name not in {a.name for a in asked}}
         not_asked |= unadapted_systems(self.settings, self.register, systems)  # R44: rules nobody carries out
-        holds = load_holds(self.settings.retention_holds_file, self.secret)
-        holds += [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]  # R46: those placed on cases
         return plan_of(scanned, as_of, holds, not_asked, self.register), scanned.emails
+
+    def holds(self) -> list:
+        """R46: the legal holds of the holds file and those placed on cases, as of now."""
+        from dsr.composition import case_holds
+        from dsr.retention import load_holds
+        from gdpr.sweep import Hold
+
+        holds = load_holds(self.settings.retention_holds_file, self.secret)
+        return holds + [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]
 
     def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
         from dsr.composition import key_vault
@@ -161,18 +168,29 @@ class Shell:
             plan,
             emails,
             self.register,
-            seal=lambda ref, value, system: sealer.seal(ref, value, audience=system),
+            seal=lambda ref, value, system, lease: sealer.seal(ref, value, audience=system, lease=lease),
             clock=lambda: datetime.now(PARIS),
             batch_size=self.settings.retention_batch_size,
             language=self.settings.dpo_language,
             pause=self.settings.retention_batch_pause,
             approval=self.store.approvals().get(plan.plan_id, {}),
+            key_lease=timedelta(hours=self.settings.task_timeout_hours),
         )
         published = run_sweep(sweep, sink, self.store)
         if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
             systems = tuple(p.system for p in plan.purges)
-            purge_unkeyed(sweep, scanned_systems(self.settings, self.secret, self.register, systems)[0], sink)
+            adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)
+            sdk = [name for name in others if name in self.settings.retention_scan_names()]  # asked on their topic
+            with backoffice_scans(self.settings, self.secret, sdk) as asked:
+                purge_unkeyed(sweep, [*adapters, *asked], sink, self.holds(), self.secret)  # R46: the holds of now
         return published
+
+    def expire_keys(self, make_sink) -> int:
+        """The sweep's and the re-contact's keys whose leases all expired go (dsr.retention.expire_keys)."""
+        from dsr.composition import key_vault
+        from dsr.retention import expire_keys
+
+        return expire_keys(key_vault(self.settings, self.secret), datetime.now(PARIS), make_sink)
 
     def recontact(self, today: date, systems: tuple[str, ...]):
         """CNIL-COM: the prospects to ask before their end, not asked yet; None when the re-contact is off."""
@@ -289,7 +307,8 @@ def _text(plan: Plan, state: str):
     for r in scanned:
         if (r.system, r.category) in purged:  # fingerprints, archived invoices: the system deletes them itself
             yield f"  {r.system} / {r.category} ({r.rule}, {r.action}): {r.records} records, no one to ask for, ended "
-            yield f"    {r.end_date} to {r.last_end_date}: purged by the system"
+            held = f", but {r.held} kept by a legal hold" if r.held else ""
+            yield f"    {r.end_date} to {r.last_end_date}: purged by the system{held}"
             continue
         held = f", {r.held} kept by a legal hold" if r.held else ""
         yield (

@@ -11,10 +11,11 @@ from datetime import date, datetime, time, timedelta
 
 from gdpr.deadlines import PARIS
 from gdpr.sealing import b64url, unb64url
-from gdpr.sweep import Due
+from gdpr.sweep import Due, sweep_request_id
 from gdpr.tokens import TokenError, derived_secret
 
 RECONTACT_NAMESPACE = uuid.UUID("9e3c1b52-7a4d-4f0e-8c61-2d5b7f9a0c34")
+REQUEST_PREFIX = "recontact-"
 LINK_PURPOSE = "recontact-link"  # the links' HMAC key is derived from DSR_SECRET_KEY for this purpose only
 PATH = "keep"  # {DSR_PUBLIC_URL}/keep/<token>: GET asks, POST answers yes
 
@@ -83,7 +84,19 @@ def still_useful(asked: Mapping[str, date], today: date) -> dict[str, date]:
 
 def request_id(asked_on: date) -> str:
     """The reference the day's re-contact carries in dsr.audit, e-mails and tasks: no case has it."""
-    return f"recontact-{asked_on.isoformat()}"
+    return f"{REQUEST_PREFIX}{asked_on.isoformat()}"
+
+
+def borrows_key(request: str) -> bool:
+    """Whether the tasks of a request lease their person's key (gdpr.sealing.Lease) rather than use a case's: the
+    sweep's and the re-contact's. The task's answer ends its lease (streams.cases)."""
+    return request.startswith((sweep_request_id(""), REQUEST_PREFIX))
+
+
+def link_lease(subject_ref: str, end_date: date) -> str:
+    """The name of the lease a re-contact link holds on its person's key, until the link's end (`expires_at`):
+    answered or not, a second click must still find the key."""
+    return f"recontact-link:{subject_ref}:{end_date.isoformat()}"
 
 
 def contact_task_id(subject_ref: str, system: str, end_date: date) -> str:

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import os
+from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -19,6 +21,18 @@ KEY_BYTES = 32
 
 class SealBroken(ValueError):
     """The value cannot be opened: wrong or destroyed key, or tampered ciphertext."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A use of a subject's key by no case: a sweep's erase task, a re-contact link, a scan's sealed address. A key
+    created under a lease lives until its last lease is released (the task answered) or has expired (`until`: a
+    task unanswered, a re-contact link at its end); a key a case or a form submission asks for without a lease is
+    theirs from then on (claimed), and its leases end. A lease never keeps alive, nor destroys, a key created
+    without one."""
+
+    holder: str  # unique per use: a task id, a link's name
+    until: datetime  # aware
 
 
 def subject_ref(secret: bytes, email: str) -> str:

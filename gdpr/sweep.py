@@ -72,10 +72,13 @@ class Purge:
     end_date: date
     last_end_date: date
     count: int
+    held: int = 0  # of `count`, kept by a legal hold on their person (R46): the system leaves them
 
     def row(self) -> Row:
         dates = (self.end_date, self.last_end_date)
-        return Row(self.system, self.category, self.rule, self.action, *dates, count=0, records=self.count)
+        return Row(
+            self.system, self.category, self.rule, self.action, *dates, count=0, records=self.count, held=self.held
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ class Plan:
             whole = "" if item.by_category else ":whole"
             digest.update(f"|{item.system}:{item.subject_ref}:{','.join(item.categories)}{whole}".encode())
         for purge in self.purges:
-            digest.update(f"|purge:{purge.system}:{purge.category}:{purge.count}".encode())
+            held = f":held {purge.held}" if purge.held else ""  # a plan naming no hold keeps its id
+            digest.update(f"|purge:{purge.system}:{purge.category}:{purge.count}{held}".encode())
         return digest.hexdigest()[:16]
 
     @property

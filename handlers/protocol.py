@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -126,6 +126,17 @@ class UnkeyedDue:
     end_date: date  # the oldest end among them
     last_end_date: date
     count: int
+    held: int = 0  # of `count`, records of people a legal hold keeps (R46): `purge_expired` leaves them
+
+
+HoldsOf = Callable[[str], tuple[LegalHold, ...]]
+"""The legal holds on the person an e-mail names, in one system (R46): what a system purging records not per person
+asks of each record it would purge that still names its person (an archived invoice). The shell matches the person
+by subject_ref, a keyed hash, as the plan matches holds: no list of held addresses reaches the system."""
+
+
+def no_holds(email: str) -> tuple[LegalHold, ...]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -196,9 +207,11 @@ class Adapter(Protocol):
       (gdpr.ropa.retention_dates), for people with nothing left that is still running, or, for a system that
       erases by category, every category past its end (`RetentionScan.by_category`) (R44;
       tests/contract/test_retention_scan.py).
-    - purge_expired (optional, in-process systems with records purged not per person: keyed-hash fingerprints,
-      the restricted invoice archive): `purge_expired(as_of, register) -> int` deletes the records
-      `retention_scan` counts as `unkeyed` on that date; idempotent.
+    - purge_expired (optional, systems with records purged not per person: keyed-hash fingerprints, the restricted
+      invoice archive; over a webhook or the SDK, a request of that name, docs/webhooks.md):
+      `purge_expired(as_of, register, holds_of) -> int` deletes the records `retention_scan` counts as `unkeyed` on
+      that date, except those of a person `holds_of` names a hold on that covers them (R46), which
+      `retention_scan(as_of, register, holds_of=...)` counts as `held`; idempotent.
     Raise TaskRefused (with a message free of personal data) for a task that cannot be acted on.
     """
 

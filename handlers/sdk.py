@@ -15,6 +15,7 @@ register and the system's own scan, the `retention_scan` verb of any in-process 
 
     office = BackOffice(..., register=load_register(None))
     office.handles("retention_scan")(store.retention_scan)   # (as_of, register) -> RetentionScan
+    office.handles("purge_expired")(store.purge_expired)     # optional: (as_of, register) -> int, its `unkeyed`
 
 The SDK answers the scan request in pages on `dsr.retention-scans`, each page's people named by subject_ref and
 their address sealed by the pipeline (docs/backoffice-sdk.md).
@@ -48,9 +49,9 @@ from pydantic import ValidationError
 from gdpr.register import Register
 from handlers.kafka_security import KafkaSecurity
 from handlers.sdk_ports import HttpTaskApi, SqliteAnswerRecord, SubjectErased, TaskApi, TokenRejected
-from handlers.sdk_scan import ScanHandler, is_scan_request, scan_pages
+from handlers.sdk_scan import PurgeHandler, ScanHandler, is_scan_request, scan_pages
 from schemas.intake import describe
-from schemas.scans import RETENTION_SCAN, RetentionScanRequest
+from schemas.scans import PURGE_EXPIRED, RETENTION_SCAN, RetentionScanRequest
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, KeptItem, LegalHold, RecipientNotice, Task, TaskAction, TaskResult, TaskStatus
 
@@ -269,6 +270,7 @@ class BackOffice:
         self.system, self.bootstrap = system, bootstrap
         self.register = register  # the rules a retention_scan handler applies (R44)
         self._scan: ScanHandler | None = None
+        self._purge: PurgeHandler | None = None  # records of no person past their end (R44, R45)
         self.security = security or KafkaSecurity()
         self.kafka_options = dict(kafka_options or {})
         self.topic = f"dsr.tasks.{system}"
@@ -284,11 +286,15 @@ class BackOffice:
 
     def handles(self, action: str | TaskAction, *, by_category: bool = False) -> Callable:
         """Decorator: `@office.handles("erase")` on `def erase(task: OpenedTask) -> Erased`; and
-        `@office.handles("retention_scan")` on `def scan(as_of: date, register: Register) -> RetentionScan`.
-        `@office.handles("erase", by_category=True)`: the handler erases only `task.categories` when the task names
-        some, so the retention sweep may ask for each category at its own end (R44)."""
+        `@office.handles("retention_scan")` on `def scan(as_of: date, register: Register) -> RetentionScan`;
+        `@office.handles("purge_expired")` on `def purge(as_of: date, register: Register) -> int`, deleting what
+        the scan counts as `unkeyed` on that date; and `@office.handles("erase", by_category=True)`: the handler
+        erases only `task.categories` when the task names some, so the retention sweep may ask for each category
+        at its own end (R44)."""
         if action == RETENTION_SCAN:
             return self._handles_scan()
+        if action == PURGE_EXPIRED:
+            return self._handles_purge()
         if by_category and action != TaskAction.ERASE:
             raise ValueError("by_category is for the erase handler only")
         try:
@@ -315,6 +321,18 @@ class BackOffice:
 
         def register(handler: ScanHandler) -> ScanHandler:
             self._scan = handler
+            return handler
+
+        return register
+
+    def _handles_purge(self) -> Callable:
+        if self.register is None:
+            raise ValueError("a purge_expired handler needs the register: BackOffice(..., register=load_register(...))")
+        if self._purge is not None:
+            raise ValueError(f"'purge_expired' already has a handler: {self._purge.__name__}")
+
+        def register(handler: PurgeHandler) -> PurgeHandler:
+            self._purge = handler
             return handler
 
         return register
@@ -417,7 +435,7 @@ class BackOffice:
 
     def _publish_pages(self, request: RetentionScanRequest, producer: Any) -> None:
         pages = 0
-        for page in scan_pages(request, self._scan, self.register, self.api, self.erase_by_category):
+        for page in scan_pages(request, self._scan, self.register, self.api, self._purge, self.erase_by_category):
             key = request.scan_id.encode()
             producer.send(RETENTION_SCANS, key=key, value=page.to_bytes()).get(self.publish_timeout)
             pages, status = pages + 1, page.status.value

@@ -8,14 +8,24 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 from gdpr.register import Register
-from handlers.protocol import DueRecord, RetentionScan
+from handlers.protocol import DueRecord, RetentionScan, UnkeyedDue
 from handlers.sdk_ports import TaskApi, TokenRejected
 from schemas.identity import normalize_email
-from schemas.scans import RETENTION_SCAN, DueCategory, DuePerson, RetentionScanPage, RetentionScanRequest, ScanStatus
+from schemas.scans import (
+    PURGE_EXPIRED,
+    RETENTION_SCAN,
+    DueCategory,
+    DuePerson,
+    RetentionScanPage,
+    RetentionScanRequest,
+    ScanStatus,
+    UnkeyedCategory,
+)
 
 log = logging.getLogger(__name__)
 
 ScanHandler = Callable[[date, Register], RetentionScan]
+PurgeHandler = Callable[[date, Register], int]  # deletes what the scan counts `unkeyed` on that date; how many
 Person = tuple[str, list[DueCategory]]
 
 
@@ -28,7 +38,7 @@ def is_scan_request(raw: bytes | None) -> bool:
         body = json.loads(raw)
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("message") == RETENTION_SCAN
+    return isinstance(body, dict) and body.get("message") in (RETENTION_SCAN, PURGE_EXPIRED)
 
 
 def scan_pages(
@@ -36,12 +46,17 @@ def scan_pages(
     scan: ScanHandler | None,
     register: Register | None,
     api: TaskApi,
+    purge: PurgeHandler | None = None,
     by_category: bool = False,
 ) -> Iterator[RetentionScanPage]:
     """Every page of the answer, built one at a time (each page's people are sealed when it is built). A system
-    without a scan answers `unsupported`; a scan or a seal that breaks ends the answer with a `failed` page.
+    without a scan answers `unsupported`; a scan or a seal that breaks ends the answer with a `failed` page. A
+    `purge_expired` request is answered by one page.
     `by_category`: the office's erase handler takes the task's categories; a scan that reports by category for an
     office whose erase does not fails, since the sweep's whole-person erase would take what still runs (R44)."""
+    if request.message == PURGE_EXPIRED:
+        yield purge_page(request, purge, register)
+        return
     if scan is None or register is None:
         yield closing(request, ScanStatus.UNSUPPORTED, 1, f"system '{request.system}' has no retention_scan handler")
         return
@@ -57,11 +72,38 @@ def scan_pages(
         why = "its scan reports by category, its erase handler is not declared by_category=True"
         yield closing(request, ScanStatus.FAILED, 1, why)
         return
-    yield from _pages(request, due_people(found.due), found.waiting, api, found.by_category)
+    yield from _pages(
+        request, due_people(found.due), found.waiting, api, found.by_category, [_unkeyed(u) for u in found.unkeyed]
+    )
+
+
+def purge_page(
+    request: RetentionScanRequest, purge: PurgeHandler | None, register: Register | None
+) -> RetentionScanPage:
+    """R44, R45: the system deletes the records past their end it counts apart; the page says how many."""
+    if purge is None or register is None:
+        return closing(request, ScanStatus.UNSUPPORTED, 1, f"system '{request.system}' has no purge_expired handler")
+    try:
+        purged = purge(request.as_of, register)
+        if not isinstance(purged, int) or isinstance(purged, bool) or purged < 0:
+            raise TypeError(f"the purge_expired handler returned {type(purged).__name__}, not a count")
+    except Exception as exc:  # noqa: BLE001 - the sweep must hear about it; only the type is logged
+        log.warning("purge %s failed: %s", request.scan_id, type(exc).__name__)
+        return closing(request, ScanStatus.FAILED, 1, f"{type(exc).__name__} in the system's purge_expired")
+    return _page(request, ScanStatus.DONE, 1, True, pages=1, people=0, purged=purged)
+
+
+def _unkeyed(found: UnkeyedDue) -> UnkeyedCategory:
+    return UnkeyedCategory(**{k: v for k, v in vars(found).items() if k != "held"})  # held: a hold names a person
 
 
 def _pages(
-    request: RetentionScanRequest, people: list[Person], waiting: int, api: TaskApi, by_category: bool = False
+    request: RetentionScanRequest,
+    people: list[Person],
+    waiting: int,
+    api: TaskApi,
+    by_category: bool,
+    unkeyed: list[UnkeyedCategory],
 ) -> Iterator[RetentionScanPage]:
     size = request.page_size
     chunks = [people[start : start + size] for start in range(0, len(people), size)] or [[]]
@@ -76,6 +118,7 @@ def _pages(
         last = number == len(chunks)
         totals = {"pages": len(chunks), "people": len(people), "waiting": waiting, "by_category": by_category}
         totals = totals if last else {}
+        totals |= {"unkeyed": unkeyed} if last and unkeyed else {}
         yield _page(request, ScanStatus.DONE, number, last, due=due, **totals)
 
 

@@ -227,11 +227,14 @@ def expired_rows(
     return {key: end for key, end in ends.items() if end and past_end(end, as_of)}
 
 
-def unkeyed_due(register: Register, system: str, category: str, ends: Iterable[date]) -> tuple[UnkeyedDue, ...]:
+def unkeyed_due(
+    register: Register, system: str, category: str, ends: Iterable[date], held: int = 0
+) -> tuple[UnkeyedDue, ...]:
     """What `retention_scan` reports of such records (`RetentionScan.unkeyed`): their count and oldest and latest
-    ends, nothing that names a person; empty when none is past its end."""
+    ends, and how many of them a legal hold keeps (R46); nothing that names a person; empty when none is past its
+    end."""
     ends = list(ends)
     rule = category_rule(register, system, category)
     if rule is None or not ends:
         return ()
-    return (UnkeyedDue(category, rule.id, rule.action.value, min(ends), max(ends), len(ends)),)
+    return (UnkeyedDue(category, rule.id, rule.action.value, min(ends), max(ends), len(ends), held),)

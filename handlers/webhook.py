@@ -25,6 +25,7 @@ from handlers.protocol import (
     DueRecord,
     ErasureReport,
     Export,
+    HoldsOf,
     InvalidTask,
     LookupAnswer,
     RectificationReport,
@@ -33,8 +34,10 @@ from handlers.protocol import (
     Subject,
     SuppressionReport,
     TaskRefused,
+    UnkeyedDue,
     UnsupportedAction,
     capabilities_for,
+    no_holds,
 )
 from handlers.runtime import TransientAdapterError
 from schemas.clock import utcnow
@@ -70,6 +73,7 @@ OPTIONAL_FIELDS: dict[TaskAction, tuple[str, ...]] = {TaskAction.ERASE: ("catego
 # The retention verb (R44) is no task: no subject, the day in `as_of`; a receiver that does not scan answers 422
 # unsupported_action, and the plan lists the system as such (docs/webhooks.md).
 RETENTION_SCAN = "retention_scan"
+PURGE_EXPIRED = "purge_expired"  # the same fields: delete the records the scan answered as `unkeyed` on `as_of`
 SCAN_FIELDS = ("action", "system", "as_of")
 # Refusal codes a receiver puts in a 4xx body, and the error each becomes here (RightsContract expects InvalidTask).
 INVALID_TASK, UNSUPPORTED_ACTION, REFUSED = "invalid_task", "unsupported_action", "refused"
@@ -176,19 +180,30 @@ class WebhookAdapter:
                 raise _Malformed(f"'channels' must be among {', '.join(MARKETING_CHANNELS)}")
             return SuppressionReport(channels=tuple(stopped), kept=_kept(answer))
 
-    def retention_scan(self, as_of: date, register: Register | None = None) -> RetentionScan:
-        """R44: the system applies its own copy of the rules; `register` stays here."""
-        payload = {"action": RETENTION_SCAN, "system": self.name, "as_of": as_of.isoformat()}
-        answer = self._send(RETENTION_SCAN, payload)
+    def retention_scan(
+        self, as_of: date, register: Register | None = None, holds_of: HoldsOf = no_holds
+    ) -> RetentionScan:
+        """R44: the system applies its own copy of the rules; `register` stays here, and so does `holds_of`: the
+        records the system answers as `unkeyed` name no one, so no hold on a person reaches them."""
+        with self._retention(RETENTION_SCAN, as_of) as answer:
+            due = tuple(_due(entry) for entry in _field(answer, "due", list))
+            unkeyed = tuple(_unkeyed(entry) for entry in _field(answer, "unkeyed", list, []))
+            by_category = _field(answer, "by_category", bool, False)
+            return RetentionScan(due=due, waiting=_waiting(answer), unkeyed=unkeyed, by_category=by_category)
+
+    def purge_expired(self, as_of: date, register: Register | None = None, holds_of: HoldsOf = no_holds) -> int:
+        """R44, R45: the system deletes the records its scan answered as `unkeyed` on `as_of`; how many."""
+        with self._retention(PURGE_EXPIRED, as_of) as answer:
+            return _count(answer, "purged")
+
+    @contextmanager
+    def _retention(self, verb: str, as_of: date) -> Iterator[dict]:
+        answer = self._send(verb, {"action": verb, "system": self.name, "as_of": as_of.isoformat()})
         try:
-            return RetentionScan(
-                due=tuple(_due(entry) for entry in _field(answer, "due", list)),
-                waiting=_waiting(answer),
-                by_category=_field(answer, "by_category", bool, False),
-            )
+            yield answer
         except _Malformed as exc:
             raise MalformedAnswer(
-                f"system '{self.name}' answered '{RETENTION_SCAN}' off the documented schema: {exc} (docs/webhooks.md)"
+                f"system '{self.name}' answered '{verb}' off the documented schema: {exc} (docs/webhooks.md)"
             ) from None
 
     # --- HTTP ---------------------------------------------------------------------------------------
@@ -393,6 +408,18 @@ def _due(entry: object) -> DueRecord:
         raise _Malformed("'end_date' must be a date, YYYY-MM-DD") from None
     texts = {key: _field(entry, key, str) for key in ("email", "category", "rule", "action")}
     return DueRecord(**texts, end_date=end, count=_field(entry, "count", int, 1))
+
+
+def _unkeyed(entry: object) -> UnkeyedDue:
+    """One `unkeyed` entry: {category, rule, action, end_date, last_end_date, count}; records of no person."""
+    if not isinstance(entry, dict):
+        raise _Malformed("'unkeyed' is a list of objects")
+    try:
+        ends = {key: date.fromisoformat(_field(entry, key, str)) for key in ("end_date", "last_end_date")}
+    except ValueError:
+        raise _Malformed("'end_date' and 'last_end_date' must be dates, YYYY-MM-DD") from None
+    texts = {key: _field(entry, key, str) for key in ("category", "rule", "action")}
+    return UnkeyedDue(**texts, **ends, count=_count(entry, "count"))
 
 
 def _waiting(answer: dict) -> int:

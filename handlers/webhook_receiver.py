@@ -25,8 +25,10 @@ from handlers.protocol import (
     InvalidTask,
     Subject,
     TaskRefused,
+    UnkeyedDue,
     UnsupportedAction,
     erases_by_category,
+    purges_unkeyed,
     scans_retention,
 )
 from handlers.webhook import (
@@ -35,6 +37,7 @@ from handlers.webhook import (
     DELIVERY_HEADER,
     INVALID_TASK,
     OPTIONAL_FIELDS,
+    PURGE_EXPIRED,
     REFUSED,
     RETENTION_SCAN,
     SCAN_FIELDS,
@@ -126,8 +129,11 @@ class WebhookReceiver:
         return self._act(body)
 
     def _act(self, body: bytes) -> Answer:
-        if _is_scan(body):
+        verb = _retention_verb(body)
+        if verb == RETENTION_SCAN:
             return self._scan(body)
+        if verb == PURGE_EXPIRED:
+            return self._purge(body)
         try:
             action, subject, params = _parse(body, self.adapter.name)
         except ValueError as exc:
@@ -157,21 +163,39 @@ class WebhookReceiver:
             return _error(400, str(exc))
         found = self.adapter.retention_scan(as_of, self.register)
         due = [{**d.__dict__, "end_date": d.end_date.isoformat()} for d in found.due]
+        unkeyed = [_unkeyed_entry(u) for u in found.unkeyed]
         by_category = found.by_category and erases_by_category(self.adapter)
-        return 200, {"due": due, "waiting": found.waiting, "by_category": by_category}
+        answer = {"due": due, "waiting": found.waiting, "by_category": by_category}
+        return 200, answer | ({"unkeyed": unkeyed} if unkeyed else {})
+
+    def _purge(self, body: bytes) -> Answer:
+        """R44, R45: the records past their end that the scan answered as `unkeyed`, deleted by the system."""
+        if self.register is None or not purges_unkeyed(self.adapter):
+            return _error(422, f"'{PURGE_EXPIRED}' is not supported here", UNSUPPORTED_ACTION)
+        try:
+            as_of = _scan_day(json.loads(body), self.adapter.name, PURGE_EXPIRED)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return 200, {"purged": self.adapter.purge_expired(as_of, self.register)}
 
 
-def _is_scan(body: bytes) -> bool:
+def _unkeyed_entry(found: UnkeyedDue) -> dict:
+    dates = {"end_date": found.end_date.isoformat(), "last_end_date": found.last_end_date.isoformat()}
+    return {"category": found.category, "rule": found.rule, "action": found.action, "count": found.count} | dates
+
+
+def _retention_verb(body: bytes) -> str | None:
     try:
         request = json.loads(body)
     except ValueError:
-        return False
-    return isinstance(request, dict) and request.get("action") == RETENTION_SCAN
+        return None
+    verb = request.get("action") if isinstance(request, dict) else None
+    return verb if verb in (RETENTION_SCAN, PURGE_EXPIRED) else None
 
 
-def _scan_day(request: dict, system: str) -> date:
+def _scan_day(request: dict, system: str, verb: str = RETENTION_SCAN) -> date:
     if set(request) != set(SCAN_FIELDS):
-        raise ValueError(f"'{RETENTION_SCAN}' takes exactly {', '.join(SCAN_FIELDS)}")
+        raise ValueError(f"'{verb}' takes exactly {', '.join(SCAN_FIELDS)}")
     if request["system"] != system:
         raise ValueError("this request is for another system")
     try:

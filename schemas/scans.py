@@ -12,6 +12,7 @@ from schemas.base import WireModel
 from schemas.sealed import Sealed
 
 RETENTION_SCAN = "retention_scan"  # the `message` of a scan request: what tells it apart from a Task
+PURGE_EXPIRED = "purge_expired"  # the `message` of a purge request: delete what the scan counted `unkeyed`
 MAX_PAGE_PEOPLE = 1000  # people per page at most: a page stays well under Kafka's 1 MB default
 
 
@@ -27,7 +28,10 @@ class RetentionScanRequest(WireModel):
     """On `dsr.tasks.<system>`, keyed by scan id: report what has passed its retention end on `as_of`.
     No subject: the question is about everyone the system holds."""
 
-    message: Literal["retention_scan"] = Field(description="Always 'retention_scan': this is not a Task.")
+    message: Literal["retention_scan", "purge_expired"] = Field(
+        description="'retention_scan'; or 'purge_expired': delete the records the scan counts as `unkeyed` on `as_of`"
+        " and answer with one page giving `purged`. Never a Task."
+    )
     scan_id: str = Field(description="Unique per scan; every page of the answer carries it.")
     system: str = Field(examples=["accounting"])
     as_of: date = Field(description="The day the retention ends are compared with.")
@@ -43,6 +47,18 @@ class DueCategory(WireModel):
     action: str = Field(examples=["delete"])
     end_date: date
     count: int = Field(default=1, ge=1, description="Records of the category.")
+
+
+class UnkeyedCategory(WireModel):
+    """Records past their end that the system purges itself, not per person (R44): they name no one (a suppression
+    fingerprint, R45). Counts and dates only."""
+
+    category: str = Field(examples=["suppression"])
+    rule: str = Field(examples=["suppression_3y"])
+    action: str = Field(examples=["delete"])
+    end_date: date = Field(description="The oldest end among them.")
+    last_end_date: date
+    count: int = Field(ge=1, description="Records past their end.")
 
 
 class DuePerson(WireModel):
@@ -74,6 +90,10 @@ class RetentionScanPage(WireModel):
         "listed whatever else of theirs still runs; the sweep's erase task names them. False: only people whose "
         "every dated category is past its end, erased whole.",
     )
+    unkeyed: list[UnkeyedCategory] | None = Field(
+        default=None, description="Last page: records past their end the system purges itself (`purge_expired`)."
+    )
+    purged: int | None = Field(default=None, ge=0, description="The answer to `purge_expired`: records deleted.")
     error: str | None = Field(default=None, description="failed: why, without personal data.")
     answered_at: AwareDatetime
 
@@ -98,11 +118,13 @@ class SealedSubjects(WireModel):
 
 __all__ = [
     "RETENTION_SCAN",
+    "PURGE_EXPIRED",
     "MAX_PAGE_PEOPLE",
     "ScanStatus",
     "RetentionScanRequest",
     "DueCategory",
     "DuePerson",
+    "UnkeyedCategory",
     "RetentionScanPage",
     "SubjectsToSeal",
     "SealedSubject",

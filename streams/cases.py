@@ -22,6 +22,7 @@ from gdpr.lifecycle import (
     record_done,
     task_id,
 )
+from gdpr.recontact import borrows_key
 from gdpr.reminders import PURGE
 from schemas.cases import ClockTicked, DpoDecided, EmailSent, TaskAnswered, parse_case_event
 from schemas.decisions import Decision
@@ -81,12 +82,24 @@ async def _coordinate(ctx: Context, before: CaseState | None, event) -> CaseStat
         await _audit_decision(ctx, before, event)
     state = evolve(before, event)
     if state is None:
-        return None  # an event for a request that is not a case (a form submission): nothing to coordinate
+        await _release_key(ctx, event)
+        return None  # an event for a request that is not a case (a form submission, a sweep): nothing to coordinate
     now = ctx.clock()
     state = await carry_out(ctx, state, decide(state, now, ctx.config.policy), now)
     if PURGE not in state.done:
         await _audit_change(ctx, before, state, event)
     return state
+
+
+async def _release_key(ctx: Context, event) -> None:
+    """The answer to a task of the sweep or the re-contact ends the task's lease on its person's key: a key that
+    either created goes with its last lease, once every system answered, unless a case uses it (gdpr.sealing.Lease).
+    Recorded as every destruction is, for `dsr vault replay-destructions`."""
+    if not isinstance(event, TaskAnswered) or not borrows_key(event.request_id):
+        return
+    for ref in ctx.sealer.release(event.result.task_id):
+        dedup = f"key:{event.result.task_id}"
+        await audit(ctx, "key_destroyed", request_id=event.request_id, subject_ref=ref, dedup=dedup)
 
 
 async def _audit_sent(ctx: Context, event: EmailSent) -> None:

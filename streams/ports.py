@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from gdpr.sealing import new_key
+from gdpr.sealing import Lease, new_key
 from schemas.clock import Clock, utcnow
 from schemas.sealed import Sealed
 from schemas.tasks import LegalHold
@@ -16,14 +17,22 @@ class KeyVault(Protocol):
     """One AES-256 key per subject. `destroy` must leave no recoverable copy: it is the erasure of
     every sealed value of that subject, wherever the value was copied (crypto-shredding)."""
 
-    def key_for(self, subject_ref: str) -> bytes:
-        """The subject's key, created on first use."""
+    def key_for(self, subject_ref: str, lease: Lease | None = None) -> bytes:
+        """The subject's key, created on first use. Without a lease (a case, a form submission), the key is claimed:
+        its leases end, and only a case's destruction (or `destroy`) ends it. With one, the lease is recorded on a
+        key it creates or one held by leases only; a key created without a lease is left as it is."""
 
     def get(self, subject_ref: str) -> bytes | None:
         """The subject's key, or None if it never existed or was destroyed."""
 
     def destroy(self, subject_ref: str) -> None:
-        """Forget the key for good; idempotent."""
+        """Forget the key for good, and its leases; idempotent."""
+
+    def release(self, holder: str) -> list[str]:
+        """End `holder`'s lease; destroy the key it was the last lease of. The subject_refs of keys destroyed."""
+
+    def expire(self, now: datetime) -> list[str]:
+        """End the leases past their `until`; destroy the keys left with none. The subject_refs of keys destroyed."""
 
 
 class ExportStore(Protocol):
@@ -86,11 +95,19 @@ class Publisher(Protocol):
 class MemoryKeyVault:
     def __init__(self) -> None:
         self._keys: dict[str, bytes] = {}
+        self._leases: dict[str, dict[str, datetime]] = {}  # subject_ref: {holder: until}
         self._lock = threading.Lock()
 
-    def key_for(self, subject_ref: str) -> bytes:
+    def key_for(self, subject_ref: str, lease: Lease | None = None) -> bytes:
         with self._lock:
-            return self._keys.setdefault(subject_ref, new_key())
+            created = subject_ref not in self._keys
+            key = self._keys.setdefault(subject_ref, new_key())
+            if lease is None:
+                self._leases.pop(subject_ref, None)  # claimed
+            elif created or subject_ref in self._leases:
+                held = self._leases.setdefault(subject_ref, {})
+                held[lease.holder] = max(lease.until, held.get(lease.holder, lease.until))
+            return key
 
     def get(self, subject_ref: str) -> bytes | None:
         return self._keys.get(subject_ref)
@@ -98,6 +115,26 @@ class MemoryKeyVault:
     def destroy(self, subject_ref: str) -> None:
         with self._lock:
             self._keys.pop(subject_ref, None)
+            self._leases.pop(subject_ref, None)
+
+    def release(self, holder: str) -> list[str]:
+        with self._lock:
+            return self._end(lambda h, until: h == holder)
+
+    def expire(self, now: datetime) -> list[str]:
+        with self._lock:
+            return self._end(lambda h, until: until < now)
+
+    def _end(self, ended: Callable[[str, datetime], bool]) -> list[str]:
+        gone = []
+        for ref, held in list(self._leases.items()):
+            if any(ended(h, until) for h, until in held.items()):
+                self._leases[ref] = {h: u for h, u in held.items() if not ended(h, u)}
+                if not self._leases[ref]:
+                    del self._leases[ref]
+                    self._keys.pop(ref, None)
+                    gone.append(ref)
+        return sorted(gone)
 
 
 class MemoryExportStore:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gdpr.sealing import SealBroken, open_json, open_sealed, seal, seal_json, subject_ref
+from gdpr.sealing import Lease, SealBroken, open_json, open_sealed, seal, seal_json, subject_ref
 from schemas.sealed import Sealed
 from streams.ports import KeyVault
 
@@ -23,9 +23,19 @@ class Sealer:
     def ref(self, email: str) -> str:
         return subject_ref(self._secret, email)
 
-    def seal(self, ref: str, value: dict, audience: str | None = None) -> Sealed:
-        """Seal for a subject (and one system, for a task), creating their key on first use (intake only)."""
-        return seal_json(self._vault.key_for(ref), ref, value, audience)
+    def seal(self, ref: str, value: dict, audience: str | None = None, lease: Lease | None = None) -> Sealed:
+        """Seal for a subject (and one system, for a task), creating their key on first use (intake only). With a
+        `lease` (a use by no case: the sweep, the re-contact), a key created now goes when its leases end."""
+        key = self._vault.key_for(ref) if lease is None else self._vault.key_for(ref, lease)
+        return seal_json(key, ref, value, audience)
+
+    def lease(self, ref: str, lease: Lease) -> None:
+        """One more use by no case of a key that exists (a task sealed with `address`); see `KeyVault.key_for`."""
+        self._vault.key_for(ref, lease)
+
+    def release(self, holder: str) -> list[str]:
+        """A use by no case is over: the subject_refs whose key went with it (to record as `key_destroyed`)."""
+        return self._vault.release(holder)
 
     def seal_existing(self, ref: str, value: dict) -> Sealed:
         """Seal only if the subject still has a key (never resurrect an erased subject)."""

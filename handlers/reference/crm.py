@@ -12,10 +12,12 @@ from gdpr.retention import ACCOUNTING_YEARS, INITIATOR, ContactKind, Initiator, 
 from handlers.protocol import (
     DATA_ACTIONS,
     MARKETING_CHANNELS,
+    HoldsOf,
     InvalidTask,
     RetentionScan,
     Subject,
     capabilities_for,
+    no_holds,
 )
 from handlers.reference.base import (
     SCAN_CHUNK,
@@ -33,11 +35,12 @@ from handlers.reference.marks import NOT_RESTRICTED, is_restricted
 from handlers.verbs import ARCHIVE_TAG, expired_rows, safe_name, unkeyed_due
 from schemas.identity import normalize_email
 from schemas.intake import EventType
-from schemas.tasks import KeepGround, KeptItem, TaskAction
+from schemas.tasks import KeepGround, KeptItem, LegalHold, TaskAction
 
 INVOICE_GROUND = KeepGround.LEGAL_OBLIGATION  # Art. 17(3)(b): Code de commerce L123-22, 10 years
 INVOICE_YEARS = ACCOUNTING_YEARS.years  # from the close of the financial year, LEGAL §4.3, §5 row 6
 ARCHIVE = "archived_invoices"  # the export category of the restricted archive (rule accounting_10y)
+HELD_WITH_ARCHIVE = frozenset({"*", "invoices", ARCHIVE})  # a legal hold's categories that keep archived invoices
 LEAD_POINTS_PER_QUOTE = 10
 CHANNELS = MARKETING_CHANNELS
 # Art. 21(2): an objection to direct marketing covers the profiling behind it (GS-08); reported as such.
@@ -226,30 +229,41 @@ class CrmAdapter(ReferenceSystem):
         on_file = {"email": True, "phone": person and person["phone"], "post": person and person["street"]}
         return tuple(channel for channel, held in on_file.items() if held)
 
-    def retention_scan(self, as_of: date, register: Register, chunk: int = SCAN_CHUNK) -> RetentionScan:
+    def retention_scan(
+        self, as_of: date, register: Register, chunk: int = SCAN_CHUNK, holds_of: HoldsOf = no_holds
+    ) -> RetentionScan:
         """R44 for the people on file; the archived invoices past their end (`accounting_10y`, L123-22) counted apart,
         `unkeyed`: each goes 10 years after the close of its own financial year, whatever else the person has here
-        or not, so the sweep does not ask for them person by person (`purge_expired` deletes them)."""
+        or not, so the sweep does not ask for them person by person (`purge_expired` deletes them); those a legal
+        hold keeps (`holds_of`, R46) counted as `held`."""
         found = super().retention_scan(as_of, register, chunk)
         with self._db.transaction() as conn:
-            ends = self._archive_expired(conn, as_of, register).values()
-        return replace(found, unkeyed=unkeyed_due(register, self.name, ARCHIVE, ends))
+            expired, held = self._archive_expired(conn, as_of, register, holds_of)
+        return replace(found, unkeyed=unkeyed_due(register, self.name, ARCHIVE, expired.values(), len(held)))
 
-    def purge_expired(self, as_of: date, register: Register) -> int:
+    def purge_expired(self, as_of: date, register: Register, holds_of: HoldsOf = no_holds) -> int:
         """R44, Art. 17(3)(b) spent: the archived invoices past their end on `as_of` are deleted; the accounting
-        obligation that kept them is over. Idempotent: a second purge finds none."""
+        obligation that kept them is over. R46: those of a person under a legal hold on their invoices (or all their
+        data) stay until it is released; the next sweep purges them then. Idempotent: a second purge finds none."""
         with self._db.transaction() as conn:
-            expired = self._archive_expired(conn, as_of, register)
-            for row_id in expired:
+            expired, held = self._archive_expired(conn, as_of, register, holds_of)
+            purged = [row_id for row_id in expired if row_id not in held]
+            for row_id in purged:
                 conn.execute("DELETE FROM invoice_archive WHERE id = ?", (row_id,))
         self._db.scrub()
-        return len(expired)
+        return len(purged)
 
-    def _archive_expired(self, conn: Conn, as_of: date, register: Register) -> dict[int, date]:
+    def _archive_expired(
+        self, conn: Conn, as_of: date, register: Register, holds_of: HoldsOf
+    ) -> tuple[dict[int, date], set[int]]:
         """Archived invoices past their end on `as_of`, by row id, dated by the register's rule as the access answer
-        dates them (from `issued_at`; `retain_until`, written at archiving, is the same date under the packaged one)."""
-        rows = conn.execute("SELECT id, issued_at FROM invoice_archive ORDER BY id").fetchall()
-        return expired_rows(register, self.name, ARCHIVE, ((r["id"], plain_row(r)) for r in rows), as_of)
+        dates them (from `issued_at`; `retain_until`, written at archiving, is the same date under the packaged one);
+        and the ids of those a hold keeps, asked by the row's e-mail, which `holds_of` matches by subject_ref."""
+        rows = conn.execute("SELECT id, email, issued_at FROM invoice_archive ORDER BY id").fetchall()
+        dated = ((r["id"], {"issued_at": plain_row(r)["issued_at"]}) for r in rows)
+        expired = expired_rows(register, self.name, ARCHIVE, dated, as_of)
+        held = {r["id"] for r in rows if r["id"] in expired and _holds_archive(holds_of(r["email"]))}
+        return expired, held
 
     def _archived(self, conn: Conn, email: str) -> dict[str, list[dict]]:
         rows = conn.execute("SELECT * FROM invoice_archive WHERE email = ? ORDER BY id", (email,))
@@ -287,6 +301,11 @@ class CrmAdapter(ReferenceSystem):
 
     def _also_stopped(self, conn: Conn, email: str, source: str) -> tuple[str, ...]:
         return _stopped_profiling(conn, email, source) if source == "objection" else ()
+
+
+def _holds_archive(holds: tuple[LegalHold, ...]) -> bool:
+    """R46: a hold on the person's invoices, on the archive they moved to, or on all their data keeps them there."""
+    return any(HELD_WITH_ARCHIVE & set(hold.categories) for hold in holds)
 
 
 def _person_contact(kind: str) -> ContactKind:

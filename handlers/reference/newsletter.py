@@ -9,7 +9,7 @@ from datetime import date
 
 from gdpr.register import Register
 from gdpr.routing import ERASURE_PENDING
-from handlers.protocol import RetentionScan
+from handlers.protocol import HoldsOf, RetentionScan, no_holds
 from handlers.reference import marks
 from handlers.reference.base import (
     SCAN_CHUNK,
@@ -99,15 +99,18 @@ class NewsletterAdapter(ReferenceSystem):
             emails = [row["email"] for row in conn.execute(SEND_LIST, (campaign,))]
             return [email for email in emails if not _suppressed(conn, self.suppression_hash(email))]
 
-    def retention_scan(self, as_of: date, register: Register, chunk: int = SCAN_CHUNK) -> RetentionScan:
+    def retention_scan(
+        self, as_of: date, register: Register, chunk: int = SCAN_CHUNK, holds_of: HoldsOf = no_holds
+    ) -> RetentionScan:
         """R44 for the people on file; the suppression fingerprints past their end (R45) counted apart, `unkeyed`:
-        a fingerprint names no address, so the sweep cannot ask for it person by person (`purge_expired` does)."""
+        a fingerprint names no address, so the sweep cannot ask for it person by person (`purge_expired` does), nor
+        can a legal hold name it (`holds_of` has no e-mail to be asked with)."""
         found = super().retention_scan(as_of, register, chunk)
         with self._db.transaction() as conn:
             ends = self._expired(conn, as_of, register).values()
         return replace(found, unkeyed=unkeyed_due(register, self.name, SUPPRESSION_ITEM, ends))
 
-    def purge_expired(self, as_of: date, register: Register) -> int:
+    def purge_expired(self, as_of: date, register: Register, holds_of: HoldsOf = no_holds) -> int:
         """R44, R45: the fingerprints past their end on `as_of` (the register's rule for them, `suppression_3y`) are
         deleted; the newer ones keep their people out of campaigns. Idempotent: a second purge finds none."""
         with self._db.transaction() as conn:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gdpr.recontact import PATH, KeepLink, contact_task_id, request_id, signed_language, verify_link
 from gdpr.retention import ContactKind
+from gdpr.sealing import Lease
 from gdpr.tokens import TokenError
 from mail.templates import longdate
 from schemas.sealed import Sealed
@@ -93,7 +94,11 @@ class KeepViews:
 async def record_yes(ctx: Context, link: KeepLink) -> None:
     """CNIL-COM, §5 row 5: an explicit yes from the person is a contact they initiated; each system that holds them
     records it (`record_contact`) and their clock restarts from it. The same task ids on a second click."""
-    for task in yes_tasks(link, ctx.sealer.address, ctx.clock()):
+    now = ctx.clock()
+    for task in yes_tasks(link, ctx.sealer.address, now):
+        # Each task leases the key until it is answered (gdpr.sealing.Lease); the link's own lease stays until the
+        # link expires, so that a second click is answered the same, not as if the person had been erased.
+        ctx.sealer.lease(task.subject_ref, Lease(task.task_id, now + ctx.config.policy.task_timeout))
         await ctx.publisher.publish(topics.tasks(task.system), task.subject_ref, task.to_bytes())
     dedup = contact_task_id(link.subject_ref, "", link.end_date)  # one fact per answer, however many clicks
     systems = list(link.systems)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError, model_validator
 
+from gdpr.sealing import Lease
 from gdpr.tokens import derived_secret
 from schemas.base import WireModel
 from schemas.intake import describe
@@ -13,6 +15,8 @@ from schemas.scans import SealedSubject, SealedSubjects, SubjectsToSeal
 from schemas.tasks import Task
 from streams.context import Context
 from streams.sealing import NotAddressed, SubjectForgotten
+
+SCAN_LEASE = timedelta(days=1)  # a scan's sealed addresses are opened by the plan made at once
 
 
 def system_token(secret: bytes, system: str) -> str:
@@ -83,20 +87,23 @@ def seal_export(ctx: Context, authorization: str, body: bytes) -> tuple[int, dic
 def seal_subjects(ctx: Context, authorization: str, body: bytes) -> tuple[int, dict]:
     """R44: a system answering a retention scan names each person by subject_ref and seals their address under
     their key, so that no address travels in clear on the scan topic. The key is created if the person has
-    none yet, as the sweep would create it to seal the erase task."""
+    none yet, as the sweep would create it to seal the erase task, under a lease of a day (SCAN_LEASE): the sweep
+    that follows the scan leases it for its tasks; a person the plan leaves out loses it with the lease."""
     try:
         request = SubjectsToSeal.model_validate_json(body)
     except ValidationError as exc:
         return 400, {"error": f"not a list of subjects to seal: {describe(exc)}"}
     if not _token_of(ctx, authorization, request.system):
         return 403, {"error": f"this token does not seal subjects of system '{request.system}'"}
-    sealed = [_sealed_subject(ctx, email) for email in request.emails]
+    until = ctx.clock() + SCAN_LEASE
+    sealed = [_sealed_subject(ctx, request.system, email, until) for email in request.emails]
     return 200, SealedSubjects(subjects=sealed).model_dump(mode="json", exclude_none=True)
 
 
-def _sealed_subject(ctx: Context, email: str) -> SealedSubject:
+def _sealed_subject(ctx: Context, system: str, email: str, until: datetime) -> SealedSubject:
     ref = ctx.sealer.ref(email)
-    return SealedSubject(subject_ref=ref, subject=ctx.sealer.seal(ref, {"email": email}))
+    lease = Lease(f"retention-scan:{system}:{ref}", until)
+    return SealedSubject(subject_ref=ref, subject=ctx.sealer.seal(ref, {"email": email}, lease=lease))
 
 
 def known_system(ctx: Context, authorization: str) -> bool:

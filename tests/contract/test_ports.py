@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -13,6 +13,7 @@ from dsr.devstack.smtp_sink import SmtpSink
 from dsr.exports import FileExportStore, PostgresExportStore
 from dsr.pg_link import StoreUnreachable
 from dsr.vault import PostgresKeyVault, SqliteKeyVault
+from gdpr.sealing import Lease
 from mail.smtp import SmtpTransport
 from mail.transport import MemoryMailTransport, PermanentMailError, TransientMailError
 from schemas.clock import utcnow
@@ -20,6 +21,9 @@ from schemas.sealed import Sealed
 from streams.ports import MemoryExportStore, MemoryKeyVault
 
 pytestmark = pytest.mark.contract
+
+LATER = datetime(2030, 1, 1, 12, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 class KeyVaultContract:
@@ -56,6 +60,46 @@ class KeyVaultContract:
 
     def test_unknown_subject_has_no_key(self, tmp_path):
         assert self.make(tmp_path).get("never") is None
+
+    # --- Leases: keys used by no case (the sweep's tasks, a re-contact link) ---------------------------
+
+    def test_a_key_created_under_leases_goes_with_the_last_one_released(self, tmp_path):
+        vault = self.make(tmp_path)
+        other = self.another_worker(tmp_path, vault)
+        key = vault.key_for("ref-a", Lease("task-crm", LATER))
+        assert vault.key_for("ref-a", Lease("task-newsletter", LATER)) == key  # a second system's task
+        assert other.release("task-crm") == [] and other.get("ref-a") == key  # one system answered
+        assert other.release("task-newsletter") == ["ref-a"]  # every system answered: the key goes
+        assert vault.get("ref-a") is None and other.release("task-newsletter") == []
+
+    def test_a_key_a_case_uses_is_never_destroyed_by_a_lease(self, tmp_path):
+        vault = self.make(tmp_path)
+        other = self.another_worker(tmp_path, vault)
+        # A case's key: the sweep's task uses it, and its answer leaves it to the case.
+        case_key = vault.key_for("ref-case")
+        assert vault.key_for("ref-case", Lease("sweep-task", LATER)) == case_key
+        assert other.release("sweep-task") == [] and other.get("ref-case") == case_key
+        # The sweep's key: a case starts using it (no lease), and the sweep's answer leaves it to the case.
+        swept = vault.key_for("ref-swept", Lease("sweep-task-2", LATER))
+        assert other.key_for("ref-swept") == swept
+        assert vault.release("sweep-task-2") == [] and vault.expire(LATER + HOUR) == []
+        assert other.get("ref-swept") == swept
+
+    def test_a_lease_unanswered_expires_and_the_key_goes(self, tmp_path):
+        vault = self.make(tmp_path)
+        vault.key_for("ref-a", Lease("link", LATER))
+        vault.key_for("ref-b", Lease("task", LATER + HOUR))
+        assert vault.expire(LATER) == [] and vault.get("ref-a") is not None  # kept through its `until`
+        assert vault.expire(LATER + HOUR / 2) == ["ref-a"] and vault.get("ref-b") is not None
+        assert vault.key_for("ref-b", Lease("task", LATER)) is not None  # the same lease again: never shortened
+        assert vault.expire(LATER + HOUR / 2) == [] and vault.expire(LATER + 2 * HOUR) == ["ref-b"]
+
+    def test_destroy_ends_the_leases(self, tmp_path):
+        vault = self.make(tmp_path)
+        vault.key_for("ref-a", Lease("task", LATER))
+        vault.destroy("ref-a")
+        fresh = vault.key_for("ref-a")  # a new case, a new key, no lease of the old one
+        assert vault.release("task") == [] and vault.get("ref-a") == fresh
 
 
 class TestMemoryKeyVault(KeyVaultContract):

@@ -89,7 +89,7 @@ class RecontactLoop(OnSqlite):
             plan_of(scanned, as_of),
             scanned.emails,
             REGISTER,
-            seal=lambda ref, value, system: sealer.seal(ref, value, audience=system),
+            seal=lambda ref, value, system, lease=None: sealer.seal(ref, value, audience=system, lease=lease),
             clock=lambda: answered_at,
         )
         run_sweep(sweep, sink, RetentionStore(tmp_path / "sweep"))

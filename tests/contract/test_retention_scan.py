@@ -21,8 +21,15 @@ from gdpr.ropa import retention_dates
 from handlers.declarative import DeclarativeSqlAdapter
 from handlers.mapping import MappingError, parse_mapping
 from handlers.memory import MemoryAdapter
-from handlers.protocol import ErasureReport, Subject, TaskRefused, erases_by_category, scans_retention
-from handlers.reference import CrmAdapter
+from handlers.protocol import (
+    ErasureReport,
+    Subject,
+    TaskRefused,
+    UnsupportedAction,
+    erases_by_category,
+    scans_retention,
+)
+from handlers.reference import CrmAdapter, NewsletterAdapter
 from handlers.sdk import BackOffice, Erased, OpenedTask
 from handlers.webhook import RemoteInvalidTask, WebhookAdapter
 from handlers.webhook_receiver import WebhookReceiver, running
@@ -319,7 +326,7 @@ class Loopback:
 
     def pages(self, scan_id: str, wait: float):
         pages = [parse_page(value) for topic, value in self.wire if topic == "dsr.retention-scans"]
-        return [page for page in pages if page.scan_id == scan_id]
+        return [page for page in pages if page.scan_id == scan_id]  # as the Kafka transport reads by key
 
 
 class PipelineTasks:
@@ -423,3 +430,77 @@ class TestBackOfficeSdkSystem(RetentionScanContract):
         adapter = sdk_system(MemoryAdapter("billing"), tmp_path, scans=False)
         scanned = scan([adapter], REGISTER, b"k" * 32, date(2030, 1, 1))
         assert scanned.unsupported == ["billing"] and scanned.due == [] and scanned.unanswered == {}
+
+
+class UnkeyedOverTheWire:
+    """R44, R45: a system on a wire protocol reports the records past their end that name no one (the reference
+    newsletter's suppression fingerprints behind it) and purges them when asked, as an in-process system does."""
+
+    def make_system(self, inner, tmp_path: Path):
+        raise NotImplementedError
+
+    @pytest.fixture
+    def clock(self) -> Stamp:
+        return Stamp()
+
+    @pytest.fixture
+    def newsletter(self, tmp_path, clock):
+        return NewsletterAdapter(OnSqlite().location(tmp_path, "newsletter"), secret=b"k" * 32, clock=clock)
+
+    def test_records_of_no_one_are_counted_then_purged_on_request(self, newsletter, tmp_path, clock):
+        system = self.make_system(newsletter, tmp_path)
+        newsletter.suppress_marketing(CAMILLE, ("email",), source="objection")  # 14 March 2022: kept 3 years
+        end = date(2025, 3, 14)
+        assert system.retention_scan(end, REGISTER).unkeyed == ()
+        (found,) = system.retention_scan(end + timedelta(days=1), REGISTER).unkeyed
+        assert (found.category, found.rule, found.action, found.end_date, found.last_end_date, found.count) == (
+            "suppression_entry",
+            "suppression_3y",
+            "delete",
+            end,
+            end,
+            1,
+        )
+        # The sweep plans it as a purge of the system's own, and has the system carry it out (dsr retention run).
+        scanned = scan([system], REGISTER, b"k" * 32, end + timedelta(days=1))
+        assert [(p.system, p.rule, p.count) for p in scanned.purges] == [("newsletter", "suppression_3y", 1)]
+        assert system.purge_expired(end + timedelta(days=1), REGISTER) == 1
+        assert not newsletter.is_suppressed(CAMILLE.email)
+        assert system.retention_scan(end + timedelta(days=1), REGISTER).unkeyed == ()
+        assert system.purge_expired(end + timedelta(days=1), REGISTER) == 0  # idempotent
+
+    def test_a_system_that_does_not_purge_says_so(self, tmp_path):
+        system = self.make_system(MemoryAdapter("newsletter"), tmp_path)
+        with pytest.raises(UnsupportedAction):
+            system.purge_expired(date(2030, 1, 1), REGISTER)
+
+
+class TestUnkeyedOverWebhooks(UnkeyedOverTheWire):
+    @pytest.fixture(autouse=True)
+    def _servers(self):
+        with ExitStack() as stack:
+            self.servers = stack
+            yield
+
+    def make_system(self, inner, tmp_path):
+        url = self.servers.enter_context(running(WebhookReceiver(inner, WEBHOOK_SECRET, register=REGISTER)))
+        return WebhookAdapter(inner.name, url, WEBHOOK_SECRET)
+
+
+class TestUnkeyedOverTheSdk(UnkeyedOverTheWire):
+    def make_system(self, inner, tmp_path):
+        seals = PipelineSeals()
+        office = BackOffice(inner.name, api=seals, state_dir=tmp_path, register=REGISTER)
+        office.handles("retention_scan")(inner.retention_scan)
+        if callable(getattr(inner, "purge_expired", None)):
+            office.handles("purge_expired")(inner.purge_expired)
+        return BackOfficeScan(inner.name, Loopback(office), seals.open, timeout=5)
+
+    def test_the_pages_carry_counts_only(self, newsletter, tmp_path, clock):
+        system = self.make_system(newsletter, tmp_path)
+        newsletter.suppress_marketing(CAMILLE, ("email",), source="objection")
+        system.retention_scan(date(2030, 1, 1), REGISTER)
+        system.purge_expired(date(2030, 1, 1), REGISTER)
+        (scanned, purged) = [parse_page(value) for _, value in system.transport.wire]
+        assert scanned.unkeyed[0].count == 1 and purged.purged == 1 and (purged.people, purged.due) == (0, [])
+        assert not any(b"example.test" in value for _, value in system.transport.wire)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dsr.retention import RetentionStore, Sweep, plan_of, purge_unkeyed, run_sweep, scan
+from dsr.retention import RetentionStore, Sweep, holds_of, plan_of, purge_unkeyed, run_sweep, scan
 from gdpr.ropa import retention_dates
 from gdpr.sealing import subject_ref
 from gdpr.sweep import Hold
@@ -75,14 +75,14 @@ class SweepPerRule(OnSqlite):
         }
 
     def sweep(self, systems, as_of: date, tmp_path: Path, holds=()):
-        scanned = scan(systems.values(), REGISTER, SECRET, as_of)
+        scanned = scan(systems.values(), REGISTER, SECRET, as_of, holds=holds)
         plan = plan_of(scanned, as_of, holds)
         sealer = Sealer(MemoryKeyVault(), SECRET)
-        seal = lambda ref, value, system: sealer.seal(ref, value, audience=system)  # noqa: E731
+        seal = lambda ref, value, system, lease=None: sealer.seal(ref, value, audience=system, lease=lease)  # noqa: E731
         sink = ExecutingSink(systems, sealer)
         sweep = Sweep(plan, scanned.emails, REGISTER, seal=seal, clock=lambda: FIRST_CONTACT, batch_size=2)
         run_sweep(sweep, sink, RetentionStore(tmp_path / f"store-{as_of}"))
-        purge_unkeyed(sweep, systems.values(), sink)  # as `dsr retention run` does after the erasures
+        purge_unkeyed(sweep, systems.values(), sink, holds, SECRET)  # as `dsr retention run` does after the erasures
         return plan, sink
 
     def live(self, systems) -> dict[str, dict[str, list[dict]]]:
@@ -317,6 +317,37 @@ class SweepPerRule(OnSqlite):
         }
         assert not any(secret in audit.model_dump_json() for secret in (CAMILLE.email, HUGO.email, "F-2022-1"))
         assert crm.retention_scan(end + DAY, REGISTER).unkeyed == () and crm.purge_expired(end + DAY, REGISTER) == 0
+
+    def test_a_legal_hold_on_invoices_keeps_an_archived_invoice_past_its_end(self, systems, tmp_path):
+        # R46: Camille disputes her invoice of April 2022; the DPO holds her CRM invoices. Past the archive's end
+        # (31 December 2032) Hugo's invoice of June 2022 goes, hers stays, and the plan counts it held.
+        crm = systems["crm"]
+        crm.add_invoice(CAMILLE.email, "F-2022-1", 15000, "2022-04-01", paid_at="2022-04-10")
+        crm.add_invoice(HUGO.email, "F-2022-9", 9000, "2022-06-01", paid_at="2022-06-15")
+        crm.erase(CAMILLE)
+        crm.erase(HUGO)
+        hold = LegalHold(
+            hold_id="litige-9",
+            categories=["invoices"],
+            ground=KeepGround.LEGAL_CLAIMS,
+            owner="legal",
+            review_on=date(2034, 1, 1),
+        )
+        holds = [Hold(subject_ref(SECRET, CAMILLE.email), hold, "crm")]
+        (found,) = crm.retention_scan(date(2033, 1, 1), REGISTER).unkeyed
+        assert (found.count, found.held) == (2, 0)  # asked without holds, the CRM keeps none
+        plan, sink = self.sweep(systems, date(2033, 1, 1), tmp_path, holds)
+        assert [(p.count, p.held) for p in plan.purges] == [(2, 1)]
+        assert ("crm", "archived_invoices", 2, 1) in {(r.system, r.category, r.records, r.held) for r in plan.rows}
+        assert "archived_invoices" in crm.export(CAMILLE).records and crm.export(HUGO).records == {}
+        # A hold in another system, or on other categories, keeps nothing here.
+        elsewhere = [Hold(subject_ref(SECRET, CAMILLE.email), hold, "newsletter")]
+        notes = [Hold(subject_ref(SECRET, CAMILLE.email), hold.model_copy(update={"categories": ["call_notes"]}))]
+        for other in (elsewhere, notes):
+            (found,) = crm.retention_scan(date(2033, 1, 1), REGISTER, holds_of=holds_of(other, SECRET, "crm")).unkeyed
+            assert found.held == 0
+        self.sweep(systems, date(2033, 1, 1), tmp_path, [])  # released: the next sweep purges it
+        assert crm.export(CAMILLE).records == {}
 
     # --- People, as each system comes to hold them -----------------------------------------------
 

@@ -297,3 +297,67 @@ def test_only_the_systems_named_for_scans_are_sent_a_scan_request(tmp_path, monk
     assert Unsupporting.asked == ["billing"]  # ledger, maybe a hand-written consumer, is never sent one
     statuses = {r.system: r.status for r in plan.rows if r.system in ("billing", "ledger")}
     assert statuses == {"billing": SystemStatus.UNSUPPORTED, "ledger": SystemStatus.UNSUPPORTED}
+
+
+class Purging(Unsupporting):
+    """An SDK system whose fingerprints past their end it purges itself: counted by its scan, deleted on request."""
+
+    def ask(self, request: RetentionScanRequest) -> None:
+        Unsupporting.asked.append(request.message)
+        purge = request.message == "purge_expired"
+        unkeyed = [{"category": "suppression_entry", "rule": "suppression_3y", "action": "delete"}]
+        unkeyed[0] |= {"end_date": date(2029, 3, 1), "last_end_date": date(2029, 6, 1), "count": 3}
+        answer = {"purged": 3} if purge else {"unkeyed": unkeyed, "waiting": 0}
+        self.answers.append(
+            RetentionScanPage(
+                scan_id=request.scan_id,
+                system=request.system,
+                as_of=request.as_of,
+                status=ScanStatus.DONE,
+                page=1,
+                last=True,
+                pages=1,
+                people=0,
+                answered_at=datetime.now(UTC),
+                **answer,
+            )
+        )
+
+
+def test_run_has_an_sdk_system_purge_the_records_of_no_one_its_scan_counted(tmp_path, monkeypatch):
+    # R44, R45: the SDK system's scan counts 3 fingerprints past their end; `dsr retention run` asks it to purge them.
+    from dsr import retention_kafka
+    from dsr.retention_cli import Shell, carry_out
+
+    env = {"DSR_DATA_DIR": str(tmp_path), "DSR_SECRET_KEY": "s" * 40, "DSR_SYSTEMS": "billing"}
+    env |= {"DSR_BUILTIN_ADAPTERS": "", "DSR_RETENTION_SCAN_SYSTEMS": "billing", "DSR_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(retention_kafka, "KafkaScanTransport", Purging)
+    Unsupporting.asked = []
+    sink = RecordingSink()
+    outcome = carry_out(Shell.load(), AS_OF, (), lambda: sink)
+    assert [(p.system, p.rule, p.count) for p in outcome.plan.purges] == [("billing", "suppression_3y", 3)]
+    assert Unsupporting.asked == ["retention_scan", "purge_expired"]  # the plan's scan, then the purge
+    (purged,) = [a for a in sink.audits if a.kind == "retention_unkeyed_purged"]
+    assert (purged.detail["system"], purged.detail["purged"]) == ("billing", 3)
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.audits = []
+
+    def task(self, task):
+        raise AssertionError("no one to erase")
+
+    def audit(self, record):
+        self.audits.append(record)
+
+    def notify(self, request):
+        pass
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass

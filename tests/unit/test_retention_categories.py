@@ -53,7 +53,7 @@ def ends(adapter: MemoryAdapter) -> dict[str, date]:
     return {e["category"]: date.fromisoformat(e["until"]) for e in entries}
 
 
-def seal(ref: str, value: dict, system: str = "") -> Sealed:
+def seal(ref: str, value: dict, system: str = "", lease: object = None) -> Sealed:
     return Sealed(subject_ref=ref, nonce="n", ciphertext=json.dumps(value), audience=system or None)
 
 

@@ -194,3 +194,34 @@ def test_the_clock_refuses_to_sweep_for_a_group_whose_workers_keep_their_state_a
     shared = b.model_copy(update={"data_dir": tmp_path / "a"})
     DailySweep(shared, SECRET.encode())
     assert leader.sweep(LATER, group) == "waiting for a first approved plan"
+
+
+def test_a_legal_hold_keeps_an_archived_invoice_past_its_end_and_the_plan_counts_it(env):
+    # R46: a's and b's invoices of May 2019 moved to the restricted archive and end on 31 December 2029. The DPO holds
+    # a's CRM data on a case (a dispute about a's invoice): `dsr retention plan` shows one of the two archived invoices
+    # held, and `dsr retention run` has the CRM purge b's only; a's goes once the hold is released.
+    (env / "systems").mkdir(exist_ok=True)
+    where, held, free = (
+        env / "systems" / "crm.sqlite3",
+        Subject(email="a@example.test"),
+        Subject(email="b@example.test"),
+    )
+    crm = CrmAdapter(where, clock=lambda: LONG_AGO)
+    for number, customer in (("F-2019-3", held), ("F-2019-4", free)):
+        crm.add_invoice(customer.email, number, 9900, "2019-05-01", paid_at="2019-05-20")
+        crm.erase(customer)
+    crm.close()
+    hold = LegalHold(hold_id="dispute", categories=["*"], ground=KeepGround.LEGAL_CLAIMS, owner="legal",
+                     review_on=date(2031, 1, 1))  # fmt: skip
+    store = case_holds(Settings())
+    store.put("case-1", subject_ref(SECRET.encode(), held.email), [hold])
+    line = next(line for line in plan_lines() if line.get("category") == "archived_invoices")
+    assert (line["records"], line["held"]) == (2, 1)
+    text = CliRunner().invoke(main, ["retention", "plan", "--as-of", LATER.isoformat()]).output
+    assert "purged by the system, but 1 kept by a legal hold" in text
+    carry_out(Shell.load(Settings()), LATER, (), Sink)
+    assert "archived_invoices" in CrmAdapter(where).export(held).records
+    assert CrmAdapter(where).export(free).records == {}
+    store.put("case-1", subject_ref(SECRET.encode(), held.email), [])  # released: the next run purges it (R46)
+    carry_out(Shell.load(Settings()), LATER, (), Sink)
+    assert CrmAdapter(where).export(held).records == {}

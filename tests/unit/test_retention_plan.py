@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from dsr.register import load_register
-from dsr.retention import RetentionStore, Sweep, report_context, run_sweep
+from dsr.retention import RetentionStore, Sweep, expire_keys, purge_unkeyed, report_context, run_sweep
+from gdpr.sealing import Lease
 from gdpr.sweep import (
     Due,
     Hold,
@@ -20,8 +23,10 @@ from gdpr.sweep import (
     task_id,
     unswept,
 )
+from handlers.protocol import SystemUnanswered
 from schemas.sealed import Sealed
 from schemas.tasks import KeepGround, LegalHold, TaskAction
+from streams.ports import MemoryKeyVault
 
 pytestmark = pytest.mark.unit
 
@@ -147,8 +152,51 @@ class MemorySink:
 def sweep_of(people: int, holds=()) -> Sweep:
     plan = make_plan(AS_OF, [due("crm", f"ref{n:03}", "person") for n in range(people)], holds)
     emails = {f"ref{n:03}": f"p{n}@example.test" for n in range(people)}
-    seal = lambda ref, value, system: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
+    seal = lambda ref, value, system, lease=None: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
     return Sweep(plan, emails, REGISTER, seal=seal, clock=lambda: NOW, batch_size=4)
+
+
+def test_the_keys_of_tasks_unanswered_past_their_lease_go_and_are_recorded():
+    # A system never answered the sweep's task for ref-a (its lease ran out at 07:00); ref-b's task is younger, and
+    # ref-c is a case's key. `dsr retention run` (and the clock) lets ref-a's key go, recorded as a case's would be.
+    vault, sink = MemoryKeyVault(), MemorySink()
+    vault.key_for("ref-a", Lease("task-a", NOW + timedelta(hours=4)))
+    vault.key_for("ref-b", Lease("task-b", NOW + timedelta(hours=8)))
+    vault.key_for("ref-c")
+    assert expire_keys(vault, NOW + timedelta(hours=5), lambda: sink) == 1
+    assert vault.get("ref-a") is None and vault.get("ref-b") and vault.get("ref-c")
+    assert [(a.kind, a.subject_ref) for a in sink.audits] == [("key_destroyed", "ref-a")]
+    assert expire_keys(vault, NOW + timedelta(hours=5), lambda: pytest.fail("no sink for nothing")) == 0
+
+
+class Purging:
+    """A system that purges its own records of no one (in process, or over a webhook or the SDK)."""
+
+    capabilities = SimpleNamespace(retention_scan=True)
+
+    def __init__(self, name: str, purged: int | Exception) -> None:
+        self.name, self.purged = name, purged
+
+    def retention_scan(self, as_of, register, holds_of=None):
+        raise NotImplementedError
+
+    def purge_expired(self, as_of, register, holds_of=None) -> int:
+        if isinstance(self.purged, Exception):
+            raise self.purged
+        return self.purged
+
+
+def test_a_system_that_cannot_purge_now_is_audited_and_the_others_purge():
+    # R44: the SDK system's consumer is down; the newsletter purges its fingerprints all the same, and the audit says
+    # which system did not (the next run asks again: its records are still past their end).
+    purges = [Purge(name, "suppression_entry", "suppression_3y", "delete", AS_OF, AS_OF, 2) for name in ("a", "b")]
+    sweep = replace(sweep_of(0), plan=make_plan(AS_OF, [], purges=purges))
+    sink = MemorySink()
+    silent = Purging("a", SystemUnanswered("system 'a' did not answer the retention scan within 60 s"))
+    assert purge_unkeyed(sweep, [silent, Purging("b", 2)], sink) == 2
+    (failed,) = [a for a in sink.audits if a.kind == "retention_unkeyed_not_purged"]
+    assert failed.detail["system"] == "a" and "SystemUnanswered" in failed.detail["error"]
+    assert [a.detail["purged"] for a in sink.audits if a.kind == "retention_unkeyed_purged"] == [2]
 
 
 def test_a_sweep_publishes_one_erase_per_item_in_batches_then_audits_and_reports(tmp_path):
