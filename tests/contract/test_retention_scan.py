@@ -492,6 +492,12 @@ class TestUnkeyedOverTheSdk(UnkeyedOverTheWire):
         seals = PipelineSeals()
         office = BackOffice(inner.name, api=seals, state_dir=tmp_path, register=REGISTER)
         office.handles("retention_scan")(inner.retention_scan)
+
+        @office.handles("erase", by_category=erases_by_category(inner))  # the scan reports by category
+        def erase(task: OpenedTask) -> Erased:
+            report = inner.erase(Subject(task.email, task.name), tuple(task.holds), tuple(task.categories))
+            return Erased(report.erased_items, report.kept)
+
         if callable(getattr(inner, "purge_expired", None)):
             office.handles("purge_expired")(inner.purge_expired)
         return BackOfficeScan(inner.name, Loopback(office), seals.open, timeout=5)

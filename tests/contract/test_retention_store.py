@@ -76,7 +76,7 @@ def plan_of(*refs: str, as_of: date = AS_OF):
 
 
 def sweep_of(plan) -> Sweep:
-    seal = lambda ref, value, system: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
+    seal = lambda ref, value, system, lease=None: Sealed(subject_ref=ref, nonce="n", ciphertext="c", audience=system)  # noqa: E731
     emails = {item.subject_ref: f"{item.subject_ref}@example.test" for item in plan.items}
     return Sweep(plan, emails, REGISTER, seal=seal, clock=lambda: NOW, batch_size=2)
 
