@@ -88,20 +88,39 @@ def carry_out(shell: Shell, day: date, systems: tuple[str, ...], make_sink) -> O
     shell.expire_keys(make_sink)  # R44 applied to the keys: those of tasks and links unanswered in time
     asked = shell.ask_ahead(day, systems, make_sink) if day == datetime.now(PARIS).date() else None
     plan, emails = shell.plan(day, systems, None)
-    cut_short = shell.store.unfinished(day)
+    # The day's sweep covers every system. A run for some systems (`--system`) is the DPO's own: it carries its plan
+    # out whole, neither resuming nor claiming the day's, so the clock's sweep of that day still runs for the others.
+    # Killed, it is run again: the same plan gives the same task ids, answered from the runtimes' records.
+    day_s_sweep = not systems
+    cut_short = shell.store.unfinished(day) if day_s_sweep else None
     resumed = shell.store.load_plan(cut_short) if cut_short else None
     plan = resumed or plan
     shell.store.save_plan(plan)
     if _approval_state(shell, plan) == "needed":
         return Outcome(plan, bool(resumed), None, asked)
-    claimed = shell.store.claim(day, plan.plan_id)  # a leader overlapping this one in a rebalance claimed it first
-    if claimed != plan.plan_id:
-        plan, resumed = shell.store.load_plan(claimed), shell.store.unfinished(day) == claimed
+    if day_s_sweep:
+        claimed = shell.store.claim(day, plan.plan_id)  # a leader overlapping this one in a rebalance claimed it first
+        if claimed != plan.plan_id:
+            plan, resumed = shell.store.load_plan(claimed), shell.store.unfinished(day) == claimed
     sink = make_sink()
     try:
-        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink), asked)
+        progress = shell.store if day_s_sweep else Unrecorded()
+        return Outcome(plan, bool(resumed), shell.sweep(plan, emails, sink, progress), asked)
     finally:
         sink.close()
+
+
+class Unrecorded:
+    """The progress of a run for some systems: kept nowhere, so the day's sweep record stays the clock's."""
+
+    def batches_done(self, as_of: date, plan_id: str) -> int:
+        return 0
+
+    def record_batch(self, as_of: date, plan_id: str, index: int, total: int) -> None:
+        pass
+
+    def finish(self, as_of: date, plan_id: str, total: int) -> None:
+        pass
 
 
 def _security(bootstrap: str):
@@ -157,7 +176,7 @@ class Shell:
         holds = load_holds(self.settings.retention_holds_file, self.secret)
         return holds + [Hold(ref, hold) for ref, hold in case_holds(self.settings).all()]
 
-    def sweep(self, plan: Plan, emails: dict[str, str], sink) -> int:
+    def sweep(self, plan: Plan, emails: dict[str, str], sink, progress=None) -> int:
         from dsr.composition import key_vault
         from dsr.retention import Sweep, purge_unkeyed, run_sweep
         from dsr.retention_systems import scanned_systems
@@ -176,7 +195,7 @@ class Shell:
             approval=self.store.approvals().get(plan.plan_id, {}),
             key_lease=timedelta(hours=self.settings.task_timeout_hours),
         )
-        published = run_sweep(sweep, sink, self.store)
+        published = run_sweep(sweep, sink, progress or self.store)
         if plan.purges:  # fingerprints (R45), archived invoices (L123-22) past their end: each system deletes its own
             systems = tuple(p.system for p in plan.purges)
             adapters, others = scanned_systems(self.settings, self.secret, self.register, systems)

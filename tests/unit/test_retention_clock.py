@@ -118,6 +118,19 @@ def test_the_clock_waits_for_a_first_approval_then_sweeps_plans_within_the_limit
     assert outcome.published == 1 and len(sink.tasks) == 2  # a and b: a's erasure is the runtime's, not here
 
 
+def test_a_run_for_some_systems_leaves_the_day_s_sweep_to_the_clock(env):
+    # The DPO sweeps the CRM by hand (`dsr retention run --system crm`) before the clock's tick of the same day: the
+    # clock's sweep of every system still runs that day, not taken for done.
+    on_file(env, "a@example.test")
+    shell = Shell.load(Settings())
+    shell.store.approve(plan_lines()[-1]["plan_id"], "dpo", LONG_AGO)
+    by_hand, clock = Sink(), Sink()
+    assert carry_out(shell, LATER, ("crm",), lambda: by_hand).published == 1 and len(by_hand.tasks) == 1
+    assert shell.store.unfinished(LATER) is None
+    assert carry_out(shell, LATER, (), lambda: clock).published == 1 and len(clock.tasks) == 1
+    assert carry_out(shell, LATER, (), Sink).published == 0  # the day's sweep is done: a second tick publishes none
+
+
 def test_a_plan_over_the_limit_waits_for_its_own_approval(env):
     on_file(env, "a@example.test")
     settings = Settings()
