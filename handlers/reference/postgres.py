@@ -62,6 +62,8 @@ class PostgresDatabase:
     def _create(self, ddl: str, added: tuple[AddedColumn, ...]) -> None:
         store = self._store
         with self._connect() as conn:
+            if _made(conn, store.schema, ddl, added):
+                return
             # Two processes starting together would race on CREATE ... IF NOT EXISTS.
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"dsr-ddl:{store.schema}",))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.schema}"')
@@ -126,6 +128,25 @@ class PostgresDatabase:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+_CREATED = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def _made(conn: psycopg.Connection, schema: str, ddl: str, added: tuple[AddedColumn, ...]) -> bool:
+    """Every table, index and added column of the DDL is there already: the DDL is not run. CREATE INDEX IF NOT
+    EXISTS and ALTER TABLE ... ADD COLUMN IF NOT EXISTS lock their table before finding there is nothing to do, in
+    one transaction with the rest: a command opening a system (`dsr retention run`) deadlocked with a worker's
+    erasure, which writes to several of those tables."""
+    relations = conn.execute(
+        "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s", (schema,)
+    )
+    columns = conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", (schema,)
+    )
+    found, present = {row["relname"] for row in relations}, {(row["table_name"], row["column_name"]) for row in columns}
+    created = {name.lower() for name in _CREATED.findall(ddl)}
+    return created <= found and all((c.table, c.column) in present for c in added)
 
 
 class Pruning:

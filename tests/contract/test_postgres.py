@@ -148,6 +148,26 @@ def test_a_system_opened_again_prunes_what_a_killed_process_left_within_the_peri
         killed.close()
 
 
+def test_a_command_opens_a_system_while_a_worker_writes_in_it(postgres_dsn):
+    # `dsr retention run` opens the CRM while the worker erases: opening takes no lock on the tables (CREATE INDEX
+    # IF NOT EXISTS took one, and deadlocked with an erasure writing to several tables).
+    import threading
+
+    import psycopg
+
+    from handlers.reference import CrmAdapter
+
+    CrmAdapter(PostgresStore(postgres_dsn, "crm")).close()
+    with psycopg.connect(postgres_dsn) as worker:
+        worker.execute(
+            "INSERT INTO crm.quote_requests (submission_id, email, submitted_at) VALUES ('q1', 'a@example.test', 'now')"
+        )  # not committed yet: the worker's erasure is under way
+        opened = threading.Event()
+        threading.Thread(target=lambda: (CrmAdapter(PostgresStore(postgres_dsn, "crm")).close(), opened.set())).start()
+        assert opened.wait(10)
+        worker.rollback()
+
+
 def test_two_processes_may_share_a_schema(where):
     # The worker and the DPO's tools open the same schema; a second opening creates nothing twice.
     first = NewsletterAdapter(where("newsletter"), secret=adapters.SECRET)
