@@ -187,28 +187,28 @@ class CarryOut:
         """The publisher, killed once at half its batches if asked, run again; the worker likewise at half the tasks."""
         publisher, started = self.cli("run-1", "retention", "run", "--as-of", self.as_of), time.monotonic()
         killed_publisher = killed_worker = not self.kill_halfway
-        progress: list[tuple[float, int]] = []  # (seconds, batches recorded) of the run that finishes
-        answered, last_count = 0, 0.0
+        progress: list[tuple[float, int]] = []  # (seconds, batches recorded), each time the record changes
+        answered, last_count, kills = 0, 0.0, {}
         while time.monotonic() - started < WAIT:
-            record = self.sweep_record()
+            record, now = self.sweep_record(), time.monotonic() - started
             if not publisher.running() and publisher.process.returncode != 0:
                 raise RuntimeError(f"dsr retention run exited with {publisher.process.returncode}: see {self.root}")
+            if record and (not progress or progress[-1][1] != record["batches_done"]):
+                progress.append((now, record["batches_done"]))
             if not killed_publisher and record.get("finished"):  # too fast to catch: said in the figures
                 killed_publisher, self.figures["publisher_killed_at_batch"] = True, None
             if not killed_publisher and record and record["batches_done"] >= max(1, record["total"] // 2):
                 publisher.end(signal.SIGKILL)
-                killed_publisher = True
+                killed_publisher, kills["publisher"] = True, (now, record["batches_done"])
                 self.figures |= {"publisher_killed_at_batch": record["batches_done"], "batches": record["total"]}
                 self.figures["publisher_1_peak_rss_mb"] = round(publisher.peak_mb)
                 publisher = self.cli("run-2", "retention", "run", "--as-of", self.as_of)
-            if killed_publisher and record and (not progress or progress[-1][1] != record["batches_done"]):
-                progress.append((time.monotonic(), record["batches_done"]))
-            if time.monotonic() - last_count >= 1:
-                last_count, answered = time.monotonic(), self.answers()
-                self.samples.append((round(last_count - started, 1), answered))
+            if now - last_count >= 1:
+                last_count, answered = now, self.answers()
+                self.samples.append((round(now, 1), answered))
             if not killed_worker and answered >= expected // 2:
                 worker.end(signal.SIGKILL)
-                killed_worker = True
+                killed_worker, kills["worker"] = True, (now, answered)
                 self.figures |= {"worker_killed_at_answers": answered, "worker_1_peak_rss_mb": round(worker.peak_mb)}
                 worker = self.worker("worker-2")
             if answered >= expected and not publisher.running():
@@ -216,23 +216,48 @@ class CarryOut:
             time.sleep(0.05)
         else:
             raise TimeoutError(f"{answered} of {expected} tasks answered after {WAIT} s")
-        self.figures |= self.rates(publisher, progress, expected, time.monotonic() - started)
+        batch = int(self.env.get("DSR_RETENTION_BATCH_SIZE", "500"))
+        self.figures |= {
+            **rates("published_tasks_per_s", progress, kills.get("publisher"), batch),
+            **rates("erasures_per_s", self.samples, kills.get("worker"), 1),
+            **self.publisher_end(publisher, expected, time.monotonic() - started),
+        }
         return worker
 
-    def rates(self, publisher: Child, progress: list, expected: int, seconds: float) -> dict:
+    def publisher_end(self, publisher: Child, expected: int, seconds: float) -> dict:
         code = publisher.wait()
         out = (self.root / ("run-2.log" if self.kill_halfway else "run-1.log")).read_text()
-        batch = int(self.env.get("DSR_RETENTION_BATCH_SIZE", "500"))
-        (t0, b0), (t1, b1) = (progress[0], progress[-1]) if progress else ((0, 0), (0, 0))
         return {
             "publisher_exit": code,
             "publisher_said": out.strip().splitlines()[-2:],
             "publisher_2_peak_rss_mb": round(publisher.peak_mb),
-            "published_tasks_per_s": round((b1 - b0) * batch / (t1 - t0)) if t1 > t0 else None,
             "tasks": expected,
             "sweep_s": round(seconds, 1),
             "answers_over_time": self.samples[:: max(1, len(self.samples) // 40)],
         }
+
+
+def rates(name: str, samples: list[tuple[float, int]], kill: tuple[float, int] | None, unit: int) -> dict:
+    """Per unit of time while it moved, before the kill and after it (from the first progress after the kill, the
+    restart's gap given apart): (seconds, count) samples, counts in units of `unit`."""
+    moving = [(t, n) for t, n in samples if n > 0]
+    if kill is None:
+        return {name: _rate(moving, unit)}
+    before = [(t, n) for t, n in moving if t <= kill[0]] + [kill]
+    after = [(t, n) for t, n in moving if t > kill[0] and n > kill[1]]
+    gap = round(after[0][0] - kill[0], 1) if after else None
+    return {
+        f"{name}_before_kill": _rate(before, unit),
+        f"{name}_after_kill": _rate(after, unit),
+        f"{name}_restart_gap_s": gap,
+    }
+
+
+def _rate(samples: list[tuple[float, int]], unit: int) -> float | None:
+    if len(samples) < 2 or samples[-1][0] <= samples[0][0]:
+        return None
+    (t0, n0), (t1, n1) = samples[0], samples[-1]
+    return round((n1 - n0) * unit / (t1 - t0), 1)
 
 
 def check(dsn: str, bootstrap: str, plan, people: int) -> dict:
