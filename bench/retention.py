@@ -36,7 +36,9 @@ import psycopg
 
 from dsr.register import load_register
 from dsr.retention import RetentionStore, Sweep, plan_of, run_sweep, scan
+from handlers.protocol import Subject
 from handlers.reference import CrmAdapter, PostgresStore
+from handlers.reference.db import ScrubPolicy
 from handlers.runtime import run_task
 from streams.ports import MemoryKeyVault
 from streams.sealing import Sealer
@@ -58,7 +60,8 @@ def generate(dsn: str, people: int) -> float:
         _copy(cur, "quote_requests (submission_id, email, service, message, submitted_at)", _quotes(people))
         _copy(cur, "consents (email, channel, granted, recorded_at, source)", _consents(people))
         _copy(cur, "invoices (email, number, amount_cents, issued_at, paid_at)", _invoices(people))
-        cur.execute("ANALYZE")
+    with psycopg.connect(dsn, autocommit=True) as conn:  # as autovacuum leaves a live database: pages all-visible
+        conn.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
 
 
@@ -129,9 +132,8 @@ def erase(dsn: str, made, emails: dict, count: int, store: Path) -> tuple[float,
     sweep = Sweep(part, emails, load_register(None), lambda r, v, s: sealer.seal(r, v, audience=s), _now)
     started = time.perf_counter()
     run_sweep(sweep, sink, RetentionStore(store))
-    elapsed = time.perf_counter() - started
-    crm.close()
-    return elapsed, sink.done
+    crm.close()  # the last VACUUM (ScrubPolicy) counted in
+    return time.perf_counter() - started, sink.done
 
 
 def _now() -> datetime:
@@ -178,19 +180,22 @@ def measure(dsn: str, people: int, erasures: int, with_publish: bool = False) ->
     published = publish(made, emails) if with_publish else {}
     with tempfile.TemporaryDirectory() as store:
         erase_seconds, erased = erase(dsn, made, emails, erasures, Path(store))
-    return published | {
-        "people": people,
-        "generate_s": round(generated, 1),
-        "plan_s": round(plan_seconds, 1),
-        "planned_people": made.size,
-        "people_per_s_scanned": round(people / plan_seconds),
-        "peak_rss_mb_before_plan": round(rss_before),
-        "peak_rss_mb_after_plan": round(rss_plan),
-        "erased": erased,
-        "erase_s": round(erase_seconds, 1),
-        "erasures_per_s": round(erased / erase_seconds, 1),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-    }
+    return (
+        published
+        | {
+            "people": people,
+            "generate_s": round(generated, 1),
+            "plan_s": round(plan_seconds, 1),
+            "planned_people": made.size,
+            "people_per_s_scanned": round(people / plan_seconds),
+            "peak_rss_mb_before_plan": round(rss_before),
+            "peak_rss_mb_after_plan": round(rss_plan),
+            "erased": erased,
+            "erase_s": round(erase_seconds, 1),
+            "erasures_per_s": round(erased / erase_seconds, 1),
+        }
+        | _machine()
+    )
 
 
 def main() -> None:
@@ -199,14 +204,55 @@ def main() -> None:
     parser.add_argument("--erase", type=int, default=2000, help="items of the plan carried out")
     parser.add_argument("--dsn", default=None, help="a database to fill (default: a throwaway cluster)")
     parser.add_argument("--publish", action="store_true", help="also publish the plan's tasks to a broker")
+    parser.add_argument(
+        "--carry-out", action="store_true", help="instead: `dsr retention run` and a `dsr run` worker carry it out"
+    )
+    parser.add_argument("--as-of", default=AS_OF.isoformat(), help="with --carry-out: the plan's date")
+    parser.add_argument("--kill-halfway", action="store_true", help="with --carry-out: SIGKILL each once, halfway")
     args = parser.parse_args()
     if args.dsn:
-        print(json.dumps(measure(args.dsn, args.people, args.erase, args.publish)))
+        print(json.dumps(run(args, args.dsn)))
         return
     from dsr.devstack.postgres import EmbeddedPostgres
 
     with EmbeddedPostgres(database="dsr_bench_retention") as server:
-        print(json.dumps(measure(server.dsn, args.people, args.erase, args.publish)))
+        print(json.dumps(run(args, server.dsn)))
+
+
+def run(args: argparse.Namespace, dsn: str) -> dict:
+    if not args.carry_out:
+        return measure(dsn, args.people, args.erase, args.publish)
+    from bench.retention_worker import carry_out
+
+    generated = generate(dsn, args.people)
+    figures = carry_out(dsn, args.people, args.as_of, args.kill_halfway)
+    figures |= scrub_costs(dsn)
+    return {"people": args.people, "as_of": args.as_of, "generate_s": round(generated, 1), **figures} | _machine()
+
+
+def scrub_costs(dsn: str, before: int = 200, after: int = 2000) -> dict:
+    """Erasures/s of the CRM's `erase` verb in this process, on the CRM as the sweep left it (people not planned):
+    with a VACUUM after each erasure (`ScrubPolicy(erasures=1)`, as before the policy), then with the default."""
+    people = CrmAdapter(PostgresStore(dsn, "crm"))
+    emails = people.emails()[-(before + after) :]
+    people.close()
+    return {
+        "erasures_per_s_vacuum_each": _erasures(dsn, emails[:before], ScrubPolicy(erasures=1)),
+        "erasures_per_s_vacuum_by_policy": _erasures(dsn, emails[before:], ScrubPolicy()),
+    }
+
+
+def _erasures(dsn: str, emails: list[str], policy: ScrubPolicy) -> float:
+    crm = CrmAdapter(PostgresStore(dsn, "crm", policy))
+    started = time.perf_counter()
+    for email in emails:
+        crm.erase(Subject(email=email))
+    crm.close()  # the last VACUUM counted in
+    return round(len(emails) / (time.perf_counter() - started), 1)
+
+
+def _machine() -> dict:
+    return {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
 
 
 if __name__ == "__main__":

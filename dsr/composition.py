@@ -41,7 +41,7 @@ from handlers.reference import (
     RecruitmentAdapter,
     seed_sample_people,
 )
-from handlers.reference.db import Location, StoreUnavailable
+from handlers.reference.db import Location, ScrubPolicy, StoreUnavailable
 from handlers.runtime import remembered, run_task
 from mail.ledger import DEFAULT_LEASE, MemorySentLedger, SentLedger
 from mail.retry import RetryPolicy
@@ -152,9 +152,11 @@ def _reference_adapters(
 
 
 def store_of(settings: Settings, system: str) -> Location:
-    """Where a reference system keeps its data: `<data dir>/systems/<system>.sqlite3`, or schema `<system>`."""
+    """Where a reference system keeps its data: `<data dir>/systems/<system>.sqlite3`, or schema `<system>`, its
+    erased rows pruned within DSR_POSTGRES_SCRUB_ERASURES erasures or DSR_POSTGRES_SCRUB_SECONDS."""
     if settings.postgres_dsn:
-        return PostgresStore(settings.postgres_dsn, system)
+        scrub = ScrubPolicy(settings.postgres_scrub_erasures, settings.postgres_scrub_seconds)
+        return PostgresStore(settings.postgres_dsn, system, scrub)
     return settings.data_dir / "systems" / f"{system}.sqlite3"
 
 

@@ -83,6 +83,18 @@ class Settings(BaseSettings):
         description="PostgreSQL server of the reference systems, a "
         "schema each; unset: SQLite files under the data dir.",
     )
+    postgres_scrub_erasures: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Reference systems on PostgreSQL: erased rows pruned (VACUUM) after this many erasures at most.",
+    )
+    postgres_scrub_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="... and at most this many seconds after an erasure (whichever comes first), and on shutdown.",
+    )
     vault_dsn: str | None = Field(
         default=None,
         description="PostgreSQL database of the key vault shared by every worker; unset: $DSR_DATA_DIR/keys.sqlite3.",

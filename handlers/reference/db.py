@@ -7,7 +7,8 @@ The dialect differences are kept here and in handlers/reference/postgres.py, and
 - Rows are dicts on both. Upserts are `INSERT ... ON CONFLICT`, which both understand.
 - Locking: SQLite takes one lock for everything (BEGIN IMMEDIATE); PostgreSQL serialises the
   transactions about one subject with an advisory lock on (schema, key), see `transaction(key)`.
-- After erasing, `scrub()`: SQLite empties its WAL (secure_delete zeroes the pages); PostgreSQL VACUUMs.
+- After erasing, `scrub()`: SQLite empties its WAL (secure_delete zeroes the pages) at once; PostgreSQL VACUUMs
+  at most every `ScrubPolicy.erasures` erasures or `ScrubPolicy.seconds` after the first one not yet pruned.
 """
 
 from __future__ import annotations
@@ -56,11 +57,22 @@ class StoreUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ScrubPolicy:
+    """When PostgreSQL prunes erased rows (VACUUM): after `erasures` erasures, or `seconds` after the first erasure
+    not yet pruned, whichever comes first, and when the system closes. A VACUUM scans the tables' indexes: run after
+    every erasure, it is most of an erasure's cost on a large table; `erasures=1` does that."""
+
+    erasures: int = 1000
+    seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class PostgresStore:
     """Where a reference system keeps its tables on PostgreSQL: a server and a schema of its own."""
 
     dsn: str
     schema: str
+    scrub: ScrubPolicy = ScrubPolicy()
 
 
 Location = str | Path | PostgresStore  # a SQLite file, or a PostgreSQL schema

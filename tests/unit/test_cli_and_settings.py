@@ -182,3 +182,22 @@ def test_dsr_run_spreads_topics_over_several_partitions_by_default_and_dsr_dev_k
     assert for_development(Settings()).partitions == 1  # ./var keeps the topics `make run` made
     assert for_production(production.model_copy(update={"partitions": 12})).partitions == 12
     assert for_development(Settings(partitions=3)).partitions == 3
+
+
+def test_the_prune_bound_of_the_systems_on_postgresql_comes_from_the_settings(monkeypatch, tmp_path):
+    # DSR_POSTGRES_SCRUB_*: erased rows are VACUUMed within so many erasures or seconds (reference/postgres.py).
+    from dsr.composition import store_of
+    from handlers.reference.db import ScrubPolicy
+
+    monkeypatch.setenv("DSR_POSTGRES_DSN", "postgresql://dsr@127.0.0.1:5432/dsr")
+    monkeypatch.setenv("DSR_POSTGRES_SCRUB_ERASURES", "50")
+    monkeypatch.setenv("DSR_POSTGRES_SCRUB_SECONDS", "15")
+    monkeypatch.setenv("DSR_DATA_DIR", str(tmp_path))
+    assert store_of(load_settings(), "crm").scrub == ScrubPolicy(erasures=50, seconds=15.0)
+    monkeypatch.setenv("DSR_POSTGRES_SCRUB_ERASURES", "0")
+    with pytest.raises(SettingsError, match="DSR_POSTGRES_SCRUB_ERASURES"):
+        load_settings()
+
+
+def test_by_default_erased_rows_are_pruned_within_a_thousand_erasures_or_a_minute():
+    assert Settings().postgres_scrub_erasures == 1000 and Settings().postgres_scrub_seconds == 60
