@@ -119,6 +119,7 @@ def pipeline_config(settings: Settings, secret: bytes, register: RegisterView | 
         requests_per_address=settings.requests_per_address,
         requests_per_ip=settings.requests_per_ip,
         trust_forwarded_for=settings.trust_forwarded_for,
+        submission_key_ttl=timedelta(days=settings.submission_key_days),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from dsr.settings import Settings
 from gdpr.deadlines import PARIS
 
 log = logging.getLogger(__name__)
+EXPIRY_EVERY = timedelta(hours=1)
 MEMBERS = Path("retention") / "workers"  # under DSR_DATA_DIR: an empty file per worker keeping its sweep state there
 REFUSED = "refused: workers of the group keep the sweep's state under another DSR_DATA_DIR"
 
@@ -33,6 +34,7 @@ class DailySweep:
     def __init__(self, settings: Settings, secret: bytes) -> None:
         self._settings, self._secret = settings, secret
         self._last: date | None = None
+        self._expired_at: datetime | None = None
         self._running: asyncio.Future | None = None
         if not settings.vault_dsn:
             (Path(settings.data_dir) / MEMBERS).mkdir(parents=True, exist_ok=True)
@@ -54,10 +56,33 @@ class DailySweep:
         here = {path.name for path in (Path(self._settings.data_dir) / MEMBERS).iterdir()}
         return [url for url in group if member_name(url) not in here]
 
+    def expire_keys(self) -> int:
+        """Every tick until the day's sweep ran, approved or not: the keys of form submissions no case claimed, and
+        of the sweep's and the re-contact's tasks, go when their leases end (dsr.retention.expire_keys)."""
+        from dsr.composition import key_vault
+        from dsr.retention import expire_keys
+        from dsr.retention_kafka import KafkaSweepSink
+
+        now = datetime.now(PARIS)
+        if self._expired_at is not None and now - self._expired_at < EXPIRY_EVERY:
+            return 0  # the clock asks again every tick while a first approval is awaited: an hour is soon enough
+        self._expired_at = now
+        bootstrap, security = self._settings.kafka_bootstrap, self._settings.kafka_security()
+        try:
+            vault = key_vault(self._settings, self._secret)
+            try:
+                return expire_keys(vault, now, lambda: KafkaSweepSink(bootstrap, security))
+            finally:
+                getattr(vault, "close", lambda: None)()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the clock must keep ticking; the next tick tries again
+            log.error("key expiry failed: %s", type(exc).__name__)
+            return 0
+
     def sweep(self, day: date, group: Iterable[str] = ()) -> str:
         from dsr.retention_cli import Shell, carry_out
         from dsr.retention_kafka import KafkaSweepSink
 
+        self.expire_keys()
         apart = self.apart(group)
         if apart:  # the next leader would not see this one's approval, progress or re-contacts: tomorrow tries again
             log.error("retention sweep %s (%d of them): set DSR_VAULT_DSN on every worker", REFUSED, len(apart))

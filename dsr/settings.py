@@ -192,6 +192,13 @@ class Settings(BaseSettings):
         description="CNIL-COM: prospects whose end falls within this many days are asked once whether to keep "
         "hearing from us (a yes restarts their clock); 0: off.",
     )
+    submission_key_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a form submission's key lives (its tasks, their dead letters and its acknowledgement e-mail "
+        "are sealed under it), then the clock destroys it, unless the person opened a case meanwhile.",
+    )
     retention_holds_file: Path | None = Field(
         default=None, description="R46: legal holds outside cases (JSON lines), honoured by the retention sweep."
     )

@@ -71,6 +71,8 @@ class PipelineConfig:
     trust_forwarded_for: bool = False  # per-IP limits count the client X-Forwarded-For names (behind a proxy)
     document_ttl: timedelta = timedelta(days=30)  # an uploaded document nobody checked is deleted after this (R16)
     status_ttl: timedelta = timedelta(days=400)  # the receipt's status link: the longest a case stays open
+    # A form submission's key (no case): leased this long, then destroyed by the clock unless a case claimed it.
+    submission_key_ttl: timedelta = timedelta(days=30)
 
     @property
     def mail_tick_seconds(self) -> float:

@@ -11,6 +11,7 @@ from gdpr.identity import identity_level
 from gdpr.lifecycle import stable_id
 from gdpr.minors import consent_is_valid, minor_on
 from gdpr.routing import data_categories, submission_systems
+from gdpr.sealing import Lease
 from schemas.cases import CaseOpened, IdentityLevel, PostMortemFacts, RequestDetails
 from schemas.cloudevents_binding import from_kafka
 from schemas.intake import (
@@ -227,12 +228,19 @@ async def _send_submission_task(ctx, submission_id, system, ref, event, data) ->
         system=system,
         action=TaskAction.RECORD_SUBMISSION,
         subject_ref=ref,
-        subject=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}, audience=system),
-        payload=ctx.sealer.seal(ref, data.model_dump(mode="json"), audience=system),
+        subject=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}, system, _lease(ctx, submission_id)),
+        payload=ctx.sealer.seal(ref, data.model_dump(mode="json"), system, _lease(ctx, submission_id)),
         submission_type=event.type.value,
         issued_at=ctx.clock(),
     )
     await ctx.publisher.publish(topics.tasks(system), submission_id, task.to_bytes())
+
+
+def _lease(ctx: Context, submission_id: str) -> Lease:
+    """A form submission is no case: its person's key is leased while its sealed copies may still be read (the tasks,
+    their dead letters, the acknowledgement's retries), then the clock destroys it, unless a case claimed it since
+    (gdpr.sealing.Lease). A key a case already holds is used as it is."""
+    return Lease(f"submission:{submission_id}", ctx.clock() + ctx.config.submission_key_ttl)
 
 
 def _with_valid_consent(data, day):
@@ -268,7 +276,7 @@ async def _acknowledge(ctx: Context, submission_id: str, ref: str, event: CloudE
         message_type=MessageType.FORM_ACKNOWLEDGEMENT,
         language=data.language.value,
         recipient=Recipient.SUBJECT,
-        to=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}),
+        to=ctx.sealer.seal(ref, {"email": data.email, "name": _name(data)}, lease=_lease(ctx, submission_id)),
         context={
             "reference": reference(submission_id),
             "form_kind": FORM_KINDS[event.type],

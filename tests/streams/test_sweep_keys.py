@@ -127,3 +127,31 @@ async def test_a_re_contact_key_a_case_uses_stays_after_the_link():
     await bus.submit(raw(example("dsr.rights.requested", data={"subject_identities": [identity]})))
     assert bus.ctx.vault.expire(expires_at(ask.end_date) + timedelta(days=1)) == []
     assert bus.ctx.vault.get(ask.subject_ref) is not None
+
+
+async def test_a_form_submission_s_key_is_leased_and_goes_after_its_days_unless_a_case_took_it_up():
+    # Camille asked for a quote and never wrote in again: her key sealed the tasks and the thank-you e-mail, then
+    # goes after DSR_SUBMISSION_KEY_DAYS (the clock's expiry), so a prospect the sweep erases years later has none.
+    bus = Bus()
+    await bus.submit(raw(example("dsr.form.quote_requested")))
+    ref, ttl = bus.ctx.sealer.ref(CAMILLE), bus.ctx.config.submission_key_ttl
+    assert bus.ctx.vault.get(ref) is not None and bus.sent  # recorded by the systems, thanked
+    assert bus.ctx.vault.expire(bus.clock() + ttl - timedelta(seconds=1)) == []  # dead letters may be replayed
+    assert bus.ctx.vault.expire(bus.clock() + ttl + timedelta(seconds=1)) == [ref]
+    assert bus.ctx.vault.get(ref) is None
+
+
+async def test_a_form_submission_s_key_a_case_took_up_stays():
+    bus = Bus()
+    await bus.submit(raw(example("dsr.form.quote_requested")))
+    await bus.submit(raw(example("dsr.rights.requested")))  # the same Camille writes in: her case claims the key
+    ref = bus.ctx.sealer.ref(CAMILLE)
+    assert bus.ctx.vault.expire(bus.clock() + timedelta(days=3650)) == [] and bus.ctx.vault.get(ref) is not None
+
+
+async def test_a_case_s_key_is_not_leased_by_a_later_form_submission():
+    bus = Bus()
+    await bus.submit(raw(example("dsr.rights.requested")))
+    await bus.submit(raw(example("dsr.form.quote_requested")))  # her case still holds the key: used as it is
+    ref = bus.ctx.sealer.ref(CAMILLE)
+    assert bus.ctx.vault.expire(bus.clock() + timedelta(days=3650)) == [] and bus.ctx.vault.get(ref) is not None

@@ -131,6 +131,29 @@ def test_a_run_for_some_systems_leaves_the_day_s_sweep_to_the_clock(env):
     assert carry_out(shell, LATER, (), Sink).published == 0  # the day's sweep is done: a second tick publishes none
 
 
+def test_the_clock_expires_leased_keys_hourly_even_before_a_first_approval(env, monkeypatch):
+    # A form submission's key (or a sweep task's) whose lease ended goes on the clock's next hour, approved plan or
+    # not: a deployment that never sweeps still lets prospects' keys go. Recorded in dsr.audit as key_destroyed.
+    from dsr.composition import key_vault
+    from gdpr.sealing import Lease
+
+    sink = Sink()
+    sink.audits = []
+    sink.audit = sink.audits.append
+    monkeypatch.setattr("dsr.retention_kafka.KafkaSweepSink", lambda *args: sink)
+    settings = Settings()
+    vault = key_vault(settings, SECRET.encode())
+    vault.key_for("ref-gone", Lease("submission:old", datetime(2020, 1, 1, tzinfo=UTC)))
+    vault.key_for("ref-case")  # a case's key: never leased, never expired
+    clock = DailySweep(settings, SECRET.encode())
+    assert clock.sweep(LATER) == "waiting for a first approved plan"
+    assert vault.get("ref-gone") is None and vault.get("ref-case") is not None
+    assert [(a.kind, a.subject_ref) for a in sink.audits] == [("key_destroyed", "ref-gone")]
+    vault.key_for("ref-later", Lease("submission:later", datetime(2020, 1, 1, tzinfo=UTC)))
+    clock.sweep(LATER)  # the next tick, within the hour: no second look
+    assert vault.get("ref-later") is not None
+
+
 def test_a_plan_over_the_limit_waits_for_its_own_approval(env):
     on_file(env, "a@example.test")
     settings = Settings()
