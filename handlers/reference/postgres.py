@@ -149,14 +149,19 @@ def _made(conn: psycopg.Connection, schema: str, ddl: str, added: tuple[AddedCol
     return created <= found and all((c.table, c.column) in present for c in added)
 
 
+TIMER_TRIES = 3  # failed VACUUMs in a row before the timer stops until the next erasure
+
+
 class Pruning:
     """Erasures not yet pruned, and when to prune them (ScrubPolicy): the one that makes `erasures` runs the VACUUM
     itself; a timer started by the first runs it `seconds` later if none did; `close` runs what is pending. A
-    VACUUM that fails in the timer is tried again a period later: the erasures stay counted."""
+    VACUUM that fails in the timer is tried again a period later, at most TIMER_TRIES times in a row (a server gone
+    for good, a system never closed): then the timer stops until the next erasure or `close`, the erasures still
+    counted."""
 
     def __init__(self, policy: ScrubPolicy, vacuum: Callable[[], None], name: str) -> None:
         self._policy, self._vacuum, self._name = policy, vacuum, name
-        self._pending, self._timer, self._closed = 0, None, False
+        self._pending, self._timer, self._closed, self._failures = 0, None, False, 0
         self._lock = threading.Lock()
         self._one_at_a_time = threading.Lock()
 
@@ -167,7 +172,7 @@ class Pruning:
 
     def erased(self) -> None:
         with self._lock:
-            self._pending += 1
+            self._pending, self._failures = self._pending + 1, 0  # a new erasure gives a stopped timer its tries back
             due = self._pending >= self._policy.erasures
             if not due:
                 self._start_timer()
@@ -203,18 +208,23 @@ class Pruning:
                 timer.cancel()
 
     def _start_timer(self) -> None:
-        if self._timer is None and not self._closed:
+        if self._timer is None and not self._closed and self._failures < TIMER_TRIES:
             self._timer = threading.Timer(self._policy.seconds, self._on_time)
+            self._timer.name = f"prune-{self._name}"
             self._timer.daemon = True  # a process may end without closing: the next one to open the system prunes
             self._timer.start()
 
     def _on_time(self) -> None:
         try:
+            with self._lock:
+                self._failures += 1  # counted first: flush's retry timer sees this try
             self.flush(always=True)
+            with self._lock:
+                self._failures = 0
         except Exception as exc:  # noqa: BLE001 - a thread of its own: reported, and tried again
-            log.warning(
-                "VACUUM of schema %s failed (%s): tried again in %s s",
-                self._name,
-                type(exc).__name__,
-                self._policy.seconds,
+            again = (
+                f"tried again in {self._policy.seconds} s"
+                if self._failures < TIMER_TRIES
+                else "stopped until the next erasure"
             )
+            log.warning("VACUUM of schema %s failed (%s): %s", self._name, type(exc).__name__, again)

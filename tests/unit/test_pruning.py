@@ -7,7 +7,7 @@ import time
 import pytest
 
 from handlers.reference.db import ScrubPolicy
-from handlers.reference.postgres import Pruning
+from handlers.reference.postgres import TIMER_TRIES, Pruning
 
 pytestmark = pytest.mark.unit
 
@@ -58,3 +58,23 @@ def test_the_period_prunes_when_no_more_erasures_come():
     assert vacuums.runs == 1
     pruning.close()
     assert vacuums.runs == 1
+
+
+def test_the_timer_stops_after_its_tries_and_an_erasure_gives_them_back():
+    # A server gone for good (or a system never closed in a process whose database stopped): the timer does not
+    # retry for ever; the next erasure starts it again, the erasures still counted.
+    vacuums = Vacuums()
+    vacuums.failing = True
+    pruning = Pruning(ScrubPolicy(erasures=1000, seconds=0.02), vacuums, "crm")
+    pruning.erased()
+    deadline = time.monotonic() + 5
+    while pruning._timer is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pruning._timer is None and pruning._failures == TIMER_TRIES  # stopped
+    vacuums.failing = False
+    pruning.erased()
+    deadline = time.monotonic() + 5
+    while not vacuums.runs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert vacuums.runs == 1
+    pruning.close()
